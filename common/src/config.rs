@@ -1,0 +1,190 @@
+//! Layered, typed configuration: compiled-in `config/default.toml`, then an optional file, then
+//! `MATCHDAY__SECTION__KEY` environment variables. Loaded and validated before any port is bound.
+//! Tests build a [`Config`] in code with [`Config::defaults`] and never touch the environment.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::{Deserialize, Serialize};
+
+/// The compiled-in defaults, with a comment on every setting.
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Config {
+    pub redis: RedisConfig,
+    pub mysql: MysqlConfig,
+    pub node: NodeConfig,
+    pub connect: ConnectConfig,
+    pub logic: LogicConfig,
+    pub queue: QueueConfig,
+    pub metrics: MetricsConfig,
+    pub log: LogConfig,
+    pub up: UpConfig,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct RedisConfig {
+    pub url: String,
+    pub prefix: String,
+    pub pool_size: usize,
+    pub command_timeout_ms: u64,
+    pub reconnect_min_ms: u32,
+    pub reconnect_max_ms: u32,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct MysqlConfig {
+    pub url: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct NodeConfig {
+    pub id: String,
+    pub group: u32,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct ConnectConfig {
+    pub listen: SocketAddr,
+    pub max_frame_bytes: usize,
+    pub outbound_queue: usize,
+    pub ping_interval_ms: u64,
+    pub idle_timeout_ms: u64,
+    pub rate_burst: u32,
+    pub rate_per_sec: u32,
+    pub max_bad_frames: u32,
+    pub reply_batch: usize,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct LogicConfig {
+    pub workers: usize,
+    pub batch: usize,
+    pub block_timeout_ms: u64,
+    pub slow_handler_ms: u64,
+    pub signup_grant: i64,
+    pub session_ttl_s: u64,
+    pub max_concurrent_hashes: usize,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct QueueConfig {
+    pub heartbeat_interval_ms: u64,
+    pub heartbeat_ttl_ms: u64,
+    pub reap_interval_ms: u64,
+    pub max_attempts: u32,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct MetricsConfig {
+    pub listen: SocketAddr,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct LogConfig {
+    pub format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct UpConfig {
+    pub var_dir: PathBuf,
+}
+
+impl Config {
+    /// The compiled-in defaults only (what tests start from).
+    pub fn defaults() -> Config {
+        Self::from_figment(Figment::from(Toml::string(DEFAULT_TOML))).expect("config/default.toml is valid")
+    }
+
+    /// Defaults, then `file` if given, then `MATCHDAY__…` environment variables.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        let mut fig = Figment::from(Toml::string(DEFAULT_TOML));
+        if let Some(file) = file {
+            if !file.exists() {
+                bail!("config file {} does not exist", file.display());
+            }
+            fig = fig.merge(Toml::file(file));
+        }
+        fig = fig.merge(Env::prefixed("MATCHDAY__").split("__"));
+        Self::from_figment(fig)
+    }
+
+    fn from_figment(fig: Figment) -> anyhow::Result<Config> {
+        let cfg: Config = fig.extract().context("invalid configuration")?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks the values serde cannot: ranges and relations between settings.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let c = &self.connect;
+        let checks: &[(bool, &str)] = &[
+            (self.redis.pool_size >= 1, "redis.pool_size must be at least 1"),
+            (self.redis.command_timeout_ms >= 1, "redis.command_timeout_ms must be at least 1"),
+            (c.max_frame_bytes >= 256, "connect.max_frame_bytes must be at least 256"),
+            (c.outbound_queue >= 1, "connect.outbound_queue must be at least 1"),
+            (c.rate_burst >= 1 && c.rate_per_sec >= 1, "connect.rate_burst and rate_per_sec must be at least 1"),
+            (c.idle_timeout_ms > c.ping_interval_ms, "connect.idle_timeout_ms must exceed ping_interval_ms"),
+            (c.reply_batch >= 1, "connect.reply_batch must be at least 1"),
+            (self.logic.workers >= 1 && self.logic.batch >= 1, "logic.workers and logic.batch must be at least 1"),
+            (self.logic.signup_grant >= 0, "logic.signup_grant must not be negative"),
+            (self.logic.max_concurrent_hashes >= 1, "logic.max_concurrent_hashes must be at least 1"),
+            (
+                self.queue.heartbeat_ttl_ms > self.queue.heartbeat_interval_ms,
+                "queue.heartbeat_ttl_ms must exceed heartbeat_interval_ms",
+            ),
+            (self.queue.max_attempts >= 1, "queue.max_attempts must be at least 1"),
+        ];
+        for (ok, msg) in checks {
+            if !ok {
+                bail!("invalid configuration: {msg}");
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_load_and_validate() {
+        let c = Config::defaults();
+        assert_eq!(c.redis.prefix, "md:");
+        assert_eq!(c.node.group, 1);
+        assert_eq!(c.log.format, LogFormat::Human);
+    }
+
+    #[test]
+    fn a_file_overrides_defaults_and_bad_values_are_refused() {
+        let dir = std::env::temp_dir().join(format!("md-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.toml");
+        std::fs::write(&good, "[redis]\nprefix = \"x:\"\n[node]\ngroup = 7\n").unwrap();
+        let c = Config::load(Some(&good)).unwrap();
+        assert_eq!((c.redis.prefix.as_str(), c.node.group), ("x:", 7));
+
+        let bad = dir.join("bad.toml");
+        std::fs::write(&bad, "[logic]\nworkers = 0\n").unwrap();
+        let err = Config::load(Some(&bad)).unwrap_err().to_string();
+        assert!(err.contains("logic.workers"), "{err}");
+
+        let typo = dir.join("typo.toml");
+        std::fs::write(&typo, "[connect]\nlisten = \"not an address\"\n").unwrap();
+        assert!(Config::load(Some(&typo)).is_err());
+        assert!(Config::load(Some(&dir.join("missing.toml"))).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

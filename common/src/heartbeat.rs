@@ -1,0 +1,90 @@
+//! Node heartbeats: each process keeps `node:{role}:{id}` (a hash with a TTL) alive while it runs.
+//! The reaper treats a consumer whose heartbeat key has expired as dead; gm lists live processes.
+
+use std::time::Duration;
+
+use fred::prelude::*;
+
+use crate::redis::Redis;
+use crate::shutdown::Shutdown;
+use crate::time::now_ms;
+
+/// Identity of a process in one role.
+#[derive(Clone, Debug)]
+pub struct NodeInfo {
+    pub role: &'static str,
+    pub id: String,
+    pub group: u32,
+    /// Free-form extra fields (listen address, worker count).
+    pub extra: Vec<(String, String)>,
+}
+
+/// A running heartbeat; its key disappears on shutdown.
+#[derive(Clone, Debug)]
+pub struct Heartbeat {
+    pub key: String,
+}
+
+impl Heartbeat {
+    /// Writes the first beat (waiting for Redis if needed) and refreshes it every `interval` with
+    /// TTL `ttl` until shutdown, when the key is deleted.
+    pub async fn start(
+        redis: &Redis,
+        info: NodeInfo,
+        interval: Duration,
+        ttl: Duration,
+        shutdown: &Shutdown,
+    ) -> anyhow::Result<Heartbeat> {
+        let key = redis.keys.node(info.role, &info.id);
+        let mut fields: Vec<(String, String)> = vec![
+            ("role".into(), info.role.into()),
+            ("id".into(), info.id.clone()),
+            ("group".into(), info.group.to_string()),
+            ("host".into(), hostname()),
+            ("pid".into(), std::process::id().to_string()),
+            ("version".into(), env!("CARGO_PKG_VERSION").into()),
+            ("started_at".into(), now_ms().to_string()),
+        ];
+        fields.extend(info.extra);
+        beat(redis, &key, &fields, ttl).await?;
+        let (redis, k, token) = (redis.clone(), key.clone(), shutdown.token.clone());
+        shutdown.tracker.spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            tick.tick().await;
+            loop {
+                tokio::select! {
+                    _ = token.cancelled() => break,
+                    _ = tick.tick() => {}
+                }
+                if let Err(e) = beat(&redis, &k, &fields, ttl).await {
+                    tracing::warn!(heartbeat = %k, error = %e, "heartbeat failed; retrying");
+                }
+            }
+            let _: Result<i64, _> = redis.pool.del(&k).await;
+        });
+        Ok(Heartbeat { key })
+    }
+}
+
+async fn beat(redis: &Redis, key: &str, fields: &[(String, String)], ttl: Duration) -> anyhow::Result<()> {
+    let pipe = redis.pool.next().pipeline();
+    let _: () = pipe.hset(key, fields.to_vec()).await?;
+    let _: () = pipe.pexpire(key, ttl.as_millis() as i64, None).await?;
+    let _: ((), ()) = pipe.all().await?;
+    Ok(())
+}
+
+/// The host name, for heartbeats and generated node ids.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_owned())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// A node id unique per process start: host-pid-random.
+pub fn generate_node_id() -> String {
+    format!("{}-{}-{:04x}", hostname(), std::process::id(), rand::random::<u16>())
+}

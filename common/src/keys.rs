@@ -1,0 +1,137 @@
+//! Every Redis key name is built here, and nowhere else (DESIGN.md §5). A deployment-wide prefix
+//! namespaces everything, so one Redis can host several deployments, and each test its own.
+//!
+//! Queue keys put the group in a hash tag (`q:c2l:{1}`) so a queue and its inflight lists share a
+//! Redis Cluster slot, which lets one script move frames between them.
+
+/// Builds key names under one prefix. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    pub fn new(prefix: impl Into<String>) -> Keys {
+        Keys { prefix: prefix.into() }
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn k(&self, rest: std::fmt::Arguments<'_>) -> String {
+        format!("{}{}", self.prefix, rest)
+    }
+
+    /// Client frames for group `g`.
+    pub fn c2l(&self, group: u32) -> String {
+        self.k(format_args!("q:c2l:{{{group}}}"))
+    }
+
+    /// Replies for connect node `node`.
+    pub fn l2c(&self, node: &str) -> String {
+        self.k(format_args!("q:l2c:{{{node}}}"))
+    }
+
+    /// Pushes for connect node `node`.
+    pub fn push(&self, node: &str) -> String {
+        self.k(format_args!("q:push:{{{node}}}"))
+    }
+
+    /// The inflight list of consumer `worker` of `queue` (a full queue key from this module).
+    pub fn inflight(&self, queue: &str, worker: &str) -> String {
+        format!("{queue}:inflight:{worker}")
+    }
+
+    /// Consumers of `queue`: hash inflight key -> heartbeat key of its owner (read by the reaper).
+    pub fn consumers(&self, queue: &str) -> String {
+        format!("{queue}:consumers")
+    }
+
+    /// Delivery counts of frames the reaper has returned to `queue` (hash sha1(frame) -> count).
+    pub fn deliveries(&self, queue: &str) -> String {
+        format!("{queue}:deliveries")
+    }
+
+    /// The reaper's lease on `queue`, so one reaper at a time acts on it.
+    pub fn reaper_lease(&self, queue: &str) -> String {
+        format!("{queue}:reaper")
+    }
+
+    /// Frames of `queue` that failed too often (poison), kept for inspection.
+    /// `queue` is a full key from this module; the dead list keeps its hash tag.
+    pub fn dead(&self, queue: &str) -> String {
+        let name = queue.strip_prefix(&self.prefix).unwrap_or(queue);
+        self.k(format_args!("q:dead:{name}"))
+    }
+
+    /// Durable change records for dbsvr.
+    pub fn outbox(&self) -> String {
+        self.k(format_args!("q:outbox"))
+    }
+
+    /// Live process heartbeat.
+    pub fn node(&self, role: &str, id: &str) -> String {
+        self.k(format_args!("node:{role}:{id}"))
+    }
+
+    /// Pattern matching every heartbeat key (for listings).
+    pub fn node_pattern(&self) -> String {
+        self.k(format_args!("node:*"))
+    }
+
+    /// Connections of a logged-in user: hash conn id -> node id.
+    pub fn online(&self, uid: u64) -> String {
+        self.k(format_args!("online:{uid}"))
+    }
+
+    /// The user id counter.
+    pub fn user_seq(&self) -> String {
+        self.k(format_args!("seq:user"))
+    }
+
+    pub fn user(&self, uid: u64) -> String {
+        self.k(format_args!("user:{uid}"))
+    }
+
+    /// Username index: hash { uid, reg } (reg = trace id of the registering frame).
+    pub fn uname(&self, username: &str) -> String {
+        self.k(format_args!("uname:{username}"))
+    }
+
+    /// A session, keyed by the session id (SHA-256 of the token, so Redis never holds a usable token).
+    pub fn session(&self, sid: &str) -> String {
+        self.k(format_args!("session:{sid}"))
+    }
+
+    pub fn wallet(&self, uid: u64) -> String {
+        self.k(format_args!("wallet:{uid}"))
+    }
+
+    /// A user's ledger, newest first (list of MessagePack records).
+    pub fn ledger(&self, uid: u64) -> String {
+        self.k(format_args!("ledger:{uid}"))
+    }
+
+    /// Pattern matching every key of the deployment (tests clean up with it).
+    pub fn all_pattern(&self) -> String {
+        self.k(format_args!("*"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes() {
+        let k = Keys::new("md:");
+        let q = k.c2l(3);
+        assert_eq!(q, "md:q:c2l:{3}");
+        assert_eq!(k.inflight(&q, "n1.0"), "md:q:c2l:{3}:inflight:n1.0");
+        assert_eq!(k.dead(&q), "md:q:dead:q:c2l:{3}");
+        assert_eq!(k.l2c("n1"), "md:q:l2c:{n1}");
+        assert_eq!(k.node("logic", "n1"), "md:node:logic:n1");
+        assert_eq!(k.session("ab"), "md:session:ab");
+    }
+}

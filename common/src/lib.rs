@@ -1,0 +1,28 @@
+//! # matchday-common
+//!
+//! The runtime pieces that two or more services share. No service logic lives here.
+//!
+//! - [`config`]: layered, typed settings (`config/default.toml`, `--config FILE`, `MATCHDAY__…`).
+//! - [`keys`]: the one place Redis key names are built.
+//! - [`redis`]: the pool and dedicated blocking clients, with reconnects.
+//! - [`scripts`]: the Lua script registry (load at start, EVALSHA, reload on NOSCRIPT).
+//! - [`queue`]: the reliable queue (consumer with inflight list, ack, reaper, dead list).
+//! - [`heartbeat`]: `node:{role}:{id}` liveness keys.
+//! - [`telemetry`]: tracing, Prometheus metrics, and the `/metrics` `/healthz` `/readyz` server.
+//! - [`shutdown`]: cancellation token + task tracker + grace timeout.
+//! - [`time`]: clock helpers.
+
+pub mod config;
+pub mod heartbeat;
+pub mod keys;
+pub mod queue;
+pub mod redis;
+pub mod scripts;
+pub mod shutdown;
+pub mod telemetry;
+pub mod time;
+
+pub use config::Config;
+pub use keys::Keys;
+pub use redis::Redis;
+pub use shutdown::Shutdown;

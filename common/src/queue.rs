@@ -1,0 +1,271 @@
+//! The reliable queue on Redis lists (DESIGN.md §6, notes/redis.md §1).
+//!
+//! Producers LPUSH frames. A [`Consumer`] moves frames atomically into its own inflight list
+//! (BLMOVE, then `claim.lua` for a batch), handles them, and acks each with `ack.lua`, which also
+//! pushes the reply — only if the frame was still inflight, so a frame is answered once. A
+//! [`Reaper`] returns the inflight frames of consumers whose heartbeat has expired, and moves a
+//! frame returned `max_attempts` times to the dead list. Delivery is at-least-once; effects are
+//! made exactly-once by the idempotency checks inside the state-changing scripts.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::Context;
+use bytes::Bytes;
+use fred::prelude::*;
+use fred::types::SetOptions;
+use fred::types::lists::LMoveDirection;
+
+use crate::keys::Keys;
+use crate::redis::Redis;
+use crate::scripts::ScriptName;
+use crate::shutdown::Shutdown;
+
+/// The keys that make up one reliable queue.
+#[derive(Clone, Debug)]
+pub struct QueueKeys {
+    pub queue: String,
+    pub dead: String,
+    pub deliveries: String,
+    pub consumers: String,
+    pub lease: String,
+}
+
+impl QueueKeys {
+    pub fn new(keys: &Keys, queue: String) -> QueueKeys {
+        QueueKeys {
+            dead: keys.dead(&queue),
+            deliveries: keys.deliveries(&queue),
+            consumers: keys.consumers(&queue),
+            lease: keys.reaper_lease(&queue),
+            queue,
+        }
+    }
+}
+
+/// One consumer of a queue: a sequential loop with its own inflight list and blocking connection.
+pub struct Consumer {
+    redis: Redis,
+    blocking: Client,
+    q: QueueKeys,
+    inflight: String,
+    batch: usize,
+    block_timeout: Duration,
+    recover: bool,
+}
+
+impl Consumer {
+    /// Registers consumer `worker` of `q`, owned by the process whose heartbeat key is `heartbeat`.
+    pub async fn start(
+        redis: &Redis,
+        q: QueueKeys,
+        worker: &str,
+        heartbeat: &str,
+        batch: usize,
+        block_timeout: Duration,
+    ) -> anyhow::Result<Consumer> {
+        let inflight = redis.keys.inflight(&q.queue, worker);
+        let blocking = redis.blocking_client(&format!("consumer {worker}")).await?;
+        let _: () = redis
+            .pool
+            .hset(&q.consumers, (inflight.as_str(), heartbeat))
+            .await
+            .context("cannot register the consumer")?;
+        Ok(Consumer { redis: redis.clone(), blocking, q, inflight, batch: batch.max(1), block_timeout, recover: true })
+    }
+
+    pub fn inflight_key(&self) -> &str {
+        &self.inflight
+    }
+
+    /// Takes the next batch of frames, oldest first; empty when nothing came within the block timeout.
+    /// After a start or an error it first returns what is already in its own inflight list (frames
+    /// whose BLMOVE reply was lost, or whose ack failed), so nothing is stranded there.
+    pub async fn take(&mut self) -> anyhow::Result<Vec<Bytes>> {
+        let result = self.take_inner().await;
+        if result.is_err() {
+            self.recover = true;
+        }
+        result
+    }
+
+    async fn take_inner(&mut self) -> anyhow::Result<Vec<Bytes>> {
+        if self.recover {
+            let mut own: Vec<Bytes> = self.redis.pool.lrange(&self.inflight, 0, -1).await?;
+            self.recover = false;
+            if !own.is_empty() {
+                own.reverse(); // the oldest is at the right end
+                tracing::info!(queue.inflight = %self.inflight, frames = own.len(), "handling frames left in the inflight list");
+                return Ok(own);
+            }
+        }
+        let first: Option<Bytes> = self
+            .blocking
+            .blmove(
+                &self.q.queue,
+                &self.inflight,
+                LMoveDirection::Right,
+                LMoveDirection::Left,
+                self.block_timeout.as_secs_f64(),
+            )
+            .await?;
+        let Some(first) = first else { return Ok(Vec::new()) };
+        let mut frames = vec![first];
+        if self.batch > 1 {
+            let more: Vec<Bytes> = self
+                .redis
+                .scripts
+                .call(&self.redis.pool, ScriptName::Claim, vec![&self.q.queue, &self.inflight], self.batch - 1)
+                .await?;
+            frames.extend(more);
+        }
+        Ok(frames)
+    }
+
+    /// Acks `frame` and, in the same script, pushes `reply` (list key, element).
+    /// Returns false if the frame was no longer inflight (the reaper took it back): no reply was sent.
+    pub async fn ack(&self, frame: &Bytes, reply: Option<(&str, &[u8])>) -> anyhow::Result<bool> {
+        let (reply_key, element) = match reply {
+            Some((k, e)) => (k, Bytes::copy_from_slice(e)),
+            None => (self.inflight.as_str(), Bytes::new()),
+        };
+        let acked: i64 = self
+            .redis
+            .scripts
+            .call(&self.redis.pool, ScriptName::Ack, vec![self.inflight.as_str(), reply_key], vec![frame.clone(), element])
+            .await?;
+        Ok(acked == 1)
+    }
+
+    /// Moves `frame` (which can never be handled) to the dead list.
+    pub async fn dead_letter(&self, frame: &Bytes) -> anyhow::Result<bool> {
+        let moved: i64 = self
+            .redis
+            .scripts
+            .call(&self.redis.pool, ScriptName::DeadLetter, vec![&self.inflight, &self.q.dead], frame.clone())
+            .await?;
+        Ok(moved == 1)
+    }
+
+    /// Call after an ack failed: the next take re-reads the inflight list.
+    pub fn mark_recover(&mut self) {
+        self.recover = true;
+    }
+
+    /// Unregisters the consumer if its inflight list is empty (on graceful shutdown).
+    pub async fn leave(self) -> anyhow::Result<()> {
+        let left: i64 = self.redis.pool.llen(&self.inflight).await?;
+        if left == 0 {
+            let _: i64 = self.redis.pool.hdel(&self.q.consumers, &self.inflight).await?;
+        } else {
+            tracing::warn!(queue.inflight = %self.inflight, frames = left, "leaving frames inflight for the reaper");
+        }
+        let _ = self.blocking.quit().await;
+        Ok(())
+    }
+}
+
+/// What one reaper pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Reaped {
+    pub requeued: u64,
+    pub dead: u64,
+}
+
+/// Returns the inflight frames of dead consumers to their queue.
+#[derive(Clone)]
+pub struct Reaper {
+    redis: Redis,
+    q: QueueKeys,
+    owner: String,
+    max_attempts: u32,
+    lease: Duration,
+}
+
+/// Frames moved per script call, so no call runs long enough to stall Redis.
+const REQUEUE_CHUNK: u32 = 500;
+/// How long delivery counts are remembered after a frame was last returned.
+const DELIVERIES_TTL_S: u64 = 86_400;
+
+impl Reaper {
+    pub fn new(redis: &Redis, q: QueueKeys, owner: &str, max_attempts: u32, lease: Duration) -> Reaper {
+        Reaper { redis: redis.clone(), q, owner: owner.to_owned(), max_attempts, lease }
+    }
+
+    /// One pass: if this process holds the lease, requeue every consumer whose heartbeat is gone.
+    pub async fn reap_once(&self) -> anyhow::Result<Reaped> {
+        let mut total = Reaped::default();
+        let got: Option<String> = self
+            .redis
+            .pool
+            .set(
+                &self.q.lease,
+                self.owner.as_str(),
+                Some(Expiration::PX(self.lease.as_millis() as i64)),
+                Some(SetOptions::NX),
+                false,
+            )
+            .await?;
+        if got.is_none() {
+            return Ok(total);
+        }
+        let consumers: HashMap<String, String> = self.redis.pool.hgetall(&self.q.consumers).await?;
+        for (inflight, heartbeat) in consumers {
+            let alive: i64 = self.redis.pool.exists(&heartbeat).await?;
+            if alive == 1 {
+                continue;
+            }
+            loop {
+                let (moved, dead, remaining): (u64, u64, u64) = self
+                    .redis
+                    .scripts
+                    .call(
+                        &self.redis.pool,
+                        ScriptName::Requeue,
+                        vec![&inflight, &self.q.queue, &self.q.dead, &self.q.deliveries, &self.q.consumers],
+                        vec![self.max_attempts as u64, REQUEUE_CHUNK as u64, DELIVERIES_TTL_S],
+                    )
+                    .await?;
+                total.requeued += moved;
+                total.dead += dead;
+                if remaining == 0 {
+                    break;
+                }
+            }
+            if total.requeued + total.dead > 0 {
+                tracing::warn!(queue = %self.q.queue, queue.inflight = %inflight, requeued = total.requeued, dead = total.dead,
+                    "returned the frames of a dead consumer");
+            }
+        }
+        if total.dead > 0 {
+            tracing::error!(queue = %self.q.queue, queue.dead = %self.q.dead, frames = total.dead,
+                "frames failed too often and were moved to the dead list; inspect them");
+            metrics::counter!("matchday_queue_dead_total", "queue" => queue_label(&self.q.queue)).increment(total.dead);
+        }
+        metrics::counter!("matchday_queue_requeued_total", "queue" => queue_label(&self.q.queue)).increment(total.requeued);
+        Ok(total)
+    }
+
+    /// Reaps every `interval` until shutdown. Errors are logged and retried next round.
+    pub async fn run(self, interval: Duration, shutdown: Shutdown) {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            if let Err(e) = self.reap_once().await {
+                tracing::warn!(queue = %self.q.queue, error = format!("{e:#}"), "reaper pass failed; retrying");
+            }
+        }
+    }
+}
+
+/// A low-cardinality metrics label for a queue key: the part after the prefix, e.g. "q:c2l:{1}".
+fn queue_label(queue: &str) -> String {
+    match queue.find("q:") {
+        Some(i) => queue[i..].to_owned(),
+        None => queue.to_owned(),
+    }
+}

@@ -1,0 +1,99 @@
+//! Redis clients. Every process gets one multiplexed [`Pool`] for ordinary commands and one
+//! dedicated [`Client`] per blocking loop (BLMOVE/BLMPOP park a connection; see notes/redis.md §3.3).
+//! Both reconnect forever with exponential backoff: fred reconnects only when told to.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use fred::prelude::*;
+use fred::types::config::UnresponsiveConfig;
+
+use crate::config::RedisConfig;
+use crate::keys::Keys;
+use crate::scripts::Scripts;
+
+/// What a process needs to talk to Redis: the pool, the key builder and the loaded scripts.
+#[derive(Clone)]
+pub struct Redis {
+    pub pool: Pool,
+    pub keys: Keys,
+    pub scripts: Scripts,
+    builder: Builder,
+    command_timeout: Duration,
+}
+
+impl Redis {
+    /// Builds the pool and starts connecting. Returns at once: if Redis is down, the pool keeps
+    /// retrying in the background (and logs), and commands fail fast where callers ask them to.
+    pub fn new(cfg: &RedisConfig) -> anyhow::Result<Redis> {
+        let mut config = Config::from_url(&cfg.url).context("redis.url is not a valid Redis URL")?;
+        config.fail_fast = false; // retry the first connection too, with the policy below
+        let command_timeout = Duration::from_millis(cfg.command_timeout_ms);
+        let mut builder = Builder::from_config(config);
+        builder
+            .set_policy(ReconnectPolicy::new_exponential(0, cfg.reconnect_min_ms, cfg.reconnect_max_ms, 2))
+            .with_connection_config(|c| {
+                c.connection_timeout = Duration::from_secs(2);
+                c.internal_command_timeout = Duration::from_secs(2);
+                c.tcp = TcpConfig { nodelay: Some(true), ..Default::default() };
+                c.unresponsive = UnresponsiveConfig { max_timeout: Some(command_timeout * 2), interval: Duration::from_millis(500) };
+            })
+            .with_performance_config(|p| p.default_command_timeout = command_timeout);
+        let pool = builder.build_pool(cfg.pool_size).context("cannot build the Redis pool")?;
+        for client in pool.clients() {
+            log_connection_events(client, "pool");
+        }
+        pool.connect();
+        Ok(Redis { pool, keys: Keys::new(cfg.prefix.clone()), scripts: Scripts::new(), builder, command_timeout })
+    }
+
+    /// Waits until the pool is connected and the scripts are loaded, logging while Redis is away.
+    pub async fn ready(&self) -> anyhow::Result<()> {
+        let mut warned = false;
+        loop {
+            match tokio::time::timeout(Duration::from_secs(2), self.pool.wait_for_connect()).await {
+                Ok(Ok(())) => break,
+                Ok(Err(e)) => return Err(e).context("cannot connect to Redis"),
+                Err(_) if !warned => {
+                    tracing::warn!("Redis is not answering yet; retrying until it does");
+                    warned = true;
+                }
+                Err(_) => {}
+            }
+        }
+        self.scripts.load_all(&self.pool).await.context("cannot load the Lua scripts")?;
+        Ok(())
+    }
+
+    /// A dedicated connection for a blocking loop: no client-side command timeout (the blocking
+    /// command carries its own, short, server-side one).
+    pub async fn blocking_client(&self, name: &str) -> anyhow::Result<Client> {
+        let mut b = self.builder.clone();
+        b.with_performance_config(|p| p.default_command_timeout = Duration::ZERO);
+        b.with_connection_config(|c| c.unresponsive = UnresponsiveConfig::default());
+        let client = b.build().context("cannot build a Redis client")?;
+        log_connection_events(&client, name);
+        client.connect();
+        client.wait_for_connect().await.context("cannot connect to Redis")?;
+        Ok(client)
+    }
+
+    /// Options for a command that must not be replayed after a disconnect and must fail at once
+    /// while Redis is unreachable (so a client gets code 6 instead of waiting).
+    pub fn fail_fast(&self) -> Options {
+        Options { max_attempts: Some(1), timeout: Some(self.command_timeout), fail_fast: true, ..Default::default() }
+    }
+}
+
+fn log_connection_events(client: &Client, name: &str) {
+    let (n1, n2) = (name.to_owned(), name.to_owned());
+    client.on_reconnect(move |server| {
+        tracing::debug!(redis.client = %n1, redis.server = %server, "connected to Redis");
+        async { Ok(()) }
+    });
+    client.on_error(move |(error, server)| {
+        let server = server.map(|s| s.to_string()).unwrap_or_default();
+        tracing::warn!(redis.client = %n2, redis.server = %server, error = %error, "Redis connection error; reconnecting");
+        async { Ok(()) }
+    });
+}

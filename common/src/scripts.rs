@@ -1,0 +1,104 @@
+//! The script registry: every `redis-scripts/*.lua` is compiled into the binary, loaded with
+//! SCRIPT LOAD at start, and called by SHA; a NOSCRIPT answer (Redis restarted, failed over or
+//! flushed its cache) reloads the script and retries once.
+
+use std::sync::Arc;
+
+use fred::interfaces::LuaInterface;
+use fred::prelude::{Error, FromValue};
+use fred::types::scripts::Script;
+use fred::types::{MultipleKeys, MultipleValues};
+
+/// Every script, by name. One file per atomic operation, each with a header (KEYS, ARGV, reply, errors).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ScriptName {
+    Claim,
+    Ack,
+    DeadLetter,
+    Requeue,
+    Register,
+}
+
+impl ScriptName {
+    pub const ALL: &'static [ScriptName] =
+        &[ScriptName::Claim, ScriptName::Ack, ScriptName::DeadLetter, ScriptName::Requeue, ScriptName::Register];
+
+    /// The file name under redis-scripts/.
+    pub fn file(self) -> &'static str {
+        match self {
+            ScriptName::Claim => "claim.lua",
+            ScriptName::Ack => "ack.lua",
+            ScriptName::DeadLetter => "dead_letter.lua",
+            ScriptName::Requeue => "requeue.lua",
+            ScriptName::Register => "register.lua",
+        }
+    }
+
+    pub fn source(self) -> &'static str {
+        match self {
+            ScriptName::Claim => include_str!("../../redis-scripts/claim.lua"),
+            ScriptName::Ack => include_str!("../../redis-scripts/ack.lua"),
+            ScriptName::DeadLetter => include_str!("../../redis-scripts/dead_letter.lua"),
+            ScriptName::Requeue => include_str!("../../redis-scripts/requeue.lua"),
+            ScriptName::Register => include_str!("../../redis-scripts/register.lua"),
+        }
+    }
+}
+
+/// The loaded scripts. Cheap to clone.
+#[derive(Clone)]
+pub struct Scripts {
+    scripts: Arc<Vec<Script>>,
+}
+
+impl Default for Scripts {
+    fn default() -> Self {
+        Scripts::new()
+    }
+}
+
+impl Scripts {
+    pub fn new() -> Scripts {
+        Scripts { scripts: Arc::new(ScriptName::ALL.iter().map(|n| Script::from_lua(n.source())).collect()) }
+    }
+
+    fn get(&self, name: ScriptName) -> &Script {
+        let i = ScriptName::ALL.iter().position(|n| *n == name).expect("every name is in ALL");
+        &self.scripts[i]
+    }
+
+    /// The SHA-1 the script is called by.
+    pub fn sha(&self, name: ScriptName) -> &str {
+        self.get(name).sha1()
+    }
+
+    /// SCRIPT LOAD every script.
+    pub async fn load_all<C: LuaInterface + Sync>(&self, client: &C) -> Result<(), Error> {
+        for name in ScriptName::ALL {
+            let _: String = client.script_load(name.source()).await?;
+        }
+        Ok(())
+    }
+
+    /// EVALSHA `name`; on NOSCRIPT, SCRIPT LOAD it and try once more.
+    pub async fn call<R, C, K, V>(&self, client: &C, name: ScriptName, keys: K, args: V) -> Result<R, Error>
+    where
+        R: FromValue,
+        C: LuaInterface + Send + Sync,
+        K: Into<MultipleKeys> + Send,
+        V: TryInto<MultipleValues> + Send,
+        V::Error: Into<Error> + Send,
+    {
+        let keys: MultipleKeys = keys.into();
+        let args: MultipleValues = args.try_into().map_err(Into::into)?;
+        let sha = self.sha(name).to_owned();
+        match client.evalsha(sha.clone(), keys.clone(), args.clone()).await {
+            Err(e) if e.details().starts_with("NOSCRIPT") => {
+                tracing::info!(script = name.file(), "script missing from Redis's cache; reloading");
+                let _: String = client.script_load(name.source()).await?;
+                client.evalsha(sha, keys, args).await
+            }
+            other => other,
+        }
+    }
+}

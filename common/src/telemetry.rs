@@ -1,0 +1,66 @@
+//! Logs (tracing, human or JSON, level from RUST_LOG) and metrics (Prometheus), plus the small
+//! admin HTTP server every process runs: `/metrics`, `/healthz`, `/readyz`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
+use crate::shutdown::Shutdown;
+
+/// Installs the global tracing subscriber. A second call is a no-op (tests call it freely).
+pub fn init(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let _ = match format {
+        LogFormat::Human => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+/// The process-wide Prometheus recorder (installed on first use).
+pub fn prometheus() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::debug!("a metrics recorder was already installed");
+            }
+            handle
+        })
+        .clone()
+}
+
+/// A readiness probe: Ok when the process can do its work.
+pub type ReadyCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+
+/// Serves `/metrics`, `/healthz` (alive) and `/readyz` (the check passes) until shutdown.
+pub async fn serve_admin(listener: TcpListener, ready: ReadyCheck, shutdown: Shutdown) -> anyhow::Result<()> {
+    let handle = prometheus();
+    let app = Router::new()
+        .route("/metrics", get(move || std::future::ready(handle.render())))
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/readyz",
+            get(move || {
+                let ready = ready.clone();
+                async move {
+                    match ready().await {
+                        Ok(()) => (StatusCode::OK, "ready".to_owned()),
+                        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, why),
+                    }
+                }
+            }),
+        );
+    axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await?;
+    Ok(())
+}

@@ -1,0 +1,24 @@
+//! # matchday-protocol
+//!
+//! The wire contract between mobile clients, `connect` and `logic` (DESIGN.md §4 and §13). Pure data
+//! and codecs: no tokio, no I/O, so client SDKs, the fuzzer and the bench can depend on it.
+//!
+//! - [`msg`]: message ids and their catalogue.
+//! - [`error_code`]: the error code catalogue.
+//! - [`head`]: the client head, the reply head and the enriched head that connect hands to logic.
+//! - [`route`]: the routing part of a reply or push element (which connection, bind/unbind).
+//! - [`body`]: typed request and reply bodies.
+//! - [`codec`]: MessagePack framing (with body splicing) and the JSON text-frame variant.
+
+pub mod body;
+pub mod codec;
+pub mod error_code;
+pub mod head;
+pub mod msg;
+pub mod route;
+
+pub use codec::FrameError;
+pub use error_code::ErrorCode;
+pub use head::{ClientHead, InternalHead, ReplyHead};
+pub use msg::MsgId;
+pub use route::{Bind, Route};

@@ -1,0 +1,98 @@
+//! Message ids (u16) and their catalogue. Ranges: 1xx session, 2xx account, 3xx matches, 4xx bets,
+//! 9xx server pushes. docs/protocol.md is tested against [`CATALOGUE`].
+
+/// A message id, the `id` field of every head.
+pub type MsgId = u16;
+
+pub const PING: MsgId = 100;
+pub const REGISTER: MsgId = 101;
+pub const LOGIN: MsgId = 102;
+pub const RESUME: MsgId = 103;
+pub const LOGOUT: MsgId = 104;
+pub const PROFILE: MsgId = 201;
+pub const BALANCE: MsgId = 202;
+pub const LEDGER: MsgId = 203;
+pub const LIST_MATCHES: MsgId = 301;
+pub const MATCH_DETAIL: MsgId = 302;
+pub const PLACE_BET: MsgId = 401;
+pub const MY_BETS: MsgId = 402;
+pub const BET_DETAIL: MsgId = 403;
+pub const PUSH_BET_SETTLED: MsgId = 901;
+pub const PUSH_MATCH_STATE: MsgId = 902;
+pub const PUSH_ANNOUNCEMENT: MsgId = 903;
+pub const PUSH_BALANCE: MsgId = 904;
+
+/// Who sends a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Sent by the client; answered with exactly one reply of the same id and seq.
+    Request,
+    /// Sent by the server with `seq = 0`.
+    Push,
+}
+
+/// One entry of the catalogue.
+#[derive(Clone, Copy, Debug)]
+pub struct MsgInfo {
+    pub id: MsgId,
+    pub name: &'static str,
+    pub direction: Direction,
+}
+
+const fn req(id: MsgId, name: &'static str) -> MsgInfo {
+    MsgInfo { id, name, direction: Direction::Request }
+}
+
+const fn push(id: MsgId, name: &'static str) -> MsgInfo {
+    MsgInfo { id, name, direction: Direction::Push }
+}
+
+/// Every message id of the contract.
+pub const CATALOGUE: &[MsgInfo] = &[
+    req(PING, "ping"),
+    req(REGISTER, "register"),
+    req(LOGIN, "login"),
+    req(RESUME, "resume"),
+    req(LOGOUT, "logout"),
+    req(PROFILE, "profile"),
+    req(BALANCE, "balance"),
+    req(LEDGER, "ledger"),
+    req(LIST_MATCHES, "list_matches"),
+    req(MATCH_DETAIL, "match_detail"),
+    req(PLACE_BET, "place_bet"),
+    req(MY_BETS, "my_bets"),
+    req(BET_DETAIL, "bet_detail"),
+    push(PUSH_BET_SETTLED, "push_bet_settled"),
+    push(PUSH_MATCH_STATE, "push_match_state"),
+    push(PUSH_ANNOUNCEMENT, "push_announcement"),
+    push(PUSH_BALANCE, "push_balance"),
+];
+
+/// The catalogue entry of `id`, if it is a known message.
+pub fn info(id: MsgId) -> Option<&'static MsgInfo> {
+    CATALOGUE.iter().find(|m| m.id == id)
+}
+
+/// Session messages (1xx) are the only ones a connection may send before it is logged in.
+pub fn is_session(id: MsgId) -> bool {
+    (100..200).contains(&id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_ids_and_names_are_unique_and_in_their_ranges() {
+        for (i, a) in CATALOGUE.iter().enumerate() {
+            for b in &CATALOGUE[i + 1..] {
+                assert_ne!(a.id, b.id, "duplicate id");
+                assert_ne!(a.name, b.name, "duplicate name");
+            }
+            assert_eq!(a.direction == Direction::Push, a.id >= 900, "{} in the wrong range", a.name);
+        }
+        assert!(is_session(LOGOUT) && !is_session(PROFILE));
+        assert_eq!(info(REGISTER).map(|m| m.name), Some("register"));
+        assert!(info(999).is_none());
+    }
+}

@@ -1,0 +1,48 @@
+-- register.lua — create a user with a unique name, a wallet holding the sign-up grant, and the
+-- grant's ledger record, atomically; append the change records for dbsvr to the outbox.
+-- Idempotent per registering frame: the same frame delivered again (after a worker died) answers
+-- the user it created; any other attempt on a taken name is refused. The user id is allocated by
+-- the caller (INCR seq:user) so every key is passed in KEYS; an id unused after a refusal is a gap.
+--
+-- KEYS[1]  uname:{lowercased name}  hash { uid, reg }
+-- KEYS[2]  user:{uid}               hash { id, username, pw, created_at }
+-- KEYS[3]  wallet:{uid}             hash { balance, ver }
+-- KEYS[4]  ledger:{uid}             list of MessagePack ledger records, newest first
+-- KEYS[5]  q:outbox                 list of MessagePack change records
+-- ARGV[1]  uid
+-- ARGV[2]  username as typed
+-- ARGV[3]  argon2 password hash (PHC string)
+-- ARGV[4]  sign-up grant, integer coins >= 0
+-- ARGV[5]  now, Unix ms
+-- ARGV[6]  trace id of the registering frame
+--
+-- Reply:   {0, uid, replayed}   created (replayed = 1 when this frame had already created it)
+--          {1002}               username taken
+-- Errors:  "ERR bad grant" when ARGV[4] is not a non-negative integer (nothing written).
+local grant = tonumber(ARGV[4])
+if not grant or grant < 0 or grant % 1 ~= 0 then
+  return redis.error_reply('ERR bad grant')
+end
+local existing = redis.call('HMGET', KEYS[1], 'uid', 'reg')
+if existing[1] then
+  if existing[2] == ARGV[6] then
+    return {0, tonumber(existing[1]), 1}
+  end
+  return {1002}
+end
+
+local uid, now = ARGV[1], tonumber(ARGV[5])
+redis.call('HSET', KEYS[1], 'uid', uid, 'reg', ARGV[6])
+redis.call('HSET', KEYS[2], 'id', uid, 'username', ARGV[2], 'pw', ARGV[3], 'created_at', now)
+redis.call('HSET', KEYS[3], 'balance', grant, 'ver', 1)
+redis.call('RPUSH', KEYS[5],
+  cmsgpack.pack({table = 'user', key = uid, ver = 1,
+                 fields = {username = ARGV[2], pw = ARGV[3], created_at = now}}),
+  cmsgpack.pack({table = 'wallet', key = uid, ver = 1, fields = {balance = grant}}))
+if grant > 0 then
+  local entry = {id = uid .. ':1', uid = tonumber(uid), delta = grant, balance = grant,
+                 reason = 'signup', ref = '', ts = now}
+  redis.call('LPUSH', KEYS[4], cmsgpack.pack(entry))
+  redis.call('RPUSH', KEYS[5], cmsgpack.pack({table = 'ledger', key = entry.id, ver = 1, fields = entry}))
+end
+return {0, tonumber(uid), 0}
