@@ -1,1 +1,157 @@
-fn main() {}
+//! `matchday`: one binary, one subcommand per service. Parses the command line, loads the config,
+//! starts telemetry, and hands over to the service's `run`.
+
+mod local_deps;
+mod up;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use common::{Config, Shutdown};
+use tokio::net::TcpListener;
+
+#[derive(Parser, Debug)]
+#[command(name = "matchday", version, about = "Live esports guessing backend: connect, logic and friends")]
+struct Cli {
+    /// A TOML file layered over config/default.toml (environment MATCHDAY__SECTION__KEY wins over both).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the WebSocket gateway of one group.
+    Connect {
+        #[command(flatten)]
+        id: Identity,
+        /// Listen address (overrides connect.listen).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Run the logic workers of one group.
+    Logic {
+        #[command(flatten)]
+        id: Identity,
+        /// Consumers in this process (overrides logic.workers).
+        #[arg(long)]
+        workers: Option<usize>,
+    },
+    /// Run every service in one process (starting private Redis/MariaDB under ./var when needed).
+    Up {
+        #[command(flatten)]
+        id: Identity,
+    },
+}
+
+/// Where a process sits: its group and node id.
+#[derive(Args, Debug)]
+struct Identity {
+    /// The group to serve (overrides node.group).
+    #[arg(long)]
+    group: Option<u32>,
+    /// A stable node id (overrides node.id; default: generated, unique per start).
+    #[arg(long)]
+    node_id: Option<String>,
+}
+
+impl Identity {
+    fn apply(&self, cfg: &mut Config) {
+        if let Some(g) = self.group {
+            cfg.node.group = g;
+        }
+        if let Some(id) = &self.node_id {
+            cfg.node.id = id.clone();
+        }
+        if cfg.node.id.is_empty() {
+            cfg.node.id = common::heartbeat::generate_node_id();
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let cfg = match Config::load(cli.config.as_deref()) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("matchday: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    common::telemetry::init(cfg.log.format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("matchday: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command, cfg)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "matchday failed");
+            eprintln!("matchday: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(command: Command, mut cfg: Config) -> anyhow::Result<()> {
+    let shutdown = Shutdown::new();
+    shutdown.cancel_on_signals();
+    let result = match command {
+        Command::Connect { id, listen } => {
+            id.apply(&mut cfg);
+            if let Some(l) = listen {
+                cfg.connect.listen = l;
+            }
+            let listener = bind(cfg.connect.listen, "connect.listen").await?;
+            up::serve_admin(&cfg, &shutdown).await?;
+            connect::run(cfg, listener, shutdown.clone()).await
+        }
+        Command::Logic { id, workers } => {
+            id.apply(&mut cfg);
+            if let Some(w) = workers {
+                cfg.logic.workers = w;
+            }
+            cfg.validate()?;
+            up::serve_admin(&cfg, &shutdown).await?;
+            logic::run(cfg, shutdown.clone()).await
+        }
+        Command::Up { id } => {
+            id.apply(&mut cfg);
+            up::run(cfg, shutdown.clone()).await
+        }
+    };
+    shutdown.shutdown(Duration::from_secs(10)).await;
+    result
+}
+
+/// Binds a listener, naming the setting to change when the port is taken.
+pub(crate) async fn bind(addr: SocketAddr, setting: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}; set {setting} to a free address"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from(["matchday", "logic", "--group", "2", "--workers", "3", "--config", "x.toml"]).unwrap();
+        assert_eq!(cli.config.as_deref(), Some(std::path::Path::new("x.toml")));
+        match cli.command {
+            Command::Logic { id, workers } => assert_eq!((id.group, workers), (Some(2), Some(3))),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+}

@@ -69,6 +69,8 @@ pub struct LogicConfig {
     pub signup_grant: i64,
     pub session_ttl_s: u64,
     pub max_concurrent_hashes: usize,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -140,6 +142,10 @@ impl Config {
             (self.logic.workers >= 1 && self.logic.batch >= 1, "logic.workers and logic.batch must be at least 1"),
             (self.logic.signup_grant >= 0, "logic.signup_grant must not be negative"),
             (self.logic.max_concurrent_hashes >= 1, "logic.max_concurrent_hashes must be at least 1"),
+            (
+                self.logic.argon2_memory_kib >= 8 && self.logic.argon2_iterations >= 1,
+                "logic.argon2_memory_kib must be at least 8 and argon2_iterations at least 1",
+            ),
             (
                 self.queue.heartbeat_ttl_ms > self.queue.heartbeat_interval_ms,
                 "queue.heartbeat_ttl_ms must exceed heartbeat_interval_ms",

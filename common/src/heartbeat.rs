@@ -26,15 +26,9 @@ pub struct Heartbeat {
 }
 
 impl Heartbeat {
-    /// Writes the first beat (waiting for Redis if needed) and refreshes it every `interval` with
-    /// TTL `ttl` until shutdown, when the key is deleted.
-    pub async fn start(
-        redis: &Redis,
-        info: NodeInfo,
-        interval: Duration,
-        ttl: Duration,
-        shutdown: &Shutdown,
-    ) -> anyhow::Result<Heartbeat> {
+    /// Writes the first beat and refreshes it every `interval` with TTL `ttl` until shutdown, when
+    /// the key is deleted. A failed beat is logged and retried on the next tick.
+    pub async fn start(redis: &Redis, info: NodeInfo, interval: Duration, ttl: Duration, shutdown: &Shutdown) -> Heartbeat {
         let key = redis.keys.node(info.role, &info.id);
         let mut fields: Vec<(String, String)> = vec![
             ("role".into(), info.role.into()),
@@ -46,7 +40,9 @@ impl Heartbeat {
             ("started_at".into(), now_ms().to_string()),
         ];
         fields.extend(info.extra);
-        beat(redis, &key, &fields, ttl).await?;
+        if let Err(e) = beat(redis, &key, &fields, ttl).await {
+            tracing::warn!(heartbeat = %key, error = %e, "first heartbeat failed; retrying");
+        }
         let (redis, k, token) = (redis.clone(), key.clone(), shutdown.token.clone());
         shutdown.tracker.spawn(async move {
             let mut tick = tokio::time::interval(interval);
@@ -62,7 +58,7 @@ impl Heartbeat {
             }
             let _: Result<i64, _> = redis.pool.del(&k).await;
         });
-        Ok(Heartbeat { key })
+        Heartbeat { key }
     }
 }
 

@@ -8,7 +8,7 @@
 //! made exactly-once by the idempotency checks inside the state-changing scripts.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use bytes::Bytes;
@@ -49,13 +49,18 @@ pub struct Consumer {
     blocking: Client,
     q: QueueKeys,
     inflight: String,
+    heartbeat: String,
     batch: usize,
     block_timeout: Duration,
     recover: bool,
+    registered_at: Instant,
+    register_every: Duration,
 }
 
 impl Consumer {
     /// Registers consumer `worker` of `q`, owned by the process whose heartbeat key is `heartbeat`.
+    /// The registration is refreshed every `register_every`, so a consumer the reaper once took for
+    /// dead (its heartbeat lapsed while Redis was away) is watched again.
     pub async fn start(
         redis: &Redis,
         q: QueueKeys,
@@ -63,15 +68,28 @@ impl Consumer {
         heartbeat: &str,
         batch: usize,
         block_timeout: Duration,
+        register_every: Duration,
     ) -> anyhow::Result<Consumer> {
         let inflight = redis.keys.inflight(&q.queue, worker);
         let blocking = redis.blocking_client(&format!("consumer {worker}")).await?;
-        let _: () = redis
-            .pool
-            .hset(&q.consumers, (inflight.as_str(), heartbeat))
-            .await
-            .context("cannot register the consumer")?;
-        Ok(Consumer { redis: redis.clone(), blocking, q, inflight, batch: batch.max(1), block_timeout, recover: true })
+        let consumer = Consumer {
+            redis: redis.clone(),
+            blocking,
+            q,
+            inflight,
+            heartbeat: heartbeat.to_owned(),
+            batch: batch.max(1),
+            block_timeout,
+            recover: true,
+            registered_at: Instant::now(),
+            register_every,
+        };
+        consumer.register().await.context("cannot register the consumer")?;
+        Ok(consumer)
+    }
+
+    async fn register(&self) -> Result<(), fred::error::Error> {
+        self.redis.pool.hset(&self.q.consumers, (self.inflight.as_str(), self.heartbeat.as_str())).await
     }
 
     pub fn inflight_key(&self) -> &str {
@@ -90,6 +108,10 @@ impl Consumer {
     }
 
     async fn take_inner(&mut self) -> anyhow::Result<Vec<Bytes>> {
+        if self.registered_at.elapsed() >= self.register_every {
+            self.register().await?;
+            self.registered_at = Instant::now();
+        }
         if self.recover {
             let mut own: Vec<Bytes> = self.redis.pool.lrange(&self.inflight, 0, -1).await?;
             self.recover = false;
@@ -99,7 +121,7 @@ impl Consumer {
                 return Ok(own);
             }
         }
-        let first: Option<Bytes> = self
+        let first: Result<Option<Bytes>, _> = self
             .blocking
             .blmove(
                 &self.q.queue,
@@ -108,8 +130,8 @@ impl Consumer {
                 LMoveDirection::Left,
                 self.block_timeout.as_secs_f64(),
             )
-            .await?;
-        let Some(first) = first else { return Ok(Vec::new()) };
+            .await;
+        let Some(first) = nil_is_none(first)? else { return Ok(Vec::new()) };
         let mut frames = vec![first];
         if self.batch > 1 {
             let more: Vec<Bytes> = self
@@ -162,6 +184,16 @@ impl Consumer {
         }
         let _ = self.blocking.quit().await;
         Ok(())
+    }
+}
+
+/// fred answers a blocking list command that timed out on the server (a nil reply) with a
+/// `Timeout` error; that is "nothing came", not a failure. (Blocking clients have no client-side
+/// timeout, so no other timeout can occur.)
+pub fn nil_is_none<T>(r: Result<Option<T>, fred::error::Error>) -> Result<Option<T>, fred::error::Error> {
+    match r {
+        Err(e) if *e.kind() == fred::error::ErrorKind::Timeout => Ok(None),
+        other => other,
     }
 }
 

@@ -1,1 +1,137 @@
-//! placeholder
+//! # matchday-connect
+//!
+//! The WebSocket gateway. Clients connect to `ws://HOST:PORT/ws` and send frames `[head, body]`
+//! (MessagePack binary, or JSON text). connect checks each frame (well-formed, rate, logged in),
+//! enriches the head (node, connection, bound user, group, address, time, trace id) and pushes it to
+//! `q:c2l:{group}`, splicing the body bytes through; it writes replies and pushes from
+//! `q:l2c:{node}` and `q:push:{node}` back to their connections.
+//!
+//! - [`run`] / [`Server`]: accept loop, heartbeat, reply consumer; returns on shutdown.
+//! - `conn`: one connection (handshake, limits, reader, batching writer).
+//! - `replies`: the reply/push consumer (bind/unbind, drop-and-count for gone connections).
+//! - `registry`, `stats`: the node's connections and counters.
+
+mod conn;
+mod registry;
+mod replies;
+mod stats;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::heartbeat::{Heartbeat, NodeInfo};
+use common::{Config, Redis, Shutdown};
+use fred::prelude::*;
+use tokio::net::TcpListener;
+
+pub use stats::Stats;
+
+/// What every part of a connect node shares.
+pub(crate) struct Node {
+    pub cfg: Config,
+    pub node_id: String,
+    pub group: u32,
+    pub redis: Redis,
+    pub c2l: String,
+    pub registry: registry::Registry,
+    pub stats: Arc<Stats>,
+}
+
+impl Node {
+    /// Records (or forgets) that `uid` is online on this node through connection `conn`.
+    pub async fn set_online(&self, uid: u64, conn: u64, online: bool) {
+        let key = self.redis.keys.online(uid);
+        let result: Result<i64, _> = if online {
+            self.redis.pool.hset(&key, (conn.to_string(), self.node_id.as_str())).await
+        } else {
+            self.redis.pool.hdel(&key, conn.to_string()).await
+        };
+        if let Err(e) = result {
+            tracing::warn!(user.id = uid, conn.id = conn, error = %e, "cannot update the online index");
+        }
+    }
+}
+
+/// A connect node bound to its listener.
+pub struct Server {
+    node: Arc<Node>,
+    listener: TcpListener,
+}
+
+impl Server {
+    /// Builds the node for `cfg` (node id and group from `cfg.node`) on `listener`.
+    pub fn new(cfg: Config, listener: TcpListener) -> anyhow::Result<Server> {
+        anyhow::ensure!(!cfg.node.id.is_empty(), "node.id must be set before starting connect");
+        let redis = Redis::new(&cfg.redis)?;
+        let node = Node {
+            node_id: cfg.node.id.clone(),
+            group: cfg.node.group,
+            c2l: redis.keys.c2l(cfg.node.group),
+            redis,
+            registry: registry::Registry::new(),
+            stats: Arc::new(Stats::default()),
+            cfg,
+        };
+        Ok(Server { node: Arc::new(node), listener })
+    }
+
+    pub fn stats(&self) -> Arc<Stats> {
+        self.node.stats.clone()
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Accepts connections until shutdown; then every connection is closed with 1001.
+    pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {
+        let node = self.node;
+        let addr = self.listener.local_addr()?;
+        let info = NodeInfo {
+            role: "connect",
+            id: node.node_id.clone(),
+            group: node.group,
+            extra: vec![("listen".into(), addr.to_string())],
+        };
+        // Clients are served even while Redis is away (they get code 6); the heartbeat waits for it.
+        let (n2, s2) = (node.clone(), shutdown.clone());
+        shutdown.tracker.spawn(async move {
+            let beat = Heartbeat::start(
+                &n2.redis,
+                info,
+                Duration::from_millis(n2.cfg.queue.heartbeat_interval_ms),
+                Duration::from_millis(n2.cfg.queue.heartbeat_ttl_ms),
+                &s2,
+            );
+            tokio::select! {
+                _ = s2.cancelled() => {}
+                _ = beat => {}
+            }
+        });
+        shutdown.tracker.spawn(replies::run(node.clone(), shutdown.clone()));
+        tracing::info!(node = %node.node_id, group = node.group, listen = %addr, "connect listening on ws://{addr}/ws");
+
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                accepted = self.listener.accept() => match accepted {
+                    Ok((tcp, peer)) => {
+                        shutdown.tracker.spawn(conn::serve(node.clone(), tcp, peer, shutdown.token.clone()));
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+            }
+        }
+        tracing::info!(node = %node.node_id, connections = node.registry.len(), "connect stopping");
+        Ok(())
+    }
+}
+
+/// Runs a connect node on `listener` until shutdown.
+pub async fn run(cfg: Config, listener: TcpListener, shutdown: Shutdown) -> anyhow::Result<()> {
+    Server::new(cfg, listener)?.run(shutdown).await
+}

@@ -1,0 +1,274 @@
+//! One WebSocket connection: the handshake, a reader that checks and forwards frames, and a writer
+//! fed by a bounded queue that batches whatever is ready into one flush.
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use fred::prelude::*;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use protocol::body::ErrorBody;
+use protocol::codec::{decode_client_frame, encode_frame, encode_frame_raw, frame_to_json, parse_json_frame};
+use protocol::{ClientHead, ErrorCode, InternalHead, ReplyHead, msg};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{self, Message, http};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::Node;
+use crate::registry::{ConnHandle, ConnState, Outgoing};
+
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+const CLOSE_NORMAL: u16 = 1000;
+const CLOSE_GOING_AWAY: u16 = 1001;
+const CLOSE_POLICY: u16 = 1008;
+const CLOSE_TOO_BIG: u16 = 1009;
+
+type Ws = WebSocketStream<TcpStream>;
+
+/// Serves one accepted TCP connection until it closes.
+pub async fn serve(node: Arc<Node>, tcp: TcpStream, addr: SocketAddr, shutdown: CancellationToken) {
+    let _ = tcp.set_nodelay(true);
+    let cfg = &node.cfg.connect;
+    let ws_cfg = WebSocketConfig::default()
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(8 * 1024)
+        .max_write_buffer_size(1024 * 1024)
+        .max_message_size(Some(cfg.max_frame_bytes))
+        .max_frame_size(Some(cfg.max_frame_bytes));
+    let handshake = tokio_tungstenite::accept_hdr_async_with_config(tcp, only_ws_path, Some(ws_cfg));
+    let ws = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+        Ok(Ok(ws)) => ws,
+        Ok(Err(e)) => return tracing::debug!(client.addr = %addr, error = %e, "handshake refused"),
+        Err(_) => return tracing::debug!(client.addr = %addr, "handshake timed out"),
+    };
+    let id = node.registry.next_id();
+    let span = tracing::info_span!("conn", conn.id = id, client.addr = %addr);
+    Conn::run(node, ws, id, addr, shutdown).instrument(span).await
+}
+
+/// Accepts the upgrade on `/ws` only.
+#[allow(clippy::result_large_err)] // the signature is tungstenite's Callback
+fn only_ws_path(req: &Request, resp: Response) -> Result<Response, ErrorResponse> {
+    if req.uri().path() == "/ws" {
+        return Ok(resp);
+    }
+    let mut err = ErrorResponse::new(Some("matchday: WebSocket endpoint is /ws\n".into()));
+    *err.status_mut() = http::StatusCode::NOT_FOUND;
+    Err(err)
+}
+
+struct Conn {
+    node: Arc<Node>,
+    id: u64,
+    addr: String,
+    state: Arc<ConnState>,
+    handle: ConnHandle,
+    limiter: DefaultDirectRateLimiter,
+    bad_frames: u32,
+}
+
+impl Conn {
+    async fn run(node: Arc<Node>, ws: Ws, id: u64, addr: SocketAddr, shutdown: CancellationToken) {
+        let cfg = node.cfg.connect.clone();
+        let (sink, stream) = ws.split();
+        let (tx, rx) = mpsc::channel(cfg.outbound_queue);
+        let state = Arc::new(ConnState::default());
+        let handle = ConnHandle { tx, state: state.clone(), kick: shutdown.child_token() };
+        let writer = tokio::spawn(write_loop(sink, rx, state.clone()).in_current_span());
+        let quota = Quota::per_second(NonZeroU32::new(cfg.rate_per_sec).unwrap_or(NonZeroU32::MIN))
+            .allow_burst(NonZeroU32::new(cfg.rate_burst).unwrap_or(NonZeroU32::MIN));
+        node.registry.insert(id, handle.clone());
+        metrics::gauge!("matchday_connect_connections").increment(1.0);
+        tracing::debug!("connected");
+
+        let mut conn =
+            Conn { node, id, addr: addr.to_string(), state, handle, limiter: RateLimiter::direct(quota), bad_frames: 0 };
+        let close = conn.read_loop(stream, &shutdown, &cfg).await;
+        if let Some((code, reason)) = close {
+            let _ = tokio::time::timeout(Duration::from_secs(1), conn.handle.tx.send(Outgoing::Close(code, reason))).await;
+            tracing::debug!(close.code = code, close.reason = reason, "closing");
+        }
+        conn.node.registry.remove(conn.id);
+        drop(conn.handle.tx);
+        let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+        metrics::gauge!("matchday_connect_connections").decrement(1.0);
+        if let Some((uid, _)) = conn.state.set_session(None) {
+            conn.node.set_online(uid, conn.id, false).await;
+        }
+        tracing::debug!("disconnected");
+    }
+
+    /// Reads until the client goes, the connection must close (returned: code and reason), or shutdown.
+    async fn read_loop(
+        &mut self,
+        mut stream: SplitStream<Ws>,
+        shutdown: &CancellationToken,
+        cfg: &common::config::ConnectConfig,
+    ) -> Option<(u16, &'static str)> {
+        let idle = Duration::from_millis(cfg.idle_timeout_ms);
+        let mut ping = tokio::time::interval(Duration::from_millis(cfg.ping_interval_ms));
+        ping.tick().await;
+        let mut last_seen = Instant::now();
+        let kick = self.handle.kick.clone();
+        loop {
+            tokio::select! {
+                _ = kick.cancelled() => {
+                    return Some(if shutdown.is_cancelled() {
+                        (CLOSE_GOING_AWAY, "server shutting down")
+                    } else {
+                        (CLOSE_POLICY, "not reading fast enough")
+                    });
+                }
+                _ = ping.tick() => {
+                    if last_seen.elapsed() >= idle {
+                        return Some((CLOSE_NORMAL, "idle timeout"));
+                    }
+                    let _ = self.handle.tx.try_send(Outgoing::Ping);
+                }
+                next = stream.next() => {
+                    let message = match next {
+                        None => return None,
+                        Some(Err(tungstenite::Error::Capacity(e))) => {
+                            tracing::debug!(error = %e, "frame too large");
+                            return Some((CLOSE_TOO_BIG, "frame too large"));
+                        }
+                        Some(Err(e)) => {
+                            tracing::debug!(error = %e, "read failed");
+                            return None;
+                        }
+                        Some(Ok(m)) => m,
+                    };
+                    last_seen = Instant::now();
+                    let close = match message {
+                        Message::Binary(b) => {
+                            self.state.json.store(false, Ordering::Relaxed);
+                            self.on_frame(decode_client_frame(&b).map(|(h, body)| (h, b.slice_ref(body)))).await
+                        }
+                        Message::Text(t) => {
+                            self.state.json.store(true, Ordering::Relaxed);
+                            self.on_frame(parse_json_frame(t.as_str()).map(|(h, body)| (h, Bytes::from(body)))).await
+                        }
+                        Message::Close(_) => return None,
+                        Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => None,
+                    };
+                    if close.is_some() {
+                        return close;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Checks one decoded frame and forwards it, or answers it here. Some(close) ends the connection.
+    async fn on_frame(
+        &mut self,
+        frame: Result<(ClientHead, Bytes), protocol::FrameError>,
+    ) -> Option<(u16, &'static str)> {
+        let (head, body) = match frame {
+            Ok(f) => f,
+            Err(e) => {
+                self.bad_frames += 1;
+                self.answer(0, 0, ErrorCode::BadFrame, &format!("bad frame: {e}"));
+                if self.bad_frames > self.node.cfg.connect.max_bad_frames {
+                    return Some((CLOSE_POLICY, "too many bad frames"));
+                }
+                return None;
+            }
+        };
+        if self.limiter.check().is_err() {
+            self.answer(head.id, head.seq, ErrorCode::RateLimited, ErrorCode::RateLimited.message());
+            return None;
+        }
+        let session = self.state.session();
+        if session.is_none() && !msg::is_session(head.id) {
+            self.answer(head.id, head.seq, ErrorCode::NotLoggedIn, ErrorCode::NotLoggedIn.message());
+            return None;
+        }
+        let (uid, sid) = session.map_or((None, None), |(u, s)| (Some(u), Some(s)));
+        let internal = InternalHead {
+            id: head.id,
+            seq: head.seq,
+            ver: head.ver,
+            node: self.node.node_id.clone(),
+            conn: self.id,
+            uid,
+            sid,
+            group: self.node.group,
+            addr: self.addr.clone(),
+            ts: common::time::now_ms(),
+            trace: uuid::Uuid::new_v4().simple().to_string(),
+        };
+        let element = match encode_frame_raw(&internal, &body) {
+            Ok(e) => e,
+            Err(e) => {
+                self.answer(head.id, head.seq, ErrorCode::Internal, &e.to_string());
+                return None;
+            }
+        };
+        let redis = &self.node.redis;
+        let pushed: Result<i64, _> = redis.pool.with_options(&redis.fail_fast()).lpush(&self.node.c2l, element).await;
+        match pushed {
+            Ok(_) => self.node.stats.forwarded(),
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot queue a frame; answered with code 6");
+                self.answer(head.id, head.seq, ErrorCode::Unavailable, ErrorCode::Unavailable.message());
+            }
+        }
+        None
+    }
+
+    /// Answers a frame from connect itself.
+    fn answer(&self, id: u16, seq: u32, code: ErrorCode, msg: &str) {
+        self.node.stats.refused(code.code());
+        let head = ReplyHead { id, seq, code: code.code() };
+        if let Ok(frame) = encode_frame(&head, &ErrorBody { msg: msg.to_owned() }) {
+            self.handle.send(Bytes::from(frame));
+        }
+    }
+}
+
+/// Writes what the queue holds, batching every ready item into one flush.
+async fn write_loop(mut sink: SplitSink<Ws, Message>, mut rx: mpsc::Receiver<Outgoing>, state: Arc<ConnState>) {
+    while let Some(first) = rx.recv().await {
+        let mut item = Some(first);
+        while let Some(out) = item {
+            let message = match out {
+                Outgoing::Frame(frame) if state.json.load(Ordering::Relaxed) => match frame_to_json(&frame) {
+                    Ok(text) => Some(Message::Text(text.into())),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot convert a frame to JSON; dropped");
+                        None
+                    }
+                },
+                Outgoing::Frame(frame) => Some(Message::Binary(frame)),
+                Outgoing::Ping => Some(Message::Ping(Bytes::new())),
+                Outgoing::Close(code, reason) => {
+                    let close = CloseFrame { code: code.into(), reason: reason.into() };
+                    let _ = sink.send(Message::Close(Some(close))).await;
+                    let _ = sink.close().await;
+                    return;
+                }
+            };
+            if let Some(m) = message
+                && sink.feed(m).await.is_err()
+            {
+                return;
+            }
+            item = rx.try_recv().ok();
+        }
+        if sink.flush().await.is_err() {
+            return;
+        }
+    }
+    let _ = sink.close().await;
+}

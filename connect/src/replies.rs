@@ -1,0 +1,81 @@
+//! The consumer of this node's reply list `q:l2c:{node}` and push list `q:push:{node}`: each
+//! element `[route, frame]` goes to its connection (or to all of them), applying bind/unbind first.
+//! A reply for a connection that has gone is dropped and counted.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use fred::prelude::*;
+use fred::types::lists::LMoveDirection;
+use protocol::codec::decode_routed;
+
+use crate::Node;
+
+pub async fn run(node: Arc<Node>, shutdown: common::Shutdown) {
+    let client = tokio::select! {
+        _ = shutdown.cancelled() => return,
+        c = node.redis.blocking_client("replies") => match c {
+            Ok(c) => c,
+            Err(e) => return tracing::error!(error = format!("{e:#}"), "cannot start the reply consumer"),
+        },
+    };
+    let keys = vec![node.redis.keys.l2c(&node.node_id), node.redis.keys.push(&node.node_id)];
+    let batch = node.cfg.connect.reply_batch as i64;
+    let mut backoff = Duration::from_millis(100);
+    while !shutdown.is_cancelled() {
+        let popped: Result<Option<(String, Vec<Bytes>)>, _> =
+            client.blmpop(1.0, keys.clone(), LMoveDirection::Right, Some(batch)).await;
+        match common::queue::nil_is_none(popped) {
+            Ok(Some((_, elements))) => {
+                backoff = Duration::from_millis(100);
+                for element in elements {
+                    deliver(&node, element).await;
+                }
+            }
+            Ok(None) => backoff = Duration::from_millis(100),
+            Err(e) => {
+                tracing::warn!(error = %e, retry_ms = backoff.as_millis() as u64, "cannot read replies; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+    let _ = client.quit().await;
+}
+
+async fn deliver(node: &Node, element: Bytes) {
+    let (route, frame) = match decode_routed(&element) {
+        Ok(x) => x,
+        Err(e) => return tracing::error!(error = %e, "undecodable reply element dropped"),
+    };
+    let frame = element.slice_ref(frame);
+    if route.all {
+        for conn in node.registry.all() {
+            conn.send(frame.clone());
+        }
+        return;
+    }
+    let Some(conn) = node.registry.get(route.conn) else {
+        node.stats.dropped();
+        return;
+    };
+    if let Some(bind) = route.bind {
+        let uid = bind.uid;
+        if let Some((prev, _)) = conn.state.set_session(Some((bind.uid, bind.sid)))
+            && prev != uid
+        {
+            node.set_online(prev, route.conn, false).await;
+        }
+        node.set_online(uid, route.conn, true).await;
+    }
+    if route.unbind
+        && let Some((uid, _)) = conn.state.set_session(None)
+    {
+        node.set_online(uid, route.conn, false).await;
+    }
+    conn.send(frame);
+}

@@ -1,0 +1,34 @@
+//! Counters of a connect node, readable by tests and mirrored to Prometheus.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Replies and pushes for connections that had gone.
+    pub replies_dropped: AtomicU64,
+    /// Frames pushed to the group queue.
+    pub frames_forwarded: AtomicU64,
+    /// Frames answered by connect itself (codes 2, 4, 5, 6).
+    pub frames_refused: AtomicU64,
+}
+
+impl Stats {
+    pub fn dropped(&self) {
+        self.replies_dropped.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("matchday_connect_replies_dropped_total").increment(1);
+    }
+
+    pub fn forwarded(&self) {
+        self.frames_forwarded.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("matchday_connect_frames_forwarded_total").increment(1);
+    }
+
+    pub fn refused(&self, code: u16) {
+        self.frames_refused.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("matchday_connect_frames_refused_total", "code" => code.to_string()).increment(1);
+    }
+
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,23 @@
+//! What every handler gets: Redis, settings, and the password hasher.
+
+use std::sync::Arc;
+
+use common::Redis;
+use common::config::LogicConfig;
+
+use crate::password::Hasher;
+
+/// Shared state of a logic process, built once. Cheap to clone.
+#[derive(Clone)]
+pub struct Ctx {
+    pub redis: Redis,
+    pub cfg: Arc<LogicConfig>,
+    pub hasher: Hasher,
+}
+
+impl Ctx {
+    pub fn new(redis: Redis, cfg: LogicConfig) -> anyhow::Result<Ctx> {
+        let hasher = Hasher::new(&cfg)?;
+        Ok(Ctx { redis, cfg: Arc::new(cfg), hasher })
+    }
+}

@@ -1,0 +1,58 @@
+//! One file per message handler, and the dispatch table that maps msg ids to them.
+
+use futures_util::future::BoxFuture;
+use protocol::{MsgId, msg};
+
+use crate::context::Ctx;
+use crate::error::AppError;
+use crate::request::{Reply, Request};
+
+mod balance;
+mod login;
+mod logout;
+mod ping;
+mod profile;
+mod register;
+mod resume;
+
+/// A handler: an async function of the context and the request.
+pub type Handler = for<'a> fn(&'a Ctx, &'a Request) -> BoxFuture<'a, Result<Reply, AppError>>;
+
+/// The dispatch table. A msg id not in it is answered with code 3.
+pub const TABLE: &[(MsgId, Handler)] = &[
+    (msg::PING, |c, r| Box::pin(ping::handle(c, r))),
+    (msg::REGISTER, |c, r| Box::pin(register::handle(c, r))),
+    (msg::LOGIN, |c, r| Box::pin(login::handle(c, r))),
+    (msg::RESUME, |c, r| Box::pin(resume::handle(c, r))),
+    (msg::LOGOUT, |c, r| Box::pin(logout::handle(c, r))),
+    (msg::PROFILE, |c, r| Box::pin(profile::handle(c, r))),
+    (msg::BALANCE, |c, r| Box::pin(balance::handle(c, r))),
+];
+
+/// The handler for `id`, if any.
+pub fn lookup(id: MsgId) -> Option<Handler> {
+    TABLE.iter().find(|(i, _)| *i == id).map(|(_, h)| *h)
+}
+
+/// Reads a user's balance (0 for a wallet that does not exist yet).
+async fn balance_of(ctx: &Ctx, uid: u64) -> Result<i64, AppError> {
+    use fred::prelude::HashesInterface;
+    let balance: Option<i64> = ctx.redis.pool.hget(ctx.redis.keys.wallet(uid), "balance").await?;
+    Ok(balance.unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_handled_id_is_a_request_in_the_catalogue_and_unique() {
+        for (i, (id, _)) in TABLE.iter().enumerate() {
+            let info = msg::info(*id).expect("handled ids are in the catalogue");
+            assert_eq!(info.direction, msg::Direction::Request, "{}", info.name);
+            assert!(TABLE[i + 1..].iter().all(|(other, _)| other != id), "{} twice", info.name);
+        }
+        assert!(lookup(msg::PING).is_some());
+        assert!(lookup(msg::PUSH_BALANCE).is_none());
+    }
+}

@@ -1,0 +1,138 @@
+//! One queue consumer: take a batch of frames, handle them concurrently, ack each together with its
+//! reply. Checks for shutdown only between batches, so a frame it has taken is always finished.
+
+use std::panic::AssertUnwindSafe;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::Shutdown;
+use common::queue::Consumer;
+use futures_util::FutureExt;
+use futures_util::future::join_all;
+use protocol::body::ErrorBody;
+use protocol::codec::{encode_frame, encode_frame_raw, encode_routed};
+use protocol::{ErrorCode, Route};
+use tracing::Instrument;
+
+use crate::context::Ctx;
+use crate::error::AppError;
+use crate::handlers;
+use crate::request::Request;
+
+/// What became of one frame.
+enum Outcome {
+    /// Answer with `element` on the list `key`.
+    Reply { key: String, element: Vec<u8> },
+    /// The frame cannot be handled at all (not a frame connect wrote): dead-letter it.
+    Dead(String),
+}
+
+pub async fn run(ctx: Ctx, mut consumer: Consumer, shutdown: Shutdown) {
+    let mut backoff = Duration::from_millis(100);
+    while !shutdown.is_cancelled() {
+        let frames = match consumer.take().await {
+            Ok(frames) => {
+                backoff = Duration::from_millis(100);
+                frames
+            }
+            Err(e) => {
+                tracing::warn!(error = format!("{e:#}"), retry_ms = backoff.as_millis() as u64, "cannot take frames; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+                continue;
+            }
+        };
+        if frames.is_empty() {
+            continue;
+        }
+        let outcomes = join_all(frames.iter().map(|f| handle_frame(&ctx, f))).await;
+        let acks = frames.iter().zip(outcomes).map(|(frame, outcome)| finish(&consumer, frame, outcome));
+        if join_all(acks).await.into_iter().any(|ok| !ok) {
+            consumer.mark_recover();
+        }
+    }
+    if let Err(e) = consumer.leave().await {
+        tracing::warn!(error = format!("{e:#}"), "cannot unregister the consumer");
+    }
+}
+
+/// Acks one frame with its outcome; false if Redis failed (the frame stays inflight and is redone).
+async fn finish(consumer: &Consumer, frame: &Bytes, outcome: Outcome) -> bool {
+    let result = match outcome {
+        Outcome::Reply { key, element } => consumer.ack(frame, Some((&key, &element))).await,
+        Outcome::Dead(why) => {
+            tracing::error!(reason = %why, bytes = frame.len(), "undecodable frame moved to the dead list");
+            consumer.dead_letter(frame).await
+        }
+    };
+    match result {
+        Ok(true) => true,
+        Ok(false) => {
+            metrics::counter!("matchday_logic_acks_lost_total").increment(1);
+            tracing::warn!("frame was taken back by the reaper before the ack; its reply is dropped");
+            true
+        }
+        Err(e) => {
+            tracing::warn!(error = format!("{e:#}"), "ack failed; the frame will be handled again");
+            false
+        }
+    }
+}
+
+async fn handle_frame(ctx: &Ctx, frame: &Bytes) -> Outcome {
+    let req = match Request::decode(frame) {
+        Ok(req) => req,
+        Err(e) => return Outcome::Dead(e.to_string()),
+    };
+    let span = tracing::debug_span!("frame", msg.id = req.head.id, conn.id = req.head.conn,
+        user.id = req.head.uid, trace = %req.head.trace);
+    async {
+        let started = Instant::now();
+        let handler = handlers::lookup(req.head.id);
+        let result = match handler {
+            None => Err(AppError::code(ErrorCode::UnknownMsg)),
+            Some(handler) => match AssertUnwindSafe(handler(ctx, &req)).catch_unwind().await {
+                Ok(result) => result,
+                Err(panic) => {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    tracing::error!(panic = %what, "handler panicked; answered with code 1");
+                    Err(AppError::code(ErrorCode::Internal))
+                }
+            },
+        };
+        let elapsed = started.elapsed();
+        let label = if handler.is_some() { req.head.id.to_string() } else { "unknown".to_owned() };
+        let code = result.as_ref().map_or_else(|e| e.code.code(), |_| 0);
+        metrics::histogram!("matchday_logic_handler_seconds", "msg" => label.clone()).record(elapsed.as_secs_f64());
+        metrics::counter!("matchday_logic_frames_total", "msg" => label, "code" => code.to_string()).increment(1);
+        if elapsed > Duration::from_millis(ctx.cfg.slow_handler_ms) {
+            tracing::warn!(elapsed_ms = elapsed.as_millis() as u64, "slow handler");
+        }
+        match encode_reply(&req, result) {
+            Ok(element) => Outcome::Reply { key: ctx.redis.keys.l2c(&req.head.node), element },
+            Err(e) => Outcome::Dead(format!("cannot encode the reply: {e}")),
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+fn encode_reply(req: &Request, result: Result<crate::request::Reply, AppError>) -> Result<Vec<u8>, protocol::FrameError> {
+    let mut route = Route::to(req.head.conn);
+    let frame = match result {
+        Ok(reply) => {
+            route.bind = reply.bind;
+            route.unbind = reply.unbind;
+            encode_frame_raw(&req.head.reply(0), &reply.body)?
+        }
+        Err(e) => encode_frame(&req.head.reply(e.code.code()), &ErrorBody { msg: e.msg })?,
+    };
+    encode_routed(&route, &frame)
+}
