@@ -1,7 +1,8 @@
 -- requeue.lua — the reaper's move: return the inflight frames of a dead consumer to its queue.
 -- Each frame's deliveries are counted (by SHA-1 of its bytes); a frame returned max_attempts times
 -- goes to the dead list instead (a poison frame that keeps killing workers). Frames go back to the
--- consuming (right) end, so they are handled next. Bounded per call; call again while it reports
+-- consuming (right) end, so they are handled next, oldest first (inflight lists grow at the left,
+-- so popping from the left and pushing to the right leaves the oldest rightmost). Bounded per call; call again while it reports
 -- frames remaining.
 --
 -- KEYS[1]  the dead consumer's inflight list
@@ -19,7 +20,7 @@ local max_attempts = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local moved, dead = 0, 0
 for _ = 1, limit do
-  local frame = redis.call('RPOP', KEYS[1])
+  local frame = redis.call('LPOP', KEYS[1])
   if not frame then break end
   local id = redis.sha1hex(frame)
   local n = redis.call('HINCRBY', KEYS[4], id, 1)

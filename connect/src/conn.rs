@@ -88,7 +88,7 @@ impl Conn {
         let quota = Quota::per_second(NonZeroU32::new(cfg.rate_per_sec).unwrap_or(NonZeroU32::MIN))
             .allow_burst(NonZeroU32::new(cfg.rate_burst).unwrap_or(NonZeroU32::MIN));
         node.registry.insert(id, handle.clone());
-        metrics::gauge!("matchday_connect_connections").increment(1.0);
+        node.stats.opened();
         tracing::debug!("connected");
 
         let mut conn =
@@ -101,10 +101,10 @@ impl Conn {
         conn.node.registry.remove(conn.id);
         drop(conn.handle.tx);
         let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
-        metrics::gauge!("matchday_connect_connections").decrement(1.0);
         if let Some((uid, _)) = conn.state.set_session(None) {
             conn.node.set_online(uid, conn.id, false).await;
         }
+        conn.node.stats.closed();
         tracing::debug!("disconnected");
     }
 
@@ -191,7 +191,10 @@ impl Conn {
         }
         let session = self.state.session();
         if session.is_none() && !msg::is_session(head.id) {
-            self.answer(head.id, head.seq, ErrorCode::NotLoggedIn, ErrorCode::NotLoggedIn.message());
+            // Before login only session messages pass; the rest is answered here, without Redis:
+            // an id the protocol does not know is 3, any other is 4.
+            let code = if msg::info(head.id).is_some() { ErrorCode::NotLoggedIn } else { ErrorCode::UnknownMsg };
+            self.answer(head.id, head.seq, code, code.message());
             return None;
         }
         let (uid, sid) = session.map_or((None, None), |(u, s)| (Some(u), Some(s)));

@@ -110,6 +110,12 @@ impl Server {
             }
         });
         shutdown.tracker.spawn(replies::run(node.clone(), shutdown.clone()));
+        // Give Redis a moment at start, so the first clients are not refused for nothing; if it
+        // does not come, serve anyway (clients get code 6 until it does).
+        let wait = Duration::from_millis(node.cfg.redis.command_timeout_ms);
+        if tokio::time::timeout(wait, node.redis.pool.wait_for_connect()).await.is_err() {
+            tracing::warn!("Redis is not answering; serving clients with code 6 until it does");
+        }
         tracing::info!(node = %node.node_id, group = node.group, listen = %addr, "connect listening on ws://{addr}/ws");
 
         loop {

@@ -10,6 +10,8 @@ pub struct Stats {
     pub frames_forwarded: AtomicU64,
     /// Frames answered by connect itself (codes 2, 4, 5, 6).
     pub frames_refused: AtomicU64,
+    /// Open connections.
+    pub connections: AtomicU64,
 }
 
 impl Stats {
@@ -26,6 +28,16 @@ impl Stats {
     pub fn refused(&self, code: u16) {
         self.frames_refused.fetch_add(1, Ordering::Relaxed);
         metrics::counter!("matchday_connect_frames_refused_total", "code" => code.to_string()).increment(1);
+    }
+
+    pub fn opened(&self) {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        metrics::gauge!("matchday_connect_connections").increment(1.0);
+    }
+
+    pub fn closed(&self) {
+        self.connections.fetch_sub(1, Ordering::Relaxed);
+        metrics::gauge!("matchday_connect_connections").decrement(1.0);
     }
 
     pub fn get(counter: &AtomicU64) -> u64 {

@@ -13,11 +13,12 @@ pub struct Ctx {
     pub redis: Redis,
     pub cfg: Arc<LogicConfig>,
     pub hasher: Hasher,
+    pub stats: Arc<crate::Stats>,
 }
 
 impl Ctx {
-    pub fn new(redis: Redis, cfg: LogicConfig) -> anyhow::Result<Ctx> {
+    pub fn new(redis: Redis, cfg: LogicConfig, stats: Arc<crate::Stats>) -> anyhow::Result<Ctx> {
         let hasher = Hasher::new(&cfg)?;
-        Ok(Ctx { redis, cfg: Arc::new(cfg), hasher })
+        Ok(Ctx { redis, cfg: Arc::new(cfg), hasher, stats })
     }
 }

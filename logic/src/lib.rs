@@ -4,7 +4,7 @@
 //! handler, change state through Lua scripts, and push the reply to the connect node that holds the
 //! client — acked and replied in one atomic step.
 //!
-//! - [`run`]: start the workers, the heartbeat and the reaper of a group; return on shutdown.
+//! - [`run`] / [`run_with_stats`]: start the workers, the heartbeat and the reaper of a group; return on shutdown.
 //! - `handlers/`: one file per message, and the dispatch table (`handlers::TABLE`).
 //! - `worker`: the consumer loop (batching, panics, slow-handler warnings, metrics).
 //! - `request`, `error`, `context`, `password`, `session`: what handlers work with.
@@ -17,6 +17,8 @@ mod request;
 mod session;
 mod worker;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use common::heartbeat::{Heartbeat, NodeInfo};
@@ -26,9 +28,26 @@ use common::{Config, Redis, Shutdown};
 pub use context::Ctx;
 pub use handlers::TABLE as HANDLERS;
 
+/// Counters of a logic process, readable by tests and mirrored to Prometheus.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Frames handled (answered), by every worker of the process.
+    pub frames_handled: AtomicU64,
+}
+
+impl Stats {
+    pub fn handled(&self) -> u64 {
+        self.frames_handled.load(Ordering::Relaxed)
+    }
+}
+
 /// Runs `cfg.logic.workers` consumers of group `cfg.node.group` as node `cfg.node.id` until shutdown.
-/// Each consumer finishes the batch it holds before it stops.
 pub async fn run(cfg: Config, shutdown: Shutdown) -> anyhow::Result<()> {
+    run_with_stats(cfg, shutdown, Arc::new(Stats::default())).await
+}
+
+/// [`run`], counting into `stats`. Each consumer finishes the batch it holds before it stops.
+pub async fn run_with_stats(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) -> anyhow::Result<()> {
     let (node, group) = (cfg.node.id.clone(), cfg.node.group);
     anyhow::ensure!(!node.is_empty(), "node.id must be set before starting logic");
     let redis = Redis::new(&cfg.redis)?;
@@ -44,7 +63,7 @@ pub async fn run(cfg: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     let heartbeat =
         Heartbeat::start(&redis, info, heartbeat_every, Duration::from_millis(q.heartbeat_ttl_ms), &shutdown).await;
     let queue = QueueKeys::new(&redis.keys, redis.keys.c2l(group));
-    let ctx = Ctx::new(redis.clone(), cfg.logic.clone())?;
+    let ctx = Ctx::new(redis.clone(), cfg.logic.clone(), stats)?;
 
     let mut workers = Vec::new();
     for k in 0..cfg.logic.workers {

@@ -49,7 +49,7 @@ pub async fn run(ctx: Ctx, mut consumer: Consumer, shutdown: Shutdown) {
             continue;
         }
         let outcomes = join_all(frames.iter().map(|f| handle_frame(&ctx, f))).await;
-        let acks = frames.iter().zip(outcomes).map(|(frame, outcome)| finish(&consumer, frame, outcome));
+        let acks = frames.iter().zip(outcomes).map(|(frame, outcome)| finish(&ctx, &consumer, frame, outcome));
         if join_all(acks).await.into_iter().any(|ok| !ok) {
             consumer.mark_recover();
         }
@@ -60,9 +60,13 @@ pub async fn run(ctx: Ctx, mut consumer: Consumer, shutdown: Shutdown) {
 }
 
 /// Acks one frame with its outcome; false if Redis failed (the frame stays inflight and is redone).
-async fn finish(consumer: &Consumer, frame: &Bytes, outcome: Outcome) -> bool {
+async fn finish(ctx: &Ctx, consumer: &Consumer, frame: &Bytes, outcome: Outcome) -> bool {
     let result = match outcome {
-        Outcome::Reply { key, element } => consumer.ack(frame, Some((&key, &element))).await,
+        Outcome::Reply { key, element } => consumer.ack(frame, Some((&key, &element))).await.inspect(|acked| {
+            if *acked {
+                ctx.stats.frames_handled.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }),
         Outcome::Dead(why) => {
             tracing::error!(reason = %why, bytes = frame.len(), "undecodable frame moved to the dead list");
             consumer.dead_letter(frame).await

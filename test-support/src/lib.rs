@@ -1,1 +1,217 @@
-//! placeholder
+//! # matchday-test-support
+//!
+//! Helpers for integration and end-to-end tests against the real Redis (from `MATCHDAY_TEST_REDIS`
+//! or 127.0.0.1:6379). Each test gets its own key prefix and node ids, so tests run in parallel and
+//! [`TestEnv`] deletes the prefix's keys when dropped.
+//!
+//! - [`TestEnv`]: a config with a fresh prefix, fast timers and cheap password hashing.
+//! - [`Stack`]: connect (port 0) and logic running in-process, with their counters.
+//! - [`Client`]: a WebSocket client speaking MessagePack or JSON frames.
+//! - [`proxy::Proxy`]: a TCP proxy that can cut and restore a connection (fault tests).
+//! - [`eventually`]: poll a condition until it holds, with a deadline.
+
+pub mod client;
+pub mod proxy;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Config, Redis, Shutdown};
+use fred::prelude::*;
+use tokio::net::TcpListener;
+
+pub use client::Client;
+
+/// How long [`eventually`] waits before it fails a test.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// A test's own slice of Redis. Dropping it deletes every key under its prefix.
+pub struct TestEnv {
+    pub cfg: Config,
+    pub redis: Redis,
+}
+
+impl TestEnv {
+    pub async fn new() -> TestEnv {
+        let cfg = test_config();
+        let redis = Redis::new(&cfg.redis).expect("redis client");
+        redis.ready().await.expect("Redis must be running for the tests (scripts/deps.sh starts it)");
+        TestEnv { cfg, redis }
+    }
+
+    /// The config of another process of this test (same prefix, its own node id and group).
+    pub fn node(&self, group: u32) -> Config {
+        let mut cfg = self.cfg.clone();
+        cfg.node.group = group;
+        cfg.node.id = format!("n{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        cfg
+    }
+
+    pub fn keys(&self) -> &common::Keys {
+        &self.redis.keys
+    }
+
+    /// Length of a list.
+    pub async fn llen(&self, key: &str) -> i64 {
+        self.redis.pool.llen(key).await.expect("LLEN")
+    }
+
+    /// Keys of this test matching `pattern` (after the prefix).
+    pub async fn scan(&self, pattern: &str) -> Vec<String> {
+        let client = self.redis.pool.next();
+        let mut found = Vec::new();
+        let mut cursor = "0".to_owned();
+        loop {
+            let (next, keys): (String, Vec<String>) = client
+                .custom(
+                    fred::types::CustomCommand::new_static("SCAN", fred::types::ClusterHash::Random, false),
+                    vec![cursor.clone(), "MATCH".into(), format!("{}{pattern}", self.keys().prefix()), "COUNT".into(), "1000".into()],
+                )
+                .await
+                .expect("SCAN");
+            found.extend(keys);
+            if next == "0" {
+                return found;
+            }
+            cursor = next;
+        }
+    }
+
+    /// Asserts that no client frame of this test is left unprocessed: none waiting in a group
+    /// queue, none inflight, none dead. (Reply lists are drained by connect when one runs; the
+    /// outbox by dbsvr.)
+    pub async fn assert_queues_drained(&self) {
+        let mut lists = self.scan("q:c2l:*").await;
+        lists.extend(self.scan("q:dead:*").await);
+        for key in lists {
+            if key.ends_with(":consumers") || key.ends_with(":deliveries") || key.ends_with(":reaper") {
+                continue;
+            }
+            let left = self.llen(&key).await;
+            assert_eq!(left, 0, "{key} still holds {left} frame(s)");
+        }
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        let url = self.cfg.redis.url.clone();
+        let pattern = self.redis.keys.all_pattern();
+        // Drop runs inside the test's runtime, which cannot block: clean up from a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async move {
+                let client = fred::prelude::Builder::from_config(fred::prelude::Config::from_url(&url).expect("url")).build().expect("client");
+                if client.init().await.is_err() {
+                    return;
+                }
+                let mut cursor = "0".to_owned();
+                loop {
+                    let r: Result<(String, Vec<String>), _> = client
+                        .custom(
+                            fred::types::CustomCommand::new_static("SCAN", fred::types::ClusterHash::Random, false),
+                            vec![cursor.clone(), "MATCH".into(), pattern.clone(), "COUNT".into(), "1000".into()],
+                        )
+                        .await;
+                    let Ok((next, keys)) = r else { break };
+                    if !keys.is_empty() {
+                        let _: Result<i64, _> = client.del(keys).await;
+                    }
+                    if next == "0" {
+                        break;
+                    }
+                    cursor = next;
+                }
+                let _ = client.quit().await;
+            });
+        })
+        .join();
+    }
+}
+
+/// Defaults tuned for tests: a unique prefix and node id, port 0 everywhere, short timers,
+/// cheap argon2 (the cost is a setting; production keeps OWASP's).
+pub fn test_config() -> Config {
+    let mut cfg = Config::defaults();
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    if let Ok(url) = std::env::var("MATCHDAY_TEST_REDIS") {
+        cfg.redis.url = url;
+    }
+    cfg.redis.prefix = format!("test:{}:", &id[..12]);
+    cfg.redis.command_timeout_ms = 2000;
+    cfg.node.id = format!("n{}", &id[..8]);
+    cfg.connect.listen = "127.0.0.1:0".parse().expect("addr");
+    cfg.metrics.listen = "127.0.0.1:0".parse().expect("addr");
+    cfg.logic.workers = 2;
+    cfg.logic.block_timeout_ms = 200;
+    cfg.logic.argon2_memory_kib = 64;
+    cfg.logic.argon2_iterations = 1;
+    cfg.queue.heartbeat_interval_ms = 100;
+    cfg.queue.heartbeat_ttl_ms = 600;
+    cfg.queue.reap_interval_ms = 100;
+    cfg
+}
+
+/// connect and logic of one group, running in this process.
+pub struct Stack {
+    pub addr: SocketAddr,
+    pub connect: Arc<connect::Stats>,
+    pub logic: Arc<logic::Stats>,
+    pub shutdown: Shutdown,
+    pub cfg: Config,
+}
+
+impl Stack {
+    /// Starts connect on port 0 and logic, both for `cfg` (its group and node id).
+    pub async fn spawn(cfg: Config) -> Stack {
+        let shutdown = Shutdown::new();
+        let (addr, connect) = spawn_connect(cfg.clone(), &shutdown).await;
+        let logic = spawn_logic(cfg.clone(), &shutdown);
+        Stack { addr, connect, logic, shutdown, cfg }
+    }
+
+    pub async fn client(&self) -> Client {
+        Client::connect(self.addr).await
+    }
+
+    /// Stops both services and waits for them.
+    pub async fn stop(self) {
+        assert!(self.shutdown.shutdown(Duration::from_secs(10)).await, "services did not stop in time");
+    }
+}
+
+/// Starts a connect node for `cfg` on port 0; returns its address and counters.
+pub async fn spawn_connect(cfg: Config, shutdown: &Shutdown) -> (SocketAddr, Arc<connect::Stats>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let server = connect::Server::new(cfg, listener).expect("connect");
+    let (addr, stats) = (server.local_addr().expect("addr"), server.stats());
+    let s = shutdown.clone();
+    shutdown.tracker.spawn(async move { server.run(s).await.expect("connect failed") });
+    (addr, stats)
+}
+
+/// Starts a logic process for `cfg`; returns its counters.
+pub fn spawn_logic(cfg: Config, shutdown: &Shutdown) -> Arc<logic::Stats> {
+    let stats = Arc::new(logic::Stats::default());
+    let (s, st) = (shutdown.clone(), stats.clone());
+    shutdown.tracker.spawn(async move { logic::run_with_stats(cfg, s, st).await.expect("logic failed") });
+    stats
+}
+
+/// Polls `check` until it returns Some, failing the test after [`DEADLINE`] with `what`.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,195 @@
+//! Every Lua script against the real Redis: replies, errors, and what each leaves behind.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use common::scripts::ScriptName;
+use fred::prelude::*;
+use test_support::TestEnv;
+
+async fn lrange(env: &TestEnv, key: &str) -> Vec<String> {
+    env.redis.pool.lrange(key, 0, -1).await.unwrap()
+}
+
+async fn push(env: &TestEnv, key: &str, items: &[&str]) {
+    let _: i64 = env.redis.pool.lpush(key, items.to_vec()).await.unwrap();
+}
+
+#[tokio::test]
+async fn every_script_loads_and_has_a_header() {
+    let env = TestEnv::new().await;
+    for name in ScriptName::ALL {
+        let src = name.source();
+        for section in ["KEYS[1]", "Reply:", "Errors:"] {
+            assert!(src.contains(section), "{} has no {section} in its header", name.file());
+        }
+        let exists: Vec<bool> = env.redis.pool.script_exists(vec![env.redis.scripts.sha(*name)]).await.unwrap();
+        assert_eq!(exists, vec![true], "{} is loaded", name.file());
+    }
+}
+
+#[tokio::test]
+async fn claim_moves_up_to_n_oldest_first() {
+    let env = TestEnv::new().await;
+    let (q, inflight) = (env.keys().c2l(1), env.keys().inflight(&env.keys().c2l(1), "w"));
+    push(&env, &q, &["a", "b", "c"]).await; // LPUSH: "a" is the oldest, at the right end
+    let got: Vec<String> = env.redis.scripts.call(&env.redis.pool, ScriptName::Claim, vec![&q, &inflight], 2).await.unwrap();
+    assert_eq!(got, vec!["a", "b"]);
+    assert_eq!(lrange(&env, &q).await, vec!["c"]);
+    assert_eq!(lrange(&env, &inflight).await, vec!["b", "a"]);
+    let got: Vec<String> = env.redis.scripts.call(&env.redis.pool, ScriptName::Claim, vec![&q, &inflight], 5).await.unwrap();
+    assert_eq!(got, vec!["c"]);
+    let got: Vec<String> = env.redis.scripts.call(&env.redis.pool, ScriptName::Claim, vec![&q, &inflight], 5).await.unwrap();
+    assert!(got.is_empty());
+}
+
+#[tokio::test]
+async fn ack_replies_only_for_a_frame_still_inflight() {
+    let env = TestEnv::new().await;
+    let inflight = env.keys().inflight(&env.keys().c2l(1), "w");
+    let replies = env.keys().l2c("n");
+    push(&env, &inflight, &["f1"]).await;
+    let acked: i64 =
+        env.redis.scripts.call(&env.redis.pool, ScriptName::Ack, vec![&inflight, &replies], vec!["f1", "r1"]).await.unwrap();
+    assert_eq!(acked, 1);
+    assert_eq!(lrange(&env, &replies).await, vec!["r1"]);
+    assert_eq!(env.llen(&inflight).await, 0);
+    // The same frame again (the reaper took it back meanwhile): no second reply.
+    let acked: i64 =
+        env.redis.scripts.call(&env.redis.pool, ScriptName::Ack, vec![&inflight, &replies], vec!["f1", "r2"]).await.unwrap();
+    assert_eq!(acked, 0);
+    assert_eq!(lrange(&env, &replies).await, vec!["r1"]);
+    // An ack without a reply.
+    push(&env, &inflight, &["f2"]).await;
+    let acked: i64 =
+        env.redis.scripts.call(&env.redis.pool, ScriptName::Ack, vec![&inflight, &replies], vec!["f2", ""]).await.unwrap();
+    assert_eq!(acked, 1);
+    assert_eq!(env.llen(&replies).await, 1);
+}
+
+#[tokio::test]
+async fn dead_letter_moves_one_frame() {
+    let env = TestEnv::new().await;
+    let q = env.keys().c2l(1);
+    let (inflight, dead) = (env.keys().inflight(&q, "w"), env.keys().dead(&q));
+    push(&env, &inflight, &["bad", "good"]).await;
+    let moved: i64 = env.redis.scripts.call(&env.redis.pool, ScriptName::DeadLetter, vec![&inflight, &dead], "bad").await.unwrap();
+    assert_eq!(moved, 1);
+    assert_eq!(lrange(&env, &dead).await, vec!["bad"]);
+    assert_eq!(lrange(&env, &inflight).await, vec!["good"]);
+    let moved: i64 = env.redis.scripts.call(&env.redis.pool, ScriptName::DeadLetter, vec![&inflight, &dead], "gone").await.unwrap();
+    assert_eq!(moved, 0);
+}
+
+#[tokio::test]
+async fn requeue_returns_frames_counts_deliveries_and_dead_letters_poison() {
+    let env = TestEnv::new().await;
+    let k = env.keys();
+    let q = k.c2l(1);
+    let (inflight, dead, deliveries, consumers) = (k.inflight(&q, "w"), k.dead(&q), k.deliveries(&q), k.consumers(&q));
+    let keys = vec![inflight.clone(), q.clone(), dead.clone(), deliveries.clone(), consumers.clone()];
+    let _: () = env.redis.pool.hset(&consumers, (inflight.as_str(), "hb")).await.unwrap();
+    let requeue = |limit: u64| {
+        let keys = keys.clone();
+        let env = &env;
+        async move {
+            let r: (u64, u64, u64) =
+                env.redis.scripts.call(&env.redis.pool, ScriptName::Requeue, keys, vec![3, limit, 60]).await.unwrap();
+            r
+        }
+    };
+    // inflight holds "old" (right end, taken first) and "new".
+    push(&env, &inflight, &["old", "new"]).await;
+    assert_eq!(requeue(1).await, (1, 0, 1), "bounded per call");
+    assert_eq!(requeue(10).await, (1, 0, 0));
+    // Back at the consuming (right) end, oldest first: the next consumer takes "old" first.
+    assert_eq!(lrange(&env, &q).await, vec!["new", "old"]);
+    let consumers_left: HashMap<String, String> = env.redis.pool.hgetall(&consumers).await.unwrap();
+    assert!(consumers_left.is_empty(), "an emptied dead consumer is forgotten");
+
+    // A frame returned for the third time goes to the dead list instead.
+    for attempt in 2..=3 {
+        let _: Option<String> = env.redis.pool.rpop(&q, None).await.unwrap(); // "old" taken again…
+        push(&env, &inflight, &["old"]).await; // …and its worker dies
+        let (moved, dead_n, _) = requeue(10).await;
+        assert_eq!((moved, dead_n), if attempt < 3 { (1, 0) } else { (0, 1) }, "attempt {attempt}");
+    }
+    assert_eq!(lrange(&env, &dead).await, vec!["old"]);
+    let ttl: i64 = env.redis.pool.ttl(&deliveries).await.unwrap();
+    assert!(ttl > 0 && ttl <= 60, "the deliveries hash expires: {ttl}");
+}
+
+#[tokio::test]
+async fn register_creates_once_and_replays_for_the_same_frame() {
+    let env = TestEnv::new().await;
+    let k = env.keys();
+    let uid = 41u64;
+    let env_ref = &env;
+    let call = move |uid: u64, grant: &'static str, trace: &'static str| async move {
+        let k = env_ref.keys();
+        let keys = vec![k.uname("neo"), k.user(uid), k.wallet(uid), k.ledger(uid), k.outbox()];
+        let args =
+            vec![uid.to_string(), "Neo".into(), "$argon2id$x".into(), grant.to_owned(), "1700000000000".into(), trace.to_owned()];
+        env_ref.redis.scripts.call::<Vec<i64>, _, _, _>(&env_ref.redis.pool, ScriptName::Register, keys, args).await
+    };
+
+    // A bad grant is an error and writes nothing.
+    let err = call(uid, "-5", "t1").await.unwrap_err();
+    assert!(err.details().contains("bad grant"), "{err}");
+    assert!(env.scan("*").await.is_empty());
+
+    assert_eq!(call(uid, "1000", "t1").await.unwrap(), vec![0, 41, 0]);
+    assert_eq!(call(99, "1000", "t1").await.unwrap(), vec![0, 41, 1], "the same frame again answers the same user");
+    assert_eq!(call(99, "1000", "t2").await.unwrap(), vec![1002], "another frame is refused");
+    let exists: i64 = env.redis.pool.exists(k.user(99)).await.unwrap();
+    assert_eq!(exists, 0, "a refused register writes no user");
+
+    let wallet: HashMap<String, i64> = env.redis.pool.hgetall(k.wallet(uid)).await.unwrap();
+    assert_eq!((wallet["balance"], wallet["ver"]), (1000, 1));
+    let ledger: Vec<Bytes> = env.redis.pool.lrange(k.ledger(uid), 0, -1).await.unwrap();
+    assert_eq!(ledger.len(), 1);
+    let entry: serde_json::Value = rmp_serde::from_slice(&ledger[0]).unwrap();
+    assert_eq!((entry["delta"].as_i64(), entry["balance"].as_i64()), (Some(1000), Some(1000)));
+    assert_eq!(entry["reason"], "signup");
+    let outbox: Vec<Bytes> = env.redis.pool.lrange(k.outbox(), 0, -1).await.unwrap();
+    let tables: Vec<String> = outbox
+        .iter()
+        .map(|r| rmp_serde::from_slice::<serde_json::Value>(r).unwrap()["table"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(tables, vec!["user", "wallet", "ledger"]);
+}
+
+#[tokio::test]
+async fn register_with_no_grant_writes_no_ledger() {
+    let env = TestEnv::new().await;
+    let k = env.keys();
+    let r: Vec<i64> = env
+        .redis
+        .scripts
+        .call(
+            &env.redis.pool,
+            ScriptName::Register,
+            vec![k.uname("z"), k.user(1), k.wallet(1), k.ledger(1), k.outbox()],
+            vec!["1", "z", "h", "0", "1", "t"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(r, vec![0, 1, 0]);
+    assert_eq!(env.llen(&k.ledger(1)).await, 0);
+    assert_eq!(env.llen(&k.outbox()).await, 2);
+}
+
+#[tokio::test]
+async fn a_flushed_script_cache_is_reloaded() {
+    let env = TestEnv::new().await;
+    // Another client flushing the cache is what a Redis restart or failover looks like to us.
+    let _: () = env.redis.pool.next().script_flush(false).await.unwrap();
+    let q = env.keys().c2l(1);
+    let got: Vec<String> = env
+        .redis
+        .scripts
+        .call(&env.redis.pool, ScriptName::Claim, vec![q.clone(), env.keys().inflight(&q, "w")], 1)
+        .await
+        .unwrap();
+    assert!(got.is_empty());
+}
