@@ -134,9 +134,7 @@ async fn dispatch(command: Command, mut cfg: Config) -> anyhow::Result<()> {
 
 /// Binds a listener, naming the setting to change when the port is taken.
 pub(crate) async fn bind(addr: SocketAddr, setting: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}; set {setting} to a free address"))
+    TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}; set {setting} to a free address"))
 }
 
 #[cfg(test)]
@@ -147,7 +145,8 @@ mod tests {
     #[test]
     fn verify_cli() {
         Cli::command().debug_assert();
-        let cli = Cli::try_parse_from(["matchday", "logic", "--group", "2", "--workers", "3", "--config", "x.toml"]).unwrap();
+        let cli =
+            Cli::try_parse_from(["matchday", "logic", "--group", "2", "--workers", "3", "--config", "x.toml"]).unwrap();
         assert_eq!(cli.config.as_deref(), Some(std::path::Path::new("x.toml")));
         match cli.command {
             Command::Logic { id, workers } => assert_eq!((id.group, workers), (Some(2), Some(3))),

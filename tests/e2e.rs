@@ -3,11 +3,11 @@
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use protocol::{ClientHead, msg};
 use serde_json::json;
 use test_support::proxy::Proxy;
 use test_support::{Client, Stack, TestEnv, eventually, spawn_connect, spawn_logic};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const PW: &str = "secret-pw";
 
@@ -50,7 +50,11 @@ async fn sessions_login_resume_logout() {
     assert_eq!(c.call(msg::BALANCE, json!({})).await.code(), 4, "balance before login");
 
     let uid = c.register("Trinity", PW).await;
-    assert_eq!(c.call(msg::REGISTER, json!({"username": "trinity", "password": PW})).await.code(), 1002, "names are case-insensitive");
+    assert_eq!(
+        c.call(msg::REGISTER, json!({"username": "trinity", "password": PW})).await.code(),
+        1002,
+        "names are case-insensitive"
+    );
     assert_eq!(c.call(msg::LOGIN, json!({"username": "trinity", "password": "wrong-pw"})).await.code(), 1001);
     assert_eq!(c.call(msg::LOGIN, json!({"username": "nobody", "password": PW})).await.code(), 1001);
     let session = c.login("TRINITY", PW).await;
@@ -166,7 +170,10 @@ async fn an_idle_client_is_closed_and_shutdown_says_going_away() {
     );
     idle.write_all(handshake.as_bytes()).await.unwrap();
     let mut received = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), idle.read_to_end(&mut received)).await.expect("closed in time").unwrap();
+    tokio::time::timeout(Duration::from_secs(10), idle.read_to_end(&mut received))
+        .await
+        .expect("closed in time")
+        .unwrap();
     let text = String::from_utf8_lossy(&received);
     assert!(text.starts_with("HTTP/1.1 101"), "{text}");
     let frames = &received[text.find("\r\n\r\n").unwrap() + 4..];

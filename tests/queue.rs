@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::queue::{Consumer, QueueKeys};
 use common::Shutdown;
+use common::queue::{Consumer, QueueKeys};
 use fred::prelude::*;
 use protocol::codec::{decode_routed, encode_frame, split_frame};
 use protocol::{InternalHead, ReplyHead, msg};
@@ -53,13 +53,25 @@ async fn a_frame_taken_by_a_worker_that_dies_is_delivered_again_and_answered_onc
     let env = TestEnv::new().await;
     let cfg = env.node(1);
     let q = QueueKeys::new(env.keys(), env.keys().c2l(1));
-    lpush(&env, &q.queue, vec![frame(msg::REGISTER, 1, "cn", 1, json!({"username": "lazarus", "password": "secret1"}))]).await;
+    lpush(
+        &env,
+        &q.queue,
+        vec![frame(msg::REGISTER, 1, "cn", 1, json!({"username": "lazarus", "password": "secret1"}))],
+    )
+    .await;
 
     // A worker takes the frame and dies before acking: its heartbeat key never comes back.
-    let mut doomed =
-        Consumer::start(&env.redis, q.clone(), "doomed", "no-such-heartbeat", 8, Duration::from_millis(200), Duration::from_secs(60))
-            .await
-            .unwrap();
+    let mut doomed = Consumer::start(
+        &env.redis,
+        q.clone(),
+        "doomed",
+        "no-such-heartbeat",
+        8,
+        Duration::from_millis(200),
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
     let taken = doomed.take().await.unwrap();
     assert_eq!(taken.len(), 1);
     let inflight = doomed.inflight_key().to_owned();
@@ -99,7 +111,8 @@ async fn a_retried_register_cannot_create_two_users() {
     lpush(&env, &q, frames).await;
     eventually("all ten frames answered", || async { (stats.handled() == 10).then_some(()) }).await;
     let got = replies(&env, "cn").await;
-    let created: Vec<u64> = got.iter().filter(|(h, _)| h.code == 0).map(|(_, b)| b["user_id"].as_u64().unwrap()).collect();
+    let created: Vec<u64> =
+        got.iter().filter(|(h, _)| h.code == 0).map(|(_, b)| b["user_id"].as_u64().unwrap()).collect();
     let taken = got.iter().filter(|(h, _)| h.code == 1002).count();
     assert!(!created.is_empty(), "{got:?}");
     assert!(created.iter().all(|u| *u == created[0]), "every success names the same user: {created:?}");
@@ -168,7 +181,9 @@ async fn a_reply_for_a_closed_connection_is_dropped_and_counted() {
     let (addr, stats) = spawn_connect(cfg.clone(), &shutdown).await;
     // No logic yet: the ping waits in the queue while the client goes away.
     let mut client = Client::connect(addr).await;
-    client.send_binary(encode_frame(&protocol::ClientHead { id: msg::PING, seq: 1, ver: None }, &json!({})).unwrap()).await;
+    client
+        .send_binary(encode_frame(&protocol::ClientHead { id: msg::PING, seq: 1, ver: None }, &json!({})).unwrap())
+        .await;
     eventually("the frame is queued", || async { (env.llen(&env.keys().c2l(1)).await == 1).then_some(()) }).await;
     drop(client);
     eventually("the connection is gone", || async {

@@ -33,13 +33,16 @@ async fn claim_moves_up_to_n_oldest_first() {
     let env = TestEnv::new().await;
     let (q, inflight) = (env.keys().c2l(1), env.keys().inflight(&env.keys().c2l(1), "w"));
     push(&env, &q, &["a", "b", "c"]).await; // LPUSH: "a" is the oldest, at the right end
-    let got: Vec<String> = env.redis.scripts.call(&env.redis.pool, ScriptName::Claim, vec![&q, &inflight], 2).await.unwrap();
+    let got: Vec<String> =
+        env.redis.scripts.call(&env.redis.pool, ScriptName::Claim, vec![&q, &inflight], 2).await.unwrap();
     assert_eq!(got, vec!["a", "b"]);
     assert_eq!(lrange(&env, &q).await, vec!["c"]);
     assert_eq!(lrange(&env, &inflight).await, vec!["b", "a"]);
-    let got: Vec<String> = env.redis.scripts.call(&env.redis.pool, ScriptName::Claim, vec![&q, &inflight], 5).await.unwrap();
+    let got: Vec<String> =
+        env.redis.scripts.call(&env.redis.pool, ScriptName::Claim, vec![&q, &inflight], 5).await.unwrap();
     assert_eq!(got, vec!["c"]);
-    let got: Vec<String> = env.redis.scripts.call(&env.redis.pool, ScriptName::Claim, vec![&q, &inflight], 5).await.unwrap();
+    let got: Vec<String> =
+        env.redis.scripts.call(&env.redis.pool, ScriptName::Claim, vec![&q, &inflight], 5).await.unwrap();
     assert!(got.is_empty());
 }
 
@@ -49,20 +52,32 @@ async fn ack_replies_only_for_a_frame_still_inflight() {
     let inflight = env.keys().inflight(&env.keys().c2l(1), "w");
     let replies = env.keys().l2c("n");
     push(&env, &inflight, &["f1"]).await;
-    let acked: i64 =
-        env.redis.scripts.call(&env.redis.pool, ScriptName::Ack, vec![&inflight, &replies], vec!["f1", "r1"]).await.unwrap();
+    let acked: i64 = env
+        .redis
+        .scripts
+        .call(&env.redis.pool, ScriptName::Ack, vec![&inflight, &replies], vec!["f1", "r1"])
+        .await
+        .unwrap();
     assert_eq!(acked, 1);
     assert_eq!(lrange(&env, &replies).await, vec!["r1"]);
     assert_eq!(env.llen(&inflight).await, 0);
     // The same frame again (the reaper took it back meanwhile): no second reply.
-    let acked: i64 =
-        env.redis.scripts.call(&env.redis.pool, ScriptName::Ack, vec![&inflight, &replies], vec!["f1", "r2"]).await.unwrap();
+    let acked: i64 = env
+        .redis
+        .scripts
+        .call(&env.redis.pool, ScriptName::Ack, vec![&inflight, &replies], vec!["f1", "r2"])
+        .await
+        .unwrap();
     assert_eq!(acked, 0);
     assert_eq!(lrange(&env, &replies).await, vec!["r1"]);
     // An ack without a reply.
     push(&env, &inflight, &["f2"]).await;
-    let acked: i64 =
-        env.redis.scripts.call(&env.redis.pool, ScriptName::Ack, vec![&inflight, &replies], vec!["f2", ""]).await.unwrap();
+    let acked: i64 = env
+        .redis
+        .scripts
+        .call(&env.redis.pool, ScriptName::Ack, vec![&inflight, &replies], vec!["f2", ""])
+        .await
+        .unwrap();
     assert_eq!(acked, 1);
     assert_eq!(env.llen(&replies).await, 1);
 }
@@ -73,11 +88,13 @@ async fn dead_letter_moves_one_frame() {
     let q = env.keys().c2l(1);
     let (inflight, dead) = (env.keys().inflight(&q, "w"), env.keys().dead(&q));
     push(&env, &inflight, &["bad", "good"]).await;
-    let moved: i64 = env.redis.scripts.call(&env.redis.pool, ScriptName::DeadLetter, vec![&inflight, &dead], "bad").await.unwrap();
+    let moved: i64 =
+        env.redis.scripts.call(&env.redis.pool, ScriptName::DeadLetter, vec![&inflight, &dead], "bad").await.unwrap();
     assert_eq!(moved, 1);
     assert_eq!(lrange(&env, &dead).await, vec!["bad"]);
     assert_eq!(lrange(&env, &inflight).await, vec!["good"]);
-    let moved: i64 = env.redis.scripts.call(&env.redis.pool, ScriptName::DeadLetter, vec![&inflight, &dead], "gone").await.unwrap();
+    let moved: i64 =
+        env.redis.scripts.call(&env.redis.pool, ScriptName::DeadLetter, vec![&inflight, &dead], "gone").await.unwrap();
     assert_eq!(moved, 0);
 }
 
@@ -128,8 +145,14 @@ async fn register_creates_once_and_replays_for_the_same_frame() {
     let call = move |uid: u64, grant: &'static str, trace: &'static str| async move {
         let k = env_ref.keys();
         let keys = vec![k.uname("neo"), k.user(uid), k.wallet(uid), k.ledger(uid), k.outbox()];
-        let args =
-            vec![uid.to_string(), "Neo".into(), "$argon2id$x".into(), grant.to_owned(), "1700000000000".into(), trace.to_owned()];
+        let args = vec![
+            uid.to_string(),
+            "Neo".into(),
+            "$argon2id$x".into(),
+            grant.to_owned(),
+            "1700000000000".into(),
+            trace.to_owned(),
+        ];
         env_ref.redis.scripts.call::<Vec<i64>, _, _, _>(&env_ref.redis.pool, ScriptName::Register, keys, args).await
     };
 

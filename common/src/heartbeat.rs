@@ -28,7 +28,13 @@ pub struct Heartbeat {
 impl Heartbeat {
     /// Writes the first beat and refreshes it every `interval` with TTL `ttl` until shutdown, when
     /// the key is deleted. A failed beat is logged and retried on the next tick.
-    pub async fn start(redis: &Redis, info: NodeInfo, interval: Duration, ttl: Duration, shutdown: &Shutdown) -> Heartbeat {
+    pub async fn start(
+        redis: &Redis,
+        info: NodeInfo,
+        interval: Duration,
+        ttl: Duration,
+        shutdown: &Shutdown,
+    ) -> Heartbeat {
         let key = redis.keys.node(info.role, &info.id);
         let mut fields: Vec<(String, String)> = vec![
             ("role".into(), info.role.into()),

@@ -154,7 +154,12 @@ impl Consumer {
         let acked: i64 = self
             .redis
             .scripts
-            .call(&self.redis.pool, ScriptName::Ack, vec![self.inflight.as_str(), reply_key], vec![frame.clone(), element])
+            .call(
+                &self.redis.pool,
+                ScriptName::Ack,
+                vec![self.inflight.as_str(), reply_key],
+                vec![frame.clone(), element],
+            )
             .await?;
         Ok(acked == 1)
     }
@@ -274,7 +279,8 @@ impl Reaper {
                 "frames failed too often and were moved to the dead list; inspect them");
             metrics::counter!("matchday_queue_dead_total", "queue" => queue_label(&self.q.queue)).increment(total.dead);
         }
-        metrics::counter!("matchday_queue_requeued_total", "queue" => queue_label(&self.q.queue)).increment(total.requeued);
+        metrics::counter!("matchday_queue_requeued_total", "queue" => queue_label(&self.q.queue))
+            .increment(total.requeued);
         Ok(total)
     }
 

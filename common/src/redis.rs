@@ -36,7 +36,8 @@ impl Redis {
                 c.connection_timeout = Duration::from_secs(2);
                 c.internal_command_timeout = Duration::from_secs(2);
                 c.tcp = TcpConfig { nodelay: Some(true), ..Default::default() };
-                c.unresponsive = UnresponsiveConfig { max_timeout: Some(command_timeout * 2), interval: Duration::from_millis(500) };
+                c.unresponsive =
+                    UnresponsiveConfig { max_timeout: Some(command_timeout * 2), interval: Duration::from_millis(500) };
             })
             .with_performance_config(|p| p.default_command_timeout = command_timeout);
         let pool = builder.build_pool(cfg.pool_size).context("cannot build the Redis pool")?;

@@ -44,7 +44,11 @@ impl Shutdown {
         match tokio::time::timeout(grace, self.tracker.wait()).await {
             Ok(()) => true,
             Err(_) => {
-                tracing::warn!(tasks = self.tracker.len(), grace_ms = grace.as_millis() as u64, "shutdown grace ran out");
+                tracing::warn!(
+                    tasks = self.tracker.len(),
+                    grace_ms = grace.as_millis() as u64,
+                    "shutdown grace ran out"
+                );
                 false
             }
         }

@@ -91,11 +91,19 @@ impl Conn {
         node.stats.opened();
         tracing::debug!("connected");
 
-        let mut conn =
-            Conn { node, id, addr: addr.to_string(), state, handle, limiter: RateLimiter::direct(quota), bad_frames: 0 };
+        let mut conn = Conn {
+            node,
+            id,
+            addr: addr.to_string(),
+            state,
+            handle,
+            limiter: RateLimiter::direct(quota),
+            bad_frames: 0,
+        };
         let close = conn.read_loop(stream, &shutdown, &cfg).await;
         if let Some((code, reason)) = close {
-            let _ = tokio::time::timeout(Duration::from_secs(1), conn.handle.tx.send(Outgoing::Close(code, reason))).await;
+            let _ =
+                tokio::time::timeout(Duration::from_secs(1), conn.handle.tx.send(Outgoing::Close(code, reason))).await;
             tracing::debug!(close.code = code, close.reason = reason, "closing");
         }
         conn.node.registry.remove(conn.id);

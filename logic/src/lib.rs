@@ -79,10 +79,11 @@ pub async fn run_with_stats(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) 
         )
         .await?;
         let span = tracing::info_span!("worker", worker = %worker, group);
-        workers.push(shutdown.tracker.spawn(tracing::Instrument::instrument(
-            worker::run(ctx.clone(), consumer, shutdown.clone()),
-            span,
-        )));
+        workers.push(
+            shutdown
+                .tracker
+                .spawn(tracing::Instrument::instrument(worker::run(ctx.clone(), consumer, shutdown.clone()), span)),
+        );
     }
     let reaper = Reaper::new(&redis, queue.clone(), &node, q.max_attempts, Duration::from_millis(q.reap_interval_ms));
     shutdown.tracker.spawn(reaper.run(Duration::from_millis(q.reap_interval_ms), shutdown.clone()));

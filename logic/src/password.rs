@@ -49,10 +49,7 @@ impl Hasher {
         let (phc, real) = match phc {
             Some(p) => (p, true),
             None => {
-                let decoy = self
-                    .decoy
-                    .get_or_try_init(|| self.hash(format!("{:x}", rand::random::<u128>())))
-                    .await?;
+                let decoy = self.decoy.get_or_try_init(|| self.hash(format!("{:x}", rand::random::<u128>()))).await?;
                 (decoy.clone(), false)
             }
         };

@@ -36,7 +36,11 @@ pub async fn run(ctx: Ctx, mut consumer: Consumer, shutdown: Shutdown) {
                 frames
             }
             Err(e) => {
-                tracing::warn!(error = format!("{e:#}"), retry_ms = backoff.as_millis() as u64, "cannot take frames; retrying");
+                tracing::warn!(
+                    error = format!("{e:#}"),
+                    retry_ms = backoff.as_millis() as u64,
+                    "cannot take frames; retrying"
+                );
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
                     _ = tokio::time::sleep(backoff) => {}
@@ -128,7 +132,10 @@ async fn handle_frame(ctx: &Ctx, frame: &Bytes) -> Outcome {
     .await
 }
 
-fn encode_reply(req: &Request, result: Result<crate::request::Reply, AppError>) -> Result<Vec<u8>, protocol::FrameError> {
+fn encode_reply(
+    req: &Request,
+    result: Result<crate::request::Reply, AppError>,
+) -> Result<Vec<u8>, protocol::FrameError> {
     let mut route = Route::to(req.head.conn);
     let frame = match result {
         Ok(reply) => {

@@ -5,8 +5,8 @@
 
 use std::io::Cursor;
 
-use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::Serialize;
+use serde::de::{DeserializeOwned, IgnoredAny};
 
 use crate::{ClientHead, Route};
 
@@ -55,10 +55,7 @@ pub fn decode_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
 }
 
 /// Encodes `[head, body]` (both as maps with named fields).
-pub fn encode_frame<H: Serialize, B: Serialize + ?Sized>(
-    head: &H,
-    body: &B,
-) -> Result<Vec<u8>, FrameError> {
+pub fn encode_frame<H: Serialize, B: Serialize + ?Sized>(head: &H, body: &B) -> Result<Vec<u8>, FrameError> {
     let mut out = Vec::with_capacity(64);
     out.push(0x92);
     write_named(&mut out, head)?;
@@ -192,8 +189,11 @@ mod tests {
     }
 
     fn head() -> impl Strategy<Value = ClientHead> {
-        (any::<u16>(), any::<u32>(), proptest::option::of("[a-z0-9.]{0,8}"))
-            .prop_map(|(id, seq, ver)| ClientHead { id, seq, ver })
+        (any::<u16>(), any::<u32>(), proptest::option::of("[a-z0-9.]{0,8}")).prop_map(|(id, seq, ver)| ClientHead {
+            id,
+            seq,
+            ver,
+        })
     }
 
     proptest! {
@@ -238,10 +238,10 @@ mod tests {
         // [ {}, {} ] : head without id/seq
         assert!(matches!(decode_client_frame(&[0x92, 0x80, 0x80]), Err(FrameError::Head(_))));
         // a truncated body
-        let mut f = encode_frame(&ClientHead { id: 1, seq: 1, ver: None }, &Credentials {
-            username: "a".into(),
-            password: "b".into(),
-        })
+        let mut f = encode_frame(
+            &ClientHead { id: 1, seq: 1, ver: None },
+            &Credentials { username: "a".into(), password: "b".into() },
+        )
         .unwrap();
         f.truncate(f.len() - 1);
         assert!(matches!(decode_client_frame(&f), Err(FrameError::Body(_))));

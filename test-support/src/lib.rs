@@ -67,7 +67,13 @@ impl TestEnv {
             let (next, keys): (String, Vec<String>) = client
                 .custom(
                     fred::types::CustomCommand::new_static("SCAN", fred::types::ClusterHash::Random, false),
-                    vec![cursor.clone(), "MATCH".into(), format!("{}{pattern}", self.keys().prefix()), "COUNT".into(), "1000".into()],
+                    vec![
+                        cursor.clone(),
+                        "MATCH".into(),
+                        format!("{}{pattern}", self.keys().prefix()),
+                        "COUNT".into(),
+                        "1000".into(),
+                    ],
                 )
                 .await
                 .expect("SCAN");
@@ -103,7 +109,9 @@ impl Drop for TestEnv {
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             rt.block_on(async move {
-                let client = fred::prelude::Builder::from_config(fred::prelude::Config::from_url(&url).expect("url")).build().expect("client");
+                let client = fred::prelude::Builder::from_config(fred::prelude::Config::from_url(&url).expect("url"))
+                    .build()
+                    .expect("client");
                 if client.init().await.is_err() {
                     return;
                 }

@@ -1,0 +1,74 @@
+//! The README's promise, checked: `matchday up` (the real binary) serves a client written in
+//! another language. Runs clients/python/smoke.py (websockets + msgpack) against it, in
+//! MessagePack binary frames and JSON text frames, then stops the server with SIGINT.
+//!
+//! The Python interpreter comes from MATCHDAY_TEST_PYTHON, else `.venv/bin/python` (both set up by
+//! scripts/deps.sh); without one the test fails and says how to get it.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("MATCHDAY_TEST_PYTHON") {
+        return p.into();
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(
+        venv.exists(),
+        "no Python with websockets and msgpack: run scripts/deps.sh (it creates .venv), or set MATCHDAY_TEST_PYTHON"
+    );
+    venv
+}
+
+#[test]
+fn a_python_client_talks_to_matchday_up() {
+    let prefix = format!("test:py{}:", std::process::id());
+    let var = std::env::temp_dir().join(format!("matchday-py-{}", std::process::id()));
+    let mut up = Command::new(env!("CARGO_BIN_EXE_matchday"))
+        .arg("up")
+        .env("MATCHDAY__REDIS__PREFIX", &prefix)
+        .env("MATCHDAY__CONNECT__LISTEN", "127.0.0.1:0")
+        .env("MATCHDAY__METRICS__LISTEN", "127.0.0.1:0")
+        .env("MATCHDAY__UP__VAR_DIR", &var)
+        .env("MATCHDAY__LOGIC__ARGON2_MEMORY_KIB", "1024")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start matchday up");
+    let stdout = up.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let started = Instant::now();
+    let url = loop {
+        let line = lines.next().expect("matchday up printed its addresses").expect("read stdout");
+        if let Some(rest) = line.trim().strip_prefix("WebSocket") {
+            break rest.split_whitespace().next().expect("a ws:// URL").to_owned();
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "no WebSocket address printed");
+    };
+    assert!(url.starts_with("ws://127.0.0.1:") && url.ends_with("/ws"), "{url}");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("clients/python/smoke.py");
+    let out = Command::new(python()).arg(&script).arg(&url).output().expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+
+    let _ = Command::new("kill").arg("-INT").arg(up.id().to_string()).status();
+    let status = up.wait().expect("wait for matchday up");
+    cleanup(&prefix);
+    let _ = std::fs::remove_dir_all(&var);
+    assert!(out.status.success(), "the Python client failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("all checks passed"), "{stdout}");
+    assert_eq!(stdout.matches("ok ").count(), 24, "every check ran:\n{stdout}");
+    assert!(status.success(), "matchday up exits cleanly on SIGINT: {status}");
+}
+
+fn cleanup(prefix: &str) {
+    let keys = Command::new("redis-cli").args(["--scan", "--pattern", &format!("{prefix}*")]).output();
+    if let Ok(out) = keys {
+        let keys: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect();
+        for chunk in keys.chunks(500) {
+            let _ = Command::new("redis-cli").arg("del").args(chunk).output();
+        }
+    }
+}
