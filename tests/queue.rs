@@ -11,7 +11,7 @@ use fred::prelude::*;
 use protocol::codec::{decode_routed, encode_frame, split_frame};
 use protocol::{InternalHead, ReplyHead, msg};
 use serde_json::{Value, json};
-use test_support::{Client, TestEnv, eventually, spawn_connect, spawn_logic};
+use test_support::{Client, TestEnv, eventually, spawn_connect, spawn_logic, spawn_logic_with};
 
 /// A frame as connect would queue it for group `group`, answering to node `node`.
 fn frame(id: u16, seq: u32, node: &str, group: u32, body: Value) -> Vec<u8> {
@@ -213,4 +213,24 @@ async fn an_undecodable_queue_element_goes_to_the_dead_list() {
     let kept: Vec<Bytes> = env.redis.pool.lrange(&dead, 0, -1).await.unwrap();
     assert_eq!(kept, vec![Bytes::from_static(b"not a frame")], "kept byte for byte for inspection");
     assert!(shutdown.shutdown(Duration::from_secs(10)).await);
+}
+
+#[tokio::test]
+async fn a_panicking_handler_answers_code_1_and_the_worker_lives_on() {
+    let env = TestEnv::new().await;
+    let shutdown = Shutdown::new();
+    let mut cfg = env.node(1);
+    cfg.logic.workers = 1;
+    let dispatch = logic::Dispatch::default().with(150, |_, _| Box::pin(async { panic!("boom") }));
+    let stats = spawn_logic_with(cfg, &shutdown, dispatch);
+    let q = env.keys().c2l(1);
+    lpush(&env, &q, vec![frame(150, 1, "cn", 1, json!({})), frame(msg::PING, 2, "cn", 1, json!({}))]).await;
+    eventually("both answered", || async { (stats.handled() == 2).then_some(()) }).await;
+    lpush(&env, &q, vec![frame(msg::PING, 3, "cn", 1, json!({}))]).await;
+    eventually("the only worker still answers", || async { (stats.handled() == 3).then_some(()) }).await;
+    let mut got: Vec<(u32, u16)> = replies(&env, "cn").await.iter().map(|(h, _)| (h.seq, h.code)).collect();
+    got.sort();
+    assert_eq!(got, vec![(1, 1), (2, 0), (3, 0)]);
+    assert!(shutdown.shutdown(Duration::from_secs(10)).await);
+    env.assert_queues_drained().await;
 }

@@ -4,7 +4,7 @@
 //! handler, change state through Lua scripts, and push the reply to the connect node that holds the
 //! client — acked and replied in one atomic step.
 //!
-//! - [`run`] / [`run_with_stats`]: start the workers, the heartbeat and the reaper of a group; return on shutdown.
+//! - [`run`] / [`run_with`]: start the workers, the heartbeat and the reaper of a group; return on shutdown.
 //! - `handlers/`: one file per message, and the dispatch table (`handlers::TABLE`).
 //! - `worker`: the consumer loop (batching, panics, slow-handler warnings, metrics).
 //! - `request`, `error`, `context`, `password`, `session`: what handlers work with.
@@ -26,7 +26,9 @@ use common::queue::{Consumer, QueueKeys, Reaper};
 use common::{Config, Redis, Shutdown};
 
 pub use context::Ctx;
-pub use handlers::TABLE as HANDLERS;
+pub use error::AppError;
+pub use handlers::{Dispatch, Handler, TABLE as HANDLERS};
+pub use request::{Reply, Request};
 
 /// Counters of a logic process, readable by tests and mirrored to Prometheus.
 #[derive(Debug, Default)]
@@ -41,13 +43,23 @@ impl Stats {
     }
 }
 
-/// Runs `cfg.logic.workers` consumers of group `cfg.node.group` as node `cfg.node.id` until shutdown.
-pub async fn run(cfg: Config, shutdown: Shutdown) -> anyhow::Result<()> {
-    run_with_stats(cfg, shutdown, Arc::new(Stats::default())).await
+/// What an embedder (a test, a future plugin host) can hand to [`run_with`].
+#[derive(Clone, Default)]
+pub struct Extras {
+    /// Counters to fill.
+    pub stats: Arc<Stats>,
+    /// The dispatch table (default: [`HANDLERS`]).
+    pub dispatch: Dispatch,
 }
 
-/// [`run`], counting into `stats`. Each consumer finishes the batch it holds before it stops.
-pub async fn run_with_stats(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) -> anyhow::Result<()> {
+/// Runs `cfg.logic.workers` consumers of group `cfg.node.group` as node `cfg.node.id` until shutdown.
+pub async fn run(cfg: Config, shutdown: Shutdown) -> anyhow::Result<()> {
+    run_with(cfg, shutdown, Extras::default()).await
+}
+
+/// [`run`] with counters and a dispatch table of the caller's. Each consumer finishes the batch it
+/// holds before it stops.
+pub async fn run_with(cfg: Config, shutdown: Shutdown, extras: Extras) -> anyhow::Result<()> {
     let (node, group) = (cfg.node.id.clone(), cfg.node.group);
     anyhow::ensure!(!node.is_empty(), "node.id must be set before starting logic");
     let redis = Redis::new(&cfg.redis)?;
@@ -63,7 +75,7 @@ pub async fn run_with_stats(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) 
     let heartbeat =
         Heartbeat::start(&redis, info, heartbeat_every, Duration::from_millis(q.heartbeat_ttl_ms), &shutdown).await;
     let queue = QueueKeys::new(&redis.keys, redis.keys.c2l(group));
-    let ctx = Ctx::new(redis.clone(), cfg.logic.clone(), stats)?;
+    let ctx = Ctx::new(redis.clone(), cfg.logic.clone(), extras.stats, extras.dispatch)?;
 
     let mut workers = Vec::new();
     for k in 0..cfg.logic.workers {

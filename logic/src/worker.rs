@@ -16,7 +16,6 @@ use tracing::Instrument;
 
 use crate::context::Ctx;
 use crate::error::AppError;
-use crate::handlers;
 use crate::request::Request;
 
 /// What became of one frame.
@@ -99,7 +98,7 @@ async fn handle_frame(ctx: &Ctx, frame: &Bytes) -> Outcome {
         user.id = req.head.uid, trace = %req.head.trace);
     async {
         let started = Instant::now();
-        let handler = handlers::lookup(req.head.id);
+        let handler = ctx.dispatch.lookup(req.head.id);
         let result = match handler {
             None => Err(AppError::code(ErrorCode::UnknownMsg)),
             Some(handler) => match AssertUnwindSafe(handler(ctx, &req)).catch_unwind().await {

@@ -202,9 +202,14 @@ pub async fn spawn_connect(cfg: Config, shutdown: &Shutdown) -> (SocketAddr, Arc
 
 /// Starts a logic process for `cfg`; returns its counters.
 pub fn spawn_logic(cfg: Config, shutdown: &Shutdown) -> Arc<logic::Stats> {
-    let stats = Arc::new(logic::Stats::default());
-    let (s, st) = (shutdown.clone(), stats.clone());
-    shutdown.tracker.spawn(async move { logic::run_with_stats(cfg, s, st).await.expect("logic failed") });
+    spawn_logic_with(cfg, shutdown, logic::Dispatch::default())
+}
+
+/// Starts a logic process for `cfg` with its own dispatch table; returns its counters.
+pub fn spawn_logic_with(cfg: Config, shutdown: &Shutdown, dispatch: logic::Dispatch) -> Arc<logic::Stats> {
+    let extras = logic::Extras { stats: Arc::new(logic::Stats::default()), dispatch };
+    let (s, stats) = (shutdown.clone(), extras.stats.clone());
+    shutdown.tracker.spawn(async move { logic::run_with(cfg, s, extras).await.expect("logic failed") });
     stats
 }
 

@@ -1,5 +1,7 @@
 //! One file per message handler, and the dispatch table that maps msg ids to them.
 
+use std::collections::HashMap;
+
 use futures_util::future::BoxFuture;
 use protocol::{MsgId, msg};
 
@@ -29,9 +31,30 @@ pub const TABLE: &[(MsgId, Handler)] = &[
     (msg::BALANCE, |c, r| Box::pin(balance::handle(c, r))),
 ];
 
-/// The handler for `id`, if any.
-pub fn lookup(id: MsgId) -> Option<Handler> {
-    TABLE.iter().find(|(i, _)| *i == id).map(|(_, h)| *h)
+/// The dispatch table a process runs with: [`TABLE`], plus any handlers its embedder adds
+/// (a later entry for the same id wins).
+#[derive(Clone, Debug)]
+pub struct Dispatch {
+    table: HashMap<MsgId, Handler>,
+}
+
+impl Default for Dispatch {
+    fn default() -> Self {
+        Dispatch { table: TABLE.iter().copied().collect() }
+    }
+}
+
+impl Dispatch {
+    /// Adds or replaces the handler of `id`.
+    pub fn with(mut self, id: MsgId, handler: Handler) -> Dispatch {
+        self.table.insert(id, handler);
+        self
+    }
+
+    /// The handler for `id`, if any.
+    pub fn lookup(&self, id: MsgId) -> Option<Handler> {
+        self.table.get(&id).copied()
+    }
 }
 
 /// Reads a user's balance (0 for a wallet that does not exist yet).
@@ -52,7 +75,8 @@ mod tests {
             assert_eq!(info.direction, msg::Direction::Request, "{}", info.name);
             assert!(TABLE[i + 1..].iter().all(|(other, _)| other != id), "{} twice", info.name);
         }
-        assert!(lookup(msg::PING).is_some());
-        assert!(lookup(msg::PUSH_BALANCE).is_none());
+        let dispatch = Dispatch::default();
+        assert!(dispatch.lookup(msg::PING).is_some());
+        assert!(dispatch.lookup(msg::PUSH_BALANCE).is_none());
     }
 }
