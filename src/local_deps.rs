@@ -87,8 +87,8 @@ pub async fn ensure(dep: Dependency, cfg: &mut Config) -> anyhow::Result<Option<
     }
     let var = absolute(&cfg.up.var_dir)?;
     let private = match dep {
-        Dependency::Redis => start_redis(&var.join("redis"), port).await?,
-        Dependency::Mysql => start_mariadb(&var.join("mysql"), port).await?,
+        Dependency::Redis => start_redis(&var.join("redis"), bind_address(&host), port).await?,
+        Dependency::Mysql => start_mariadb(&var.join("mysql"), bind_address(&host), port).await?,
     };
     let Some(mut private) = private else {
         bail!(
@@ -113,16 +113,18 @@ pub async fn ensure(dep: Dependency, cfg: &mut Config) -> anyhow::Result<Option<
     bail!("the private {} did not answer within 20 s; see its log under {}", dep.name(), var.display())
 }
 
-async fn start_redis(dir: &Path, port: u16) -> anyhow::Result<Option<Private>> {
+async fn start_redis(dir: &Path, bind: &str, port: u16) -> anyhow::Result<Option<Private>> {
     let Some(bin) = find("redis-server") else { return Ok(None) };
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let child = Command::new(bin)
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--appendonly", "yes", "--save", ""])
+    let mut cmd = Command::new(bin);
+    cmd.args(["--port", &port.to_string(), "--bind", bind, "--appendonly", "yes", "--save", ""])
         .arg("--dir")
         .arg(dir)
         .arg("--logfile")
         .arg(dir.join("redis.log"))
-        .args(["--daemonize", "no"])
+        .args(["--daemonize", "no"]);
+    own_process_group(&mut cmd);
+    let child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .kill_on_drop(true)
@@ -131,7 +133,7 @@ async fn start_redis(dir: &Path, port: u16) -> anyhow::Result<Option<Private>> {
     Ok(Some(Private { name: "Redis", child }))
 }
 
-async fn start_mariadb(dir: &Path, port: u16) -> anyhow::Result<Option<Private>> {
+async fn start_mariadb(dir: &Path, bind: &str, port: u16) -> anyhow::Result<Option<Private>> {
     let Some(bin) = find("mariadbd").or_else(|| find("mysqld")) else { return Ok(None) };
     let data = dir.join("data");
     let root = is_root().await;
@@ -157,20 +159,31 @@ async fn start_mariadb(dir: &Path, port: u16) -> anyhow::Result<Option<Private>>
     cmd.arg("--no-defaults")
         .arg(format!("--datadir={}", data.display()))
         .arg(format!("--port={port}"))
-        .arg("--bind-address=127.0.0.1")
+        .arg(format!("--bind-address={bind}"))
         .arg(format!("--socket={}", dir.join("mysqld.sock").display()))
         .arg(format!("--pid-file={}", dir.join("mysqld.pid").display()))
         .arg(format!("--log-error={}", dir.join("error.log").display()));
     if root {
         cmd.arg("--user=root");
     }
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .context("cannot start mariadbd")?;
+    own_process_group(&mut cmd);
+    let child =
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).kill_on_drop(true).spawn().context("cannot start mariadbd")?;
     Ok(Some(Private { name: "MariaDB", child }))
+}
+
+/// Ctrl-C in a terminal signals the whole foreground process group: keep the servers out of it, so
+/// they outlive the services' graceful shutdown and are stopped by [`Private::stop`] after it.
+fn own_process_group(cmd: &mut Command) {
+    #[cfg(unix)]
+    cmd.process_group(0);
+    #[cfg(not(unix))]
+    let _ = cmd;
+}
+
+/// The address a private server listens on: the loopback address the URL names.
+fn bind_address(host: &str) -> &'static str {
+    if host.trim_start_matches('[').trim_end_matches(']') == "::1" { "::1" } else { "127.0.0.1" }
 }
 
 async fn answers(host: &str, port: u16) -> bool {
@@ -219,7 +232,7 @@ fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use super::host_port;
+    use super::{bind_address, host_port};
 
     #[test]
     fn parses_urls() {
@@ -227,5 +240,12 @@ mod tests {
         assert_eq!(host_port("redis://:secret@localhost/0", 6379), ("localhost".into(), 6379));
         assert_eq!(host_port("mysql://root@127.0.0.1:3307/matchday", 3306), ("127.0.0.1".into(), 3307));
         assert_eq!(host_port("redis://[::1]:7000", 6379), ("[::1]".into(), 7000));
+    }
+
+    #[test]
+    fn binds_the_named_loopback() {
+        assert_eq!(bind_address("[::1]"), "::1");
+        assert_eq!(bind_address("127.0.0.1"), "127.0.0.1");
+        assert_eq!(bind_address("localhost"), "127.0.0.1");
     }
 }

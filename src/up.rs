@@ -10,18 +10,36 @@ use crate::local_deps::{self, Dependency};
 
 pub async fn run(mut cfg: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     let mut private = Vec::new();
-    if let Some(p) = local_deps::ensure(Dependency::Redis, &mut cfg).await? {
-        private.push(p);
+    let mut result = Ok(());
+    for dep in [Dependency::Redis, Dependency::Mysql] {
+        match local_deps::ensure(dep, &mut cfg).await {
+            Ok(Some(p)) => private.push(p),
+            Ok(None) => {}
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
     }
-    if let Some(p) = local_deps::ensure(Dependency::Mysql, &mut cfg).await? {
-        private.push(p);
+    if result.is_ok() {
+        result = serve(cfg, &shutdown).await;
     }
+    // Whatever happened, the services are down before their private servers stop.
+    shutdown.shutdown(std::time::Duration::from_secs(10)).await;
+    for p in private {
+        p.stop().await;
+    }
+    result
+}
+
+/// Runs connect and logic (and the admin server) until shutdown or until one of them fails.
+async fn serve(cfg: Config, shutdown: &Shutdown) -> anyhow::Result<()> {
     let listener = crate::bind(cfg.connect.listen, "connect.listen").await?;
     let ws = listener.local_addr()?;
-    let admin = serve_admin(&cfg, &shutdown).await?;
+    let admin = serve_admin(&cfg, shutdown).await?;
 
-    let connect = tokio::spawn(connect::run(cfg.clone(), listener, shutdown.clone()));
-    let logic = tokio::spawn(logic::run(cfg.clone(), shutdown.clone()));
+    let mut connect = tokio::spawn(connect::run(cfg.clone(), listener, shutdown.clone()));
+    let mut logic = tokio::spawn(logic::run(cfg.clone(), shutdown.clone()));
 
     let host = if ws.ip().is_unspecified() { "127.0.0.1".to_owned() } else { ws.ip().to_string() };
     println!("matchday is up (node {}, group {})", cfg.node.id, cfg.node.group);
@@ -30,18 +48,23 @@ pub async fn run(mut cfg: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     println!("  Redis      {}   prefix {}", redact(&cfg.redis.url), cfg.redis.prefix);
     println!("Press Ctrl-C to stop.");
 
-    // A service that stops on its own (an error) stops the whole process.
-    let result = tokio::select! {
-        r = connect => flatten("connect", r),
-        r = logic => flatten("logic", r),
-        _ = shutdown.cancelled() => Ok(()),
-    };
-    shutdown.token.cancel();
-    shutdown.shutdown(std::time::Duration::from_secs(10)).await;
-    for p in private {
-        p.stop().await;
+    // A service that stops on its own (an error) stops the whole process; on shutdown both finish.
+    tokio::select! {
+        r = &mut connect => {
+            shutdown.token.cancel();
+            let other = logic.await;
+            flatten("connect", r).and(flatten("logic", other))
+        }
+        r = &mut logic => {
+            shutdown.token.cancel();
+            let other = connect.await;
+            flatten("logic", r).and(flatten("connect", other))
+        }
+        _ = shutdown.cancelled() => {
+            let (c, l) = tokio::join!(connect, logic);
+            flatten("connect", c).and(flatten("logic", l))
+        }
     }
-    result
 }
 
 fn flatten(name: &str, r: Result<anyhow::Result<()>, tokio::task::JoinError>) -> anyhow::Result<()> {
@@ -57,6 +80,7 @@ pub async fn serve_admin(cfg: &Config, shutdown: &Shutdown) -> anyhow::Result<st
     let listener = crate::bind(cfg.metrics.listen, "metrics.listen").await?;
     let addr = listener.local_addr()?;
     let redis = Redis::new(&cfg.redis)?;
+    let redis_for_close = redis.clone();
     let ready: common::telemetry::ReadyCheck = Arc::new(move || {
         let redis = redis.clone();
         Box::pin(async move {
@@ -69,6 +93,7 @@ pub async fn serve_admin(cfg: &Config, shutdown: &Shutdown) -> anyhow::Result<st
         if let Err(e) = common::telemetry::serve_admin(listener, ready, s).await {
             tracing::error!(error = format!("{e:#}"), "admin server failed");
         }
+        redis_for_close.close().await;
     });
     Ok(addr)
 }

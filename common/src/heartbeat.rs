@@ -19,10 +19,11 @@ pub struct NodeInfo {
     pub extra: Vec<(String, String)>,
 }
 
-/// A running heartbeat; its key disappears on shutdown.
-#[derive(Clone, Debug)]
+/// A running heartbeat; its key is deleted on shutdown.
+#[derive(Debug)]
 pub struct Heartbeat {
     pub key: String,
+    task: tokio::task::JoinHandle<()>,
 }
 
 impl Heartbeat {
@@ -50,7 +51,7 @@ impl Heartbeat {
             tracing::warn!(heartbeat = %key, error = %e, "first heartbeat failed; retrying");
         }
         let (redis, k, token) = (redis.clone(), key.clone(), shutdown.token.clone());
-        shutdown.tracker.spawn(async move {
+        let task = shutdown.tracker.spawn(async move {
             let mut tick = tokio::time::interval(interval);
             tick.tick().await;
             loop {
@@ -64,7 +65,13 @@ impl Heartbeat {
             }
             let _: Result<i64, _> = redis.pool.del(&k).await;
         });
-        Heartbeat { key }
+        Heartbeat { key, task }
+    }
+
+    /// Waits until the heartbeat has stopped (after shutdown) and its key is deleted; call it
+    /// before closing the Redis connections.
+    pub async fn stopped(self) {
+        let _ = self.task.await;
     }
 }
 

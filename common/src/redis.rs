@@ -79,6 +79,13 @@ impl Redis {
         Ok(client)
     }
 
+    /// Closes the pool's connections (at shutdown, so nothing keeps reconnecting after it).
+    pub async fn close(&self) {
+        if let Err(e) = self.pool.quit().await {
+            tracing::debug!(error = %e, "closing the Redis pool");
+        }
+    }
+
     /// Options for a command that must not be replayed after a disconnect and must fail at once
     /// while Redis is unreachable (so a client gets code 6 instead of waiting).
     pub fn fail_fast(&self) -> Options {

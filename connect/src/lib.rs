@@ -96,18 +96,10 @@ impl Server {
         };
         // Clients are served even while Redis is away (they get code 6); the heartbeat waits for it.
         let (n2, s2) = (node.clone(), shutdown.clone());
-        shutdown.tracker.spawn(async move {
-            let beat = Heartbeat::start(
-                &n2.redis,
-                info,
-                Duration::from_millis(n2.cfg.queue.heartbeat_interval_ms),
-                Duration::from_millis(n2.cfg.queue.heartbeat_ttl_ms),
-                &s2,
-            );
-            tokio::select! {
-                _ = s2.cancelled() => {}
-                _ = beat => {}
-            }
+        let heartbeat = shutdown.tracker.spawn(async move {
+            let interval = Duration::from_millis(n2.cfg.queue.heartbeat_interval_ms);
+            let ttl = Duration::from_millis(n2.cfg.queue.heartbeat_ttl_ms);
+            Heartbeat::start(&n2.redis, info, interval, ttl, &s2).await.stopped().await;
         });
         shutdown.tracker.spawn(replies::run(node.clone(), shutdown.clone()));
         // Give Redis a moment at start, so the first clients are not refused for nothing; if it
@@ -133,6 +125,15 @@ impl Server {
             }
         }
         tracing::info!(node = %node.node_id, connections = node.registry.len(), "connect stopping");
+        // Connections close themselves (1001) and leave the online index; then let Redis go.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while node.stats.connections.load(std::sync::atomic::Ordering::Relaxed) > 0
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let _ = heartbeat.await;
+        node.redis.close().await;
         Ok(())
     }
 }

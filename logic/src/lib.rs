@@ -105,6 +105,8 @@ pub async fn run_with(cfg: Config, shutdown: Shutdown, extras: Extras) -> anyhow
     for w in workers {
         let _ = w.await;
     }
+    heartbeat.stopped().await;
+    redis.close().await;
     tracing::info!(node = %node, "logic stopped");
     Ok(())
 }
