@@ -9,6 +9,7 @@
 -- KEYS[3]  wallet:{uid}             hash { balance, ver }
 -- KEYS[4]  ledger:{uid}             list of MessagePack ledger records, newest first
 -- KEYS[5]  q:outbox                 list of MessagePack change records
+-- KEYS[6]  stats:reg:{day}          daily registrations counter
 -- ARGV[1]  uid
 -- ARGV[2]  username as typed
 -- ARGV[3]  argon2 password hash (PHC string)
@@ -45,4 +46,5 @@ if grant > 0 then
   redis.call('LPUSH', KEYS[4], cmsgpack.pack(entry))
   redis.call('RPUSH', KEYS[5], cmsgpack.pack({table = 'ledger', key = entry.id, ver = 1, fields = entry}))
 end
+redis.call('INCR', KEYS[6])
 return {0, tonumber(uid), 0}

@@ -42,6 +42,12 @@ enum Command {
         #[arg(long)]
         workers: Option<usize>,
     },
+    /// Run the staff HTTP API (gm).
+    Gm {
+        /// Listen address (overrides gm.listen).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
     /// Run every service in one process (starting private Redis/MariaDB under ./var when needed).
     Up {
         #[command(flatten)]
@@ -122,6 +128,14 @@ async fn dispatch(command: Command, mut cfg: Config) -> anyhow::Result<()> {
             cfg.validate()?;
             up::serve_admin(&cfg, &shutdown).await?;
             logic::run(cfg, shutdown.clone()).await
+        }
+        Command::Gm { listen } => {
+            if let Some(l) = listen {
+                cfg.gm.listen = l;
+            }
+            let listener = bind(cfg.gm.listen, "gm.listen").await?;
+            up::serve_admin(&cfg, &shutdown).await?;
+            gm::run(cfg, listener, shutdown.clone()).await
         }
         Command::Up { id } => {
             id.apply(&mut cfg);

@@ -32,39 +32,70 @@ pub async fn run(mut cfg: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     result
 }
 
-/// Runs connect and logic (and the admin server) until shutdown or until one of them fails.
-async fn serve(cfg: Config, shutdown: &Shutdown) -> anyhow::Result<()> {
+/// Runs connect, logic and gm (and the admin server) until shutdown or until one of them fails.
+async fn serve(mut cfg: Config, shutdown: &Shutdown) -> anyhow::Result<()> {
+    let generated = dev_credentials(&mut cfg);
     let listener = crate::bind(cfg.connect.listen, "connect.listen").await?;
     let ws = listener.local_addr()?;
+    let gm_listener = crate::bind(cfg.gm.listen, "gm.listen").await?;
+    let gm_addr = gm_listener.local_addr()?;
     let admin = serve_admin(&cfg, shutdown).await?;
 
     let mut connect = tokio::spawn(connect::run(cfg.clone(), listener, shutdown.clone()));
     let mut logic = tokio::spawn(logic::run(cfg.clone(), shutdown.clone()));
+    let mut gm = tokio::spawn(gm::run(cfg.clone(), gm_listener, shutdown.clone()));
 
     let host = if ws.ip().is_unspecified() { "127.0.0.1".to_owned() } else { ws.ip().to_string() };
     println!("matchday is up (node {}, group {})", cfg.node.id, cfg.node.group);
     println!("  WebSocket  ws://{host}:{}/ws   (MessagePack binary or JSON text frames)", ws.port());
+    println!("  gm API     http://{gm_addr}/api   (OpenAPI: http://{gm_addr}/openapi.json)");
     println!("  metrics    http://{admin}/metrics   health http://{admin}/healthz");
+    for line in generated {
+        println!("  {line}");
+    }
     println!("  Redis      {}   prefix {}", redact(&cfg.redis.url), cfg.redis.prefix);
     println!("Press Ctrl-C to stop.");
 
-    // A service that stops on its own (an error) stops the whole process; on shutdown both finish.
-    tokio::select! {
-        r = &mut connect => {
-            shutdown.token.cancel();
-            let other = logic.await;
-            flatten("connect", r).and(flatten("logic", other))
-        }
-        r = &mut logic => {
-            shutdown.token.cancel();
-            let other = connect.await;
-            flatten("logic", r).and(flatten("connect", other))
-        }
-        _ = shutdown.cancelled() => {
-            let (c, l) = tokio::join!(connect, logic);
-            flatten("connect", c).and(flatten("logic", l))
-        }
+    // A service that stops on its own (an error) stops the whole process; on shutdown all finish.
+    let first = tokio::select! {
+        r = &mut connect => Some(("connect", r)),
+        r = &mut logic => Some(("logic", r)),
+        r = &mut gm => Some(("gm", r)),
+        _ = shutdown.cancelled() => None,
+    };
+    shutdown.token.cancel();
+    let mut result = Ok(());
+    let mut rest = vec![("connect", connect), ("logic", logic), ("gm", gm)];
+    if let Some((name, r)) = first {
+        rest.retain(|(n, _)| *n != name);
+        result = flatten(name, r);
     }
+    for (name, handle) in rest {
+        result = result.and(flatten(name, handle.await));
+    }
+    result
+}
+
+/// On a developer's machine with no staff tokens or payment secret configured, makes one-off ones
+/// so the API can be tried at once; returns what to print.
+fn dev_credentials(cfg: &mut Config) -> Vec<String> {
+    use secrecy::ExposeSecret;
+    let mut lines = Vec::new();
+    if cfg.gm.tokens.is_empty() {
+        let token = format!("{:032x}", rand::random::<u128>());
+        lines.push(format!("gm token   {token}   (admin, made for this run: no gm.tokens configured)"));
+        cfg.gm.tokens.push(common::config::StaffToken {
+            name: "up-admin".into(),
+            token: token.into(),
+            role: common::config::Role::Admin,
+        });
+    }
+    if cfg.gm.payment_secret.expose_secret().is_empty() {
+        let secret = format!("{:032x}", rand::random::<u128>());
+        lines.push(format!("payments   secret {secret}   (made for this run: gm.payment_secret is empty)"));
+        cfg.gm.payment_secret = secret.into();
+    }
+    lines
 }
 
 fn flatten(name: &str, r: Result<anyhow::Result<()>, tokio::task::JoinError>) -> anyhow::Result<()> {

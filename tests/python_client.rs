@@ -31,6 +31,7 @@ fn a_python_client_talks_to_matchday_up() {
         .env("MATCHDAY__REDIS__PREFIX", &prefix)
         .env("MATCHDAY__CONNECT__LISTEN", "127.0.0.1:0")
         .env("MATCHDAY__METRICS__LISTEN", "127.0.0.1:0")
+        .env("MATCHDAY__GM__LISTEN", "127.0.0.1:0")
         .env("MATCHDAY__UP__VAR_DIR", &var)
         .env("MATCHDAY__LOGIC__ARGON2_MEMORY_KIB", "1024")
         .env("RUST_LOG", "warn")

@@ -144,7 +144,7 @@ async fn register_creates_once_and_replays_for_the_same_frame() {
     let env_ref = &env;
     let call = move |uid: u64, grant: &'static str, trace: &'static str| async move {
         let k = env_ref.keys();
-        let keys = vec![k.uname("neo"), k.user(uid), k.wallet(uid), k.ledger(uid), k.outbox()];
+        let keys = vec![k.uname("neo"), k.user(uid), k.wallet(uid), k.ledger(uid), k.outbox(), k.stats_day("reg", 1)];
         let args = vec![
             uid.to_string(),
             "Neo".into(),
@@ -180,6 +180,8 @@ async fn register_creates_once_and_replays_for_the_same_frame() {
         .map(|r| rmp_serde::from_slice::<serde_json::Value>(r).unwrap()["table"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(tables, vec!["user", "wallet", "ledger"]);
+    let registered: i64 = env.redis.pool.get(k.stats_day("reg", 1)).await.unwrap();
+    assert_eq!(registered, 1, "counted once, not for the replay or the refusal");
 }
 
 #[tokio::test]
@@ -192,7 +194,7 @@ async fn register_with_no_grant_writes_no_ledger() {
         .call(
             &env.redis.pool,
             ScriptName::Register,
-            vec![k.uname("z"), k.user(1), k.wallet(1), k.ledger(1), k.outbox()],
+            vec![k.uname("z"), k.user(1), k.wallet(1), k.ledger(1), k.outbox(), k.stats_day("reg", 1)],
             vec!["1", "z", "h", "0", "1", "t"],
         )
         .await

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 /// The compiled-in defaults, with a comment on every setting.
@@ -21,6 +22,8 @@ pub struct Config {
     pub connect: ConnectConfig,
     pub logic: LogicConfig,
     pub queue: QueueConfig,
+    pub gm: GmConfig,
+    pub matches: MatchesConfig,
     pub metrics: MetricsConfig,
     pub log: LogConfig,
     pub up: UpConfig,
@@ -79,6 +82,52 @@ pub struct QueueConfig {
     pub heartbeat_ttl_ms: u64,
     pub reap_interval_ms: u64,
     pub max_attempts: u32,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct GmConfig {
+    pub listen: SocketAddr,
+    #[serde(serialize_with = "no_secret")]
+    pub payment_secret: SecretString,
+    pub tokens: Vec<StaffToken>,
+}
+
+/// A staff member's bearer token and role.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct StaffToken {
+    pub name: String,
+    #[serde(serialize_with = "no_secret")]
+    pub token: SecretString,
+    pub role: Role,
+}
+
+/// Staff roles, ordered: a higher role may do everything a lower one may.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Operator,
+    Admin,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+fn no_secret<S: serde::Serializer>(_: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("***")
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct MatchesConfig {
+    pub types: Vec<String>,
+    pub max_page: usize,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -156,6 +205,14 @@ impl Config {
             if !ok {
                 bail!("invalid configuration: {msg}");
             }
+        }
+        for t in &self.gm.tokens {
+            if t.token.expose_secret().len() < 16 {
+                bail!("invalid configuration: gm.tokens: the token of {:?} is shorter than 16 characters", t.name);
+            }
+        }
+        if self.matches.types.is_empty() || self.matches.max_page == 0 {
+            bail!("invalid configuration: matches.types must not be empty and matches.max_page must be at least 1");
         }
         Ok(())
     }

@@ -113,6 +113,70 @@ impl Keys {
         self.k(format_args!("ledger:{uid}"))
     }
 
+    /// Settlement jobs for resultcenter.
+    pub fn settle(&self) -> String {
+        self.k(format_args!("q:settle"))
+    }
+
+    /// Events for pushsvr.
+    pub fn notify(&self) -> String {
+        self.k(format_args!("q:notify"))
+    }
+
+    /// Delayed events (zset, score = due time in ms).
+    pub fn sched(&self) -> String {
+        self.k(format_args!("sched"))
+    }
+
+    /// The match id counter.
+    pub fn match_seq(&self) -> String {
+        self.k(format_args!("seq:match"))
+    }
+
+    pub fn match_(&self, mid: u64) -> String {
+        self.k(format_args!("match:{mid}"))
+    }
+
+    /// Import index: external id (from a data feed) -> match id.
+    pub fn match_ext(&self, external_id: &str) -> String {
+        self.k(format_args!("match:ext:{external_id}"))
+    }
+
+    /// Stake totals per option of a match.
+    pub fn match_pool(&self, mid: u64) -> String {
+        self.k(format_args!("match:{mid}:pool"))
+    }
+
+    /// Bet ids of a match (zset by time).
+    pub fn match_bets(&self, mid: u64) -> String {
+        self.k(format_args!("match:{mid}:bets"))
+    }
+
+    /// Matches awaiting approval.
+    pub fn matches_pending(&self) -> String {
+        self.k(format_args!("matches:pending"))
+    }
+
+    /// A match index: `family` is list / doing / finished, `of` a type or "all".
+    pub fn matches_index(&self, family: &str, of: &str) -> String {
+        self.k(format_args!("matches:{family}:{of}"))
+    }
+
+    /// A user's bets (zset by time).
+    pub fn user_bets(&self, uid: u64) -> String {
+        self.k(format_args!("user:{uid}:bets"))
+    }
+
+    /// The record of a payment order (idempotency of the provider's callbacks).
+    pub fn payment(&self, order_id: &str) -> String {
+        self.k(format_args!("payment:{order_id}"))
+    }
+
+    /// A daily counter (`what` = reg, bets, volume), `day` = days since the Unix epoch (UTC).
+    pub fn stats_day(&self, what: &str, day: u64) -> String {
+        self.k(format_args!("stats:{what}:{day}"))
+    }
+
     /// Pattern matching every key of the deployment (tests clean up with it).
     pub fn all_pattern(&self) -> String {
         self.k(format_args!("*"))

@@ -4,6 +4,7 @@
 //!
 //! - [`config`]: layered, typed settings (`config/default.toml`, `--config FILE`, `MATCHDAY__…`).
 //! - [`keys`]: the one place Redis key names are built.
+//! - [`matches`]: matches as stored in Redis, read back.
 //! - [`redis`]: the pool and dedicated blocking clients, with reconnects.
 //! - [`scripts`]: the Lua script registry (load at start, EVALSHA, reload on NOSCRIPT).
 //! - [`queue`]: the reliable queue (consumer with inflight list, ack, reaper, dead list).
@@ -15,6 +16,7 @@
 pub mod config;
 pub mod heartbeat;
 pub mod keys;
+pub mod matches;
 pub mod queue;
 pub mod redis;
 pub mod scripts;

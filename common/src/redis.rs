@@ -79,6 +79,34 @@ impl Redis {
         Ok(client)
     }
 
+    /// Every key matching `pattern` (a glob after the prefix, e.g. "q:*"), by SCAN: it does not
+    /// block Redis, but costs a pass over the keyspace, so it is for admin views and tests only.
+    pub async fn scan(&self, pattern: &str) -> Result<Vec<String>, fred::error::Error> {
+        let client = self.pool.next();
+        let pattern = format!("{}{pattern}", self.keys.prefix());
+        let (mut found, mut cursor) = (Vec::new(), "0".to_owned());
+        loop {
+            let (next, keys): (String, Vec<String>) = client
+                .custom(
+                    fred::types::CustomCommand::new_static("SCAN", fred::types::ClusterHash::Random, false),
+                    vec![cursor, "MATCH".into(), pattern.clone(), "COUNT".into(), "1000".into()],
+                )
+                .await?;
+            found.extend(keys);
+            if next == "0" {
+                return Ok(found);
+            }
+            cursor = next;
+        }
+    }
+
+    /// Sends the commands queued on `pipe` and converts each reply on its own (fred folds a
+    /// one-command pipeline's reply otherwise).
+    pub async fn each<T: FromValue>(pipe: fred::clients::Pipeline<Client>) -> Result<Vec<T>, fred::error::Error> {
+        let replies: Vec<Result<fred::types::Value, fred::error::Error>> = pipe.try_all().await;
+        replies.into_iter().map(|r| r.and_then(|v| v.convert())).collect()
+    }
+
     /// Closes the pool's connections (at shutdown, so nothing keeps reconnecting after it).
     pub async fn close(&self) {
         if let Err(e) = self.pool.quit().await {

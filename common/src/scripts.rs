@@ -17,11 +17,26 @@ pub enum ScriptName {
     DeadLetter,
     Requeue,
     Register,
+    MatchCreate,
+    MatchTransition,
+    MatchOdds,
+    WalletChange,
+    Announce,
 }
 
 impl ScriptName {
-    pub const ALL: &'static [ScriptName] =
-        &[ScriptName::Claim, ScriptName::Ack, ScriptName::DeadLetter, ScriptName::Requeue, ScriptName::Register];
+    pub const ALL: &'static [ScriptName] = &[
+        ScriptName::Claim,
+        ScriptName::Ack,
+        ScriptName::DeadLetter,
+        ScriptName::Requeue,
+        ScriptName::Register,
+        ScriptName::MatchCreate,
+        ScriptName::MatchTransition,
+        ScriptName::MatchOdds,
+        ScriptName::WalletChange,
+        ScriptName::Announce,
+    ];
 
     /// The file name under redis-scripts/.
     pub fn file(self) -> &'static str {
@@ -31,6 +46,11 @@ impl ScriptName {
             ScriptName::DeadLetter => "dead_letter.lua",
             ScriptName::Requeue => "requeue.lua",
             ScriptName::Register => "register.lua",
+            ScriptName::MatchCreate => "match_create.lua",
+            ScriptName::MatchTransition => "match_transition.lua",
+            ScriptName::MatchOdds => "match_odds.lua",
+            ScriptName::WalletChange => "wallet_change.lua",
+            ScriptName::Announce => "announce.lua",
         }
     }
 
@@ -41,6 +61,11 @@ impl ScriptName {
             ScriptName::DeadLetter => include_str!("../../redis-scripts/dead_letter.lua"),
             ScriptName::Requeue => include_str!("../../redis-scripts/requeue.lua"),
             ScriptName::Register => include_str!("../../redis-scripts/register.lua"),
+            ScriptName::MatchCreate => include_str!("../../redis-scripts/match_create.lua"),
+            ScriptName::MatchTransition => include_str!("../../redis-scripts/match_transition.lua"),
+            ScriptName::MatchOdds => include_str!("../../redis-scripts/match_odds.lua"),
+            ScriptName::WalletChange => include_str!("../../redis-scripts/wallet_change.lua"),
+            ScriptName::Announce => include_str!("../../redis-scripts/announce.lua"),
         }
     }
 }

@@ -7,10 +7,12 @@
 //! - [`TestEnv`]: a config with a fresh prefix, fast timers and cheap password hashing.
 //! - [`Stack`]: connect (port 0) and logic running in-process, with their counters.
 //! - [`Client`]: a WebSocket client speaking MessagePack or JSON frames.
+//! - [`http::Gm`]: an HTTP client for the gm API, with the test staff tokens.
 //! - [`proxy::Proxy`]: a TCP proxy that can cut and restore a connection (fault tests).
 //! - [`eventually`]: poll a condition until it holds, with a deadline.
 
 pub mod client;
+pub mod http;
 pub mod proxy;
 
 use std::future::Future;
@@ -18,6 +20,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::config::{Role, StaffToken};
 use common::{Config, Redis, Shutdown};
 use fred::prelude::*;
 use tokio::net::TcpListener;
@@ -60,29 +63,7 @@ impl TestEnv {
 
     /// Keys of this test matching `pattern` (after the prefix).
     pub async fn scan(&self, pattern: &str) -> Vec<String> {
-        let client = self.redis.pool.next();
-        let mut found = Vec::new();
-        let mut cursor = "0".to_owned();
-        loop {
-            let (next, keys): (String, Vec<String>) = client
-                .custom(
-                    fred::types::CustomCommand::new_static("SCAN", fred::types::ClusterHash::Random, false),
-                    vec![
-                        cursor.clone(),
-                        "MATCH".into(),
-                        format!("{}{pattern}", self.keys().prefix()),
-                        "COUNT".into(),
-                        "1000".into(),
-                    ],
-                )
-                .await
-                .expect("SCAN");
-            found.extend(keys);
-            if next == "0" {
-                return found;
-            }
-            cursor = next;
-        }
+        self.redis.scan(pattern).await.expect("SCAN")
     }
 
     /// Asserts that no client frame of this test is left unprocessed: none waiting in a group
@@ -159,8 +140,21 @@ pub fn test_config() -> Config {
     cfg.queue.heartbeat_interval_ms = 100;
     cfg.queue.heartbeat_ttl_ms = 600;
     cfg.queue.reap_interval_ms = 100;
+    cfg.gm.listen = "127.0.0.1:0".parse().expect("addr");
+    cfg.gm.payment_secret = PAYMENT_SECRET.into();
+    cfg.gm.tokens = [("vera", VIEWER, Role::Viewer), ("otto", OPERATOR, Role::Operator), ("ada", ADMIN, Role::Admin)]
+        .into_iter()
+        .map(|(name, token, role)| StaffToken { name: name.into(), token: token.into(), role })
+        .collect();
     cfg
 }
+
+/// Staff tokens of [`test_config`].
+pub const VIEWER: &str = "viewer-token-0123456789";
+pub const OPERATOR: &str = "operator-token-0123456789";
+pub const ADMIN: &str = "admin-token-0123456789";
+/// The payment provider's secret of [`test_config`].
+pub const PAYMENT_SECRET: &str = "payment-secret-for-tests";
 
 /// connect and logic of one group, running in this process.
 pub struct Stack {
@@ -198,6 +192,15 @@ pub async fn spawn_connect(cfg: Config, shutdown: &Shutdown) -> (SocketAddr, Arc
     let s = shutdown.clone();
     shutdown.tracker.spawn(async move { server.run(s).await.expect("connect failed") });
     (addr, stats)
+}
+
+/// Starts gm for `cfg` on port 0; returns its address.
+pub async fn spawn_gm(cfg: Config, shutdown: &Shutdown) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let s = shutdown.clone();
+    shutdown.tracker.spawn(async move { gm::run(cfg, listener, s).await.expect("gm failed") });
+    addr
 }
 
 /// Starts a logic process for `cfg`; returns its counters.

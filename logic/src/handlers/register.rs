@@ -25,19 +25,21 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
     }
     let phc = ctx.hasher.hash(password).await?;
     let uid: u64 = ctx.redis.pool.incr(keys.user_seq()).await?;
+    let now = common::time::now_ms();
+    let day = common::time::day_of(now);
     let reply: Vec<i64> = ctx
         .redis
         .scripts
         .call(
             &ctx.redis.pool,
             ScriptName::Register,
-            vec![index, keys.user(uid), keys.wallet(uid), keys.ledger(uid), keys.outbox()],
+            vec![index, keys.user(uid), keys.wallet(uid), keys.ledger(uid), keys.outbox(), keys.stats_day("reg", day)],
             vec![
                 uid.to_string(),
                 username,
                 phc,
                 ctx.cfg.signup_grant.to_string(),
-                common::time::now_ms().to_string(),
+                now.to_string(),
                 req.head.trace.clone(),
             ],
         )

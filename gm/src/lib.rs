@@ -1,0 +1,79 @@
+//! # matchday-gm
+//!
+//! The staff HTTP API (axum): match lifecycle, odds, results, users and grants, payment callbacks,
+//! announcements, stats, nodes and queues; `GET /openapi.json` describes every route.
+//!
+//! - [`run`]: serve on a listener until shutdown. [`router`]: the app, for tests.
+//! - `routes/`: one file per area; each handler carries its OpenAPI description.
+//! - `auth`: bearer tokens and roles. `error`: the one error shape. `audit`: who did what.
+//! - `model`: request/response bodies and validation.
+
+mod audit;
+mod auth;
+mod error;
+mod model;
+mod routes;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+use common::{Config, Redis, Shutdown};
+use fred::prelude::*;
+use tokio::net::TcpListener;
+
+pub use auth::authenticate;
+
+/// What every handler gets.
+#[derive(Clone)]
+pub struct AppState {
+    pub redis: Redis,
+    pub cfg: Arc<Config>,
+}
+
+/// The whole app: the API, `/openapi.json`, `/metrics`, `/healthz`, `/readyz`, and JSON 404s.
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = routes::api().split_for_parts();
+    let doc = Arc::new(doc);
+    let metrics = common::telemetry::prometheus();
+    let ready = state.clone();
+    api.route("/openapi.json", get(move || std::future::ready(axum::Json(doc.as_ref().clone()))))
+        .route("/metrics", get(move || std::future::ready(metrics.render())))
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/readyz",
+            get(move || {
+                let st = ready.clone();
+                async move {
+                    let pong: Result<String, _> = st.redis.pool.ping(None).await;
+                    match pong {
+                        Ok(_) => (StatusCode::OK, "ready".to_owned()),
+                        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("Redis: {e}")),
+                    }
+                }
+            }),
+        )
+        .fallback(error::not_found)
+        .with_state(state)
+}
+
+/// The OpenAPI document (also served at `/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes::api().split_for_parts().1
+}
+
+/// Serves gm on `listener` until shutdown.
+pub async fn run(cfg: Config, listener: TcpListener, shutdown: Shutdown) -> anyhow::Result<()> {
+    let redis = Redis::new(&cfg.redis)?;
+    redis.ready().await?;
+    if cfg.gm.tokens.is_empty() {
+        tracing::warn!("no gm.tokens configured: every API call will be refused with 401");
+    }
+    let addr = listener.local_addr()?;
+    let app = router(AppState { redis: redis.clone(), cfg: Arc::new(cfg) });
+    tracing::info!(listen = %addr, "gm listening on http://{addr}");
+    axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await?;
+    redis.close().await;
+    Ok(())
+}

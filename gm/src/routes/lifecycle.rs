@@ -1,0 +1,205 @@
+//! The match lifecycle: approve, open, suspend, start, cancel, close, result, and odds. Every state
+//! change is one row of `protocol::matches::TRANSITIONS`, applied by `match_transition.lua`.
+
+use axum::extract::State;
+use common::matches;
+use common::scripts::ScriptName;
+use protocol::matches::{Action, MatchState, ODDS_EDITABLE, allowed_from, transition};
+use serde::Serialize;
+
+use crate::AppState;
+use crate::audit;
+use crate::auth::{Operator, Staff};
+use crate::error::{ApiError, ErrorBody, JsonBody, PathParam};
+use crate::model::*;
+use crate::routes::matches::view;
+
+type MatchReply = Result<axum::Json<GmMatch>, ApiError>;
+
+/// Applies `action` to match `mid`: 404 if there is no such match, 409 naming the current state
+/// and the allowed actions if the table does not allow it; otherwise the match as it is now.
+pub async fn apply(
+    st: &AppState,
+    staff: &Staff,
+    mid: u64,
+    action: Action,
+    winner: Option<&str>,
+    payload: &impl Serialize,
+) -> MatchReply {
+    let m = matches::load(&st.redis, mid).await?.ok_or_else(|| ApiError::NotFound(format!("no match {mid}")))?;
+    let t = transition(action);
+    let k = &st.redis.keys;
+    let from: Vec<String> = t.from.iter().map(|s| s.code().to_string()).collect();
+    let audit = audit::record(staff, &format!("match.{}", t.name), &format!("match:{mid}"), payload);
+    let keys = vec![
+        k.match_(mid),
+        k.matches_pending(),
+        k.matches_index("list", "all"),
+        k.matches_index("list", &m.kind),
+        k.matches_index("doing", "all"),
+        k.matches_index("doing", &m.kind),
+        k.matches_index("finished", "all"),
+        k.matches_index("finished", &m.kind),
+        k.notify(),
+        k.settle(),
+        k.outbox(),
+    ];
+    let argv: Vec<fred::types::Value> = vec![
+        t.name.into(),
+        from.join(",").into(),
+        (t.to.code() as i64).into(),
+        if t.starts { "1" } else { "0" }.into(),
+        t.job.map(|j| j.name()).unwrap_or("").into(),
+        winner.unwrap_or("").into(),
+        (common::time::now_ms() as i64).into(),
+        m.kind.as_str().into(),
+        t.to.index(false).name().into(),
+        t.to.index(true).name().into(),
+        bytes::Bytes::from(audit).into(),
+    ];
+    let reply: Vec<i64> = st.redis.scripts.call(&st.redis.pool, ScriptName::MatchTransition, keys, argv).await?;
+    match reply.as_slice() {
+        [0, _, _] => {
+            audit::log(staff, &format!("match.{}", t.name), &format!("match:{mid}"));
+            Ok(axum::Json(view(&st.redis, mid).await?))
+        }
+        [1, state, live] => {
+            let state = MatchState::from_code(*state).ok_or(ApiError::Internal)?;
+            let allowed = allowed_from(state, *live == 1);
+            let allowed = if allowed.is_empty() { "none".to_owned() } else { allowed.join(", ") };
+            Err(ApiError::conflict(
+                "illegal_transition",
+                format!(
+                    "cannot {} match {mid}: it is {} ({}); allowed now: {allowed}",
+                    t.name,
+                    state.name(),
+                    state.code()
+                ),
+            ))
+        }
+        [2] => Err(ApiError::NotFound(format!("no match {mid}"))),
+        other => Err(anyhow::anyhow!("match_transition.lua answered {other:?}").into()),
+    }
+}
+
+macro_rules! lifecycle_route {
+    ($fn:ident, $action:expr, $path:literal, $doc:literal) => {
+        #[doc = $doc]
+        #[utoipa::path(post, path = $path, tag = "lifecycle", params(("id" = u64, Path, description = "match id")),
+            responses((status = 200, body = GmMatch), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+                      (status = 404, body = ErrorBody), (status = 409, description = "not allowed in the current state", body = ErrorBody)),
+            security(("bearer" = [])))]
+        pub async fn $fn(State(st): State<AppState>, Operator(staff): Operator, PathParam(mid): PathParam<u64>) -> MatchReply {
+            apply(&st, &staff, mid, $action, None, &()).await
+        }
+    };
+}
+
+lifecycle_route!(
+    approve,
+    Action::Approve,
+    "/api/matches/{id}/approve",
+    "Approve a pending match: it becomes visible (0)."
+);
+lifecycle_route!(open, Action::Open, "/api/matches/{id}/open", "Open betting (2).");
+lifecycle_route!(suspend, Action::Suspend, "/api/matches/{id}/suspend", "Stop betting for a while (1).");
+lifecycle_route!(
+    start,
+    Action::Start,
+    "/api/matches/{id}/start",
+    "The match has begun: betting stops (1) and it moves to the live list."
+);
+lifecycle_route!(
+    cancel,
+    Action::Cancel,
+    "/api/matches/{id}/cancel",
+    "Call the match off (6); every stake is refunded by resultcenter."
+);
+lifecycle_route!(close, Action::Close, "/api/matches/{id}/close", "Archive a finished match (5).");
+
+/// Set the result: a winner key settles the match (3, then resultcenter pays); null means no
+/// result (7, every stake refunded).
+#[utoipa::path(post, path = "/api/matches/{id}/result", tag = "lifecycle", params(("id" = u64, Path, description = "match id")),
+    request_body = SetResult,
+    responses((status = 200, body = GmMatch), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn result(
+    State(st): State<AppState>,
+    Operator(staff): Operator,
+    PathParam(mid): PathParam<u64>,
+    JsonBody(body): JsonBody<SetResult>,
+) -> MatchReply {
+    let winner =
+        body.winner.ok_or_else(|| ApiError::invalid("winner", "required: an option key, or null for no result"))?;
+    match winner {
+        Some(key) => {
+            let m =
+                matches::load(&st.redis, mid).await?.ok_or_else(|| ApiError::NotFound(format!("no match {mid}")))?;
+            if m.option(&key).is_none() {
+                let keys: Vec<&str> = m.options.iter().map(|o| o.key.as_str()).collect();
+                return Err(ApiError::invalid("winner", format!("no option {key:?}; options: {}", keys.join(", "))));
+            }
+            apply(&st, &staff, mid, Action::Result, Some(&key), &serde_json::json!({ "winner": key })).await
+        }
+        None => apply(&st, &staff, mid, Action::NoResult, None, &serde_json::json!({ "winner": null })).await,
+    }
+}
+
+/// Change the odds of some options; bumps `odds_ver`, so bets on the old odds are refused.
+#[utoipa::path(put, path = "/api/matches/{id}/odds", tag = "lifecycle", params(("id" = u64, Path, description = "match id")),
+    request_body = SetOdds,
+    responses((status = 200, body = GmMatch), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn odds(
+    State(st): State<AppState>,
+    Operator(staff): Operator,
+    PathParam(mid): PathParam<u64>,
+    JsonBody(body): JsonBody<SetOdds>,
+) -> MatchReply {
+    if body.options.is_empty() {
+        return Err(ApiError::invalid("options", "at least one { key, odds }"));
+    }
+    let mut changes = serde_json::Map::new();
+    for (i, o) in body.options.iter().enumerate() {
+        if o.odds <= 1000 {
+            return Err(ApiError::invalid(format!("options[{i}].odds"), "must be greater than 1000 (1.000)"));
+        }
+        if changes.insert(o.key.clone(), o.odds.into()).is_some() {
+            return Err(ApiError::invalid(format!("options[{i}].key"), format!("duplicate key {:?}", o.key)));
+        }
+    }
+    let k = &st.redis.keys;
+    let editable: Vec<String> = ODDS_EDITABLE.iter().map(|s| s.code().to_string()).collect();
+    let audit = audit::record(&staff, "match.odds", &format!("match:{mid}"), &body);
+    let argv: Vec<fred::types::Value> = vec![
+        editable.join(",").into(),
+        serde_json::Value::Object(changes).to_string().into(),
+        (common::time::now_ms() as i64).into(),
+        bytes::Bytes::from(audit).into(),
+    ];
+    let reply: Vec<fred::types::Value> =
+        st.redis.scripts.call(&st.redis.pool, ScriptName::MatchOdds, vec![k.match_(mid), k.outbox()], argv).await?;
+    let code = reply.first().and_then(|v| v.as_i64());
+    match code {
+        Some(0) => {
+            audit::log(&staff, "match.odds", &format!("match:{mid}"));
+            Ok(axum::Json(view(&st.redis, mid).await?))
+        }
+        Some(1) => {
+            let state =
+                reply.get(1).and_then(|v| v.as_i64()).and_then(MatchState::from_code).ok_or(ApiError::Internal)?;
+            Err(ApiError::conflict(
+                "illegal_transition",
+                format!("odds of match {mid} cannot change: it is {}", state.name()),
+            ))
+        }
+        Some(2) => Err(ApiError::NotFound(format!("no match {mid}"))),
+        Some(3) => {
+            let key = reply.get(1).and_then(|v| v.as_string()).unwrap_or_default();
+            Err(ApiError::invalid("options", format!("match {mid} has no option {key:?}")))
+        }
+        _ => Err(anyhow::anyhow!("match_odds.lua answered {reply:?}").into()),
+    }
+}

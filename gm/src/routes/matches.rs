@@ -1,0 +1,212 @@
+//! Creating, importing, listing and reading matches.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use common::Redis;
+use common::matches::{self, MatchRecord};
+use common::scripts::ScriptName;
+use fred::prelude::*;
+use protocol::matches::{Index, MatchState};
+
+use crate::AppState;
+use crate::audit;
+use crate::auth::{Operator, Staff, Viewer};
+use crate::error::{ApiError, ErrorBody, JsonBody, PathParam, QueryParams};
+use crate::model::*;
+
+/// Create a match (pending approval).
+#[utoipa::path(post, path = "/api/matches", tag = "matches", request_body = CreateMatch,
+    responses((status = 201, body = GmMatch), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(st): State<AppState>,
+    Operator(staff): Operator,
+    JsonBody(body): JsonBody<CreateMatch>,
+) -> Result<(StatusCode, axum::Json<GmMatch>), ApiError> {
+    validate(&body, &st.cfg.matches.types, "")?;
+    let (mid, _) = insert(&st, &staff, &body, None).await?;
+    Ok((StatusCode::CREATED, axum::Json(view(&st.redis, mid).await?)))
+}
+
+/// Import matches from a data feed; idempotent by `external_id`.
+#[utoipa::path(post, path = "/api/matches/import", tag = "matches", request_body = ImportBody,
+    responses((status = 200, body = ImportResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn import(
+    State(st): State<AppState>,
+    Operator(staff): Operator,
+    JsonBody(body): JsonBody<ImportBody>,
+) -> Result<axum::Json<ImportResult>, ApiError> {
+    if body.matches.is_empty() || body.matches.len() > 1000 {
+        return Err(ApiError::invalid("matches", "1 to 1000 matches per import"));
+    }
+    for (i, item) in body.matches.iter().enumerate() {
+        let ok = !item.external_id.is_empty()
+            && item.external_id.len() <= 100
+            && !item.external_id.contains(char::is_whitespace);
+        if !ok {
+            return Err(ApiError::invalid(format!("matches[{i}].external_id"), "1 to 100 characters, no spaces"));
+        }
+        if body.matches[..i].iter().any(|p| p.external_id == item.external_id) {
+            return Err(ApiError::invalid(format!("matches[{i}].external_id"), "listed twice"));
+        }
+        validate(&item.spec, &st.cfg.matches.types, &format!("matches[{i}]."))?;
+    }
+    let mut items = Vec::with_capacity(body.matches.len());
+    for item in &body.matches {
+        let (match_id, created) = insert(&st, &staff, &item.spec, Some(&item.external_id)).await?;
+        items.push(ImportedItem { external_id: item.external_id.clone(), match_id, created });
+    }
+    Ok(axum::Json(ImportResult { items }))
+}
+
+/// Runs match_create.lua; returns the match id and whether it was created now.
+async fn insert(
+    st: &AppState,
+    staff: &Staff,
+    m: &CreateMatch,
+    external_id: Option<&str>,
+) -> Result<(u64, bool), ApiError> {
+    let keys = &st.redis.keys;
+    let ext = external_id.unwrap_or("");
+    if !ext.is_empty() {
+        // Spare the id and the audit record when the feed item is known (the script checks again).
+        let known: Option<u64> = st.redis.pool.get(keys.match_ext(ext)).await?;
+        if let Some(mid) = known {
+            return Ok((mid, false));
+        }
+    }
+    let mid: u64 = st.redis.pool.incr(keys.match_seq()).await?;
+    let action = if ext.is_empty() { "match.create" } else { "match.import" };
+    let audit = audit::record(staff, action, &format!("match:{mid}"), m);
+    let now = common::time::now_ms();
+    let mut argv: Vec<fred::types::Value> = vec![
+        mid.to_string().into(),
+        ext.into(),
+        m.start_at.to_string().into(),
+        now.to_string().into(),
+        bytes::Bytes::from(audit).into(),
+    ];
+    argv.extend(m.fields().into_iter().map(Into::into));
+    let reply: Vec<u64> = st
+        .redis
+        .scripts
+        .call(
+            &st.redis.pool,
+            ScriptName::MatchCreate,
+            vec![keys.match_(mid), keys.matches_pending(), keys.match_ext(ext), keys.outbox()],
+            argv,
+        )
+        .await?;
+    match reply.as_slice() {
+        [0, id] => {
+            audit::log(staff, action, &format!("match:{id}"));
+            Ok((*id, true))
+        }
+        [1, id] => Ok((*id, false)),
+        other => Err(anyhow::anyhow!("match_create.lua answered {other:?}").into()),
+    }
+}
+
+/// List matches, by state and type, paged.
+#[utoipa::path(get, path = "/api/matches", tag = "matches", params(ListQuery),
+    responses((status = 200, body = MatchList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(st): State<AppState>,
+    Viewer(_viewer): Viewer,
+    QueryParams(q): QueryParams<ListQuery>,
+) -> Result<axum::Json<MatchList>, ApiError> {
+    let limit = q.limit.unwrap_or(20).min(st.cfg.matches.max_page);
+    let state = match q.state {
+        Some(code) => Some(
+            MatchState::from_code(code as i64).ok_or_else(|| ApiError::invalid("state", format!("no state {code}")))?,
+        ),
+        None => None,
+    };
+    if let Some(kind) = &q.kind
+        && !st.cfg.matches.types.contains(kind)
+    {
+        return Err(ApiError::invalid("type", format!("unknown type {kind:?}")));
+    }
+    let families: Vec<Index> = match state {
+        Some(s) => {
+            let (a, b) = (s.index(false), s.index(true));
+            if a == b { vec![a] } else { vec![a, b] }
+        }
+        None => vec![Index::Pending, Index::List, Index::Doing, Index::Finished],
+    };
+    let keep = |m: &MatchRecord| state.is_none_or(|s| m.state == s) && q.kind.as_ref().is_none_or(|k| &m.kind == k);
+    let (mut skipped, mut found) = (0usize, Vec::new());
+    'families: for family in families {
+        let key = match family {
+            Index::Pending => st.redis.keys.matches_pending(),
+            f => st.redis.keys.matches_index(f.name(), q.kind.as_deref().unwrap_or("all")),
+        };
+        let newest_first = family == Index::Finished;
+        let mut start = 0i64;
+        loop {
+            let ids: Vec<u64> = if newest_first {
+                st.redis.pool.zrevrange(&key, start, start + 199, false).await?
+            } else {
+                st.redis.pool.zrange(&key, start, start + 199, None, false, None, false).await?
+            };
+            if ids.is_empty() {
+                break;
+            }
+            start += ids.len() as i64;
+            for m in matches::load_many(&st.redis, &ids).await? {
+                if !keep(&m) {
+                    continue;
+                }
+                if skipped < q.offset {
+                    skipped += 1;
+                    continue;
+                }
+                found.push(m);
+                if found.len() >= limit {
+                    break 'families;
+                }
+            }
+        }
+    }
+    Ok(axum::Json(MatchList { items: views(&st.redis, found).await? }))
+}
+
+/// One match, with pool totals and bet count.
+#[utoipa::path(get, path = "/api/matches/{id}", tag = "matches", params(("id" = u64, Path, description = "match id")),
+    responses((status = 200, body = GmMatch), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn detail(
+    State(st): State<AppState>,
+    Viewer(_viewer): Viewer,
+    PathParam(mid): PathParam<u64>,
+) -> Result<axum::Json<GmMatch>, ApiError> {
+    Ok(axum::Json(view(&st.redis, mid).await?))
+}
+
+/// The staff view of match `mid`, or 404.
+pub async fn view(redis: &Redis, mid: u64) -> Result<GmMatch, ApiError> {
+    let m = matches::load(redis, mid).await?.ok_or_else(|| ApiError::NotFound(format!("no match {mid}")))?;
+    Ok(views(redis, vec![m]).await?.remove(0))
+}
+
+/// Staff views of matches, with their pools and bet counts read in one round trip.
+async fn views(redis: &Redis, records: Vec<MatchRecord>) -> Result<Vec<GmMatch>, ApiError> {
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pipe = redis.pool.next().pipeline();
+    for m in &records {
+        let _: () = pipe.hgetall(redis.keys.match_pool(m.id)).await?;
+    }
+    let pools: Vec<HashMap<String, i64>> = Redis::each(pipe).await?;
+    let pipe = redis.pool.next().pipeline();
+    for m in &records {
+        let _: () = pipe.zcard(redis.keys.match_bets(m.id)).await?;
+    }
+    let counts: Vec<u64> = Redis::each(pipe).await?;
+    Ok(records.into_iter().zip(pools).zip(counts).map(|((m, pool), n)| GmMatch::new(m, pool, n)).collect())
+}

@@ -1,0 +1,60 @@
+//! Every route, registered with its OpenAPI description (utoipa), so the document cannot miss one.
+
+pub mod announcements;
+pub mod lifecycle;
+pub mod matches;
+pub mod ops;
+pub mod payments;
+pub mod users;
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "matchday gm", description = "The staff API: matches, odds, results, users, payments, announcements, operations. \
+        Authenticate with `Authorization: Bearer <token>`; roles viewer < operator < admin."),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "matches", description = "create, import, list, read"),
+        (name = "lifecycle", description = "state changes, odds and results (409 when not allowed)"),
+        (name = "users"), (name = "payments"), (name = "announcements"), (name = "ops"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// The API routes and their OpenAPI document.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(matches::create, matches::list))
+        .routes(routes!(matches::import))
+        .routes(routes!(matches::detail))
+        .routes(routes!(lifecycle::approve))
+        .routes(routes!(lifecycle::open))
+        .routes(routes!(lifecycle::suspend))
+        .routes(routes!(lifecycle::start))
+        .routes(routes!(lifecycle::cancel))
+        .routes(routes!(lifecycle::close))
+        .routes(routes!(lifecycle::result))
+        .routes(routes!(lifecycle::odds))
+        .routes(routes!(users::detail))
+        .routes(routes!(users::grant))
+        .routes(routes!(payments::callback))
+        .routes(routes!(announcements::create))
+        .routes(routes!(ops::stats))
+        .routes(routes!(ops::nodes))
+        .routes(routes!(ops::queues))
+}

@@ -1,0 +1,67 @@
+//! Figures for staff and operators: daily stats, live processes, queue depths.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use fred::prelude::*;
+
+use crate::AppState;
+use crate::auth::Viewer;
+use crate::error::{ApiError, ErrorBody};
+use crate::model::*;
+
+/// Registrations, bets and volume today and yesterday (UTC), and users online.
+#[utoipa::path(get, path = "/api/stats", tag = "ops",
+    responses((status = 200, body = Stats), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn stats(State(st): State<AppState>, Viewer(_viewer): Viewer) -> Result<axum::Json<Stats>, ApiError> {
+    let k = &st.redis.keys;
+    let today = common::time::day_of(common::time::now_ms());
+    let mut figures = Vec::new();
+    for what in ["reg", "bets", "volume"] {
+        let t: Option<i64> = st.redis.pool.get(k.stats_day(what, today)).await?;
+        let y: Option<i64> = st.redis.pool.get(k.stats_day(what, today - 1)).await?;
+        figures.push(DayFigures { today: t.unwrap_or(0), yesterday: y.unwrap_or(0) });
+    }
+    let users_online = st.redis.scan("online:*").await?.len() as u64;
+    let volume = figures.pop().expect("three figures");
+    let bets = figures.pop().expect("three figures");
+    let registrations = figures.pop().expect("three figures");
+    Ok(axum::Json(Stats { registrations, bets, volume, users_online }))
+}
+
+/// Live processes, from their heartbeats.
+#[utoipa::path(get, path = "/api/nodes", tag = "ops",
+    responses((status = 200, body = NodeList), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn nodes(State(st): State<AppState>, Viewer(_viewer): Viewer) -> Result<axum::Json<NodeList>, ApiError> {
+    let mut keys = st.redis.scan("node:*").await?;
+    keys.sort();
+    let mut items = Vec::with_capacity(keys.len());
+    for key in keys {
+        let node: HashMap<String, String> = st.redis.pool.hgetall(&key).await?;
+        if !node.is_empty() {
+            items.push(node);
+        }
+    }
+    Ok(axum::Json(NodeList { items }))
+}
+
+/// Depth of every queue, inflight and dead list, and of the delayed-event set.
+#[utoipa::path(get, path = "/api/queues", tag = "ops",
+    responses((status = 200, body = QueueList), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn queues(State(st): State<AppState>, Viewer(_viewer): Viewer) -> Result<axum::Json<QueueList>, ApiError> {
+    let prefix = st.redis.keys.prefix().to_owned();
+    let mut keys = st.redis.scan("q:*").await?;
+    keys.sort();
+    let mut items = Vec::new();
+    for key in keys {
+        let kind: String = st.redis.pool.r#type(&key).await?;
+        if kind != "list" {
+            continue;
+        }
+        let depth: i64 = st.redis.pool.llen(&key).await?;
+        items.push(QueueDepth { name: key.strip_prefix(&prefix).unwrap_or(&key).to_owned(), depth });
+    }
+    let sched: i64 = st.redis.pool.zcard(st.redis.keys.sched()).await?;
+    items.push(QueueDepth { name: "sched".into(), depth: sched });
+    Ok(axum::Json(QueueList { items }))
+}

@@ -1,0 +1,55 @@
+//! The payment provider's callback: signed with HMAC-SHA256, credited once per order id.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use bytes::Bytes;
+use hmac::{Hmac, Mac};
+use secrecy::ExposeSecret;
+use sha2::Sha256;
+
+use crate::AppState;
+use crate::audit;
+use crate::error::{ApiError, ErrorBody};
+use crate::model::*;
+use crate::routes::users::{change, provider};
+
+/// Credit a user for a paid order. `X-Signature` is the hex HMAC-SHA256 of the raw body with
+/// `gm.payment_secret`. Repeats of the same order answer the same result and credit nothing.
+#[utoipa::path(post, path = "/api/payments/callback", tag = "payments", request_body = PaymentCallback,
+    params(("X-Signature" = String, Header, description = "hex HMAC-SHA256 of the raw body")),
+    responses((status = 200, body = PaymentResult), (status = 400, body = ErrorBody), (status = 401, description = "bad or missing signature", body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, description = "payments are not configured", body = ErrorBody)))]
+pub async fn callback(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<axum::Json<PaymentResult>, ApiError> {
+    let secret = st.cfg.gm.payment_secret.expose_secret();
+    if secret.is_empty() {
+        tracing::error!("a payment callback arrived but gm.payment_secret is not set; refused");
+        return Err(ApiError::Unavailable);
+    }
+    let signature = headers.get("x-signature").and_then(|v| v.to_str().ok()).and_then(|s| hex::decode(s.trim()).ok());
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| ApiError::Internal)?;
+    mac.update(&body);
+    if signature.is_none_or(|sig| mac.verify_slice(&sig).is_err()) {
+        tracing::warn!("payment callback with a bad signature refused");
+        return Err(ApiError::Unauthorized);
+    }
+    let cb: PaymentCallback =
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("invalid callback body: {e}")))?;
+    let id_ok = !cb.order_id.is_empty()
+        && cb.order_id.len() <= 64
+        && cb.order_id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if !id_ok {
+        return Err(ApiError::invalid("order_id", "1 to 64 characters of a-z, A-Z, 0-9, '_', '-', '.'"));
+    }
+    if cb.amount <= 0 || cb.amount > 1_000_000_000_000 {
+        return Err(ApiError::invalid("amount", "a positive number of coins, at most 10^12"));
+    }
+    let who = provider();
+    let audit = audit::record(&who, "payment.credit", &format!("user:{}", cb.user_id), &cb);
+    let balance = change(&st, cb.user_id, cb.amount, "payment", &cb.order_id, Some(&cb.order_id), audit).await?;
+    audit::log(&who, "payment.credit", &format!("order:{}", cb.order_id));
+    Ok(axum::Json(PaymentResult { order_id: cb.order_id, user_id: cb.user_id, amount: cb.amount, balance }))
+}

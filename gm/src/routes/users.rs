@@ -1,0 +1,117 @@
+//! Users: what staff see of a player, and coin grants.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use bytes::Bytes;
+use common::scripts::ScriptName;
+use fred::prelude::*;
+
+use crate::AppState;
+use crate::audit;
+use crate::auth::{Admin, Staff, Viewer};
+use crate::error::{ApiError, ErrorBody, JsonBody, PathParam};
+use crate::model::*;
+
+const RECENT: i64 = 20;
+
+/// A user: profile, balance, online, recent bets and ledger.
+#[utoipa::path(get, path = "/api/users/{id}", tag = "users", params(("id" = u64, Path, description = "user id")),
+    responses((status = 200, body = GmUser), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn detail(
+    State(st): State<AppState>,
+    Viewer(_viewer): Viewer,
+    PathParam(uid): PathParam<u64>,
+) -> Result<axum::Json<GmUser>, ApiError> {
+    let k = &st.redis.keys;
+    let (username, created_at): (Option<String>, Option<u64>) =
+        st.redis.pool.hmget(k.user(uid), vec!["username", "created_at"]).await?;
+    let (Some(username), Some(created_at)) = (username, created_at) else {
+        return Err(ApiError::NotFound(format!("no user {uid}")));
+    };
+    let balance: Option<i64> = st.redis.pool.hget(k.wallet(uid), "balance").await?;
+    let online: i64 = st.redis.pool.exists(k.online(uid)).await?;
+    let ledger: Vec<Bytes> = st.redis.pool.lrange(k.ledger(uid), 0, RECENT - 1).await?;
+    let recent_ledger = ledger.iter().filter_map(|r| rmp_serde::from_slice::<serde_json::Value>(r).ok()).collect();
+    let bet_ids: Vec<String> = st.redis.pool.zrevrange(k.user_bets(uid), 0, RECENT - 1, false).await?;
+    let mut recent_bets = Vec::with_capacity(bet_ids.len());
+    for bid in bet_ids {
+        let bet: HashMap<String, String> = st.redis.pool.hgetall(format!("{}bet:{bid}", k.prefix())).await?;
+        recent_bets.push(serde_json::to_value(bet).unwrap_or_default());
+    }
+    Ok(axum::Json(GmUser {
+        user_id: uid,
+        username,
+        created_at,
+        balance: balance.unwrap_or(0),
+        online: online == 1,
+        recent_bets,
+        recent_ledger,
+    }))
+}
+
+/// Grant coins (or take them back with a negative amount; never below zero). Admin only.
+#[utoipa::path(post, path = "/api/users/{id}/grant", tag = "users", params(("id" = u64, Path, description = "user id")),
+    request_body = Grant,
+    responses((status = 200, body = BalanceResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, description = "the balance would go below zero", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn grant(
+    State(st): State<AppState>,
+    Admin(staff): Admin,
+    PathParam(uid): PathParam<u64>,
+    JsonBody(body): JsonBody<Grant>,
+) -> Result<axum::Json<BalanceResult>, ApiError> {
+    if body.amount == 0 || body.amount.abs() > 1_000_000_000_000 {
+        return Err(ApiError::invalid("amount", "a non-zero number of coins, at most 10^12 either way"));
+    }
+    if body.reason.trim().is_empty() || body.reason.len() > 200 {
+        return Err(ApiError::invalid("reason", "1 to 200 characters"));
+    }
+    let audit = audit::record(&staff, "user.grant", &format!("user:{uid}"), &body);
+    let balance =
+        change(&st, uid, body.amount, "grant", &format!("{}: {}", staff.name, body.reason), None, audit).await?;
+    audit::log(&staff, "user.grant", &format!("user:{uid}"));
+    Ok(axum::Json(BalanceResult { user_id: uid, balance }))
+}
+
+/// Runs wallet_change.lua; `idem` is the record that makes the change happen once (payments).
+pub async fn change(
+    st: &AppState,
+    uid: u64,
+    delta: i64,
+    reason: &str,
+    reference: &str,
+    idem: Option<&str>,
+    audit: Vec<u8>,
+) -> Result<i64, ApiError> {
+    let k = &st.redis.keys;
+    let idem_key = idem.map(|order| k.payment(order)).unwrap_or_else(|| k.wallet(uid));
+    let keys = vec![k.user(uid), k.wallet(uid), k.ledger(uid), k.outbox(), idem_key];
+    let argv: Vec<fred::types::Value> = vec![
+        uid.to_string().into(),
+        delta.to_string().into(),
+        reason.into(),
+        reference.into(),
+        (common::time::now_ms() as i64).into(),
+        if idem.is_some() { "1" } else { "0" }.into(),
+        Bytes::from(audit).into(),
+    ];
+    let reply: Vec<i64> = st.redis.scripts.call(&st.redis.pool, ScriptName::WalletChange, keys, argv).await?;
+    match reply.as_slice() {
+        [0, balance, _] => Ok(*balance),
+        [1003, balance] => Err(ApiError::conflict(
+            "insufficient_balance",
+            format!("user {uid} has {balance} coins; taking {} would go below zero", -delta),
+        )),
+        [1007] => Err(ApiError::NotFound(format!("no user {uid}"))),
+        [409] => Err(ApiError::conflict("conflict", "this order id was already used for another user or amount")),
+        other => Err(anyhow::anyhow!("wallet_change.lua answered {other:?}").into()),
+    }
+}
+
+/// The staff member a payment callback is recorded as.
+pub fn provider() -> Staff {
+    Staff { name: "payment-provider".into(), role: common::config::Role::Viewer }
+}

@@ -1,0 +1,522 @@
+//! gm against the real Redis: auth and roles, validation, the whole match lifecycle (legal paths,
+//! and every illegal transition refused with 409 and no change), odds, import, users and grants,
+//! payments, announcements, ops figures, the audit trail and the error shape.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use common::Shutdown;
+use fred::prelude::*;
+use hmac::{Hmac, Mac};
+use protocol::matches::{MatchState, TRANSITIONS, allowed_from};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use test_support::http::{Gm, Res};
+use test_support::{ADMIN, OPERATOR, PAYMENT_SECRET, TestEnv, VIEWER, spawn_gm};
+
+async fn start() -> (TestEnv, Gm, Shutdown) {
+    let env = TestEnv::new().await;
+    let shutdown = Shutdown::new();
+    let addr = spawn_gm(env.node(1), &shutdown).await;
+    (env, Gm::new(addr), shutdown)
+}
+
+fn spec() -> Value {
+    json!({
+        "type": "lol", "title": "T1 vs GEN", "teams": ["T1", "GEN"], "start_at": 1_900_000_000_000u64,
+        "options": [{"key": "a", "label": "T1", "odds": 1850}, {"key": "b", "label": "GEN", "odds": 2100}],
+        "min_stake": 10, "max_stake": 5000
+    })
+}
+
+async fn create(gm: &Gm) -> u64 {
+    let r = gm.post("/api/matches", OPERATOR, &spec()).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    r.body["match_id"].as_u64().unwrap()
+}
+
+/// Runs a staff action by its table name.
+async fn act(gm: &Gm, mid: u64, action: &str) -> Res {
+    match action {
+        "result" => gm.post(&format!("/api/matches/{mid}/result"), OPERATOR, &json!({"winner": "a"})).await,
+        "no_result" => gm.post(&format!("/api/matches/{mid}/result"), OPERATOR, &json!({"winner": null})).await,
+        other => gm.post(&format!("/api/matches/{mid}/{other}"), OPERATOR, &json!({})).await,
+    }
+}
+
+/// Everything a transition could touch, for before/after comparisons.
+async fn snapshot(env: &TestEnv, mid: u64) -> BTreeMap<String, String> {
+    let k = env.keys();
+    let mut out: BTreeMap<String, String> = env.redis.pool.hgetall(k.match_(mid)).await.unwrap();
+    let mut zsets = vec![k.matches_pending()];
+    for family in ["list", "doing", "finished"] {
+        zsets.push(k.matches_index(family, "all"));
+        zsets.push(k.matches_index(family, "lol"));
+    }
+    for z in zsets {
+        let ids: Vec<String> = env.redis.pool.zrange(&z, 0, -1, None, false, None, false).await.unwrap();
+        out.insert(z, ids.join(","));
+    }
+    for q in [k.notify(), k.settle(), k.outbox()] {
+        out.insert(q.clone(), env.llen(&q).await.to_string());
+    }
+    out
+}
+
+async fn decoded(env: &TestEnv, key: &str) -> Vec<Value> {
+    let raw: Vec<Bytes> = env.redis.pool.lrange(key, 0, -1).await.unwrap();
+    raw.iter().map(|r| rmp_serde::from_slice(r).unwrap()).collect()
+}
+
+#[tokio::test]
+async fn auth_roles_and_the_error_shape() {
+    let (_env, gm, shutdown) = start().await;
+    let r = gm.call("GET", "/api/matches", None, None::<&()>).await;
+    assert_eq!((r.status, r.error_code()), (401, "unauthorized"));
+    let r = gm.get("/api/matches", "not-a-token-at-all").await;
+    assert_eq!(r.status, 401);
+    assert_eq!(gm.get("/api/matches", VIEWER).await.status, 200);
+    let r = gm.post("/api/matches", VIEWER, &spec()).await;
+    assert_eq!((r.status, r.error_code()), (403, "forbidden"), "{r:?}");
+    assert!(r.message().contains("operator"), "{r:?}");
+    let r = gm.post("/api/users/1/grant", OPERATOR, &json!({"amount": 5, "reason": "x"})).await;
+    assert_eq!(r.status, 403, "grants are for admins");
+    // axum's own rejections and unknown routes answer in the same shape.
+    let r = gm.call("POST", "/api/matches", Some(OPERATOR), Some(&json!({"type": 5}))).await;
+    assert_eq!((r.status, r.error_code()), (400, "bad_request"), "{r:?}");
+    let r = gm.get("/api/matches/not-a-number", VIEWER).await;
+    assert_eq!((r.status, r.error_code()), (400, "bad_request"), "{r:?}");
+    let r = gm.get("/api/nothing-here", VIEWER).await;
+    assert_eq!((r.status, r.error_code()), (404, "not_found"));
+    let r = gm.get("/api/matches/999999", VIEWER).await;
+    assert_eq!((r.status, r.error_code()), (404, "not_found"));
+    shutdown.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn each_validation_failure_is_named() {
+    let (env, gm, shutdown) = start().await;
+    let cases: Vec<(&str, Value, &str)> = vec![
+        ("type", json!("chess"), "type"),
+        ("teams", json!(["only one"]), "teams"),
+        ("options", json!([{"key": "a", "label": "A", "odds": 1500}]), "options"),
+        (
+            "options",
+            json!([{"key": "a", "label": "A", "odds": 1500}, {"key": "a", "label": "B", "odds": 1500}]),
+            "options[1].key",
+        ),
+        (
+            "options",
+            json!([{"key": "a", "label": "A", "odds": 1000}, {"key": "b", "label": "B", "odds": 1500}]),
+            "options[0].odds",
+        ),
+        ("min_stake", json!(0), "min_stake"),
+        ("max_stake", json!(5), "max_stake"),
+    ];
+    for (field, value, named) in cases {
+        let mut body = spec();
+        body[field] = value;
+        let r = gm.post("/api/matches", OPERATOR, &body).await;
+        assert_eq!((r.status, r.error_code()), (400, "invalid"), "{field}: {r:?}");
+        assert!(r.message().starts_with(named), "{field}: the message names {named}: {}", r.message());
+    }
+    assert!(env.scan("match:*").await.is_empty(), "nothing was created");
+    shutdown.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn the_legal_path_moves_state_indexes_jobs_and_events() {
+    let (env, gm, shutdown) = start().await;
+    let k = env.keys().clone();
+    let mid = create(&gm).await;
+    let m = gm.get(&format!("/api/matches/{mid}"), VIEWER).await.body;
+    assert_eq!((m["state"].as_i64(), m["state_name"].as_str()), (Some(-1), Some("pending")));
+    assert_eq!(m["odds_ver"], 1);
+    let in_index = |family: &'static str| {
+        let (env, k) = (&env, &k);
+        async move {
+            let key = if family == "pending" { k.matches_pending() } else { k.matches_index(family, "lol") };
+            let score: Option<f64> = env.redis.pool.zscore(&key, mid).await.unwrap();
+            score.is_some()
+        }
+    };
+    assert!(in_index("pending").await);
+    let steps = [
+        ("approve", 0, "list"),
+        ("open", 2, "list"),
+        ("suspend", 1, "list"),
+        ("open", 2, "list"),
+        ("start", 1, "doing"),
+        ("result", 3, "doing"),
+    ];
+    for (action, state, family) in steps {
+        let r = act(&gm, mid, action).await;
+        assert_eq!((r.status, r.body["state"].as_i64()), (200, Some(state)), "{action}: {r:?}");
+        assert!(in_index(family).await, "after {action} the match is in {family}");
+        let all: Option<f64> = if family == "pending" {
+            None
+        } else {
+            env.redis.pool.zscore(k.matches_index(family, "all"), mid).await.unwrap()
+        };
+        assert!(all.is_some(), "…and in {family}:all");
+    }
+    assert_eq!(gm.get(&format!("/api/matches/{mid}"), VIEWER).await.body["result"], "a");
+    // One event per transition, and one settle job.
+    let events = decoded(&env, &k.notify()).await;
+    let states: Vec<i64> = events.iter().map(|e| e["state"].as_i64().unwrap()).collect();
+    assert_eq!(states, vec![0, 2, 1, 2, 1, 3]);
+    assert!(events.iter().all(|e| e["kind"] == "match_state" && e["match_id"] == mid));
+    let jobs = decoded(&env, &k.settle()).await;
+    assert_eq!(jobs.len(), 1);
+    assert_eq!((jobs[0]["kind"].as_str(), jobs[0]["winner"].as_str()), (Some("settle"), Some("a")));
+    shutdown.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn cancel_from_every_state_that_allows_it_and_no_result() {
+    let (env, gm, shutdown) = start().await;
+    let paths: [&[&str]; 5] =
+        [&[], &["approve"], &["approve", "open"], &["approve", "open", "suspend"], &["approve", "start"]];
+    for path in paths {
+        let mid = create(&gm).await;
+        for a in path {
+            assert_eq!(act(&gm, mid, a).await.status, 200);
+        }
+        let r = act(&gm, mid, "cancel").await;
+        assert_eq!((r.status, r.body["state"].as_i64()), (200, Some(6)), "cancel after {path:?}: {r:?}");
+        let finished: Option<f64> =
+            env.redis.pool.zscore(env.keys().matches_index("finished", "all"), mid).await.unwrap();
+        assert!(finished.is_some());
+    }
+    let mid = create(&gm).await;
+    for a in ["approve", "open", "start", "no_result"] {
+        assert_eq!(act(&gm, mid, a).await.status, 200, "{a}");
+    }
+    let m = gm.get(&format!("/api/matches/{mid}"), VIEWER).await.body;
+    assert_eq!(m["state"], 7);
+    let jobs = decoded(&env, &env.keys().settle()).await;
+    assert_eq!(jobs.iter().filter(|j| j["kind"] == "refund").count(), 6, "5 cancels and 1 no-result queue refunds");
+    let r = gm.post(&format!("/api/matches/{mid}/result"), OPERATOR, &json!({})).await;
+    assert_eq!((r.status, r.error_code()), (400, "invalid"), "winner is required");
+    shutdown.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn every_illegal_transition_is_a_409_that_changes_nothing() {
+    let (env, gm, shutdown) = start().await;
+    let reach: [&[&str]; 8] = [
+        &[],
+        &["approve"],
+        &["approve", "open"],
+        &["approve", "open", "suspend"],
+        &["approve", "start"],
+        &["approve", "start", "result"],
+        &["approve", "start", "no_result"],
+        &["cancel"],
+    ];
+    let staff_actions = ["approve", "open", "suspend", "start", "cancel", "close", "result", "no_result"];
+    let mut refused = 0;
+    for path in reach {
+        let mid = create(&gm).await;
+        for a in path {
+            assert_eq!(act(&gm, mid, a).await.status, 200, "{a}");
+        }
+        let m = gm.get(&format!("/api/matches/{mid}"), VIEWER).await.body;
+        let state = MatchState::from_code(m["state"].as_i64().unwrap()).unwrap();
+        let live = m["live"].as_bool().unwrap();
+        let allowed = allowed_from(state, live);
+        assert_eq!(m["actions"], json!(allowed), "the view lists the allowed actions");
+        for action in staff_actions.into_iter().filter(|a| !allowed.contains(a)) {
+            let before = snapshot(&env, mid).await;
+            let r = act(&gm, mid, action).await;
+            assert_eq!(
+                (r.status, r.error_code()),
+                (409, "illegal_transition"),
+                "{action} from {}: {r:?}",
+                state.name()
+            );
+            assert!(r.message().contains(state.name()), "names the current state: {}", r.message());
+            let named = if allowed.is_empty() { "none".to_owned() } else { allowed.join(", ") };
+            assert!(r.message().contains(&named), "names the allowed actions: {}", r.message());
+            assert_eq!(snapshot(&env, mid).await, before, "{action} from {} changed Redis", state.name());
+            refused += 1;
+        }
+    }
+    assert!(refused >= 40, "{refused} illegal transitions tried");
+    assert_eq!(TRANSITIONS.len(), 11);
+    shutdown.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn odds_changes_bump_the_version() {
+    let (_env, gm, shutdown) = start().await;
+    let mid = create(&gm).await;
+    let r = gm
+        .call(
+            "PUT",
+            &format!("/api/matches/{mid}/odds"),
+            Some(OPERATOR),
+            Some(&json!({"options": [{"key": "b", "odds": 2500}]})),
+        )
+        .await;
+    assert_eq!((r.status, r.body["odds_ver"].as_u64()), (200, Some(2)), "{r:?}");
+    assert_eq!(r.body["options"][1]["odds"], 2500);
+    assert_eq!(r.body["options"][0]["odds"], 1850, "untouched options keep their odds");
+    let r = gm
+        .call(
+            "PUT",
+            &format!("/api/matches/{mid}/odds"),
+            Some(OPERATOR),
+            Some(&json!({"options": [{"key": "zz", "odds": 2500}]})),
+        )
+        .await;
+    assert_eq!((r.status, r.error_code()), (400, "invalid"));
+    let r = gm
+        .call(
+            "PUT",
+            &format!("/api/matches/{mid}/odds"),
+            Some(OPERATOR),
+            Some(&json!({"options": [{"key": "a", "odds": 999}]})),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    for a in ["approve", "start", "result"] {
+        assert_eq!(act(&gm, mid, a).await.status, 200);
+    }
+    let r = gm
+        .call(
+            "PUT",
+            &format!("/api/matches/{mid}/odds"),
+            Some(OPERATOR),
+            Some(&json!({"options": [{"key": "a", "odds": 1900}]})),
+        )
+        .await;
+    assert_eq!(r.status, 409, "no odds changes while settling");
+    assert_eq!(gm.get(&format!("/api/matches/{mid}"), VIEWER).await.body["odds_ver"], 2);
+    shutdown.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn import_is_idempotent_and_lists_filter_and_page() {
+    let (env, gm, shutdown) = start().await;
+    let feed: Vec<Value> = (0..5)
+        .map(|i| {
+            let mut m = spec();
+            m["external_id"] = json!(format!("feed-{i}"));
+            m["start_at"] = json!(1_900_000_000_000u64 + i * 1000);
+            if i == 4 {
+                m["type"] = json!("dota2");
+            }
+            m
+        })
+        .collect();
+    let first = gm.post("/api/matches/import", OPERATOR, &json!({"matches": feed})).await;
+    assert_eq!(first.status, 200, "{first:?}");
+    assert!(first.body["items"].as_array().unwrap().iter().all(|i| i["created"] == true));
+    let again = gm.post("/api/matches/import", OPERATOR, &json!({"matches": feed})).await;
+    assert!(again.body["items"].as_array().unwrap().iter().all(|i| i["created"] == false));
+    let ids = |r: &Res| {
+        r.body["items"].as_array().unwrap().iter().map(|i| i["match_id"].as_u64().unwrap()).collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&first), ids(&again), "the same matches");
+    assert_eq!(env.scan("match:ext:*").await.len(), 5);
+    let matches: Vec<String> = env.scan("match:*").await.into_iter().filter(|k| !k.contains("ext")).collect();
+    assert_eq!(matches.len(), 5, "nothing new on the second import");
+    let mut bad = feed.clone();
+    bad[2]["options"][0]["odds"] = json!(500);
+    let r = gm.post("/api/matches/import", OPERATOR, &json!({"matches": bad})).await;
+    assert!(r.message().starts_with("matches[2].options[0].odds"), "{r:?}");
+
+    let page = gm.get("/api/matches?type=lol&limit=2&offset=1", VIEWER).await;
+    let titles: Vec<u64> =
+        page.body["items"].as_array().unwrap().iter().map(|m| m["start_at"].as_u64().unwrap()).collect();
+    assert_eq!(titles, vec![1_900_000_001_000, 1_900_000_002_000], "sorted by start time, paged");
+    let pending = gm.get("/api/matches?state=-1", VIEWER).await;
+    assert_eq!(pending.body["items"].as_array().unwrap().len(), 5);
+    let dota = gm.get("/api/matches?type=dota2", VIEWER).await;
+    assert_eq!(dota.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(gm.get("/api/matches?state=42", VIEWER).await.status, 400);
+    let first_id = ids(&first)[0];
+    assert_eq!(act(&gm, first_id, "approve").await.status, 200);
+    let visible = gm.get("/api/matches?state=0", VIEWER).await;
+    assert_eq!(ids(&visible), vec![first_id]);
+    shutdown.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn match_detail_reports_pool_totals_and_bet_count() {
+    let (env, gm, shutdown) = start().await;
+    let mid = create(&gm).await;
+    // What place_bet writes (issue 4) is read back as is.
+    let _: () = env.redis.pool.hset(env.keys().match_pool(mid), [("a", 300), ("b", 120)]).await.unwrap();
+    let _: () = env
+        .redis
+        .pool
+        .zadd(env.keys().match_bets(mid), None, None, false, false, vec![(1.0, "b1"), (2.0, "b2")])
+        .await
+        .unwrap();
+    let m = gm.get(&format!("/api/matches/{mid}"), VIEWER).await.body;
+    assert_eq!(
+        (m["pool"]["a"].as_i64(), m["pool"]["b"].as_i64(), m["bet_count"].as_u64()),
+        (Some(300), Some(120), Some(2))
+    );
+    shutdown.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+async fn user(env: &TestEnv, uid: u64, balance: i64) {
+    let k = env.keys();
+    let _: () = env
+        .redis
+        .pool
+        .hset(k.user(uid), [("id", uid.to_string()), ("username", format!("u{uid}")), ("created_at", "1".into())])
+        .await
+        .unwrap();
+    let _: () = env.redis.pool.hset(k.wallet(uid), [("balance", balance), ("ver", 0)]).await.unwrap();
+}
+
+async fn ledger_sum(env: &TestEnv, uid: u64) -> i64 {
+    decoded(env, &env.keys().ledger(uid)).await.iter().map(|e| e["delta"].as_i64().unwrap()).sum()
+}
+
+#[tokio::test]
+async fn grants_write_the_ledger_and_never_go_below_zero() {
+    let (env, gm, shutdown) = start().await;
+    user(&env, 7, 0).await;
+    let r = gm.post("/api/users/7/grant", ADMIN, &json!({"amount": 500, "reason": "welcome back"})).await;
+    assert_eq!((r.status, r.body["balance"].as_i64()), (200, Some(500)), "{r:?}");
+    let r = gm.post("/api/users/7/grant", ADMIN, &json!({"amount": -200, "reason": "chargeback"})).await;
+    assert_eq!(r.body["balance"], 300);
+    let before = snapshot_wallet(&env, 7).await;
+    let r = gm.post("/api/users/7/grant", ADMIN, &json!({"amount": -301, "reason": "too much"})).await;
+    assert_eq!((r.status, r.error_code()), (409, "insufficient_balance"), "{r:?}");
+    assert_eq!(snapshot_wallet(&env, 7).await, before, "a refused grant changes nothing");
+    assert_eq!(gm.post("/api/users/7/grant", ADMIN, &json!({"amount": 0, "reason": "x"})).await.status, 400);
+    assert_eq!(gm.post("/api/users/7/grant", ADMIN, &json!({"amount": 5, "reason": " "})).await.status, 400);
+    assert_eq!(gm.post("/api/users/99/grant", ADMIN, &json!({"amount": 5, "reason": "x"})).await.status, 404);
+    assert_eq!(ledger_sum(&env, 7).await, 300, "the ledger sums to the balance");
+    let u = gm.get("/api/users/7", VIEWER).await;
+    assert_eq!((u.status, u.body["balance"].as_i64()), (200, Some(300)));
+    let reasons: Vec<&str> =
+        u.body["recent_ledger"].as_array().unwrap().iter().map(|e| e["reason"].as_str().unwrap()).collect();
+    assert_eq!(reasons, vec!["grant", "grant"]);
+    assert_eq!(gm.get("/api/users/99", VIEWER).await.status, 404);
+    shutdown.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+async fn snapshot_wallet(env: &TestEnv, uid: u64) -> (BTreeMap<String, String>, i64, i64) {
+    let w: BTreeMap<String, String> = env.redis.pool.hgetall(env.keys().wallet(uid)).await.unwrap();
+    (w, env.llen(&env.keys().ledger(uid)).await, env.llen(&env.keys().outbox()).await)
+}
+
+fn sign(body: &[u8], secret: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+#[tokio::test]
+async fn payment_callbacks_are_signed_and_credit_once() {
+    let (env, gm, shutdown) = start().await;
+    user(&env, 3, 100).await;
+    let body = serde_json::to_vec(&json!({"order_id": "ord-1", "user_id": 3, "amount": 250})).unwrap();
+    let before = snapshot_wallet(&env, 3).await;
+    for bad in [sign(&body, "wrong-secret"), "zz".into(), String::new()] {
+        let r = gm.raw("/api/payments/callback", body.clone(), &[("x-signature", bad)]).await;
+        assert_eq!(r.status, 401, "{r:?}");
+    }
+    let r = gm.raw("/api/payments/callback", body.clone(), &[]).await;
+    assert_eq!(r.status, 401, "no signature");
+    assert_eq!(snapshot_wallet(&env, 3).await, before, "bad signatures credit nothing");
+
+    // The provider repeats the callback, even concurrently: one credit, the same answer each time.
+    let sig = sign(&body, PAYMENT_SECRET);
+    let headers = [("x-signature", sig)];
+    let calls = (0..10).map(|_| gm.raw("/api/payments/callback", body.clone(), &headers));
+    let answers = futures_util::future::join_all(calls).await;
+    for a in &answers {
+        assert_eq!(a.status, 200, "{a:?}");
+        assert_eq!(a.body, answers[0].body);
+    }
+    assert_eq!(answers[0].body["balance"], 350);
+    let balance: i64 = env.redis.pool.hget(env.keys().wallet(3), "balance").await.unwrap();
+    assert_eq!(balance, 350);
+    assert_eq!(ledger_sum(&env, 3).await, 250, "one ledger record");
+    // The same order id for another amount is a conflict.
+    let other = serde_json::to_vec(&json!({"order_id": "ord-1", "user_id": 3, "amount": 999})).unwrap();
+    let r = gm.raw("/api/payments/callback", other.clone(), &[("x-signature", sign(&other, PAYMENT_SECRET))]).await;
+    assert_eq!(r.status, 409);
+    let unknown = serde_json::to_vec(&json!({"order_id": "ord-2", "user_id": 404, "amount": 5})).unwrap();
+    let r = gm.raw("/api/payments/callback", unknown.clone(), &[("x-signature", sign(&unknown, PAYMENT_SECRET))]).await;
+    assert_eq!(r.status, 404);
+    shutdown.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn announcements_now_or_later_and_ops_figures() {
+    let (env, gm, shutdown) = start().await;
+    let r = gm.post("/api/announcements", OPERATOR, &json!({"text": "finals tonight"})).await;
+    assert_eq!(r.status, 202, "{r:?}");
+    let events = decoded(&env, &env.keys().notify()).await;
+    assert_eq!(
+        (events[0]["kind"].as_str(), events[0]["text"].as_str()),
+        (Some("announcement"), Some("finals tonight"))
+    );
+    let at = common::time::now_ms() + 3_600_000;
+    let r = gm.post("/api/announcements", OPERATOR, &json!({"text": "later", "at": at})).await;
+    assert_eq!(r.body["scheduled_at"], at);
+    let due: Vec<(Bytes, f64)> =
+        env.redis.pool.zrange(env.keys().sched(), 0, -1, None, false, None, true).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].1 as u64, at);
+    assert_eq!(gm.post("/api/announcements", OPERATOR, &json!({"text": ""})).await.status, 400);
+
+    let today = common::time::day_of(common::time::now_ms());
+    let _: () = env.redis.pool.set(env.keys().stats_day("reg", today), 4, None, None, false).await.unwrap();
+    let _: () = env.redis.pool.set(env.keys().stats_day("reg", today - 1), 9, None, None, false).await.unwrap();
+    let _: () = env.redis.pool.hset(env.keys().online(5), ("c1", "n1")).await.unwrap();
+    let stats = gm.get("/api/stats", VIEWER).await.body;
+    assert_eq!(
+        (stats["registrations"]["today"].as_i64(), stats["registrations"]["yesterday"].as_i64()),
+        (Some(4), Some(9))
+    );
+    assert_eq!(stats["users_online"], 1);
+    let queues = gm.get("/api/queues", VIEWER).await.body;
+    let depth = |name: &str| {
+        queues["items"].as_array().unwrap().iter().find(|q| q["name"] == name).map(|q| q["depth"].as_i64().unwrap())
+    };
+    assert_eq!(depth("q:notify"), Some(1));
+    assert_eq!(depth("sched"), Some(1));
+    let nodes = gm.get("/api/nodes", VIEWER).await;
+    assert_eq!(nodes.status, 200);
+    shutdown.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn every_mutating_call_is_audited_in_the_outbox() {
+    let (env, gm, shutdown) = start().await;
+    user(&env, 8, 0).await;
+    let mid = create(&gm).await;
+    assert_eq!(act(&gm, mid, "approve").await.status, 200);
+    assert_eq!(act(&gm, mid, "open").await.status, 200);
+    assert_eq!(act(&gm, mid, "approve").await.status, 409, "refused calls are not audited");
+    gm.call(
+        "PUT",
+        &format!("/api/matches/{mid}/odds"),
+        Some(OPERATOR),
+        Some(&json!({"options": [{"key": "a", "odds": 1700}]})),
+    )
+    .await;
+    gm.post("/api/users/8/grant", ADMIN, &json!({"amount": 10, "reason": "r"})).await;
+    gm.post("/api/announcements", OPERATOR, &json!({"text": "hi"})).await;
+    let audits: Vec<Value> =
+        decoded(&env, &env.keys().outbox()).await.into_iter().filter(|r| r["table"] == "audit").collect();
+    let actions: Vec<&str> = audits.iter().map(|a| a["fields"]["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        vec!["match.create", "match.approve", "match.open", "match.odds", "user.grant", "announcement"]
+    );
+    assert!(audits.iter().all(|a| a["fields"]["who"] == "otto" || a["fields"]["who"] == "ada"));
+    assert_eq!(audits[4]["fields"]["who"], "ada");
+    assert_eq!(audits[1]["fields"]["target"], format!("match:{mid}"));
+    shutdown.shutdown(std::time::Duration::from_secs(5)).await;
+}
