@@ -2,7 +2,8 @@
 # Makes the development/test dependencies available on a Debian/Ubuntu machine:
 #   - Redis   at 127.0.0.1:6379
 #   - MariaDB at 127.0.0.1:3306, user root with an empty password, over TCP
-#   - a Python venv at .venv with websockets and msgpack (the test client's packages)
+#   - a Python venv at .venv with websockets and msgpack (the test client's packages) and
+#     openapi-spec-validator (checks gm's OpenAPI document)
 # A dependency that already answers is left alone, so running this again is cheap (well under 1 s).
 # `deps.sh --servers-only` skips the Python venv (what scripts/up.sh needs).
 # Packages are installed with apt-get (through sudo when not root) only when a server is missing.
@@ -237,8 +238,8 @@ ensure_mysql() {
 
 ensure_venv() {
     local venv="$ROOT/.venv" py="$ROOT/.venv/bin/python"
-    if [ -x "$py" ] && "$py" -c 'import websockets, msgpack' >/dev/null 2>&1; then
-        say "Python:  .venv ready (websockets, msgpack)"
+    if [ -x "$py" ] && "$py" -c 'import websockets, msgpack, openapi_spec_validator' >/dev/null 2>&1; then
+        say "Python:  .venv ready (websockets, msgpack, openapi-spec-validator)"
         return
     fi
     if ! have python3; then
@@ -253,10 +254,11 @@ ensure_venv() {
     else
         python3 -m venv --clear "$venv" || die "python3 -m venv $venv failed"
     fi
-    "$py" -m pip install --quiet --disable-pip-version-check websockets msgpack ||
-        die "pip install websockets msgpack into $venv failed"
-    "$py" -c 'import websockets, msgpack' || die "websockets/msgpack still do not import in $venv"
-    say "Python:  .venv set up with websockets and msgpack ($("$py" --version 2>&1))"
+    "$py" -m pip install --quiet --disable-pip-version-check websockets msgpack openapi-spec-validator ||
+        die "pip install websockets msgpack openapi-spec-validator into $venv failed"
+    "$py" -c 'import websockets, msgpack, openapi_spec_validator' ||
+        die "websockets/msgpack/openapi_spec_validator still do not import in $venv"
+    say "Python:  .venv set up with websockets, msgpack, openapi-spec-validator ($("$py" --version 2>&1))"
 }
 
 ensure_redis

@@ -88,6 +88,8 @@ async fn auth_roles_and_the_error_shape() {
     assert_eq!((r.status, r.error_code()), (400, "bad_request"), "{r:?}");
     let r = gm.get("/api/nothing-here", VIEWER).await;
     assert_eq!((r.status, r.error_code()), (404, "not_found"));
+    let r = gm.call("DELETE", "/api/matches", Some(ADMIN), None::<&()>).await;
+    assert_eq!((r.status, r.error_code()), (405, "method_not_allowed"));
     let r = gm.get("/api/matches/999999", VIEWER).await;
     assert_eq!((r.status, r.error_code()), (404, "not_found"));
     shutdown.shutdown(std::time::Duration::from_secs(5)).await;

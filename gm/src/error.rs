@@ -22,6 +22,8 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("{0}")]
     NotFound(String),
+    #[error("method not allowed on this route")]
+    MethodNotAllowed,
     /// The request conflicts with the current state (an illegal transition, a balance too low…).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
@@ -48,6 +50,7 @@ impl ApiError {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -63,7 +66,7 @@ pub struct ErrorBody {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// A stable, machine-readable code (bad_request, invalid, unauthorized, forbidden, not_found,
+    /// A stable, machine-readable code (bad_request, invalid, unauthorized, forbidden, not_found, method_not_allowed,
     /// illegal_transition, insufficient_balance, conflict, unavailable, internal).
     pub code: String,
     pub message: String,
@@ -132,4 +135,9 @@ pub struct QueryParams<T>(pub T);
 /// Unknown routes answer 404 in the same shape.
 pub async fn not_found() -> ApiError {
     ApiError::NotFound("no such route".into())
+}
+
+/// A known route with another method answers 405 in the same shape.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }

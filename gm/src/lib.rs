@@ -55,6 +55,7 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
 }
 

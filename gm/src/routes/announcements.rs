@@ -22,7 +22,7 @@ struct Event<'a> {
 }
 
 /// Broadcast an announcement now, or schedule it.
-#[utoipa::path(post, path = "/api/announcements", tag = "announcements", request_body = Announcement,
+#[utoipa::path(post, path = "/api/announcements", operation_id = "create_announcement", tag = "announcements", request_body = Announcement,
     responses((status = 202, body = AnnouncementQueued), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create(

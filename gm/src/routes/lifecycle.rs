@@ -85,7 +85,7 @@ pub async fn apply(
 macro_rules! lifecycle_route {
     ($fn:ident, $action:expr, $path:literal, $doc:literal) => {
         #[doc = $doc]
-        #[utoipa::path(post, path = $path, tag = "lifecycle", params(("id" = u64, Path, description = "match id")),
+        #[utoipa::path(post, path = $path, operation_id = concat!(stringify!($fn), "_match"), tag = "lifecycle", params(("id" = u64, Path, description = "match id")),
             responses((status = 200, body = GmMatch), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
                       (status = 404, body = ErrorBody), (status = 409, description = "not allowed in the current state", body = ErrorBody)),
             security(("bearer" = [])))]
@@ -119,7 +119,7 @@ lifecycle_route!(close, Action::Close, "/api/matches/{id}/close", "Archive a fin
 
 /// Set the result: a winner key settles the match (3, then resultcenter pays); null means no
 /// result (7, every stake refunded).
-#[utoipa::path(post, path = "/api/matches/{id}/result", tag = "lifecycle", params(("id" = u64, Path, description = "match id")),
+#[utoipa::path(post, path = "/api/matches/{id}/result", operation_id = "set_result", tag = "lifecycle", params(("id" = u64, Path, description = "match id")),
     request_body = SetResult,
     responses((status = 200, body = GmMatch), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
@@ -147,7 +147,7 @@ pub async fn result(
 }
 
 /// Change the odds of some options; bumps `odds_ver`, so bets on the old odds are refused.
-#[utoipa::path(put, path = "/api/matches/{id}/odds", tag = "lifecycle", params(("id" = u64, Path, description = "match id")),
+#[utoipa::path(put, path = "/api/matches/{id}/odds", operation_id = "set_odds", tag = "lifecycle", params(("id" = u64, Path, description = "match id")),
     request_body = SetOdds,
     responses((status = 200, body = GmMatch), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),

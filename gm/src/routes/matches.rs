@@ -17,7 +17,7 @@ use crate::error::{ApiError, ErrorBody, JsonBody, PathParam, QueryParams};
 use crate::model::*;
 
 /// Create a match (pending approval).
-#[utoipa::path(post, path = "/api/matches", tag = "matches", request_body = CreateMatch,
+#[utoipa::path(post, path = "/api/matches", operation_id = "create_match", tag = "matches", request_body = CreateMatch,
     responses((status = 201, body = GmMatch), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create(
@@ -31,7 +31,7 @@ pub async fn create(
 }
 
 /// Import matches from a data feed; idempotent by `external_id`.
-#[utoipa::path(post, path = "/api/matches/import", tag = "matches", request_body = ImportBody,
+#[utoipa::path(post, path = "/api/matches/import", operation_id = "import_matches", tag = "matches", request_body = ImportBody,
     responses((status = 200, body = ImportResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn import(
@@ -111,7 +111,7 @@ async fn insert(
 }
 
 /// List matches, by state and type, paged.
-#[utoipa::path(get, path = "/api/matches", tag = "matches", params(ListQuery),
+#[utoipa::path(get, path = "/api/matches", operation_id = "list_matches", tag = "matches", params(ListQuery),
     responses((status = 200, body = MatchList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list(
@@ -176,7 +176,7 @@ pub async fn list(
 }
 
 /// One match, with pool totals and bet count.
-#[utoipa::path(get, path = "/api/matches/{id}", tag = "matches", params(("id" = u64, Path, description = "match id")),
+#[utoipa::path(get, path = "/api/matches/{id}", operation_id = "get_match", tag = "matches", params(("id" = u64, Path, description = "match id")),
     responses((status = 200, body = GmMatch), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn detail(

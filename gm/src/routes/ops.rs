@@ -11,7 +11,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::model::*;
 
 /// Registrations, bets and volume today and yesterday (UTC), and users online.
-#[utoipa::path(get, path = "/api/stats", tag = "ops",
+#[utoipa::path(get, path = "/api/stats", operation_id = "get_stats", tag = "ops",
     responses((status = 200, body = Stats), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn stats(State(st): State<AppState>, Viewer(_viewer): Viewer) -> Result<axum::Json<Stats>, ApiError> {
     let k = &st.redis.keys;
@@ -30,7 +30,7 @@ pub async fn stats(State(st): State<AppState>, Viewer(_viewer): Viewer) -> Resul
 }
 
 /// Live processes, from their heartbeats.
-#[utoipa::path(get, path = "/api/nodes", tag = "ops",
+#[utoipa::path(get, path = "/api/nodes", operation_id = "list_nodes", tag = "ops",
     responses((status = 200, body = NodeList), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn nodes(State(st): State<AppState>, Viewer(_viewer): Viewer) -> Result<axum::Json<NodeList>, ApiError> {
     let mut keys = st.redis.scan("node:*").await?;
@@ -46,7 +46,7 @@ pub async fn nodes(State(st): State<AppState>, Viewer(_viewer): Viewer) -> Resul
 }
 
 /// Depth of every queue, inflight and dead list, and of the delayed-event set.
-#[utoipa::path(get, path = "/api/queues", tag = "ops",
+#[utoipa::path(get, path = "/api/queues", operation_id = "list_queues", tag = "ops",
     responses((status = 200, body = QueueList), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn queues(State(st): State<AppState>, Viewer(_viewer): Viewer) -> Result<axum::Json<QueueList>, ApiError> {
     let prefix = st.redis.keys.prefix().to_owned();

@@ -15,7 +15,7 @@ use crate::routes::users::{change, provider};
 
 /// Credit a user for a paid order. `X-Signature` is the hex HMAC-SHA256 of the raw body with
 /// `gm.payment_secret`. Repeats of the same order answer the same result and credit nothing.
-#[utoipa::path(post, path = "/api/payments/callback", tag = "payments", request_body = PaymentCallback,
+#[utoipa::path(post, path = "/api/payments/callback", operation_id = "payment_callback", tag = "payments", request_body = PaymentCallback,
     params(("X-Signature" = String, Header, description = "hex HMAC-SHA256 of the raw body")),
     responses((status = 200, body = PaymentResult), (status = 400, body = ErrorBody), (status = 401, description = "bad or missing signature", body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, description = "payments are not configured", body = ErrorBody)))]

@@ -16,7 +16,7 @@ use crate::model::*;
 const RECENT: i64 = 20;
 
 /// A user: profile, balance, online, recent bets and ledger.
-#[utoipa::path(get, path = "/api/users/{id}", tag = "users", params(("id" = u64, Path, description = "user id")),
+#[utoipa::path(get, path = "/api/users/{id}", operation_id = "get_user", tag = "users", params(("id" = u64, Path, description = "user id")),
     responses((status = 200, body = GmUser), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn detail(
@@ -52,7 +52,7 @@ pub async fn detail(
 }
 
 /// Grant coins (or take them back with a negative amount; never below zero). Admin only.
-#[utoipa::path(post, path = "/api/users/{id}/grant", tag = "users", params(("id" = u64, Path, description = "user id")),
+#[utoipa::path(post, path = "/api/users/{id}/grant", operation_id = "grant_coins", tag = "users", params(("id" = u64, Path, description = "user id")),
     request_body = Grant,
     responses((status = 200, body = BalanceResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, description = "the balance would go below zero", body = ErrorBody)),

@@ -1,0 +1,89 @@
+//! gm's OpenAPI document: served at /openapi.json, derived from the code (utoipa), lists every
+//! route of the contract, and is a valid OpenAPI 3 document (checked by openapi-spec-validator
+//! from the test venv that scripts/deps.sh sets up).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::Shutdown;
+use serde_json::Value;
+use test_support::http::Gm;
+use test_support::{TestEnv, spawn_gm};
+
+/// The gm routes of DESIGN.md §13 (the contract), as (method, OpenAPI path).
+const CONTRACT: &[(&str, &str)] = &[
+    ("post", "/api/matches"),
+    ("post", "/api/matches/import"),
+    ("get", "/api/matches"),
+    ("get", "/api/matches/{id}"),
+    ("post", "/api/matches/{id}/approve"),
+    ("post", "/api/matches/{id}/open"),
+    ("post", "/api/matches/{id}/suspend"),
+    ("post", "/api/matches/{id}/start"),
+    ("post", "/api/matches/{id}/cancel"),
+    ("post", "/api/matches/{id}/close"),
+    ("put", "/api/matches/{id}/odds"),
+    ("post", "/api/matches/{id}/result"),
+    ("get", "/api/users/{id}"),
+    ("post", "/api/users/{id}/grant"),
+    ("post", "/api/payments/callback"),
+    ("post", "/api/announcements"),
+    ("get", "/api/stats"),
+    ("get", "/api/nodes"),
+    ("get", "/api/queues"),
+];
+
+fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("MATCHDAY_TEST_PYTHON") {
+        return p.into();
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(venv.exists(), "no test venv: run scripts/deps.sh (it creates .venv), or set MATCHDAY_TEST_PYTHON");
+    venv
+}
+
+#[tokio::test]
+async fn the_served_document_lists_every_route_and_validates_as_openapi_3() {
+    let env = TestEnv::new().await;
+    let shutdown = Shutdown::new();
+    let gm = Gm::new(spawn_gm(env.node(1), &shutdown).await);
+    let served = gm.call("GET", "/openapi.json", None, None::<&()>).await;
+    assert_eq!(served.status, 200, "no token needed");
+    let doc = served.body;
+    assert_eq!(doc, serde_json::to_value(gm::openapi()).unwrap(), "served = derived from the code");
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{}", doc["openapi"]);
+
+    let paths = doc["paths"].as_object().unwrap();
+    let mut documented = Vec::new();
+    for (path, item) in paths {
+        for method in item.as_object().unwrap().keys() {
+            documented.push((method.clone(), path.clone()));
+        }
+    }
+    for (method, path) in CONTRACT {
+        assert!(
+            documented.contains(&(method.to_string(), path.to_string())),
+            "{method} {path} is not in the OpenAPI document"
+        );
+    }
+    assert_eq!(documented.len(), CONTRACT.len(), "documented routes beyond the contract: {documented:?}");
+    // Every route that takes a token says so.
+    for (method, path) in &documented {
+        let op: &Value = &paths[path][method];
+        let secured = op.get("security").is_some();
+        assert_eq!(secured, path != "/api/payments/callback", "{method} {path} security");
+    }
+
+    let file = std::env::temp_dir().join(format!("matchday-openapi-{}.json", std::process::id()));
+    std::fs::write(&file, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    let out =
+        Command::new(python()).args(["-m", "openapi_spec_validator"]).arg(&file).output().expect("run the validator");
+    let _ = std::fs::remove_file(&file);
+    assert!(
+        out.status.success(),
+        "openapi-spec-validator refused the document:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    shutdown.shutdown(std::time::Duration::from_secs(5)).await;
+}
