@@ -218,3 +218,97 @@ async fn a_flushed_script_cache_is_reloaded() {
         .unwrap();
     assert!(got.is_empty());
 }
+
+/// A match hash as match_create.lua leaves it, in state `state`.
+async fn stored_match(env: &TestEnv, mid: u64, state: i64) {
+    let options = r#"[{"key":"a","label":"A","odds":1850},{"key":"b","label":"B","odds":2100}]"#;
+    let fields: Vec<(&str, String)> = vec![
+        ("id", mid.to_string()),
+        ("state", state.to_string()),
+        ("options", options.into()),
+        ("odds_ver", "1".into()),
+        ("min_stake", "10".into()),
+        ("max_stake", "100".into()),
+    ];
+    let _: () = env.redis.pool.hset(env.keys().match_(mid), fields).await.unwrap();
+}
+
+async fn place(
+    env: &TestEnv,
+    mid: u64,
+    stake: &str,
+    req: &str,
+    bid: u64,
+) -> Result<Vec<fred::types::Value>, fred::error::Error> {
+    let k = env.keys();
+    let keys = vec![
+        k.match_(mid),
+        k.wallet(5),
+        k.idem(5),
+        k.bet(bid),
+        k.match_bets(mid),
+        k.user_bets(5),
+        k.match_pool(mid),
+        k.ledger(5),
+        k.outbox(),
+        k.stats_day("bets", 1),
+        k.stats_day("volume", 1),
+    ];
+    let argv = vec![
+        "5".to_owned(),
+        mid.to_string(),
+        "a".into(),
+        stake.into(),
+        "1".into(),
+        req.into(),
+        bid.to_string(),
+        "1000".into(),
+    ];
+    env.redis.scripts.call(&env.redis.pool, ScriptName::PlaceBet, keys, argv).await
+}
+
+#[tokio::test]
+async fn place_bet_repeats_answer_the_first_reply_even_after_the_match_closed() {
+    let env = TestEnv::new().await;
+    stored_match(&env, 9, 2).await;
+    let _: () = env.redis.pool.hset(env.keys().wallet(5), [("balance", 100), ("ver", 1)]).await.unwrap();
+    let first = place(&env, 9, "40", "req-1", 1).await.unwrap();
+    let ints = |v: &[fred::types::Value]| v.iter().map(|x| x.as_i64().unwrap()).collect::<Vec<_>>();
+    assert_eq!(ints(&first), vec![0, 1, 60, 1850, 0]);
+    let _: () = env.redis.pool.hset(env.keys().match_(9), ("state", 1)).await.unwrap();
+    let again = place(&env, 9, "40", "req-1", 2).await.unwrap();
+    assert_eq!(ints(&again), vec![0, 1, 60, 1850, 1], "the first reply, marked repeated");
+    assert_eq!(ints(&place(&env, 9, "40", "req-2", 3).await.unwrap()), vec![1004, 1]);
+    let exists: i64 = env.redis.pool.exists(vec![env.keys().bet(2), env.keys().bet(3)]).await.unwrap();
+    assert_eq!(exists, 0, "no bet written for the repeat or the refusal");
+    let balance: i64 = env.redis.pool.hget(env.keys().wallet(5), "balance").await.unwrap();
+    assert_eq!(balance, 60);
+    // A malformed stake is a script error that writes nothing.
+    let _: () = env.redis.pool.hset(env.keys().match_(9), ("state", 2)).await.unwrap();
+    let before = env.llen(&env.keys().outbox()).await;
+    let err = place(&env, 9, "1.5", "req-3", 4).await.unwrap_err();
+    assert!(err.details().contains("bad stake"), "{err}");
+    assert_eq!(env.llen(&env.keys().outbox()).await, before);
+}
+
+#[tokio::test]
+async fn wallet_change_refuses_a_bad_delta_and_an_overdraft_without_writing() {
+    let env = TestEnv::new().await;
+    let k = env.keys();
+    let _: () = env.redis.pool.hset(k.user(5), ("id", 5)).await.unwrap();
+    let _: () = env.redis.pool.hset(k.wallet(5), [("balance", 10), ("ver", 1)]).await.unwrap();
+    let env = &env;
+    let call = move |delta: &'static str| {
+        let k = env.keys();
+        let keys = vec![k.user(5), k.wallet(5), k.ledger(5), k.outbox(), k.wallet(5)];
+        let argv = vec!["5", delta, "grant", "test", "1000", "0", ""];
+        async move {
+            env.redis.scripts.call::<Vec<i64>, _, _, _>(&env.redis.pool, ScriptName::WalletChange, keys, argv).await
+        }
+    };
+    assert!(call("0").await.unwrap_err().details().contains("bad delta"));
+    assert!(call("x").await.unwrap_err().details().contains("bad delta"));
+    assert_eq!(call("-11").await.unwrap(), vec![1003, 10]);
+    assert_eq!(call("-10").await.unwrap(), vec![0, 0, 0]);
+    assert_eq!(env.llen(&k.ledger(5)).await, 1, "only the accepted change is in the ledger");
+}

@@ -162,6 +162,20 @@ impl Keys {
         self.k(format_args!("matches:{family}:{of}"))
     }
 
+    /// The bet id counter.
+    pub fn bet_seq(&self) -> String {
+        self.k(format_args!("seq:bet"))
+    }
+
+    pub fn bet(&self, bid: u64) -> String {
+        self.k(format_args!("bet:{bid}"))
+    }
+
+    /// A user's idempotency records: hash req_id -> first reply.
+    pub fn idem(&self, uid: u64) -> String {
+        self.k(format_args!("idem:{uid}"))
+    }
+
     /// A user's bets (zset by time).
     pub fn user_bets(&self, uid: u64) -> String {
         self.k(format_args!("user:{uid}:bets"))

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 
 use fred::prelude::*;
-use protocol::matches::MatchState;
+use protocol::body::{MatchView, OptionView};
+use protocol::matches::{Index, MatchState};
 use serde::{Deserialize, Serialize};
 
 use crate::redis::Redis;
@@ -123,4 +124,91 @@ pub async fn load_many(redis: &Redis, ids: &[u64]) -> anyhow::Result<Vec<MatchRe
         }
     }
     Ok(out)
+}
+
+/// Which matches a listing walks, in order: the index families, and the filters.
+#[derive(Clone, Debug)]
+pub struct Listing {
+    pub families: Vec<Index>,
+    /// A game type, or None for all.
+    pub kind: Option<String>,
+    /// Only this state, if set.
+    pub state: Option<MatchState>,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+/// One page of matches: walks the families' indexes (upcoming and live by start time, finished
+/// newest first) in chunks, keeps those that pass the filters, skips `offset`, returns `limit`.
+pub async fn page(redis: &Redis, listing: &Listing) -> anyhow::Result<Vec<MatchRecord>> {
+    const CHUNK: i64 = 200;
+    let keep = |m: &MatchRecord| {
+        listing.state.is_none_or(|s| m.state == s) && listing.kind.as_ref().is_none_or(|k| &m.kind == k)
+    };
+    let (mut skipped, mut found) = (0usize, Vec::new());
+    if listing.limit == 0 {
+        return Ok(found);
+    }
+    for family in &listing.families {
+        let key = match family {
+            Index::Pending => redis.keys.matches_pending(),
+            f => redis.keys.matches_index(f.name(), listing.kind.as_deref().unwrap_or("all")),
+        };
+        let newest_first = *family == Index::Finished;
+        let mut start = 0i64;
+        loop {
+            let ids: Vec<u64> = if newest_first {
+                redis.pool.zrevrange(&key, start, start + CHUNK - 1, false).await?
+            } else {
+                redis.pool.zrange(&key, start, start + CHUNK - 1, None, false, None, false).await?
+            };
+            if ids.is_empty() {
+                break;
+            }
+            start += ids.len() as i64;
+            for m in load_many(redis, &ids).await? {
+                if !keep(&m) {
+                    continue;
+                }
+                if skipped < listing.offset {
+                    skipped += 1;
+                    continue;
+                }
+                found.push(m);
+                if found.len() >= listing.limit {
+                    return Ok(found);
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The index families where a match in `state` can be (one or two, depending on liveness).
+pub fn families_of(state: MatchState) -> Vec<Index> {
+    let (a, b) = (state.index(false), state.index(true));
+    if a == b { vec![a] } else { vec![a, b] }
+}
+
+impl From<&MatchRecord> for MatchView {
+    fn from(m: &MatchRecord) -> MatchView {
+        MatchView {
+            match_id: m.id,
+            kind: m.kind.clone(),
+            title: m.title.clone(),
+            teams: m.teams.to_vec(),
+            start_at: m.start_at,
+            state: m.state.code(),
+            state_name: m.state.name().to_owned(),
+            options: m
+                .options
+                .iter()
+                .map(|o| OptionView { key: o.key.clone(), label: o.label.clone(), odds: o.odds })
+                .collect(),
+            odds_ver: m.odds_ver,
+            min_stake: m.min_stake,
+            max_stake: m.max_stake,
+            result: m.result.clone(),
+        }
+    }
 }

@@ -22,6 +22,7 @@ pub enum ScriptName {
     MatchOdds,
     WalletChange,
     Announce,
+    PlaceBet,
 }
 
 impl ScriptName {
@@ -36,6 +37,7 @@ impl ScriptName {
         ScriptName::MatchOdds,
         ScriptName::WalletChange,
         ScriptName::Announce,
+        ScriptName::PlaceBet,
     ];
 
     /// The file name under redis-scripts/.
@@ -51,6 +53,7 @@ impl ScriptName {
             ScriptName::MatchOdds => "match_odds.lua",
             ScriptName::WalletChange => "wallet_change.lua",
             ScriptName::Announce => "announce.lua",
+            ScriptName::PlaceBet => "place_bet.lua",
         }
     }
 
@@ -66,6 +69,7 @@ impl ScriptName {
             ScriptName::MatchOdds => include_str!("../../redis-scripts/match_odds.lua"),
             ScriptName::WalletChange => include_str!("../../redis-scripts/wallet_change.lua"),
             ScriptName::Announce => include_str!("../../redis-scripts/announce.lua"),
+            ScriptName::PlaceBet => include_str!("../../redis-scripts/place_bet.lua"),
         }
     }
 }

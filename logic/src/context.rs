@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use common::Redis;
 use common::config::LogicConfig;
+use common::{Config, Redis};
 
 use crate::handlers::Dispatch;
 use crate::password::Hasher;
@@ -16,11 +16,22 @@ pub struct Ctx {
     pub hasher: Hasher,
     pub stats: Arc<crate::Stats>,
     pub dispatch: Arc<Dispatch>,
+    /// Known match types and the page cap (from `matches`).
+    pub match_types: Arc<Vec<String>>,
+    pub max_page: usize,
 }
 
 impl Ctx {
-    pub fn new(redis: Redis, cfg: LogicConfig, stats: Arc<crate::Stats>, dispatch: Dispatch) -> anyhow::Result<Ctx> {
-        let hasher = Hasher::new(&cfg)?;
-        Ok(Ctx { redis, cfg: Arc::new(cfg), hasher, stats, dispatch: Arc::new(dispatch) })
+    pub fn new(redis: Redis, cfg: &Config, stats: Arc<crate::Stats>, dispatch: Dispatch) -> anyhow::Result<Ctx> {
+        let hasher = Hasher::new(&cfg.logic)?;
+        Ok(Ctx {
+            redis,
+            cfg: Arc::new(cfg.logic.clone()),
+            hasher,
+            stats,
+            dispatch: Arc::new(dispatch),
+            match_types: Arc::new(cfg.matches.types.clone()),
+            max_page: cfg.matches.max_page,
+        })
     }
 }

@@ -7,11 +7,28 @@ use protocol::ErrorCode;
 pub struct AppError {
     pub code: ErrorCode,
     pub msg: String,
+    /// More fields for the error body, next to `msg` (1005 carries the current odds).
+    pub details: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl AppError {
     pub fn new(code: ErrorCode, msg: impl Into<String>) -> AppError {
-        AppError { code, msg: msg.into() }
+        AppError { code, msg: msg.into(), details: None }
+    }
+
+    /// Adds fields to the error body.
+    pub fn with_details(mut self, details: serde_json::Value) -> AppError {
+        if let serde_json::Value::Object(map) = details {
+            self.details = Some(map);
+        }
+        self
+    }
+
+    /// The error body: `{ "msg": ... }` plus any details.
+    pub fn body(&self) -> serde_json::Value {
+        let mut body = self.details.clone().unwrap_or_default();
+        body.insert("msg".into(), self.msg.clone().into());
+        serde_json::Value::Object(body)
     }
 
     /// The code with its catalogue message.

@@ -75,7 +75,7 @@ pub async fn run_with(cfg: Config, shutdown: Shutdown, extras: Extras) -> anyhow
     let heartbeat =
         Heartbeat::start(&redis, info, heartbeat_every, Duration::from_millis(q.heartbeat_ttl_ms), &shutdown).await;
     let queue = QueueKeys::new(&redis.keys, redis.keys.c2l(group));
-    let ctx = Ctx::new(redis.clone(), cfg.logic.clone(), extras.stats, extras.dispatch)?;
+    let ctx = Ctx::new(redis.clone(), &cfg, extras.stats, extras.dispatch)?;
 
     let mut workers = Vec::new();
     for k in 0..cfg.logic.workers {

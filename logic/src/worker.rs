@@ -9,7 +9,6 @@ use common::Shutdown;
 use common::queue::Consumer;
 use futures_util::FutureExt;
 use futures_util::future::join_all;
-use protocol::body::ErrorBody;
 use protocol::codec::{encode_frame, encode_frame_raw, encode_routed};
 use protocol::{ErrorCode, Route};
 use tracing::Instrument;
@@ -142,7 +141,7 @@ fn encode_reply(
             route.unbind = reply.unbind;
             encode_frame_raw(&req.head.reply(0), &reply.body)?
         }
-        Err(e) => encode_frame(&req.head.reply(e.code.code()), &ErrorBody { msg: e.msg })?,
+        Err(e) => encode_frame(&req.head.reply(e.code.code()), &e.body())?,
     };
     encode_routed(&route, &frame)
 }

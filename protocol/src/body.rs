@@ -68,3 +68,154 @@ pub struct ProfileReply {
 pub struct BalanceReply {
     pub balance: i64,
 }
+
+/// Paging of list requests: `offset` (default 0) and `limit` (default 20, capped by the server).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct Page {
+    #[serde(default)]
+    pub offset: Option<u32>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// 203 ledger reply item: one balance change, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct LedgerItem {
+    pub delta: i64,
+    pub balance: i64,
+    pub reason: String,
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub ts: u64,
+}
+
+/// A page of items (203, 301, 402 replies).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
+/// 301 list matches request.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct ListMatches {
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub state: Option<i8>,
+    #[serde(default)]
+    pub offset: Option<u32>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// 302 match detail request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct MatchRef {
+    pub match_id: u64,
+}
+
+/// A betting option as clients see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct OptionView {
+    pub key: String,
+    pub label: String,
+    /// Decimal odds in thousandths (1850 = 1.85).
+    pub odds: i64,
+}
+
+/// A match as clients see it (301 items, 302 reply).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct MatchView {
+    pub match_id: u64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub teams: Vec<String>,
+    pub start_at: u64,
+    pub state: i8,
+    pub state_name: String,
+    pub options: Vec<OptionView>,
+    pub odds_ver: u64,
+    pub min_stake: i64,
+    pub max_stake: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+}
+
+/// A client's idempotency key: a string (a UUID, say) or a number.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+#[serde(untagged)]
+pub enum ReqId {
+    Number(u64),
+    Text(String),
+}
+
+impl ReqId {
+    pub fn as_key(&self) -> String {
+        match self {
+            ReqId::Number(n) => n.to_string(),
+            ReqId::Text(s) => s.clone(),
+        }
+    }
+}
+
+/// 401 place bet request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct PlaceBet {
+    pub match_id: u64,
+    pub option: String,
+    pub stake: i64,
+    pub odds_ver: u64,
+    pub req_id: ReqId,
+}
+
+/// 401 place bet reply.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct BetPlaced {
+    pub bet_id: u64,
+    pub balance: i64,
+    /// The odds the bet was taken at.
+    pub odds: i64,
+}
+
+/// 1005 odds changed: the error body carries the current odds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct OddsChanged {
+    pub msg: String,
+    pub odds_ver: u64,
+    pub options: Vec<OptionView>,
+}
+
+/// 403 bet detail request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct BetRef {
+    pub bet_id: u64,
+}
+
+/// A bet as its owner sees it (402 items, 403 reply).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct BetView {
+    pub bet_id: u64,
+    pub match_id: u64,
+    pub option: String,
+    pub stake: i64,
+    pub odds: i64,
+    /// open, won, lost or refunded.
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payout: Option<i64>,
+    pub ts: u64,
+}

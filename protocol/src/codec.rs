@@ -206,6 +206,18 @@ mod tests {
         #[test] fn session_reply(h in head(), b in any::<SessionReply>()) { round_trip(h, b) }
         #[test] fn profile_reply(h in head(), b in any::<ProfileReply>()) { round_trip(h, b) }
         #[test] fn balance_reply(h in head(), b in any::<BalanceReply>()) { round_trip(h, b) }
+        #[test] fn page(h in head(), b in any::<Page>()) { round_trip(h, b) }
+        #[test] fn ledger_items(h in head(), b in any::<Items<LedgerItem>>()) { round_trip(h, b) }
+        #[test] fn list_matches(h in head(), b in any::<ListMatches>()) { round_trip(h, b) }
+        #[test] fn match_ref(h in head(), b in any::<MatchRef>()) { round_trip(h, b) }
+        #[test] fn match_view(h in head(), b in any::<MatchView>()) { round_trip(h, b) }
+        #[test] fn match_items(h in head(), b in any::<Items<MatchView>>()) { round_trip(h, b) }
+        #[test] fn place_bet(h in head(), b in any::<PlaceBet>()) { round_trip(h, b) }
+        #[test] fn bet_placed(h in head(), b in any::<BetPlaced>()) { round_trip(h, b) }
+        #[test] fn odds_changed(h in head(), b in any::<OddsChanged>()) { round_trip(h, b) }
+        #[test] fn bet_ref(h in head(), b in any::<BetRef>()) { round_trip(h, b) }
+        #[test] fn bet_view(h in head(), b in any::<BetView>()) { round_trip(h, b) }
+        #[test] fn bet_items(h in head(), b in any::<Items<BetView>>()) { round_trip(h, b) }
 
         #[test]
         fn routed_elements_round_trip(conn in any::<u64>(), uid in any::<u64>(), unbind in any::<bool>(),

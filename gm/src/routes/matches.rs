@@ -131,47 +131,17 @@ pub async fn list(
     {
         return Err(ApiError::invalid("type", format!("unknown type {kind:?}")));
     }
-    let families: Vec<Index> = match state {
-        Some(s) => {
-            let (a, b) = (s.index(false), s.index(true));
-            if a == b { vec![a] } else { vec![a, b] }
-        }
-        None => vec![Index::Pending, Index::List, Index::Doing, Index::Finished],
+    let listing = matches::Listing {
+        families: match state {
+            Some(s) => matches::families_of(s),
+            None => vec![Index::Pending, Index::List, Index::Doing, Index::Finished],
+        },
+        kind: q.kind,
+        state,
+        offset: q.offset,
+        limit,
     };
-    let keep = |m: &MatchRecord| state.is_none_or(|s| m.state == s) && q.kind.as_ref().is_none_or(|k| &m.kind == k);
-    let (mut skipped, mut found) = (0usize, Vec::new());
-    'families: for family in families {
-        let key = match family {
-            Index::Pending => st.redis.keys.matches_pending(),
-            f => st.redis.keys.matches_index(f.name(), q.kind.as_deref().unwrap_or("all")),
-        };
-        let newest_first = family == Index::Finished;
-        let mut start = 0i64;
-        loop {
-            let ids: Vec<u64> = if newest_first {
-                st.redis.pool.zrevrange(&key, start, start + 199, false).await?
-            } else {
-                st.redis.pool.zrange(&key, start, start + 199, None, false, None, false).await?
-            };
-            if ids.is_empty() {
-                break;
-            }
-            start += ids.len() as i64;
-            for m in matches::load_many(&st.redis, &ids).await? {
-                if !keep(&m) {
-                    continue;
-                }
-                if skipped < q.offset {
-                    skipped += 1;
-                    continue;
-                }
-                found.push(m);
-                if found.len() >= limit {
-                    break 'families;
-                }
-            }
-        }
-    }
+    let found = matches::page(&st.redis, &listing).await?;
     Ok(axum::Json(MatchList { items: views(&st.redis, found).await? }))
 }
 

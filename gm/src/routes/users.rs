@@ -37,7 +37,8 @@ pub async fn detail(
     let bet_ids: Vec<String> = st.redis.pool.zrevrange(k.user_bets(uid), 0, RECENT - 1, false).await?;
     let mut recent_bets = Vec::with_capacity(bet_ids.len());
     for bid in bet_ids {
-        let bet: HashMap<String, String> = st.redis.pool.hgetall(format!("{}bet:{bid}", k.prefix())).await?;
+        let Ok(bid) = bid.parse::<u64>() else { continue };
+        let bet: HashMap<String, String> = st.redis.pool.hgetall(k.bet(bid)).await?;
         recent_bets.push(serde_json::to_value(bet).unwrap_or_default());
     }
     Ok(axum::Json(GmUser {

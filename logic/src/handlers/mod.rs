@@ -10,9 +10,17 @@ use crate::error::AppError;
 use crate::request::{Reply, Request};
 
 mod balance;
+mod bet_detail;
+mod bets;
+mod ledger;
+mod list_matches;
 mod login;
 mod logout;
+mod match_detail;
+mod my_bets;
+mod page;
 mod ping;
+mod place_bet;
 mod profile;
 mod register;
 mod resume;
@@ -29,6 +37,12 @@ pub const TABLE: &[(MsgId, Handler)] = &[
     (msg::LOGOUT, |c, r| Box::pin(logout::handle(c, r))),
     (msg::PROFILE, |c, r| Box::pin(profile::handle(c, r))),
     (msg::BALANCE, |c, r| Box::pin(balance::handle(c, r))),
+    (msg::LEDGER, |c, r| Box::pin(ledger::handle(c, r))),
+    (msg::LIST_MATCHES, |c, r| Box::pin(list_matches::handle(c, r))),
+    (msg::MATCH_DETAIL, |c, r| Box::pin(match_detail::handle(c, r))),
+    (msg::PLACE_BET, |c, r| Box::pin(place_bet::handle(c, r))),
+    (msg::MY_BETS, |c, r| Box::pin(my_bets::handle(c, r))),
+    (msg::BET_DETAIL, |c, r| Box::pin(bet_detail::handle(c, r))),
 ];
 
 /// The dispatch table a process runs with: [`TABLE`], plus any handlers its embedder adds
