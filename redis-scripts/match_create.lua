@@ -5,12 +5,14 @@
 -- KEYS[2]  matches:pending           zset, score = start time
 -- KEYS[3]  match:ext:{external_id}   string -> mid (any key when ARGV[2] is "")
 -- KEYS[4]  q:outbox
+-- KEYS[5]  sched   (delayed events: a reminder to bettors, and closing betting at the start time)
 -- ARGV[1]  mid
 -- ARGV[2]  external id, or "" for a match created by hand
 -- ARGV[3]  start time, Unix ms
 -- ARGV[4]  now, Unix ms
 -- ARGV[5]  audit record (MessagePack change record), or ""
--- ARGV[6..] field, value, ... of the match (type, title, team_a, team_b, options, min_stake, ...)
+-- ARGV[6]  reminder lead time, ms before the start (0 = no reminder)
+-- ARGV[7..] field, value, ... of the match (type, title, team_a, team_b, options, min_stake, ...)
 --
 -- Reply:   {0, mid}            created
 --          {1, existing mid}   the external id was imported before: nothing written
@@ -23,7 +25,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   return redis.error_reply('ERR match exists')
 end
 local fields = {}
-for i = 6, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'state', -1, 'live', 0, 'odds_ver', 1, 'result', '',
   'external_id', ARGV[2], 'start_at', ARGV[3], 'created_at', ARGV[4], 'updated_at', ARGV[4], 'ver', 1,
   unpack(fields))
@@ -38,4 +40,9 @@ redis.call('RPUSH', KEYS[4], cmsgpack.pack({table = 'match', key = ARGV[1], ver 
 if ARGV[5] ~= '' then
   redis.call('RPUSH', KEYS[4], ARGV[5])
 end
-return {0, tonumber(ARGV[1])}
+local start, lead, mid = tonumber(ARGV[3]), tonumber(ARGV[6]), tonumber(ARGV[1])
+redis.call('ZADD', KEYS[5], start, cmsgpack.pack({kind = 'auto_start', match_id = mid}))
+if lead > 0 then
+  redis.call('ZADD', KEYS[5], start - lead, cmsgpack.pack({kind = 'reminder', match_id = mid}))
+end
+return {0, mid}

@@ -8,6 +8,8 @@
 -- KEYS[4]  bet:{bid}            KEYS[5]  match:{mid}:bets    KEYS[6]  user:{uid}:bets
 -- KEYS[7]  match:{mid}:pool     KEYS[8]  ledger:{uid}        KEYS[9]  q:outbox
 -- KEYS[10] stats:bets:{day}     KEYS[11] stats:volume:{day}
+-- KEYS[12] match:{mid}:open (zset "bid:uid" -> time: resultcenter's work list)
+-- KEYS[13] match:{mid}:bettors (set of uids)
 -- ARGV[1]  uid      ARGV[2]  mid      ARGV[3]  option key   ARGV[4]  stake (integer coins > 0)
 -- ARGV[5]  the client's odds_ver     ARGV[6]  req_id       ARGV[7]  bid (allocated by the caller)
 -- ARGV[8]  now, Unix ms
@@ -52,6 +54,8 @@ redis.call('HSET', KEYS[4], 'id', bid, 'uid', uid, 'match_id', mid, 'option', AR
   'odds', odds, 'state', 'open', 'ts', now, 'req_id', ARGV[6], 'ver', 1)
 redis.call('ZADD', KEYS[5], now, bid)
 redis.call('ZADD', KEYS[6], now, bid)
+redis.call('ZADD', KEYS[12], now, bid .. ':' .. uid)
+redis.call('SADD', KEYS[13], uid)
 redis.call('HINCRBY', KEYS[7], ARGV[3], stake)
 redis.call('HSET', KEYS[3], ARGV[6], bid .. ':' .. after .. ':' .. odds)
 local entry = {id = uid .. ':' .. ver, uid = tonumber(uid), delta = -stake, balance = after,

@@ -7,6 +7,7 @@
 -- KEYS[3]  ledger:{uid}    list of MessagePack ledger records, newest first
 -- KEYS[4]  q:outbox
 -- KEYS[5]  idempotency record, e.g. payment:{order_id} (hash); any key when ARGV[6] is "0"
+-- KEYS[6]  q:notify (a "balance" event tells the user)
 -- ARGV[1]  uid
 -- ARGV[2]  delta, integer coins, not 0
 -- ARGV[3]  reason ("grant", "payment", ...)
@@ -54,4 +55,6 @@ end
 if ARGV[7] ~= '' then
   redis.call('RPUSH', KEYS[4], ARGV[7])
 end
+redis.call('RPUSH', KEYS[6], cmsgpack.pack({kind = 'balance', uid = tonumber(ARGV[1]), balance = after,
+  reason = ARGV[3], ts = now}))
 return {0, after, 0}

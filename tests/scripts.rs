@@ -253,6 +253,8 @@ async fn place(
         k.outbox(),
         k.stats_day("bets", 1),
         k.stats_day("volume", 1),
+        k.match_open(mid),
+        k.match_bettors(mid),
     ];
     let argv = vec![
         "5".to_owned(),
@@ -283,6 +285,9 @@ async fn place_bet_repeats_answer_the_first_reply_even_after_the_match_closed() 
     assert_eq!(exists, 0, "no bet written for the repeat or the refusal");
     let balance: i64 = env.redis.pool.hget(env.keys().wallet(5), "balance").await.unwrap();
     assert_eq!(balance, 60);
+    let open: Vec<String> =
+        env.redis.pool.zrange(env.keys().match_open(9), 0, -1, None, false, None, false).await.unwrap();
+    assert_eq!(open, vec!["1:5"], "resultcenter's work list holds the bet once");
     // A malformed stake is a script error that writes nothing.
     let _: () = env.redis.pool.hset(env.keys().match_(9), ("state", 2)).await.unwrap();
     let before = env.llen(&env.keys().outbox()).await;
@@ -300,7 +305,7 @@ async fn wallet_change_refuses_a_bad_delta_and_an_overdraft_without_writing() {
     let env = &env;
     let call = move |delta: &'static str| {
         let k = env.keys();
-        let keys = vec![k.user(5), k.wallet(5), k.ledger(5), k.outbox(), k.wallet(5)];
+        let keys = vec![k.user(5), k.wallet(5), k.ledger(5), k.outbox(), k.wallet(5), k.notify()];
         let argv = vec!["5", delta, "grant", "test", "1000", "0", ""];
         async move {
             env.redis.scripts.call::<Vec<i64>, _, _, _>(&env.redis.pool, ScriptName::WalletChange, keys, argv).await
@@ -311,4 +316,5 @@ async fn wallet_change_refuses_a_bad_delta_and_an_overdraft_without_writing() {
     assert_eq!(call("-11").await.unwrap(), vec![1003, 10]);
     assert_eq!(call("-10").await.unwrap(), vec![0, 0, 0]);
     assert_eq!(env.llen(&k.ledger(5)).await, 1, "only the accepted change is in the ledger");
+    assert_eq!(env.llen(&k.notify()).await, 1, "and only it tells the user");
 }

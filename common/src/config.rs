@@ -24,6 +24,8 @@ pub struct Config {
     pub queue: QueueConfig,
     pub gm: GmConfig,
     pub matches: MatchesConfig,
+    pub resultcenter: ResultcenterConfig,
+    pub pushsvr: PushsvrConfig,
     pub metrics: MetricsConfig,
     pub log: LogConfig,
     pub up: UpConfig,
@@ -131,6 +133,22 @@ pub struct MatchesConfig {
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct ResultcenterConfig {
+    pub workers: usize,
+    pub batch: usize,
+    pub split_above: u64,
+    pub split_into: usize,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct PushsvrConfig {
+    pub workers: usize,
+    pub poll_interval_ms: u64,
+    pub reminder_before_ms: u64,
+    pub inbox_cap: usize,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct MetricsConfig {
     pub listen: SocketAddr,
 }
@@ -210,6 +228,18 @@ impl Config {
             if t.token.expose_secret().len() < 16 {
                 bail!("invalid configuration: gm.tokens: the token of {:?} is shorter than 16 characters", t.name);
             }
+        }
+        let (r, p) = (&self.resultcenter, &self.pushsvr);
+        if r.workers == 0
+            || r.batch == 0
+            || r.split_into == 0
+            || p.workers == 0
+            || p.poll_interval_ms == 0
+            || p.inbox_cap == 0
+        {
+            bail!(
+                "invalid configuration: resultcenter.workers/batch/split_into and pushsvr.workers/poll_interval_ms/inbox_cap must be at least 1"
+            );
         }
         if self.matches.types.is_empty() || self.matches.max_page == 0 {
             bail!("invalid configuration: matches.types must not be empty and matches.max_page must be at least 1");

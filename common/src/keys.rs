@@ -152,6 +152,21 @@ impl Keys {
         self.k(format_args!("match:{mid}:bets"))
     }
 
+    /// Open (unsettled) bets of a match: zset of "bid:uid" by time; resultcenter's work list.
+    pub fn match_open(&self, mid: u64) -> String {
+        self.k(format_args!("match:{mid}:open"))
+    }
+
+    /// Users who bet on a match (set of uids; match events go to them).
+    pub fn match_bettors(&self, mid: u64) -> String {
+        self.k(format_args!("match:{mid}:bettors"))
+    }
+
+    /// Pushes kept for an offline user (list of client frames, newest first, capped).
+    pub fn inbox(&self, uid: u64) -> String {
+        self.k(format_args!("inbox:{uid}"))
+    }
+
     /// Matches awaiting approval.
     pub fn matches_pending(&self) -> String {
         self.k(format_args!("matches:pending"))

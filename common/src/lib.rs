@@ -3,6 +3,7 @@
 //! The runtime pieces that two or more services share. No service logic lives here.
 //!
 //! - [`config`]: layered, typed settings (`config/default.toml`, `--config FILE`, `MATCHDAY__…`).
+//! - [`events`]: jobs and events between services (q:settle, q:notify, sched).
 //! - [`keys`]: the one place Redis key names are built.
 //! - [`matches`]: matches as stored in Redis, read back.
 //! - [`redis`]: the pool and dedicated blocking clients, with reconnects.
@@ -14,6 +15,7 @@
 //! - [`time`]: clock helpers.
 
 pub mod config;
+pub mod events;
 pub mod heartbeat;
 pub mod keys;
 pub mod matches;

@@ -212,3 +212,69 @@ impl From<&MatchRecord> for MatchView {
         }
     }
 }
+
+/// What [`transition`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transitioned {
+    Done {
+        from: MatchState,
+        to: MatchState,
+    },
+    /// Not allowed from the current state (`live`: the match has started); nothing changed.
+    Illegal {
+        state: MatchState,
+        live: bool,
+    },
+    NotFound,
+}
+
+/// Applies one row of the transition table to match `mid` with `match_transition.lua`: state,
+/// indexes, job, event and change record in one atomic step. `audit` is a change record to append
+/// (empty for none).
+pub async fn transition(
+    redis: &Redis,
+    mid: u64,
+    action: protocol::matches::Action,
+    winner: Option<&str>,
+    audit: Vec<u8>,
+) -> anyhow::Result<Transitioned> {
+    let Some(m) = load(redis, mid).await? else { return Ok(Transitioned::NotFound) };
+    let t = protocol::matches::transition(action);
+    let k = &redis.keys;
+    let from: Vec<String> = t.from.iter().map(|s| s.code().to_string()).collect();
+    let keys = vec![
+        k.match_(mid),
+        k.matches_pending(),
+        k.matches_index("list", "all"),
+        k.matches_index("list", &m.kind),
+        k.matches_index("doing", "all"),
+        k.matches_index("doing", &m.kind),
+        k.matches_index("finished", "all"),
+        k.matches_index("finished", &m.kind),
+        k.notify(),
+        k.settle(),
+        k.outbox(),
+    ];
+    let argv: Vec<fred::types::Value> = vec![
+        t.name.into(),
+        from.join(",").into(),
+        (t.to.code() as i64).into(),
+        if t.starts { "1" } else { "0" }.into(),
+        t.job.map(|j| j.name()).unwrap_or("").into(),
+        winner.unwrap_or("").into(),
+        (crate::time::now_ms() as i64).into(),
+        m.kind.as_str().into(),
+        t.to.index(false).name().into(),
+        t.to.index(true).name().into(),
+        bytes::Bytes::from(audit).into(),
+    ];
+    let reply: Vec<i64> =
+        redis.scripts.call(&redis.pool, crate::scripts::ScriptName::MatchTransition, keys, argv).await?;
+    let state = |code: i64| MatchState::from_code(code).ok_or_else(|| anyhow::anyhow!("match {mid} has state {code}"));
+    match reply.as_slice() {
+        [0, from, to] => Ok(Transitioned::Done { from: state(*from)?, to: state(*to)? }),
+        [1, s, live] => Ok(Transitioned::Illegal { state: state(*s)?, live: *live == 1 }),
+        [2] => Ok(Transitioned::NotFound),
+        other => anyhow::bail!("match_transition.lua answered {other:?}"),
+    }
+}

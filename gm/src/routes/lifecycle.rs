@@ -2,7 +2,7 @@
 //! change is one row of `protocol::matches::TRANSITIONS`, applied by `match_transition.lua`.
 
 use axum::extract::State;
-use common::matches;
+use common::matches::{self, Transitioned};
 use common::scripts::ScriptName;
 use protocol::matches::{Action, MatchState, ODDS_EDITABLE, allowed_from, transition};
 use serde::Serialize;
@@ -26,46 +26,15 @@ pub async fn apply(
     winner: Option<&str>,
     payload: &impl Serialize,
 ) -> MatchReply {
-    let m = matches::load(&st.redis, mid).await?.ok_or_else(|| ApiError::NotFound(format!("no match {mid}")))?;
     let t = transition(action);
-    let k = &st.redis.keys;
-    let from: Vec<String> = t.from.iter().map(|s| s.code().to_string()).collect();
     let audit = audit::record(staff, &format!("match.{}", t.name), &format!("match:{mid}"), payload);
-    let keys = vec![
-        k.match_(mid),
-        k.matches_pending(),
-        k.matches_index("list", "all"),
-        k.matches_index("list", &m.kind),
-        k.matches_index("doing", "all"),
-        k.matches_index("doing", &m.kind),
-        k.matches_index("finished", "all"),
-        k.matches_index("finished", &m.kind),
-        k.notify(),
-        k.settle(),
-        k.outbox(),
-    ];
-    let argv: Vec<fred::types::Value> = vec![
-        t.name.into(),
-        from.join(",").into(),
-        (t.to.code() as i64).into(),
-        if t.starts { "1" } else { "0" }.into(),
-        t.job.map(|j| j.name()).unwrap_or("").into(),
-        winner.unwrap_or("").into(),
-        (common::time::now_ms() as i64).into(),
-        m.kind.as_str().into(),
-        t.to.index(false).name().into(),
-        t.to.index(true).name().into(),
-        bytes::Bytes::from(audit).into(),
-    ];
-    let reply: Vec<i64> = st.redis.scripts.call(&st.redis.pool, ScriptName::MatchTransition, keys, argv).await?;
-    match reply.as_slice() {
-        [0, _, _] => {
+    match matches::transition(&st.redis, mid, action, winner, audit).await? {
+        Transitioned::Done { .. } => {
             audit::log(staff, &format!("match.{}", t.name), &format!("match:{mid}"));
             Ok(axum::Json(view(&st.redis, mid).await?))
         }
-        [1, state, live] => {
-            let state = MatchState::from_code(*state).ok_or(ApiError::Internal)?;
-            let allowed = allowed_from(state, *live == 1);
+        Transitioned::Illegal { state, live } => {
+            let allowed = allowed_from(state, live);
             let allowed = if allowed.is_empty() { "none".to_owned() } else { allowed.join(", ") };
             Err(ApiError::conflict(
                 "illegal_transition",
@@ -77,8 +46,7 @@ pub async fn apply(
                 ),
             ))
         }
-        [2] => Err(ApiError::NotFound(format!("no match {mid}"))),
-        other => Err(anyhow::anyhow!("match_transition.lua answered {other:?}").into()),
+        Transitioned::NotFound => Err(ApiError::NotFound(format!("no match {mid}"))),
     }
 }
 

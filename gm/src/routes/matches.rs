@@ -88,6 +88,7 @@ async fn insert(
         m.start_at.to_string().into(),
         now.to_string().into(),
         bytes::Bytes::from(audit).into(),
+        (st.cfg.pushsvr.reminder_before_ms as i64).into(),
     ];
     argv.extend(m.fields().into_iter().map(Into::into));
     let reply: Vec<u64> = st
@@ -96,7 +97,7 @@ async fn insert(
         .call(
             &st.redis.pool,
             ScriptName::MatchCreate,
-            vec![keys.match_(mid), keys.matches_pending(), keys.match_ext(ext), keys.outbox()],
+            vec![keys.match_(mid), keys.matches_pending(), keys.match_ext(ext), keys.outbox(), keys.sched()],
             argv,
         )
         .await?;

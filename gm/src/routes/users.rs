@@ -89,7 +89,7 @@ pub async fn change(
 ) -> Result<i64, ApiError> {
     let k = &st.redis.keys;
     let idem_key = idem.map(|order| k.payment(order)).unwrap_or_else(|| k.wallet(uid));
-    let keys = vec![k.user(uid), k.wallet(uid), k.ledger(uid), k.outbox(), idem_key];
+    let keys = vec![k.user(uid), k.wallet(uid), k.ledger(uid), k.outbox(), idem_key, k.notify()];
     let argv: Vec<fred::types::Value> = vec![
         uid.to_string().into(),
         delta.to_string().into(),

@@ -37,6 +37,8 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
         k.outbox(),
         k.stats_day("bets", day),
         k.stats_day("volume", day),
+        k.match_open(bet.match_id),
+        k.match_bettors(bet.match_id),
     ];
     let argv: Vec<String> = vec![
         uid.to_string(),

@@ -1,0 +1,92 @@
+//! What services tell each other through `q:settle` (jobs for resultcenter) and `q:notify` / `sched`
+//! (events for pushsvr). Lua scripts write them with cmsgpack as maps with a `kind`; these types
+//! read (and, from Rust, write) the same shapes.
+
+use serde::{Deserialize, Serialize};
+
+/// A job on `q:settle`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettleJob {
+    /// "settle" (pay the winners) or "refund" (return every stake).
+    pub kind: String,
+    pub match_id: u64,
+    #[serde(default)]
+    pub winner: String,
+    #[serde(default)]
+    pub ts: u64,
+    /// A copy made to split a big match across consumers.
+    #[serde(default)]
+    pub helper: bool,
+}
+
+/// An event on `q:notify` (or due in `sched`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    /// A bet was settled: push 901 (and 904 if coins moved) to its owner.
+    BetSettled {
+        uid: u64,
+        bet_id: u64,
+        match_id: u64,
+        /// won, lost or refunded.
+        result: String,
+        payout: i64,
+        balance: i64,
+        #[serde(default)]
+        ts: u64,
+    },
+    /// A match changed state: push 902 to its bettors who are online.
+    MatchState {
+        match_id: u64,
+        state: i64,
+        #[serde(default)]
+        from: i64,
+        #[serde(default)]
+        action: String,
+        #[serde(default)]
+        ts: u64,
+    },
+    /// Staff announcement: push 903 to everyone online.
+    Announcement {
+        id: String,
+        text: String,
+        #[serde(default)]
+        ts: u64,
+    },
+    /// A balance changed outside betting (grant, payment): push 904 to the user.
+    Balance {
+        uid: u64,
+        balance: i64,
+        reason: String,
+        #[serde(default)]
+        ts: u64,
+    },
+    /// Due before a match starts: remind its bettors (903 with the match id).
+    Reminder { match_id: u64 },
+    /// Due at a match's start time: stop betting (the `start` transition) if staff have not.
+    AutoStart { match_id: u64 },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip_as_maps_with_a_kind() {
+        let e = Event::BetSettled {
+            uid: 1,
+            bet_id: 2,
+            match_id: 3,
+            result: "won".into(),
+            payout: 185,
+            balance: 1085,
+            ts: 9,
+        };
+        let bytes = rmp_serde::to_vec_named(&e).unwrap();
+        let v: serde_json::Value = rmp_serde::from_slice(&bytes).unwrap();
+        assert_eq!(v["kind"], "bet_settled");
+        assert_eq!(rmp_serde::from_slice::<Event>(&bytes).unwrap(), e);
+        let job = SettleJob { kind: "refund".into(), match_id: 4, winner: String::new(), ts: 0, helper: false };
+        assert_eq!(rmp_serde::from_slice::<SettleJob>(&rmp_serde::to_vec_named(&job).unwrap()).unwrap(), job);
+    }
+}
