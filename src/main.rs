@@ -48,6 +48,22 @@ enum Command {
         #[arg(long)]
         listen: Option<SocketAddr>,
     },
+    /// Run the settlement service (consumes q:settle).
+    Resultcenter {
+        #[command(flatten)]
+        id: Identity,
+        /// Consumers in this process (overrides resultcenter.workers).
+        #[arg(long)]
+        workers: Option<usize>,
+    },
+    /// Run the notification service (consumes q:notify, runs delayed events).
+    Pushsvr {
+        #[command(flatten)]
+        id: Identity,
+        /// Consumers in this process (overrides pushsvr.workers).
+        #[arg(long)]
+        workers: Option<usize>,
+    },
     /// Run every service in one process (starting private Redis/MariaDB under ./var when needed).
     Up {
         #[command(flatten)]
@@ -136,6 +152,24 @@ async fn dispatch(command: Command, mut cfg: Config) -> anyhow::Result<()> {
             let listener = bind(cfg.gm.listen, "gm.listen").await?;
             up::serve_admin(&cfg, &shutdown).await?;
             gm::run(cfg, listener, shutdown.clone()).await
+        }
+        Command::Resultcenter { id, workers } => {
+            id.apply(&mut cfg);
+            if let Some(w) = workers {
+                cfg.resultcenter.workers = w;
+            }
+            cfg.validate()?;
+            up::serve_admin(&cfg, &shutdown).await?;
+            resultcenter::run(cfg, shutdown.clone()).await
+        }
+        Command::Pushsvr { id, workers } => {
+            id.apply(&mut cfg);
+            if let Some(w) = workers {
+                cfg.pushsvr.workers = w;
+            }
+            cfg.validate()?;
+            up::serve_admin(&cfg, &shutdown).await?;
+            pushsvr::run(cfg, shutdown.clone()).await
         }
         Command::Up { id } => {
             id.apply(&mut cfg);

@@ -32,7 +32,7 @@ pub async fn run(mut cfg: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     result
 }
 
-/// Runs connect, logic and gm (and the admin server) until shutdown or until one of them fails.
+/// Runs connect, logic, gm, resultcenter and pushsvr (and the admin server) until shutdown or until one of them fails.
 async fn serve(mut cfg: Config, shutdown: &Shutdown) -> anyhow::Result<()> {
     let generated = dev_credentials(&mut cfg);
     let listener = crate::bind(cfg.connect.listen, "connect.listen").await?;
@@ -44,6 +44,8 @@ async fn serve(mut cfg: Config, shutdown: &Shutdown) -> anyhow::Result<()> {
     let mut connect = tokio::spawn(connect::run(cfg.clone(), listener, shutdown.clone()));
     let mut logic = tokio::spawn(logic::run(cfg.clone(), shutdown.clone()));
     let mut gm = tokio::spawn(gm::run(cfg.clone(), gm_listener, shutdown.clone()));
+    let mut resultcenter = tokio::spawn(resultcenter::run(cfg.clone(), shutdown.clone()));
+    let mut pushsvr = tokio::spawn(pushsvr::run(cfg.clone(), shutdown.clone()));
 
     let host = if ws.ip().is_unspecified() { "127.0.0.1".to_owned() } else { ws.ip().to_string() };
     println!("matchday is up (node {}, group {})", cfg.node.id, cfg.node.group);
@@ -61,11 +63,14 @@ async fn serve(mut cfg: Config, shutdown: &Shutdown) -> anyhow::Result<()> {
         r = &mut connect => Some(("connect", r)),
         r = &mut logic => Some(("logic", r)),
         r = &mut gm => Some(("gm", r)),
+        r = &mut resultcenter => Some(("resultcenter", r)),
+        r = &mut pushsvr => Some(("pushsvr", r)),
         _ = shutdown.cancelled() => None,
     };
     shutdown.token.cancel();
     let mut result = Ok(());
-    let mut rest = vec![("connect", connect), ("logic", logic), ("gm", gm)];
+    let mut rest =
+        vec![("connect", connect), ("logic", logic), ("gm", gm), ("resultcenter", resultcenter), ("pushsvr", pushsvr)];
     if let Some((name, r)) = first {
         rest.retain(|(n, _)| *n != name);
         result = flatten(name, r);

@@ -23,6 +23,9 @@ pub enum ScriptName {
     WalletChange,
     Announce,
     PlaceBet,
+    SettleBatch,
+    SchedDue,
+    InboxTake,
 }
 
 impl ScriptName {
@@ -38,6 +41,9 @@ impl ScriptName {
         ScriptName::WalletChange,
         ScriptName::Announce,
         ScriptName::PlaceBet,
+        ScriptName::SettleBatch,
+        ScriptName::SchedDue,
+        ScriptName::InboxTake,
     ];
 
     /// The file name under redis-scripts/.
@@ -54,6 +60,9 @@ impl ScriptName {
             ScriptName::WalletChange => "wallet_change.lua",
             ScriptName::Announce => "announce.lua",
             ScriptName::PlaceBet => "place_bet.lua",
+            ScriptName::SettleBatch => "settle_batch.lua",
+            ScriptName::SchedDue => "sched_due.lua",
+            ScriptName::InboxTake => "inbox_take.lua",
         }
     }
 
@@ -70,6 +79,9 @@ impl ScriptName {
             ScriptName::WalletChange => include_str!("../../redis-scripts/wallet_change.lua"),
             ScriptName::Announce => include_str!("../../redis-scripts/announce.lua"),
             ScriptName::PlaceBet => include_str!("../../redis-scripts/place_bet.lua"),
+            ScriptName::SettleBatch => include_str!("../../redis-scripts/settle_batch.lua"),
+            ScriptName::SchedDue => include_str!("../../redis-scripts/sched_due.lua"),
+            ScriptName::InboxTake => include_str!("../../redis-scripts/inbox_take.lua"),
         }
     }
 }

@@ -203,6 +203,22 @@ pub async fn spawn_gm(cfg: Config, shutdown: &Shutdown) -> SocketAddr {
     addr
 }
 
+/// Starts a resultcenter for `cfg`; returns its counters.
+pub fn spawn_resultcenter(cfg: Config, shutdown: &Shutdown) -> Arc<resultcenter::Stats> {
+    let stats = Arc::new(resultcenter::Stats::default());
+    let (s, st) = (shutdown.clone(), stats.clone());
+    shutdown.tracker.spawn(async move { resultcenter::run_with(cfg, s, st).await.expect("resultcenter failed") });
+    stats
+}
+
+/// Starts a pushsvr for `cfg`; returns its counters.
+pub fn spawn_pushsvr(cfg: Config, shutdown: &Shutdown) -> Arc<pushsvr::Stats> {
+    let stats = Arc::new(pushsvr::Stats::default());
+    let (s, st) = (shutdown.clone(), stats.clone());
+    shutdown.tracker.spawn(async move { pushsvr::run_with(cfg, s, st).await.expect("pushsvr failed") });
+    stats
+}
+
 /// Starts a logic process for `cfg`; returns its counters.
 pub fn spawn_logic(cfg: Config, shutdown: &Shutdown) -> Arc<logic::Stats> {
     spawn_logic_with(cfg, shutdown, logic::Dispatch::default())
