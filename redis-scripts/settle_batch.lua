@@ -1,6 +1,106 @@
--- settle_batch.lua — (being written) settle a batch of a match's open bets.
+-- settle_batch.lua — settle (or refund) a batch of a match's open bets, atomically, and finish the
+-- match when its last open bet is done. A bet is taken off the match's open list in the same step
+-- that pays it, so a batch replayed (after a crash) or run by two resultcenters at once pays nothing
+-- twice: a bet no longer on the list is skipped.
 --
--- KEYS[1]  match:{mid}
--- Reply:   {settled, remaining, finished}
--- Errors:  none.
-return {0, 0, 0}
+-- won      → credit floor(stake × odds / 1000) (computed without overflow), ledger reason "payout"
+-- lost     → nothing
+-- refunded → credit the stake, ledger reason "refund"
+-- Every settled bet: bet record to the outbox, a "bet_settled" event to q:notify.
+-- Last bet done (and the match in a state the final transitions allow): the match goes through its
+-- final states (3 → 4 settled → 9 credited, every payout being delivered in the same steps; or
+-- 6/7 → 8 refunded), from the doing/list indexes to finished, with an event per state.
+--
+-- KEYS[1]  match:{mid}            KEYS[2]  match:{mid}:open (zset "bid:uid")
+-- KEYS[3]  q:outbox               KEYS[4]  q:notify
+-- KEYS[5]  matches:doing:all      KEYS[6]  matches:doing:{type}
+-- KEYS[7]  matches:finished:all   KEYS[8]  matches:finished:{type}
+-- KEYS[9]  matches:list:all       KEYS[10] matches:list:{type}
+-- then for bet i = 1..n: KEYS[8+3i] bet:{bid}, KEYS[9+3i] wallet:{uid}, KEYS[10+3i] ledger:{uid}
+-- ARGV[1]  "settle" (pay the winner recorded in the match's `result`) or "refund"
+-- ARGV[2]  now, Unix ms
+-- ARGV[3]  the final states in order, comma separated ("4,9" for settle, "8" for refund)
+-- ARGV[4]  states the first final transition is allowed from, comma separated ("3", or "6,7")
+-- ARGV[5]  n, the number of bets in this batch (may be 0: just finish the match if nothing is open)
+-- ARGV[6..5+n] the open-list members "bid:uid", in the order of the bet keys
+--
+-- Reply:   {settled, remaining, finished}  bets settled now; open bets left; 1 if the match was finished now
+--          {-1, remaining, state}          the match is not in a state this job may settle: nothing written
+-- Errors:  "ERR no such match" (nothing written).
+local m = redis.call('HMGET', KEYS[1], 'state', 'result', 'ver', 'start_at', 'id')
+if not m[1] then return redis.error_reply('ERR no such match') end
+local state = tonumber(m[1])
+local allowed = false
+for s in string.gmatch(ARGV[4], '[^,]+') do
+  if tonumber(s) == state then allowed = true end
+end
+if not allowed then
+  return {-1, redis.call('ZCARD', KEYS[2]), state}
+end
+local mode, now, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[5])
+local winner, mid = m[2], tonumber(m[5])
+local settled, paid = 0, 0
+for i = 1, n do
+  local member = ARGV[5 + i]
+  if redis.call('ZREM', KEYS[2], member) == 1 then
+    local bk, wk, lk = KEYS[8 + 3 * i], KEYS[9 + 3 * i], KEYS[10 + 3 * i]
+    local b = redis.call('HMGET', bk, 'state', 'stake', 'odds', 'option', 'uid', 'ver', 'id')
+    if b[1] == 'open' then
+      local stake, odds = tonumber(b[2]), tonumber(b[3])
+      local result, payout
+      if mode == 'refund' then
+        result, payout = 'refunded', stake
+      elseif b[4] == winner then
+        result = 'won'
+        payout = math.floor(stake / 1000) * odds + math.floor((stake % 1000) * odds / 1000)
+      else
+        result, payout = 'lost', 0
+      end
+      local bver = tonumber(b[6] or '1') + 1
+      redis.call('HSET', bk, 'state', result, 'payout', payout, 'settled_at', now, 'ver', bver)
+      local balance
+      if payout > 0 then
+        balance = redis.call('HINCRBY', wk, 'balance', payout)
+        local wver = redis.call('HINCRBY', wk, 'ver', 1)
+        local entry = {id = b[5] .. ':' .. wver, uid = tonumber(b[5]), delta = payout, balance = balance,
+                       reason = (result == 'won') and 'payout' or 'refund', ref = b[7], ts = now}
+        redis.call('LPUSH', lk, cmsgpack.pack(entry))
+        redis.call('RPUSH', KEYS[3],
+          cmsgpack.pack({table = 'wallet', key = b[5], ver = wver, fields = {balance = balance}}),
+          cmsgpack.pack({table = 'ledger', key = entry.id, ver = 1, fields = entry}))
+      else
+        balance = tonumber(redis.call('HGET', wk, 'balance') or '0')
+      end
+      redis.call('RPUSH', KEYS[3], cmsgpack.pack({table = 'bet', key = b[7], ver = bver,
+        fields = {state = result, payout = payout, settled_at = now}}))
+      redis.call('RPUSH', KEYS[4], cmsgpack.pack({kind = 'bet_settled', uid = tonumber(b[5]), bet_id = tonumber(b[7]),
+        match_id = mid, result = result, payout = payout, balance = balance, ts = now}))
+      settled = settled + 1
+      paid = paid + payout
+    end
+  end
+end
+if settled > 0 then
+  redis.call('HINCRBY', KEYS[1], 'settled', settled)
+  redis.call('HINCRBY', KEYS[1], 'paid', paid)
+end
+local remaining = redis.call('ZCARD', KEYS[2])
+if remaining > 0 then return {settled, remaining, 0} end
+
+local from, final = state, state
+for s in string.gmatch(ARGV[3], '[^,]+') do
+  final = tonumber(s)
+  redis.call('RPUSH', KEYS[4], cmsgpack.pack({kind = 'match_state', match_id = mid, state = final, from = from,
+    action = mode, ts = now}))
+  from = final
+end
+local ver = tonumber(m[3]) + 1
+redis.call('HSET', KEYS[1], 'state', final, 'ver', ver, 'updated_at', now)
+for i = 5, 10 do redis.call('ZREM', KEYS[i], mid) end
+redis.call('ZADD', KEYS[7], tonumber(m[4]), mid)
+redis.call('ZADD', KEYS[8], tonumber(m[4]), mid)
+local flat = redis.call('HGETALL', KEYS[1])
+local snapshot = {}
+for i = 1, #flat, 2 do snapshot[flat[i]] = flat[i + 1] end
+redis.call('RPUSH', KEYS[3], cmsgpack.pack({table = 'match', key = m[5], ver = ver, fields = snapshot}))
+return {settled, 0, 1}

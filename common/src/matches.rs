@@ -38,6 +38,8 @@ pub struct MatchRecord {
     pub external_id: Option<String>,
     pub created_at: u64,
     pub updated_at: u64,
+    /// Bets settled or refunded so far (resultcenter's progress).
+    pub settled: u64,
 }
 
 impl MatchRecord {
@@ -90,6 +92,7 @@ impl MatchRecord {
             external_id: opt("external_id"),
             created_at: n("created_at")? as u64,
             updated_at: n("updated_at")? as u64,
+            settled: h.get("settled").and_then(|v| v.parse().ok()).unwrap_or(0),
         })
     }
 

@@ -90,6 +90,8 @@ pub struct GmMatch {
     /// Stake total per option key.
     pub pool: HashMap<String, i64>,
     pub bet_count: u64,
+    /// Settlement progress: bets settled or refunded so far (of `bet_count`).
+    pub settled: u64,
     pub created_at: u64,
     pub updated_at: u64,
 }
@@ -115,6 +117,7 @@ impl GmMatch {
             actions,
             pool,
             bet_count,
+            settled: m.settled,
             created_at: m.created_at,
             updated_at: m.updated_at,
         }
