@@ -26,6 +26,7 @@ pub enum ScriptName {
     SettleBatch,
     SchedDue,
     InboxTake,
+    PushUser,
 }
 
 impl ScriptName {
@@ -44,6 +45,7 @@ impl ScriptName {
         ScriptName::SettleBatch,
         ScriptName::SchedDue,
         ScriptName::InboxTake,
+        ScriptName::PushUser,
     ];
 
     /// The file name under redis-scripts/.
@@ -63,6 +65,7 @@ impl ScriptName {
             ScriptName::SettleBatch => "settle_batch.lua",
             ScriptName::SchedDue => "sched_due.lua",
             ScriptName::InboxTake => "inbox_take.lua",
+            ScriptName::PushUser => "push_user.lua",
         }
     }
 
@@ -82,6 +85,7 @@ impl ScriptName {
             ScriptName::SettleBatch => include_str!("../../redis-scripts/settle_batch.lua"),
             ScriptName::SchedDue => include_str!("../../redis-scripts/sched_due.lua"),
             ScriptName::InboxTake => include_str!("../../redis-scripts/inbox_take.lua"),
+            ScriptName::PushUser => include_str!("../../redis-scripts/push_user.lua"),
         }
     }
 }

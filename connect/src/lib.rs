@@ -8,7 +8,8 @@
 //!
 //! - [`run`] / [`Server`]: accept loop, heartbeat, reply consumer; returns on shutdown.
 //! - `conn`: one connection (handshake, limits, reader, batching writer).
-//! - `replies`: the reply/push consumer (bind/unbind, drop-and-count for gone connections).
+//! - `replies`: the reply/push consumer (bind/unbind, the inbox after a login or resume reply,
+//!   drop-and-count for gone connections).
 //! - `registry`, `stats`: the node's connections and counters.
 
 mod conn;

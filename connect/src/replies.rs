@@ -1,11 +1,13 @@
 //! The consumer of this node's reply list `q:l2c:{node}` and push list `q:push:{node}`: each
 //! element `[route, frame]` goes to its connection (or to all of them), applying bind/unbind first.
-//! A reply for a connection that has gone is dropped and counted.
+//! A reply for a connection that has gone is dropped and counted. Right after a reply that binds a
+//! connection (login, resume), the user's inbox (`inbox:{uid}`, pushes kept while offline) follows.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::scripts::ScriptName;
 use fred::prelude::*;
 use fred::types::lists::LMoveDirection;
 use protocol::codec::decode_routed;
@@ -63,6 +65,7 @@ async fn deliver(node: &Node, element: Bytes) {
         node.stats.dropped();
         return;
     };
+    let bound = route.bind.as_ref().map(|b| b.uid);
     if let Some(bind) = route.bind {
         let uid = bind.uid;
         if let Some((prev, _)) = conn.state.set_session(Some((bind.uid, bind.sid)))
@@ -78,4 +81,31 @@ async fn deliver(node: &Node, element: Bytes) {
         node.set_online(uid, route.conn, false).await;
     }
     conn.send(frame);
+    if let Some(uid) = bound {
+        deliver_inbox(node, &conn, uid).await;
+    }
+}
+
+/// Sends the pushes kept for `uid` while they were offline, oldest first, right after the login or
+/// resume reply (already queued, so the client reads it first). The inbox is taken atomically: with
+/// two logins at once, one connection gets the frames. pushsvr writes the inbox only while the user
+/// has no live connection, deciding atomically against the online index written above, so a push
+/// lands either in the inbox before this takes it or on this node's push list after the reply.
+async fn deliver_inbox(node: &Node, conn: &crate::registry::ConnHandle, uid: u64) {
+    let redis = &node.redis;
+    let taken: Result<Vec<Bytes>, _> =
+        redis.scripts.call(&redis.pool, ScriptName::InboxTake, vec![redis.keys.inbox(uid)], Vec::<Bytes>::new()).await;
+    match taken {
+        Ok(frames) => {
+            if !frames.is_empty() {
+                tracing::debug!(user.id = uid, frames = frames.len(), "delivering the inbox");
+                metrics::counter!("matchday_connect_inbox_delivered_total").increment(frames.len() as u64);
+            }
+            // Newest first in the list: send in reverse.
+            for frame in frames.into_iter().rev() {
+                conn.send(frame);
+            }
+        }
+        Err(e) => tracing::warn!(user.id = uid, error = %e, "cannot take the inbox; it waits for the next login"),
+    }
 }

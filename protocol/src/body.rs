@@ -219,3 +219,45 @@ pub struct BetView {
     pub payout: Option<i64>,
     pub ts: u64,
 }
+
+/// 901 push: one of the user's bets was settled.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct BetSettledPush {
+    pub bet_id: u64,
+    pub match_id: u64,
+    /// won, lost or refunded.
+    pub result: String,
+    /// Coins credited by the settlement (0 for a lost bet).
+    pub payout: i64,
+    /// The balance after the credit.
+    pub balance: i64,
+}
+
+/// 902 push: a match the user bet on changed state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct MatchStatePush {
+    pub match_id: u64,
+    /// The new state code (the `state` of `match`).
+    pub state: i8,
+}
+
+/// 903 push: a staff announcement, or a reminder that a match the user bet on starts soon
+/// (then `match_id` names it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct AnnouncementPush {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub match_id: Option<u64>,
+}
+
+/// 904 push: the user's balance changed outside a request of theirs (payout, refund, grant, payment).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct BalancePush {
+    pub balance: i64,
+    /// payout, refund, grant, payment, ...
+    pub reason: String,
+}

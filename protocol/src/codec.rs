@@ -218,6 +218,10 @@ mod tests {
         #[test] fn bet_ref(h in head(), b in any::<BetRef>()) { round_trip(h, b) }
         #[test] fn bet_view(h in head(), b in any::<BetView>()) { round_trip(h, b) }
         #[test] fn bet_items(h in head(), b in any::<Items<BetView>>()) { round_trip(h, b) }
+        #[test] fn bet_settled_push(h in head(), b in any::<BetSettledPush>()) { round_trip(h, b) }
+        #[test] fn match_state_push(h in head(), b in any::<MatchStatePush>()) { round_trip(h, b) }
+        #[test] fn announcement_push(h in head(), b in any::<AnnouncementPush>()) { round_trip(h, b) }
+        #[test] fn balance_push(h in head(), b in any::<BalancePush>()) { round_trip(h, b) }
 
         #[test]
         fn routed_elements_round_trip(conn in any::<u64>(), uid in any::<u64>(), unbind in any::<bool>(),

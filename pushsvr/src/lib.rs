@@ -1,29 +1,152 @@
-//! # matchday-pushsvr (being built)
+//! # matchday-pushsvr
+//!
+//! Turns events into pushes (DESIGN.md §7 Notifications). Workers consume `q:notify` through the
+//! reliable queue; each event becomes client frames `[{id, seq: 0, code: 0}, body]`:
+//!
+//! | event | push | to |
+//! |---|---|---|
+//! | `bet_settled` | 901, and 904 when coins moved | the bettor: online, or kept in the inbox |
+//! | `balance` | 904 | the user: online, or kept in the inbox |
+//! | `match_state` | 902 | the match's bettors who are online (nothing is kept) |
+//! | `announcement` | 903 | every connection of every live connect node |
+//! | `reminder` | 903 with `match_id` | the match's bettors: online, or kept in the inbox |
+//! | `auto_start` | — | applies the `start` transition at the match's start time |
+//!
+//! A user's pushes go to every connection of theirs on a live connect node (`online:{uid}` →
+//! `q:push:{node}`); when there is none they are kept in `inbox:{uid}` (capped), which connect hands
+//! over right after the next login or resume reply. The choice is atomic (`push_user.lua`).
+//! A sched poller moves due delayed events from `sched` to `q:notify` (`sched_due.lua`).
+//!
+//! - [`run`] / [`run_with`]: start the workers, the reaper, the sched poller and the heartbeat;
+//!   return on shutdown.
+//! - `worker`: the consumer loop (decode, span per event, ack, dead list, retries).
+//! - `handlers/`: one file per event kind.
+//! - `deliver`: frames to a user, to a match's bettors, to every node.
+//! - `sched`: the delayed-event poller.
+
+mod deliver;
+mod handlers;
+mod sched;
+mod worker;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
-use common::{Config, Shutdown};
+use common::heartbeat::{Heartbeat, NodeInfo};
+use common::queue::{Consumer, QueueKeys, Reaper};
+use common::{Config, Redis, Shutdown};
+use protocol::MsgId;
+use protocol::msg::{PUSH_ANNOUNCEMENT, PUSH_BALANCE, PUSH_BET_SETTLED, PUSH_MATCH_STATE};
 
-/// Counters of a pushsvr process, readable by tests.
+/// The pushes this service sends (docs/protocol.md marks exactly these push ids live).
+pub const PUSHES: &[MsgId] = &[PUSH_BET_SETTLED, PUSH_MATCH_STATE, PUSH_ANNOUNCEMENT, PUSH_BALANCE];
+
+/// Events a worker takes from the queue at once; it finishes them before it checks for shutdown.
+const BATCH: usize = 16;
+/// How long a worker's BLMOVE waits for an event (bounds how long shutdown waits for it).
+const BLOCK_TIMEOUT: Duration = Duration::from_secs(1);
+/// A node's push list lives this many heartbeat TTLs after its last push: a live node drains it
+/// long before, and the list of a node that died expires soon after its heartbeat.
+const PUSH_TTL_HEARTBEATS: u64 = 3;
+
+/// Counters of a pushsvr process, readable by tests and mirrored to Prometheus.
 #[derive(Debug, Default)]
 pub struct Stats {
+    /// Events handled and acked.
     pub handled: AtomicU64,
+    /// Announcements (903) broadcast, one per event.
+    pub broadcasts: AtomicU64,
+    /// Elements pushed to connect nodes' lists (one per connection and frame, one per node for a broadcast).
+    pub pushed: AtomicU64,
+    /// Frames kept in an inbox for a user with no live connection.
+    pub inboxed: AtomicU64,
+    /// Online entries removed because their connect node had died.
+    pub stale_removed: AtomicU64,
+    /// Events moved to the dead list (undecodable, or failing every attempt).
+    pub dead: AtomicU64,
+    /// Delayed events moved from `sched` to `q:notify` by this process.
+    pub sched_moved: AtomicU64,
 }
 
 impl Stats {
     pub fn handled(&self) -> u64 {
         self.handled.load(Ordering::Relaxed)
     }
+
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+
+    fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
 }
 
-/// Runs pushsvr until shutdown.
+/// What every worker shares.
+#[derive(Clone)]
+pub(crate) struct Ctx {
+    pub redis: Redis,
+    pub cfg: common::config::PushsvrConfig,
+    pub stats: Arc<Stats>,
+    /// TTL of a node's push list after a push, ms.
+    pub push_ttl_ms: u64,
+    pub max_attempts: u32,
+}
+
+/// Runs pushsvr as node `cfg.node.id` until shutdown.
 pub async fn run(cfg: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     run_with(cfg, shutdown, Arc::new(Stats::default())).await
 }
 
-/// [`run`], counting into `stats`.
-pub async fn run_with(_cfg: Config, shutdown: Shutdown, _stats: Arc<Stats>) -> anyhow::Result<()> {
+/// [`run`], counting into `stats`. Each worker finishes the events it holds before it stops.
+pub async fn run_with(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) -> anyhow::Result<()> {
+    let node = cfg.node.id.clone();
+    anyhow::ensure!(!node.is_empty(), "node.id must be set before starting pushsvr");
+    let redis = Redis::new(&cfg.redis)?;
+    redis.ready().await?;
+    let q = cfg.queue.clone();
+    let info = NodeInfo {
+        role: "pushsvr",
+        id: node.clone(),
+        group: cfg.node.group,
+        extra: vec![("workers".into(), cfg.pushsvr.workers.to_string())],
+    };
+    let heartbeat_every = Duration::from_millis(q.heartbeat_interval_ms);
+    let heartbeat =
+        Heartbeat::start(&redis, info, heartbeat_every, Duration::from_millis(q.heartbeat_ttl_ms), &shutdown).await;
+    let queue = QueueKeys::new(&redis.keys, redis.keys.notify());
+    let ctx = Ctx {
+        redis: redis.clone(),
+        cfg: cfg.pushsvr.clone(),
+        stats: stats.clone(),
+        push_ttl_ms: q.heartbeat_ttl_ms * PUSH_TTL_HEARTBEATS,
+        max_attempts: q.max_attempts,
+    };
+
+    let mut tasks = Vec::new();
+    for k in 0..cfg.pushsvr.workers {
+        let worker = format!("{node}.{k}");
+        let consumer =
+            Consumer::start(&redis, queue.clone(), &worker, &heartbeat.key, BATCH, BLOCK_TIMEOUT, heartbeat_every)
+                .await?;
+        let span = tracing::info_span!("worker", worker = %worker);
+        let task = worker::run(ctx.clone(), consumer, shutdown.clone());
+        tasks.push(shutdown.tracker.spawn(tracing::Instrument::instrument(task, span)));
+    }
+    let reaper = Reaper::new(&redis, queue.clone(), &node, q.max_attempts, Duration::from_millis(q.reap_interval_ms));
+    shutdown.tracker.spawn(reaper.run(Duration::from_millis(q.reap_interval_ms), shutdown.clone()));
+    let poll = Duration::from_millis(cfg.pushsvr.poll_interval_ms);
+    tasks.push(shutdown.tracker.spawn(sched::run(redis.clone(), stats, poll, shutdown.clone())));
+    tracing::info!(node = %node, workers = cfg.pushsvr.workers, queue = %queue.queue,
+        poll_interval_ms = cfg.pushsvr.poll_interval_ms, "pushsvr running");
+
     shutdown.cancelled().await;
+    for t in tasks {
+        let _ = t.await;
+    }
+    heartbeat.stopped().await;
+    redis.close().await;
+    tracing::info!(node = %node, "pushsvr stopped");
     Ok(())
 }

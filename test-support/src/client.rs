@@ -1,5 +1,6 @@
 //! A WebSocket test client: MessagePack binary frames by default, JSON text frames on request.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -18,6 +19,8 @@ pub const REPLY_TIMEOUT: Duration = Duration::from_secs(15);
 pub struct Client {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     seq: u32,
+    /// Server pushes that arrived while [`Client::call`] waited for a reply, oldest first.
+    pushes: VecDeque<Frame>,
 }
 
 /// A reply or push as the client sees it.
@@ -31,12 +34,17 @@ impl Frame {
     pub fn code(&self) -> u16 {
         self.head.code
     }
+
+    /// A server push (9xx, seq 0) rather than a reply.
+    pub fn is_push(&self) -> bool {
+        self.head.seq == 0 && self.head.id >= 900
+    }
 }
 
 impl Client {
     pub async fn connect(addr: SocketAddr) -> Client {
         let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await.expect("websocket connect");
-        Client { ws, seq: 0 }
+        Client { ws, seq: 0, pushes: VecDeque::new() }
     }
 
     fn next_seq(&mut self) -> u32 {
@@ -44,12 +52,19 @@ impl Client {
         self.seq
     }
 
-    /// Sends a MessagePack request and waits for its reply (same seq).
+    /// Sends a MessagePack request and waits for its reply (same seq). Pushes that arrive first are
+    /// kept for [`Client::push`] / [`Client::pushes_so_far`].
     pub async fn call(&mut self, id: u16, body: impl Serialize) -> Frame {
         let seq = self.next_seq();
         let frame = encode_frame(&ClientHead { id, seq, ver: None }, &body).expect("encode");
         self.send_binary(frame).await;
-        let reply = self.recv().await;
+        let reply = loop {
+            let f = self.recv().await;
+            if !f.is_push() {
+                break f;
+            }
+            self.pushes.push_back(f);
+        };
         assert_eq!((reply.head.id, reply.head.seq), (id, seq), "reply does not match the request: {reply:?}");
         reply
     }
@@ -90,6 +105,27 @@ impl Client {
             };
             return Frame { head, body };
         }
+    }
+
+    /// The next server push: one kept by [`Client::call`], or the next frame (which must be a push).
+    pub async fn push(&mut self) -> Frame {
+        if let Some(f) = self.pushes.pop_front() {
+            return f;
+        }
+        let f = self.recv().await;
+        assert!(f.is_push(), "expected a push, got {f:?}");
+        f
+    }
+
+    /// The pushes kept by [`Client::call`] so far (taken: the next call starts afresh).
+    pub fn pushes_so_far(&mut self) -> Vec<Frame> {
+        self.pushes.drain(..).collect()
+    }
+
+    /// Every push that arrived before the reply to a ping: what the server had sent by then.
+    pub async fn pushes_until_ping(&mut self) -> Vec<Frame> {
+        assert_eq!(self.call(msg::PING, serde_json::json!({})).await.code(), 0);
+        self.pushes_so_far()
     }
 
     /// Waits for the server to close the connection; returns the close code.

@@ -1,0 +1,183 @@
+//! Where pushes go. A user's pushes go to each of their connections on a live connect node, or —
+//! when they have none — into their inbox; `push_user.lua` makes that choice atomically against
+//! connect's bind (see below). A broadcast goes once to every live connect node, which writes it to
+//! all its connections.
+//!
+//! Why atomic: connect binds a login by writing `online:{uid}`, then queues the login reply, then
+//! takes the inbox. If pushsvr read the index, decided "offline", and wrote the inbox after connect
+//! had taken it, the push would wait in the inbox until the next login. The script decides and writes
+//! in one step, so each push either lands in the inbox before connect takes it, or sees the new
+//! connection and goes to its node's list, which connect reads after the login reply.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use fred::prelude::*;
+use fred::types::Value;
+use futures_util::stream::{self, StreamExt};
+use protocol::codec::{encode_frame, encode_routed};
+use protocol::{MsgId, ReplyHead, Route};
+use serde::Serialize;
+
+use crate::{Ctx, Stats};
+
+/// How often [`to_user`] re-reads the online index when it changed under the script.
+const ATTEMPTS: usize = 5;
+/// Users served at once by a fan-out to a match's bettors.
+const FANOUT: usize = 16;
+
+/// One push: its msg id (for metrics) and the client frame `[{id, seq: 0, code: 0}, body]`.
+#[derive(Clone, Debug)]
+pub struct Push {
+    pub id: MsgId,
+    pub frame: Bytes,
+}
+
+impl Push {
+    pub fn new<B: Serialize>(id: MsgId, body: &B) -> anyhow::Result<Push> {
+        let frame = encode_frame(&ReplyHead { id, seq: 0, code: 0 }, body)?;
+        Ok(Push { id, frame: Bytes::from(frame) })
+    }
+}
+
+/// What to do with pushes for a user who has no live connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Offline {
+    /// Keep them in the user's inbox, for the next login or resume.
+    Keep,
+    /// Drop them (the news is stale by the next login: match state changes).
+    Drop,
+}
+
+/// What [`to_user`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Delivered {
+    /// Connections the pushes went to.
+    pub connections: u64,
+    /// Frames kept in the inbox.
+    pub kept: u64,
+}
+
+/// Delivers `pushes` (in order) to every live connection of `uid`, or keeps them in the inbox.
+pub async fn to_user(ctx: &Ctx, uid: u64, pushes: &[Push], offline: Offline) -> anyhow::Result<Delivered> {
+    let (redis, keys) = (&ctx.redis, &ctx.redis.keys);
+    let online_key = keys.online(uid);
+    for _ in 0..ATTEMPTS {
+        let online: HashMap<String, String> = redis.pool.hgetall(&online_key).await?;
+        if online.is_empty() && offline == Offline::Drop {
+            return Ok(Delivered::default());
+        }
+        let mut conns: Vec<(u64, &str, &str)> = Vec::with_capacity(online.len());
+        let mut garbage = Vec::new();
+        for (conn, node) in &online {
+            match conn.parse::<u64>() {
+                Ok(id) => conns.push((id, conn.as_str(), node.as_str())),
+                Err(_) => garbage.push(conn.clone()),
+            }
+        }
+        if !garbage.is_empty() {
+            tracing::warn!(user.id = uid, entries = ?garbage, "removing malformed entries from the online index");
+            let _: i64 = redis.pool.hdel(&online_key, garbage).await?;
+            continue;
+        }
+        let mut script_keys = vec![online_key.clone(), keys.inbox(uid)];
+        let cap = if offline == Offline::Keep { ctx.cfg.inbox_cap as i64 } else { 0 };
+        let mut argv: Vec<Value> = vec![
+            cap.into(),
+            (ctx.push_ttl_ms as i64).into(),
+            (conns.len() as i64).into(),
+            (pushes.len() as i64).into(),
+        ];
+        for (_, conn, node) in &conns {
+            script_keys.push(keys.node("connect", node));
+            script_keys.push(keys.push(node));
+            argv.push((*conn).into());
+        }
+        argv.extend(conns.iter().map(|(_, _, node)| Value::from(*node)));
+        argv.extend(pushes.iter().map(|p| Value::from(p.frame.clone())));
+        for (id, _, _) in &conns {
+            for p in pushes {
+                argv.push(Bytes::from(encode_routed(&Route::to(*id), &p.frame)?).into());
+            }
+        }
+        let reply: Vec<i64> =
+            redis.scripts.call(&redis.pool, common::scripts::ScriptName::PushUser, script_keys, argv).await?;
+        match reply.as_slice() {
+            [-1] => continue,
+            [connections, kept, removed] => {
+                let (connections, kept, removed) = (*connections as u64, *kept as u64, *removed as u64);
+                if removed > 0 {
+                    Stats::add(&ctx.stats.stale_removed, removed);
+                    tracing::debug!(user.id = uid, removed, "removed connections of dead connect nodes");
+                }
+                count(ctx, pushes, connections, kept > 0);
+                return Ok(Delivered { connections, kept });
+            }
+            other => anyhow::bail!("push_user.lua answered {other:?}"),
+        }
+    }
+    anyhow::bail!("the online index of user {uid} kept changing; will retry")
+}
+
+fn count(ctx: &Ctx, pushes: &[Push], connections: u64, kept: bool) {
+    for p in pushes {
+        if connections > 0 {
+            metrics::counter!("matchday_push_sent_total", "msg" => p.id.to_string()).increment(connections);
+        }
+        if kept {
+            metrics::counter!("matchday_push_inboxed_total", "msg" => p.id.to_string()).increment(1);
+        }
+    }
+    Stats::add(&ctx.stats.pushed, connections * pushes.len() as u64);
+    if kept {
+        Stats::add(&ctx.stats.inboxed, pushes.len() as u64);
+    }
+}
+
+/// Delivers `pushes` to every user who bet on match `mid`; returns how many users got them (on a
+/// connection, or in the inbox).
+pub async fn to_bettors(ctx: &Ctx, mid: u64, pushes: &[Push], offline: Offline) -> anyhow::Result<u64> {
+    let uids: Vec<u64> = ctx.redis.pool.smembers(ctx.redis.keys.match_bettors(mid)).await?;
+    let results: Vec<anyhow::Result<Delivered>> =
+        stream::iter(uids).map(|uid| to_user(ctx, uid, pushes, offline)).buffer_unordered(FANOUT).collect().await;
+    let mut reached = 0;
+    for r in results {
+        let d = r?;
+        if d.connections > 0 || d.kept > 0 {
+            reached += 1;
+        }
+    }
+    Ok(reached)
+}
+
+/// Delivers `push` to every connection of every live connect node (nodes found by their
+/// heartbeat keys); returns the number of nodes.
+pub async fn broadcast(ctx: &Ctx, push: &Push) -> anyhow::Result<u64> {
+    let (redis, keys) = (&ctx.redis, &ctx.redis.keys);
+    // SCAN walks the keyspace; announcements are rare enough for that.
+    let beats = redis.scan("node:connect:*").await?;
+    if beats.is_empty() {
+        return Ok(0);
+    }
+    let pipe = redis.pool.next().pipeline();
+    for key in &beats {
+        let _: () = pipe.hget(key, "id").await?;
+    }
+    let ids: Vec<Option<String>> = common::Redis::each(pipe).await?;
+    let nodes: Vec<String> = ids.into_iter().flatten().collect();
+    if nodes.is_empty() {
+        return Ok(0);
+    }
+    let element = Bytes::from(encode_routed(&Route { all: true, ..Route::default() }, &push.frame)?);
+    let pipe = redis.pool.next().pipeline();
+    for node in &nodes {
+        let list = keys.push(node);
+        let _: () = pipe.lpush(&list, element.clone()).await?;
+        let _: () = pipe.pexpire(&list, ctx.push_ttl_ms as i64, None).await?;
+    }
+    let _: Vec<Value> = common::Redis::each(pipe).await?;
+    let n = nodes.len() as u64;
+    metrics::counter!("matchday_push_sent_total", "msg" => push.id.to_string()).increment(n);
+    Stats::add(&ctx.stats.pushed, n);
+    Ok(n)
+}

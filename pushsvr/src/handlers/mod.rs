@@ -1,0 +1,40 @@
+//! One handler per event kind; [`handle`] dispatches. A handler returns Err only for a failure worth
+//! retrying (Redis away): the event stays inflight and is handled again, so a push may be delivered
+//! twice, never lost (at-least-once, like every queue here).
+
+mod announcement;
+mod auto_start;
+mod balance;
+mod bet_settled;
+mod match_state;
+mod reminder;
+
+use common::events::Event;
+
+use crate::Ctx;
+
+/// The `kind` of an event, for spans and metrics.
+pub fn kind(event: &Event) -> &'static str {
+    match event {
+        Event::BetSettled { .. } => "bet_settled",
+        Event::MatchState { .. } => "match_state",
+        Event::Announcement { .. } => "announcement",
+        Event::Balance { .. } => "balance",
+        Event::Reminder { .. } => "reminder",
+        Event::AutoStart { .. } => "auto_start",
+    }
+}
+
+/// Handles one event.
+pub async fn handle(ctx: &Ctx, event: &Event) -> anyhow::Result<()> {
+    match event {
+        Event::BetSettled { uid, bet_id, match_id, result, payout, balance, .. } => {
+            bet_settled::handle(ctx, *uid, *bet_id, *match_id, result, *payout, *balance).await
+        }
+        Event::MatchState { match_id, state, .. } => match_state::handle(ctx, *match_id, *state).await,
+        Event::Announcement { id, text, .. } => announcement::handle(ctx, id, text).await,
+        Event::Balance { uid, balance, reason, .. } => balance::handle(ctx, *uid, *balance, reason).await,
+        Event::Reminder { match_id } => reminder::handle(ctx, *match_id).await,
+        Event::AutoStart { match_id } => auto_start::handle(ctx, *match_id).await,
+    }
+}

@@ -1,0 +1,47 @@
+//! `reminder` (due `pushsvr.reminder_before_ms` before a match starts) → 903
+//! `{ text: "<title> starts in N minutes", match_id }` to the match's bettors, online or kept in the
+//! inbox. Skipped when the match has started, ended or been called off meanwhile.
+
+use protocol::body::AnnouncementPush;
+use protocol::matches::MatchState;
+use protocol::msg::PUSH_ANNOUNCEMENT;
+
+use crate::Ctx;
+use crate::deliver::{self, Offline, Push};
+
+pub async fn handle(ctx: &Ctx, match_id: u64) -> anyhow::Result<()> {
+    let Some(m) = common::matches::load(&ctx.redis, match_id).await? else {
+        tracing::debug!(match.id = match_id, "reminder for a match that does not exist; skipped");
+        return Ok(());
+    };
+    let now = common::time::now_ms();
+    let upcoming = matches!(m.state, MatchState::NotStarted | MatchState::Stopped | MatchState::Open);
+    if !upcoming || m.live || m.start_at <= now {
+        tracing::debug!(match.id = match_id, state = m.state.code(), live = m.live, "reminder for a match under way or over; skipped");
+        return Ok(());
+    }
+    let text = format!("{} starts in {}", m.title, minutes(m.start_at - now));
+    let push = Push::new(PUSH_ANNOUNCEMENT, &AnnouncementPush { text, match_id: Some(match_id) })?;
+    let users = deliver::to_bettors(ctx, match_id, &[push], Offline::Keep).await?;
+    tracing::debug!(match.id = match_id, users, "reminder sent to bettors");
+    Ok(())
+}
+
+/// "1 minute", "10 minutes": whole minutes, rounded up.
+fn minutes(ms: u64) -> String {
+    match ms.div_ceil(60_000) {
+        1 => "1 minute".to_owned(),
+        n => format!("{n} minutes"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn minutes_round_up() {
+        assert_eq!(super::minutes(1), "1 minute");
+        assert_eq!(super::minutes(60_000), "1 minute");
+        assert_eq!(super::minutes(60_001), "2 minutes");
+        assert_eq!(super::minutes(600_000), "10 minutes");
+    }
+}
