@@ -16,9 +16,9 @@ if at > 0 then
   redis.call('ZADD', KEYS[2], at, ARGV[1])
   reply = 2
 else
-  redis.call('RPUSH', KEYS[1], ARGV[1])
+  redis.call('LPUSH', KEYS[1], ARGV[1])
 end
 if ARGV[3] ~= '' then
-  redis.call('RPUSH', KEYS[3], ARGV[3])
+  redis.call('LPUSH', KEYS[3], ARGV[3])
 end
 return reply

@@ -36,9 +36,9 @@ end
 local flat = redis.call('HGETALL', KEYS[1])
 local snapshot = {}
 for i = 1, #flat, 2 do snapshot[flat[i]] = flat[i + 1] end
-redis.call('RPUSH', KEYS[4], cmsgpack.pack({table = 'match', key = ARGV[1], ver = 1, fields = snapshot}))
+redis.call('LPUSH', KEYS[4], cmsgpack.pack({table = 'match', key = ARGV[1], ver = 1, fields = snapshot}))
 if ARGV[5] ~= '' then
-  redis.call('RPUSH', KEYS[4], ARGV[5])
+  redis.call('LPUSH', KEYS[4], ARGV[5])
 end
 local start, lead, mid = tonumber(ARGV[3]), tonumber(ARGV[6]), tonumber(ARGV[1])
 redis.call('ZADD', KEYS[5], start, cmsgpack.pack({kind = 'auto_start', match_id = mid}))

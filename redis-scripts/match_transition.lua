@@ -57,15 +57,15 @@ else
   redis.call('ZADD', KEYS[base + 1], score, mid)
 end
 if ARGV[5] ~= '' then
-  redis.call('RPUSH', KEYS[10], cmsgpack.pack({kind = ARGV[5], match_id = tonumber(mid), winner = ARGV[6], ts = now}))
+  redis.call('LPUSH', KEYS[10], cmsgpack.pack({kind = ARGV[5], match_id = tonumber(mid), winner = ARGV[6], ts = now}))
 end
-redis.call('RPUSH', KEYS[9], cmsgpack.pack({kind = 'match_state', match_id = tonumber(mid), state = to,
+redis.call('LPUSH', KEYS[9], cmsgpack.pack({kind = 'match_state', match_id = tonumber(mid), state = to,
   from = state, action = ARGV[1], ts = now}))
 local flat = redis.call('HGETALL', KEYS[1])
 local snapshot = {}
 for i = 1, #flat, 2 do snapshot[flat[i]] = flat[i + 1] end
-redis.call('RPUSH', KEYS[11], cmsgpack.pack({table = 'match', key = mid, ver = ver, fields = snapshot}))
+redis.call('LPUSH', KEYS[11], cmsgpack.pack({table = 'match', key = mid, ver = ver, fields = snapshot}))
 if ARGV[11] ~= '' then
-  redis.call('RPUSH', KEYS[11], ARGV[11])
+  redis.call('LPUSH', KEYS[11], ARGV[11])
 end
 return {0, state, to}

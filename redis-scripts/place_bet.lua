@@ -61,7 +61,7 @@ redis.call('HSET', KEYS[3], ARGV[6], bid .. ':' .. after .. ':' .. odds)
 local entry = {id = uid .. ':' .. ver, uid = tonumber(uid), delta = -stake, balance = after,
                reason = 'bet', ref = bid, ts = now}
 redis.call('LPUSH', KEYS[8], cmsgpack.pack(entry))
-redis.call('RPUSH', KEYS[9],
+redis.call('LPUSH', KEYS[9],
   cmsgpack.pack({table = 'bet', key = bid, ver = 1, fields = {uid = tonumber(uid), match_id = tonumber(mid),
     option = ARGV[3], stake = stake, odds = odds, state = 'open', ts = now, req_id = ARGV[6]}}),
   cmsgpack.pack({table = 'wallet', key = uid, ver = ver, fields = {balance = after}}),

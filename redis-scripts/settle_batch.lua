@@ -65,15 +65,15 @@ for i = 1, n do
         local entry = {id = b[5] .. ':' .. wver, uid = tonumber(b[5]), delta = payout, balance = balance,
                        reason = (result == 'won') and 'payout' or 'refund', ref = b[7], ts = now}
         redis.call('LPUSH', lk, cmsgpack.pack(entry))
-        redis.call('RPUSH', KEYS[3],
+        redis.call('LPUSH', KEYS[3],
           cmsgpack.pack({table = 'wallet', key = b[5], ver = wver, fields = {balance = balance}}),
           cmsgpack.pack({table = 'ledger', key = entry.id, ver = 1, fields = entry}))
       else
         balance = tonumber(redis.call('HGET', wk, 'balance') or '0')
       end
-      redis.call('RPUSH', KEYS[3], cmsgpack.pack({table = 'bet', key = b[7], ver = bver,
+      redis.call('LPUSH', KEYS[3], cmsgpack.pack({table = 'bet', key = b[7], ver = bver,
         fields = {state = result, payout = payout, settled_at = now}}))
-      redis.call('RPUSH', KEYS[4], cmsgpack.pack({kind = 'bet_settled', uid = tonumber(b[5]), bet_id = tonumber(b[7]),
+      redis.call('LPUSH', KEYS[4], cmsgpack.pack({kind = 'bet_settled', uid = tonumber(b[5]), bet_id = tonumber(b[7]),
         match_id = mid, result = result, payout = payout, balance = balance, ts = now}))
       settled = settled + 1
       paid = paid + payout
@@ -90,7 +90,7 @@ if remaining > 0 then return {settled, remaining, 0} end
 local from, final = state, state
 for s in string.gmatch(ARGV[3], '[^,]+') do
   final = tonumber(s)
-  redis.call('RPUSH', KEYS[4], cmsgpack.pack({kind = 'match_state', match_id = mid, state = final, from = from,
+  redis.call('LPUSH', KEYS[4], cmsgpack.pack({kind = 'match_state', match_id = mid, state = final, from = from,
     action = mode, ts = now}))
   from = final
 end
@@ -102,5 +102,5 @@ redis.call('ZADD', KEYS[8], tonumber(m[4]), mid)
 local flat = redis.call('HGETALL', KEYS[1])
 local snapshot = {}
 for i = 1, #flat, 2 do snapshot[flat[i]] = flat[i + 1] end
-redis.call('RPUSH', KEYS[3], cmsgpack.pack({table = 'match', key = m[5], ver = ver, fields = snapshot}))
+redis.call('LPUSH', KEYS[3], cmsgpack.pack({table = 'match', key = m[5], ver = ver, fields = snapshot}))
 return {settled, 0, 1}

@@ -44,17 +44,17 @@ redis.call('HSET', KEYS[2], 'balance', after, 'ver', ver)
 local entry = {id = ARGV[1] .. ':' .. ver, uid = tonumber(ARGV[1]), delta = delta, balance = after,
                reason = ARGV[3], ref = ARGV[4], ts = now}
 redis.call('LPUSH', KEYS[3], cmsgpack.pack(entry))
-redis.call('RPUSH', KEYS[4],
+redis.call('LPUSH', KEYS[4],
   cmsgpack.pack({table = 'wallet', key = ARGV[1], ver = ver, fields = {balance = after}}),
   cmsgpack.pack({table = 'ledger', key = entry.id, ver = 1, fields = entry}))
 if ARGV[6] == '1' then
   redis.call('HSET', KEYS[5], 'uid', ARGV[1], 'delta', delta, 'balance', after, 'ts', now, 'ledger', entry.id)
-  redis.call('RPUSH', KEYS[4], cmsgpack.pack({table = 'payment', key = ARGV[4], ver = 1,
+  redis.call('LPUSH', KEYS[4], cmsgpack.pack({table = 'payment', key = ARGV[4], ver = 1,
     fields = {uid = tonumber(ARGV[1]), amount = delta, balance = after, ts = now}}))
 end
 if ARGV[7] ~= '' then
-  redis.call('RPUSH', KEYS[4], ARGV[7])
+  redis.call('LPUSH', KEYS[4], ARGV[7])
 end
-redis.call('RPUSH', KEYS[6], cmsgpack.pack({kind = 'balance', uid = tonumber(ARGV[1]), balance = after,
+redis.call('LPUSH', KEYS[6], cmsgpack.pack({kind = 'balance', uid = tonumber(ARGV[1]), balance = after,
   reason = ARGV[3], ts = now}))
 return {0, after, 0}

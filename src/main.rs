@@ -64,10 +64,29 @@ enum Command {
         #[arg(long)]
         workers: Option<usize>,
     },
+    /// Measure: `matchday bench settle` (more scenarios to come). Uses the configured Redis under a
+    /// fresh key prefix, removed afterwards.
+    Bench {
+        #[command(subcommand)]
+        scenario: Scenario,
+    },
     /// Run every service in one process (starting private Redis/MariaDB under ./var when needed).
     Up {
         #[command(flatten)]
         id: Identity,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum Scenario {
+    /// The settle rate of resultcenter (bets/s), next to the settle script alone.
+    Settle {
+        /// Bets in the match.
+        #[arg(long, default_value_t = 10_000)]
+        bets: usize,
+        /// Bets per settle script call.
+        #[arg(long, default_value_t = 200)]
+        batch: usize,
     },
 }
 
@@ -170,6 +189,11 @@ async fn dispatch(command: Command, mut cfg: Config) -> anyhow::Result<()> {
             cfg.validate()?;
             up::serve_admin(&cfg, &shutdown).await?;
             pushsvr::run(cfg, shutdown.clone()).await
+        }
+        Command::Bench { scenario: Scenario::Settle { bets, batch } } => {
+            let report = bench::settle(cfg, bets, batch).await?;
+            println!("{report}");
+            Ok(())
         }
         Command::Up { id } => {
             id.apply(&mut cfg);

@@ -63,9 +63,10 @@ async fn snapshot(env: &TestEnv, mid: u64) -> BTreeMap<String, String> {
     out
 }
 
+/// The elements of a queue, oldest first (producers LPUSH; consumers take from the right).
 async fn decoded(env: &TestEnv, key: &str) -> Vec<Value> {
     let raw: Vec<Bytes> = env.redis.pool.lrange(key, 0, -1).await.unwrap();
-    raw.iter().map(|r| rmp_serde::from_slice(r).unwrap()).collect()
+    raw.iter().rev().map(|r| rmp_serde::from_slice(r).unwrap()).collect()
 }
 
 #[tokio::test]

@@ -177,6 +177,7 @@ async fn register_creates_once_and_replays_for_the_same_frame() {
     let outbox: Vec<Bytes> = env.redis.pool.lrange(k.outbox(), 0, -1).await.unwrap();
     let tables: Vec<String> = outbox
         .iter()
+        .rev()
         .map(|r| rmp_serde::from_slice::<serde_json::Value>(r).unwrap()["table"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(tables, vec!["user", "wallet", "ledger"]);

@@ -6,109 +6,18 @@ use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use bench::fixtures::{self, Bet, Book};
 use bytes::Bytes;
 use common::Shutdown;
-use common::scripts::ScriptName;
 use fred::prelude::*;
-use futures_util::StreamExt;
 use serde_json::{Value, json};
 use test_support::http::Gm;
 use test_support::{OPERATOR, TestEnv, VIEWER, eventually, spawn_gm, spawn_resultcenter};
 
-struct Book {
-    /// uid -> balance before any bet was placed
-    funded: HashMap<u64, i64>,
-    /// (bid, uid, option, stake, odds)
-    bets: Vec<(u64, u64, String, i64, i64)>,
-}
-
-async fn fund(env: &TestEnv, uid: u64, amount: i64) {
-    let k = env.keys();
-    let _: () = env
-        .redis
-        .pool
-        .hset(k.user(uid), [("id", uid.to_string()), ("username", format!("u{uid}")), ("created_at", "1".into())])
-        .await
-        .unwrap();
-    let keys = vec![k.user(uid), k.wallet(uid), k.ledger(uid), k.outbox(), k.wallet(uid), k.notify()];
-    let argv =
-        vec![uid.to_string(), amount.to_string(), "grant".into(), "test".into(), "1".into(), "0".into(), String::new()];
-    let r: Vec<i64> = env.redis.scripts.call(&env.redis.pool, ScriptName::WalletChange, keys, argv).await.unwrap();
-    assert_eq!(r[0], 0);
-}
-
-/// A match opened by staff, with `users` × `per_user` bets placed through place_bet.lua.
-async fn book(env: &TestEnv, gm: &Gm, users: u64, per_user: u64) -> (u64, Book) {
-    let body = json!({
-        "type": "dota2", "title": "big one", "teams": ["A", "B"], "start_at": 1_900_000_000_000u64,
-        "options": [{"key": "a", "label": "A", "odds": 1850}, {"key": "b", "label": "B", "odds": 2133}],
-        "min_stake": 1, "max_stake": 100_000
-    });
-    let mid = gm.post("/api/matches", OPERATOR, &body).await.body["match_id"].as_u64().unwrap();
-    for a in ["approve", "open"] {
-        assert_eq!(gm.post(&format!("/api/matches/{mid}/{a}"), OPERATOR, &json!({})).await.status, 200);
-    }
-    let mut funded = HashMap::new();
-    for uid in 1..=users {
-        fund(env, uid, 1_000_000).await;
-        funded.insert(uid, 1_000_000);
-    }
-    let specs: Vec<(u64, String, i64)> = (1..=users)
-        .flat_map(|uid| {
-            (0..per_user).map(move |i| {
-                (
-                    uid,
-                    if (uid + i) % 3 == 0 { "b" } else { "a" }.to_owned(),
-                    1 + ((uid * 7919 + i * 104_729) % 5000) as i64,
-                )
-            })
-        })
-        .collect();
-    let placed: Vec<(u64, u64, String, i64, i64)> = futures_util::stream::iter(specs.into_iter().enumerate())
-        .map(|(n, (uid, option, stake))| async move {
-            let k = env.keys();
-            let bid = n as u64 + 1;
-            let keys = vec![
-                k.match_(mid),
-                k.wallet(uid),
-                k.idem(uid),
-                k.bet(bid),
-                k.match_bets(mid),
-                k.user_bets(uid),
-                k.match_pool(mid),
-                k.ledger(uid),
-                k.outbox(),
-                k.stats_day("bets", 1),
-                k.stats_day("volume", 1),
-                k.match_open(mid),
-                k.match_bettors(mid),
-            ];
-            let argv = vec![
-                uid.to_string(),
-                mid.to_string(),
-                option.clone(),
-                stake.to_string(),
-                "1".into(),
-                format!("r{n}"),
-                bid.to_string(),
-                "5".into(),
-            ];
-            let r: Vec<Value> = env
-                .redis
-                .scripts
-                .call::<Vec<fred::types::Value>, _, _, _>(&env.redis.pool, ScriptName::PlaceBet, keys, argv)
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|v| json!(v.as_i64()))
-                .collect();
-            assert_eq!(r[0], 0, "bet {n}: {r:?}");
-            (bid, uid, option, stake, r[3].as_i64().unwrap())
-        })
-        .buffer_unordered(64)
-        .collect()
-        .await;
-    (mid, Book { funded, bets: placed })
+/// An open match of type dota2 with `users` × `per_user` bets, through the production scripts.
+async fn book(env: &TestEnv, _gm: &Gm, users: u64, per_user: u64) -> (u64, Book) {
+    let book = fixtures::book(&env.redis, "dota2", 1, users, per_user).await.expect("book");
+    (book.match_id, book)
 }
 
 fn payout(stake: i64, odds: i64) -> i64 {
@@ -133,7 +42,7 @@ async fn ledger_sum(env: &TestEnv, uid: u64) -> i64 {
 async fn check_settled(env: &TestEnv, gm: &Gm, mid: u64, book: &Book, winner: Option<&str>) {
     let mut expected = book.funded.clone();
     let (mut stakes, mut payouts) = (0i64, 0i64);
-    for (bid, uid, option, stake, odds) in &book.bets {
+    for Bet { bet_id: bid, uid, option, stake, odds } in &book.bets {
         stakes += stake;
         let pay = match winner {
             Some(w) if w == option => payout(*stake, *odds),
@@ -190,7 +99,7 @@ async fn ten_thousand_bets_are_settled_exactly_once() {
     let gm = Gm::new(spawn_gm(env.node(1), &shutdown).await);
     let (mid, book) = book(&env, &gm, 1000, 10).await;
     assert_eq!(book.bets.len(), 10_000);
-    let winners = book.bets.iter().filter(|b| b.2 == "a").count();
+    let winners = book.bets.iter().filter(|b| b.option == "a").count();
     assert!(winners > 3000 && winners < 9000, "mixed winners and losers: {winners}");
     assert_eq!(gm.post(&format!("/api/matches/{mid}/start"), OPERATOR, &json!({})).await.status, 200);
     assert_eq!(gm.post(&format!("/api/matches/{mid}/result"), OPERATOR, &json!({"winner": "a"})).await.status, 200);

@@ -1,0 +1,132 @@
+//! Settle rate: a match of N bets, result set, settled by an in-process resultcenter; the ceiling is
+//! the same settle script called back to back on an identical book by one client (no queue, no
+//! service), so the ratio shows what resultcenter's own work costs.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::scripts::ScriptName;
+use common::{Config, Redis, Shutdown};
+use fred::prelude::*;
+use protocol::matches::Action;
+
+use crate::fixtures::{self, step};
+
+#[derive(Debug)]
+pub struct SettleReport {
+    pub bets: usize,
+    pub batch: usize,
+    pub service_secs: f64,
+    pub ceiling_secs: f64,
+}
+
+impl SettleReport {
+    pub fn service_rate(&self) -> f64 {
+        self.bets as f64 / self.service_secs
+    }
+
+    pub fn ceiling_rate(&self) -> f64 {
+        self.bets as f64 / self.ceiling_secs
+    }
+}
+
+impl std::fmt::Display for SettleReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "settle: {} bets, batch {}", self.bets, self.batch)?;
+        writeln!(f, "  resultcenter          {:>9.0} bets/s  ({:.2} s)", self.service_rate(), self.service_secs)?;
+        writeln!(f, "  ceiling (script only) {:>9.0} bets/s  ({:.2} s)", self.ceiling_rate(), self.ceiling_secs)?;
+        write!(f, "  ratio                 {:>9.2}", self.service_rate() / self.ceiling_rate())
+    }
+}
+
+/// Runs the settle benchmark with `bets` bets (users × 10) and batches of `batch`.
+pub async fn settle(mut cfg: Config, bets: usize, batch: usize) -> anyhow::Result<SettleReport> {
+    cfg.redis.prefix = format!("bench:{}:", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    cfg.resultcenter.batch = batch;
+    cfg.resultcenter.workers = 1;
+    cfg.node.id = "bench".into();
+    let redis = Redis::new(&cfg.redis)?;
+    redis.ready().await?;
+    let users = (bets as u64).div_ceil(10);
+    let result = run(&cfg, &redis, users, batch).await;
+    cleanup(&redis).await;
+    redis.close().await;
+    result
+}
+
+async fn run(cfg: &Config, redis: &Redis, users: u64, batch: usize) -> anyhow::Result<SettleReport> {
+    // The ceiling first: the script alone on its own book.
+    let ceiling = fixtures::book(redis, "lol", 1, users, 10).await?;
+    close(redis, ceiling.match_id).await?;
+    let _: i64 = redis.pool.del(redis.keys.settle()).await?;
+    let started = Instant::now();
+    drive_script(redis, ceiling.match_id, batch).await?;
+    let ceiling_secs = started.elapsed().as_secs_f64();
+
+    let book = fixtures::book(redis, "lol", 1_000_000, users, 10).await?;
+    let shutdown = Shutdown::new();
+    let stats = Arc::new(resultcenter::Stats::default());
+    let (c, s, st) = (cfg.clone(), shutdown.clone(), stats.clone());
+    let service = tokio::spawn(async move { resultcenter::run_with(c, s, st).await });
+    // Let it start (connect, load scripts, block on the queue) before the clock runs.
+    while redis.pool.hlen::<i64, _>(redis.keys.consumers(&redis.keys.settle())).await? == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let started = Instant::now();
+    close(redis, book.match_id).await?;
+    while stats.handled() == 0 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let service_secs = started.elapsed().as_secs_f64();
+    shutdown.shutdown(Duration::from_secs(10)).await;
+    service.await??;
+    Ok(SettleReport { bets: book.bets.len(), batch, service_secs, ceiling_secs })
+}
+
+/// Starts the match and sets winner "a" (which queues the settle job).
+async fn close(redis: &Redis, mid: u64) -> anyhow::Result<()> {
+    step(redis, mid, Action::Start, None).await?;
+    step(redis, mid, Action::Result, Some("a")).await
+}
+
+/// Calls settle_batch.lua back to back until the match is finished (what resultcenter does, minus
+/// the queue, the job and the service).
+async fn drive_script(redis: &Redis, mid: u64, batch: usize) -> anyhow::Result<()> {
+    let k = &redis.keys;
+    let fixed = vec![
+        k.match_(mid),
+        k.match_open(mid),
+        k.outbox(),
+        k.notify(),
+        k.matches_index("doing", "all"),
+        k.matches_index("doing", "lol"),
+        k.matches_index("finished", "all"),
+        k.matches_index("finished", "lol"),
+        k.matches_index("list", "all"),
+        k.matches_index("list", "lol"),
+    ];
+    loop {
+        let members: Vec<String> =
+            redis.pool.zrange(k.match_open(mid), 0, batch as i64 - 1, None, false, None, false).await?;
+        let mut keys = fixed.clone();
+        let mut argv = vec!["settle".to_owned(), "1".into(), "4,9".into(), "3".into(), members.len().to_string()];
+        for m in &members {
+            let (bid, uid) = m.split_once(':').ok_or_else(|| anyhow::anyhow!("bad member {m}"))?;
+            keys.extend([k.bet(bid.parse()?), k.wallet(uid.parse()?), k.ledger(uid.parse()?)]);
+            argv.push(m.clone());
+        }
+        let r: Vec<i64> = redis.scripts.call(&redis.pool, ScriptName::SettleBatch, keys, argv).await?;
+        if r.get(2) == Some(&1) {
+            return Ok(());
+        }
+        anyhow::ensure!(!members.is_empty(), "settle_batch.lua answered {r:?} with nothing open");
+    }
+}
+
+async fn cleanup(redis: &Redis) {
+    if let Ok(keys) = redis.scan("*").await {
+        for chunk in keys.chunks(500) {
+            let _: Result<i64, _> = redis.pool.del(chunk.to_vec()).await;
+        }
+    }
+}
