@@ -12,7 +12,8 @@
 -- ARGV[1]  action name (for the event and the job)
 -- ARGV[2]  allowed from-states, comma separated ("0,1")
 -- ARGV[3]  the new state
--- ARGV[4]  "1" if the action starts the match (refused for a match already started), else "0"
+-- ARGV[4]  liveness rule: "starts" (only before the start; marks the match started), "required"
+--          (only once it has started), or "any"
 -- ARGV[5]  job for resultcenter: "settle", "refund" or ""
 -- ARGV[6]  winner option key to record as the result, or ""
 -- ARGV[7]  now, Unix ms
@@ -33,11 +34,11 @@ local allowed = false
 for s in string.gmatch(ARGV[2], '[^,]+') do
   if tonumber(s) == state then allowed = true end
 end
-if not allowed or (ARGV[4] == '1' and live) then
+if not allowed or (ARGV[4] == 'starts' and live) or (ARGV[4] == 'required' and not live) then
   return {1, state, live and 1 or 0}
 end
 
-if ARGV[4] == '1' then live = true end
+if ARGV[4] == 'starts' then live = true end
 local to, ver, now = tonumber(ARGV[3]), tonumber(m[5]) + 1, tonumber(ARGV[7])
 local mid = redis.call('HGET', KEYS[1], 'id')
 local update = {'state', to, 'live', live and 1 or 0, 'ver', ver, 'updated_at', now}

@@ -19,7 +19,8 @@
 -- then for bet i = 1..n: KEYS[8+3i] bet:{bid}, KEYS[9+3i] wallet:{uid}, KEYS[10+3i] ledger:{uid}
 -- ARGV[1]  "settle" (pay the winner recorded in the match's `result`) or "refund"
 -- ARGV[2]  now, Unix ms
--- ARGV[3]  the final states in order, comma separated ("4,9" for settle, "8" for refund)
+-- ARGV[3]  the final steps in order, "state:action" comma separated ("4:settled,9:credited" for
+--          settle, "8:refunded" for refund); each step's event names its action
 -- ARGV[4]  states the first final transition is allowed from, comma separated ("3", or "6,7")
 -- ARGV[5]  n, the number of bets in this batch (may be 0: just finish the match if nothing is open)
 -- ARGV[6..5+n] the open-list members "bid:uid", in the order of the bet keys
@@ -88,10 +89,10 @@ local remaining = redis.call('ZCARD', KEYS[2])
 if remaining > 0 then return {settled, remaining, 0} end
 
 local from, final = state, state
-for s in string.gmatch(ARGV[3], '[^,]+') do
-  final = tonumber(s)
+for code, action in string.gmatch(ARGV[3], '(-?%d+):([%a_]+)') do
+  final = tonumber(code)
   redis.call('LPUSH', KEYS[4], cmsgpack.pack({kind = 'match_state', match_id = mid, state = final, from = from,
-    action = mode, ts = now}))
+    action = action, ts = now}))
   from = final
 end
 local ver = tonumber(m[3]) + 1

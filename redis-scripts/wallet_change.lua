@@ -1,20 +1,23 @@
 -- wallet_change.lua — credit or debit a wallet outside betting (GM grants, payment callbacks) and
 -- append the ledger record, atomically; a balance never goes below zero. With an idempotency key
--- (a payment order), the change happens once: a repeat answers the first result and writes nothing.
+-- (a payment order, a staff request id), the change happens once: a repeat answers the first
+-- result and writes nothing.
 --
 -- KEYS[1]  user:{uid}      (must exist)
 -- KEYS[2]  wallet:{uid}    hash { balance, ver }
 -- KEYS[3]  ledger:{uid}    list of MessagePack ledger records, newest first
 -- KEYS[4]  q:outbox
--- KEYS[5]  idempotency record, e.g. payment:{order_id} (hash); any key when ARGV[6] is "0"
+-- KEYS[5]  idempotency record, e.g. payment:{order_id} (hash); any key when ARGV[6] is ""
 -- KEYS[6]  q:notify (a "balance" event tells the user)
 -- ARGV[1]  uid
 -- ARGV[2]  delta, integer coins, not 0
 -- ARGV[3]  reason ("grant", "payment", ...)
 -- ARGV[4]  reference (order id, staff name, ...)
 -- ARGV[5]  now, Unix ms
--- ARGV[6]  "1" to use the idempotency record KEYS[5], else "0"
+-- ARGV[6]  the kind of idempotency record to keep in KEYS[5] and send to the outbox ("payment",
+--          "grant"), or "" for none
 -- ARGV[7]  audit record (MessagePack change record), or ""
+-- ARGV[8]  the idempotency id (order id, request id); with ARGV[6] only
 --
 -- Reply:   {0, balance, repeated}   done (repeated = 1: the record existed; its balance is answered)
 --          {1003, balance}           the debit would take the balance below zero
@@ -25,7 +28,7 @@ local delta = tonumber(ARGV[2])
 if not delta or delta == 0 or delta % 1 ~= 0 then
   return redis.error_reply('ERR bad delta')
 end
-if ARGV[6] == '1' then
+if ARGV[6] ~= '' then
   local prev = redis.call('HMGET', KEYS[5], 'balance', 'uid', 'delta')
   if prev[1] then
     if prev[2] ~= ARGV[1] or tonumber(prev[3]) ~= delta then return {409} end
@@ -47,9 +50,9 @@ redis.call('LPUSH', KEYS[3], cmsgpack.pack(entry))
 redis.call('LPUSH', KEYS[4],
   cmsgpack.pack({table = 'wallet', key = ARGV[1], ver = ver, fields = {balance = after}}),
   cmsgpack.pack({table = 'ledger', key = entry.id, ver = 1, fields = entry}))
-if ARGV[6] == '1' then
+if ARGV[6] ~= '' then
   redis.call('HSET', KEYS[5], 'uid', ARGV[1], 'delta', delta, 'balance', after, 'ts', now, 'ledger', entry.id)
-  redis.call('LPUSH', KEYS[4], cmsgpack.pack({table = 'payment', key = ARGV[4], ver = 1,
+  redis.call('LPUSH', KEYS[4], cmsgpack.pack({table = ARGV[6], key = ARGV[8], ver = 1,
     fields = {uid = tonumber(ARGV[1]), amount = delta, balance = after, ts = now}}))
 end
 if ARGV[7] ~= '' then

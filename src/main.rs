@@ -44,6 +44,8 @@ enum Command {
     },
     /// Run the staff HTTP API (gm).
     Gm {
+        #[command(flatten)]
+        id: Identity,
         /// Listen address (overrides gm.listen).
         #[arg(long)]
         listen: Option<SocketAddr>,
@@ -164,7 +166,8 @@ async fn dispatch(command: Command, mut cfg: Config) -> anyhow::Result<()> {
             up::serve_admin(&cfg, &shutdown).await?;
             logic::run(cfg, shutdown.clone()).await
         }
-        Command::Gm { listen } => {
+        Command::Gm { id, listen } => {
+            id.apply(&mut cfg);
             if let Some(l) = listen {
                 cfg.gm.listen = l;
             }

@@ -283,6 +283,11 @@ async fn browsing_my_bets_bet_detail_and_the_ledger() {
     assert_eq!(ledger.body["items"][0]["ref"], placed[2].to_string());
     assert_eq!(ledger_sum(&mut c).await, balance(&mut c).await);
 
+    // Staff see the same bets, in the same shape.
+    let uid = c.call(msg::PROFILE, json!({})).await.body["user_id"].as_u64().unwrap();
+    let staff_view = w.gm.get(&format!("/api/users/{uid}"), VIEWER).await.body;
+    assert_eq!(staff_view["recent_bets"][0], c.call(msg::BET_DETAIL, json!({ "bet_id": placed[2] })).await.body);
+
     // Another user's bet does not exist for me.
     let (mut other, _) = w.player("nosy").await;
     assert_eq!(other.call(msg::BET_DETAIL, json!({ "bet_id": placed[0] })).await.code(), 1007);

@@ -77,6 +77,10 @@ async fn auth_roles_and_the_error_shape() {
     let r = gm.get("/api/matches", "not-a-token-at-all").await;
     assert_eq!(r.status, 401);
     assert_eq!(gm.get("/api/matches", VIEWER).await.status, 200);
+    let lower = gm.get_with("/api/matches", &[("authorization", format!("bearer {VIEWER}"))]).await;
+    assert_eq!(lower.status, 200, "the scheme is case-insensitive");
+    let basic = gm.get_with("/api/matches", &[("authorization", format!("Basic {VIEWER}"))]).await;
+    assert_eq!(basic.status, 401);
     let r = gm.post("/api/matches", VIEWER, &spec()).await;
     assert_eq!((r.status, r.error_code()), (403, "forbidden"), "{r:?}");
     assert!(r.message().contains("operator"), "{r:?}");
@@ -397,11 +401,22 @@ async fn grants_write_the_ledger_and_never_go_below_zero() {
     assert_eq!(gm.post("/api/users/7/grant", ADMIN, &json!({"amount": 5, "reason": " "})).await.status, 400);
     assert_eq!(gm.post("/api/users/99/grant", ADMIN, &json!({"amount": 5, "reason": "x"})).await.status, 404);
     assert_eq!(ledger_sum(&env, 7).await, 300, "the ledger sums to the balance");
+    // A grant sent with a request id happens once, however often it is retried.
+    for _ in 0..3 {
+        let r = gm
+            .post("/api/users/7/grant", ADMIN, &json!({"amount": 50, "reason": "bonus", "request_id": "bonus-7"}))
+            .await;
+        assert_eq!((r.status, r.body["balance"].as_i64()), (200, Some(350)), "{r:?}");
+    }
+    let r =
+        gm.post("/api/users/7/grant", ADMIN, &json!({"amount": 60, "reason": "bonus", "request_id": "bonus-7"})).await;
+    assert_eq!(r.status, 409, "the same request id for another amount");
+    assert_eq!(ledger_sum(&env, 7).await, 350);
     let u = gm.get("/api/users/7", VIEWER).await;
-    assert_eq!((u.status, u.body["balance"].as_i64()), (200, Some(300)));
+    assert_eq!((u.status, u.body["balance"].as_i64()), (200, Some(350)));
     let reasons: Vec<&str> =
         u.body["recent_ledger"].as_array().unwrap().iter().map(|e| e["reason"].as_str().unwrap()).collect();
-    assert_eq!(reasons, vec!["grant", "grant"]);
+    assert_eq!(reasons, vec!["grant", "grant", "grant"]);
     assert_eq!(gm.get("/api/users/99", VIEWER).await.status, 404);
     shutdown.shutdown(std::time::Duration::from_secs(5)).await;
 }
@@ -409,6 +424,10 @@ async fn grants_write_the_ledger_and_never_go_below_zero() {
 async fn snapshot_wallet(env: &TestEnv, uid: u64) -> (BTreeMap<String, String>, i64, i64) {
     let w: BTreeMap<String, String> = env.redis.pool.hgetall(env.keys().wallet(uid)).await.unwrap();
     (w, env.llen(&env.keys().ledger(uid)).await, env.llen(&env.keys().outbox()).await)
+}
+
+fn sig_for_body(body: &[u8]) -> String {
+    sign(body, PAYMENT_SECRET)
 }
 
 fn sign(body: &[u8], secret: &str) -> String {
@@ -425,7 +444,7 @@ async fn payment_callbacks_are_signed_and_credit_once() {
     let before = snapshot_wallet(&env, 3).await;
     for bad in [sign(&body, "wrong-secret"), "zz".into(), String::new()] {
         let r = gm.raw("/api/payments/callback", body.clone(), &[("x-signature", bad)]).await;
-        assert_eq!(r.status, 401, "{r:?}");
+        assert_eq!((r.status, r.error_code()), (401, "bad_signature"), "{r:?}");
     }
     let r = gm.raw("/api/payments/callback", body.clone(), &[]).await;
     assert_eq!(r.status, 401, "no signature");
@@ -451,6 +470,12 @@ async fn payment_callbacks_are_signed_and_credit_once() {
     let unknown = serde_json::to_vec(&json!({"order_id": "ord-2", "user_id": 404, "amount": 5})).unwrap();
     let r = gm.raw("/api/payments/callback", unknown.clone(), &[("x-signature", sign(&unknown, PAYMENT_SECRET))]).await;
     assert_eq!(r.status, 404);
+    // Without a configured secret, callbacks are refused as a configuration matter, not a retry.
+    let mut unconfigured = env.node(1);
+    unconfigured.gm.payment_secret = "".into();
+    let gm2 = Gm::new(spawn_gm(unconfigured, &shutdown).await);
+    let r = gm2.raw("/api/payments/callback", body.clone(), &[("x-signature", sig_for_body(&body))]).await;
+    assert_eq!((r.status, r.error_code()), (503, "not_configured"), "{r:?}");
     shutdown.shutdown(std::time::Duration::from_secs(5)).await;
 }
 

@@ -521,3 +521,66 @@ async fn sched_due_moves_what_is_due_once_in_due_order() {
     let left: Vec<String> = redis.zrange(k.sched(), 0, -1, None, false, None, false).await.unwrap();
     assert_eq!(left, vec!["z"]);
 }
+
+#[tokio::test]
+async fn staff_set_the_result_resultcenter_pays_and_bettors_are_told_online_or_at_next_login() {
+    let w = world(1, |_| {}).await;
+    test_support::spawn_resultcenter(w.env.node(1), &w.services);
+    let mid = w.new_match(FAR, &["approve", "open"]).await;
+    let (mut winner, _, _) = w.player("winner").await;
+    let (mut loser, _, _) = w.player("loser").await;
+    let (mut away, away_uid, away_token) = w.player("away").await;
+    let won_bet = bet(&mut winner, mid, "a", 100, "w1").await;
+    let lost_bet = bet(&mut loser, mid, "b", 200, "l1").await;
+    let away_bet = bet(&mut away, mid, "a", 300, "a1").await;
+    drop(away);
+    w.offline(away_uid).await;
+    w.staff(mid, "start", json!({})).await;
+    w.staff(mid, "result", json!({"winner": "a"})).await;
+
+    // Online: 901 then 904 with the payout floor(100 × 1850 / 1000) = 185 on a balance of 900.
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        let f = winner.push().await;
+        if f.head.id != msg::PUSH_MATCH_STATE {
+            got.push((f.head.id, f.body));
+        }
+    }
+    assert_eq!(got[0], (msg::PUSH_BET_SETTLED, settled_body(won_bet, mid, "won", 185, 1085)));
+    assert_eq!(got[1], (msg::PUSH_BALANCE, json!({ "balance": 1085, "reason": "payout" })));
+    let lost = loop {
+        let f = loser.push().await;
+        if f.head.id == msg::PUSH_BET_SETTLED {
+            break f.body;
+        }
+    };
+    assert_eq!(lost, settled_body(lost_bet, mid, "lost", 0, 800));
+    eventually("the match is credited", || async {
+        (w.gm.get(&format!("/api/matches/{mid}"), VIEWER).await.body["state"].as_i64() == Some(9)).then_some(())
+    })
+    .await;
+    w.pushsvr_idle().await;
+    assert!(w.inbox_len(away_uid).await >= 2, "the offline bettor's pushes wait in the inbox");
+
+    // The offline bettor resumes: the reply, then 901 and 904 in order.
+    let mut back = w.stack.client().await;
+    let r = back.call(msg::RESUME, json!({ "token": away_token })).await;
+    assert_eq!((r.code(), r.body["balance"].as_i64()), (0, Some(700 + 555)));
+    let pushes: Vec<(u16, Value)> = back
+        .pushes_until_ping()
+        .await
+        .into_iter()
+        .filter(|f| f.head.id != msg::PUSH_MATCH_STATE)
+        .map(|f| (f.head.id, f.body))
+        .collect();
+    assert_eq!(
+        pushes,
+        vec![
+            (msg::PUSH_BET_SETTLED, settled_body(away_bet, mid, "won", 555, 1255)),
+            (msg::PUSH_BALANCE, json!({ "balance": 1255, "reason": "payout" })),
+        ]
+    );
+    assert_eq!(w.inbox_len(away_uid).await, 0);
+    drop((winner, loser, back));
+    w.stop().await;
+}

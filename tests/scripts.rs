@@ -307,7 +307,7 @@ async fn wallet_change_refuses_a_bad_delta_and_an_overdraft_without_writing() {
     let call = move |delta: &'static str| {
         let k = env.keys();
         let keys = vec![k.user(5), k.wallet(5), k.ledger(5), k.outbox(), k.wallet(5), k.notify()];
-        let argv = vec!["5", delta, "grant", "test", "1000", "0", ""];
+        let argv = vec!["5", delta, "grant", "test", "1000", "", "", ""];
         async move {
             env.redis.scripts.call::<Vec<i64>, _, _, _>(&env.redis.pool, ScriptName::WalletChange, keys, argv).await
         }

@@ -109,7 +109,8 @@ async fn drive_script(redis: &Redis, mid: u64, batch: usize) -> anyhow::Result<(
         let members: Vec<String> =
             redis.pool.zrange(k.match_open(mid), 0, batch as i64 - 1, None, false, None, false).await?;
         let mut keys = fixed.clone();
-        let mut argv = vec!["settle".to_owned(), "1".into(), "4,9".into(), "3".into(), members.len().to_string()];
+        let mut argv =
+            vec!["settle".to_owned(), "1".into(), "4:settled,9:credited".into(), "3".into(), members.len().to_string()];
         for m in &members {
             let (bid, uid) = m.split_once(':').ok_or_else(|| anyhow::anyhow!("bad member {m}"))?;
             keys.extend([k.bet(bid.parse()?), k.wallet(uid.parse()?), k.ledger(uid.parse()?)]);

@@ -201,6 +201,11 @@ impl Keys {
         self.k(format_args!("payment:{order_id}"))
     }
 
+    /// The record of a staff grant sent with a request id (a retried grant happens once).
+    pub fn grant(&self, request_id: &str) -> String {
+        self.k(format_args!("grant:{request_id}"))
+    }
+
     /// A daily counter (`what` = reg, bets, volume), `day` = days since the Unix epoch (UTC).
     pub fn stats_day(&self, what: &str, day: u64) -> String {
         self.k(format_args!("stats:{what}:{day}"))

@@ -2,6 +2,7 @@
 //!
 //! The runtime pieces that two or more services share. No service logic lives here.
 //!
+//! - [`bets`]: bets as stored in Redis, read back.
 //! - [`config`]: layered, typed settings (`config/default.toml`, `--config FILE`, `MATCHDAY__…`).
 //! - [`events`]: jobs and events between services (q:settle, q:notify, sched).
 //! - [`keys`]: the one place Redis key names are built.
@@ -14,6 +15,7 @@
 //! - [`shutdown`]: cancellation token + task tracker + grace timeout.
 //! - [`time`]: clock helpers.
 
+pub mod bets;
 pub mod config;
 pub mod events;
 pub mod heartbeat;

@@ -262,7 +262,7 @@ pub async fn transition(
         t.name.into(),
         from.join(",").into(),
         (t.to.code() as i64).into(),
-        if t.starts { "1" } else { "0" }.into(),
+        t.live_rule().into(),
         t.job.map(|j| j.name()).unwrap_or("").into(),
         winner.unwrap_or("").into(),
         (crate::time::now_ms() as i64).into(),

@@ -32,7 +32,12 @@ pub fn authenticate(tokens: &[StaffToken], presented: &str) -> Option<Staff> {
 
 fn staff_of(parts: &Parts, state: &AppState) -> Result<Staff, ApiError> {
     let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let token = header.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).ok_or(ApiError::Unauthorized)?;
+    // The scheme is case-insensitive (RFC 9110 §11.1).
+    let token = header
+        .and_then(|h| h.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
+        .ok_or(ApiError::Unauthorized)?;
     authenticate(&state.cfg.gm.tokens, token).ok_or(ApiError::Unauthorized)
 }
 

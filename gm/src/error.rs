@@ -18,6 +18,12 @@ pub enum ApiError {
     Invalid { field: String, message: String },
     #[error("a valid bearer token is required")]
     Unauthorized,
+    /// A signed callback whose signature does not match its body.
+    #[error("X-Signature is missing or does not match the body")]
+    BadSignature,
+    /// The feature is switched off by configuration; retrying will not help.
+    #[error("{0}")]
+    NotConfigured(&'static str),
     #[error("the {0} role is required")]
     Forbidden(&'static str),
     #[error("{0}")]
@@ -48,6 +54,8 @@ impl ApiError {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::Invalid { .. } => (StatusCode::BAD_REQUEST, "invalid"),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::BadSignature => (StatusCode::UNAUTHORIZED, "bad_signature"),
+            ApiError::NotConfigured(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_configured"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
@@ -66,19 +74,27 @@ pub struct ErrorBody {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// A stable, machine-readable code (bad_request, invalid, unauthorized, forbidden, not_found, method_not_allowed,
+    /// A stable, machine-readable code (bad_request, invalid, unauthorized, bad_signature, forbidden, not_found,
+    /// method_not_allowed, not_configured,
     /// illegal_transition, insufficient_balance, conflict, unavailable, internal).
     pub code: String,
     pub message: String,
 }
 
+/// Whether a 401 asks for a bearer token (a bad signature does not).
+enum Kind {
+    Bearer,
+    Other,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.parts();
+        let self_kind = if matches!(self, ApiError::Unauthorized) { Kind::Bearer } else { Kind::Other };
         let mut response =
             (status, Json(ErrorBody { error: ErrorDetail { code: code.to_owned(), message: self.to_string() } }))
                 .into_response();
-        if status == StatusCode::UNAUTHORIZED {
+        if matches!(self_kind, Kind::Bearer) {
             response.headers_mut().insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));
         }
         response

@@ -15,10 +15,12 @@ mod model;
 mod routes;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
+use common::heartbeat::{Heartbeat, NodeInfo};
 use common::{Config, Redis, Shutdown};
 use fred::prelude::*;
 use tokio::net::TcpListener;
@@ -72,9 +74,25 @@ pub async fn run(cfg: Config, listener: TcpListener, shutdown: Shutdown) -> anyh
         tracing::warn!("no gm.tokens configured: every API call will be refused with 401");
     }
     let addr = listener.local_addr()?;
+    let info = NodeInfo {
+        role: "gm",
+        id: cfg.node.id.clone(),
+        group: cfg.node.group,
+        extra: vec![("listen".into(), addr.to_string())],
+    };
+    let heartbeat = Heartbeat::start(
+        &redis,
+        info,
+        Duration::from_millis(cfg.queue.heartbeat_interval_ms),
+        Duration::from_millis(cfg.queue.heartbeat_ttl_ms),
+        &shutdown,
+    )
+    .await;
     let app = router(AppState { redis: redis.clone(), cfg: Arc::new(cfg) });
     tracing::info!(listen = %addr, "gm listening on http://{addr}");
-    axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await?;
+    let s = shutdown.clone();
+    axum::serve(listener, app).with_graceful_shutdown(async move { s.cancelled().await }).await?;
+    heartbeat.stopped().await;
     redis.close().await;
     Ok(())
 }

@@ -238,7 +238,8 @@ pub struct GmUser {
     pub created_at: u64,
     pub balance: i64,
     pub online: bool,
-    /// Newest first, at most 20.
+    /// Newest first, at most 20, in the client `bet` shape: { bet_id, match_id, option, stake,
+    /// odds, state, payout?, ts }.
     pub recent_bets: Vec<serde_json::Value>,
     /// Newest first, at most 20: { delta, balance, reason, ref, ts }.
     pub recent_ledger: Vec<serde_json::Value>,
@@ -249,6 +250,9 @@ pub struct Grant {
     /// Coins to add (negative to take away; the balance never goes below zero).
     pub amount: i64,
     pub reason: String,
+    /// Optional: a retry with the same request id grants once and answers the same balance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]

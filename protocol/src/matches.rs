@@ -154,87 +154,108 @@ impl Job {
     }
 }
 
+/// What a row asks of whether the match has started ("live").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Live {
+    /// Either way.
+    Any,
+    /// Only before the start; from now on the match counts as started.
+    Starts,
+    /// Only once the match has started (a result needs a match that was played).
+    Required,
+}
+
+/// Who may take an action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// Staff, through gm.
+    Staff,
+    /// resultcenter, when a match's bets are all settled or refunded.
+    Settlement,
+}
+
 /// One row of the transition table.
 #[derive(Clone, Copy, Debug)]
 pub struct Transition {
     pub action: Action,
-    /// The URL word and audit name of the action.
+    /// The URL word, event and audit name of the action.
     pub name: &'static str,
     pub from: &'static [MatchState],
     pub to: MatchState,
-    /// Only for a match that has not started; it counts as started (live) from now on.
-    pub starts: bool,
+    pub live: Live,
+    pub by: Actor,
     /// A job for resultcenter, queued in the same script.
     pub job: Option<Job>,
 }
 
+const fn row(
+    action: Action,
+    name: &'static str,
+    from: &'static [MatchState],
+    to: MatchState,
+    live: Live,
+    by: Actor,
+    job: Option<Job>,
+) -> Transition {
+    Transition { action, name, from, to, live, by, job }
+}
+
+use Actor::{Settlement, Staff};
 use MatchState::*;
 
 /// THE table: every allowed change of state. Anything else is refused (HTTP 409).
 pub const TRANSITIONS: &[Transition] = &[
-    Transition { action: Action::Approve, name: "approve", from: &[Pending], to: NotStarted, starts: false, job: None },
-    Transition { action: Action::Open, name: "open", from: &[NotStarted, Stopped], to: Open, starts: false, job: None },
-    Transition { action: Action::Suspend, name: "suspend", from: &[Open], to: Stopped, starts: false, job: None },
-    Transition {
-        action: Action::Start,
-        name: "start",
-        from: &[NotStarted, Stopped, Open],
-        to: Stopped,
-        starts: true,
-        job: None,
-    },
-    Transition {
-        action: Action::Cancel,
-        name: "cancel",
-        from: &[Pending, NotStarted, Stopped, Open],
-        to: Cancelled,
-        starts: false,
-        job: Some(Job::Refund),
-    },
-    Transition {
-        action: Action::Close,
-        name: "close",
-        from: &[Settled, Credited, Refunded],
-        to: Closed,
-        starts: false,
-        job: None,
-    },
-    Transition {
-        action: Action::Result,
-        name: "result",
-        from: &[Stopped],
-        to: Settling,
-        starts: false,
-        job: Some(Job::Settle),
-    },
-    Transition {
-        action: Action::NoResult,
-        name: "no_result",
-        from: &[Stopped],
-        to: NoResult,
-        starts: false,
-        job: Some(Job::Refund),
-    },
-    Transition { action: Action::Settled, name: "settled", from: &[Settling], to: Settled, starts: false, job: None },
-    Transition { action: Action::Credited, name: "credited", from: &[Settled], to: Credited, starts: false, job: None },
-    Transition {
-        action: Action::Refunded,
-        name: "refunded",
-        from: &[Cancelled, NoResult],
-        to: Refunded,
-        starts: false,
-        job: None,
-    },
+    row(Action::Approve, "approve", &[Pending], NotStarted, Live::Any, Staff, None),
+    row(Action::Open, "open", &[NotStarted, Stopped], Open, Live::Any, Staff, None),
+    row(Action::Suspend, "suspend", &[Open], Stopped, Live::Any, Staff, None),
+    row(Action::Start, "start", &[NotStarted, Stopped, Open], Stopped, Live::Starts, Staff, None),
+    row(
+        Action::Cancel,
+        "cancel",
+        &[Pending, NotStarted, Stopped, Open],
+        Cancelled,
+        Live::Any,
+        Staff,
+        Some(Job::Refund),
+    ),
+    row(Action::Close, "close", &[Settled, Credited, Refunded], Closed, Live::Any, Staff, None),
+    row(Action::Result, "result", &[Stopped], Settling, Live::Required, Staff, Some(Job::Settle)),
+    row(Action::NoResult, "no_result", &[Stopped], NoResult, Live::Required, Staff, Some(Job::Refund)),
+    row(Action::Settled, "settled", &[Settling], Settled, Live::Any, Settlement, None),
+    row(Action::Credited, "credited", &[Settled], Credited, Live::Any, Settlement, None),
+    row(Action::Refunded, "refunded", &[Cancelled, NoResult], Refunded, Live::Any, Settlement, None),
 ];
+
+impl Transition {
+    /// Whether the row applies to a match in `state` (`live`: it has started).
+    pub fn allows(&self, state: MatchState, live: bool) -> bool {
+        self.from.contains(&state)
+            && match self.live {
+                Live::Any => true,
+                Live::Starts => !live,
+                Live::Required => live,
+            }
+    }
+
+    /// How match_transition.lua is told about liveness.
+    pub fn live_rule(&self) -> &'static str {
+        match self.live {
+            Live::Any => "any",
+            Live::Starts => "starts",
+            Live::Required => "required",
+        }
+    }
+}
 
 /// The row of `action`.
 pub fn transition(action: Action) -> &'static Transition {
     TRANSITIONS.iter().find(|t| t.action == action).expect("every action has a row")
 }
 
-/// The actions allowed from `state` (named in a 409); `live` = the match has started.
+/// The actions staff may take on a match in `state` (listed in views, named in a 409); `live` =
+/// the match has started.
 pub fn allowed_from(state: MatchState, live: bool) -> Vec<&'static str> {
-    TRANSITIONS.iter().filter(|t| t.from.contains(&state) && !(t.starts && live)).map(|t| t.name).collect()
+    TRANSITIONS.iter().filter(|t| t.by == Staff && t.allows(state, live)).map(|t| t.name).collect()
 }
 
 /// States in which odds may still change.
@@ -248,11 +269,14 @@ mod tests {
     fn every_action_has_exactly_one_row_and_terminal_states_are_terminal() {
         for t in TRANSITIONS {
             assert_eq!(TRANSITIONS.iter().filter(|u| u.action == t.action).count(), 1, "{}", t.name);
-            assert!(t.starts || !t.from.contains(&t.to), "{} loops", t.name);
+            assert!(t.live == Live::Starts || !t.from.contains(&t.to), "{} loops", t.name);
         }
         assert!(allowed_from(Closed, true).is_empty(), "closed is final");
         assert_eq!(allowed_from(Open, false), vec!["suspend", "start", "cancel"]);
         assert_eq!(allowed_from(Open, true), vec!["suspend", "cancel"], "a live match cannot start again");
+        assert_eq!(allowed_from(Stopped, false), vec!["open", "start", "cancel"], "no result before the start");
+        assert_eq!(allowed_from(Stopped, true), vec!["open", "cancel", "result", "no_result"]);
+        assert!(allowed_from(Settling, true).is_empty(), "what follows is resultcenter's, not staff's");
         assert!(Open.betting() && !Stopped.betting());
     }
 

@@ -28,21 +28,18 @@ pub enum Outcome {
     Interrupted,
 }
 
-/// The final transitions of a job kind, from the table: the states it goes through and the states
-/// the first one is allowed from.
-fn finals(kind: &str) -> Option<(Vec<i8>, Vec<i8>)> {
+/// The final transitions of a job kind, from the table, as settle_batch.lua takes them: the steps
+/// ("state:action", ...) and the states the first one is allowed from ("3").
+fn finals(kind: &str) -> Option<(String, String)> {
     let chain: &[Action] = match kind {
         "settle" => &[Action::Settled, Action::Credited],
         "refund" => &[Action::Refunded],
         _ => return None,
     };
-    let to = chain.iter().map(|a| transition(*a).to.code()).collect();
-    let from = transition(chain[0]).from.iter().map(|s| s.code()).collect();
-    Some((to, from))
-}
-
-fn csv(v: &[i8]) -> String {
-    v.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(",")
+    let steps: Vec<String> =
+        chain.iter().map(|a| transition(*a)).map(|t| format!("{}:{}", t.to.code(), t.name)).collect();
+    let from: Vec<String> = transition(chain[0]).from.iter().map(|s| s.code().to_string()).collect();
+    Some((steps.join(","), from.join(",")))
 }
 
 pub async fn run(ctx: &Ctx, job: &SettleJob, shutdown: &Shutdown) -> anyhow::Result<Outcome> {
@@ -104,8 +101,13 @@ async fn settle(ctx: &Ctx, job: &SettleJob, shutdown: &Shutdown) -> anyhow::Resu
             members = ctx.redis.pool.zrange(&open_key, 0, batch - 1, None, false, None, false).await?;
         }
         let mut keys = fixed_keys.clone();
-        let mut argv: Vec<String> =
-            vec![job.kind.clone(), common::time::now_ms().to_string(), csv(&to), csv(&from), members.len().to_string()];
+        let mut argv: Vec<String> = vec![
+            job.kind.clone(),
+            common::time::now_ms().to_string(),
+            to.clone(),
+            from.clone(),
+            members.len().to_string(),
+        ];
         for member in &members {
             let (bid, uid) = member
                 .split_once(':')
@@ -152,8 +154,8 @@ mod tests {
 
     #[test]
     fn final_chains_come_from_the_transition_table() {
-        assert_eq!(finals("settle"), Some((vec![4, 9], vec![3])));
-        assert_eq!(finals("refund"), Some((vec![8], vec![6, 7])));
+        assert_eq!(finals("settle"), Some(("4:settled,9:credited".into(), "3".into())));
+        assert_eq!(finals("refund"), Some(("8:refunded".into(), "6,7".into())));
         assert_eq!(finals("nonsense"), None);
     }
 }

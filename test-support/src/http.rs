@@ -57,6 +57,15 @@ impl Gm {
         Self::finish(req).await
     }
 
+    /// GET with exactly these headers (no token added).
+    pub async fn get_with(&self, path: &str, headers: &[(&str, String)]) -> Res {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        Self::finish(req).await
+    }
+
     async fn finish(req: reqwest::RequestBuilder) -> Res {
         let resp = req.send().await.expect("gm answers");
         let status = resp.status().as_u16();

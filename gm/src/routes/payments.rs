@@ -11,13 +11,13 @@ use crate::AppState;
 use crate::audit;
 use crate::error::{ApiError, ErrorBody};
 use crate::model::*;
-use crate::routes::users::{change, provider};
+use crate::routes::users::{Once, change, provider};
 
 /// Credit a user for a paid order. `X-Signature` is the hex HMAC-SHA256 of the raw body with
 /// `gm.payment_secret`. Repeats of the same order answer the same result and credit nothing.
 #[utoipa::path(post, path = "/api/payments/callback", operation_id = "payment_callback", tag = "payments", request_body = PaymentCallback,
     params(("X-Signature" = String, Header, description = "hex HMAC-SHA256 of the raw body")),
-    responses((status = 200, body = PaymentResult), (status = 400, body = ErrorBody), (status = 401, description = "bad or missing signature", body = ErrorBody),
+    responses((status = 200, body = PaymentResult), (status = 400, body = ErrorBody), (status = 401, description = "bad or missing signature (bad_signature)", body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, description = "payments are not configured", body = ErrorBody)))]
 pub async fn callback(
     State(st): State<AppState>,
@@ -27,14 +27,14 @@ pub async fn callback(
     let secret = st.cfg.gm.payment_secret.expose_secret();
     if secret.is_empty() {
         tracing::error!("a payment callback arrived but gm.payment_secret is not set; refused");
-        return Err(ApiError::Unavailable);
+        return Err(ApiError::NotConfigured("payment callbacks are disabled: gm.payment_secret is not set"));
     }
     let signature = headers.get("x-signature").and_then(|v| v.to_str().ok()).and_then(|s| hex::decode(s.trim()).ok());
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| ApiError::Internal)?;
     mac.update(&body);
     if signature.is_none_or(|sig| mac.verify_slice(&sig).is_err()) {
         tracing::warn!("payment callback with a bad signature refused");
-        return Err(ApiError::Unauthorized);
+        return Err(ApiError::BadSignature);
     }
     let cb: PaymentCallback =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("invalid callback body: {e}")))?;
@@ -49,7 +49,12 @@ pub async fn callback(
     }
     let who = provider();
     let audit = audit::record(&who, "payment.credit", &format!("user:{}", cb.user_id), &cb);
-    let balance = change(&st, cb.user_id, cb.amount, "payment", &cb.order_id, Some(&cb.order_id), audit).await?;
-    audit::log(&who, "payment.credit", &format!("order:{}", cb.order_id));
+    let once = Some(Once { kind: "payment", id: &cb.order_id });
+    let (balance, repeated) = change(&st, cb.user_id, cb.amount, "payment", &cb.order_id, once, audit).await?;
+    if repeated {
+        tracing::info!(order = %cb.order_id, "payment callback repeated; answered the first result, credited nothing");
+    } else {
+        audit::log(&who, "payment.credit", &format!("order:{}", cb.order_id));
+    }
     Ok(axum::Json(PaymentResult { order_id: cb.order_id, user_id: cb.user_id, amount: cb.amount, balance }))
 }

@@ -39,7 +39,9 @@ pub async fn detail(
     for bid in bet_ids {
         let Ok(bid) = bid.parse::<u64>() else { continue };
         let bet: HashMap<String, String> = st.redis.pool.hgetall(k.bet(bid)).await?;
-        recent_bets.push(serde_json::to_value(bet).unwrap_or_default());
+        if let Some(view) = common::bets::view(&bet).map_err(|e| anyhow::anyhow!("bet {bid}: {e}"))? {
+            recent_bets.push(serde_json::to_value(view).map_err(|e| anyhow::anyhow!(e))?);
+        }
     }
     Ok(axum::Json(GmUser {
         user_id: uid,
@@ -70,25 +72,48 @@ pub async fn grant(
     if body.reason.trim().is_empty() || body.reason.len() > 200 {
         return Err(ApiError::invalid("reason", "1 to 200 characters"));
     }
+    if let Some(id) = &body.request_id
+        && (id.is_empty()
+            || id.len() > 64
+            || !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+    {
+        return Err(ApiError::invalid("request_id", "1 to 64 characters of a-z, A-Z, 0-9, '_', '-', '.'"));
+    }
     let audit = audit::record(&staff, "user.grant", &format!("user:{uid}"), &body);
-    let balance =
-        change(&st, uid, body.amount, "grant", &format!("{}: {}", staff.name, body.reason), None, audit).await?;
-    audit::log(&staff, "user.grant", &format!("user:{uid}"));
+    let once = body.request_id.as_deref().map(|id| Once { kind: "grant", id });
+    let reference = format!("{}: {}", staff.name, body.reason);
+    let (balance, repeated) = change(&st, uid, body.amount, "grant", &reference, once, audit).await?;
+    if repeated {
+        tracing::info!(audit.who = %staff.name, user.id = uid, "grant repeated with the same request id; nothing changed");
+    } else {
+        audit::log(&staff, "user.grant", &format!("user:{uid}"));
+    }
     Ok(axum::Json(BalanceResult { user_id: uid, balance }))
 }
 
-/// Runs wallet_change.lua; `idem` is the record that makes the change happen once (payments).
+/// What makes a wallet change happen once: the kind of record ("payment", "grant") and its id.
+pub struct Once<'a> {
+    pub kind: &'static str,
+    pub id: &'a str,
+}
+
+/// Runs wallet_change.lua; returns the balance after, and whether this was a repeat of a change
+/// made before under the same `once` record (nothing changed now).
 pub async fn change(
     st: &AppState,
     uid: u64,
     delta: i64,
     reason: &str,
     reference: &str,
-    idem: Option<&str>,
+    once: Option<Once<'_>>,
     audit: Vec<u8>,
-) -> Result<i64, ApiError> {
+) -> Result<(i64, bool), ApiError> {
     let k = &st.redis.keys;
-    let idem_key = idem.map(|order| k.payment(order)).unwrap_or_else(|| k.wallet(uid));
+    let idem_key = match &once {
+        Some(Once { kind: "payment", id }) => k.payment(id),
+        Some(Once { id, .. }) => k.grant(id),
+        None => k.wallet(uid),
+    };
     let keys = vec![k.user(uid), k.wallet(uid), k.ledger(uid), k.outbox(), idem_key, k.notify()];
     let argv: Vec<fred::types::Value> = vec![
         uid.to_string().into(),
@@ -96,18 +121,19 @@ pub async fn change(
         reason.into(),
         reference.into(),
         (common::time::now_ms() as i64).into(),
-        if idem.is_some() { "1" } else { "0" }.into(),
+        once.as_ref().map_or("", |o| o.kind).into(),
         Bytes::from(audit).into(),
+        once.as_ref().map_or("", |o| o.id).into(),
     ];
     let reply: Vec<i64> = st.redis.scripts.call(&st.redis.pool, ScriptName::WalletChange, keys, argv).await?;
     match reply.as_slice() {
-        [0, balance, _] => Ok(*balance),
+        [0, balance, repeated] => Ok((*balance, *repeated == 1)),
         [1003, balance] => Err(ApiError::conflict(
             "insufficient_balance",
             format!("user {uid} has {balance} coins; taking {} would go below zero", -delta),
         )),
         [1007] => Err(ApiError::NotFound(format!("no user {uid}"))),
-        [409] => Err(ApiError::conflict("conflict", "this order id was already used for another user or amount")),
+        [409] => Err(ApiError::conflict("conflict", "this id was already used for another user or amount")),
         other => Err(anyhow::anyhow!("wallet_change.lua answered {other:?}").into()),
     }
 }

@@ -15,8 +15,8 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
     let uid = req.uid()?;
     let BetRef { bet_id } = req.body()?;
     let h: HashMap<String, String> = ctx.redis.pool.hgetall(ctx.redis.keys.bet(bet_id)).await?;
-    match super::bets::view(&h)? {
-        Some(bet) if super::bets::owner(&h) == Some(uid) => Reply::new(&bet),
+    match common::bets::view(&h).map_err(AppError::internal)? {
+        Some(bet) if common::bets::owner(&h) == Some(uid) => Reply::new(&bet),
         _ => Err(AppError::new(ErrorCode::NotFound, format!("no bet {bet_id}"))),
     }
 }

@@ -11,7 +11,6 @@ use crate::request::{Reply, Request};
 
 mod balance;
 mod bet_detail;
-mod bets;
 mod ledger;
 mod list_matches;
 mod login;

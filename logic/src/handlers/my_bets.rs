@@ -30,7 +30,7 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
     let hashes: Vec<HashMap<String, String>> = Redis::each(pipe).await?;
     let mut items = Vec::with_capacity(hashes.len());
     for h in &hashes {
-        if let Some(b) = super::bets::view(h)? {
+        if let Some(b) = common::bets::view(h).map_err(AppError::internal)? {
             items.push(b);
         }
     }

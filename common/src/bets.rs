@@ -1,19 +1,16 @@
-//! Reading bets: a bet hash as its owner sees it.
+//! Bets as stored in Redis (`bet:{bid}` hash), read back in the client `bet` shape.
 
 use std::collections::HashMap;
 
 use protocol::body::BetView;
 
-use crate::error::AppError;
-
-/// The client view of a stored bet; None if the hash is empty.
-pub fn view(h: &HashMap<String, String>) -> Result<Option<BetView>, AppError> {
+/// The client view of a stored bet; None if the hash is empty, Err naming a bad field.
+pub fn view(h: &HashMap<String, String>) -> Result<Option<BetView>, String> {
     if h.is_empty() {
         return Ok(None);
     }
-    let s = |k: &str| h.get(k).cloned().ok_or_else(|| AppError::internal(format!("bet field {k} missing")));
-    let n =
-        |k: &str| -> Result<i64, AppError> { s(k)?.parse().map_err(|_| AppError::internal(format!("bet field {k}"))) };
+    let s = |k: &str| h.get(k).cloned().ok_or_else(|| format!("bet field {k} missing"));
+    let n = |k: &str| -> Result<i64, String> { s(k)?.parse().map_err(|_| format!("bet field {k} is not a number")) };
     Ok(Some(BetView {
         bet_id: n("id")? as u64,
         match_id: n("match_id")? as u64,
