@@ -36,7 +36,7 @@ end
 local flat = redis.call('HGETALL', KEYS[1])
 local snapshot = {}
 for i = 1, #flat, 2 do snapshot[flat[i]] = flat[i + 1] end
-redis.call('LPUSH', KEYS[4], cmsgpack.pack({table = 'match', key = ARGV[1], ver = 1, fields = snapshot}))
+redis.call('LPUSH', KEYS[4], cmsgpack.pack({ts = tonumber(ARGV[4]), table = 'match', key = ARGV[1], ver = 1, fields = snapshot}))
 if ARGV[5] ~= '' then
   redis.call('LPUSH', KEYS[4], ARGV[5])
 end

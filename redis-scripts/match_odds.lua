@@ -41,7 +41,7 @@ redis.call('HSET', KEYS[1], 'options', cjson.encode(options), 'odds_ver', odds_v
 local flat = redis.call('HGETALL', KEYS[1])
 local snapshot = {}
 for i = 1, #flat, 2 do snapshot[flat[i]] = flat[i + 1] end
-redis.call('LPUSH', KEYS[2], cmsgpack.pack({table = 'match', key = m[5], ver = ver, fields = snapshot}))
+redis.call('LPUSH', KEYS[2], cmsgpack.pack({ts = now, table = 'match', key = m[5], ver = ver, fields = snapshot}))
 if ARGV[4] ~= '' then
   redis.call('LPUSH', KEYS[2], ARGV[4])
 end

@@ -65,7 +65,7 @@ redis.call('LPUSH', KEYS[9], cmsgpack.pack({kind = 'match_state', match_id = ton
 local flat = redis.call('HGETALL', KEYS[1])
 local snapshot = {}
 for i = 1, #flat, 2 do snapshot[flat[i]] = flat[i + 1] end
-redis.call('LPUSH', KEYS[11], cmsgpack.pack({table = 'match', key = mid, ver = ver, fields = snapshot}))
+redis.call('LPUSH', KEYS[11], cmsgpack.pack({ts = now, table = 'match', key = mid, ver = ver, fields = snapshot}))
 if ARGV[11] ~= '' then
   redis.call('LPUSH', KEYS[11], ARGV[11])
 end

@@ -62,10 +62,10 @@ local entry = {id = uid .. ':' .. ver, uid = tonumber(uid), delta = -stake, bala
                reason = 'bet', ref = bid, ts = now}
 redis.call('LPUSH', KEYS[8], cmsgpack.pack(entry))
 redis.call('LPUSH', KEYS[9],
-  cmsgpack.pack({table = 'bet', key = bid, ver = 1, fields = {uid = tonumber(uid), match_id = tonumber(mid),
+  cmsgpack.pack({ts = now, table = 'bet', key = bid, ver = 1, fields = {uid = tonumber(uid), match_id = tonumber(mid),
     option = ARGV[3], stake = stake, odds = odds, state = 'open', ts = now, req_id = ARGV[6]}}),
-  cmsgpack.pack({table = 'wallet', key = uid, ver = ver, fields = {balance = after}}),
-  cmsgpack.pack({table = 'ledger', key = entry.id, ver = 1, fields = entry}))
+  cmsgpack.pack({ts = now, table = 'wallet', key = uid, ver = ver, fields = {balance = after}}),
+  cmsgpack.pack({ts = now, table = 'ledger', key = entry.id, ver = 1, fields = entry}))
 redis.call('INCR', KEYS[10])
 redis.call('INCRBY', KEYS[11], stake)
 return {0, tonumber(bid), after, odds, 0}

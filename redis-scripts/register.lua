@@ -37,14 +37,14 @@ redis.call('HSET', KEYS[1], 'uid', uid, 'reg', ARGV[6])
 redis.call('HSET', KEYS[2], 'id', uid, 'username', ARGV[2], 'pw', ARGV[3], 'created_at', now)
 redis.call('HSET', KEYS[3], 'balance', grant, 'ver', 1)
 redis.call('LPUSH', KEYS[5],
-  cmsgpack.pack({table = 'user', key = uid, ver = 1,
+  cmsgpack.pack({ts = now, table = 'user', key = uid, ver = 1,
                  fields = {username = ARGV[2], pw = ARGV[3], created_at = now}}),
-  cmsgpack.pack({table = 'wallet', key = uid, ver = 1, fields = {balance = grant}}))
+  cmsgpack.pack({ts = now, table = 'wallet', key = uid, ver = 1, fields = {balance = grant}}))
 if grant > 0 then
   local entry = {id = uid .. ':1', uid = tonumber(uid), delta = grant, balance = grant,
                  reason = 'signup', ref = '', ts = now}
   redis.call('LPUSH', KEYS[4], cmsgpack.pack(entry))
-  redis.call('LPUSH', KEYS[5], cmsgpack.pack({table = 'ledger', key = entry.id, ver = 1, fields = entry}))
+  redis.call('LPUSH', KEYS[5], cmsgpack.pack({ts = now, table = 'ledger', key = entry.id, ver = 1, fields = entry}))
 end
 redis.call('INCR', KEYS[6])
 return {0, tonumber(uid), 0}

@@ -45,7 +45,7 @@ for i = 1, n do
   local member = ARGV[5 + i]
   if redis.call('ZREM', KEYS[2], member) == 1 then
     local bk, wk, lk = KEYS[8 + 3 * i], KEYS[9 + 3 * i], KEYS[10 + 3 * i]
-    local b = redis.call('HMGET', bk, 'state', 'stake', 'odds', 'option', 'uid', 'ver', 'id')
+    local b = redis.call('HMGET', bk, 'state', 'stake', 'odds', 'option', 'uid', 'ver', 'id', 'match_id', 'ts', 'req_id')
     if b[1] == 'open' then
       local stake, odds = tonumber(b[2]), tonumber(b[3])
       local result, payout
@@ -67,13 +67,14 @@ for i = 1, n do
                        reason = (result == 'won') and 'payout' or 'refund', ref = b[7], ts = now}
         redis.call('LPUSH', lk, cmsgpack.pack(entry))
         redis.call('LPUSH', KEYS[3],
-          cmsgpack.pack({table = 'wallet', key = b[5], ver = wver, fields = {balance = balance}}),
-          cmsgpack.pack({table = 'ledger', key = entry.id, ver = 1, fields = entry}))
+          cmsgpack.pack({ts = now, table = 'wallet', key = b[5], ver = wver, fields = {balance = balance}}),
+          cmsgpack.pack({ts = now, table = 'ledger', key = entry.id, ver = 1, fields = entry}))
       else
         balance = tonumber(redis.call('HGET', wk, 'balance') or '0')
       end
-      redis.call('LPUSH', KEYS[3], cmsgpack.pack({table = 'bet', key = b[7], ver = bver,
-        fields = {state = result, payout = payout, settled_at = now}}))
+      redis.call('LPUSH', KEYS[3], cmsgpack.pack({ts = now, table = 'bet', key = b[7], ver = bver,
+        fields = {uid = tonumber(b[5]), match_id = tonumber(b[8]), option = b[4], stake = stake, odds = odds,
+                  state = result, payout = payout, ts = tonumber(b[9]), req_id = b[10], settled_at = now}}))
       redis.call('LPUSH', KEYS[4], cmsgpack.pack({kind = 'bet_settled', uid = tonumber(b[5]), bet_id = tonumber(b[7]),
         match_id = mid, result = result, payout = payout, balance = balance, ts = now}))
       settled = settled + 1
@@ -103,5 +104,5 @@ redis.call('ZADD', KEYS[8], tonumber(m[4]), mid)
 local flat = redis.call('HGETALL', KEYS[1])
 local snapshot = {}
 for i = 1, #flat, 2 do snapshot[flat[i]] = flat[i + 1] end
-redis.call('LPUSH', KEYS[3], cmsgpack.pack({table = 'match', key = m[5], ver = ver, fields = snapshot}))
+redis.call('LPUSH', KEYS[3], cmsgpack.pack({ts = now, table = 'match', key = m[5], ver = ver, fields = snapshot}))
 return {settled, 0, 1}

@@ -48,11 +48,11 @@ local entry = {id = ARGV[1] .. ':' .. ver, uid = tonumber(ARGV[1]), delta = delt
                reason = ARGV[3], ref = ARGV[4], ts = now}
 redis.call('LPUSH', KEYS[3], cmsgpack.pack(entry))
 redis.call('LPUSH', KEYS[4],
-  cmsgpack.pack({table = 'wallet', key = ARGV[1], ver = ver, fields = {balance = after}}),
-  cmsgpack.pack({table = 'ledger', key = entry.id, ver = 1, fields = entry}))
+  cmsgpack.pack({ts = now, table = 'wallet', key = ARGV[1], ver = ver, fields = {balance = after}}),
+  cmsgpack.pack({ts = now, table = 'ledger', key = entry.id, ver = 1, fields = entry}))
 if ARGV[6] ~= '' then
   redis.call('HSET', KEYS[5], 'uid', ARGV[1], 'delta', delta, 'balance', after, 'ts', now, 'ledger', entry.id)
-  redis.call('LPUSH', KEYS[4], cmsgpack.pack({table = ARGV[6], key = ARGV[8], ver = 1,
+  redis.call('LPUSH', KEYS[4], cmsgpack.pack({ts = now, table = ARGV[6], key = ARGV[8], ver = 1,
     fields = {uid = tonumber(ARGV[1]), amount = delta, balance = after, ts = now}}))
 end
 if ARGV[7] ~= '' then

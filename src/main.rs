@@ -66,6 +66,16 @@ enum Command {
         #[arg(long)]
         workers: Option<usize>,
     },
+    /// Flush the outbox into MySQL (dbsvr).
+    Dbsvr {
+        #[command(flatten)]
+        id: Identity,
+        /// Consumers in this process (overrides dbsvr.workers).
+        #[arg(long)]
+        workers: Option<usize>,
+    },
+    /// Create the MySQL database if it is missing and apply the migrations in sql/.
+    Migrate,
     /// Measure: `matchday bench settle` (more scenarios to come). Uses the configured Redis under a
     /// fresh key prefix, removed afterwards.
     Bench {
@@ -192,6 +202,20 @@ async fn dispatch(command: Command, mut cfg: Config) -> anyhow::Result<()> {
             cfg.validate()?;
             up::serve_admin(&cfg, &shutdown).await?;
             pushsvr::run(cfg, shutdown.clone()).await
+        }
+        Command::Dbsvr { id, workers } => {
+            id.apply(&mut cfg);
+            if let Some(w) = workers {
+                cfg.dbsvr.workers = w;
+            }
+            cfg.validate()?;
+            up::serve_admin(&cfg, &shutdown).await?;
+            dbsvr::run(cfg, shutdown.clone()).await
+        }
+        Command::Migrate => {
+            dbsvr::schema::migrate(&cfg.mysql.url).await?;
+            println!("schema is up to date ({})", up::redact(&cfg.mysql.url));
+            Ok(())
         }
         Command::Bench { scenario: Scenario::Settle { bets, batch } } => {
             let report = bench::settle(cfg, bets, batch).await?;

@@ -32,9 +32,10 @@ pub async fn run(mut cfg: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     result
 }
 
-/// Runs connect, logic, gm, resultcenter and pushsvr (and the admin server) until shutdown or until one of them fails.
+/// Runs connect, logic, gm, resultcenter, pushsvr and dbsvr (and the admin server) until shutdown or until one of them fails.
 async fn serve(mut cfg: Config, shutdown: &Shutdown) -> anyhow::Result<()> {
     let generated = dev_credentials(&mut cfg);
+    dbsvr::schema::migrate(&cfg.mysql.url).await?;
     let listener = crate::bind(cfg.connect.listen, "connect.listen").await?;
     let ws = listener.local_addr()?;
     let gm_listener = crate::bind(cfg.gm.listen, "gm.listen").await?;
@@ -46,6 +47,7 @@ async fn serve(mut cfg: Config, shutdown: &Shutdown) -> anyhow::Result<()> {
     let mut gm = tokio::spawn(gm::run(cfg.clone(), gm_listener, shutdown.clone()));
     let mut resultcenter = tokio::spawn(resultcenter::run(cfg.clone(), shutdown.clone()));
     let mut pushsvr = tokio::spawn(pushsvr::run(cfg.clone(), shutdown.clone()));
+    let mut dbsvr = tokio::spawn(dbsvr::run(cfg.clone(), shutdown.clone()));
 
     let host = if ws.ip().is_unspecified() { "127.0.0.1".to_owned() } else { ws.ip().to_string() };
     println!("matchday is up (node {}, group {})", cfg.node.id, cfg.node.group);
@@ -56,6 +58,7 @@ async fn serve(mut cfg: Config, shutdown: &Shutdown) -> anyhow::Result<()> {
         println!("  {line}");
     }
     println!("  Redis      {}   prefix {}", redact(&cfg.redis.url), cfg.redis.prefix);
+    println!("  MySQL      {}", redact(&cfg.mysql.url));
     println!("Press Ctrl-C to stop.");
 
     // A service that stops on its own (an error) stops the whole process; on shutdown all finish.
@@ -65,12 +68,19 @@ async fn serve(mut cfg: Config, shutdown: &Shutdown) -> anyhow::Result<()> {
         r = &mut gm => Some(("gm", r)),
         r = &mut resultcenter => Some(("resultcenter", r)),
         r = &mut pushsvr => Some(("pushsvr", r)),
+        r = &mut dbsvr => Some(("dbsvr", r)),
         _ = shutdown.cancelled() => None,
     };
     shutdown.token.cancel();
     let mut result = Ok(());
-    let mut rest =
-        vec![("connect", connect), ("logic", logic), ("gm", gm), ("resultcenter", resultcenter), ("pushsvr", pushsvr)];
+    let mut rest = vec![
+        ("connect", connect),
+        ("logic", logic),
+        ("gm", gm),
+        ("resultcenter", resultcenter),
+        ("pushsvr", pushsvr),
+        ("dbsvr", dbsvr),
+    ];
     if let Some((name, r)) = first {
         rest.retain(|(n, _)| *n != name);
         result = flatten(name, r);

@@ -25,6 +25,7 @@ fn python() -> PathBuf {
 #[test]
 fn a_python_client_talks_to_matchday_up() {
     let prefix = format!("test:py{}:", std::process::id());
+    let database = format!("mdt_py{}", std::process::id());
     let var = std::env::temp_dir().join(format!("matchday-py-{}", std::process::id()));
     let mut up = Command::new(env!("CARGO_BIN_EXE_matchday"))
         .arg("up")
@@ -32,6 +33,7 @@ fn a_python_client_talks_to_matchday_up() {
         .env("MATCHDAY__CONNECT__LISTEN", "127.0.0.1:0")
         .env("MATCHDAY__METRICS__LISTEN", "127.0.0.1:0")
         .env("MATCHDAY__GM__LISTEN", "127.0.0.1:0")
+        .env("MATCHDAY__MYSQL__URL", format!("mysql://root@127.0.0.1:3306/{database}"))
         .env("MATCHDAY__UP__VAR_DIR", &var)
         .env("MATCHDAY__LOGIC__ARGON2_MEMORY_KIB", "1024")
         .env("RUST_LOG", "warn")
@@ -57,6 +59,9 @@ fn a_python_client_talks_to_matchday_up() {
     let _ = Command::new("kill").arg("-INT").arg(up.id().to_string()).status();
     let status = up.wait().expect("wait for matchday up");
     cleanup(&prefix);
+    let _ = Command::new("mysql")
+        .args(["-uroot", "-h127.0.0.1", "-e", &format!("DROP DATABASE IF EXISTS {database}")])
+        .output();
     let _ = std::fs::remove_dir_all(&var);
     assert!(out.status.success(), "the Python client failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("all checks passed"), "{stdout}");

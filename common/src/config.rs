@@ -26,6 +26,7 @@ pub struct Config {
     pub matches: MatchesConfig,
     pub resultcenter: ResultcenterConfig,
     pub pushsvr: PushsvrConfig,
+    pub dbsvr: DbsvrConfig,
     pub metrics: MetricsConfig,
     pub log: LogConfig,
     pub up: UpConfig,
@@ -149,6 +150,16 @@ pub struct PushsvrConfig {
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct DbsvrConfig {
+    pub workers: usize,
+    pub batch_max: usize,
+    pub batch_wait_ms: u64,
+    pub pool_size: u32,
+    pub retry_min_ms: u64,
+    pub retry_max_ms: u64,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct MetricsConfig {
     pub listen: SocketAddr,
 }
@@ -239,6 +250,17 @@ impl Config {
         {
             bail!(
                 "invalid configuration: resultcenter.workers/batch/split_into and pushsvr.workers/poll_interval_ms/inbox_cap must be at least 1"
+            );
+        }
+        let d = &self.dbsvr;
+        if d.workers == 0
+            || d.batch_max == 0
+            || d.pool_size == 0
+            || d.retry_min_ms == 0
+            || d.retry_max_ms < d.retry_min_ms
+        {
+            bail!(
+                "invalid configuration: dbsvr.workers/batch_max/pool_size/retry_min_ms must be at least 1 and retry_max_ms at least retry_min_ms"
             );
         }
         if self.matches.types.is_empty() || self.matches.max_page == 0 {

@@ -144,6 +144,26 @@ impl Consumer {
         Ok(frames)
     }
 
+    /// Takes up to `n` more frames without blocking (to fill a batch), oldest first.
+    pub async fn take_more(&mut self, n: usize) -> anyhow::Result<Vec<Bytes>> {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let result: Result<Vec<Bytes>, _> =
+            self.redis.scripts.call(&self.redis.pool, ScriptName::Claim, vec![&self.q.queue, &self.inflight], n).await;
+        if result.is_err() {
+            self.recover = true;
+        }
+        Ok(result?)
+    }
+
+    /// Acks everything this consumer holds (its whole inflight list), for consumers that handle
+    /// what they took as one batch without replies (dbsvr).
+    pub async fn ack_all(&self) -> anyhow::Result<()> {
+        let _: i64 = self.redis.pool.del(&self.inflight).await?;
+        Ok(())
+    }
+
     /// Acks `frame` and, in the same script, pushes `reply` (list key, element).
     /// Returns false if the frame was no longer inflight (the reaper took it back): no reply was sent.
     pub async fn ack(&self, frame: &Bytes, reply: Option<(&str, &[u8])>) -> anyhow::Result<bool> {

@@ -7,6 +7,7 @@ use crate::auth::Staff;
 
 #[derive(Serialize)]
 struct Record<'a> {
+    ts: u64,
     table: &'static str,
     key: String,
     ver: u32,
@@ -26,7 +27,9 @@ struct Fields<'a> {
 /// The MessagePack change record of `staff` doing `action` to `target` with `payload`.
 pub fn record(staff: &Staff, action: &str, target: &str, payload: &impl Serialize) -> Vec<u8> {
     let payload = serde_json::to_string(payload).unwrap_or_default();
+    let ts = common::time::now_ms();
     let rec = Record {
+        ts,
         table: "audit",
         key: uuid::Uuid::new_v4().simple().to_string(),
         ver: 1,

@@ -219,6 +219,51 @@ pub fn spawn_pushsvr(cfg: Config, shutdown: &Shutdown) -> Arc<pushsvr::Stats> {
     stats
 }
 
+/// Starts a dbsvr for `cfg`; returns its counters.
+pub fn spawn_dbsvr(cfg: Config, shutdown: &Shutdown) -> Arc<dbsvr::Stats> {
+    let stats = Arc::new(dbsvr::Stats::default());
+    let (s, st) = (shutdown.clone(), stats.clone());
+    shutdown.tracker.spawn(async move { dbsvr::run_with(cfg, s, st).await.expect("dbsvr failed") });
+    stats
+}
+
+/// A test's own MySQL database (migrated); dropped with the value.
+pub struct TestDb {
+    pub url: String,
+    pub pool: sqlx::MySqlPool,
+    name: String,
+    server: String,
+}
+
+impl TestDb {
+    /// Creates and migrates `mdt_<random>` on the test MySQL (MATCHDAY_TEST_MYSQL or
+    /// mysql://root@127.0.0.1:3306).
+    pub async fn new() -> TestDb {
+        let server = std::env::var("MATCHDAY_TEST_MYSQL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into());
+        let name = format!("mdt_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let url = format!("{server}/{name}");
+        dbsvr::schema::migrate(&url).await.expect("MariaDB must be running for the tests (scripts/deps.sh starts it)");
+        let pool = dbsvr::pool(&url, 4).expect("pool");
+        TestDb { url, pool, name, server }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let (server, name) = (format!("{}/", self.server), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async move {
+                use sqlx::Connection;
+                if let Ok(mut c) = sqlx::MySqlConnection::connect(&server).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`")).execute(&mut c).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
 /// Starts a logic process for `cfg`; returns its counters.
 pub fn spawn_logic(cfg: Config, shutdown: &Shutdown) -> Arc<logic::Stats> {
     spawn_logic_with(cfg, shutdown, logic::Dispatch::default())

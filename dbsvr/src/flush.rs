@@ -1,0 +1,208 @@
+//! The flush loop of one consumer: gather a batch (up to `batch_max` records or `batch_wait_ms`),
+//! write it in one transaction, ack it. MySQL away → retry with backoff, holding the batch (nothing
+//! is acked, so nothing is lost, even if the process dies). Rows MySQL refuses → written one by one;
+//! a record that still fails goes to the dead list with the reason and the rest flows.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::config::DbsvrConfig;
+use common::queue::Consumer;
+use common::{Redis, Shutdown};
+use fred::prelude::*;
+use serde::Serialize;
+use sqlx::MySqlPool;
+
+use crate::Stats;
+use crate::rows::{self, Row};
+use crate::write::{self, WriteError};
+
+#[derive(Clone)]
+pub struct Ctx {
+    pub redis: Redis,
+    pub pool: MySqlPool,
+    pub cfg: DbsvrConfig,
+    pub stats: Arc<Stats>,
+    pub dead: String,
+    pub max_attempts: u32,
+}
+
+/// What the dead list keeps for a record that could not be written.
+#[derive(Serialize)]
+struct DeadRecord<'a> {
+    reason: &'a str,
+    #[serde(with = "serde_bytes_compat")]
+    record: &'a [u8],
+    ts: u64,
+}
+
+mod serde_bytes_compat {
+    pub fn serialize<S: serde::Serializer>(b: &&[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(b)
+    }
+}
+
+pub async fn run(ctx: Ctx, mut consumer: Consumer, shutdown: Shutdown) {
+    let mut backoff = Duration::from_millis(ctx.cfg.retry_min_ms);
+    while !shutdown.is_cancelled() {
+        let mut frames = match consumer.take().await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(error = format!("{e:#}"), "cannot take outbox records; retrying");
+                if sleep_or_stop(&shutdown, backoff).await {
+                    break;
+                }
+                backoff = (backoff * 2).min(Duration::from_millis(ctx.cfg.retry_max_ms));
+                continue;
+            }
+        };
+        if frames.is_empty() {
+            continue;
+        }
+        let deadline = Instant::now() + Duration::from_millis(ctx.cfg.batch_wait_ms);
+        while frames.len() < ctx.cfg.batch_max && Instant::now() < deadline {
+            match consumer.take_more(ctx.cfg.batch_max - frames.len()).await {
+                Ok(more) if !more.is_empty() => frames.extend(more),
+                Ok(_) => tokio::time::sleep(Duration::from_millis(2).min(deadline - Instant::now())).await,
+                Err(_) => break,
+            }
+        }
+        match flush(&ctx, &frames, &shutdown).await {
+            Ok(()) => {
+                backoff = Duration::from_millis(ctx.cfg.retry_min_ms);
+                if let Err(e) = consumer.ack_all().await {
+                    tracing::warn!(
+                        error = format!("{e:#}"),
+                        "ack failed; the batch will be written again (harmlessly)"
+                    );
+                    consumer.mark_recover();
+                }
+            }
+            // Shutdown while MySQL was away: the batch stays inflight for the next start / the reaper.
+            Err(Stopped) => break,
+        }
+        report_lag(&ctx).await;
+    }
+    if let Err(e) = consumer.leave().await {
+        tracing::warn!(error = format!("{e:#}"), "cannot unregister the consumer");
+    }
+}
+
+struct Stopped;
+
+/// Writes one batch, retrying while MySQL is unavailable; Err only on shutdown.
+async fn flush(ctx: &Ctx, frames: &[Bytes], shutdown: &Shutdown) -> Result<(), Stopped> {
+    let mut rows = Vec::with_capacity(frames.len());
+    let mut raw = Vec::with_capacity(frames.len());
+    for f in frames {
+        match rows::decode(f) {
+            Ok(r) => {
+                rows.push(r);
+                raw.push(f);
+            }
+            Err(reason) => bury(ctx, f, &reason).await,
+        }
+    }
+    let started = Instant::now();
+    let mut backoff = Duration::from_millis(ctx.cfg.retry_min_ms);
+    loop {
+        match write_tx(&ctx.pool, &rows).await {
+            Ok(()) => break,
+            Err(WriteError::Rows(e)) => {
+                tracing::warn!(error = %e, records = rows.len(), "MySQL refused a batch; writing its records one by one");
+                one_by_one(ctx, &rows, &raw, shutdown).await?;
+                break;
+            }
+            Err(WriteError::Unavailable(e)) => {
+                ctx.stats.retries.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %e, retry_ms = backoff.as_millis() as u64, held = rows.len(),
+                    "MySQL is unavailable; holding the batch and retrying");
+                if sleep_or_stop(shutdown, backoff).await {
+                    return Err(Stopped);
+                }
+                backoff = (backoff * 2).min(Duration::from_millis(ctx.cfg.retry_max_ms));
+            }
+        }
+    }
+    ctx.stats.flushed.fetch_add(rows.len() as u64, Ordering::Relaxed);
+    ctx.stats.batches.fetch_add(1, Ordering::Relaxed);
+    metrics::counter!("matchday_dbsvr_records_total").increment(rows.len() as u64);
+    metrics::histogram!("matchday_dbsvr_batch_seconds").record(started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+async fn write_tx(pool: &MySqlPool, rows: &[Row]) -> Result<(), WriteError> {
+    let mut tx = pool.begin().await?;
+    write::write(&mut tx, rows).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Each row in its own transaction; one that MySQL keeps refusing is buried with the reason.
+async fn one_by_one(ctx: &Ctx, rows: &[Row], raw: &[&Bytes], shutdown: &Shutdown) -> Result<(), Stopped> {
+    for (row, frame) in rows.iter().zip(raw) {
+        let mut attempts = 0;
+        let mut backoff = Duration::from_millis(ctx.cfg.retry_min_ms);
+        loop {
+            match write_tx(&ctx.pool, std::slice::from_ref(row)).await {
+                Ok(()) => break,
+                Err(WriteError::Rows(e)) => {
+                    attempts += 1;
+                    if attempts >= ctx.max_attempts {
+                        bury(ctx, frame, &e.to_string()).await;
+                        break;
+                    }
+                }
+                Err(WriteError::Unavailable(e)) => {
+                    tracing::warn!(error = %e, "MySQL is unavailable; retrying");
+                    if sleep_or_stop(shutdown, backoff).await {
+                        return Err(Stopped);
+                    }
+                    backoff = (backoff * 2).min(Duration::from_millis(ctx.cfg.retry_max_ms));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Puts a record that can never be written on the dead list, with the reason.
+async fn bury(ctx: &Ctx, record: &[u8], reason: &str) {
+    ctx.stats.dead.fetch_add(1, Ordering::Relaxed);
+    metrics::counter!("matchday_dbsvr_dead_total").increment(1);
+    tracing::error!(reason, dead = %ctx.dead, "a change record can never be written to MySQL; moved to the dead list");
+    let entry = DeadRecord { reason, record, ts: common::time::now_ms() };
+    let Ok(bytes) = rmp_serde::to_vec_named(&entry) else { return };
+    if let Err(e) = ctx.redis.pool.lpush::<i64, _, _>(&ctx.dead, Bytes::from(bytes)).await {
+        tracing::error!(error = %e, "cannot write to the dead list");
+    }
+}
+
+/// Sets the backlog and lag gauges: records waiting, and the age of the oldest one.
+async fn report_lag(ctx: &Ctx) {
+    let outbox = ctx.redis.keys.outbox();
+    let backlog: i64 = ctx.redis.pool.llen(&outbox).await.unwrap_or(0);
+    let oldest: Option<Bytes> = ctx.redis.pool.lindex(&outbox, -1).await.unwrap_or(None);
+    let ts = oldest.and_then(|b| rmp_serde::from_slice::<Ts>(&b).ok()).and_then(|t| t.ts);
+    let lag_ms = ts.map_or(0, |ts| common::time::now_ms().saturating_sub(ts));
+    ctx.stats.backlog.store(backlog as u64, Ordering::Relaxed);
+    ctx.stats.lag_ms.store(lag_ms, Ordering::Relaxed);
+    metrics::gauge!("matchday_dbsvr_backlog").set(backlog as f64);
+    metrics::gauge!("matchday_dbsvr_lag_seconds").set(lag_ms as f64 / 1000.0);
+}
+
+#[derive(serde::Deserialize)]
+struct Ts {
+    #[serde(default)]
+    ts: Option<u64>,
+}
+
+/// Sleeps, unless shutdown comes first (then true).
+async fn sleep_or_stop(shutdown: &Shutdown, d: Duration) -> bool {
+    tokio::select! {
+        _ = shutdown.cancelled() => true,
+        _ = tokio::time::sleep(d) => false,
+    }
+}

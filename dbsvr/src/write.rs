@@ -1,0 +1,238 @@
+//! Writing a batch of rows to MySQL: one multi-row statement per table (chunks of 500), rows
+//! sorted by key so concurrent dbsvrs lock in the same order. Every statement is idempotent:
+//! append-only rows ignore a duplicate id; mutable rows change only for a newer `ver`.
+
+use sqlx::mysql::MySqlDatabaseError;
+use sqlx::{MySql, MySqlConnection, QueryBuilder};
+
+use crate::rows::{BetRow, CreditKind, MatchRow, Row};
+
+const CHUNK: usize = 500;
+
+/// Why a write failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// Something about the rows (bad data, a schema that does not fit): retrying the same rows
+    /// will fail again.
+    #[error("MySQL refused the rows: {0}")]
+    Rows(sqlx::Error),
+    /// MySQL is unreachable, restarting, or a transient conflict (deadlock): retry later.
+    #[error("MySQL is unavailable: {0}")]
+    Unavailable(sqlx::Error),
+}
+
+impl From<sqlx::Error> for WriteError {
+    fn from(e: sqlx::Error) -> WriteError {
+        // MySQL error numbers that a retry of the same rows cannot fix.
+        const ROW_ERRORS: &[u16] = &[1048, 1054, 1146, 1264, 1265, 1292, 1366, 1406, 1452, 3140, 4025];
+        let number = match &e {
+            sqlx::Error::Database(db) => db.try_downcast_ref::<MySqlDatabaseError>().map(|m| m.number()),
+            _ => None,
+        };
+        match number {
+            Some(n) if ROW_ERRORS.contains(&n) => WriteError::Rows(e),
+            _ => WriteError::Unavailable(e),
+        }
+    }
+}
+
+/// Writes `rows` on `conn` (the caller owns the transaction).
+pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<(), WriteError> {
+    let mut users = Vec::new();
+    let mut wallets = Vec::new();
+    let mut ledger = Vec::new();
+    let mut matches = Vec::new();
+    let mut bets = Vec::new();
+    let mut credits = Vec::new();
+    let mut audits = Vec::new();
+    for r in rows {
+        match r {
+            Row::User { .. } => users.push(r),
+            Row::Wallet { .. } => wallets.push(r),
+            Row::Ledger { .. } => ledger.push(r),
+            Row::Match(m) => matches.push(m),
+            Row::Bet(b) => bets.push(b),
+            Row::Credit { .. } => credits.push(r),
+            Row::Audit { .. } => audits.push(r),
+        }
+    }
+    users.sort_by_key(|r| if let Row::User { id, ver, .. } = r { (*id, *ver) } else { (0, 0) });
+    wallets.sort_by_key(|r| if let Row::Wallet { uid, ver, .. } = r { (*uid, *ver) } else { (0, 0) });
+    matches.sort_by_key(|m| (m.id, m.ver));
+    bets.sort_by_key(|b| (b.id, b.ver));
+
+    for chunk in users.chunks(CHUNK) {
+        let mut q = QueryBuilder::<MySql>::new("INSERT INTO users (id, username, pw, created_at, ver) ");
+        q.push_values(chunk, |mut b, r| {
+            if let Row::User { id, username, pw, created_at, ver } = r {
+                b.push_bind(*id).push_bind(username).push_bind(pw).push_bind(*created_at).push_bind(*ver);
+            }
+        });
+        q.push(
+            " ON DUPLICATE KEY UPDATE username = IF(VALUES(ver) > ver, VALUES(username), username), \
+             pw = IF(VALUES(ver) > ver, VALUES(pw), pw), ver = GREATEST(ver, VALUES(ver))",
+        );
+        q.build().execute(&mut *conn).await?;
+    }
+    for chunk in wallets.chunks(CHUNK) {
+        let mut q = QueryBuilder::<MySql>::new("INSERT INTO wallets (uid, balance, ver) ");
+        q.push_values(chunk, |mut b, r| {
+            if let Row::Wallet { uid, balance, ver } = r {
+                b.push_bind(*uid).push_bind(*balance).push_bind(*ver);
+            }
+        });
+        q.push(" ON DUPLICATE KEY UPDATE balance = IF(VALUES(ver) > ver, VALUES(balance), balance), ver = GREATEST(ver, VALUES(ver))");
+        q.build().execute(&mut *conn).await?;
+    }
+    for chunk in ledger.chunks(CHUNK) {
+        let mut q = QueryBuilder::<MySql>::new("INSERT INTO ledger (id, uid, delta, balance, reason, ref, ts) ");
+        q.push_values(chunk, |mut b, r| {
+            if let Row::Ledger { id, uid, delta, balance, reason, reference, ts } = r {
+                b.push_bind(id)
+                    .push_bind(*uid)
+                    .push_bind(*delta)
+                    .push_bind(*balance)
+                    .push_bind(reason)
+                    .push_bind(reference)
+                    .push_bind(*ts);
+            }
+        });
+        q.push(" ON DUPLICATE KEY UPDATE id = id");
+        q.build().execute(&mut *conn).await?;
+    }
+    for chunk in matches.chunks(CHUNK) {
+        write_matches(conn, chunk).await?;
+    }
+    for chunk in bets.chunks(CHUNK) {
+        write_bets(conn, chunk).await?;
+    }
+    for chunk in credits.chunks(CHUNK) {
+        for kind in [CreditKind::Payment, CreditKind::Grant] {
+            let of_kind: Vec<&&Row> =
+                chunk.iter().filter(|r| matches!(r, Row::Credit { kind: k, .. } if *k == kind)).collect();
+            if of_kind.is_empty() {
+                continue;
+            }
+            let (table, id_col) = match kind {
+                CreditKind::Payment => ("payments", "order_id"),
+                CreditKind::Grant => ("grant_requests", "request_id"),
+            };
+            let mut q =
+                QueryBuilder::<MySql>::new(format!("INSERT INTO {table} ({id_col}, uid, amount, balance, ts) "));
+            q.push_values(of_kind, |mut b, r| {
+                if let Row::Credit { id, uid, amount, balance, ts, .. } = r {
+                    b.push_bind(id).push_bind(*uid).push_bind(*amount).push_bind(*balance).push_bind(*ts);
+                }
+            });
+            q.push(format!(" ON DUPLICATE KEY UPDATE {id_col} = {id_col}"));
+            q.build().execute(&mut *conn).await?;
+        }
+    }
+    for chunk in audits.chunks(CHUNK) {
+        let mut q = QueryBuilder::<MySql>::new("INSERT INTO gm_audit (id, who, role, action, target, payload, ts) ");
+        q.push_values(chunk, |mut b, r| {
+            if let Row::Audit { id, who, role, action, target, payload, ts } = r {
+                b.push_bind(id)
+                    .push_bind(who)
+                    .push_bind(role)
+                    .push_bind(action)
+                    .push_bind(target)
+                    .push_bind(payload)
+                    .push_bind(*ts);
+            }
+        });
+        q.push(" ON DUPLICATE KEY UPDATE id = id");
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn write_matches(conn: &mut MySqlConnection, chunk: &[&MatchRow]) -> Result<(), WriteError> {
+    let mut q = QueryBuilder::<MySql>::new(
+        "INSERT INTO matches (id, type, title, team_a, team_b, start_at, state, live, options, odds_ver, min_stake, \
+         max_stake, result, external_id, settled, paid, created_at, updated_at, ver) ",
+    );
+    q.push_values(chunk, |mut b, m| {
+        b.push_bind(m.id)
+            .push_bind(&m.kind)
+            .push_bind(&m.title)
+            .push_bind(&m.team_a)
+            .push_bind(&m.team_b)
+            .push_bind(m.start_at)
+            .push_bind(m.state)
+            .push_bind(m.live)
+            .push_bind(&m.options)
+            .push_bind(m.odds_ver)
+            .push_bind(m.min_stake)
+            .push_bind(m.max_stake)
+            .push_bind(&m.result)
+            .push_bind(&m.external_id)
+            .push_bind(m.settled)
+            .push_bind(m.paid)
+            .push_bind(m.created_at)
+            .push_bind(m.updated_at)
+            .push_bind(m.ver);
+    });
+    let newer = |c: &str| format!("{c} = IF(VALUES(ver) > ver, VALUES({c}), {c})");
+    let cols = [
+        "title",
+        "team_a",
+        "team_b",
+        "start_at",
+        "state",
+        "live",
+        "options",
+        "odds_ver",
+        "min_stake",
+        "max_stake",
+        "result",
+        "settled",
+        "paid",
+        "updated_at",
+    ];
+    let updates: Vec<String> = cols.iter().map(|c| newer(c)).collect();
+    q.push(format!(" ON DUPLICATE KEY UPDATE {}, ver = GREATEST(ver, VALUES(ver))", updates.join(", ")));
+    q.build().execute(&mut *conn).await?;
+
+    let mut h =
+        QueryBuilder::<MySql>::new("INSERT INTO match_states (match_id, ver, state, live, odds_ver, options, ts) ");
+    h.push_values(chunk, |mut b, m| {
+        b.push_bind(m.id)
+            .push_bind(m.ver)
+            .push_bind(m.state)
+            .push_bind(m.live)
+            .push_bind(m.odds_ver)
+            .push_bind(&m.options)
+            .push_bind(m.updated_at);
+    });
+    h.push(" ON DUPLICATE KEY UPDATE match_id = match_id");
+    h.build().execute(&mut *conn).await?;
+    Ok(())
+}
+
+async fn write_bets(conn: &mut MySqlConnection, chunk: &[&BetRow]) -> Result<(), WriteError> {
+    let mut q = QueryBuilder::<MySql>::new(
+        "INSERT INTO bets (id, uid, match_id, option_key, stake, odds, state, payout, req_id, ts, settled_at, ver) ",
+    );
+    q.push_values(chunk, |mut b, r| {
+        b.push_bind(r.id)
+            .push_bind(r.uid)
+            .push_bind(r.match_id)
+            .push_bind(&r.option)
+            .push_bind(r.stake)
+            .push_bind(r.odds)
+            .push_bind(&r.state)
+            .push_bind(r.payout)
+            .push_bind(&r.req_id)
+            .push_bind(r.ts)
+            .push_bind(r.settled_at)
+            .push_bind(r.ver);
+    });
+    q.push(
+        " ON DUPLICATE KEY UPDATE state = IF(VALUES(ver) > ver, VALUES(state), state), \
+         payout = IF(VALUES(ver) > ver, VALUES(payout), payout), \
+         settled_at = IF(VALUES(ver) > ver, VALUES(settled_at), settled_at), ver = GREATEST(ver, VALUES(ver))",
+    );
+    q.build().execute(&mut *conn).await?;
+    Ok(())
+}
