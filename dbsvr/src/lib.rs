@@ -48,11 +48,11 @@ impl Stats {
 
 /// Connects a pool to `url`; does not fail while MySQL is down (connections are made on use).
 pub fn pool(url: &str, size: u32) -> anyhow::Result<MySqlPool> {
-    Ok(MySqlPoolOptions::new()
+    MySqlPoolOptions::new()
         .max_connections(size)
         .acquire_timeout(Duration::from_secs(3))
         .connect_lazy(url)
-        .context("mysql.url is not a valid MySQL URL")?)
+        .context("mysql.url is not a valid MySQL URL")
 }
 
 /// Runs dbsvr until shutdown.

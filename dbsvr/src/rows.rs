@@ -232,7 +232,7 @@ pub fn decode(bytes: &[u8]) -> Result<Row, String> {
             action: f.str("action")?,
             target: f.str("target")?,
             payload: f.str_or("payload", "")?,
-            ts: f.u64("ts").or_else(|_| Ok::<u64, String>(ts))?,
+            ts: f.u64("ts").unwrap_or(ts),
         },
         other => return Err(format!("unknown table {other:?}")),
     })
