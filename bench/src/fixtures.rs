@@ -27,25 +27,17 @@ pub struct Bet {
     pub odds: i64,
 }
 
-/// Creates user `uid` with `amount` coins, granted through wallet_change.lua (so the ledger has it).
+/// Creates user `uid` ("u{uid}") holding `amount` coins, through register.lua (so the user, the
+/// wallet and the ledger are in the outbox like any sign-up; the amount is its sign-up grant).
 pub async fn fund(redis: &Redis, uid: u64, amount: i64) -> anyhow::Result<()> {
     let k = &redis.keys;
-    let _: () = redis
-        .pool
-        .hset(k.user(uid), [("id", uid.to_string()), ("username", format!("u{uid}")), ("created_at", "1".into())])
-        .await?;
-    let keys = vec![k.user(uid), k.wallet(uid), k.ledger(uid), k.outbox(), k.wallet(uid), k.notify()];
-    let argv = vec![
-        uid.to_string(),
-        amount.to_string(),
-        "grant".into(),
-        "fixture".into(),
-        "1".into(),
-        "0".into(),
-        String::new(),
-    ];
-    let r: Vec<i64> = redis.scripts.call(&redis.pool, ScriptName::WalletChange, keys, argv).await?;
-    anyhow::ensure!(r.first() == Some(&0), "wallet_change.lua answered {r:?}");
+    let name = format!("u{uid}");
+    let keys = vec![k.uname(&name), k.user(uid), k.wallet(uid), k.ledger(uid), k.outbox(), k.stats_day("reg", 1)];
+    let argv =
+        vec![uid.to_string(), name, "$fixture$".into(), amount.to_string(), "1".into(), format!("fixture-{uid}")];
+    let r: Vec<i64> = redis.scripts.call(&redis.pool, ScriptName::Register, keys, argv).await?;
+    anyhow::ensure!(r.first() == Some(&0), "register.lua answered {r:?}");
+    let _: () = redis.pool.set(k.user_seq(), uid, None, None, false).await?;
     Ok(())
 }
 
