@@ -76,6 +76,20 @@ enum Command {
     },
     /// Create the MySQL database if it is missing and apply the migrations in sql/.
     Migrate,
+    /// Compare Redis (redis.prefix) with MySQL (mysql.url): users, wallets, ledger sums, bets,
+    /// matches. Prints every difference; exit status 1 if there is any.
+    Verify {
+        /// Compare N random users (with their wallets and ledgers), N random bets and N random
+        /// matches instead of all of them.
+        #[arg(long, value_name = "N")]
+        sample: Option<u64>,
+        /// Seed of the random sample (printed in the summary, to compare the same sample again).
+        #[arg(long, requires = "sample")]
+        seed: Option<u64>,
+    },
+    /// Rebuild the Redis state from MySQL into redis.prefix, which must hold no key (disaster
+    /// recovery; run it with every service of the deployment stopped).
+    Restore,
     /// Measure: `matchday bench settle` (more scenarios to come). Uses the configured Redis under a
     /// fresh key prefix, removed afterwards.
     Bench {
@@ -146,6 +160,8 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(dispatch(cli.command, cfg)) {
         Ok(()) => ExitCode::SUCCESS,
+        // `verify` found differences: they are printed; the exit status says so.
+        Err(e) if e.downcast_ref::<dbsvr::verify::Differences>().is_some() => ExitCode::from(1),
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "matchday failed");
             eprintln!("matchday: {e:#}");
@@ -215,6 +231,27 @@ async fn dispatch(command: Command, mut cfg: Config) -> anyhow::Result<()> {
         Command::Migrate => {
             dbsvr::schema::migrate(&cfg.mysql.url).await?;
             println!("schema is up to date ({})", up::redact(&cfg.mysql.url));
+            Ok(())
+        }
+        Command::Verify { sample, seed } => {
+            let (redis, pool) = dbsvr::verify::connect(&cfg).await?;
+            let report = dbsvr::verify::run(&redis, &pool, dbsvr::verify::Options { sample, seed }).await;
+            redis.close().await;
+            pool.close().await;
+            let report = report?;
+            for line in report.lines() {
+                println!("{line}");
+            }
+            println!("{}", report.summary());
+            if report.is_clean() { Ok(()) } else { Err(dbsvr::verify::Differences(report.differences.len()).into()) }
+        }
+        Command::Restore => {
+            let (redis, pool) = dbsvr::verify::connect(&cfg).await?;
+            let options = dbsvr::restore::Options { reminder_before_ms: cfg.pushsvr.reminder_before_ms };
+            let report = dbsvr::restore::run_with(&redis, &pool, &options).await;
+            redis.close().await;
+            pool.close().await;
+            println!("{}", report?);
             Ok(())
         }
         Command::Bench { scenario: Scenario::Settle { bets, batch } } => {

@@ -10,8 +10,10 @@
 //!   the dead list, lag.
 
 mod flush;
+pub mod restore;
 pub mod rows;
 pub mod schema;
+pub mod verify;
 mod write;
 
 use std::sync::Arc;
