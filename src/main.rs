@@ -114,6 +114,18 @@ enum Scenario {
         #[arg(long, default_value_t = 200)]
         batch: usize,
     },
+    /// dbsvr's flush rate (records/s) next to MySQL writes alone, and its lag at a steady load.
+    Flush {
+        /// Bets in the backlog (each makes 3 change records).
+        #[arg(long, default_value_t = 10_000)]
+        bets: usize,
+        /// Steady load, bets per second.
+        #[arg(long, default_value_t = 1_000)]
+        rate: u64,
+        /// How long the steady load runs, seconds.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
 }
 
 /// Where a process sits: its group and node id.
@@ -256,6 +268,11 @@ async fn dispatch(command: Command, mut cfg: Config) -> anyhow::Result<()> {
         }
         Command::Bench { scenario: Scenario::Settle { bets, batch } } => {
             let report = bench::settle(cfg, bets, batch).await?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::Bench { scenario: Scenario::Flush { bets, rate, seconds } } => {
+            let report = bench::flush(cfg, bets, rate, seconds).await?;
             println!("{report}");
             Ok(())
         }

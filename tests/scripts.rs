@@ -242,21 +242,7 @@ async fn place(
     bid: u64,
 ) -> Result<Vec<fred::types::Value>, fred::error::Error> {
     let k = env.keys();
-    let keys = vec![
-        k.match_(mid),
-        k.wallet(5),
-        k.idem(5),
-        k.bet(bid),
-        k.match_bets(mid),
-        k.user_bets(5),
-        k.match_pool(mid),
-        k.ledger(5),
-        k.outbox(),
-        k.stats_day("bets", 1),
-        k.stats_day("volume", 1),
-        k.match_open(mid),
-        k.match_bettors(mid),
-    ];
+    let keys = k.place_bet(5, mid, bid, 1);
     let argv = vec![
         "5".to_owned(),
         mid.to_string(),

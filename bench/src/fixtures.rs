@@ -33,8 +33,8 @@ pub async fn fund(redis: &Redis, uid: u64, amount: i64) -> anyhow::Result<()> {
     let k = &redis.keys;
     let name = format!("u{uid}");
     let keys = vec![k.uname(&name), k.user(uid), k.wallet(uid), k.ledger(uid), k.outbox(), k.stats_day("reg", 1)];
-    let argv =
-        vec![uid.to_string(), name, "$fixture$".into(), amount.to_string(), "1".into(), format!("fixture-{uid}")];
+    let now = common::time::now_ms().to_string();
+    let argv = vec![uid.to_string(), name, "$fixture$".into(), amount.to_string(), now, format!("fixture-{uid}")];
     let r: Vec<i64> = redis.scripts.call(&redis.pool, ScriptName::Register, keys, argv).await?;
     anyhow::ensure!(r.first() == Some(&0), "register.lua answered {r:?}");
     let _: () = redis.pool.set(k.user_seq(), uid, None, None, false).await?;
@@ -49,8 +49,14 @@ pub async fn open_match(redis: &Redis, kind: &str) -> anyhow::Result<u64> {
         MatchOption { key: "a".into(), label: "A".into(), odds: 1850 },
         MatchOption { key: "b".into(), label: "B".into(), odds: 2133 },
     ];
-    let mut argv: Vec<String> =
-        vec![mid.to_string(), String::new(), "1900000000000".into(), "1".into(), String::new(), "0".into()];
+    let mut argv: Vec<String> = vec![
+        mid.to_string(),
+        String::new(),
+        "1900000000000".into(),
+        common::time::now_ms().to_string(),
+        String::new(),
+        "0".into(),
+    ];
     argv.extend(MatchRecord::new_fields(kind, "fixture", &["A".into(), "B".into()], &options, 1, 100_000));
     let keys = vec![k.match_(mid), k.matches_pending(), k.match_ext(""), k.outbox(), k.sched()];
     let _: Vec<i64> = redis.scripts.call(&redis.pool, ScriptName::MatchCreate, keys, argv).await?;
@@ -94,24 +100,11 @@ pub async fn book(redis: &Redis, kind: &str, first_uid: u64, users: u64, per_use
     Ok(Book { match_id: mid, funded, bets })
 }
 
-async fn place(redis: &Redis, mid: u64, uid: u64, option: &str, stake: i64) -> anyhow::Result<Bet> {
+/// Places one bet through place_bet.lua.
+pub async fn place(redis: &Redis, mid: u64, uid: u64, option: &str, stake: i64) -> anyhow::Result<Bet> {
     let k = &redis.keys;
     let bid: u64 = redis.pool.incr(k.bet_seq()).await?;
-    let keys = vec![
-        k.match_(mid),
-        k.wallet(uid),
-        k.idem(uid),
-        k.bet(bid),
-        k.match_bets(mid),
-        k.user_bets(uid),
-        k.match_pool(mid),
-        k.ledger(uid),
-        k.outbox(),
-        k.stats_day("bets", 1),
-        k.stats_day("volume", 1),
-        k.match_open(mid),
-        k.match_bettors(mid),
-    ];
+    let keys = k.place_bet(uid, mid, bid, 1);
     let argv = vec![
         uid.to_string(),
         mid.to_string(),
@@ -120,7 +113,7 @@ async fn place(redis: &Redis, mid: u64, uid: u64, option: &str, stake: i64) -> a
         "1".into(),
         format!("f{bid}"),
         bid.to_string(),
-        "5".into(),
+        common::time::now_ms().to_string(),
     ];
     let r: Vec<fred::types::Value> = redis.scripts.call(&redis.pool, ScriptName::PlaceBet, keys, argv).await?;
     let code = r.first().and_then(|v| v.as_i64());

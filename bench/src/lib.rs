@@ -5,9 +5,12 @@
 //! Redis alone does with the same work in the same run — and the ratio of the two.
 //!
 //! - [`settle`]: the settle rate of resultcenter (bets/s) vs the settle script driven directly.
+//! - [`flush`]: dbsvr's flush rate (records/s) vs MySQL writes alone, and its lag at a steady load.
 //! - [`fixtures`]: books of bets built through the production scripts (shared with tests).
 
 pub mod fixtures;
+mod flush;
 mod settle;
 
+pub use flush::{FlushReport, flush};
 pub use settle::{SettleReport, settle};

@@ -93,18 +93,8 @@ async fn close(redis: &Redis, mid: u64) -> anyhow::Result<()> {
 /// the queue, the job and the service).
 async fn drive_script(redis: &Redis, mid: u64, batch: usize) -> anyhow::Result<()> {
     let k = &redis.keys;
-    let fixed = vec![
-        k.match_(mid),
-        k.match_open(mid),
-        k.outbox(),
-        k.notify(),
-        k.matches_index("doing", "all"),
-        k.matches_index("doing", "lol"),
-        k.matches_index("finished", "all"),
-        k.matches_index("finished", "lol"),
-        k.matches_index("list", "all"),
-        k.matches_index("list", "lol"),
-    ];
+    let mut fixed = vec![k.match_(mid), k.match_open(mid), k.outbox(), k.notify()];
+    fixed.extend(k.settle_indexes("lol"));
     loop {
         let members: Vec<String> =
             redis.pool.zrange(k.match_open(mid), 0, batch as i64 - 1, None, false, None, false).await?;

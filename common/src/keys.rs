@@ -211,6 +211,35 @@ impl Keys {
         self.k(format_args!("stats:{what}:{day}"))
     }
 
+    /// The keys of place_bet.lua, in its KEYS order, for user `uid` betting on match `mid` as bet
+    /// `bid` on UTC day `day`.
+    pub fn place_bet(&self, uid: u64, mid: u64, bid: u64, day: u64) -> Vec<String> {
+        vec![
+            self.match_(mid),
+            self.wallet(uid),
+            self.idem(uid),
+            self.bet(bid),
+            self.match_bets(mid),
+            self.user_bets(uid),
+            self.match_pool(mid),
+            self.ledger(uid),
+            self.outbox(),
+            self.stats_day("bets", day),
+            self.stats_day("volume", day),
+            self.match_open(mid),
+            self.match_bettors(mid),
+        ]
+    }
+
+    /// The index keys a settling match can be in or move to, in settle_batch.lua's KEYS[5..10]
+    /// order: doing, finished and list, each for all types and for `kind`.
+    pub fn settle_indexes(&self, kind: &str) -> Vec<String> {
+        ["doing", "finished", "list"]
+            .into_iter()
+            .flat_map(|family| [self.matches_index(family, "all"), self.matches_index(family, kind)])
+            .collect()
+    }
+
     /// Pattern matching every key of the deployment (tests clean up with it).
     pub fn all_pattern(&self) -> String {
         self.k(format_args!("*"))

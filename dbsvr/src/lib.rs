@@ -14,7 +14,7 @@ pub mod restore;
 pub mod rows;
 pub mod schema;
 pub mod verify;
-mod write;
+pub mod write;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -74,18 +74,8 @@ async fn settle(ctx: &Ctx, job: &SettleJob, shutdown: &Shutdown) -> anyhow::Resu
     if !job.helper {
         tracing::info!(open, "settling");
     }
-    let fixed_keys = vec![
-        k.match_(mid),
-        open_key.clone(),
-        k.outbox(),
-        k.notify(),
-        k.matches_index("doing", "all"),
-        k.matches_index("doing", &m.kind),
-        k.matches_index("finished", "all"),
-        k.matches_index("finished", &m.kind),
-        k.matches_index("list", "all"),
-        k.matches_index("list", &m.kind),
-    ];
+    let mut fixed_keys = vec![k.match_(mid), open_key.clone(), k.outbox(), k.notify()];
+    fixed_keys.extend(k.settle_indexes(&m.kind));
     let batch = ctx.cfg.batch as i64;
     let started = Instant::now();
     let mut settled_here = 0u64;

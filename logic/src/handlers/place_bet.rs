@@ -25,21 +25,7 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
     let bid: u64 = ctx.redis.pool.incr(k.bet_seq()).await?;
     let now = common::time::now_ms();
     let day = common::time::day_of(now);
-    let keys = vec![
-        k.match_(bet.match_id),
-        k.wallet(uid),
-        k.idem(uid),
-        k.bet(bid),
-        k.match_bets(bet.match_id),
-        k.user_bets(uid),
-        k.match_pool(bet.match_id),
-        k.ledger(uid),
-        k.outbox(),
-        k.stats_day("bets", day),
-        k.stats_day("volume", day),
-        k.match_open(bet.match_id),
-        k.match_bettors(bet.match_id),
-    ];
+    let keys = k.place_bet(uid, bet.match_id, bid, day);
     let argv: Vec<String> = vec![
         uid.to_string(),
         bet.match_id.to_string(),
