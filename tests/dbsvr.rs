@@ -203,3 +203,27 @@ async fn dbsvr_refuses_a_schema_it_does_not_know() {
     let err = dbsvr::run(config(&env, &db).await, Shutdown::new()).await.unwrap_err();
     assert!(format!("{err:#}").contains("does not know"), "{err:#}");
 }
+
+#[tokio::test]
+async fn two_dbsvr_processes_drain_one_outbox_without_corrupting_anything() {
+    let (env, db) = (TestEnv::new().await, TestDb::new().await);
+    let shutdown = Shutdown::new();
+    let book = fixtures::book(&env.redis, "lol", 1, 200, 10).await.unwrap();
+    // More changes to the same wallets while both run: a second round of bets.
+    let (mut a, mut b) = (config(&env, &db).await, config(&env, &db).await);
+    a.node.id = "dbsvr-a".into();
+    b.node.id = "dbsvr-b".into();
+    a.dbsvr.batch_max = 50;
+    b.dbsvr.batch_max = 50;
+    let (sa, sb) = (spawn_dbsvr(a, &shutdown), spawn_dbsvr(b, &shutdown));
+    for uid in 1..=200u64 {
+        fixtures::place(&env.redis, book.match_id, uid, "b", 7).await.unwrap();
+    }
+    drained(&env).await;
+    assert!(sa.flushed() > 0 && sb.flushed() > 0, "both took a share: {} and {}", sa.flushed(), sb.flushed());
+    let report = dbsvr::verify::run(&env.redis, &db.pool, dbsvr::verify::Options::default()).await.unwrap();
+    assert!(report.is_clean(), "MySQL equals Redis: {:?}", report.differences);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM bets").await, 2200);
+    assert!(shutdown.shutdown(Duration::from_secs(10)).await);
+    env.assert_queues_drained().await;
+}
