@@ -8,6 +8,7 @@
 //! - [`keys`]: the one place Redis key names are built.
 //! - [`matches`]: matches as stored in Redis, read back.
 //! - [`redis`]: the pool and dedicated blocking clients, with reconnects.
+//! - [`service`]: the start/stop shape of every queue-consuming service.
 //! - [`scripts`]: the Lua script registry (load at start, EVALSHA, reload on NOSCRIPT).
 //! - [`queue`]: the reliable queue (consumer with inflight list, ack, reaper, dead list).
 //! - [`heartbeat`]: `node:{role}:{id}` liveness keys.
@@ -24,6 +25,7 @@ pub mod matches;
 pub mod queue;
 pub mod redis;
 pub mod scripts;
+pub mod service;
 pub mod shutdown;
 pub mod telemetry;
 pub mod time;

@@ -21,8 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
-use common::heartbeat::{Heartbeat, NodeInfo};
-use common::queue::{Consumer, QueueKeys, Reaper};
+use common::service::{Consumers, run_consumers};
 use common::{Config, Redis, Shutdown};
 use sqlx::MySqlPool;
 use sqlx::mysql::MySqlPoolOptions;
@@ -65,8 +64,7 @@ pub async fn run(cfg: Config, shutdown: Shutdown) -> anyhow::Result<()> {
 /// [`run`], counting into `stats`. Waits (logging) for MySQL at start, then refuses to run against
 /// a schema it does not know.
 pub async fn run_with(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) -> anyhow::Result<()> {
-    let node = cfg.node.id.clone();
-    anyhow::ensure!(!node.is_empty(), "node.id must be set before starting dbsvr");
+    anyhow::ensure!(!cfg.node.id.is_empty(), "node.id must be set before starting dbsvr");
     let d = cfg.dbsvr.clone();
     let pool = pool(&cfg.mysql.url, d.pool_size)?;
     let mut backoff = Duration::from_millis(d.retry_min_ms);
@@ -86,45 +84,25 @@ pub async fn run_with(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) -> any
     schema::check(&pool).await?;
     let redis = Redis::new(&cfg.redis)?;
     redis.ready().await?;
-    let q = cfg.queue.clone();
-    let info = NodeInfo {
-        role: "dbsvr",
-        id: node.clone(),
-        group: cfg.node.group,
-        extra: vec![("workers".into(), d.workers.to_string())],
+    let ctx = flush::Ctx {
+        redis: redis.clone(),
+        pool: pool.clone(),
+        cfg: d.clone(),
+        stats,
+        dead: redis.keys.dead(&redis.keys.outbox()),
+        max_attempts: cfg.queue.max_attempts,
     };
-    let every = Duration::from_millis(q.heartbeat_interval_ms);
-    let heartbeat = Heartbeat::start(&redis, info, every, Duration::from_millis(q.heartbeat_ttl_ms), &shutdown).await;
-    let queue = QueueKeys::new(&redis.keys, redis.keys.outbox());
-    let mut workers = Vec::new();
-    for k in 0..d.workers {
-        let worker = format!("{node}.{k}");
-        let consumer =
-            Consumer::start(&redis, queue.clone(), &worker, &heartbeat.key, d.batch_max, Duration::from_secs(1), every)
-                .await?;
-        let ctx = flush::Ctx {
-            redis: redis.clone(),
-            pool: pool.clone(),
-            cfg: d.clone(),
-            stats: stats.clone(),
-            dead: queue.dead.clone(),
-            max_attempts: q.max_attempts,
-        };
-        let span = tracing::info_span!("worker", worker = %worker);
-        workers.push(
-            shutdown.tracker.spawn(tracing::Instrument::instrument(flush::run(ctx, consumer, shutdown.clone()), span)),
-        );
-    }
-    let reaper = Reaper::new(&redis, queue.clone(), &node, q.max_attempts, Duration::from_millis(q.reap_interval_ms));
-    shutdown.tracker.spawn(reaper.run(Duration::from_millis(q.reap_interval_ms), shutdown.clone()));
-    tracing::info!(node = %node, workers = d.workers, batch_max = d.batch_max, "dbsvr running");
-    shutdown.cancelled().await;
-    for w in workers {
-        let _ = w.await;
-    }
-    heartbeat.stopped().await;
+    let spec = Consumers {
+        role: "dbsvr",
+        queue: redis.keys.outbox(),
+        workers: d.workers,
+        batch: d.batch_max,
+        block: Duration::from_secs(1),
+    };
+    let result =
+        run_consumers(&cfg, &redis, spec, &shutdown, |consumer| flush::run(ctx.clone(), consumer, shutdown.clone()))
+            .await;
     redis.close().await;
     pool.close().await;
-    tracing::info!(node = %node, "dbsvr stopped");
-    Ok(())
+    result
 }

@@ -21,8 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use common::heartbeat::{Heartbeat, NodeInfo};
-use common::queue::{Consumer, QueueKeys, Reaper};
+use common::service::{Consumers, run_consumers};
 use common::{Config, Redis, Shutdown};
 
 pub use context::Ctx;
@@ -60,53 +59,19 @@ pub async fn run(cfg: Config, shutdown: Shutdown) -> anyhow::Result<()> {
 /// [`run`] with counters and a dispatch table of the caller's. Each consumer finishes the batch it
 /// holds before it stops.
 pub async fn run_with(cfg: Config, shutdown: Shutdown, extras: Extras) -> anyhow::Result<()> {
-    let (node, group) = (cfg.node.id.clone(), cfg.node.group);
-    anyhow::ensure!(!node.is_empty(), "node.id must be set before starting logic");
     let redis = Redis::new(&cfg.redis)?;
     redis.ready().await?;
-    let q = cfg.queue.clone();
-    let info = NodeInfo {
-        role: "logic",
-        id: node.clone(),
-        group,
-        extra: vec![("workers".into(), cfg.logic.workers.to_string())],
-    };
-    let heartbeat_every = Duration::from_millis(q.heartbeat_interval_ms);
-    let heartbeat =
-        Heartbeat::start(&redis, info, heartbeat_every, Duration::from_millis(q.heartbeat_ttl_ms), &shutdown).await;
-    let queue = QueueKeys::new(&redis.keys, redis.keys.c2l(group));
     let ctx = Ctx::new(redis.clone(), &cfg, extras.stats, extras.dispatch)?;
-
-    let mut workers = Vec::new();
-    for k in 0..cfg.logic.workers {
-        let worker = format!("{node}.{k}");
-        let consumer = Consumer::start(
-            &redis,
-            queue.clone(),
-            &worker,
-            &heartbeat.key,
-            cfg.logic.batch,
-            Duration::from_millis(cfg.logic.block_timeout_ms),
-            heartbeat_every,
-        )
-        .await?;
-        let span = tracing::info_span!("worker", worker = %worker, group);
-        workers.push(
-            shutdown
-                .tracker
-                .spawn(tracing::Instrument::instrument(worker::run(ctx.clone(), consumer, shutdown.clone()), span)),
-        );
-    }
-    let reaper = Reaper::new(&redis, queue.clone(), &node, q.max_attempts, Duration::from_millis(q.reap_interval_ms));
-    shutdown.tracker.spawn(reaper.run(Duration::from_millis(q.reap_interval_ms), shutdown.clone()));
-    tracing::info!(node = %node, group, workers = cfg.logic.workers, queue = %queue.queue, "logic running");
-
-    shutdown.cancelled().await;
-    for w in workers {
-        let _ = w.await;
-    }
-    heartbeat.stopped().await;
+    let spec = Consumers {
+        role: "logic",
+        queue: redis.keys.c2l(cfg.node.group),
+        workers: cfg.logic.workers,
+        batch: cfg.logic.batch,
+        block: Duration::from_millis(cfg.logic.block_timeout_ms),
+    };
+    let result =
+        run_consumers(&cfg, &redis, spec, &shutdown, |consumer| worker::run(ctx.clone(), consumer, shutdown.clone()))
+            .await;
     redis.close().await;
-    tracing::info!(node = %node, "logic stopped");
-    Ok(())
+    result
 }

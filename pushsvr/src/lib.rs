@@ -33,8 +33,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use common::heartbeat::{Heartbeat, NodeInfo};
-use common::queue::{Consumer, QueueKeys, Reaper};
+use common::service::{Consumers, run_consumers};
 use common::{Config, Redis, Shutdown};
 use protocol::MsgId;
 use protocol::msg::{PUSH_ANNOUNCEMENT, PUSH_BALANCE, PUSH_BET_SETTLED, PUSH_MATCH_STATE};
@@ -101,21 +100,9 @@ pub async fn run(cfg: Config, shutdown: Shutdown) -> anyhow::Result<()> {
 
 /// [`run`], counting into `stats`. Each worker finishes the events it holds before it stops.
 pub async fn run_with(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) -> anyhow::Result<()> {
-    let node = cfg.node.id.clone();
-    anyhow::ensure!(!node.is_empty(), "node.id must be set before starting pushsvr");
     let redis = Redis::new(&cfg.redis)?;
     redis.ready().await?;
-    let q = cfg.queue.clone();
-    let info = NodeInfo {
-        role: "pushsvr",
-        id: node.clone(),
-        group: cfg.node.group,
-        extra: vec![("workers".into(), cfg.pushsvr.workers.to_string())],
-    };
-    let heartbeat_every = Duration::from_millis(q.heartbeat_interval_ms);
-    let heartbeat =
-        Heartbeat::start(&redis, info, heartbeat_every, Duration::from_millis(q.heartbeat_ttl_ms), &shutdown).await;
-    let queue = QueueKeys::new(&redis.keys, redis.keys.notify());
+    let q = &cfg.queue;
     let ctx = Ctx {
         redis: redis.clone(),
         cfg: cfg.pushsvr.clone(),
@@ -123,30 +110,23 @@ pub async fn run_with(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) -> any
         push_ttl_ms: q.heartbeat_ttl_ms * PUSH_TTL_HEARTBEATS,
         max_attempts: q.max_attempts,
     };
-
-    let mut tasks = Vec::new();
-    for k in 0..cfg.pushsvr.workers {
-        let worker = format!("{node}.{k}");
-        let consumer =
-            Consumer::start(&redis, queue.clone(), &worker, &heartbeat.key, BATCH, BLOCK_TIMEOUT, heartbeat_every)
-                .await?;
-        let span = tracing::info_span!("worker", worker = %worker);
-        let task = worker::run(ctx.clone(), consumer, shutdown.clone());
-        tasks.push(shutdown.tracker.spawn(tracing::Instrument::instrument(task, span)));
-    }
-    let reaper = Reaper::new(&redis, queue.clone(), &node, q.max_attempts, Duration::from_millis(q.reap_interval_ms));
-    shutdown.tracker.spawn(reaper.run(Duration::from_millis(q.reap_interval_ms), shutdown.clone()));
     let poll = Duration::from_millis(cfg.pushsvr.poll_interval_ms);
-    tasks.push(shutdown.tracker.spawn(sched::run(redis.clone(), stats, poll, shutdown.clone())));
-    tracing::info!(node = %node, workers = cfg.pushsvr.workers, queue = %queue.queue,
-        poll_interval_ms = cfg.pushsvr.poll_interval_ms, "pushsvr running");
-
-    shutdown.cancelled().await;
-    for t in tasks {
-        let _ = t.await;
+    let sched = shutdown.tracker.spawn(sched::run(redis.clone(), stats, poll, shutdown.clone()));
+    let spec = Consumers {
+        role: "pushsvr",
+        queue: redis.keys.notify(),
+        workers: cfg.pushsvr.workers,
+        batch: BATCH,
+        block: BLOCK_TIMEOUT,
+    };
+    let result =
+        run_consumers(&cfg, &redis, spec, &shutdown, |consumer| worker::run(ctx.clone(), consumer, shutdown.clone()))
+            .await;
+    if result.is_ok() {
+        let _ = sched.await;
+    } else {
+        sched.abort(); // it would wait for a shutdown that is not coming
     }
-    heartbeat.stopped().await;
     redis.close().await;
-    tracing::info!(node = %node, "pushsvr stopped");
-    Ok(())
+    result
 }

@@ -17,8 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use common::heartbeat::{Heartbeat, NodeInfo};
-use common::queue::{Consumer, QueueKeys, Reaper};
+use common::service::{Consumers, run_consumers};
 use common::{Config, Redis, Shutdown};
 
 /// Counters of a resultcenter process, readable by tests.
@@ -48,42 +47,20 @@ pub async fn run(cfg: Config, shutdown: Shutdown) -> anyhow::Result<()> {
 /// [`run`], counting into `stats`. Each consumer finishes its current batch before it stops; a job
 /// interrupted between batches is returned to the queue and resumed where it stopped.
 pub async fn run_with(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) -> anyhow::Result<()> {
-    let node = cfg.node.id.clone();
-    anyhow::ensure!(!node.is_empty(), "node.id must be set before starting resultcenter");
     let redis = Redis::new(&cfg.redis)?;
     redis.ready().await?;
-    let q = cfg.queue.clone();
-    let rc = cfg.resultcenter.clone();
-    let info = NodeInfo {
+    let ctx = settle::Ctx { redis: redis.clone(), cfg: cfg.resultcenter.clone(), stats };
+    // One job at a time per consumer: a job is a whole match.
+    let spec = Consumers {
         role: "resultcenter",
-        id: node.clone(),
-        group: cfg.node.group,
-        extra: vec![("workers".into(), rc.workers.to_string())],
+        queue: redis.keys.settle(),
+        workers: cfg.resultcenter.workers,
+        batch: 1,
+        block: Duration::from_secs(1),
     };
-    let every = Duration::from_millis(q.heartbeat_interval_ms);
-    let heartbeat = Heartbeat::start(&redis, info, every, Duration::from_millis(q.heartbeat_ttl_ms), &shutdown).await;
-    let queue = QueueKeys::new(&redis.keys, redis.keys.settle());
-    let mut workers = Vec::new();
-    for k in 0..rc.workers {
-        let worker = format!("{node}.{k}");
-        // One job at a time per consumer: a job is a whole match.
-        let consumer =
-            Consumer::start(&redis, queue.clone(), &worker, &heartbeat.key, 1, Duration::from_secs(1), every).await?;
-        let ctx = settle::Ctx { redis: redis.clone(), cfg: rc.clone(), stats: stats.clone() };
-        let span = tracing::info_span!("worker", worker = %worker);
-        workers.push(
-            shutdown.tracker.spawn(tracing::Instrument::instrument(worker::run(ctx, consumer, shutdown.clone()), span)),
-        );
-    }
-    let reaper = Reaper::new(&redis, queue.clone(), &node, q.max_attempts, Duration::from_millis(q.reap_interval_ms));
-    shutdown.tracker.spawn(reaper.run(Duration::from_millis(q.reap_interval_ms), shutdown.clone()));
-    tracing::info!(node = %node, workers = rc.workers, batch = rc.batch, "resultcenter running");
-    shutdown.cancelled().await;
-    for w in workers {
-        let _ = w.await;
-    }
-    heartbeat.stopped().await;
+    let result =
+        run_consumers(&cfg, &redis, spec, &shutdown, |consumer| worker::run(ctx.clone(), consumer, shutdown.clone()))
+            .await;
     redis.close().await;
-    tracing::info!(node = %node, "resultcenter stopped");
-    Ok(())
+    result
 }
