@@ -148,8 +148,9 @@ async fn limits_close_oversized_frames_and_abusers_and_rate_limit_bursts() {
     for _ in 0..30 {
         codes.push(bursty.recv().await.code());
     }
+    // The burst of 20 always passes; of the other 10, only those a refilled token (1/s) lets through.
     let limited = codes.iter().filter(|c| **c == 5).count();
-    assert!((8..=10).contains(&limited), "rate limited {limited} of 30: {codes:?}");
+    assert!((5..=10).contains(&limited), "rate limited {limited} of 30: {codes:?}");
     assert_eq!(codes.iter().filter(|c| **c == 0).count(), 30 - limited);
     stack.stop().await;
 }
