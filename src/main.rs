@@ -90,7 +90,7 @@ enum Command {
     /// Rebuild the Redis state from MySQL into redis.prefix, which must hold no key (disaster
     /// recovery; run it with every service of the deployment stopped).
     Restore,
-    /// Measure: `matchday bench settle` (more scenarios to come). Uses the configured Redis under a
+    /// Measure: `matchday bench bets|ceiling|settle|flush`. Uses the configured Redis under a
     /// fresh key prefix, removed afterwards.
     Bench {
         #[command(subcommand)]
@@ -105,6 +105,27 @@ enum Command {
 
 #[derive(Subcommand, Debug)]
 enum Scenario {
+    /// Place-bet throughput and latency end to end (connect and logic in this process, N WebSocket
+    /// clients, closed loop), with the money check; `--ceiling` also runs `bench ceiling`.
+    Bets {
+        #[command(flatten)]
+        load: Load,
+        /// Also measure the Redis-only ceiling with the same requests in flight, and print the ratio.
+        #[arg(long)]
+        ceiling: bool,
+        /// Print the whole report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// What Redis alone sustains with one bet's commands (queue in, claim, place-bet script, ack,
+    /// reply out, reply claim), with clients × window loops.
+    Ceiling {
+        #[command(flatten)]
+        load: Load,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// The settle rate of resultcenter (bets/s), next to the settle script alone.
     Settle {
         /// Bets in the match.
@@ -126,6 +147,23 @@ enum Scenario {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+}
+
+/// The load of `bench bets` and `bench ceiling`.
+#[derive(Args, Debug)]
+struct Load {
+    /// WebSocket clients.
+    #[arg(long, default_value_t = 200)]
+    clients: usize,
+    /// Bets in flight per client.
+    #[arg(long, default_value_t = 1)]
+    window: usize,
+    /// How long the load runs, seconds.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Stop after this many bets in all instead of after --seconds.
+    #[arg(long)]
+    bets: Option<u64>,
 }
 
 /// Where a process sits: its group and node id.
@@ -264,6 +302,36 @@ async fn dispatch(command: Command, mut cfg: Config) -> anyhow::Result<()> {
             redis.close().await;
             pool.close().await;
             println!("{}", report?);
+            Ok(())
+        }
+        Command::Bench { scenario: Scenario::Bets { load, ceiling, json } } => {
+            let opts = bench::BetsOptions {
+                clients: load.clients,
+                window: load.window,
+                seconds: load.seconds,
+                bets: load.bets,
+                ceiling,
+            };
+            let report = bench::bets(cfg, opts).await?;
+            if json {
+                println!("{}", report.to_json()?);
+            } else {
+                println!("{report}");
+            }
+            anyhow::ensure!(report.is_correct(), "the bets run was not correct (see the report)");
+            Ok(())
+        }
+        Command::Bench { scenario: Scenario::Ceiling { load, json } } => {
+            let report = bench::ceiling(cfg, load.clients * load.window.max(1), load.seconds, load.bets).await?;
+            if json {
+                println!("{}", report.to_json()?);
+            } else {
+                println!("{report}");
+                println!(
+                    "RESULT ceiling_per_sec={:.0} p50_us={} p99_us={}",
+                    report.bets_per_sec, report.p50_us, report.p99_us
+                );
+            }
             Ok(())
         }
         Command::Bench { scenario: Scenario::Settle { bets, batch } } => {

@@ -6,11 +6,32 @@
 //!
 //! - [`settle`]: the settle rate of resultcenter (bets/s) vs the settle script driven directly.
 //! - [`flush`]: dbsvr's flush rate (records/s) vs MySQL writes alone, and its lag at a steady load.
+//! - [`bets`]: place-bet throughput end to end (WebSocket clients, connect, logic), its latency, and
+//!   the check that every coin is accounted for; [`ceiling`]: the same bet's Redis commands alone.
 //! - [`fixtures`]: books of bets built through the production scripts (shared with tests).
 
+mod bets;
+mod ceiling;
 pub mod fixtures;
 mod flush;
 mod settle;
 
+pub use bets::{BetsOptions, BetsReport, bets};
+pub use ceiling::{CeilingReport, ceiling};
 pub use flush::{FlushReport, flush};
 pub use settle::{SettleReport, settle};
+
+/// A fresh key prefix for one run, `bench:xxxxxxxx:`.
+pub(crate) fn fresh_prefix() -> String {
+    format!("bench:{}:", &uuid::Uuid::new_v4().simple().to_string()[..8])
+}
+
+/// Removes every key under the run's prefix.
+pub(crate) async fn cleanup(redis: &common::Redis) {
+    use fred::prelude::*;
+    if let Ok(keys) = redis.scan("*").await {
+        for chunk in keys.chunks(500) {
+            let _: Result<i64, _> = redis.pool.del(chunk.to_vec()).await;
+        }
+    }
+}
