@@ -311,6 +311,7 @@ async fn dispatch(command: Command, mut cfg: Config) -> anyhow::Result<()> {
                 seconds: load.seconds,
                 bets: load.bets,
                 ceiling,
+                progress: !json,
             };
             let report = bench::bets(cfg, opts).await?;
             if json {

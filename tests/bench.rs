@@ -6,7 +6,8 @@
 async fn bench_bets_is_correct() {
     let mut cfg = test_support::test_config();
     cfg.logic.workers = 2;
-    let opts = bench::BetsOptions { clients: 10, window: 2, seconds: 60, bets: Some(200), ceiling: true };
+    let opts =
+        bench::BetsOptions { clients: 10, window: 2, seconds: 60, bets: Some(200), ceiling: true, progress: false };
     let report = bench::bets(cfg, opts).await.expect("bench bets");
     println!("{report}");
     assert_eq!(report.unmatched, 0, "{report}");

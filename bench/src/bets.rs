@@ -41,6 +41,8 @@ pub struct BetsOptions {
     pub bets: Option<u64>,
     /// Also run the ceiling (same in-flight count) and report the ratio.
     pub ceiling: bool,
+    /// Print the bets placed so far to stderr every second.
+    pub progress: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -191,14 +193,28 @@ async fn drive(addr: SocketAddr, mid: u64, opts: &BetsOptions) -> anyhow::Result
     let grants: i64 = conns.iter().map(|c| c.grant).sum();
 
     let issued = Arc::new(AtomicU64::new(0));
+    let placed = Arc::new(AtomicU64::new(0));
+    let ticker = opts.progress.then(|| {
+        let placed = placed.clone();
+        tokio::spawn(async move {
+            let (mut last, mut tick) = (0, tokio::time::interval(Duration::from_secs(1)));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let now = placed.load(Ordering::Relaxed);
+                eprintln!("bench bets: {now} placed, {} in the last second", now - last);
+                last = now;
+            }
+        })
+    });
     let budget = opts.bets.unwrap_or(u64::MAX);
     let started = Instant::now();
     let deadline = started + Duration::from_secs(if opts.bets.is_some() { 3600 } else { opts.seconds });
     let mut handles = Vec::with_capacity(clients);
     for mut c in conns.drain(..) {
-        let issued = issued.clone();
+        let (issued, placed) = (issued.clone(), placed.clone());
         handles.push(tokio::spawn(async move {
-            let outcome = c.closed_loop(mid, window, deadline, budget, &issued).await;
+            let outcome = c.closed_loop(mid, window, deadline, budget, &issued, &placed).await;
             (c, outcome)
         }));
     }
@@ -210,6 +226,9 @@ async fn drive(addr: SocketAddr, mid: u64, opts: &BetsOptions) -> anyhow::Result
         conns.push(c);
     }
     let secs = started.elapsed().as_secs_f64();
+    if let Some(t) = ticker {
+        t.abort();
+    }
     let mut errors = BTreeMap::new();
     let (mut ok, mut unmatched, mut stakes) = (0u64, 0u64, 0i64);
     for o in &loop_outcomes {
@@ -321,6 +340,7 @@ impl BenchClient {
         deadline: Instant,
         budget: u64,
         issued: &AtomicU64,
+        placed: &AtomicU64,
     ) -> anyhow::Result<LoopOutcome> {
         let mut out = LoopOutcome { ok: 0, errors: BTreeMap::new(), unmatched: 0, hist: new_histogram() };
         let mut in_flight: HashMap<u32, Instant> = HashMap::with_capacity(window);
@@ -350,6 +370,7 @@ impl BenchClient {
             if head.code == 0 {
                 decode_body::<BetPlaced>(&body).map_err(anyhow::Error::msg)?;
                 out.ok += 1;
+                placed.fetch_add(1, Ordering::Relaxed);
             } else {
                 *out.errors.entry(head.code).or_insert(0) += 1;
             }
