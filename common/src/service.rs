@@ -56,6 +56,7 @@ where
         let span = tracing::info_span!("worker", worker = %worker);
         workers.push(shutdown.tracker.spawn(tracing::Instrument::instrument(work(consumer), span)));
     }
+    shutdown.tracker.spawn(watch_depth(redis.clone(), queue.queue.clone(), shutdown.clone()));
     let reap_every = Duration::from_millis(q.reap_interval_ms);
     let reaper = Reaper::new(redis, queue.clone(), &node, q.max_attempts, reap_every);
     shutdown.tracker.spawn(reaper.run(reap_every, shutdown.clone()));
@@ -68,4 +69,52 @@ where
     heartbeat.stopped().await;
     tracing::info!(node = %node, "{} stopped", spec.role);
     Ok(())
+}
+
+/// Every second, sets `matchday_queue_depth{queue}` (frames waiting) and
+/// `matchday_queue_oldest_age_seconds{queue}` (how long the oldest has waited).
+async fn watch_depth(redis: Redis, queue: String, shutdown: Shutdown) {
+    let label = queue.find("q:").map_or(queue.clone(), |i| queue[i..].to_owned());
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        use fred::prelude::*;
+        let depth: Result<i64, _> = redis.pool.llen(&queue).await;
+        let oldest: Result<Option<bytes::Bytes>, _> = redis.pool.lindex(&queue, -1).await;
+        let (Ok(depth), Ok(oldest)) = (depth, oldest) else { continue };
+        let age_ms = oldest.and_then(|f| enqueued_at(&f)).map_or(0, |ts| crate::time::now_ms().saturating_sub(ts));
+        metrics::gauge!("matchday_queue_depth", "queue" => label.clone()).set(depth as f64);
+        metrics::gauge!("matchday_queue_oldest_age_seconds", "queue" => label.clone()).set(age_ms as f64 / 1000.0);
+    }
+}
+
+/// When an element was queued: the `ts` of a record or event (`{ts, ...}`), or of the head of a
+/// client frame (`[{..., ts}, body]`).
+pub fn enqueued_at(element: &[u8]) -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    struct Ts {
+        ts: Option<u64>,
+    }
+    if let Ok(Ts { ts: Some(ts) }) = rmp_serde::from_slice::<Ts>(element) {
+        return Some(ts);
+    }
+    let (head, _): (Ts, serde::de::IgnoredAny) = rmp_serde::from_slice(element).ok()?;
+    head.ts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queued_times_are_read_from_records_and_frames() {
+        let record = rmp_serde::to_vec_named(&serde_json::json!({"ts": 42, "table": "x"})).unwrap();
+        assert_eq!(enqueued_at(&record), Some(42));
+        let frame = rmp_serde::to_vec_named(&serde_json::json!([{"id": 1, "ts": 7}, {}])).unwrap();
+        assert_eq!(enqueued_at(&frame), Some(7));
+        assert_eq!(enqueued_at(b"junk"), None);
+    }
 }
