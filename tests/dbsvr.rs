@@ -51,18 +51,7 @@ async fn count(db: &TestDb, sql: &str) -> i64 {
 
 /// Waits until dbsvr has written everything queued so far (outbox and inflight lists empty).
 async fn drained(env: &TestEnv) {
-    let outbox = env.keys().outbox();
-    eventually("dbsvr drained the outbox", || async {
-        let mut lists = vec![outbox.clone()];
-        lists.extend(env.scan("q:outbox:inflight:*").await);
-        for l in lists {
-            if env.llen(&l).await > 0 {
-                return None;
-            }
-        }
-        Some(())
-    })
-    .await;
+    env.queue_idle(&env.keys().outbox()).await;
 }
 
 async fn config(env: &TestEnv, db: &TestDb) -> common::Config {

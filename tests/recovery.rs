@@ -102,18 +102,8 @@ impl Services {
 /// Waits until dbsvr has written everything queued so far: q:outbox and every inflight list are
 /// empty (a record leaves its inflight list only once its transaction has committed).
 async fn drained(env: &TestEnv, stats: &dbsvr::Stats) {
-    let outbox = env.keys().outbox();
-    eventually("dbsvr drained the outbox", || async {
-        let mut lists = vec![outbox.clone()];
-        lists.extend(env.scan("q:outbox:inflight:*").await);
-        for l in lists {
-            if env.llen(&l).await > 0 {
-                return None;
-            }
-        }
-        (stats.flushed() > 0).then_some(())
-    })
-    .await;
+    env.queue_idle(&env.keys().outbox()).await;
+    eventually("dbsvr has written something", || async { (stats.flushed() > 0).then_some(()) }).await;
 }
 
 fn bet(mid: u64, option: &str, stake: i64, req_id: &str) -> Value {

@@ -66,6 +66,24 @@ impl TestEnv {
         self.redis.scan(pattern).await.expect("SCAN")
     }
 
+    /// Waits until `queue` and every inflight list of it are empty: everything queued so far has been
+    /// taken and acked (a consumer acks only once it is done with a frame).
+    pub async fn queue_idle(&self, queue: &str) {
+        eventually(&format!("{queue} and its inflight lists are empty"), || async {
+            let mut lists = vec![queue.to_owned()];
+            lists.extend(
+                self.redis.scan(&format!("{}:inflight:*", queue.strip_prefix(self.keys().prefix())?)).await.ok()?,
+            );
+            for l in lists {
+                if self.llen(&l).await > 0 {
+                    return None;
+                }
+            }
+            Some(())
+        })
+        .await;
+    }
+
     /// Asserts that no client frame of this test is left unprocessed: none waiting in a group
     /// queue, none inflight, none dead. (Reply lists are drained by connect when one runs; the
     /// outbox by dbsvr.)
