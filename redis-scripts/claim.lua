@@ -1,5 +1,6 @@
--- claim.lua — take up to N more frames from a queue into a consumer's inflight list, atomically.
--- Used right after a BLMOVE returned one frame, so a consumer handles a batch per round trip.
+-- claim.lua — take up to N frames from a queue into a consumer's inflight list, atomically.
+-- A consumer calls it first, so it takes a batch per round trip; it blocks (BLMOVE) only when this
+-- found nothing.
 --
 -- KEYS[1]  the queue (list; producers LPUSH, consumers take from the right)
 -- KEYS[2]  the consumer's inflight list

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use common::Config;
+use common::config::AppendFsync;
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
@@ -87,7 +88,9 @@ pub async fn ensure(dep: Dependency, cfg: &mut Config) -> anyhow::Result<Option<
     }
     let var = absolute(&cfg.up.var_dir)?;
     let private = match dep {
-        Dependency::Redis => start_redis(&var.join("redis"), bind_address(&host), port).await?,
+        Dependency::Redis => {
+            start_redis(&var.join("redis"), bind_address(&host), port, cfg.up.redis_appendfsync).await?
+        }
         Dependency::Mysql => start_mariadb(&var.join("mysql"), bind_address(&host), port).await?,
     };
     let Some(mut private) = private else {
@@ -113,11 +116,12 @@ pub async fn ensure(dep: Dependency, cfg: &mut Config) -> anyhow::Result<Option<
     bail!("the private {} did not answer within 20 s; see its log under {}", dep.name(), var.display())
 }
 
-async fn start_redis(dir: &Path, bind: &str, port: u16) -> anyhow::Result<Option<Private>> {
+async fn start_redis(dir: &Path, bind: &str, port: u16, fsync: AppendFsync) -> anyhow::Result<Option<Private>> {
     let Some(bin) = find("redis-server") else { return Ok(None) };
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut cmd = Command::new(bin);
     cmd.args(["--port", &port.to_string(), "--bind", bind, "--appendonly", "yes", "--save", ""])
+        .args(["--appendfsync", fsync.as_str()])
         .arg("--dir")
         .arg(dir)
         .arg("--logfile")

@@ -90,7 +90,7 @@ enum Command {
     /// Rebuild the Redis state from MySQL into redis.prefix, which must hold no key (disaster
     /// recovery; run it with every service of the deployment stopped).
     Restore,
-    /// Measure: `matchday bench bets|ceiling|settle|flush`. Uses the configured Redis under a
+    /// Measure: `matchday bench bets|ceiling|settle|flush|idle`. Uses the configured Redis under a
     /// fresh key prefix, removed afterwards.
     Bench {
         #[command(subcommand)]
@@ -113,6 +113,20 @@ enum Scenario {
         /// Also measure the Redis-only ceiling with the same requests in flight, and print the ratio.
         #[arg(long)]
         ceiling: bool,
+        /// Fixed arrival rate: this many bets per second in all, spread over the clients, instead of
+        /// the closed loop (--window is then the most a client lets wait; more are skipped, counted).
+        #[arg(long)]
+        rate: Option<u64>,
+        /// Drive a running deployment at this WebSocket address (e.g. ws://10.0.0.5:7001/ws)
+        /// instead of starting connect, logic and gm in this process; needs --gm and --token.
+        #[arg(long, requires_all = ["gm", "token"])]
+        addr: Option<String>,
+        /// That deployment's gm (e.g. http://10.0.0.5:7002).
+        #[arg(long, requires = "addr")]
+        gm: Option<String>,
+        /// A gm admin token of that deployment (the bench creates a match and grants coins).
+        #[arg(long, requires = "addr", env = "MATCHDAY_BENCH_TOKEN", hide_env_values = true)]
+        token: Option<String>,
         /// Print the whole report as JSON.
         #[arg(long)]
         json: bool,
@@ -146,6 +160,19 @@ enum Scenario {
         /// How long the steady load runs, seconds.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+    },
+    /// connect's resident memory per idle WebSocket connection: connect as a child process, N
+    /// clients from several 127.0.0.x addresses (capped by the open-files limit), RSS before and after.
+    Idle {
+        /// Idle connections to open (the target is 100,000 at ≤ 6 KiB each).
+        #[arg(long, default_value_t = 100_000)]
+        connections: usize,
+        /// Time limit of the opening phase, seconds.
+        #[arg(long, default_value_t = 300)]
+        seconds: u64,
+        /// Print the whole report as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -223,6 +250,12 @@ fn main() -> ExitCode {
 async fn dispatch(command: Command, mut cfg: Config) -> anyhow::Result<()> {
     let shutdown = Shutdown::new();
     shutdown.cancel_on_signals();
+    let serves =
+        !matches!(command, Command::Migrate | Command::Verify { .. } | Command::Restore | Command::Bench { .. });
+    if serves && let Err(e) = common::limits::raise_open_files() {
+        // Every connection is an open file; without the limit the server still starts.
+        tracing::warn!(error = %e, "cannot read the open-files limit");
+    }
     let result = match command {
         Command::Connect { id, listen } => {
             id.apply(&mut cfg);
@@ -304,14 +337,20 @@ async fn dispatch(command: Command, mut cfg: Config) -> anyhow::Result<()> {
             println!("{}", report?);
             Ok(())
         }
-        Command::Bench { scenario: Scenario::Bets { load, ceiling, json } } => {
+        Command::Bench { scenario: Scenario::Bets { load, ceiling, rate, addr, gm, token, json } } => {
+            let target = match (addr, gm, token) {
+                (Some(ws), Some(gm), Some(token)) => Some(bench::Target { ws, gm, token }),
+                _ => None,
+            };
             let opts = bench::BetsOptions {
                 clients: load.clients,
                 window: load.window,
                 seconds: load.seconds,
                 bets: load.bets,
+                rate,
                 ceiling,
                 progress: !json,
+                target,
             };
             let report = bench::bets(cfg, opts).await?;
             if json {
@@ -343,6 +382,17 @@ async fn dispatch(command: Command, mut cfg: Config) -> anyhow::Result<()> {
         Command::Bench { scenario: Scenario::Flush { bets, rate, seconds } } => {
             let report = bench::flush(cfg, bets, rate, seconds).await?;
             println!("{report}");
+            Ok(())
+        }
+        Command::Bench { scenario: Scenario::Idle { connections, seconds, json } } => {
+            let opts = bench::IdleOptions { connections, seconds, program: None, progress: !json };
+            let report = bench::idle(cfg, opts).await?;
+            if json {
+                println!("{}", report.to_json()?);
+            } else {
+                println!("{report}");
+            }
+            anyhow::ensure!(report.is_correct(), "not every connection was opened and held (see the report)");
             Ok(())
         }
         Command::Up { id } => {

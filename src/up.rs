@@ -58,6 +58,7 @@ async fn serve(mut cfg: Config, shutdown: &Shutdown) -> anyhow::Result<()> {
         println!("  {line}");
     }
     println!("  Redis      {}   prefix {}", redact(&cfg.redis.url), cfg.redis.prefix);
+    println!("             {}", redis_durability(&cfg).await);
     println!("  MySQL      {}", redact(&cfg.mysql.url));
     println!("Press Ctrl-C to stop.");
 
@@ -89,6 +90,36 @@ async fn serve(mut cfg: Config, shutdown: &Shutdown) -> anyhow::Result<()> {
         result = result.and(flatten(name, handle.await));
     }
     result
+}
+
+/// What the Redis in use does with acknowledged writes (its AOF settings), in words; a warning is
+/// logged when a crash would lose them.
+async fn redis_durability(cfg: &Config) -> String {
+    let read = async {
+        let redis = Redis::new(&cfg.redis)?;
+        redis.ready().await?;
+        let cmd = || fred::types::CustomCommand::new_static("CONFIG", fred::types::ClusterHash::Random, false);
+        let aof: Vec<String> = redis.pool.next().custom(cmd(), vec!["GET", "appendonly"]).await?;
+        let fsync: Vec<String> = redis.pool.next().custom(cmd(), vec!["GET", "appendfsync"]).await?;
+        redis.close().await;
+        anyhow::Ok((aof.get(1).cloned().unwrap_or_default(), fsync.get(1).cloned().unwrap_or_default()))
+    };
+    match read.await {
+        Ok((aof, fsync)) if aof == "yes" && fsync == "always" => {
+            "durability appendonly yes, appendfsync always: no acknowledged write is lost".into()
+        }
+        Ok((aof, fsync)) if aof == "yes" => {
+            format!(
+                "durability appendonly yes, appendfsync {fsync}: a crash can lose up to ~1 s of acknowledged writes"
+            )
+        }
+        Ok(_) => {
+            tracing::warn!("this Redis keeps no append-only file: a restart loses every coin and bet since it started");
+            "durability appendonly no: a Redis restart loses everything (not for real money; see docs/operations.md)"
+                .into()
+        }
+        Err(e) => format!("durability unknown (CONFIG GET refused: {e})"),
+    }
 }
 
 /// On a developer's machine with no staff tokens or payment secret configured, makes one-off ones
@@ -125,6 +156,7 @@ fn flatten(name: &str, r: Result<anyhow::Result<()>, tokio::task::JoinError>) ->
 pub async fn serve_admin(cfg: &Config, shutdown: &Shutdown) -> anyhow::Result<std::net::SocketAddr> {
     let listener = crate::bind(cfg.metrics.listen, "metrics.listen").await?;
     let addr = listener.local_addr()?;
+    tracing::info!(listen = %addr, "admin server on http://{addr} (/metrics /healthz /readyz)");
     let redis = Redis::new(&cfg.redis)?;
     let redis_for_close = redis.clone();
     let ready: common::telemetry::ReadyCheck = Arc::new(move || {

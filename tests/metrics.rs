@@ -14,6 +14,7 @@ const FAMILIES: &[&str] = &[
     "matchday_connect_connections",
     "matchday_connect_frames_forwarded_total",
     "matchday_connect_frames_refused_total",
+    "matchday_connect_frames_out_total",
     "matchday_logic_frames_total",
     "matchday_logic_handler_seconds",
     "matchday_queue_depth",

@@ -1,54 +1,96 @@
-//! Place-bet throughput end to end: connect and logic run in this process under a fresh key prefix;
-//! N WebSocket clients register (101) and log in (102) through the protocol, then each places bets
-//! (401) on one open match in a closed loop with W requests in flight, every reply matched to its
-//! request by seq. Reports bets/s, latency percentiles (HDR histogram) and errors by code, then
-//! checks that no coin was lost or created and that Redis holds exactly the bets that were accepted.
-//! With `ceiling`, the Redis-only ceiling ([`crate::ceiling`]) runs afterwards with the same number
-//! of requests in flight, and the report carries the ratio.
+//! Place-bet throughput end to end. By default connect, logic and gm run in this process under a
+//! fresh key prefix; with a [`Target`] the bench drives a running deployment instead (its WebSocket
+//! address, its gm and an admin token). Either way the bench is a staff tool and a set of players:
+//! it makes one match through gm and opens it, registers (101) and logs in (102) N WebSocket
+//! clients, funds each through gm (a grant), reads each balance (202), then places bets (401):
+//! - closed loop (default): each client keeps W bets in flight;
+//! - fixed arrival rate (`rate`): bets are due at a steady total rate, spread evenly over the
+//!   clients, whatever the replies do (a client never waits for a reply before sending, so a slow
+//!   server cannot slow the load down and hide its own latency). Latency runs from the send; how
+//!   late the bench itself sent (its timers fire on a 1 ms wheel) is reported apart, as send lag.
+//!
+//! Every reply is matched to its request by seq. Reports bets/s, latency percentiles (HDR
+//! histogram) and errors by code, then checks the money: each client's balance afterwards is its
+//! balance before less the stakes accepted, and gm's match holds exactly the accepted bets and
+//! stakes. With `ceiling`, the Redis-only ceiling ([`crate::ceiling`]) runs afterwards with the same
+//! number of requests in flight, and the report carries the ratio.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::config::{Role, StaffToken};
 use common::{Config, Redis, Shutdown};
-use fred::prelude::*;
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
-use protocol::body::{BalanceReply, BetPlaced, Credentials, Empty, PlaceBet, ReqId};
+use protocol::body::{BalanceReply, BetPlaced, Credentials, Empty, PlaceBet, RegisterReply, ReqId};
 use protocol::codec::{decode_body, encode_frame, split_frame};
 use protocol::{ClientHead, ReplyHead, msg};
 use serde::Serialize;
 use tokio::net::TcpStream;
+use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::ceiling::{self, CeilingReport, STAKE, new_histogram};
-use crate::fixtures;
+use crate::staff::Staff;
 
 /// How long a reply may take before the run fails.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(15);
-/// The sign-up grant the bench configures (enough for every bet a client can place in a run).
+/// What each client is granted through gm (enough for every bet a client can place in a run).
 const GRANT: i64 = 1_000_000_000;
+/// Clients signed up at once.
+const SIGNUP_CONCURRENCY: usize = 32;
+
+/// A running deployment to drive instead of the in-process one.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The WebSocket endpoint, e.g. `ws://10.0.0.5:7001/ws`.
+    pub ws: String,
+    /// gm's base address, e.g. `http://10.0.0.5:7002`.
+    pub gm: String,
+    /// A gm admin token (the bench creates a match and grants coins).
+    pub token: String,
+}
 
 #[derive(Debug, Clone)]
 pub struct BetsOptions {
     pub clients: usize,
+    /// Bets in flight per client (closed loop); in rate mode, the most a client lets pile up.
     pub window: usize,
     pub seconds: u64,
     /// Stop after this many bets in all (instead of after `seconds`).
     pub bets: Option<u64>,
+    /// Fixed arrival rate, bets per second in all (instead of the closed loop).
+    pub rate: Option<u64>,
     /// Also run the ceiling (same in-flight count) and report the ratio.
     pub ceiling: bool,
     /// Print the bets placed so far to stderr every second.
     pub progress: bool,
+    /// Drive this deployment instead of starting connect, logic and gm in process.
+    pub target: Option<Target>,
+}
+
+impl BetsOptions {
+    /// A closed loop of `clients` × `window` in process, for `seconds` or `bets` in all.
+    pub fn closed(clients: usize, window: usize, seconds: u64, bets: Option<u64>) -> BetsOptions {
+        BetsOptions { clients, window, seconds, bets, rate: None, ceiling: false, progress: false, target: None }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BetsReport {
     pub clients: usize,
     pub window: usize,
+    /// The arrival rate asked for (bets/s), in rate mode.
+    pub rate: Option<u64>,
+    /// Bets due but not sent because the client already had `window` waiting (rate mode).
+    pub skipped: u64,
+    /// How late the bench sent the bets after they were due (rate mode): p99 and max.
+    pub send_lag_p99_us: u64,
+    pub send_lag_max_us: u64,
     pub bets_ok: u64,
     pub secs: f64,
     pub bets_per_sec: f64,
@@ -61,11 +103,16 @@ pub struct BetsReport {
     pub errors: BTreeMap<u16, u64>,
     /// Replies whose seq matched no request in flight, and requests never answered.
     pub unmatched: u64,
-    pub grants: i64,
-    pub balances: i64,
+    /// Sum of the clients' balances after their grant, before the first bet.
+    pub balances_before: i64,
+    /// Sum of the clients' balances after the run.
+    pub balances_after: i64,
     pub stakes_accepted: i64,
+    /// balances_before == balances_after + stakes_accepted
     pub conserved: bool,
-    pub bets_in_redis: u64,
+    /// The match's bet count and pool total as gm reports them.
+    pub bets_in_match: u64,
+    pub pool_total: i64,
     pub ceiling: Option<CeilingReport>,
 }
 
@@ -79,9 +126,14 @@ impl BetsReport {
         self.ceiling.as_ref().map(|c| self.bets_per_sec / c.bets_per_sec)
     }
 
-    /// Every request answered once, no error code, money conserved, Redis holds the accepted bets.
+    /// The match holds exactly the accepted bets and stakes.
+    pub fn match_agrees(&self) -> bool {
+        self.bets_in_match == self.bets_ok && self.pool_total == self.stakes_accepted
+    }
+
+    /// Every request answered once, no error code, money conserved, the match holds the accepted bets.
     pub fn is_correct(&self) -> bool {
-        self.unmatched == 0 && self.errors.is_empty() && self.conserved && self.bets_in_redis == self.bets_ok
+        self.unmatched == 0 && self.errors.is_empty() && self.conserved && self.match_agrees()
     }
 
     /// The one line a script parses.
@@ -95,8 +147,11 @@ impl BetsReport {
             self.p999_us,
             self.errors.values().sum::<u64>(),
             self.unmatched,
-            self.conserved && self.bets_in_redis == self.bets_ok,
+            self.conserved && self.match_agrees(),
         );
+        if let Some(rate) = self.rate {
+            line.push_str(&format!(" rate={rate} skipped={} send_lag_p99_us={}", self.skipped, self.send_lag_p99_us));
+        }
         if let (Some(c), Some(r)) = (&self.ceiling, self.ratio()) {
             line.push_str(&format!(" ceiling_per_sec={:.0} ratio={r:.3}", c.bets_per_sec));
         }
@@ -106,8 +161,23 @@ impl BetsReport {
 
 impl std::fmt::Display for BetsReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "bets: {} clients, window {}", self.clients, self.window)?;
+        match self.rate {
+            Some(rate) => writeln!(
+                f,
+                "bets: {} clients, fixed rate {rate} bets/s (at most {} waiting each)",
+                self.clients, self.window
+            )?,
+            None => writeln!(f, "bets: {} clients, closed loop, window {}", self.clients, self.window)?,
+        }
         writeln!(f, "  placed      {} bets in {:.2} s = {:.0} bets/s", self.bets_ok, self.secs, self.bets_per_sec)?;
+        if self.rate.is_some() {
+            writeln!(f, "  skipped     {} bets due while the client had its window full", self.skipped)?;
+            writeln!(
+                f,
+                "  send lag    p99 {} µs  max {} µs (the bench's own lateness, not in the latency)",
+                self.send_lag_p99_us, self.send_lag_max_us
+            )?;
+        }
         writeln!(
             f,
             "  latency     p50 {} µs  p90 {} µs  p99 {} µs  p99.9 {} µs  max {} µs",
@@ -116,13 +186,21 @@ impl std::fmt::Display for BetsReport {
         writeln!(f, "  errors      {:?}  unmatched {}", self.errors, self.unmatched)?;
         writeln!(
             f,
-            "  money       grants {} = balances {} + stakes {}: {}",
-            self.grants,
-            self.balances,
+            "  money       balances before {} = after {} + stakes {}: {}",
+            self.balances_before,
+            self.balances_after,
             self.stakes_accepted,
             if self.conserved { "conserved" } else { "NOT CONSERVED" }
         )?;
-        writeln!(f, "  bets        {} in Redis, {} accepted", self.bets_in_redis, self.bets_ok)?;
+        writeln!(
+            f,
+            "  match       {} bets, pool {} (gm); {} bets, {} staked accepted: {}",
+            self.bets_in_match,
+            self.pool_total,
+            self.bets_ok,
+            self.stakes_accepted,
+            if self.match_agrees() { "agree" } else { "DISAGREE" }
+        )?;
         if let (Some(c), Some(r)) = (&self.ceiling, self.ratio()) {
             writeln!(f, "  {c}")?;
             writeln!(f, "  ratio       {r:.3} (E2E / ceiling)")?;
@@ -131,36 +209,51 @@ impl std::fmt::Display for BetsReport {
     }
 }
 
-/// Runs `bench bets` in process: connect and logic for `cfg` (prefix, ports and limits overridden
-/// for the bench), keys removed afterwards.
-pub async fn bets(mut cfg: Config, opts: BetsOptions) -> anyhow::Result<BetsReport> {
+/// Runs `bench bets`: against `opts.target`, or in process (connect, logic and gm for `cfg` under a
+/// fresh prefix, ports and limits overridden for the bench, keys removed afterwards).
+pub async fn bets(cfg: Config, opts: BetsOptions) -> anyhow::Result<BetsReport> {
+    let mut report = match &opts.target {
+        Some(target) => drive(target, &opts).await?,
+        None => in_process(cfg.clone(), &opts).await?,
+    };
+    if opts.ceiling {
+        let in_flight = opts.clients * opts.window.max(1);
+        report.ceiling = Some(ceiling::ceiling(cfg, in_flight, opts.seconds, opts.bets).await?);
+    }
+    Ok(report)
+}
+
+async fn in_process(mut cfg: Config, opts: &BetsOptions) -> anyhow::Result<BetsReport> {
     cfg.redis.prefix = crate::fresh_prefix();
     cfg.node.id = format!("bench{}", &cfg.redis.prefix[6..14]);
     cfg.connect.listen = "127.0.0.1:0".parse()?;
     cfg.connect.rate_burst = 1_000_000;
     cfg.connect.rate_per_sec = 1_000_000;
-    cfg.logic.signup_grant = GRANT;
     cfg.logic.argon2_memory_kib = 64;
     cfg.logic.argon2_iterations = 1;
+    cfg.gm.listen = "127.0.0.1:0".parse()?;
+    let token = format!("{:032x}", rand::random::<u128>());
+    cfg.gm.tokens = vec![StaffToken { name: "bench".into(), token: token.clone().into(), role: Role::Admin }];
     cfg.validate()?;
     let redis = Redis::new(&cfg.redis)?;
     redis.ready().await?;
     let shutdown = Shutdown::new();
-    let result = run(&cfg, &redis, &shutdown, &opts).await;
+    let result = async {
+        let ws = spawn_services(&cfg, &shutdown).await?;
+        drive(&Target { ws: ws.0, gm: ws.1, token }, opts).await
+    }
+    .await;
     shutdown.shutdown(Duration::from_secs(10)).await;
     crate::cleanup(&redis).await;
     redis.close().await;
-    let mut report = result?;
-    if opts.ceiling {
-        report.ceiling = Some(ceiling::ceiling(cfg, opts.clients * opts.window.max(1), opts.seconds, opts.bets).await?);
-    }
-    Ok(report)
+    result
 }
 
-async fn run(cfg: &Config, redis: &Redis, shutdown: &Shutdown, opts: &BetsOptions) -> anyhow::Result<BetsReport> {
+/// Starts connect, logic and gm; returns the WebSocket and gm addresses.
+async fn spawn_services(cfg: &Config, shutdown: &Shutdown) -> anyhow::Result<(String, String)> {
     let listener = tokio::net::TcpListener::bind(cfg.connect.listen).await?;
     let server = connect::Server::new(cfg.clone(), listener)?;
-    let addr = server.local_addr()?;
+    let ws = format!("ws://{}/ws", server.local_addr()?);
     let s = shutdown.clone();
     shutdown.tracker.spawn(async move {
         if let Err(e) = server.run(s).await {
@@ -173,24 +266,35 @@ async fn run(cfg: &Config, redis: &Redis, shutdown: &Shutdown, opts: &BetsOption
             tracing::error!(error = format!("{e:#}"), "bench: logic failed");
         }
     });
-    let mid = fixtures::open_match(redis, "lol").await?;
-    let mut report = drive(addr, mid, opts).await?;
-    report.bets_in_redis = redis.pool.zcard::<u64, _>(redis.keys.match_bets(mid)).await?;
-    Ok(report)
+    let gm_listener = tokio::net::TcpListener::bind(cfg.gm.listen).await?;
+    let gm = format!("http://{}", gm_listener.local_addr()?);
+    let (c, s) = (cfg.clone(), shutdown.clone());
+    shutdown.tracker.spawn(async move {
+        if let Err(e) = gm::run(c, gm_listener, s).await {
+            tracing::error!(error = format!("{e:#}"), "bench: gm failed");
+        }
+    });
+    Ok((ws, gm))
 }
 
-/// Registers and logs in the clients, runs the closed loop, reads the balances back.
-async fn drive(addr: SocketAddr, mid: u64, opts: &BetsOptions) -> anyhow::Result<BetsReport> {
+/// Makes the match, signs up and funds the clients, runs the load, checks the money.
+async fn drive(target: &Target, opts: &BetsOptions) -> anyhow::Result<BetsReport> {
     let clients = opts.clients.max(1);
     let window = opts.window.max(1);
+    let run_id = &uuid::Uuid::new_v4().simple().to_string()[..10];
+    let staff = Staff::new(&target.gm, &target.token);
+    let (mid, odds_ver) = staff.open_match(&format!("bench {run_id}"), STAKE).await?;
     let mut conns: Vec<BenchClient> = futures_util::stream::iter(0..clients)
-        .map(|i| async move { BenchClient::signed_up(addr, &format!("bench{i}")).await })
-        .buffer_unordered(32)
+        .map(|i| {
+            let (staff, ws) = (&staff, target.ws.as_str());
+            async move { BenchClient::funded(ws, staff, &format!("b{run_id}x{i}"), mid, odds_ver).await }
+        })
+        .buffer_unordered(SIGNUP_CONCURRENCY)
         .collect::<Vec<_>>()
         .await
         .into_iter()
         .collect::<anyhow::Result<_>>()?;
-    let grants: i64 = conns.iter().map(|c| c.grant).sum();
+    let balances_before: i64 = conns.iter().map(|c| c.balance_before).sum();
 
     let issued = Arc::new(AtomicU64::new(0));
     let placed = Arc::new(AtomicU64::new(0));
@@ -207,18 +311,30 @@ async fn drive(addr: SocketAddr, mid: u64, opts: &BetsOptions) -> anyhow::Result
             }
         })
     });
-    let budget = opts.bets.unwrap_or(u64::MAX);
     let started = Instant::now();
-    let deadline = started + Duration::from_secs(if opts.bets.is_some() { 3600 } else { opts.seconds });
+    let plan = Plan {
+        window,
+        deadline: started + Duration::from_secs(if opts.bets.is_some() { 3600 } else { opts.seconds }),
+        budget: opts.bets.unwrap_or(u64::MAX),
+        issued,
+        placed,
+    };
     let mut handles = Vec::with_capacity(clients);
-    for mut c in conns.drain(..) {
-        let (issued, placed) = (issued.clone(), placed.clone());
+    for (i, mut c) in conns.drain(..).enumerate() {
+        let plan = plan.clone();
+        // In rate mode each client sends every clients/rate seconds, the clients evenly staggered.
+        let pace = opts.rate.map(|rate| {
+            let every = Duration::from_secs_f64(clients as f64 / rate.max(1) as f64);
+            (started + every.mul_f64(i as f64 / clients as f64), every)
+        });
         handles.push(tokio::spawn(async move {
-            let outcome = c.closed_loop(mid, window, deadline, budget, &issued, &placed).await;
+            let outcome = match pace {
+                Some((first, every)) => c.open_loop(&plan, first, every).await,
+                None => c.closed_loop(&plan).await,
+            };
             (c, outcome)
         }));
     }
-    let mut hist = new_histogram();
     let mut loop_outcomes = Vec::with_capacity(clients);
     for h in handles {
         let (c, outcome) = h.await?;
@@ -229,24 +345,37 @@ async fn drive(addr: SocketAddr, mid: u64, opts: &BetsOptions) -> anyhow::Result
     if let Some(t) = ticker {
         t.abort();
     }
+    let mut hist = new_histogram();
+    let mut lag = new_histogram();
     let mut errors = BTreeMap::new();
-    let (mut ok, mut unmatched, mut stakes) = (0u64, 0u64, 0i64);
+    let (mut ok, mut unmatched, mut skipped) = (0u64, 0u64, 0u64);
     for o in &loop_outcomes {
-        hist.add(&o.hist)?;
+        if let Some(h) = &o.hist {
+            hist.add(h)?;
+        }
+        if let Some(h) = &o.send_lag {
+            lag.add(h)?;
+        }
         ok += o.ok;
         unmatched += o.unmatched;
-        stakes += o.ok as i64 * STAKE;
+        skipped += o.skipped;
         for (code, n) in &o.errors {
             *errors.entry(*code).or_insert(0) += n;
         }
     }
-    let mut balances = 0;
+    let stakes = ok as i64 * STAKE;
+    let mut balances_after = 0;
     for c in &mut conns {
-        balances += c.balance().await?;
+        balances_after += c.balance().await?;
     }
+    let view = staff.match_view(mid).await?;
     Ok(BetsReport {
         clients,
         window,
+        rate: opts.rate,
+        skipped,
+        send_lag_p99_us: lag.value_at_quantile(0.99),
+        send_lag_max_us: lag.max(),
         bets_ok: ok,
         secs,
         bets_per_sec: ok as f64 / secs,
@@ -257,40 +386,89 @@ async fn drive(addr: SocketAddr, mid: u64, opts: &BetsOptions) -> anyhow::Result
         max_us: hist.max(),
         errors,
         unmatched,
-        grants,
-        balances,
+        balances_before,
+        balances_after,
         stakes_accepted: stakes,
-        conserved: grants == balances + stakes,
-        bets_in_redis: 0,
+        conserved: balances_before == balances_after + stakes,
+        bets_in_match: view.bet_count,
+        pool_total: view.pool.values().sum(),
         ceiling: None,
     })
 }
 
+/// What every client loop shares: when to stop, and the counters.
+#[derive(Clone)]
+struct Plan {
+    window: usize,
+    deadline: Instant,
+    budget: u64,
+    issued: Arc<AtomicU64>,
+    placed: Arc<AtomicU64>,
+}
+
+impl Plan {
+    /// Whether another bet may be sent (counts it against the budget).
+    fn more(&self) -> bool {
+        Instant::now() < self.deadline && self.issued.fetch_add(1, Ordering::Relaxed) < self.budget
+    }
+}
+
+#[derive(Default)]
 struct LoopOutcome {
     ok: u64,
     errors: BTreeMap<u16, u64>,
     unmatched: u64,
-    hist: Histogram<u64>,
+    skipped: u64,
+    hist: Option<Histogram<u64>>,
+    send_lag: Option<Histogram<u64>>,
+}
+
+impl LoopOutcome {
+    fn new() -> LoopOutcome {
+        LoopOutcome { hist: Some(new_histogram()), ..LoopOutcome::default() }
+    }
+
+    /// Counts the reply to a bet sent at `since`.
+    fn reply(&mut self, head: &ReplyHead, body: &[u8], since: Instant, placed: &AtomicU64) -> anyhow::Result<()> {
+        let hist = self.hist.get_or_insert_with(new_histogram);
+        hist.record(since.elapsed().as_micros().max(1) as u64)?;
+        if head.code == 0 {
+            decode_body::<BetPlaced>(body).map_err(anyhow::Error::msg)?;
+            self.ok += 1;
+            placed.fetch_add(1, Ordering::Relaxed);
+        } else {
+            *self.errors.entry(head.code).or_insert(0) += 1;
+        }
+        Ok(())
+    }
 }
 
 /// A minimal protocol client: MessagePack frames over one WebSocket.
 struct BenchClient {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     seq: u32,
-    grant: i64,
+    mid: u64,
+    odds_ver: u64,
+    balance_before: i64,
 }
 
 impl BenchClient {
-    /// Connects, registers `username` (101) and logs in (102); the login's balance is the grant.
-    async fn signed_up(addr: SocketAddr, username: &str) -> anyhow::Result<BenchClient> {
-        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await?;
-        let mut c = BenchClient { ws, seq: 0, grant: 0 };
+    /// Connects, registers `username` (101), logs in (102), is granted [`GRANT`] through gm and
+    /// reads its balance (202).
+    async fn funded(ws: &str, staff: &Staff, username: &str, mid: u64, odds_ver: u64) -> anyhow::Result<BenchClient> {
+        // Small buffers: the protocol's frames are ~100 bytes, and tungstenite zeroes a whole read
+        // buffer's worth (128 KiB by default) on every read.
+        let cfg = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(ws, Some(cfg), true).await?;
+        let mut c = BenchClient { ws, seq: 0, mid, odds_ver, balance_before: 0 };
         let creds = Credentials { username: username.into(), password: "bench-password".into() };
-        let (code, _) = c.call(msg::REGISTER, &creds).await?;
+        let (code, body) = c.call(msg::REGISTER, &creds).await?;
         anyhow::ensure!(code == 0, "register {username}: code {code}");
-        let (code, body) = c.call(msg::LOGIN, &creds).await?;
+        let uid = decode_body::<RegisterReply>(&body).map_err(anyhow::Error::msg)?.user_id;
+        let (code, _) = c.call(msg::LOGIN, &creds).await?;
         anyhow::ensure!(code == 0, "login {username}: code {code}");
-        c.grant = decode_body::<BalanceReply>(&body).map_err(anyhow::Error::msg)?.balance;
+        staff.grant(uid, GRANT, &format!("bench-{username}")).await?;
+        c.balance_before = c.balance().await?;
         Ok(c)
     }
 
@@ -315,12 +493,9 @@ impl BenchClient {
                 .await
                 .map_err(|_| anyhow::anyhow!("no reply in {REPLY_TIMEOUT:?}"))?
                 .ok_or_else(|| anyhow::anyhow!("connection closed"))??;
-            let Message::Binary(b) = m else { continue };
-            let (head, body) = split_frame::<ReplyHead>(&b)?;
-            if head.seq == 0 && head.id >= 900 {
-                continue;
+            if let Some(reply) = reply_of(m)? {
+                return Ok(reply);
             }
-            return Ok((head, body.to_vec()));
         }
     }
 
@@ -333,23 +508,14 @@ impl BenchClient {
     }
 
     /// Keeps `window` bets in flight until the deadline or the shared budget, then drains.
-    async fn closed_loop(
-        &mut self,
-        mid: u64,
-        window: usize,
-        deadline: Instant,
-        budget: u64,
-        issued: &AtomicU64,
-        placed: &AtomicU64,
-    ) -> anyhow::Result<LoopOutcome> {
-        let mut out = LoopOutcome { ok: 0, errors: BTreeMap::new(), unmatched: 0, hist: new_histogram() };
-        let mut in_flight: HashMap<u32, Instant> = HashMap::with_capacity(window);
-        let more = |issued: &AtomicU64| Instant::now() < deadline && issued.fetch_add(1, Ordering::Relaxed) < budget;
-        for _ in 0..window {
-            if !more(issued) {
+    async fn closed_loop(&mut self, plan: &Plan) -> anyhow::Result<LoopOutcome> {
+        let mut out = LoopOutcome::new();
+        let mut in_flight: HashMap<u32, Instant> = HashMap::with_capacity(plan.window);
+        for _ in 0..plan.window {
+            if !plan.more() {
                 break;
             }
-            let seq = self.send_bet(mid).await?;
+            let seq = self.send_bet().await?;
             in_flight.insert(seq, Instant::now());
         }
         self.ws.flush().await?;
@@ -366,16 +532,9 @@ impl BenchClient {
                 out.unmatched += 1;
                 continue;
             };
-            out.hist.record(sent.elapsed().as_micros().max(1) as u64)?;
-            if head.code == 0 {
-                decode_body::<BetPlaced>(&body).map_err(anyhow::Error::msg)?;
-                out.ok += 1;
-                placed.fetch_add(1, Ordering::Relaxed);
-            } else {
-                *out.errors.entry(head.code).or_insert(0) += 1;
-            }
-            if more(issued) {
-                let seq = self.send_bet(mid).await?;
+            out.reply(&head, &body, sent, &plan.placed)?;
+            if plan.more() {
+                let seq = self.send_bet().await?;
                 self.ws.flush().await?;
                 in_flight.insert(seq, Instant::now());
             }
@@ -383,9 +542,65 @@ impl BenchClient {
         Ok(out)
     }
 
-    async fn send_bet(&mut self, mid: u64) -> anyhow::Result<u32> {
+    /// Sends a bet every `every` from `first` until the deadline or the budget (a due bet is
+    /// skipped, and counted, while `window` are waiting), then drains.
+    async fn open_loop(&mut self, plan: &Plan, first: Instant, every: Duration) -> anyhow::Result<LoopOutcome> {
+        let mut out = LoopOutcome::new();
+        let mut in_flight: HashMap<u32, Instant> = HashMap::new();
+        let mut tick = tokio::time::interval_at(first, every);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
+        let mut sending = true;
+        let mut last_reply = Instant::now();
+        while sending || !in_flight.is_empty() {
+            tokio::select! {
+                due = tick.tick(), if sending => {
+                    if !plan.more() {
+                        sending = false;
+                    } else if in_flight.len() >= plan.window {
+                        out.skipped += 1;
+                    } else {
+                        if in_flight.is_empty() {
+                            last_reply = Instant::now();
+                        }
+                        let sent = Instant::now();
+                        out.send_lag.get_or_insert_with(new_histogram).record((sent - due).as_micros().max(1) as u64)?;
+                        let seq = self.send_bet().await?;
+                        self.ws.flush().await?;
+                        in_flight.insert(seq, sent);
+                    }
+                }
+                m = self.ws.next() => {
+                    let m = m.ok_or_else(|| anyhow::anyhow!("connection closed"))??;
+                    let Some((head, body)) = reply_of(m)? else { continue };
+                    last_reply = Instant::now();
+                    match in_flight.remove(&head.seq).filter(|_| head.id == msg::PLACE_BET) {
+                        Some(sent) => out.reply(&head, &body, sent, &plan.placed)?,
+                        None => out.unmatched += 1,
+                    }
+                }
+                _ = tokio::time::sleep_until(last_reply + REPLY_TIMEOUT), if !in_flight.is_empty() => {
+                    tracing::warn!("bench: {} requests unanswered in {REPLY_TIMEOUT:?}", in_flight.len());
+                    out.unmatched += in_flight.len() as u64;
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn send_bet(&mut self) -> anyhow::Result<u32> {
         let req_id = ReqId::Number(u64::from(self.seq) + 1);
-        let bet = PlaceBet { match_id: mid, option: "a".into(), stake: STAKE, odds_ver: 1, req_id };
+        let bet = PlaceBet { match_id: self.mid, option: "a".into(), stake: STAKE, odds_ver: self.odds_ver, req_id };
         self.send(msg::PLACE_BET, &bet).await
     }
+}
+
+/// A reply's head and body; None for pushes and control frames.
+fn reply_of(m: Message) -> anyhow::Result<Option<(ReplyHead, Vec<u8>)>> {
+    let Message::Binary(b) = m else { return Ok(None) };
+    let (head, body) = split_frame::<ReplyHead>(&b)?;
+    if head.seq == 0 && head.id >= 900 {
+        return Ok(None);
+    }
+    Ok(Some((head, body.to_vec())))
 }

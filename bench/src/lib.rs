@@ -6,19 +6,25 @@
 //!
 //! - [`settle`]: the settle rate of resultcenter (bets/s) vs the settle script driven directly.
 //! - [`flush`]: dbsvr's flush rate (records/s) vs MySQL writes alone, and its lag at a steady load.
-//! - [`bets`]: place-bet throughput end to end (WebSocket clients, connect, logic), its latency, and
-//!   the check that every coin is accounted for; [`ceiling`]: the same bet's Redis commands alone.
+//! - [`bets`]: place-bet throughput end to end (WebSocket clients, connect, logic, gm; in process or
+//!   against a running deployment), closed loop or fixed arrival rate, its latency, and the check
+//!   that every coin is accounted for; [`ceiling`]: the same bet's Redis commands alone.
+//! - [`idle`]: connect's resident memory per idle WebSocket connection (connect as a child
+//!   process, N clients from several source addresses, capped by the open-files limit).
 //! - [`fixtures`]: books of bets built through the production scripts (shared with tests).
 
 mod bets;
 mod ceiling;
 pub mod fixtures;
 mod flush;
+mod idle;
 mod settle;
+mod staff;
 
-pub use bets::{BetsOptions, BetsReport, bets};
+pub use bets::{BetsOptions, BetsReport, Target, bets};
 pub use ceiling::{CeilingReport, ceiling};
 pub use flush::{FlushReport, flush};
+pub use idle::{IdleOptions, IdleReport, idle};
 pub use settle::{SettleReport, settle};
 
 /// A fresh key prefix for one run, `bench:xxxxxxxx:`.

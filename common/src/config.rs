@@ -179,6 +179,27 @@ pub enum LogFormat {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct UpConfig {
     pub var_dir: PathBuf,
+    /// The private Redis's AOF fsync policy: always, everysec or no.
+    pub redis_appendfsync: AppendFsync,
+}
+
+/// Redis's `appendfsync` policies.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AppendFsync {
+    Always,
+    Everysec,
+    No,
+}
+
+impl AppendFsync {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppendFsync::Always => "always",
+            AppendFsync::Everysec => "everysec",
+            AppendFsync::No => "no",
+        }
+    }
 }
 
 impl Config {

@@ -6,6 +6,7 @@
 //! - [`config`]: layered, typed settings (`config/default.toml`, `--config FILE`, `MATCHDAY__…`).
 //! - [`events`]: jobs and events between services (q:settle, q:notify, sched).
 //! - [`keys`]: the one place Redis key names are built.
+//! - [`limits`]: the open-files limit, raised at start by every server.
 //! - [`matches`]: matches as stored in Redis, read back.
 //! - [`redis`]: the pool and dedicated blocking clients, with reconnects.
 //! - [`service`]: the start/stop shape of every queue-consuming service.
@@ -21,6 +22,7 @@ pub mod config;
 pub mod events;
 pub mod heartbeat;
 pub mod keys;
+pub mod limits;
 pub mod matches;
 pub mod queue;
 pub mod redis;

@@ -1,7 +1,7 @@
 //! The reliable queue on Redis lists (DESIGN.md §6, notes/redis.md §1).
 //!
 //! Producers LPUSH frames. A [`Consumer`] moves frames atomically into its own inflight list
-//! (BLMOVE, then `claim.lua` for a batch), handles them, and acks each with `ack.lua`, which also
+//! (`claim.lua`: a batch of what is waiting, in one round trip; BLMOVE only when nothing is), handles them, and acks each with `ack.lua`, which also
 //! pushes the reply — only if the frame was still inflight, so a frame is answered once. A
 //! [`Reaper`] returns the inflight frames of consumers whose heartbeat has expired, and moves a
 //! frame returned `max_attempts` times to the dead list. Delivery is at-least-once; effects are
@@ -121,6 +121,16 @@ impl Consumer {
                 return Ok(own);
             }
         }
+        // Whatever is waiting, up to a batch, in one round trip; only an empty queue is waited on,
+        // and the frame that ends the wait is handled at once (no second round trip on its path).
+        let waiting: Vec<Bytes> = self
+            .redis
+            .scripts
+            .call(&self.redis.pool, ScriptName::Claim, vec![&self.q.queue, &self.inflight], self.batch)
+            .await?;
+        if !waiting.is_empty() {
+            return Ok(waiting);
+        }
         let first: Result<Option<Bytes>, _> = self
             .blocking
             .blmove(
@@ -131,17 +141,7 @@ impl Consumer {
                 self.block_timeout.as_secs_f64(),
             )
             .await;
-        let Some(first) = nil_is_none(first)? else { return Ok(Vec::new()) };
-        let mut frames = vec![first];
-        if self.batch > 1 {
-            let more: Vec<Bytes> = self
-                .redis
-                .scripts
-                .call(&self.redis.pool, ScriptName::Claim, vec![&self.q.queue, &self.inflight], self.batch - 1)
-                .await?;
-            frames.extend(more);
-        }
-        Ok(frames)
+        Ok(nil_is_none(first)?.into_iter().collect())
     }
 
     /// Takes up to `n` more frames without blocking (to fill a batch), oldest first.

@@ -1,5 +1,11 @@
 //! One WebSocket connection: the handshake, a reader that checks and forwards frames, and a writer
 //! fed by a bounded queue that batches whatever is ready into one flush.
+//!
+//! An idle connection costs connect ~5 KiB of resident memory (docs/benchmarks.md, "Idle
+//! connections"); keep it small. Futures that live only for a moment (the handshake, the handling
+//! of one frame with its Redis command: ~5 KiB each) are boxed, so they do not size every
+//! connection's task for its whole life; the WebSocket read buffer starts small (it grows for a
+//! larger frame); the outbound queue holds no buffer while empty.
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
@@ -16,7 +22,7 @@ use protocol::body::ErrorBody;
 use protocol::codec::{decode_client_frame, encode_frame, encode_frame_raw, frame_to_json, parse_json_frame};
 use protocol::{ClientHead, ErrorCode, InternalHead, ReplyHead, msg};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
@@ -25,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::Node;
+use crate::outbox::Outbox;
 use crate::registry::{ConnHandle, ConnState, Outgoing};
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -32,6 +39,12 @@ const CLOSE_NORMAL: u16 = 1000;
 const CLOSE_GOING_AWAY: u16 = 1001;
 const CLOSE_POLICY: u16 = 1008;
 const CLOSE_TOO_BIG: u16 = 1009;
+/// The WebSocket read buffer, allocated (and zeroed) per connection. Frames are ~100 bytes; a
+/// larger one (up to connect.max_frame_bytes) grows the buffer as it arrives.
+const READ_BUFFER_BYTES: usize = 1024;
+/// Replies are written when this much is buffered, or when the writer's queue is empty. A
+/// threshold, not an allocation.
+const WRITE_BUFFER_BYTES: usize = 8 * 1024;
 
 type Ws = WebSocketStream<TcpStream>;
 
@@ -40,12 +53,13 @@ pub async fn serve(node: Arc<Node>, tcp: TcpStream, addr: SocketAddr, shutdown: 
     let _ = tcp.set_nodelay(true);
     let cfg = &node.cfg.connect;
     let ws_cfg = WebSocketConfig::default()
-        .read_buffer_size(8 * 1024)
-        .write_buffer_size(8 * 1024)
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
         .max_write_buffer_size(1024 * 1024)
         .max_message_size(Some(cfg.max_frame_bytes))
         .max_frame_size(Some(cfg.max_frame_bytes));
-    let handshake = tokio_tungstenite::accept_hdr_async_with_config(tcp, only_ws_path, Some(ws_cfg));
+    // Boxed: it is over in a moment, and inline it would size every connection's task.
+    let handshake = Box::pin(tokio_tungstenite::accept_hdr_async_with_config(tcp, only_ws_path, Some(ws_cfg)));
     let ws = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
         Ok(Ok(ws)) => ws,
         Ok(Err(e)) => return tracing::debug!(client.addr = %addr, error = %e, "handshake refused"),
@@ -53,7 +67,8 @@ pub async fn serve(node: Arc<Node>, tcp: TcpStream, addr: SocketAddr, shutdown: 
     };
     let id = node.registry.next_id();
     let span = tracing::info_span!("conn", conn.id = id, client.addr = %addr);
-    Conn::run(node, ws, id, addr, shutdown).instrument(span).await
+    let (conn, stream, writer) = span.in_scope(|| Conn::open(node, ws, id, addr, &shutdown));
+    conn.run(stream, writer, shutdown).instrument(span).await
 }
 
 /// Accepts the upgrade on `/ws` only.
@@ -78,41 +93,50 @@ struct Conn {
 }
 
 impl Conn {
-    async fn run(node: Arc<Node>, ws: Ws, id: u64, addr: SocketAddr, shutdown: CancellationToken) {
-        let cfg = node.cfg.connect.clone();
+    /// Registers the connection and starts its writer; the reader is [`Conn::run`]. (Not async, so
+    /// that what only the start needs is not kept in the connection's task.)
+    fn open(
+        node: Arc<Node>,
+        ws: Ws,
+        id: u64,
+        addr: SocketAddr,
+        shutdown: &CancellationToken,
+    ) -> (Conn, SplitStream<Ws>, JoinHandle<()>) {
+        let cfg = &node.cfg.connect;
         let (sink, stream) = ws.split();
-        let (tx, rx) = mpsc::channel(cfg.outbound_queue);
+        let outbox = Arc::new(Outbox::new(cfg.outbound_queue));
         let state = Arc::new(ConnState::default());
-        let handle = ConnHandle { tx, state: state.clone(), kick: shutdown.child_token() };
-        let writer = tokio::spawn(write_loop(sink, rx, state.clone()).in_current_span());
+        let handle = ConnHandle { outbox: outbox.clone(), state: state.clone(), kick: shutdown.child_token() };
+        let writer = tokio::spawn(write_loop(sink, outbox, state.clone()).in_current_span());
         let quota = Quota::per_second(NonZeroU32::new(cfg.rate_per_sec).unwrap_or(NonZeroU32::MIN))
             .allow_burst(NonZeroU32::new(cfg.rate_burst).unwrap_or(NonZeroU32::MIN));
         node.registry.insert(id, handle.clone());
         node.stats.opened();
         tracing::debug!("connected");
 
-        let mut conn = Conn {
-            node,
-            id,
-            addr: addr.to_string(),
-            state,
-            handle,
-            limiter: RateLimiter::direct(quota),
-            bad_frames: 0,
-        };
-        let close = conn.read_loop(stream, &shutdown, &cfg).await;
+        let limiter = RateLimiter::direct(quota);
+        let conn = Conn { node, id, addr: addr.to_string(), state, handle, limiter, bad_frames: 0 };
+        (conn, stream, writer)
+    }
+
+    /// Reads until the connection ends, then closes it and lets its writer finish.
+    async fn run(mut self, stream: SplitStream<Ws>, writer: JoinHandle<()>, shutdown: CancellationToken) {
+        let close = self.read_loop(stream, &shutdown).await;
         if let Some((code, reason)) = close {
-            let _ =
-                tokio::time::timeout(Duration::from_secs(1), conn.handle.tx.send(Outgoing::Close(code, reason))).await;
+            let _ = self.handle.outbox.push_over_capacity(Outgoing::Close(code, reason));
             tracing::debug!(close.code = code, close.reason = reason, "closing");
         }
-        conn.node.registry.remove(conn.id);
-        drop(conn.handle.tx);
-        let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
-        if let Some((uid, _)) = conn.state.set_session(None) {
-            conn.node.set_online(uid, conn.id, false).await;
+        self.node.registry.remove(self.id);
+        self.handle.outbox.close();
+        let mut writer = writer;
+        if tokio::time::timeout(Duration::from_secs(2), &mut writer).await.is_err() {
+            // A client that does not read: its socket and buffers go now, not when TCP gives up.
+            writer.abort();
         }
-        conn.node.stats.closed();
+        if let Some((uid, _)) = self.state.set_session(None) {
+            Box::pin(self.node.set_online(uid, self.id, false)).await; // ~5 KiB: boxed (module doc)
+        }
+        self.node.stats.closed();
         tracing::debug!("disconnected");
     }
 
@@ -121,8 +145,8 @@ impl Conn {
         &mut self,
         mut stream: SplitStream<Ws>,
         shutdown: &CancellationToken,
-        cfg: &common::config::ConnectConfig,
     ) -> Option<(u16, &'static str)> {
+        let cfg = &self.node.cfg.connect;
         let idle = Duration::from_millis(cfg.idle_timeout_ms);
         let mut ping = tokio::time::interval(Duration::from_millis(cfg.ping_interval_ms));
         ping.tick().await;
@@ -141,7 +165,7 @@ impl Conn {
                     if last_seen.elapsed() >= idle {
                         return Some((CLOSE_NORMAL, "idle timeout"));
                     }
-                    let _ = self.handle.tx.try_send(Outgoing::Ping);
+                    let _ = self.handle.outbox.push(Outgoing::Ping);
                 }
                 next = stream.next() => {
                     let message = match next {
@@ -157,18 +181,21 @@ impl Conn {
                         Some(Ok(m)) => m,
                     };
                     last_seen = Instant::now();
-                    let close = match message {
+                    let frame = match message {
                         Message::Binary(b) => {
                             self.state.json.store(false, Ordering::Relaxed);
-                            self.on_frame(decode_client_frame(&b).map(|(h, body)| (h, b.slice_ref(body)))).await
+                            decode_client_frame(&b).map(|(h, body)| (h, b.slice_ref(body)))
                         }
                         Message::Text(t) => {
                             self.state.json.store(true, Ordering::Relaxed);
-                            self.on_frame(parse_json_frame(t.as_str()).map(|(h, body)| (h, Bytes::from(body)))).await
+                            parse_json_frame(t.as_str()).map(|(h, body)| (h, Bytes::from(body)))
                         }
                         Message::Close(_) => return None,
-                        Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => None,
+                        Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
                     };
+                    // Boxed, one allocation per frame: with fred's command future inside it is ~5 KiB,
+                    // and inline it would size every connection's task, idle or not.
+                    let close = Box::pin(self.on_frame(frame)).await;
                     if close.is_some() {
                         return close;
                     }
@@ -249,8 +276,8 @@ impl Conn {
 }
 
 /// Writes what the queue holds, batching every ready item into one flush.
-async fn write_loop(mut sink: SplitSink<Ws, Message>, mut rx: mpsc::Receiver<Outgoing>, state: Arc<ConnState>) {
-    while let Some(first) = rx.recv().await {
+async fn write_loop(mut sink: SplitSink<Ws, Message>, outbox: Arc<Outbox>, state: Arc<ConnState>) {
+    while let Some(first) = outbox.recv().await {
         let mut item = Some(first);
         while let Some(out) = item {
             let message = match out {
@@ -275,7 +302,7 @@ async fn write_loop(mut sink: SplitSink<Ws, Message>, mut rx: mpsc::Receiver<Out
             {
                 return;
             }
-            item = rx.try_recv().ok();
+            item = outbox.try_recv();
         }
         if sink.flush().await.is_err() {
             return;

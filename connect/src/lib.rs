@@ -8,11 +8,13 @@
 //!
 //! - [`run`] / [`Server`]: accept loop, heartbeat, reply consumer; returns on shutdown.
 //! - `conn`: one connection (handshake, limits, reader, batching writer).
+//! - `outbox`: a connection's bounded outbound queue (no buffer while empty).
 //! - `replies`: the reply/push consumer (bind/unbind, the inbox after a login or resume reply,
 //!   drop-and-count for gone connections).
 //! - `registry`, `stats`: the node's connections and counters.
 
 mod conn;
+mod outbox;
 mod registry;
 mod replies;
 mod stats;

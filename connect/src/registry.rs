@@ -5,8 +5,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use bytes::Bytes;
 use dashmap::DashMap;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+use crate::outbox::{Outbox, Refused};
 
 /// Something for a connection's writer.
 #[derive(Debug)]
@@ -42,7 +43,7 @@ impl ConnState {
 /// A connection as the rest of the node sees it.
 #[derive(Clone, Debug)]
 pub struct ConnHandle {
-    pub tx: mpsc::Sender<Outgoing>,
+    pub outbox: std::sync::Arc<Outbox>,
     pub state: std::sync::Arc<ConnState>,
     /// Cancelled to make the connection close itself (slow consumer, shutdown).
     pub kick: CancellationToken,
@@ -52,14 +53,14 @@ impl ConnHandle {
     /// Queues a frame without waiting. A client whose queue is full is not reading: it is kicked,
     /// and the frame dropped (false).
     pub fn send(&self, frame: Bytes) -> bool {
-        match self.tx.try_send(Outgoing::Frame(frame)) {
+        match self.outbox.push(Outgoing::Frame(frame)) {
             Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Err(Refused::Full) => {
                 tracing::warn!("outbound queue full: disconnecting a client that does not read");
                 self.kick.cancel();
                 false
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(Refused::Closed) => false,
         }
     }
 }

@@ -56,9 +56,8 @@ async fn deliver(node: &Node, element: Bytes) {
     };
     let frame = element.slice_ref(frame);
     if route.all {
-        for conn in node.registry.all() {
-            conn.send(frame.clone());
-        }
+        let sent = node.registry.all().iter().map(|conn| conn.send(frame.clone())).filter(|sent| *sent).count();
+        node.stats.sent(sent as u64);
         return;
     }
     let Some(conn) = node.registry.get(route.conn) else {
@@ -80,7 +79,9 @@ async fn deliver(node: &Node, element: Bytes) {
     {
         node.set_online(uid, route.conn, false).await;
     }
-    conn.send(frame);
+    if conn.send(frame) {
+        node.stats.sent(1);
+    }
     if let Some(uid) = bound {
         deliver_inbox(node, &conn, uid).await;
     }
@@ -102,9 +103,8 @@ async fn deliver_inbox(node: &Node, conn: &crate::registry::ConnHandle, uid: u64
                 metrics::counter!("matchday_connect_inbox_delivered_total").increment(frames.len() as u64);
             }
             // Newest first in the list: send in reverse.
-            for frame in frames.into_iter().rev() {
-                conn.send(frame);
-            }
+            let sent = frames.into_iter().rev().map(|frame| conn.send(frame)).filter(|sent| *sent).count();
+            node.stats.sent(sent as u64);
         }
         Err(e) => tracing::warn!(user.id = uid, error = %e, "cannot take the inbox; it waits for the next login"),
     }

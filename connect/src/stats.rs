@@ -12,6 +12,8 @@ pub struct Stats {
     pub frames_refused: AtomicU64,
     /// Open connections.
     pub connections: AtomicU64,
+    /// Replies and pushes handed to connections' writers.
+    pub frames_out: AtomicU64,
 }
 
 impl Stats {
@@ -28,6 +30,11 @@ impl Stats {
     pub fn refused(&self, code: u16) {
         self.frames_refused.fetch_add(1, Ordering::Relaxed);
         metrics::counter!("matchday_connect_frames_refused_total", "code" => code.to_string()).increment(1);
+    }
+
+    pub fn sent(&self, frames: u64) {
+        self.frames_out.fetch_add(frames, Ordering::Relaxed);
+        metrics::counter!("matchday_connect_frames_out_total").increment(frames);
     }
 
     pub fn opened(&self) {

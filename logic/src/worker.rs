@@ -1,5 +1,5 @@
 //! One queue consumer: take a batch of frames, handle them concurrently, ack each together with its
-//! reply. Checks for shutdown only between batches, so a frame it has taken is always finished.
+//! reply as soon as it is handled. Checks for shutdown only between batches, so a frame it has taken is always finished.
 
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
@@ -50,9 +50,12 @@ pub async fn run(ctx: Ctx, mut consumer: Consumer, shutdown: Shutdown) {
         if frames.is_empty() {
             continue;
         }
-        let outcomes = join_all(frames.iter().map(|f| handle_frame(&ctx, f))).await;
-        let acks = frames.iter().zip(outcomes).map(|(frame, outcome)| finish(&ctx, &consumer, frame, outcome));
-        if join_all(acks).await.into_iter().any(|ok| !ok) {
+        // Each frame is acked (and answered) as soon as it is handled, not when the batch is.
+        let done = frames.iter().map(|frame| async {
+            let outcome = handle_frame(&ctx, frame).await;
+            finish(&ctx, &consumer, frame, outcome).await
+        });
+        if join_all(done).await.into_iter().any(|ok| !ok) {
             consumer.mark_recover();
         }
     }
