@@ -1,8 +1,9 @@
 //! The place-bet ceiling: the Redis commands one bet costs on the real path, sent straight to Redis
 //! by `tasks` concurrent loops — no WebSocket, no connect, no logic. One iteration is:
 //! LPUSH the frame to the group queue (what connect does), LMOVE it into the task's inflight list
-//! (logic's claim), INCR the bet sequence and EVALSHA place_bet.lua (the handler), EVALSHA ack.lua
-//! pushing the reply element to an l2c list (logic's ack), RPOP the reply (connect's reply claim).
+//! (logic's claim), take a bet id (an INCRBY per block of ids, as logic does) and EVALSHA
+//! place_bet.lua (the handler), EVALSHA ack.lua pushing the reply element to an l2c list (logic's
+//! ack), RPOP the reply (connect's reply claim).
 //! What this sustains is what Redis alone does with a bet's work on this machine.
 
 use std::sync::Arc;
@@ -140,6 +141,8 @@ async fn task(
     let mut hist = new_histogram();
     let mut seq: u32 = 0;
     let mut done = 0;
+    // As logic takes bet ids: a block per INCRBY.
+    let bet_ids = common::ids::IdBlock::new(k.bet_seq(), logic::BET_ID_BLOCK);
     while !stop.load(Ordering::Relaxed) && Instant::now() < deadline && issued.fetch_add(1, Ordering::Relaxed) < budget
     {
         seq += 1;
@@ -173,7 +176,7 @@ async fn task(
             redis.pool.lmove(&queue, &inflight, LMoveDirection::Right, LMoveDirection::Left).await?;
         let claimed = claimed.ok_or_else(|| anyhow::anyhow!("the queue was empty after a push"))?;
         // logic: the place-bet handler
-        let bid: u64 = redis.pool.incr(k.bet_seq()).await?;
+        let bid = bet_ids.next(redis).await?;
         let keys = k.place_bet(uid, mid, bid, common::time::day_of(now));
         let argv = vec![
             uid.to_string(),

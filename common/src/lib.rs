@@ -5,6 +5,7 @@
 //! - [`bets`]: bets as stored in Redis, read back.
 //! - [`config`]: layered, typed settings (`config/default.toml`, `--config FILE`, `MATCHDAY__…`).
 //! - [`events`]: jobs and events between services (q:settle, q:notify, sched).
+//! - [`ids`]: ids from a Redis counter, a block per round trip (bet ids).
 //! - [`keys`]: the one place Redis key names are built.
 //! - [`limits`]: the open-files limit, raised at start by every server.
 //! - [`matches`]: matches as stored in Redis, read back.
@@ -21,6 +22,7 @@ pub mod bets;
 pub mod config;
 pub mod events;
 pub mod heartbeat;
+pub mod ids;
 pub mod keys;
 pub mod limits;
 pub mod matches;

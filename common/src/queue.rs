@@ -167,31 +167,17 @@ impl Consumer {
     /// Acks `frame` and, in the same script, pushes `reply` (list key, element).
     /// Returns false if the frame was no longer inflight (the reaper took it back): no reply was sent.
     pub async fn ack(&self, frame: &Bytes, reply: Option<(&str, &[u8])>) -> anyhow::Result<bool> {
-        let (reply_key, element) = match reply {
-            Some((k, e)) => (k, Bytes::copy_from_slice(e)),
-            None => (self.inflight.as_str(), Bytes::new()),
-        };
-        let acked: i64 = self
-            .redis
-            .scripts
-            .call(
-                &self.redis.pool,
-                ScriptName::Ack,
-                vec![self.inflight.as_str(), reply_key],
-                vec![frame.clone(), element],
-            )
-            .await?;
-        Ok(acked == 1)
+        self.acker().ack(frame, reply).await
     }
 
     /// Moves `frame` (which can never be handled) to the dead list.
     pub async fn dead_letter(&self, frame: &Bytes) -> anyhow::Result<bool> {
-        let moved: i64 = self
-            .redis
-            .scripts
-            .call(&self.redis.pool, ScriptName::DeadLetter, vec![&self.inflight, &self.q.dead], frame.clone())
-            .await?;
-        Ok(moved == 1)
+        self.acker().dead_letter(frame).await
+    }
+
+    /// What acks this consumer's frames, for tasks that finish them while the consumer takes more.
+    pub fn acker(&self) -> Acker {
+        Acker { redis: self.redis.clone(), inflight: self.inflight.clone(), dead: self.q.dead.clone() }
     }
 
     /// Call after an ack failed: the next take re-reads the inflight list.
@@ -209,6 +195,45 @@ impl Consumer {
         }
         let _ = self.blocking.quit().await;
         Ok(())
+    }
+}
+
+/// Acks (or dead-letters) frames of one consumer's inflight list. Cheap to clone.
+#[derive(Clone)]
+pub struct Acker {
+    redis: Redis,
+    inflight: String,
+    dead: String,
+}
+
+impl Acker {
+    /// See [`Consumer::ack`].
+    pub async fn ack(&self, frame: &Bytes, reply: Option<(&str, &[u8])>) -> anyhow::Result<bool> {
+        let (reply_key, element) = match reply {
+            Some((k, e)) => (k, Bytes::copy_from_slice(e)),
+            None => (self.inflight.as_str(), Bytes::new()),
+        };
+        let acked: i64 = self
+            .redis
+            .scripts
+            .call(
+                &self.redis.pool,
+                ScriptName::Ack,
+                vec![self.inflight.as_str(), reply_key],
+                vec![frame.clone(), element],
+            )
+            .await?;
+        Ok(acked == 1)
+    }
+
+    /// See [`Consumer::dead_letter`].
+    pub async fn dead_letter(&self, frame: &Bytes) -> anyhow::Result<bool> {
+        let moved: i64 = self
+            .redis
+            .scripts
+            .call(&self.redis.pool, ScriptName::DeadLetter, vec![&self.inflight, &self.dead], frame.clone())
+            .await?;
+        Ok(moved == 1)
     }
 }
 

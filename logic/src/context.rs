@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use common::config::LogicConfig;
+use common::ids::IdBlock;
 use common::{Config, Redis};
 
 use crate::handlers::Dispatch;
@@ -19,19 +20,25 @@ pub struct Ctx {
     /// Known match types and the page cap (from `matches`).
     pub match_types: Arc<Vec<String>>,
     pub max_page: usize,
+    /// Bet ids, [`BET_ID_BLOCK`] per round trip.
+    pub bet_ids: Arc<IdBlock>,
 }
+
+/// Bet ids a logic process takes from `seq:bet` at once.
+pub const BET_ID_BLOCK: u64 = 100;
 
 impl Ctx {
     pub fn new(redis: Redis, cfg: &Config, stats: Arc<crate::Stats>, dispatch: Dispatch) -> anyhow::Result<Ctx> {
         let hasher = Hasher::new(&cfg.logic)?;
         Ok(Ctx {
-            redis,
             cfg: Arc::new(cfg.logic.clone()),
             hasher,
             stats,
             dispatch: Arc::new(dispatch),
             match_types: Arc::new(cfg.matches.types.clone()),
             max_page: cfg.matches.max_page,
+            bet_ids: Arc::new(IdBlock::new(redis.keys.bet_seq(), BET_ID_BLOCK)),
+            redis,
         })
     }
 }

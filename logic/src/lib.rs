@@ -24,7 +24,7 @@ use std::time::Duration;
 use common::service::{Consumers, run_consumers};
 use common::{Config, Redis, Shutdown};
 
-pub use context::Ctx;
+pub use context::{BET_ID_BLOCK, Ctx};
 pub use error::AppError;
 pub use handlers::{Dispatch, Handler, TABLE as HANDLERS};
 pub use request::{Reply, Request};

@@ -1,16 +1,17 @@
-//! One queue consumer: take a batch of frames, handle them concurrently, ack each together with its
-//! reply as soon as it is handled. Checks for shutdown only between batches, so a frame it has taken is always finished.
+//! One queue consumer: up to `logic.batch` frames in hand, each handled in its own task and acked
+//! together with its reply as soon as it is handled; more are taken when half are done. On shutdown
+//! it takes no more and finishes every frame it has taken.
 
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::Shutdown;
-use common::queue::Consumer;
+use common::queue::{Acker, Consumer};
 use futures_util::FutureExt;
-use futures_util::future::join_all;
 use protocol::codec::{encode_frame, encode_frame_raw, encode_routed};
 use protocol::{ErrorCode, Route};
+use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::context::Ctx;
@@ -26,37 +27,58 @@ enum Outcome {
 }
 
 pub async fn run(ctx: Ctx, mut consumer: Consumer, shutdown: Shutdown) {
+    let batch = ctx.cfg.batch.max(1);
+    let acker = consumer.acker();
+    let mut running: JoinSet<bool> = JoinSet::new();
     let mut backoff = Duration::from_millis(100);
-    while !shutdown.is_cancelled() {
-        let frames = match consumer.take().await {
-            Ok(frames) => {
-                backoff = Duration::from_millis(100);
-                frames
-            }
-            Err(e) => {
-                tracing::warn!(
-                    error = format!("{e:#}"),
-                    retry_ms = backoff.as_millis() as u64,
-                    "cannot take frames; retrying"
-                );
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = tokio::time::sleep(backoff) => {}
+    loop {
+        // Take more once half the frames in hand are done: block only when none is left, so a frame
+        // never waits behind the slowest of a batch, and claims stay one per half batch under load.
+        if !shutdown.is_cancelled() && running.len() <= batch / 2 {
+            let taken = if running.is_empty() {
+                consumer.take().await
+            } else {
+                consumer.take_more(batch - running.len()).await
+            };
+            match taken {
+                Ok(frames) => {
+                    backoff = Duration::from_millis(100);
+                    for frame in frames {
+                        let (ctx, acker) = (ctx.clone(), acker.clone());
+                        running.spawn(
+                            async move {
+                                let outcome = handle_frame(&ctx, &frame).await;
+                                finish(&ctx, &acker, &frame, outcome).await
+                            }
+                            .in_current_span(),
+                        );
+                    }
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(2));
-                continue;
+                Err(e) if running.is_empty() => {
+                    tracing::warn!(
+                        error = format!("{e:#}"),
+                        retry_ms = backoff.as_millis() as u64,
+                        "cannot take frames; retrying"
+                    );
+                    tokio::select! {
+                        _ = shutdown.cancelled() => {}
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                }
+                Err(e) => tracing::warn!(error = format!("{e:#}"), "cannot take more frames; finishing those in hand"),
             }
-        };
-        if frames.is_empty() {
-            continue;
         }
-        // Each frame is acked (and answered) as soon as it is handled, not when the batch is.
-        let done = frames.iter().map(|frame| async {
-            let outcome = handle_frame(&ctx, frame).await;
-            finish(&ctx, &consumer, frame, outcome).await
-        });
-        if join_all(done).await.into_iter().any(|ok| !ok) {
-            consumer.mark_recover();
+        // On shutdown: finish every frame in hand, take no more.
+        match running.join_next().await {
+            Some(Ok(true)) => {}
+            Some(Ok(false)) => consumer.mark_recover(),
+            Some(Err(e)) => {
+                tracing::error!(error = %e, "a frame's task failed; its frame is taken again from the inflight list");
+                consumer.mark_recover();
+            }
+            None if shutdown.is_cancelled() => break,
+            None => {}
         }
     }
     if let Err(e) = consumer.leave().await {
@@ -65,16 +87,16 @@ pub async fn run(ctx: Ctx, mut consumer: Consumer, shutdown: Shutdown) {
 }
 
 /// Acks one frame with its outcome; false if Redis failed (the frame stays inflight and is redone).
-async fn finish(ctx: &Ctx, consumer: &Consumer, frame: &Bytes, outcome: Outcome) -> bool {
+async fn finish(ctx: &Ctx, acker: &Acker, frame: &Bytes, outcome: Outcome) -> bool {
     let result = match outcome {
-        Outcome::Reply { key, element } => consumer.ack(frame, Some((&key, &element))).await.inspect(|acked| {
+        Outcome::Reply { key, element } => acker.ack(frame, Some((&key, &element))).await.inspect(|acked| {
             if *acked {
                 ctx.stats.frames_handled.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         }),
         Outcome::Dead(why) => {
             tracing::error!(reason = %why, bytes = frame.len(), "undecodable frame moved to the dead list");
-            consumer.dead_letter(frame).await
+            acker.dead_letter(frame).await
         }
     };
     match result {

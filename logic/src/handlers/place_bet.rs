@@ -3,7 +3,6 @@
 //! and debits nothing; a stale `odds_ver` gets 1005 with the current odds.
 
 use common::scripts::ScriptName;
-use fred::prelude::*;
 use protocol::ErrorCode;
 use protocol::body::{BetPlaced, OptionView, PlaceBet};
 
@@ -22,7 +21,7 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
         return Err(AppError::new(ErrorCode::StakeOutOfRange, "stake must be a positive number of coins"));
     }
     let k = &ctx.redis.keys;
-    let bid: u64 = ctx.redis.pool.incr(k.bet_seq()).await?;
+    let bid = ctx.bet_ids.next(&ctx.redis).await?;
     let now = common::time::now_ms();
     let day = common::time::day_of(now);
     let keys = k.place_bet(uid, bet.match_id, bid, day);
