@@ -21,7 +21,9 @@ run() { # name, args...
     local name="$1"
     shift
     "$BIN" bench "$@" >"$OUT/$name.txt" 2>"$OUT/$name.err" || { echo "$name: FAILED (see $OUT/$name.err)"; return 1; }
-    printf '%-22s %s\n' "$name" "$(grep '^RESULT' "$OUT/$name.txt" || tail -1 "$OUT/$name.txt")"
+    # The RESULT line where the scenario prints one, else its summary lines (settle, flush).
+    printf '%-22s %s\n' "$name" "$(grep '^RESULT' "$OUT/$name.txt" ||
+        grep -E '^ +(resultcenter|ceiling|dbsvr|ratio|steady)' "$OUT/$name.txt" | tr -s ' ' | paste -sd';')"
 }
 
 max_rate=""
