@@ -9,10 +9,12 @@
 //! - [`Client`]: a WebSocket client speaking MessagePack or JSON frames.
 //! - [`http::Gm`]: an HTTP client for the gm API, with the test staff tokens.
 //! - [`proxy::Proxy`]: a TCP proxy that can cut and restore a connection (fault tests).
+//! - [`process::Process`]: a service as a separate `matchday <role>` process, to send signals to.
 //! - [`eventually`]: poll a condition until it holds, with a deadline.
 
 pub mod client;
 pub mod http;
+pub mod process;
 pub mod proxy;
 
 use std::future::Future;

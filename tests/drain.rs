@@ -1,0 +1,87 @@
+//! Graceful drain: every service, run as its own process, stops on SIGTERM — takes no more work,
+//! finishes what it holds, closes WebSockets with 1001 "going away" — and exits 0 within the grace
+//! period; a rolling restart of logic processes under a steady load loses and duplicates nothing.
+
+use std::time::Duration;
+
+use common::Shutdown;
+use fred::prelude::*;
+use nix::sys::signal::Signal;
+use test_support::process::Process;
+use test_support::{Client, TestDb, TestEnv, eventually};
+
+const BIN: &str = env!("CARGO_BIN_EXE_matchday");
+/// The grace period an operator gives a service (systemd's TimeoutStopSec, Kubernetes'
+/// terminationGracePeriodSeconds): ours must be well within it.
+const GRACE: Duration = Duration::from_secs(15);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_service_exits_0_on_sigterm_and_connect_says_going_away() {
+    let (env, db) = (TestEnv::new().await, TestDb::new().await);
+    for role in ["connect", "logic", "gm", "resultcenter", "pushsvr", "dbsvr"] {
+        let mut p = Process::spawn(BIN, &env, role, &[("MATCHDAY__MYSQL__URL", &db.url)]);
+        let fields = p.ready(&env).await;
+        let client = match role {
+            "connect" => Some(Client::connect(fields["listen"].parse().expect("connect's address")).await),
+            _ => None,
+        };
+        p.signal(Signal::SIGTERM);
+        let status = p.exited(GRACE).await;
+        assert!(status.success(), "{role} exited with {status} on SIGTERM; its output:\n{}", p.output());
+        if let Some(mut client) = client {
+            assert_eq!(client.closed().await, Some(1001), "connect closes with going away");
+        }
+        // It said goodbye: its heartbeat is gone and its queue consumers left.
+        let beat: i64 = env.redis.pool.exists(env.keys().node(role, &p.node_id)).await.expect("EXISTS");
+        assert_eq!(beat, 0, "{role} left its heartbeat behind; its output:\n{}", p.output());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_restart_of_logic_under_load_answers_every_request_once() {
+    let env = TestEnv::new().await;
+    let mut cfg = env.cfg.clone();
+    cfg.connect.rate_burst = 100_000;
+    cfg.connect.rate_per_sec = 100_000;
+    let shutdown = Shutdown::new();
+    let (ws, _) = test_support::spawn_connect(cfg.clone(), &shutdown).await;
+    let gm = test_support::spawn_gm(cfg.clone(), &shutdown).await;
+    let mut logic = Process::spawn(BIN, &env, "logic", &[]);
+    logic.ready(&env).await;
+
+    // A steady load for the whole restart: the bench's clients, each reply matched to its request,
+    // balances and the match checked afterwards.
+    let target =
+        bench::Target { ws: format!("ws://{ws}/ws"), gm: format!("http://{gm}"), token: test_support::ADMIN.into() };
+    let mut opts = bench::BetsOptions::closed(10, 2, 20, None);
+    opts.target = Some(target);
+    let load = tokio::spawn(bench::bets(env.cfg.clone(), opts));
+
+    let bet_seq = env.keys().bet_seq();
+    let seq = || async { env.redis.pool.get::<Option<u64>, _>(&bet_seq).await.expect("GET").unwrap_or(0) };
+    eventually("the load places bets", || async { (seq().await > 0).then_some(()) }).await;
+    for round in 0..3 {
+        let next = Process::spawn(BIN, &env, "logic", &[]);
+        next.ready(&env).await;
+        // Bet ids come in blocks per process: the sequence moves when the new one serves bets.
+        let before = seq().await;
+        eventually("the new logic process serves bets", || async { (seq().await > before).then_some(()) }).await;
+        logic.signal(Signal::SIGTERM);
+        let status = logic.exited(GRACE).await;
+        assert!(status.success(), "round {round}: logic exited with {status}; its output:\n{}", logic.output());
+        assert!(!load.is_finished(), "round {round}: the load ended before the restart did");
+        logic = next;
+    }
+
+    let report = load.await.expect("load task").expect("bench bets");
+    println!("{report}");
+    assert!(report.bets_ok > 0, "{report}");
+    assert_eq!(report.unmatched, 0, "a request was lost or answered twice:\n{report}");
+    assert!(report.errors.is_empty(), "{report}");
+    assert!(report.conserved && report.match_agrees(), "{report}");
+    let queue = env.keys().c2l(env.cfg.node.group);
+    env.queue_idle(&queue).await;
+    logic.signal(Signal::SIGTERM);
+    assert!(logic.exited(GRACE).await.success(), "{}", logic.output());
+    shutdown.shutdown(Duration::from_secs(10)).await;
+}
