@@ -99,6 +99,30 @@ async fn dead_letter_moves_one_frame() {
 }
 
 #[tokio::test]
+async fn login_failed_counts_account_and_address_and_expires_from_the_first_failure() {
+    let env = TestEnv::new().await;
+    let keys = vec![env.keys().login_failures_user("alice"), env.keys().login_failures_addr("10.0.0.7")];
+    let fail = |window_ms: u64| {
+        let keys = keys.clone();
+        let env = &env;
+        async move {
+            let counts: Vec<u64> =
+                env.redis.scripts.call(&env.redis.pool, ScriptName::LoginFailed, keys, window_ms).await.unwrap();
+            counts
+        }
+    };
+    assert_eq!(fail(60_000).await, vec![1, 1]);
+    // Another account from the same address: only the address's count is shared.
+    let _: () = env.redis.pool.set(&keys[0], 4, None, None, false).await.unwrap();
+    assert_eq!(fail(60_000).await, vec![5, 2]);
+    // The window runs from the first failure: later ones do not extend it.
+    let ttl: i64 = env.redis.pool.pttl(&keys[1]).await.unwrap();
+    assert!(ttl > 0 && ttl <= 60_000, "{ttl}");
+    let first_ttl: i64 = env.redis.pool.pttl(&keys[0]).await.unwrap();
+    assert_eq!(first_ttl, -1, "a count set by hand has no window; the script only sets one on the first failure");
+}
+
+#[tokio::test]
 async fn requeue_returns_frames_counts_deliveries_and_dead_letters_poison() {
     let env = TestEnv::new().await;
     let k = env.keys();

@@ -74,6 +74,11 @@ pub struct LogicConfig {
     pub slow_handler_ms: u64,
     pub signup_grant: i64,
     pub session_ttl_s: u64,
+    /// Failed logins an account may have in `login_failure_window_s` before its logins are refused.
+    pub login_max_failures_per_user: u64,
+    /// Failed logins one client address may have in the window before its logins are refused.
+    pub login_max_failures_per_addr: u64,
+    pub login_failure_window_s: u64,
     pub max_concurrent_hashes: usize,
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
@@ -240,6 +245,12 @@ impl Config {
             (c.reply_batch >= 1, "connect.reply_batch must be at least 1"),
             (self.logic.workers >= 1 && self.logic.batch >= 1, "logic.workers and logic.batch must be at least 1"),
             (self.logic.signup_grant >= 0, "logic.signup_grant must not be negative"),
+            (
+                self.logic.login_max_failures_per_user >= 1
+                    && self.logic.login_max_failures_per_addr >= 1
+                    && self.logic.login_failure_window_s >= 1,
+                "logic.login_max_failures_per_user, login_max_failures_per_addr and login_failure_window_s must be at least 1",
+            ),
             (self.logic.max_concurrent_hashes >= 1, "logic.max_concurrent_hashes must be at least 1"),
             (
                 self.logic.argon2_memory_kib >= 8 && self.logic.argon2_iterations >= 1,

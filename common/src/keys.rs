@@ -104,6 +104,16 @@ impl Keys {
         self.k(format_args!("session:{sid}"))
     }
 
+    /// Failed logins of an account (by lowercased username) in the current window.
+    pub fn login_failures_user(&self, username: &str) -> String {
+        self.k(format_args!("loginfail:user:{username}"))
+    }
+
+    /// Failed logins from a client address (IP, no port) in the current window.
+    pub fn login_failures_addr(&self, ip: &str) -> String {
+        self.k(format_args!("loginfail:addr:{ip}"))
+    }
+
     pub fn wallet(&self, uid: u64) -> String {
         self.k(format_args!("wallet:{uid}"))
     }

@@ -27,6 +27,7 @@ pub enum ScriptName {
     SchedDue,
     InboxTake,
     PushUser,
+    LoginFailed,
 }
 
 impl ScriptName {
@@ -46,6 +47,7 @@ impl ScriptName {
         ScriptName::SchedDue,
         ScriptName::InboxTake,
         ScriptName::PushUser,
+        ScriptName::LoginFailed,
     ];
 
     /// The file name under redis-scripts/.
@@ -66,6 +68,7 @@ impl ScriptName {
             ScriptName::SchedDue => "sched_due.lua",
             ScriptName::InboxTake => "inbox_take.lua",
             ScriptName::PushUser => "push_user.lua",
+            ScriptName::LoginFailed => "login_failed.lua",
         }
     }
 
@@ -86,6 +89,7 @@ impl ScriptName {
             ScriptName::SchedDue => include_str!("../../redis-scripts/sched_due.lua"),
             ScriptName::InboxTake => include_str!("../../redis-scripts/inbox_take.lua"),
             ScriptName::PushUser => include_str!("../../redis-scripts/push_user.lua"),
+            ScriptName::LoginFailed => include_str!("../../redis-scripts/login_failed.lua"),
         }
     }
 }
