@@ -56,6 +56,7 @@ pub struct NodeConfig {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct ConnectConfig {
     pub listen: SocketAddr,
+    pub max_connections: usize,
     pub max_frame_bytes: usize,
     pub outbound_queue: usize,
     pub ping_interval_ms: u64,
@@ -238,6 +239,7 @@ impl Config {
         let checks: &[(bool, &str)] = &[
             (self.redis.pool_size >= 1, "redis.pool_size must be at least 1"),
             (self.redis.command_timeout_ms >= 1, "redis.command_timeout_ms must be at least 1"),
+            (c.max_connections >= 1, "connect.max_connections must be at least 1"),
             (c.max_frame_bytes >= 256, "connect.max_frame_bytes must be at least 256"),
             (c.outbound_queue >= 1, "connect.outbound_queue must be at least 1"),
             (c.rate_burst >= 1 && c.rate_per_sec >= 1, "connect.rate_burst and rate_per_sec must be at least 1"),

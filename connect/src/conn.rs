@@ -19,9 +19,12 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use protocol::body::ErrorBody;
-use protocol::codec::{decode_client_frame, encode_frame, encode_frame_raw, frame_to_json, parse_json_frame};
-use protocol::{ClientHead, ErrorCode, InternalHead, ReplyHead, msg};
+use protocol::codec::{
+    Origin, decode_client_frame, encode_frame, frame_to_json, parse_json_frame, splice_client_frame,
+};
+use protocol::{ClientHead, ErrorCode, ReplyHead, msg};
 use tokio::net::TcpStream;
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
@@ -35,8 +38,15 @@ use crate::outbox::Outbox;
 use crate::registry::{ConnHandle, ConnState, Outgoing};
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connection over the limit may take to send its request before it is dropped.
+const REFUSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// The body of the 503 answer to a connection over `connect.max_connections`.
+const BUSY_BODY: &str =
+    "matchday: this server holds as many connections as it may (connect.max_connections); try again later\n";
 const CLOSE_NORMAL: u16 = 1000;
 const CLOSE_GOING_AWAY: u16 = 1001;
+const CLOSE_PROTOCOL: u16 = 1002;
+const CLOSE_BAD_DATA: u16 = 1007;
 const CLOSE_POLICY: u16 = 1008;
 const CLOSE_TOO_BIG: u16 = 1009;
 /// The WebSocket read buffer, allocated (and zeroed) per connection. Frames are ~100 bytes; a
@@ -48,8 +58,15 @@ const WRITE_BUFFER_BYTES: usize = 8 * 1024;
 
 type Ws = WebSocketStream<TcpStream>;
 
-/// Serves one accepted TCP connection until it closes.
-pub async fn serve(node: Arc<Node>, tcp: TcpStream, addr: SocketAddr, shutdown: CancellationToken) {
+/// Serves one accepted TCP connection until it closes; its `slot` (of `connect.max_connections`)
+/// is given back then.
+pub async fn serve(
+    node: Arc<Node>,
+    tcp: TcpStream,
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    _slot: OwnedSemaphorePermit,
+) {
     let _ = tcp.set_nodelay(true);
     let cfg = &node.cfg.connect;
     let ws_cfg = WebSocketConfig::default()
@@ -69,6 +86,30 @@ pub async fn serve(node: Arc<Node>, tcp: TcpStream, addr: SocketAddr, shutdown: 
     let span = tracing::info_span!("conn", conn.id = id, client.addr = %addr);
     let (conn, stream, writer) = span.in_scope(|| Conn::open(node, ws, id, addr, &shutdown));
     conn.run(stream, writer, shutdown).instrument(span).await
+}
+
+/// Answers a connection over `connect.max_connections`: reads its upgrade request and refuses it
+/// with HTTP 503 and a `Retry-After`, then closes. (The request is read first, so that closing
+/// does not reset the connection before the client has read the answer.)
+pub async fn refuse_busy(tcp: TcpStream, addr: SocketAddr, _permit: OwnedSemaphorePermit) {
+    let refusal = Box::pin(tokio_tungstenite::accept_hdr_async(tcp, busy));
+    // `busy` refuses every request: the handshake ends in an error, or in the timeout.
+    match tokio::time::timeout(REFUSE_TIMEOUT, refusal).await {
+        Ok(_) => tracing::debug!(client.addr = %addr, "connection refused: connect.max_connections reached"),
+        Err(_) => tracing::debug!(client.addr = %addr, "connection over the limit sent no request in time"),
+    }
+}
+
+#[allow(clippy::result_large_err)] // the signature is tungstenite's Callback
+fn busy(_: &Request, _: Response) -> Result<Response, ErrorResponse> {
+    let mut err = ErrorResponse::new(Some(BUSY_BODY.into()));
+    *err.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+    let headers = err.headers_mut();
+    headers.insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+    headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain; charset=utf-8"));
+    headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(BUSY_BODY.len()));
+    headers.insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+    Err(err)
 }
 
 /// Accepts the upgrade on `/ws` only.
@@ -155,11 +196,11 @@ impl Conn {
         loop {
             tokio::select! {
                 _ = kick.cancelled() => {
-                    return Some(if shutdown.is_cancelled() {
-                        (CLOSE_GOING_AWAY, "server shutting down")
-                    } else {
-                        (CLOSE_POLICY, "not reading fast enough")
-                    });
+                    if shutdown.is_cancelled() {
+                        return Some((CLOSE_GOING_AWAY, "server shutting down"));
+                    }
+                    self.node.stats.slow_consumer();
+                    return Some((CLOSE_POLICY, "not reading fast enough"));
                 }
                 _ = ping.tick() => {
                     if last_seen.elapsed() >= idle {
@@ -173,6 +214,14 @@ impl Conn {
                         Some(Err(tungstenite::Error::Capacity(e))) => {
                             tracing::debug!(error = %e, "frame too large");
                             return Some((CLOSE_TOO_BIG, "frame too large"));
+                        }
+                        Some(Err(tungstenite::Error::Utf8(e))) => {
+                            tracing::debug!(error = %e, "text frame is not UTF-8");
+                            return Some((CLOSE_BAD_DATA, "text frame is not UTF-8"));
+                        }
+                        Some(Err(tungstenite::Error::Protocol(e))) => {
+                            tracing::debug!(error = %e, "WebSocket protocol violation");
+                            return Some((CLOSE_PROTOCOL, "WebSocket protocol violation"));
                         }
                         Some(Err(e)) => {
                             tracing::debug!(error = %e, "read failed");
@@ -233,10 +282,7 @@ impl Conn {
             return None;
         }
         let (uid, sid) = session.map_or((None, None), |(u, s)| (Some(u), Some(s)));
-        let internal = InternalHead {
-            id: head.id,
-            seq: head.seq,
-            ver: head.ver,
+        let origin = Origin {
             node: self.node.node_id.clone(),
             conn: self.id,
             uid,
@@ -246,10 +292,11 @@ impl Conn {
             ts: common::time::now_ms(),
             trace: uuid::Uuid::new_v4().simple().to_string(),
         };
-        let element = match encode_frame_raw(&internal, &body) {
+        let (id, seq) = (head.id, head.seq);
+        let element = match splice_client_frame(head, origin, &body) {
             Ok(e) => e,
             Err(e) => {
-                self.answer(head.id, head.seq, ErrorCode::Internal, &e.to_string());
+                self.answer(id, seq, ErrorCode::Internal, &e.to_string());
                 return None;
             }
         };
@@ -259,7 +306,7 @@ impl Conn {
             Ok(_) => self.node.stats.forwarded(),
             Err(e) => {
                 tracing::debug!(error = %e, "cannot queue a frame; answered with code 6");
-                self.answer(head.id, head.seq, ErrorCode::Unavailable, ErrorCode::Unavailable.message());
+                self.answer(id, seq, ErrorCode::Unavailable, ErrorCode::Unavailable.message());
             }
         }
         None

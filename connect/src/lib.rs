@@ -6,7 +6,8 @@
 //! `q:c2l:{group}`, splicing the body bytes through; it writes replies and pushes from
 //! `q:l2c:{node}` and `q:push:{node}` back to their connections.
 //!
-//! - [`run`] / [`Server`]: accept loop, heartbeat, reply consumer; returns on shutdown.
+//! - [`run`] / [`Server`]: accept loop (at most `connect.max_connections` at once; beyond, the
+//!   upgrade is refused with HTTP 503), heartbeat, reply consumer; returns on shutdown.
 //! - `conn`: one connection (handshake, limits, reader, batching writer).
 //! - `outbox`: a connection's bounded outbound queue (no buffer while empty).
 //! - `replies`: the reply/push consumer (bind/unbind, the inbox after a login or resume reply,
@@ -27,8 +28,13 @@ use common::heartbeat::{Heartbeat, NodeInfo};
 use common::{Config, Redis, Shutdown};
 use fred::prelude::*;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 pub use stats::Stats;
+
+/// Connections over `connect.max_connections` being answered 503 at once; beyond this many, a
+/// connection is closed without an answer (a flood must not cost a task and a buffer each).
+const MAX_REFUSING: usize = 1024;
 
 /// What every part of a connect node shares.
 pub(crate) struct Node {
@@ -113,13 +119,25 @@ impl Server {
         }
         tracing::info!(node = %node.node_id, group = node.group, listen = %addr, "connect listening on ws://{addr}/ws");
 
+        // One slot per connection, taken at accept (so connections still in their handshake count)
+        // and given back when it has closed.
+        let slots = Arc::new(Semaphore::new(node.cfg.connect.max_connections.min(Semaphore::MAX_PERMITS)));
+        let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 accepted = self.listener.accept() => match accepted {
-                    Ok((tcp, peer)) => {
-                        shutdown.tracker.spawn(conn::serve(node.clone(), tcp, peer, shutdown.token.clone()));
-                    }
+                    Ok((tcp, peer)) => match slots.clone().try_acquire_owned() {
+                        Ok(slot) => {
+                            shutdown.tracker.spawn(conn::serve(node.clone(), tcp, peer, shutdown.token.clone(), slot));
+                        }
+                        Err(_) => {
+                            node.stats.refused_at_limit();
+                            if let Ok(permit) = refusing.clone().try_acquire_owned() {
+                                shutdown.tracker.spawn(conn::refuse_busy(tcp, peer, permit));
+                            }
+                        }
+                    },
                     Err(e) => {
                         tracing::warn!(error = %e, "accept failed");
                         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -14,6 +14,10 @@ pub struct Stats {
     pub connections: AtomicU64,
     /// Replies and pushes handed to connections' writers.
     pub frames_out: AtomicU64,
+    /// Connections closed (1008) because their outbound queue was full: clients that do not read.
+    pub slow_consumers: AtomicU64,
+    /// Connections refused because the node held `connect.max_connections` (HTTP 503).
+    pub refused_limit: AtomicU64,
 }
 
 impl Stats {
@@ -45,6 +49,16 @@ impl Stats {
     pub fn closed(&self) {
         self.connections.fetch_sub(1, Ordering::Relaxed);
         metrics::gauge!("matchday_connect_connections").decrement(1.0);
+    }
+
+    pub fn slow_consumer(&self) {
+        self.slow_consumers.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("matchday_connect_slow_consumers_total").increment(1);
+    }
+
+    pub fn refused_at_limit(&self) {
+        self.refused_limit.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("matchday_connect_refused_total", "reason" => "limit").increment(1);
     }
 
     pub fn get(counter: &AtomicU64) -> u64 {

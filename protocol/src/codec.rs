@@ -8,7 +8,7 @@ use std::io::Cursor;
 use serde::Serialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
 
-use crate::{ClientHead, Route};
+use crate::{ClientHead, InternalHead, Route};
 
 /// Deepest nesting accepted in a body (a guard against stack exhaustion by hostile frames).
 pub const MAX_DEPTH: usize = 32;
@@ -72,6 +72,34 @@ pub fn encode_frame_raw<H: Serialize>(head: &H, body: &[u8]) -> Result<Vec<u8>, 
     Ok(out)
 }
 
+/// What connect knows about a connection and the moment one of its frames arrived: everything in an
+/// [`InternalHead`] that is not the client's to say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub node: String,
+    pub conn: u64,
+    pub uid: Option<u64>,
+    pub sid: Option<String>,
+    pub group: u32,
+    pub addr: String,
+    pub ts: u64,
+    pub trace: String,
+}
+
+impl Origin {
+    /// The enriched head: `id`, `seq` and `ver` from the client, every other field from connect.
+    pub fn enrich(self, client: ClientHead) -> InternalHead {
+        let Origin { node, conn, uid, sid, group, addr, ts, trace } = self;
+        InternalHead { id: client.id, seq: client.seq, ver: client.ver, node, conn, uid, sid, group, addr, ts, trace }
+    }
+}
+
+/// The element connect queues for logic: the enriched head, then the client's body bytes spliced
+/// unchanged. Whatever else the client put in its head (a `uid`, a `node`) is not carried.
+pub fn splice_client_frame(client: ClientHead, origin: Origin, body: &[u8]) -> Result<Vec<u8>, FrameError> {
+    encode_frame_raw(&origin.enrich(client), body)
+}
+
 /// Encodes a reply or push element `[route, frame]`.
 pub fn encode_routed(route: &Route, frame: &[u8]) -> Result<Vec<u8>, FrameError> {
     let mut out = Vec::with_capacity(frame.len() + 32);
@@ -103,11 +131,14 @@ pub fn decode_routed(bytes: &[u8]) -> Result<(Route, &[u8]), FrameError> {
     Ok((route, rest))
 }
 
-/// Parses a JSON text frame `[head, body]` and converts the body to MessagePack.
+/// Parses a JSON text frame `[head, body]` and converts the body to MessagePack. The body is held
+/// to the checks a MessagePack body gets (nesting at most [`MAX_DEPTH`]; serde_json alone allows
+/// 128), so that logic can decode every frame connect forwards.
 pub fn parse_json_frame(text: &str) -> Result<(ClientHead, Vec<u8>), FrameError> {
     let (head, body): (ClientHead, serde_json::Value) =
         serde_json::from_str(text).map_err(|e| FrameError::Json(e.to_string()))?;
     let body = rmp_serde::to_vec_named(&body).map_err(|e| FrameError::Encode(e.to_string()))?;
+    check_value(&body)?;
     Ok((head, body))
 }
 
@@ -239,6 +270,98 @@ mod tests {
             let _ = decode_routed(&bytes);
             let _ = frame_to_json(&bytes);
         }
+    }
+
+    #[test]
+    fn the_splice_keeps_the_body_and_takes_the_head_from_connect() {
+        // A client head that tries to say who it is and where it comes from.
+        let sneaky = [
+            ("id", mp_uint(401)),
+            ("seq", mp_uint(9)),
+            ("ver", mp_str("1.2")),
+            ("uid", mp_uint(1)),
+            ("sid", mp_str("stolen")),
+            ("node", mp_str("evil")),
+            ("group", mp_uint(99)),
+            ("trace", mp_str("t0")),
+        ];
+        let mut frame = vec![0x92, 0x80 | sneaky.len() as u8];
+        for (k, v) in sneaky {
+            rmp::encode::write_str(&mut frame, k).unwrap();
+            frame.extend(v);
+        }
+        let body = rmp_serde::to_vec_named(&BetRef { bet_id: 5 }).unwrap();
+        frame.extend(&body);
+        let (head, raw) = decode_client_frame(&frame).unwrap();
+        assert_eq!(head, ClientHead { id: 401, seq: 9, ver: Some("1.2".into()) });
+
+        let origin = Origin {
+            node: "n1".into(),
+            conn: 7,
+            uid: None,
+            sid: None,
+            group: 1,
+            addr: "10.0.0.1:5".into(),
+            ts: 1000,
+            trace: "abc".into(),
+        };
+        let element = splice_client_frame(head.clone(), origin.clone(), raw).unwrap();
+        let (internal, spliced) = split_frame::<InternalHead>(&element).unwrap();
+        assert_eq!(internal, origin.enrich(head));
+        assert_eq!(
+            (internal.uid, internal.sid.as_deref(), internal.node.as_str(), internal.group),
+            (None, None, "n1", 1)
+        );
+        assert_eq!(spliced, &body[..], "the body bytes pass through unchanged");
+    }
+
+    fn mp_uint(n: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        rmp::encode::write_uint(&mut out, n).unwrap();
+        out
+    }
+
+    fn mp_str(s: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        rmp::encode::write_str(&mut out, s).unwrap();
+        out
+    }
+
+    /// Found by fuzz/head_splice: a JSON body nested deeper than MAX_DEPTH (serde_json allows 128)
+    /// was forwarded, and logic refused it as undecodable (dead list, no answer to the client).
+    #[test]
+    fn json_bodies_have_the_msgpack_nesting_limit() {
+        let json = |depth: usize| format!("[{{\"id\":100,\"seq\":1}},{}{}]", "[".repeat(depth), "]".repeat(depth));
+        let mp = |depth: usize| {
+            let mut f = encode_frame(&ClientHead { id: 100, seq: 1, ver: None }, &()).unwrap();
+            f.pop();
+            f.extend(std::iter::repeat_n(0x91, depth - 1));
+            f.push(0x90);
+            f
+        };
+        let deepest = MAX_DEPTH - 1;
+        let (_, body) = parse_json_frame(&json(deepest)).unwrap();
+        assert_eq!(body, decode_client_frame(&mp(deepest)).unwrap().1, "the same body either way");
+        let element = encode_frame_raw(&internal_head(), &body).unwrap();
+        assert!(split_frame::<InternalHead>(&element).is_ok(), "logic decodes what connect forwards");
+
+        assert!(matches!(decode_client_frame(&mp(deepest + 1)), Err(FrameError::Body(_))));
+        assert!(matches!(parse_json_frame(&json(deepest + 1)), Err(FrameError::Body(_))));
+        assert!(matches!(parse_json_frame(&json(100)), Err(FrameError::Body(_))));
+    }
+
+    fn internal_head() -> InternalHead {
+        Origin {
+            node: "n1".into(),
+            conn: 7,
+            uid: Some(3),
+            sid: None,
+            group: 1,
+            addr: "127.0.0.1:1".into(),
+            ts: 1,
+            trace: "t".into(),
+        }
+        .enrich(ClientHead { id: 100, seq: 1, ver: None })
     }
 
     #[test]

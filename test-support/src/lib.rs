@@ -7,6 +7,8 @@
 //! - [`TestEnv`]: a config with a fresh prefix, fast timers and cheap password hashing.
 //! - [`Stack`]: connect (port 0) and logic running in-process, with their counters.
 //! - [`Client`]: a WebSocket client speaking MessagePack or JSON frames.
+//! - [`raw::RawWs`]: a hand-written WebSocket client over TCP for hostile input (split, fragmented,
+//!   lying or malformed frames; a client that never reads).
 //! - [`http::Gm`]: an HTTP client for the gm API, with the test staff tokens.
 //! - [`proxy::Proxy`]: a TCP proxy that can cut and restore a connection (fault tests).
 //! - [`process::Process`]: a service as a separate `matchday <role>` process, to send signals to.
@@ -16,6 +18,7 @@ pub mod client;
 pub mod http;
 pub mod process;
 pub mod proxy;
+pub mod raw;
 
 use std::future::Future;
 use std::net::SocketAddr;
