@@ -300,16 +300,10 @@ async fn drive(target: &Target, opts: &BetsOptions) -> anyhow::Result<BetsReport
     let placed = Arc::new(AtomicU64::new(0));
     let ticker = opts.progress.then(|| {
         let placed = placed.clone();
-        tokio::spawn(async move {
-            let (mut last, mut tick) = (0, tokio::time::interval(Duration::from_secs(1)));
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                let now = placed.load(Ordering::Relaxed);
-                eprintln!("bench bets: {now} placed, {} in the last second", now - last);
-                last = now;
-            }
-        })
+        crate::progress(
+            move || placed.load(Ordering::Relaxed),
+            |now, last_second| format!("bench bets: {now} placed, {last_second} in the last second"),
+        )
     });
     let started = Instant::now();
     let plan = Plan {

@@ -262,16 +262,10 @@ async fn measure(
     let opened = Arc::new(AtomicUsize::new(0));
     let ticker = opts.progress.then(|| {
         let opened = opened.clone();
-        tokio::spawn(async move {
-            let (mut last, mut tick) = (0, tokio::time::interval(Duration::from_secs(1)));
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                let now = opened.load(Ordering::Relaxed);
-                eprintln!("bench idle: {now} of {n} open, {} in the last second", now - last);
-                last = now;
-            }
-        })
+        crate::progress(
+            move || opened.load(Ordering::Relaxed) as u64,
+            move |now, last_second| format!("bench idle: {now} of {n} open, {last_second} in the last second"),
+        )
     });
     let started = Instant::now();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(opts.seconds.max(1));

@@ -27,6 +27,24 @@ pub use flush::{FlushReport, flush};
 pub use idle::{IdleOptions, IdleReport, idle};
 pub use settle::{SettleReport, settle};
 
+/// Prints `line(count so far, count in the last second)` to stderr every second, until the returned
+/// task is aborted: the progress line of long runs.
+pub(crate) fn progress(
+    count: impl Fn() -> u64 + Send + 'static,
+    line: impl Fn(u64, u64) -> String + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let (mut last, mut tick) = (0, tokio::time::interval(std::time::Duration::from_secs(1)));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let now = count();
+            eprintln!("{}", line(now, now - last));
+            last = now;
+        }
+    })
+}
+
 /// A fresh key prefix for one run, `bench:xxxxxxxx:`.
 pub(crate) fn fresh_prefix() -> String {
     format!("bench:{}:", &uuid::Uuid::new_v4().simple().to_string()[..8])
