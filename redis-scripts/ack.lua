@@ -7,6 +7,8 @@
 -- KEYS[2]  the reply list (q:l2c:{node}); ignored when ARGV[2] is empty
 -- ARGV[1]  the frame, byte for byte as it was taken
 -- ARGV[2]  the reply element ([route, frame] MessagePack), or "" for no reply
+-- ARGV[3]  milliseconds the reply list lives after this reply (its reader's liveness: a dead
+--          connect node's replies expire); "0" or absent: no expiry
 --
 -- Reply:   1 if the frame was acked (and the reply pushed), 0 if it was no longer inflight.
 -- Errors:  none.
@@ -15,5 +17,9 @@ if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then
 end
 if ARGV[2] ~= '' then
   redis.call('LPUSH', KEYS[2], ARGV[2])
+  local ttl = tonumber(ARGV[3] or '0')
+  if ttl and ttl > 0 then
+    redis.call('PEXPIRE', KEYS[2], ttl)
+  end
 end
 return 1

@@ -61,6 +61,8 @@ async fn ack_replies_only_for_a_frame_still_inflight() {
     assert_eq!(acked, 1);
     assert_eq!(lrange(&env, &replies).await, vec!["r1"]);
     assert_eq!(env.llen(&inflight).await, 0);
+    let ttl: i64 = env.redis.pool.pttl(&replies).await.unwrap();
+    assert_eq!(ttl, -1, "no ARGV[3]: the reply list does not expire");
     // The same frame again (the reaper took it back meanwhile): no second reply.
     let acked: i64 = env
         .redis
@@ -80,6 +82,17 @@ async fn ack_replies_only_for_a_frame_still_inflight() {
         .unwrap();
     assert_eq!(acked, 1);
     assert_eq!(env.llen(&replies).await, 1);
+    // With a lifetime, the reply list expires that long after the reply (its reader may be dead).
+    push(&env, &inflight, &["f3"]).await;
+    let acked: i64 = env
+        .redis
+        .scripts
+        .call(&env.redis.pool, ScriptName::Ack, vec![&inflight, &replies], vec!["f3", "r3", "60000"])
+        .await
+        .unwrap();
+    assert_eq!(acked, 1);
+    let ttl: i64 = env.redis.pool.pttl(&replies).await.unwrap();
+    assert!((1..=60_000).contains(&ttl), "PTTL {ttl}");
 }
 
 #[tokio::test]

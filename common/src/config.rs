@@ -93,6 +93,14 @@ pub struct QueueConfig {
     pub max_attempts: u32,
 }
 
+impl QueueConfig {
+    /// How long a connect node's reply and push lists outlive their last element: 3 heartbeat TTLs.
+    /// A live node drains its lists far sooner; a dead node's lists expire instead of piling up.
+    pub fn node_list_ttl_ms(&self) -> u64 {
+        self.heartbeat_ttl_ms * 3
+    }
+}
+
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct GmConfig {
     pub listen: SocketAddr,

@@ -177,7 +177,7 @@ impl Consumer {
 
     /// What acks this consumer's frames, for tasks that finish them while the consumer takes more.
     pub fn acker(&self) -> Acker {
-        Acker { redis: self.redis.clone(), inflight: self.inflight.clone(), dead: self.q.dead.clone() }
+        Acker { redis: self.redis.clone(), inflight: self.inflight.clone(), dead: self.q.dead.clone(), reply_ttl_ms: 0 }
     }
 
     /// Call after an ack failed: the next take re-reads the inflight list.
@@ -204,9 +204,18 @@ pub struct Acker {
     redis: Redis,
     inflight: String,
     dead: String,
+    /// 0: reply lists never expire; else they expire this long after the last reply pushed.
+    reply_ttl_ms: u64,
 }
 
 impl Acker {
+    /// Replies go to lists that expire `ttl` after the last one: a reply list whose reader (a
+    /// connect node) has died expires instead of keeping its replies forever.
+    pub fn with_reply_ttl(mut self, ttl: Duration) -> Acker {
+        self.reply_ttl_ms = ttl.as_millis() as u64;
+        self
+    }
+
     /// See [`Consumer::ack`].
     pub async fn ack(&self, frame: &Bytes, reply: Option<(&str, &[u8])>) -> anyhow::Result<bool> {
         let (reply_key, element) = match reply {
@@ -220,7 +229,7 @@ impl Acker {
                 &self.redis.pool,
                 ScriptName::Ack,
                 vec![self.inflight.as_str(), reply_key],
-                vec![frame.clone(), element],
+                vec![frame.clone(), element, Bytes::from(self.reply_ttl_ms.to_string())],
             )
             .await?;
         Ok(acked == 1)

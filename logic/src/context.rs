@@ -1,6 +1,7 @@
 //! What every handler gets: Redis, settings, and the password hasher.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use common::config::LogicConfig;
 use common::ids::IdBlock;
@@ -22,6 +23,8 @@ pub struct Ctx {
     pub max_page: usize,
     /// Bet ids, [`BET_ID_BLOCK`] per round trip.
     pub bet_ids: Arc<IdBlock>,
+    /// How long a connect node's reply list outlives its last reply (a dead node's expires).
+    pub reply_ttl: Duration,
 }
 
 /// Bet ids a logic process takes from `seq:bet` at once.
@@ -38,6 +41,7 @@ impl Ctx {
             match_types: Arc::new(cfg.matches.types.clone()),
             max_page: cfg.matches.max_page,
             bet_ids: Arc::new(IdBlock::new(redis.keys.bet_seq(), BET_ID_BLOCK)),
+            reply_ttl: Duration::from_millis(cfg.queue.node_list_ttl_ms()),
             redis,
         })
     }

@@ -28,7 +28,7 @@ enum Outcome {
 
 pub async fn run(ctx: Ctx, mut consumer: Consumer, shutdown: Shutdown) {
     let batch = ctx.cfg.batch.max(1);
-    let acker = consumer.acker();
+    let acker = consumer.acker().with_reply_ttl(ctx.reply_ttl);
     let mut running: JoinSet<bool> = JoinSet::new();
     let mut backoff = Duration::from_millis(100);
     loop {

@@ -45,9 +45,6 @@ pub const PUSHES: &[MsgId] = &[PUSH_BET_SETTLED, PUSH_MATCH_STATE, PUSH_ANNOUNCE
 const BATCH: usize = 16;
 /// How long a worker's BLMOVE waits for an event (bounds how long shutdown waits for it).
 const BLOCK_TIMEOUT: Duration = Duration::from_secs(1);
-/// A node's push list lives this many heartbeat TTLs after its last push: a live node drains it
-/// long before, and the list of a node that died expires soon after its heartbeat.
-const PUSH_TTL_HEARTBEATS: u64 = 3;
 
 /// Counters of a pushsvr process, readable by tests and mirrored to Prometheus.
 #[derive(Debug, Default)]
@@ -107,7 +104,7 @@ pub async fn run_with(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) -> any
         redis: redis.clone(),
         cfg: cfg.pushsvr.clone(),
         stats: stats.clone(),
-        push_ttl_ms: q.heartbeat_ttl_ms * PUSH_TTL_HEARTBEATS,
+        push_ttl_ms: q.node_list_ttl_ms(),
         max_attempts: q.max_attempts,
     };
     let poll = Duration::from_millis(cfg.pushsvr.poll_interval_ms);

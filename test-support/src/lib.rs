@@ -12,13 +12,17 @@
 //! - [`http::Gm`]: an HTTP client for the gm API, with the test staff tokens.
 //! - [`proxy::Proxy`]: a TCP proxy that can cut and restore a connection (fault tests).
 //! - [`process::Process`]: a service as a separate `matchday <role>` process, to send signals to.
+//! - [`player::Player`]: a client that reconnects, resumes and resends until answered (fault tests).
+//! - [`redis_server::RedisServer`]: a private redis-server (AOF, fsync always) a test may kill.
 //! - [`eventually`]: poll a condition until it holds, with a deadline.
 
 pub mod client;
 pub mod http;
+pub mod player;
 pub mod process;
 pub mod proxy;
 pub mod raw;
+pub mod redis_server;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -43,7 +47,17 @@ pub struct TestEnv {
 
 impl TestEnv {
     pub async fn new() -> TestEnv {
-        let cfg = test_config();
+        TestEnv::with_config(test_config()).await
+    }
+
+    /// A test's slice of the Redis at `url` (e.g. a [`redis_server::RedisServer`] of its own).
+    pub async fn on(url: &str) -> TestEnv {
+        let mut cfg = test_config();
+        cfg.redis.url = url.to_owned();
+        TestEnv::with_config(cfg).await
+    }
+
+    async fn with_config(cfg: Config) -> TestEnv {
         let redis = Redis::new(&cfg.redis).expect("redis client");
         redis.ready().await.expect("Redis must be running for the tests (scripts/deps.sh starts it)");
         TestEnv { cfg, redis }
@@ -72,21 +86,23 @@ impl TestEnv {
     }
 
     /// Waits until `queue` and every inflight list of it are empty: everything queued so far has been
-    /// taken and acked (a consumer acks only once it is done with a frame).
+    /// taken and acked (a consumer acks only once it is done with a frame). The lengths are read in
+    /// one script, so they are one instant's: a frame moving from the queue to an inflight list
+    /// cannot slip between two reads. The inflight lists are the registered consumers' (a consumer
+    /// registers before it takes), not a SCAN, which misses a list created after it ran.
     pub async fn queue_idle(&self, queue: &str) {
         eventually(&format!("{queue} and its inflight lists are empty"), || async {
-            let mut lists = vec![queue.to_owned()];
-            lists.extend(
-                self.redis.scan(&format!("{}:inflight:*", queue.strip_prefix(self.keys().prefix())?)).await.ok()?,
-            );
-            for l in lists {
-                if self.llen(&l).await > 0 {
-                    return None;
-                }
-            }
-            Some(())
+            self.queued(queue).await.eq(&0).then_some(())
         })
         .await;
+    }
+
+    /// Frames in `queue` and in the inflight lists of its registered consumers, at one instant.
+    pub async fn queued(&self, queue: &str) -> i64 {
+        let mut lists: Vec<String> = self.redis.pool.hkeys(self.keys().consumers(queue)).await.expect("HKEYS");
+        lists.push(queue.to_owned());
+        const SUM: &str = "local n = 0 for _, k in ipairs(KEYS) do n = n + redis.call('LLEN', k) end return n";
+        self.redis.pool.eval(SUM, lists, ()).await.expect("EVAL")
     }
 
     /// Asserts that no client frame of this test is left unprocessed: none waiting in a group
