@@ -16,6 +16,9 @@
 //! - `matchday verify` finds no difference between Redis and MySQL, nothing waits in a queue,
 //!   an inflight list or a dead list.
 //!
+//! The second test is a rolling restart: each role in turn gets SIGTERM, must exit 0 within the
+//! grace period and is replaced, under the same load and the same checks.
+//!
 //! Length and faults are parameters (environment): CHAOS_SECS (default 40), CHAOS_KILLS (8),
 //! CHAOS_PLAYERS (12), CHAOS_MYSQL_OUTAGE_SECS (3). The long form in docs/reliability.md:
 //! `CHAOS_SECS=600 CHAOS_KILLS=60 cargo test --release --test chaos -- --nocapture`.
@@ -46,6 +49,8 @@ const SETTLE_DEADLINE: Duration = Duration::from_secs(180);
 /// Options of every match: a at 1.85, b at 2.133.
 const ODDS: [(&str, i64); 2] = [("a", 1850), ("b", 2133)];
 const WELCOME: i64 = 5_000;
+/// The grace period a service gets after SIGTERM (as in tests/drain.rs).
+const GRACE: Duration = Duration::from_secs(15);
 
 fn param(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -57,7 +62,28 @@ async fn under_kills_restarts_and_outages_every_answer_holds_and_no_coin_is_made
     let kills = param("CHAOS_KILLS", 8);
     let players = param("CHAOS_PLAYERS", 12) as usize;
     let outage = Duration::from_secs(param("CHAOS_MYSQL_OUTAGE_SECS", 3));
+    // The faults, spread over the run: kills evenly from 10 % to 85 %; Redis at 30 %; MySQL at 50 %;
+    // a connect node at 70 %.
+    let mut plan: Vec<(f64, Fault)> =
+        (0..kills).map(|k| (0.10 + 0.75 * k as f64 / kills.max(1) as f64, Fault::Kill(k))).collect();
+    plan.extend([(0.30, Fault::Redis), (0.50, Fault::Mysql(outage)), (0.70, Fault::Connect)]);
+    scenario(secs, players, plan).await;
+}
 
+/// Graceful drain, every role: under the same load, each process in turn gets SIGTERM (a connect
+/// node is first taken off the players' list, as a load balancer drains it), must exit 0 within the
+/// grace period, and is replaced; then every check of the chaos test holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_restart_of_every_process_under_load_loses_nothing() {
+    let roles = ["connect", "logic", "gm", "resultcenter", "pushsvr", "dbsvr", "connect", "logic"];
+    let plan =
+        roles.iter().enumerate().map(|(i, r)| (0.1 + 0.8 * i as f64 / roles.len() as f64, Fault::Term(r))).collect();
+    scenario(30, 8, plan).await;
+}
+
+/// Runs the stack under the load for `secs`, applying `plan` (faults at fractions of the run),
+/// then checks everything the module docs list.
+async fn scenario(secs: u64, players: usize, mut plan: Vec<(f64, Fault)>) {
     let mut redis = RedisServer::start().await;
     let env = TestEnv::on(&redis.url()).await;
     let db = TestDb::new().await;
@@ -70,7 +96,8 @@ async fn under_kills_restarts_and_outages_every_answer_holds_and_no_coin_is_made
     }
 
     let world = Arc::new(World { stop: AtomicBool::new(false), open: Mutex::new(Vec::new()), log: Mutex::default() });
-    let staff = Staff { base: fleet.gm.clone(), http: reqwest::Client::new(), world: world.clone() };
+    let staff =
+        Staff { base: Arc::new(Mutex::new(fleet.gm.clone())), http: reqwest::Client::new(), world: world.clone() };
     let started = Instant::now();
     let staff_task = tokio::spawn(run_staff(staff.clone()));
     let mut player_tasks = Vec::new();
@@ -78,11 +105,6 @@ async fn under_kills_restarts_and_outages_every_answer_holds_and_no_coin_is_made
         player_tasks.push(tokio::spawn(run_player(i, staff.clone(), fleet.nodes.clone())));
     }
 
-    // The faults, spread over the run: kills evenly from 10 % to 85 %; Redis at 30 %; MySQL at 50 %;
-    // a connect node at 70 %.
-    let mut plan: Vec<(f64, Fault)> =
-        (0..kills).map(|k| (0.10 + 0.75 * k as f64 / kills.max(1) as f64, Fault::Kill(k))).collect();
-    plan.extend([(0.30, Fault::Redis), (0.50, Fault::Mysql), (0.70, Fault::Connect)]);
     plan.sort_by(|a, b| a.0.total_cmp(&b.0));
     let faults = Arc::new(Mutex::new(Vec::new()));
     let note = move |faults: &Mutex<Vec<String>>, what: String| {
@@ -103,7 +125,7 @@ async fn under_kills_restarts_and_outages_every_answer_holds_and_no_coin_is_made
                 redis.restart().await;
                 "SIGKILL redis-server, restarted it on its AOF".to_owned()
             }
-            Fault::Mysql => {
+            Fault::Mysql(outage) => {
                 mysql.cut();
                 let (mysql, faults) = (mysql.clone(), faults.clone());
                 mysql_back = Some(tokio::spawn(async move {
@@ -116,6 +138,13 @@ async fn under_kills_restarts_and_outages_every_answer_holds_and_no_coin_is_made
             Fault::Connect => {
                 fleet.kill_connect().await;
                 "SIGKILL a connect node (its players move), started another".to_owned()
+            }
+            Fault::Term(role) => {
+                fleet.term_and_replace(role).await;
+                if role == "gm" {
+                    *staff.base.lock().expect("gm address") = fleet.gm.clone();
+                }
+                format!("SIGTERM {role} (exited 0), started another")
             }
         };
         note(&faults, what);
@@ -218,10 +247,16 @@ async fn under_kills_restarts_and_outages_every_answer_holds_and_no_coin_is_made
 }
 
 enum Fault {
+    /// SIGKILL the k-th victim (roles in turn) and start another.
     Kill(u64),
+    /// SIGKILL redis-server, restart it on its AOF.
     Redis,
-    Mysql,
+    /// Cut MySQL off for this long.
+    Mysql(Duration),
+    /// SIGKILL a connect node; its players move to the others.
     Connect,
+    /// SIGTERM a process of the role; it must exit 0 in the grace period. Start another.
+    Term(&'static str),
 }
 
 /// What the players and staff were answered.
@@ -355,7 +390,8 @@ async fn run_staff(staff: Staff) -> anyhow::Result<Outcomes> {
 /// gm over HTTP, as a careful staff tool: a call that gets no answer or a 5xx is sent again.
 #[derive(Clone)]
 struct Staff {
-    base: String,
+    /// gm's address (it changes when gm is restarted).
+    base: Arc<Mutex<String>>,
     http: reqwest::Client,
     /// Where answers are written down (and retries counted).
     world: Arc<World>,
@@ -368,7 +404,7 @@ impl Staff {
         loop {
             let mut req = self
                 .http
-                .request(method.parse().expect("method"), format!("{}{path}", self.base))
+                .request(method.parse().expect("method"), format!("{}{path}", self.base.lock().expect("gm address")))
                 .bearer_auth(ADMIN)
                 .timeout(Duration::from_secs(5));
             if let Some((bytes, headers)) = body {
@@ -503,6 +539,20 @@ impl Fleet<'_> {
         self.start(role).await;
     }
 
+    /// SIGTERMs the oldest process of `role` (a connect node is first taken off the players' list),
+    /// checks it exits 0 within the grace period, and starts another.
+    async fn term_and_replace(&mut self, role: &str) {
+        let i = self.procs.iter().position(|p| p.role == role).expect("a process of the role");
+        let mut p = self.procs.remove(i);
+        if role == "connect" {
+            self.nodes.lock().expect("nodes").remove(0);
+        }
+        p.signal(Signal::SIGTERM);
+        let status = p.exited(GRACE).await;
+        assert!(status.success(), "{role} exited with {status} on SIGTERM; its output:\n{}", p.output());
+        self.start(role).await;
+    }
+
     /// SIGKILLs the oldest connect node, takes it off the players' list, and starts another.
     async fn kill_connect(&mut self) {
         self.nodes.lock().expect("nodes").remove(0);
@@ -529,7 +579,7 @@ impl Fleet<'_> {
             p.signal(Signal::SIGTERM);
         }
         for p in &mut self.procs {
-            p.exited(Duration::from_secs(15)).await;
+            p.exited(GRACE).await;
         }
     }
 }

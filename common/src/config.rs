@@ -40,6 +40,17 @@ pub struct RedisConfig {
     pub command_timeout_ms: u64,
     pub reconnect_min_ms: u32,
     pub reconnect_max_ms: u32,
+    /// Replicas that must hold a change before its success is answered (WAIT); 0 = do not wait.
+    #[serde(default)]
+    pub wait_replicas: u32,
+    /// How long to wait for them; when fewer acknowledged in time, the answer goes anyway (the
+    /// change is made) and the shortfall is logged and counted.
+    #[serde(default = "default_wait_timeout_ms")]
+    pub wait_timeout_ms: u64,
+}
+
+fn default_wait_timeout_ms() -> u64 {
+    100
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

@@ -216,6 +216,11 @@ impl Keys {
         self.k(format_args!("grant:{request_id}"))
     }
 
+    /// Written before a WAIT, so the WAIT covers every write made before it (see `Redis::replicated`).
+    pub fn replication_marker(&self) -> String {
+        self.k(format_args!("replication:marker"))
+    }
+
     /// A daily counter (`what` = reg, bets, volume), `day` = days since the Unix epoch (UTC).
     pub fn stats_day(&self, what: &str, day: u64) -> String {
         self.k(format_args!("stats:{what}:{day}"))

@@ -20,6 +20,8 @@ pub struct Redis {
     pub scripts: Scripts,
     builder: Builder,
     command_timeout: Duration,
+    /// `redis.wait_replicas` and `redis.wait_timeout_ms`, when replicas are waited for.
+    wait: Option<(u32, Duration)>,
 }
 
 impl Redis {
@@ -45,7 +47,8 @@ impl Redis {
             log_connection_events(client, "pool");
         }
         pool.connect();
-        Ok(Redis { pool, keys: Keys::new(cfg.prefix.clone()), scripts: Scripts::new(), builder, command_timeout })
+        let wait = (cfg.wait_replicas > 0).then(|| (cfg.wait_replicas, Duration::from_millis(cfg.wait_timeout_ms)));
+        Ok(Redis { pool, keys: Keys::new(cfg.prefix.clone()), scripts: Scripts::new(), builder, command_timeout, wait })
     }
 
     /// Waits until the pool is connected and the scripts are loaded, logging while Redis is away.
@@ -105,6 +108,33 @@ impl Redis {
     pub async fn each<T: FromValue>(pipe: fred::clients::Pipeline<Client>) -> Result<Vec<T>, fred::error::Error> {
         let replies: Vec<Result<fred::types::Value, fred::error::Error>> = pipe.try_all().await;
         replies.into_iter().map(|r| r.and_then(|v| v.convert())).collect()
+    }
+
+    /// With `redis.wait_replicas` > 0, waits (at most `redis.wait_timeout_ms`) until that many
+    /// replicas hold every write this process has seen answered so far; call it after a change and
+    /// before answering its success. WAIT covers the writes of its own connection, so it is sent
+    /// right after a marker write on that connection: replicas acknowledge offsets in the one
+    /// replication stream, and the marker comes after every write already answered, on any
+    /// connection. Returns the replicas that acknowledged (None when not configured). Fewer than
+    /// asked is logged and counted, not an error: the change is made and cannot be taken back.
+    pub async fn replicated(&self) -> Result<Option<u32>, fred::error::Error> {
+        let Some((want, timeout)) = self.wait else { return Ok(None) };
+        let client = self.pool.next();
+        let _: i64 = client.incr(self.keys.replication_marker()).await?;
+        let wait = fred::types::CustomCommand::new_static("WAIT", fred::types::ClusterHash::Random, true);
+        let opts = Options { timeout: Some(timeout + self.command_timeout), ..Default::default() };
+        let acked: i64 = client.with_options(&opts).custom(wait, vec![want as i64, timeout.as_millis() as i64]).await?;
+        let acked = acked.max(0) as u32;
+        if acked < want {
+            metrics::counter!("matchday_redis_wait_short_total").increment(1);
+            tracing::warn!(
+                replicas.wanted = want,
+                replicas.acked = acked,
+                timeout_ms = timeout.as_millis() as u64,
+                "fewer replicas than redis.wait_replicas hold the change; answering anyway"
+            );
+        }
+        Ok(Some(acked))
     }
 
     /// Closes the pool's connections (at shutdown, so nothing keeps reconnecting after it).

@@ -58,7 +58,29 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), replicated))
         .with_state(state)
+}
+
+/// With `redis.wait_replicas`, the success of a change (a 2xx to anything but GET/HEAD) is answered
+/// only once the replicas hold it. If Redis cannot be asked, the answer is 503: the change may be
+/// made, and a retry with the same request id or order id does it at most once.
+async fn replicated(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let changes = !matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD);
+    let res = next.run(req).await;
+    if changes
+        && res.status().is_success()
+        && let Err(e) = st.redis.replicated().await
+    {
+        tracing::warn!(error = %e, "cannot wait for the Redis replicas; answering 503");
+        return error::ApiError::Unavailable.into_response();
+    }
+    res
 }
 
 /// The OpenAPI document (also served at `/openapi.json`).

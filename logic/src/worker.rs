@@ -87,7 +87,14 @@ pub async fn run(ctx: Ctx, mut consumer: Consumer, shutdown: Shutdown) {
 }
 
 /// Acks one frame with its outcome; false if Redis failed (the frame stays inflight and is redone).
+/// With `redis.wait_replicas`, a reply leaves only once the replicas hold what the handler wrote.
 async fn finish(ctx: &Ctx, acker: &Acker, frame: &Bytes, outcome: Outcome) -> bool {
+    if matches!(outcome, Outcome::Reply { .. })
+        && let Err(e) = ctx.redis.replicated().await
+    {
+        tracing::warn!(error = %e, "cannot wait for the replicas; the frame will be handled again");
+        return false;
+    }
     let result = match outcome {
         Outcome::Reply { key, element } => acker.ack(frame, Some((&key, &element))).await.inspect(|acked| {
             if *acked {

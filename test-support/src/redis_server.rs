@@ -12,6 +12,8 @@ pub struct RedisServer {
     pub port: u16,
     dir: tempfile::TempDir,
     child: Option<Child>,
+    /// `--replicaof 127.0.0.1 <port>` for a replica.
+    primary: Option<u16>,
 }
 
 impl RedisServer {
@@ -19,9 +21,39 @@ impl RedisServer {
     pub async fn start() -> RedisServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
         let dir = tempfile::tempdir().expect("a directory for the AOF");
-        let mut server = RedisServer { port, dir, child: None };
+        let mut server = RedisServer { port, dir, child: None, primary: None };
         server.spawn().await;
         server
+    }
+
+    /// A replica of `primary` (same settings, own port and directory); returns once its link to
+    /// the primary is up and the initial sync is done.
+    pub async fn replica_of(primary: &RedisServer) -> RedisServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
+        let dir = tempfile::tempdir().expect("a directory for the AOF");
+        let mut server = RedisServer { port, dir, child: None, primary: Some(primary.port) };
+        server.spawn().await;
+        let deadline = tokio::time::Instant::now() + crate::DEADLINE;
+        while !info(port, "replication").await.contains("master_link_status:up") {
+            assert!(tokio::time::Instant::now() < deadline, "the replica on {port} did not sync");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        server
+    }
+
+    /// SIGSTOP: the server holds its connections but answers nothing (a stalled replica).
+    pub fn pause(&self) {
+        self.signal(nix::sys::signal::Signal::SIGSTOP);
+    }
+
+    /// SIGCONT after [`RedisServer::pause`].
+    pub fn resume(&self) {
+        self.signal(nix::sys::signal::Signal::SIGCONT);
+    }
+
+    fn signal(&self, signal: nix::sys::signal::Signal) {
+        let pid = self.child.as_ref().and_then(Child::id).expect("redis-server is running");
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal).expect("signal redis-server");
     }
 
     pub fn url(&self) -> String {
@@ -66,8 +98,10 @@ impl RedisServer {
             "redis.log",
         ]
         .map(str::to_owned);
+        let replica = self.primary.map(|p| vec!["--replicaof".to_owned(), "127.0.0.1".to_owned(), p.to_string()]);
         let child = Command::new(program)
             .args(args)
+            .args(replica.unwrap_or_default())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -83,6 +117,20 @@ impl RedisServer {
             assert!(tokio::time::Instant::now() < deadline, "the private redis-server on {} did not start", self.port);
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+}
+
+/// `INFO <section>` of the Redis on `port` (empty when it does not answer).
+async fn info(port: u16, section: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else { return String::new() };
+    if s.write_all(format!("INFO {section}\r\n").as_bytes()).await.is_err() {
+        return String::new();
+    }
+    let mut buf = vec![0u8; 16 * 1024];
+    match tokio::time::timeout(Duration::from_secs(1), s.read(&mut buf)).await {
+        Ok(Ok(n)) => String::from_utf8_lossy(&buf[..n]).into_owned(),
+        _ => String::new(),
     }
 }
 
