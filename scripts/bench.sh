@@ -2,7 +2,7 @@
 # Runs every benchmark series of docs/benchmarks.md and prints their RESULT lines (full reports go to
 # $OUT, default ./target/bench-<time>/). Needs the local Redis and MariaDB (scripts/deps.sh).
 #   scripts/bench.sh                # everything (about 6 minutes)
-#   scripts/bench.sh bets fsync     # only some series: bets rate fsync idle settle flush
+#   scripts/bench.sh bets fsync     # only some series: bets rate fsync replica idle settle flush
 # Run it on a quiet machine: every figure shares the cores with whatever else runs.
 set -euo pipefail
 
@@ -15,7 +15,7 @@ OUT="${OUT:-$ROOT/target/bench-$(date -u +%Y%m%dT%H%M%SZ)}"
 mkdir -p "$OUT"
 export RUST_LOG="${RUST_LOG:-warn}"
 series=("$@")
-[ ${#series[@]} -eq 0 ] && series=(bets rate fsync idle settle flush)
+[ ${#series[@]} -eq 0 ] && series=(bets rate fsync replica idle settle flush)
 
 run() { # name, args...
     local name="$1"
@@ -44,6 +44,25 @@ for s in "${series[@]}"; do
         for pct in 25 50 75; do
             run "rate-${pct}pct" bets --clients 200 --window 16 --seconds 10 --rate $((max_rate * pct / 100))
         done
+        ;;
+    replica)
+        # A private primary (AOF off, as the baseline) with one replica; the same closed loop without
+        # and with redis.wait_replicas = 1 (logic WAITs for the replica before each reply).
+        dir=$(mktemp -d)
+        port=$((6390 + RANDOM % 500))
+        redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" \
+            --daemonize yes --logfile "$dir/primary.log" --pidfile "$dir/primary.pid" >/dev/null
+        mkdir -p "$dir/replica"
+        redis-server --port $((port + 1)) --bind 127.0.0.1 --save "" --appendonly no --dir "$dir/replica" \
+            --replicaof 127.0.0.1 "$port" --daemonize yes --logfile "$dir/replica.log" --pidfile "$dir/replica.pid" >/dev/null
+        for _ in $(seq 100); do redis-cli -p $((port + 1)) info replication 2>/dev/null | grep -q 'master_link_status:up' && break; sleep 0.1; done
+        for wait in 0 1; do
+            MATCHDAY__REDIS__URL="redis://127.0.0.1:$port" MATCHDAY__REDIS__WAIT_REPLICAS=$wait \
+                run "replica-wait$wait-200x1" bets --clients 200 --window 1 --seconds 10 --ceiling || true
+        done
+        redis-cli -p $((port + 1)) shutdown nosave >/dev/null 2>&1 || true
+        redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+        rm -rf "$dir"
         ;;
     fsync)
         # A private Redis per policy (AOF on), the same closed loop and a rate of half its maximum.

@@ -307,10 +307,10 @@ async fn run_player(i: usize, staff: Staff, nodes: Nodes) -> anyhow::Result<Trou
     let mut step = 0u64;
     while !world.stop.load(Ordering::SeqCst) {
         step += 1;
-        if step % 25 == 0 {
+        if step.is_multiple_of(25) {
             p.log_in().await?;
             world.log.lock().expect("log").logins += 1;
-        } else if step % 10 == 0 {
+        } else if step.is_multiple_of(10) {
             let a = p.call(msg::BALANCE, json!({})).await?;
             anyhow::ensure!(a.code == 0, "balance: {a:?}");
             world.log.lock().expect("log").balance_reads += 1;
@@ -373,9 +373,9 @@ async fn run_staff(staff: Staff) -> anyhow::Result<Outcomes> {
         let uids: Vec<u64> = world.log.lock().expect("log").signups.keys().copied().collect();
         if !uids.is_empty() {
             let uid = uids[rand::rng().random_range(0..uids.len())];
-            if tick % 3 == 0 {
+            if tick.is_multiple_of(3) {
                 staff.grant(uid, 100, &format!("grant-{tick}")).await;
-            } else if tick % 7 == 0 {
+            } else if tick.is_multiple_of(7) {
                 staff.pay(uid, 250, &format!("order-{tick}")).await;
             }
         }
@@ -386,6 +386,9 @@ async fn run_staff(staff: Staff) -> anyhow::Result<Outcomes> {
     }
     Ok(outcomes)
 }
+
+/// A request body and its extra headers.
+type Body<'a> = (&'a [u8], &'a [(&'a str, String)]);
 
 /// gm over HTTP, as a careful staff tool: a call that gets no answer or a 5xx is sent again.
 #[derive(Clone)]
@@ -399,7 +402,7 @@ struct Staff {
 
 impl Staff {
     /// Sends until answered with a status below 500; returns status and body.
-    async fn send(&self, method: &str, path: &str, body: Option<(&[u8], &[(&str, String)])>) -> (u16, Value) {
+    async fn send(&self, method: &str, path: &str, body: Option<Body<'_>>) -> (u16, Value) {
         let started = Instant::now();
         loop {
             let mut req = self

@@ -117,8 +117,15 @@ async fn each_validation_failure_is_named() {
             json!([{"key": "a", "label": "A", "odds": 1000}, {"key": "b", "label": "B", "odds": 1500}]),
             "options[0].odds",
         ),
+        (
+            "options",
+            json!([{"key": "a", "label": "A", "odds": 1_000_001}, {"key": "b", "label": "B", "odds": 1500}]),
+            "options[0].odds",
+        ),
         ("min_stake", json!(0), "min_stake"),
         ("max_stake", json!(5), "max_stake"),
+        // Beyond 10^12 a payout could pass 2^53, where the Lua scripts' doubles stop being exact.
+        ("max_stake", json!(1_000_000_000_001i64), "max_stake"),
     ];
     for (field, value, named) in cases {
         let mut body = spec();
@@ -287,6 +294,15 @@ async fn odds_changes_bump_the_version() {
         )
         .await;
     assert_eq!(r.status, 400);
+    let r = gm
+        .call(
+            "PUT",
+            &format!("/api/matches/{mid}/odds"),
+            Some(OPERATOR),
+            Some(&json!({"options": [{"key": "a", "odds": 1_000_001}]})),
+        )
+        .await;
+    assert_eq!(r.status, 400, "odds above 1000.0");
     for a in ["approve", "start", "result"] {
         assert_eq!(act(&gm, mid, a).await.status, 200);
     }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use test_support::http::Gm;
 use test_support::{TestEnv, spawn_gm};
 
-/// The gm routes of DESIGN.md §13 (the contract), as (method, OpenAPI path).
+/// The gm routes of DESIGN.md §13 (the contract), and its extensions, as (method, OpenAPI path).
 const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/matches"),
     ("post", "/api/matches/import"),
@@ -26,6 +26,9 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/matches/{id}/result"),
     ("get", "/api/users/{id}"),
     ("post", "/api/users/{id}/grant"),
+    // Extensions: bans (issue 8).
+    ("post", "/api/users/{id}/ban"),
+    ("post", "/api/users/{id}/unban"),
     ("post", "/api/payments/callback"),
     ("post", "/api/announcements"),
     ("get", "/api/stats"),

@@ -342,3 +342,178 @@ async fn wallet_change_refuses_a_bad_delta_and_an_overdraft_without_writing() {
     assert_eq!(env.llen(&k.ledger(5)).await, 1, "only the accepted change is in the ledger");
     assert_eq!(env.llen(&k.notify()).await, 1, "and only it tells the user");
 }
+
+/// Calls session_open.lua for user 7 and session `sid`.
+async fn open_session(
+    env: &TestEnv,
+    sid: &str,
+    uid: &str,
+    now: u64,
+    mode: &str,
+) -> Result<Vec<i64>, fred::error::Error> {
+    let k = env.keys();
+    let keys = vec![k.session(sid), k.sessions(7), k.user(7)];
+    let argv = vec![uid.to_owned(), sid.to_owned(), "60".to_owned(), now.to_string(), mode.to_owned()];
+    env.redis.scripts.call(&env.redis.pool, ScriptName::SessionOpen, keys, argv).await
+}
+
+#[tokio::test]
+async fn session_open_indexes_prunes_renews_and_refuses_a_banned_user() {
+    let env = TestEnv::new().await;
+    let k = env.keys();
+    let now = common::time::now_ms();
+    let _: () = env.redis.pool.hset(k.user(7), ("id", 7)).await.unwrap();
+    // An expired session the index still names, and one of another user.
+    let _: () = env.redis.pool.zadd(k.sessions(7), None, None, false, false, (now as f64 - 1.0, "old")).await.unwrap();
+    let _: () = env.redis.pool.set(k.session("other"), 8, None, None, false).await.unwrap();
+
+    assert_eq!(open_session(&env, "s1", "7", now, "login").await.unwrap(), vec![0, 1], "the expired one is pruned");
+    let uid: Option<String> = env.redis.pool.get(k.session("s1")).await.unwrap();
+    assert_eq!(uid.as_deref(), Some("7"));
+    let ttl: i64 = env.redis.pool.ttl(k.session("s1")).await.unwrap();
+    assert!((1..=60).contains(&ttl), "{ttl}");
+    assert_eq!(open_session(&env, "s2", "7", now + 1_000, "login").await.unwrap(), vec![0, 0]);
+    let index: Vec<(String, f64)> = env.redis.pool.zrange(k.sessions(7), 0, -1, None, false, None, true).await.unwrap();
+    assert_eq!(index, vec![("s1".to_owned(), (now + 60_000) as f64), ("s2".to_owned(), (now + 61_000) as f64)]);
+    // The index expires with its latest session.
+    let expire_at: i64 = env.redis.pool.pexpire_time(k.sessions(7)).await.unwrap();
+    assert_eq!(expire_at, (now + 61_000) as i64);
+
+    // Resume: only an existing session of this user.
+    assert_eq!(open_session(&env, "gone", "7", now, "resume").await.unwrap(), vec![1008]);
+    assert_eq!(open_session(&env, "other", "7", now, "resume").await.unwrap(), vec![1008]);
+    assert_eq!(open_session(&env, "s1", "7", now + 5_000, "resume").await.unwrap(), vec![0, 0]);
+    let score: Option<f64> = env.redis.pool.zscore(k.sessions(7), "s1").await.unwrap();
+    assert_eq!(score, Some((now + 65_000) as f64), "a resume renews the session's expiry in the index");
+
+    // Banned: nothing opens, and a resumed session is dropped.
+    let _: () = env.redis.pool.hset(k.user(7), ("banned", 1)).await.unwrap();
+    assert_eq!(open_session(&env, "s3", "7", now, "login").await.unwrap(), vec![1009]);
+    let s3: i64 = env.redis.pool.exists(k.session("s3")).await.unwrap();
+    assert_eq!(s3, 0);
+    assert_eq!(open_session(&env, "s1", "7", now, "resume").await.unwrap(), vec![1009]);
+    let s1: i64 = env.redis.pool.exists(k.session("s1")).await.unwrap();
+    let members: Vec<String> = env.redis.pool.zrange(k.sessions(7), 0, -1, None, false, None, false).await.unwrap();
+    assert_eq!((s1, members), (0, vec!["s2".to_owned()]));
+    // A bad TTL writes nothing.
+    let keys = vec![k.session("s4"), k.sessions(7), k.user(7)];
+    let err = env
+        .redis
+        .scripts
+        .call::<Vec<i64>, _, _, _>(&env.redis.pool, ScriptName::SessionOpen, keys, vec!["7", "s4", "0", "1", "login"])
+        .await
+        .unwrap_err();
+    assert!(err.details().contains("bad ttl"), "{err}");
+}
+
+/// Calls user_ban.lua for user 7 with the sessions and connections (conn, node, element) "read".
+async fn ban(env: &TestEnv, sids: &[&str], conns: &[(&str, &str)]) -> Vec<i64> {
+    let k = env.keys();
+    let mut keys = vec![k.user(7), k.sessions(7), k.online(7), k.outbox()];
+    keys.extend(sids.iter().map(|s| k.session(s)));
+    let mut argv: Vec<String> =
+        vec!["7", "bots", "otto", "1000", "60000", "audit-record"].into_iter().map(str::to_owned).collect();
+    argv.push(sids.len().to_string());
+    argv.push(conns.len().to_string());
+    argv.extend(sids.iter().map(|s| s.to_string()));
+    for (conn, node) in conns {
+        keys.push(k.node("connect", node));
+        keys.push(k.push(node));
+        argv.push(conn.to_string());
+    }
+    argv.extend(conns.iter().map(|(_, node)| node.to_string()));
+    argv.extend(conns.iter().map(|(conn, _)| format!("close-{conn}")));
+    env.redis.scripts.call(&env.redis.pool, ScriptName::UserBan, keys, argv).await.unwrap()
+}
+
+#[tokio::test]
+async fn user_ban_marks_revokes_and_closes_at_once_and_asks_to_read_again_when_an_index_moved() {
+    let env = TestEnv::new().await;
+    let k = env.keys();
+    assert_eq!(ban(&env, &[], &[]).await, vec![1007], "no such user");
+    assert_eq!(env.llen(&k.outbox()).await, 0);
+    let _: () = env.redis.pool.hset(k.user(7), ("id", 7)).await.unwrap();
+    for sid in ["s1", "s2"] {
+        let _: () = env.redis.pool.set(k.session(sid), 7, None, None, false).await.unwrap();
+        let _: () = env.redis.pool.zadd(k.sessions(7), None, None, false, false, (1.0, sid)).await.unwrap();
+    }
+    let _: () = env.redis.pool.set(k.session("bobs"), 8, None, None, false).await.unwrap();
+    let _: () = env.redis.pool.hset(k.online(7), [("5", "live"), ("6", "dead")]).await.unwrap();
+    let _: () = env.redis.pool.set(k.node("connect", "live"), 1, None, None, false).await.unwrap();
+
+    // Read before s2 was opened: the user is marked, nothing else is done.
+    let conns = [("5", "live"), ("6", "dead")];
+    assert_eq!(ban(&env, &["s1"], &conns).await, vec![-1, 1]);
+    let banned: Vec<Option<String>> = env
+        .redis
+        .pool
+        .hmget(k.user(7), vec!["banned", "ban_reason", "banned_by", "banned_at", "ban_ver"])
+        .await
+        .unwrap();
+    let expected = ["1", "bots", "otto", "1000", "1"].map(|v| Some(v.to_owned()));
+    assert_eq!(banned, expected.to_vec());
+    let s1: i64 = env.redis.pool.exists(k.session("s1")).await.unwrap();
+    assert_eq!((s1, env.llen(&k.push("live")).await), (1, 0));
+    // A connection the caller did not read: read again.
+    assert_eq!(ban(&env, &["s1", "s2"], &conns[..1]).await, vec![-1, 0]);
+
+    // Read right: both sessions revoked, the index gone, the live node told, the dead node's
+    // connection dropped from the online index (connect clears the live one when it closes it).
+    assert_eq!(ban(&env, &["s1", "s2"], &conns).await, vec![0, 0, 2, 1, 1]);
+    let left: i64 = env.redis.pool.exists(vec![k.session("s1"), k.session("s2"), k.sessions(7)]).await.unwrap();
+    assert_eq!(left, 0);
+    let bobs: i64 = env.redis.pool.exists(k.session("bobs")).await.unwrap();
+    assert_eq!(bobs, 1, "another user's session is untouched");
+    assert_eq!(lrange(&env, &k.push("live")).await, vec!["close-5"]);
+    let ttl: i64 = env.redis.pool.pttl(k.push("live")).await.unwrap();
+    assert!(ttl > 0 && ttl <= 60_000, "{ttl}");
+    let online: HashMap<String, String> = env.redis.pool.hgetall(k.online(7)).await.unwrap();
+    assert_eq!(online, HashMap::from([("5".to_owned(), "live".to_owned())]));
+
+    // Marked once: one change record and one audit record, whatever the number of calls.
+    let outbox: Vec<Bytes> = env.redis.pool.lrange(k.outbox(), 0, -1).await.unwrap();
+    assert_eq!(outbox.len(), 2, "{outbox:?}");
+    assert_eq!(&outbox[0][..], b"audit-record");
+    let record: serde_json::Value = rmp_serde::from_slice(&outbox[1]).unwrap();
+    assert_eq!(
+        record,
+        serde_json::json!({"ts": 1000, "table": "user_ban", "key": "7", "ver": 1,
+            "fields": {"banned": 1, "reason": "bots", "by": "otto", "at": 1000}})
+    );
+}
+
+#[tokio::test]
+async fn user_unban_lifts_a_ban_once() {
+    let env = TestEnv::new().await;
+    let k = env.keys();
+    let call = |env: &TestEnv| {
+        let keys = vec![env.keys().user(7), env.keys().outbox()];
+        let pool = env.redis.pool.clone();
+        let scripts = env.redis.scripts.clone();
+        async move {
+            scripts
+                .call::<Vec<i64>, _, _, _>(&pool, ScriptName::UserUnban, keys, vec!["7", "ada", "2000", ""])
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(call(&env).await, vec![1007]);
+    let _: () = env.redis.pool.hset(k.user(7), ("id", 7)).await.unwrap();
+    assert_eq!(call(&env).await, vec![0, 0], "not banned: nothing to lift");
+    assert_eq!(env.llen(&k.outbox()).await, 0);
+    let ban = [("banned", "1"), ("ban_reason", "bots"), ("banned_by", "otto"), ("banned_at", "1000"), ("ban_ver", "1")];
+    let _: () = env.redis.pool.hset(k.user(7), ban).await.unwrap();
+    assert_eq!(call(&env).await, vec![0, 1]);
+    let user: HashMap<String, String> = env.redis.pool.hgetall(k.user(7)).await.unwrap();
+    let expected = [("id", "7"), ("banned", "0"), ("ban_ver", "2")].map(|(f, v)| (f.to_owned(), v.to_owned()));
+    assert_eq!(user, HashMap::from(expected));
+    assert_eq!(call(&env).await, vec![0, 0]);
+    let outbox: Vec<Bytes> = env.redis.pool.lrange(k.outbox(), 0, -1).await.unwrap();
+    assert_eq!(outbox.len(), 1, "one change record, no audit record when none is given");
+    let record: serde_json::Value = rmp_serde::from_slice(&outbox[0]).unwrap();
+    assert_eq!(
+        record,
+        serde_json::json!({"ts": 2000, "table": "user_ban", "key": "7", "ver": 2,
+            "fields": {"banned": 0, "reason": "", "by": "ada", "at": 2000}})
+    );
+}

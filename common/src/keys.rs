@@ -104,6 +104,12 @@ impl Keys {
         self.k(format_args!("session:{sid}"))
     }
 
+    /// A user's sessions: zset sid -> expiry (Unix ms), so a ban can revoke them all. Expired
+    /// members are pruned whenever a session is opened; the key expires with its latest member.
+    pub fn sessions(&self, uid: u64) -> String {
+        self.k(format_args!("sessions:{uid}"))
+    }
+
     /// Failed logins of an account (by lowercased username) in the current window.
     pub fn login_failures_user(&self, username: &str) -> String {
         self.k(format_args!("loginfail:user:{username}"))
@@ -275,5 +281,6 @@ mod tests {
         assert_eq!(k.l2c("n1"), "md:q:l2c:{n1}");
         assert_eq!(k.node("logic", "n1"), "md:node:logic:n1");
         assert_eq!(k.session("ab"), "md:session:ab");
+        assert_eq!(k.sessions(7), "md:sessions:7");
     }
 }

@@ -28,6 +28,9 @@ pub enum ScriptName {
     InboxTake,
     PushUser,
     LoginFailed,
+    SessionOpen,
+    UserBan,
+    UserUnban,
 }
 
 impl ScriptName {
@@ -48,6 +51,9 @@ impl ScriptName {
         ScriptName::InboxTake,
         ScriptName::PushUser,
         ScriptName::LoginFailed,
+        ScriptName::SessionOpen,
+        ScriptName::UserBan,
+        ScriptName::UserUnban,
     ];
 
     /// The file name under redis-scripts/.
@@ -69,6 +75,9 @@ impl ScriptName {
             ScriptName::InboxTake => "inbox_take.lua",
             ScriptName::PushUser => "push_user.lua",
             ScriptName::LoginFailed => "login_failed.lua",
+            ScriptName::SessionOpen => "session_open.lua",
+            ScriptName::UserBan => "user_ban.lua",
+            ScriptName::UserUnban => "user_unban.lua",
         }
     }
 
@@ -90,6 +99,9 @@ impl ScriptName {
             ScriptName::InboxTake => include_str!("../../redis-scripts/inbox_take.lua"),
             ScriptName::PushUser => include_str!("../../redis-scripts/push_user.lua"),
             ScriptName::LoginFailed => include_str!("../../redis-scripts/login_failed.lua"),
+            ScriptName::SessionOpen => include_str!("../../redis-scripts/session_open.lua"),
+            ScriptName::UserBan => include_str!("../../redis-scripts/user_ban.lua"),
+            ScriptName::UserUnban => include_str!("../../redis-scripts/user_unban.lua"),
         }
     }
 }

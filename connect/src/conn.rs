@@ -7,6 +7,7 @@
 //! connection's task for its whole life; the WebSocket read buffer starts small (it grows for a
 //! larger frame); the outbound queue holds no buffer while empty.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -164,8 +165,8 @@ impl Conn {
     async fn run(mut self, stream: SplitStream<Ws>, writer: JoinHandle<()>, shutdown: CancellationToken) {
         let close = self.read_loop(stream, &shutdown).await;
         if let Some((code, reason)) = close {
+            tracing::debug!(close.code = code, close.reason = %reason, "closing");
             let _ = self.handle.outbox.push_over_capacity(Outgoing::Close(code, reason));
-            tracing::debug!(close.code = code, close.reason = reason, "closing");
         }
         self.node.registry.remove(self.id);
         self.handle.outbox.close();
@@ -186,7 +187,7 @@ impl Conn {
         &mut self,
         mut stream: SplitStream<Ws>,
         shutdown: &CancellationToken,
-    ) -> Option<(u16, &'static str)> {
+    ) -> Option<(u16, Cow<'static, str>)> {
         let cfg = &self.node.cfg.connect;
         let idle = Duration::from_millis(cfg.idle_timeout_ms);
         let mut ping = tokio::time::interval(Duration::from_millis(cfg.ping_interval_ms));
@@ -197,14 +198,17 @@ impl Conn {
             tokio::select! {
                 _ = kick.cancelled() => {
                     if shutdown.is_cancelled() {
-                        return Some((CLOSE_GOING_AWAY, "server shutting down"));
+                        return Some((CLOSE_GOING_AWAY, "server shutting down".into()));
+                    }
+                    if let Some(close) = self.state.take_close() {
+                        return Some(close); // asked for by the server (a ban)
                     }
                     self.node.stats.slow_consumer();
-                    return Some((CLOSE_POLICY, "not reading fast enough"));
+                    return Some((CLOSE_POLICY, "not reading fast enough".into()));
                 }
                 _ = ping.tick() => {
                     if last_seen.elapsed() >= idle {
-                        return Some((CLOSE_NORMAL, "idle timeout"));
+                        return Some((CLOSE_NORMAL, "idle timeout".into()));
                     }
                     let _ = self.handle.outbox.push(Outgoing::Ping);
                 }
@@ -213,15 +217,15 @@ impl Conn {
                         None => return None,
                         Some(Err(tungstenite::Error::Capacity(e))) => {
                             tracing::debug!(error = %e, "frame too large");
-                            return Some((CLOSE_TOO_BIG, "frame too large"));
+                            return Some((CLOSE_TOO_BIG, "frame too large".into()));
                         }
                         Some(Err(tungstenite::Error::Utf8(e))) => {
                             tracing::debug!(error = %e, "text frame is not UTF-8");
-                            return Some((CLOSE_BAD_DATA, "text frame is not UTF-8"));
+                            return Some((CLOSE_BAD_DATA, "text frame is not UTF-8".into()));
                         }
                         Some(Err(tungstenite::Error::Protocol(e))) => {
                             tracing::debug!(error = %e, "WebSocket protocol violation");
-                            return Some((CLOSE_PROTOCOL, "WebSocket protocol violation"));
+                            return Some((CLOSE_PROTOCOL, "WebSocket protocol violation".into()));
                         }
                         Some(Err(e)) => {
                             tracing::debug!(error = %e, "read failed");
@@ -257,14 +261,14 @@ impl Conn {
     async fn on_frame(
         &mut self,
         frame: Result<(ClientHead, Bytes), protocol::FrameError>,
-    ) -> Option<(u16, &'static str)> {
+    ) -> Option<(u16, Cow<'static, str>)> {
         let (head, body) = match frame {
             Ok(f) => f,
             Err(e) => {
                 self.bad_frames += 1;
                 self.answer(0, 0, ErrorCode::BadFrame, &format!("bad frame: {e}"));
                 if self.bad_frames > self.node.cfg.connect.max_bad_frames {
-                    return Some((CLOSE_POLICY, "too many bad frames"));
+                    return Some((CLOSE_POLICY, "too many bad frames".into()));
                 }
                 return None;
             }
@@ -338,7 +342,7 @@ async fn write_loop(mut sink: SplitSink<Ws, Message>, outbox: Arc<Outbox>, state
                 Outgoing::Frame(frame) => Some(Message::Binary(frame)),
                 Outgoing::Ping => Some(Message::Ping(Bytes::new())),
                 Outgoing::Close(code, reason) => {
-                    let close = CloseFrame { code: code.into(), reason: reason.into() };
+                    let close = CloseFrame { code: code.into(), reason: reason.into_owned().into() };
                     let _ = sink.send(Message::Close(Some(close))).await;
                     let _ = sink.close().await;
                     return;

@@ -11,7 +11,7 @@
 //! - `conn`: one connection (handshake, limits, reader, batching writer).
 //! - `outbox`: a connection's bounded outbound queue (no buffer while empty).
 //! - `replies`: the reply/push consumer (bind/unbind, the inbox after a login or resume reply,
-//!   drop-and-count for gone connections).
+//!   closes asked for by a ban, drop-and-count for gone connections).
 //! - `registry`, `stats`: the node's connections and counters.
 
 mod conn;
@@ -58,6 +58,30 @@ impl Node {
         };
         if let Err(e) = result {
             tracing::warn!(user.id = uid, conn.id = conn, error = %e, "cannot update the online index");
+        }
+    }
+
+    /// Records that `uid` is online through connection `conn`, then reads whether the user is
+    /// banned (`user:{uid}` field `banned`), in that order on one connection. A ban (gm's
+    /// `user_ban.lua`) marks the user and reads the online index in one atomic step, so either it
+    /// saw this connection (and asked this node to close it) or this read sees the mark.
+    pub async fn bind_online(&self, uid: u64, conn: u64) -> bool {
+        let pipe = self.redis.pool.next().pipeline();
+        let queued: Result<(), _> = async {
+            let _: () = pipe.hset(self.redis.keys.online(uid), (conn.to_string(), self.node_id.as_str())).await?;
+            pipe.hget(self.redis.keys.user(uid), "banned").await
+        }
+        .await;
+        let result: Result<(i64, Option<String>), _> = match queued {
+            Ok(()) => pipe.all().await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok((_, banned)) => banned.as_deref() == Some("1"),
+            Err(e) => {
+                tracing::warn!(user.id = uid, conn.id = conn, error = %e, "cannot update the online index");
+                false
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The connections of this node, by connection id, and what each is bound to.
 
+use std::borrow::Cow;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -17,7 +18,7 @@ pub enum Outgoing {
     /// A WebSocket ping (heartbeat).
     Ping,
     /// Close with this code and reason, then stop.
-    Close(u16, &'static str),
+    Close(u16, Cow<'static, str>),
 }
 
 /// Per-connection state shared by its reader, its writer and the reply consumer.
@@ -27,6 +28,8 @@ pub struct ConnState {
     session: Mutex<Option<(u64, String)>>,
     /// Whether the client's latest frame was JSON text (answers follow its choice).
     pub json: AtomicBool,
+    /// A close asked for by the server (a ban), read by the connection's reader once kicked.
+    close: Mutex<Option<(u16, Cow<'static, str>)>>,
 }
 
 impl ConnState {
@@ -38,6 +41,11 @@ impl ConnState {
     pub fn set_session(&self, s: Option<(u64, String)>) -> Option<(u64, String)> {
         std::mem::replace(&mut *self.session.lock().expect("session lock"), s)
     }
+
+    /// The close asked for with [`ConnHandle::close`], if any (taken).
+    pub fn take_close(&self) -> Option<(u16, Cow<'static, str>)> {
+        self.close.lock().expect("close lock").take()
+    }
 }
 
 /// A connection as the rest of the node sees it.
@@ -45,7 +53,7 @@ impl ConnState {
 pub struct ConnHandle {
     pub outbox: std::sync::Arc<Outbox>,
     pub state: std::sync::Arc<ConnState>,
-    /// Cancelled to make the connection close itself (slow consumer, shutdown).
+    /// Cancelled to make the connection close itself (slow consumer, shutdown, [`ConnHandle::close`]).
     pub kick: CancellationToken,
 }
 
@@ -62,6 +70,13 @@ impl ConnHandle {
             }
             Err(Refused::Closed) => false,
         }
+    }
+
+    /// Makes the connection close itself with `code` and `reason` (after what is queued for it).
+    /// The first close asked for wins.
+    pub fn close(&self, code: u16, reason: impl Into<Cow<'static, str>>) {
+        self.state.close.lock().expect("close lock").get_or_insert((code, reason.into()));
+        self.kick.cancel();
     }
 }
 

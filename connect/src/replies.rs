@@ -2,6 +2,7 @@
 //! element `[route, frame]` goes to its connection (or to all of them), applying bind/unbind first.
 //! A reply for a connection that has gone is dropped and counted. Right after a reply that binds a
 //! connection (login, resume), the user's inbox (`inbox:{uid}`, pushes kept while offline) follows.
+//! An element with `close` (a ban, from gm's `user_ban.lua`) unbinds its connection and closes it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,6 +65,9 @@ async fn deliver(node: &Node, element: Bytes) {
         node.stats.dropped();
         return;
     };
+    if let Some(close) = route.close {
+        return close_conn(node, &conn, route.conn, close, frame).await;
+    }
     let bound = route.bind.as_ref().map(|b| b.uid);
     if let Some(bind) = route.bind {
         let uid = bind.uid;
@@ -72,7 +76,12 @@ async fn deliver(node: &Node, element: Bytes) {
         {
             node.set_online(prev, route.conn, false).await;
         }
-        node.set_online(uid, route.conn, true).await;
+        if node.bind_online(uid, route.conn).await {
+            // Banned between the session's opening and this bind: user_ban.lua read the online
+            // index before this connection was in it, so it is closed here instead.
+            tracing::debug!(user.id = uid, "binding a banned user's connection: closing it");
+            return close_conn(node, &conn, route.conn, protocol::Close::banned(), Bytes::new()).await;
+        }
     }
     if route.unbind
         && let Some((uid, _)) = conn.state.set_session(None)
@@ -85,6 +94,27 @@ async fn deliver(node: &Node, element: Bytes) {
     if let Some(uid) = bound {
         deliver_inbox(node, &conn, uid).await;
     }
+}
+
+/// Unbinds connection `id` (leaving the online index), sends `frame` if there is one, then has the
+/// connection close itself with `close`'s code and reason.
+async fn close_conn(node: &Node, conn: &crate::registry::ConnHandle, id: u64, close: protocol::Close, frame: Bytes) {
+    if let Some((uid, _)) = conn.state.set_session(None) {
+        node.set_online(uid, id, false).await;
+    }
+    if !frame.is_empty() && conn.send(frame) {
+        node.stats.sent(1);
+    }
+    let mut reason = close.reason;
+    if reason.len() > protocol::Close::MAX_REASON {
+        let mut end = protocol::Close::MAX_REASON;
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
+    }
+    tracing::debug!(conn.id = id, close.code = close.code, close.reason = %reason, "closing a connection as asked");
+    conn.close(close.code, reason);
 }
 
 /// Sends the pushes kept for `uid` while they were offline, oldest first, right after the login or

@@ -6,6 +6,7 @@
 //! | from MySQL | Redis |
 //! |---|---|
 //! | `users` | `user:{uid}` {id, username, pw, created_at}; `uname:{lowercased name}` {uid, reg: ""} |
+//! | `user_bans` | `user:{uid}` {banned, ban_ver, and while banned ban_reason, banned_by, banned_at} |
 //! | `wallets` | `wallet:{uid}` {balance, ver} |
 //! | `ledger` | `ledger:{uid}`: MessagePack {id, uid, delta, balance, reason, ref, ts}, newest (highest wallet version) first |
 //! | `payments`, `grant_requests` | `payment:{order_id}`, `grant:{request_id}` {uid, delta, balance, ts, ledger} |
@@ -63,6 +64,8 @@ impl Default for Options {
 pub struct RestoreReport {
     pub prefix: String,
     pub users: u64,
+    /// Users banned now (from `user_bans`).
+    pub bans: u64,
     pub wallets: u64,
     pub ledger_entries: u64,
     pub payments: u64,
@@ -90,6 +93,9 @@ impl fmt::Display for RestoreReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "restored from MySQL into the prefix {:?}:", self.prefix)?;
         writeln!(f, "  users           {} (and their username index)", self.users)?;
+        if self.bans > 0 {
+            writeln!(f, "  banned users    {}", self.bans)?;
+        }
         writeln!(f, "  wallets         {}", self.wallets)?;
         writeln!(f, "  ledger entries  {}", self.ledger_entries)?;
         writeln!(f, "  payments        {}", self.payments)?;
@@ -128,6 +134,7 @@ pub async fn run_with(redis: &Redis, pool: &MySqlPool, opts: &Options) -> anyhow
     let mut report = RestoreReport { prefix: redis.keys.prefix().to_owned(), ..RestoreReport::default() };
     let mut w = Writer::new(redis);
     users(pool, &mut w, &mut report).await.context("restoring users")?;
+    bans(pool, &mut w, &mut report).await.context("restoring bans")?;
     wallets(pool, &mut w, &mut report).await.context("restoring wallets")?;
     ledgers(pool, &mut w, &mut report).await.context("restoring ledgers")?;
     credits(pool, &mut w, &mut report, Credit::Payment).await.context("restoring payments")?;
@@ -272,6 +279,40 @@ async fn users(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut RestoreReport)
             // `reg` names the frame that registered the name; that frame is long gone.
             w.hset(k.uname(&username.to_lowercase()), vec![("uid", id.to_string()), ("reg", String::new())]).await?;
             report.users += 1;
+        }
+        match page.last() {
+            Some(last) if page.len() as u64 == ROWS => after = last.0,
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// The ban state of every user who was ever banned, in the fields user_ban.lua keeps (`ban_ver`
+/// too, so a later ban or unban has a newer version than the row).
+async fn bans(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut RestoreReport) -> anyhow::Result<()> {
+    let k = w.redis.keys.clone();
+    let mut after = 0u64;
+    loop {
+        let page: Vec<(u64, i8, String, String, u64, u64)> = sqlx::query_as(
+            "SELECT b.uid, b.banned, b.reason, b.changed_by, b.changed_at, b.ver FROM user_bans b \
+             JOIN users u ON u.id = b.uid WHERE b.uid > ? ORDER BY b.uid LIMIT ?",
+        )
+        .bind(after)
+        .bind(ROWS)
+        .fetch_all(pool)
+        .await?;
+        for (uid, banned, reason, by, at, ver) in &page {
+            let flag = if *banned != 0 { "1" } else { "0" };
+            let mut fields = vec![("banned", flag.to_owned()), ("ban_ver", ver.to_string())];
+            if *banned != 0 {
+                fields.extend([
+                    ("ban_reason", reason.clone()),
+                    ("banned_by", by.clone()),
+                    ("banned_at", at.to_string()),
+                ]);
+                report.bans += 1;
+            }
+            w.hset(k.user(*uid), fields).await?;
         }
         match page.last() {
             Some(last) if page.len() as u64 == ROWS => after = last.0,

@@ -35,6 +35,15 @@ pub enum Row {
         balance: i64,
         ver: u64,
     },
+    /// A user's ban state (user_ban.lua, user_unban.lua): `ver` is the user's ban version.
+    UserBan {
+        uid: u64,
+        banned: bool,
+        reason: String,
+        by: String,
+        at: u64,
+        ver: u64,
+    },
     Ledger {
         id: String,
         uid: u64,
@@ -173,6 +182,14 @@ pub fn decode(bytes: &[u8]) -> Result<Row, String> {
             ver: r.ver,
         },
         "wallet" => Row::Wallet { uid: key_u64(&r.key)?, balance: f.i64("balance")?, ver: r.ver },
+        "user_ban" => Row::UserBan {
+            uid: key_u64(&r.key)?,
+            banned: f.i64("banned")? != 0,
+            reason: f.str_or("reason", "")?,
+            by: f.str("by")?,
+            at: f.u64("at")?,
+            ver: r.ver,
+        },
         "ledger" => Row::Ledger {
             id: key_str(&r.key)?,
             uid: f.u64("uid")?,
@@ -258,6 +275,10 @@ mod tests {
         assert!(decode(b"junk").unwrap_err().contains("not a change record"));
         let unknown = pack(json!({"table": "nope", "key": 1, "ver": 1, "fields": {}}));
         assert!(decode(&unknown).unwrap_err().contains("unknown table"));
+        let ban = pack(json!({"table": "user_ban", "key": "4", "ver": 2,
+            "fields": {"banned": 1, "reason": "bots", "by": "otto", "at": 9}}));
+        let row = Row::UserBan { uid: 4, banned: true, reason: "bots".into(), by: "otto".into(), at: 9, ver: 2 };
+        assert_eq!(decode(&ban).unwrap(), row);
         let bad = pack(json!({"table": "wallet", "key": 1, "ver": 1, "fields": {"balance": "lots"}}));
         assert!(decode(&bad).unwrap_err().contains("balance"));
     }

@@ -40,6 +40,7 @@ impl From<sqlx::Error> for WriteError {
 pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<(), WriteError> {
     let mut users = Vec::new();
     let mut wallets = Vec::new();
+    let mut bans = Vec::new();
     let mut ledger = Vec::new();
     let mut matches = Vec::new();
     let mut bets = Vec::new();
@@ -49,6 +50,7 @@ pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<(), Write
         match r {
             Row::User { .. } => users.push(r),
             Row::Wallet { .. } => wallets.push(r),
+            Row::UserBan { .. } => bans.push(r),
             Row::Ledger { .. } => ledger.push(r),
             Row::Match(m) => matches.push(m),
             Row::Bet(b) => bets.push(b),
@@ -58,6 +60,7 @@ pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<(), Write
     }
     users.sort_by_key(|r| if let Row::User { id, ver, .. } = r { (*id, *ver) } else { (0, 0) });
     wallets.sort_by_key(|r| if let Row::Wallet { uid, ver, .. } = r { (*uid, *ver) } else { (0, 0) });
+    bans.sort_by_key(|r| if let Row::UserBan { uid, ver, .. } = r { (*uid, *ver) } else { (0, 0) });
     matches.sort_by_key(|m| (m.id, m.ver));
     bets.sort_by_key(|b| (b.id, b.ver));
 
@@ -82,6 +85,19 @@ pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<(), Write
             }
         });
         q.push(" ON DUPLICATE KEY UPDATE balance = IF(VALUES(ver) > ver, VALUES(balance), balance), ver = GREATEST(ver, VALUES(ver))");
+        q.build().execute(&mut *conn).await?;
+    }
+    for chunk in bans.chunks(CHUNK) {
+        let mut q =
+            QueryBuilder::<MySql>::new("INSERT INTO user_bans (uid, banned, reason, changed_by, changed_at, ver) ");
+        q.push_values(chunk, |mut b, r| {
+            if let Row::UserBan { uid, banned, reason, by, at, ver } = r {
+                b.push_bind(*uid).push_bind(*banned).push_bind(reason).push_bind(by).push_bind(*at).push_bind(*ver);
+            }
+        });
+        let newer = |c: &str| format!("{c} = IF(VALUES(ver) > ver, VALUES({c}), {c})");
+        let updates: Vec<String> = ["banned", "reason", "changed_by", "changed_at"].iter().map(|c| newer(c)).collect();
+        q.push(format!(" ON DUPLICATE KEY UPDATE {}, ver = GREATEST(ver, VALUES(ver))", updates.join(", ")));
         q.build().execute(&mut *conn).await?;
     }
     for chunk in ledger.chunks(CHUNK) {

@@ -1,6 +1,6 @@
 //! # matchday-gm
 //!
-//! The staff HTTP API (axum): match lifecycle, odds, results, users and grants, payment callbacks,
+//! The staff HTTP API (axum): match lifecycle, odds, results, users, grants and bans, payment callbacks,
 //! announcements, stats, nodes and queues; `GET /openapi.json` describes every route.
 //!
 //! - [`run`]: serve on a listener until shutdown. [`router`]: the app, for tests.

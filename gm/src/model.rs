@@ -8,6 +8,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
 
+/// The most coins one stake (a match's `max_stake`), grant or payment may move. With odds at most
+/// [`MAX_ODDS`] every payout stays below 2^53, where the Lua scripts' arithmetic (doubles) is exact.
+pub const MAX_COINS: i64 = 1_000_000_000_000;
+/// The highest odds, in thousandths (1000.0).
+pub const MAX_ODDS: i64 = 1_000_000;
+
 /// A betting option as staff define it.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct OptionBody {
@@ -198,15 +204,15 @@ pub fn validate(m: &CreateMatch, types: &[String], at: &str) -> Result<(), ApiEr
         if o.label.trim().is_empty() || o.label.len() > 100 {
             return Err(ApiError::invalid(f(&format!("options[{i}].label")), "1 to 100 characters"));
         }
-        if o.odds <= 1000 {
-            return Err(ApiError::invalid(f(&format!("options[{i}].odds")), "must be greater than 1000 (1.000)"));
+        if o.odds <= 1000 || o.odds > MAX_ODDS {
+            return Err(ApiError::invalid(f(&format!("options[{i}].odds")), "from 1001 (1.001) to 1000000 (1000.0)"));
         }
     }
     if m.min_stake <= 0 {
         return Err(ApiError::invalid(f("min_stake"), "must be greater than 0"));
     }
-    if m.max_stake < m.min_stake {
-        return Err(ApiError::invalid(f("max_stake"), "must be at least min_stake"));
+    if m.max_stake < m.min_stake || m.max_stake > MAX_COINS {
+        return Err(ApiError::invalid(f("max_stake"), "at least min_stake and at most 10^12"));
     }
     Ok(())
 }
@@ -238,11 +244,79 @@ pub struct GmUser {
     pub created_at: u64,
     pub balance: i64,
     pub online: bool,
+    /// Banned by staff: cannot log in or resume (code 1009).
+    pub banned: bool,
+    /// The ban, while banned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ban: Option<BanInfo>,
     /// Newest first, at most 20, in the client `bet` shape: { bet_id, match_id, option, stake,
     /// odds, state, payout?, ts }.
     pub recent_bets: Vec<serde_json::Value>,
     /// Newest first, at most 20: { delta, balance, reason, ref, ts }.
     pub recent_ledger: Vec<serde_json::Value>,
+}
+
+/// Why, by whom and when a user was banned.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct BanInfo {
+    pub reason: String,
+    /// The staff name.
+    pub by: String,
+    /// Unix ms.
+    pub at: u64,
+}
+
+/// A ban or unban: why (kept with the ban and in the audit trail).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct BanRequest {
+    /// 1 to 200 characters.
+    pub reason: String,
+    /// Optional, recorded in the audit trail (a repeated ban or unban changes nothing anyway).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+impl BanRequest {
+    pub fn validate(&self) -> Result<(), ApiError> {
+        check_reason(&self.reason)?;
+        check_request_id(self.request_id.as_deref())
+    }
+}
+
+/// The user's ban state after a ban or unban.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct BanResult {
+    pub user_id: u64,
+    pub banned: bool,
+    /// false when the user already was in that state (nothing changed).
+    pub changed: bool,
+    /// The ban in force (a repeated ban keeps the first one's reason).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ban: Option<BanInfo>,
+    /// Sessions (tokens) revoked by this call.
+    pub sessions_revoked: u64,
+    /// Live connections this call asked their connect node to close (1008 "banned").
+    pub connections_closed: u64,
+}
+
+/// A staff reason: 1 to 200 characters, not blank.
+pub fn check_reason(reason: &str) -> Result<(), ApiError> {
+    if reason.trim().is_empty() || reason.len() > 200 {
+        return Err(ApiError::invalid("reason", "1 to 200 characters"));
+    }
+    Ok(())
+}
+
+/// A client-chosen request id: 1 to 64 characters of a-z, A-Z, 0-9, '_', '-', '.'.
+pub fn check_request_id(id: Option<&str>) -> Result<(), ApiError> {
+    if let Some(id) = id
+        && (id.is_empty()
+            || id.len() > 64
+            || !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+    {
+        return Err(ApiError::invalid("request_id", "1 to 64 characters of a-z, A-Z, 0-9, '_', '-', '.'"));
+    }
+    Ok(())
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]

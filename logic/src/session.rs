@@ -1,5 +1,6 @@
 //! Session tokens. The client holds a random token; Redis holds only its digest (the session id),
-//! so a copy of Redis does not give anyone a usable token.
+//! so a copy of Redis does not give anyone a usable token. `session_open.lua` also indexes each
+//! session under its user (`sessions:{uid}`), so that a ban can revoke them all.
 
 use sha2::{Digest, Sha256};
 

@@ -257,7 +257,7 @@ mod tests {
         #[test]
         fn routed_elements_round_trip(conn in any::<u64>(), uid in any::<u64>(), unbind in any::<bool>(),
                                       frame in proptest::collection::vec(any::<u8>(), 0..300)) {
-            let route = Route { conn, all: false, bind: Some(Bind { uid, sid: "s".into() }), unbind };
+            let route = Route { conn, all: false, bind: Some(Bind { uid, sid: "s".into() }), unbind, close: None };
             let el = encode_routed(&route, &frame).unwrap();
             let (r, f) = decode_routed(&el).unwrap();
             prop_assert_eq!(r, route);

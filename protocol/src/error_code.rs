@@ -21,6 +21,8 @@ pub enum ErrorCode {
     StakeOutOfRange = 1006,
     NotFound = 1007,
     SessionExpired = 1008,
+    /// An extension of the contract (DESIGN.md §13 stops at 1008): staff banned the account.
+    AccountBanned = 1009,
 }
 
 impl ErrorCode {
@@ -42,6 +44,7 @@ impl ErrorCode {
         ErrorCode::StakeOutOfRange,
         ErrorCode::NotFound,
         ErrorCode::SessionExpired,
+        ErrorCode::AccountBanned,
     ];
 
     /// The number on the wire.
@@ -73,6 +76,7 @@ impl ErrorCode {
             ErrorCode::StakeOutOfRange => "stake_out_of_range",
             ErrorCode::NotFound => "not_found",
             ErrorCode::SessionExpired => "session_expired",
+            ErrorCode::AccountBanned => "account_banned",
         }
     }
 
@@ -95,6 +99,7 @@ impl ErrorCode {
             ErrorCode::StakeOutOfRange => "stake out of range",
             ErrorCode::NotFound => "no such match, option or bet",
             ErrorCode::SessionExpired => "session expired",
+            ErrorCode::AccountBanned => "account banned",
         }
     }
 }

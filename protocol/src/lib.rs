@@ -7,7 +7,7 @@
 //! - [`error_code`]: the error code catalogue.
 //! - [`matches`]: match states and the transition table.
 //! - [`head`]: the client head, the reply head and the enriched head that connect hands to logic.
-//! - [`route`]: the routing part of a reply or push element (which connection, bind/unbind).
+//! - [`route`]: the routing part of a reply or push element (which connection, bind/unbind, close).
 //! - [`body`]: typed request and reply bodies.
 //! - [`codec`]: MessagePack framing (with body splicing) and the JSON text-frame variant.
 
@@ -23,4 +23,4 @@ pub use codec::FrameError;
 pub use error_code::ErrorCode;
 pub use head::{ClientHead, InternalHead, ReplyHead};
 pub use msg::MsgId;
-pub use route::{Bind, Route};
+pub use route::{Bind, Close, Route};

@@ -139,6 +139,18 @@ impl Client {
         }
     }
 
+    /// Waits for the server to close the connection; returns the close code and reason (None when
+    /// the connection ended without a close frame).
+    pub async fn closed_with_reason(&mut self) -> Option<(u16, String)> {
+        loop {
+            match tokio::time::timeout(REPLY_TIMEOUT, self.ws.next()).await.expect("no close in time") {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| (f.code.into(), f.reason.as_str().to_owned())),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+
     /// Registers and returns the user id, panicking on failure.
     pub async fn register(&mut self, username: &str, password: &str) -> u64 {
         let r = self.call(msg::REGISTER, json!({ "username": username, "password": password })).await;

@@ -131,7 +131,7 @@ impl Player {
             seqs.insert(seq);
             let ws = self.ws.as_mut().expect("connected");
             match exchange(ws, id, seq, &body, &seqs).await {
-                Ok(Some((code, _))) if code == 4 => self.ws = None, // the session was lost: open it again
+                Ok(Some((4, _))) => self.ws = None, // the session was lost: open it again
                 Ok(Some((code, _))) if RETRY_CODES.contains(&code) => {
                     unanswered = false;
                     *self.trouble.retried.entry(code).or_default() += 1;

@@ -131,8 +131,8 @@ pub async fn odds(
     }
     let mut changes = serde_json::Map::new();
     for (i, o) in body.options.iter().enumerate() {
-        if o.odds <= 1000 {
-            return Err(ApiError::invalid(format!("options[{i}].odds"), "must be greater than 1000 (1.000)"));
+        if o.odds <= 1000 || o.odds > crate::model::MAX_ODDS {
+            return Err(ApiError::invalid(format!("options[{i}].odds"), "from 1001 (1.001) to 1000000 (1000.0)"));
         }
         if changes.insert(o.key.clone(), o.odds.into()).is_some() {
             return Err(ApiError::invalid(format!("options[{i}].key"), format!("duplicate key {:?}", o.key)));

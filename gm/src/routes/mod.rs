@@ -1,6 +1,7 @@
 //! Every route, registered with its OpenAPI description (utoipa), so the document cannot miss one.
 
 pub mod announcements;
+pub mod bans;
 pub mod lifecycle;
 pub mod matches;
 pub mod ops;
@@ -16,7 +17,7 @@ use crate::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "matchday gm", description = "The staff API: matches, odds, results, users, payments, announcements, operations. \
+    info(title = "matchday gm", description = "The staff API: matches, odds, results, users (grants, bans), payments, announcements, operations. \
         Authenticate with `Authorization: Bearer <token>`; roles viewer < operator < admin."),
     modifiers(&BearerAuth),
     tags(
@@ -52,6 +53,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(lifecycle::odds))
         .routes(routes!(users::detail))
         .routes(routes!(users::grant))
+        .routes(routes!(bans::ban))
+        .routes(routes!(bans::unban))
         .routes(routes!(payments::callback))
         .routes(routes!(announcements::create))
         .routes(routes!(ops::stats))

@@ -44,7 +44,7 @@ pub async fn callback(
     if !id_ok {
         return Err(ApiError::invalid("order_id", "1 to 64 characters of a-z, A-Z, 0-9, '_', '-', '.'"));
     }
-    if cb.amount <= 0 || cb.amount > 1_000_000_000_000 {
+    if cb.amount <= 0 || cb.amount > crate::model::MAX_COINS {
         return Err(ApiError::invalid("amount", "a positive number of coins, at most 10^12"));
     }
     let who = provider();

@@ -1,4 +1,4 @@
-//! Users: what staff see of a player, and coin grants.
+//! Users: what staff see of a player, and coin grants. Bans are in `bans`.
 
 use std::collections::HashMap;
 
@@ -15,7 +15,7 @@ use crate::model::*;
 
 const RECENT: i64 = 20;
 
-/// A user: profile, balance, online, recent bets and ledger.
+/// A user: profile, balance, online, banned (and why), recent bets and ledger.
 #[utoipa::path(get, path = "/api/users/{id}", operation_id = "get_user", tag = "users", params(("id" = u64, Path, description = "user id")),
     responses((status = 200, body = GmUser), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -25,11 +25,13 @@ pub async fn detail(
     PathParam(uid): PathParam<u64>,
 ) -> Result<axum::Json<GmUser>, ApiError> {
     let k = &st.redis.keys;
-    let (username, created_at): (Option<String>, Option<u64>) =
-        st.redis.pool.hmget(k.user(uid), vec!["username", "created_at"]).await?;
+    let (username, created_at, banned): (Option<String>, Option<u64>, Option<String>) =
+        st.redis.pool.hmget(k.user(uid), vec!["username", "created_at", "banned"]).await?;
     let (Some(username), Some(created_at)) = (username, created_at) else {
         return Err(ApiError::NotFound(format!("no user {uid}")));
     };
+    let banned = banned.as_deref() == Some("1");
+    let ban = if banned { super::bans::ban_info(&st, uid).await? } else { None };
     let balance: Option<i64> = st.redis.pool.hget(k.wallet(uid), "balance").await?;
     let online: i64 = st.redis.pool.exists(k.online(uid)).await?;
     let ledger: Vec<Bytes> = st.redis.pool.lrange(k.ledger(uid), 0, RECENT - 1).await?;
@@ -49,6 +51,8 @@ pub async fn detail(
         created_at,
         balance: balance.unwrap_or(0),
         online: online == 1,
+        banned,
+        ban,
         recent_bets,
         recent_ledger,
     }))
@@ -66,19 +70,11 @@ pub async fn grant(
     PathParam(uid): PathParam<u64>,
     JsonBody(body): JsonBody<Grant>,
 ) -> Result<axum::Json<BalanceResult>, ApiError> {
-    if body.amount == 0 || body.amount.abs() > 1_000_000_000_000 {
+    if body.amount == 0 || body.amount.abs() > crate::model::MAX_COINS {
         return Err(ApiError::invalid("amount", "a non-zero number of coins, at most 10^12 either way"));
     }
-    if body.reason.trim().is_empty() || body.reason.len() > 200 {
-        return Err(ApiError::invalid("reason", "1 to 200 characters"));
-    }
-    if let Some(id) = &body.request_id
-        && (id.is_empty()
-            || id.len() > 64
-            || !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
-    {
-        return Err(ApiError::invalid("request_id", "1 to 64 characters of a-z, A-Z, 0-9, '_', '-', '.'"));
-    }
+    check_reason(&body.reason)?;
+    check_request_id(body.request_id.as_deref())?;
     let audit = audit::record(&staff, "user.grant", &format!("user:{uid}"), &body);
     let once = body.request_id.as_deref().map(|id| Once { kind: "grant", id });
     let reference = format!("{}: {}", staff.name, body.reason);

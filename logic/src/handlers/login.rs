@@ -2,6 +2,7 @@
 //! connection to the user. Unknown names and wrong passwords get the same 1001, after the same work.
 //! Failures are counted per account and per client address (`login_failed.lua`); past
 //! `logic.login_max_failures_per_*` in the window, logins are refused with 5 and the seconds to wait.
+//! A banned account with the right password is refused with 1009 (a wrong one is 1001, as for anyone).
 
 use common::scripts::ScriptName;
 use fred::prelude::*;
@@ -32,7 +33,7 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
     };
     // A success clears the account's count (not the address's: it may be shared, and guessed from).
     let _: i64 = ctx.redis.pool.del(&guard[0]).await?;
-    open_session(ctx, uid).await
+    open_session(ctx, uid, None).await
 }
 
 /// Code 5, with the seconds to wait, while the account or the address has failed too often.
@@ -61,12 +62,29 @@ fn client_ip(addr: &str) -> &str {
     }
 }
 
-/// Creates a session for `uid` and answers it with a bind.
-pub(super) async fn open_session(ctx: &Ctx, uid: u64) -> Result<Reply, AppError> {
-    let token = session::new_token();
+/// Opens a session for `uid` (a new one at login, `resumed` = the client's own at resume) and
+/// answers it with a bind. A banned user is refused with 1009, atomically with the ban
+/// (`session_open.lua`); a resumed session that no longer exists is 1008.
+pub(super) async fn open_session(ctx: &Ctx, uid: u64, resumed: Option<String>) -> Result<Reply, AppError> {
+    let resume = resumed.is_some();
+    let token = resumed.unwrap_or_else(session::new_token);
     let sid = session::session_id(&token);
-    let ttl = Expiration::EX(ctx.cfg.session_ttl_s as i64);
-    let _: () = ctx.redis.pool.set(ctx.redis.keys.session(&sid), uid, Some(ttl), None, false).await?;
+    let keys = &ctx.redis.keys;
+    let args: Vec<String> = vec![
+        uid.to_string(),
+        sid.clone(),
+        ctx.cfg.session_ttl_s.to_string(),
+        common::time::now_ms().to_string(),
+        if resume { "resume" } else { "login" }.to_owned(),
+    ];
+    let script_keys = vec![keys.session(&sid), keys.sessions(uid), keys.user(uid)];
+    let reply: Vec<i64> = ctx.redis.scripts.call(&ctx.redis.pool, ScriptName::SessionOpen, script_keys, args).await?;
+    match reply.as_slice() {
+        [0, _pruned] => {}
+        [1008] => return Err(AppError::code(ErrorCode::SessionExpired)),
+        [1009] => return Err(AppError::code(ErrorCode::AccountBanned)),
+        other => return Err(AppError::internal(format!("session_open.lua answered {other:?}"))),
+    }
     let balance = super::balance_of(ctx, uid).await?;
     Ok(Reply::new(&SessionReply { user_id: uid, token, balance })?.binding(Bind { uid, sid }))
 }

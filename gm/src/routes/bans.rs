@@ -1,0 +1,176 @@
+//! Banning a player: the user is marked banned, every session of theirs revoked and every live
+//! connection of theirs closed (1008 "banned"), in one atomic script (`user_ban.lua`); they cannot
+//! log in or resume (1009) until unbanned.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use bytes::Bytes;
+use common::scripts::ScriptName;
+use fred::prelude::*;
+use fred::types::Value;
+use protocol::codec::encode_routed;
+use protocol::{Close, Route};
+
+use crate::AppState;
+use crate::audit;
+use crate::auth::Operator;
+use crate::error::{ApiError, ErrorBody, JsonBody, PathParam};
+use crate::model::*;
+
+/// How often a ban reads the indexes again when they changed under it. The first attempt marks
+/// the user, after which neither index can gain an entry, so a second attempt normally succeeds.
+const ATTEMPTS: usize = 10;
+/// A push list's TTL in connect heartbeat TTLs, as pushsvr sets it (a dead node's list expires).
+const PUSH_TTL_HEARTBEATS: u64 = 3;
+
+/// Ban a user: no login or resume (code 1009), every session revoked, every live connection closed
+/// with 1008 "banned". A repeated ban changes nothing (the first reason stays). Operator or admin.
+#[utoipa::path(post, path = "/api/users/{id}/ban", operation_id = "ban_user", tag = "users", params(("id" = u64, Path, description = "user id")),
+    request_body = BanRequest,
+    responses((status = 200, body = BanResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 503, description = "Redis is unavailable, or the user's sessions kept changing; retry (a ban is idempotent)", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn ban(
+    State(st): State<AppState>,
+    Operator(staff): Operator,
+    PathParam(uid): PathParam<u64>,
+    JsonBody(body): JsonBody<BanRequest>,
+) -> Result<axum::Json<BanResult>, ApiError> {
+    body.validate()?;
+    let target = format!("user:{uid}");
+    let audit = audit::record(&staff, "user.ban", &target, &body);
+    let (redis, k) = (&st.redis, &st.redis.keys);
+    let push_ttl_ms = st.cfg.queue.heartbeat_ttl_ms * PUSH_TTL_HEARTBEATS;
+    let mut marked = false;
+    for _ in 0..ATTEMPTS {
+        let sids: Vec<String> = redis.pool.zrange(k.sessions(uid), 0, -1, None, false, None, false).await?;
+        let conns = online(&st, uid).await?;
+        let mut keys = vec![k.user(uid), k.sessions(uid), k.online(uid), k.outbox()];
+        keys.extend(sids.iter().map(|sid| k.session(sid)));
+        let mut argv: Vec<Value> = vec![
+            uid.to_string().into(),
+            body.reason.as_str().into(),
+            staff.name.as_str().into(),
+            (common::time::now_ms() as i64).into(),
+            (push_ttl_ms as i64).into(),
+            Bytes::from(audit.clone()).into(),
+            (sids.len() as i64).into(),
+            (conns.len() as i64).into(),
+        ];
+        argv.extend(sids.iter().map(|sid| Value::from(sid.as_str())));
+        for (_, conn, node) in &conns {
+            keys.push(k.node("connect", node));
+            keys.push(k.push(node));
+            argv.push(conn.as_str().into());
+        }
+        argv.extend(conns.iter().map(|(_, _, node)| Value::from(node.as_str())));
+        for (id, _, _) in &conns {
+            let element = encode_routed(&Route::close(*id, Close::banned()), &[]).map_err(|e| anyhow::anyhow!(e))?;
+            argv.push(Bytes::from(element).into());
+        }
+        let reply: Vec<i64> = redis.scripts.call(&redis.pool, ScriptName::UserBan, keys, argv).await?;
+        match reply.as_slice() {
+            [-1, m] => marked |= *m == 1,
+            [0, m, revoked, closed, removed] => {
+                marked |= *m == 1;
+                if marked {
+                    audit::log(&staff, "user.ban", &target);
+                } else {
+                    tracing::info!(audit.who = %staff.name, user.id = uid, "ban repeated; the user was banned already");
+                }
+                if *removed > 0 {
+                    tracing::debug!(user.id = uid, removed, "removed connections of dead connect nodes");
+                }
+                return Ok(axum::Json(BanResult {
+                    user_id: uid,
+                    banned: true,
+                    changed: marked,
+                    ban: ban_info(&st, uid).await?,
+                    sessions_revoked: *revoked as u64,
+                    connections_closed: *closed as u64,
+                }));
+            }
+            [1007] => return Err(ApiError::NotFound(format!("no user {uid}"))),
+            other => return Err(anyhow::anyhow!("user_ban.lua answered {other:?}").into()),
+        }
+    }
+    if marked {
+        audit::log(&staff, "user.ban", &target);
+    }
+    tracing::warn!(user.id = uid, "the user's sessions or connections kept changing during a ban; asked to retry");
+    Err(ApiError::Unavailable)
+}
+
+/// Lift a user's ban: they may log in again (sessions the ban revoked stay revoked). Unbanning a
+/// user who is not banned changes nothing. Operator or admin.
+#[utoipa::path(post, path = "/api/users/{id}/unban", operation_id = "unban_user", tag = "users", params(("id" = u64, Path, description = "user id")),
+    request_body = BanRequest,
+    responses((status = 200, body = BanResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn unban(
+    State(st): State<AppState>,
+    Operator(staff): Operator,
+    PathParam(uid): PathParam<u64>,
+    JsonBody(body): JsonBody<BanRequest>,
+) -> Result<axum::Json<BanResult>, ApiError> {
+    body.validate()?;
+    let target = format!("user:{uid}");
+    let audit = audit::record(&staff, "user.unban", &target, &body);
+    let (redis, k) = (&st.redis, &st.redis.keys);
+    let argv: Vec<Value> = vec![
+        uid.to_string().into(),
+        staff.name.as_str().into(),
+        (common::time::now_ms() as i64).into(),
+        Bytes::from(audit).into(),
+    ];
+    let reply: Vec<i64> =
+        redis.scripts.call(&redis.pool, ScriptName::UserUnban, vec![k.user(uid), k.outbox()], argv).await?;
+    let changed = match reply.as_slice() {
+        [0, changed] => *changed == 1,
+        [1007] => return Err(ApiError::NotFound(format!("no user {uid}"))),
+        other => return Err(anyhow::anyhow!("user_unban.lua answered {other:?}").into()),
+    };
+    if changed {
+        audit::log(&staff, "user.unban", &target);
+    }
+    Ok(axum::Json(BanResult {
+        user_id: uid,
+        banned: false,
+        changed,
+        ban: None,
+        sessions_revoked: 0,
+        connections_closed: 0,
+    }))
+}
+
+/// The ban of `uid` in force, if any.
+pub async fn ban_info(st: &AppState, uid: u64) -> Result<Option<BanInfo>, ApiError> {
+    let fields = vec!["banned", "ban_reason", "banned_by", "banned_at"];
+    let (banned, reason, by, at): (Option<String>, Option<String>, Option<String>, Option<u64>) =
+        st.redis.pool.hmget(st.redis.keys.user(uid), fields).await?;
+    if banned.as_deref() != Some("1") {
+        return Ok(None);
+    }
+    Ok(Some(BanInfo { reason: reason.unwrap_or_default(), by: by.unwrap_or_default(), at: at.unwrap_or(0) }))
+}
+
+/// The user's live connections as `online:{uid}` lists them: (id, id as stored, node). Entries that
+/// are not connection ids (never written by connect) are removed, as pushsvr does.
+async fn online(st: &AppState, uid: u64) -> Result<Vec<(u64, String, String)>, ApiError> {
+    let key = st.redis.keys.online(uid);
+    let entries: HashMap<String, String> = st.redis.pool.hgetall(&key).await?;
+    let (mut conns, mut garbage) = (Vec::with_capacity(entries.len()), Vec::new());
+    for (conn, node) in entries {
+        match conn.parse::<u64>() {
+            Ok(id) => conns.push((id, conn, node)),
+            Err(_) => garbage.push(conn),
+        }
+    }
+    if !garbage.is_empty() {
+        tracing::warn!(user.id = uid, entries = ?garbage, "removing malformed entries from the online index");
+        let _: i64 = st.redis.pool.hdel(&key, garbage).await?;
+    }
+    Ok(conns)
+}
