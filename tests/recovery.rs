@@ -247,12 +247,15 @@ async fn after_a_burst_and_a_flush_verify_finds_nothing_then_exactly_what_was_ta
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("6 users (with their wallets and ledgers), 12 bets, 4 matches: 0 differences"), "{out}");
 
-    // Tamper: one wallet in MySQL, one bet in Redis.
+    // Tamper: one wallet in MySQL, one bet and one user's ban state in Redis.
     let carol = b.uids["carol"];
+    let dave = b.uids["dave"];
+    let _: () = env.redis.pool.hset(env.keys().user(dave), ("banned", "1")).await.unwrap();
     sqlx::query("UPDATE wallets SET balance = balance + 1 WHERE uid = ?").bind(carol).execute(&db.pool).await.unwrap();
     let _: () = env.redis.pool.hset(env.keys().bet(b.winning_bet), ("state", "lost")).await.unwrap();
     let balance = b.balances["carol"];
     let expected = vec![
+        format!("user {dave}: banned redis=1 mysql=0"),
         format!("wallet {carol}: balance redis={balance} mysql={}", balance + 1),
         format!("ledger {carol}: mysql sum {balance} != mysql balance {}", balance + 1),
         format!("bet {}: state redis=\"lost\" mysql=\"won\"", b.winning_bet),
@@ -264,10 +267,10 @@ async fn after_a_burst_and_a_flush_verify_finds_nothing_then_exactly_what_was_ta
     for line in &expected {
         assert!(out.lines().any(|l| l == line), "{line:?} not printed:\n{out}");
     }
-    assert!(out.contains(": 3 differences"), "{out}");
+    assert!(out.contains(": 4 differences"), "{out}");
     // A sample big enough to hold every id finds them too.
     let (code, out) = cli(&env, &db, &["verify", "--sample", "1000"]).await;
-    assert_eq!((code, out.lines().filter(|l| expected.contains(&l.to_string())).count()), (1, 3), "{out}");
+    assert_eq!((code, out.lines().filter(|l| expected.contains(&l.to_string())).count()), (1, 4), "{out}");
 
     // A record gone from MySQL and a user gone from Redis are named as such.
     sqlx::query("DELETE FROM bets WHERE id = ?")

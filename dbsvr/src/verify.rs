@@ -2,7 +2,7 @@
 //!
 //! What is compared, for every id of each kind (or a random sample, see [`Options::sample`]):
 //!
-//! - **users**: the user exists in both stores, with the same username, password hash and
+//! - **users**: the user exists in both stores, with the same username, password hash, ban state and
 //!   creation time;
 //! - **wallets**: balance and version;
 //! - **ledgers**: in each store the sum of a user's ledger deltas equals that store's balance, and
@@ -330,15 +330,16 @@ async fn users_chunk(redis: &Redis, pool: &MySqlPool, ids: &[u64], report: &mut 
     }
     let r_ledgers: Vec<Vec<Bytes>> = Redis::each(pipe).await?;
 
-    let m_users: HashMap<u64, (String, String, u64)> = rows::<(u64, String, String, u64)>(
+    let m_users: HashMap<u64, (String, String, u64, i64)> = rows::<(u64, String, String, u64, i64)>(
         pool,
-        "SELECT id, username, pw, created_at FROM users WHERE id IN (",
+        "SELECT u.id, u.username, u.pw, u.created_at, CAST(COALESCE(b.banned, 0) AS SIGNED) \
+         FROM users u LEFT JOIN user_bans b ON b.uid = u.id WHERE u.id IN (",
         ids,
         "",
     )
     .await?
     .into_iter()
-    .map(|(id, name, pw, at)| (id, (name, pw, at)))
+    .map(|(id, name, pw, at, banned)| (id, (name, pw, at, banned)))
     .collect();
     let m_wallets: HashMap<u64, (i64, u64)> =
         rows::<(u64, i64, u64)>(pool, "SELECT uid, balance, ver FROM wallets WHERE uid IN (", ids, "")
@@ -368,12 +369,14 @@ async fn users_chunk(redis: &Redis, pool: &MySqlPool, ids: &[u64], report: &mut 
 
         // The user.
         match (ru.is_empty(), mu) {
-            (false, Some((name, pw, created_at))) => {
+            (false, Some((name, pw, created_at, banned))) => {
                 report.field(Kind::User, id, "username", rstr(ru, "username"), text(name));
                 if ru.get("pw") != Some(pw) {
                     report.diff(Kind::User, id, "pw differs (password hashes are not printed)");
                 }
                 report.field(Kind::User, id, "created_at", rnum(ru, "created_at"), num(created_at));
+                let r_banned = ru.get("banned").map_or(0, |b| i64::from(b == "1"));
+                report.field(Kind::User, id, "banned", num(r_banned), num(banned));
             }
             (r_empty, m) => {
                 if let Some(what) = missing(!r_empty, m.is_some()) {
