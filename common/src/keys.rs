@@ -222,6 +222,16 @@ impl Keys {
         self.k(format_args!("grant:{request_id}"))
     }
 
+    /// Control commands for process `node` (common::control).
+    pub fn control(&self, node: &str) -> String {
+        self.k(format_args!("ctl:{node}"))
+    }
+
+    /// The answers to control command `id`.
+    pub fn control_reply(&self, id: &str) -> String {
+        self.k(format_args!("ctl:reply:{id}"))
+    }
+
     /// Written before a WAIT, so the WAIT covers every write made before it (see `Redis::replicated`).
     pub fn replication_marker(&self) -> String {
         self.k(format_args!("replication:marker"))

@@ -3,6 +3,7 @@
 //! The runtime pieces that two or more services share. No service logic lives here.
 //!
 //! - [`bets`]: bets as stored in Redis, read back.
+//! - [`control`]: commands to running processes (reload, drain) and their answers.
 //! - [`config`]: layered, typed settings (`config/default.toml`, `--config FILE`, `MATCHDAY__…`).
 //! - [`events`]: jobs and events between services (q:settle, q:notify, sched).
 //! - [`ids`]: ids from a Redis counter, a block per round trip (bet ids).
@@ -20,6 +21,7 @@
 
 pub mod bets;
 pub mod config;
+pub mod control;
 pub mod events;
 pub mod heartbeat;
 pub mod ids;

@@ -1,0 +1,165 @@
+//! Commands to running processes (`reload`, `drain`, …), over Redis lists like everything else:
+//! the sender (gm, `matchday reload`) LPUSHes a command onto `ctl:{node}` of each process it
+//! addresses (found by their heartbeats), and each process answers on `ctl:reply:{id}`, so the
+//! sender knows who did what. A command list expires a minute after its last command (a dead
+//! process's commands do not pile up); a reply list a minute after its last answer.
+//!
+//! - [`listen`]: a process's side — a task that takes its commands and hands each to the process
+//!   with a [`Responder`].
+//! - [`send`]: the sender's side — push a command to some nodes and collect their answers.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use fred::prelude::*;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use crate::redis::Redis;
+use crate::shutdown::Shutdown;
+
+/// How long command and reply lists live after their last element.
+const LIST_TTL: Duration = Duration::from_secs(60);
+
+/// A command to one process.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Command {
+    /// Unique per send; names the reply list.
+    pub id: String,
+    /// What to do: `reload`, `drain`, …
+    pub cmd: String,
+    /// Who asked (a staff name, `cli`), for the logs.
+    #[serde(default)]
+    pub by: String,
+}
+
+/// One process's answer.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Answer {
+    pub node: String,
+    pub role: String,
+    pub ok: bool,
+    /// What happened, or the error.
+    pub detail: String,
+}
+
+/// A live process, from its heartbeat.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Node {
+    pub role: String,
+    pub id: String,
+    /// Every heartbeat field (role, id, group, host, pid, version, started_at, …).
+    pub fields: HashMap<String, String>,
+}
+
+/// Every live process (every heartbeat), sorted by role then id.
+pub async fn nodes(redis: &Redis) -> Result<Vec<Node>, fred::error::Error> {
+    let mut keys = redis.scan("node:*").await?;
+    keys.sort();
+    let mut out = Vec::with_capacity(keys.len());
+    for key in keys {
+        let fields: HashMap<String, String> = redis.pool.hgetall(&key).await?;
+        if let (Some(role), Some(id)) = (fields.get("role").cloned(), fields.get("id").cloned()) {
+            out.push(Node { role, id, fields });
+        }
+    }
+    Ok(out)
+}
+
+/// Sends `cmd` to each of `nodes` and waits up to `within` for their answers; returns the answers
+/// that came (a node that did not answer in time is missing from them).
+pub async fn send(
+    redis: &Redis,
+    nodes: &[Node],
+    cmd: &str,
+    by: &str,
+    within: Duration,
+) -> Result<Vec<Answer>, fred::error::Error> {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let command = Command { id: id.clone(), cmd: cmd.to_owned(), by: by.to_owned() };
+    let body = serde_json::to_string(&command).expect("a command serializes");
+    for node in nodes {
+        let key = redis.keys.control(&node.id);
+        let _: i64 = redis.pool.lpush(&key, &body).await?;
+        let _: bool = redis.pool.pexpire(&key, LIST_TTL.as_millis() as i64, None).await?;
+    }
+    let replies = redis.keys.control_reply(&id);
+    let deadline = tokio::time::Instant::now() + within;
+    let mut answers = Vec::new();
+    while answers.len() < nodes.len() && tokio::time::Instant::now() < deadline {
+        let popped: Vec<String> = redis.pool.rpop(&replies, Some(nodes.len())).await.unwrap_or_default();
+        if popped.is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        }
+        answers.extend(popped.iter().filter_map(|a| serde_json::from_str::<Answer>(a).ok()));
+    }
+    Ok(answers)
+}
+
+/// A command as a process receives it, with the way to answer it.
+pub struct Incoming {
+    pub command: Command,
+    pub responder: Responder,
+}
+
+/// Answers one command (once).
+pub struct Responder {
+    redis: Redis,
+    id: String,
+    node: String,
+    role: String,
+}
+
+impl Responder {
+    pub async fn answer(self, ok: bool, detail: impl Into<String>) {
+        let answer = Answer { node: self.node, role: self.role, ok, detail: detail.into() };
+        let key = self.redis.keys.control_reply(&self.id);
+        let body = serde_json::to_string(&answer).expect("an answer serializes");
+        let pushed: Result<i64, _> = self.redis.pool.lpush(&key, body).await;
+        let expired: Result<bool, _> = self.redis.pool.pexpire(&key, LIST_TTL.as_millis() as i64, None).await;
+        if let Err(e) = pushed.and(expired.map(|_| 0)) {
+            tracing::warn!(command.id = %self.id, error = %e, "cannot answer a control command");
+        }
+    }
+}
+
+/// Takes the commands of process `node` (role `role`) until shutdown: each goes to the returned
+/// receiver with a [`Responder`]. A command that cannot be read is logged and dropped.
+pub async fn listen(redis: &Redis, role: &str, node: &str, shutdown: &Shutdown) -> anyhow::Result<mpsc::Receiver<Incoming>> {
+    let client = redis.blocking_client(&format!("control {node}")).await?;
+    let (tx, rx) = mpsc::channel(16);
+    let (redis, key, role, node, token) =
+        (redis.clone(), redis.keys.control(node), role.to_owned(), node.to_owned(), shutdown.token.clone());
+    shutdown.tracker.spawn(async move {
+        while !token.is_cancelled() {
+            let popped: Result<Option<(String, String)>, _> = tokio::select! {
+                _ = token.cancelled() => break,
+                r = client.brpop(&key, 1.0) => r,
+            };
+            match crate::queue::nil_is_none(popped) {
+                Ok(Some((_, body))) => match serde_json::from_str::<Command>(&body) {
+                    Ok(command) => {
+                        tracing::info!(command.id = %command.id, command.cmd = %command.cmd, by = %command.by, "control command");
+                        let responder =
+                            Responder { redis: redis.clone(), id: command.id.clone(), node: node.clone(), role: role.clone() };
+                        if tx.send(Incoming { command, responder }).await.is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "unreadable control command dropped"),
+                },
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read control commands; retrying");
+                    tokio::select! {
+                        _ = token.cancelled() => break,
+                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    }
+                }
+            }
+        }
+        let _ = client.quit().await;
+    });
+    Ok(rx)
+}
