@@ -2,6 +2,7 @@
 //! starts telemetry, and hands over to the service's `run`.
 
 mod local_deps;
+mod reload;
 mod up;
 
 use std::net::SocketAddr;
@@ -90,6 +91,20 @@ enum Command {
     /// Rebuild the Redis state from MySQL into redis.prefix, which must hold no key (disaster
     /// recovery; run it with every service of the deployment stopped).
     Restore,
+    /// Every live process (role, group, host, pid, version, uptime, frames/s, inflight) and per
+    /// group the client queue's depth and oldest-frame age: what `GET /api/nodes` shows.
+    Status {
+        /// Print it as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every logic process loads its Lua handler folder (logic.lua_dir) again; prints each one's
+    /// answer. Exit status 1 when any kept its old handlers (the error names file:line) or did not answer.
+    Reload {
+        /// How long to wait for the answers, in milliseconds.
+        #[arg(long, default_value_t = 5000)]
+        timeout_ms: u64,
+    },
     /// Measure: `matchday bench bets|ceiling|settle|flush|idle`. Uses the configured Redis under a
     /// fresh key prefix, removed afterwards.
     Bench {
@@ -250,8 +265,15 @@ fn main() -> ExitCode {
 async fn dispatch(command: Command, mut cfg: Config) -> anyhow::Result<()> {
     let shutdown = Shutdown::new();
     shutdown.cancel_on_signals();
-    let serves =
-        !matches!(command, Command::Migrate | Command::Verify { .. } | Command::Restore | Command::Bench { .. });
+    let serves = !matches!(
+        command,
+        Command::Migrate
+            | Command::Verify { .. }
+            | Command::Restore
+            | Command::Bench { .. }
+            | Command::Status { .. }
+            | Command::Reload { .. }
+    );
     if serves && let Err(e) = common::limits::raise_open_files() {
         // Every connection is an open file; without the limit the server still starts.
         tracing::warn!(error = %e, "cannot read the open-files limit");
@@ -328,6 +350,20 @@ async fn dispatch(command: Command, mut cfg: Config) -> anyhow::Result<()> {
             println!("{}", report.summary());
             if report.is_clean() { Ok(()) } else { Err(dbsvr::verify::Differences(report.differences.len()).into()) }
         }
+        Command::Status { json } => {
+            let redis = common::Redis::new(&cfg.redis)?;
+            redis.ready().await?;
+            let status = common::status::status(&redis).await;
+            redis.close().await;
+            let status = status?;
+            if json {
+                println!("{}", status.to_json());
+            } else {
+                print!("{status}");
+            }
+            Ok(())
+        }
+        Command::Reload { timeout_ms } => reload::run(&cfg, Duration::from_millis(timeout_ms)).await,
         Command::Restore => {
             let (redis, pool) = dbsvr::verify::connect(&cfg).await?;
             let options = dbsvr::restore::Options { reminder_before_ms: cfg.pushsvr.reminder_before_ms };

@@ -32,9 +32,17 @@ pub async fn run(mut cfg: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     result
 }
 
+/// The example Lua handler folder `matchday up` uses when logic.lua_dir is empty.
+const EXAMPLE_LUA_DIR: &str = "logic/scripts";
+
 /// Runs connect, logic, gm, resultcenter, pushsvr and dbsvr (and the admin server) until shutdown or until one of them fails.
 async fn serve(mut cfg: Config, shutdown: &Shutdown) -> anyhow::Result<()> {
     let generated = dev_credentials(&mut cfg);
+    // The example Lua handlers (docs/lua.md) when run from a checkout and none are configured.
+    if cfg.logic.lua_dir.is_empty() && std::path::Path::new(EXAMPLE_LUA_DIR).is_dir() {
+        cfg.logic.lua_dir = EXAMPLE_LUA_DIR.to_owned();
+        println!("Lua handlers: {EXAMPLE_LUA_DIR} (set logic.lua_dir to use another folder)");
+    }
     dbsvr::schema::migrate(&cfg.mysql.url).await?;
     let listener = crate::bind(cfg.connect.listen, "connect.listen").await?;
     let ws = listener.local_addr()?;

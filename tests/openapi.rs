@@ -34,6 +34,10 @@ const CONTRACT: &[(&str, &str)] = &[
     ("get", "/api/stats"),
     ("get", "/api/nodes"),
     ("get", "/api/queues"),
+    // Extensions: live operations (issue 9).
+    ("post", "/api/ops/drain"),
+    // Extensions: Lua handlers (issue 9).
+    ("post", "/api/ops/reload"),
 ];
 
 fn python() -> PathBuf {

@@ -229,6 +229,13 @@ async fn a_big_match_is_split_across_two_resultcenters() {
     a.resultcenter = cfg.resultcenter.clone();
     b.resultcenter = cfg.resultcenter.clone();
     let (sa, sb) = (spawn_resultcenter(a, &shutdown), spawn_resultcenter(b, &shutdown));
+    // Both processes' consumers (2 each) wait for jobs before the split jobs are queued: a job goes to
+    // a consumer that is waiting, so neither process can take them all just by starting first.
+    let consumers = env.keys().consumers(&env.keys().settle());
+    eventually("both resultcenters' consumers are registered", || async {
+        (env.redis.pool.hlen::<i64, _>(&consumers).await.ok()? == 4).then_some(())
+    })
+    .await;
     assert_eq!(gm.post(&format!("/api/matches/{mid}/result"), OPERATOR, &json!({"winner": "a"})).await.status, 200);
     wait_finished(&gm, mid, 9).await;
     check_settled(&env, &gm, mid, &book, Some("a")).await;

@@ -94,6 +94,26 @@ pub struct LogicConfig {
     pub max_concurrent_hashes: usize,
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
+    /// Folder of Lua handler modules (docs/lua.md); empty = none.
+    #[serde(default)]
+    pub lua_dir: String,
+    /// May a Lua module serve a msg id that a built-in handler serves?
+    #[serde(default)]
+    pub lua_override: bool,
+    /// CPU time one Lua handler call may use (time spent waiting on Redis does not count).
+    #[serde(default = "default_lua_cpu_ms")]
+    pub lua_cpu_ms: u64,
+    /// Memory the Lua state of a handler set may hold, KiB.
+    #[serde(default = "default_lua_memory_kib")]
+    pub lua_memory_kib: u64,
+}
+
+fn default_lua_cpu_ms() -> u64 {
+    50
+}
+
+fn default_lua_memory_kib() -> u64 {
+    32768
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -274,6 +294,11 @@ impl Config {
             ),
             (self.logic.max_concurrent_hashes >= 1, "logic.max_concurrent_hashes must be at least 1"),
             (
+                self.logic.lua_cpu_ms >= 1 && self.logic.lua_cpu_ms <= 60_000,
+                "logic.lua_cpu_ms must be between 1 and 60000",
+            ),
+            (self.logic.lua_memory_kib >= 1024, "logic.lua_memory_kib must be at least 1024"),
+            (
                 self.logic.argon2_memory_kib >= 8 && self.logic.argon2_iterations >= 1,
                 "logic.argon2_memory_kib must be at least 8 and argon2_iterations at least 1",
             ),
@@ -333,6 +358,18 @@ mod tests {
         assert_eq!(c.redis.prefix, "md:");
         assert_eq!(c.node.group, 1);
         assert_eq!(c.log.format, LogFormat::Human);
+    }
+
+    #[test]
+    fn lua_settings_default_to_none_and_are_checked() {
+        let mut c = Config::defaults();
+        assert_eq!((c.logic.lua_dir.as_str(), c.logic.lua_override), ("", false));
+        assert_eq!((c.logic.lua_cpu_ms, c.logic.lua_memory_kib), (50, 32768));
+        c.logic.lua_cpu_ms = 0;
+        assert!(c.validate().unwrap_err().to_string().contains("logic.lua_cpu_ms"));
+        c.logic.lua_cpu_ms = 50;
+        c.logic.lua_memory_kib = 10;
+        assert!(c.validate().unwrap_err().to_string().contains("logic.lua_memory_kib"));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Commands to running processes (`reload`, `drain`, …), over Redis lists like everything else:
-//! the sender (gm, `matchday reload`) LPUSHes a command onto `ctl:{node}` of each process it
+//! the sender (gm, `matchday reload`) LPUSHes a command onto `ctl:{role}:{node}` of each process it
 //! addresses (found by their heartbeats), and each process answers on `ctl:reply:{id}`, so the
 //! sender knows who did what. A command list expires a minute after its last command (a dead
 //! process's commands do not pile up); a reply list a minute after its last answer.
@@ -7,8 +7,15 @@
 //! - [`listen`]: a process's side — a task that takes its commands and hands each to the process
 //!   with a [`Responder`].
 //! - [`send`]: the sender's side — push a command to some nodes and collect their answers.
+//! - [`serve`]: how every service answers its commands: [`listen`] plus a dispatcher that handles
+//!   `drain` itself (answer ok "draining", then start the graceful shutdown exactly as SIGTERM does)
+//!   and hands any other command to the service's [`Handlers`] (e.g. logic's `reload`); a command
+//!   nobody handles is answered ok=false "unknown command".
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use fred::prelude::*;
@@ -79,7 +86,7 @@ pub async fn send(
     let command = Command { id: id.clone(), cmd: cmd.to_owned(), by: by.to_owned() };
     let body = serde_json::to_string(&command).expect("a command serializes");
     for node in nodes {
-        let key = redis.keys.control(&node.id);
+        let key = redis.keys.control(&node.role, &node.id);
         let _: i64 = redis.pool.lpush(&key, &body).await?;
         let _: bool = redis.pool.pexpire(&key, LIST_TTL.as_millis() as i64, None).await?;
     }
@@ -126,11 +133,16 @@ impl Responder {
 
 /// Takes the commands of process `node` (role `role`) until shutdown: each goes to the returned
 /// receiver with a [`Responder`]. A command that cannot be read is logged and dropped.
-pub async fn listen(redis: &Redis, role: &str, node: &str, shutdown: &Shutdown) -> anyhow::Result<mpsc::Receiver<Incoming>> {
+pub async fn listen(
+    redis: &Redis,
+    role: &str,
+    node: &str,
+    shutdown: &Shutdown,
+) -> anyhow::Result<mpsc::Receiver<Incoming>> {
     let client = redis.blocking_client(&format!("control {node}")).await?;
     let (tx, rx) = mpsc::channel(16);
     let (redis, key, role, node, token) =
-        (redis.clone(), redis.keys.control(node), role.to_owned(), node.to_owned(), shutdown.token.clone());
+        (redis.clone(), redis.keys.control(role, node), role.to_owned(), node.to_owned(), shutdown.token.clone());
     shutdown.tracker.spawn(async move {
         while !token.is_cancelled() {
             let popped: Result<Option<(String, String)>, _> = tokio::select! {
@@ -162,4 +174,85 @@ pub async fn listen(redis: &Redis, role: &str, node: &str, shutdown: &Shutdown) 
         let _ = client.quit().await;
     });
     Ok(rx)
+}
+
+/// What a handler of one command returns: (ok, detail), sent back as the [`Answer`].
+pub type Handled = Pin<Box<dyn Future<Output = (bool, String)> + Send>>;
+
+/// The commands a service handles beyond `drain`, by name. Cheap to clone.
+///
+/// ```ignore
+/// let handlers = Handlers::new().on("reload", move |_cmd| {
+///     let table = table.clone();
+///     async move { match table.reload() { Ok(n) => (true, format!("{n} modules")), Err(e) => (false, e.to_string()) } }
+/// });
+/// ```
+#[derive(Clone, Default)]
+pub struct Handlers {
+    by_name: HashMap<String, Arc<dyn Fn(Command) -> Handled + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Handlers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&String> = self.by_name.keys().collect();
+        names.sort();
+        f.debug_struct("Handlers").field("commands", &names).finish()
+    }
+}
+
+impl Handlers {
+    pub fn new() -> Handlers {
+        Handlers::default()
+    }
+
+    /// Handles `cmd` with `f`. `drain` is always the built-in one and cannot be replaced.
+    pub fn on<F, Fut>(mut self, cmd: &str, f: F) -> Handlers
+    where
+        F: Fn(Command) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = (bool, String)> + Send + 'static,
+    {
+        self.by_name.insert(cmd.to_owned(), Arc::new(move |c| Box::pin(f(c))));
+        self
+    }
+
+    /// The commands handled, besides `drain`.
+    pub fn commands(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.by_name.keys().cloned().collect();
+        names.sort();
+        names
+    }
+}
+
+/// The command every service handles: start the graceful shutdown, as SIGTERM does.
+pub const DRAIN: &str = "drain";
+
+/// Answers the commands of the `role` service of process `node` until shutdown (one at a time, in
+/// the order they came): `drain` answers ok "draining" and then cancels `shutdown`; a command in
+/// `handlers` is answered with what its handler returns; any other with ok=false "unknown command".
+/// Returns once listening has started (the dispatcher is a task on `shutdown.tracker`).
+pub async fn serve(
+    redis: &Redis,
+    role: &str,
+    node: &str,
+    shutdown: &Shutdown,
+    handlers: Handlers,
+) -> anyhow::Result<()> {
+    let mut incoming = listen(redis, role, node, shutdown).await?;
+    let token = shutdown.token.clone();
+    shutdown.tracker.spawn(async move {
+        while let Some(Incoming { command, responder }) = incoming.recv().await {
+            if command.cmd == DRAIN {
+                tracing::info!(by = %command.by, "drain asked for: shutting down as on SIGTERM");
+                responder.answer(true, "draining").await;
+                token.cancel();
+            } else if let Some(handler) = handlers.by_name.get(&command.cmd) {
+                let (ok, detail) = handler(command).await;
+                responder.answer(ok, detail).await;
+            } else {
+                tracing::warn!(command.cmd = %command.cmd, "unknown control command");
+                responder.answer(false, "unknown command").await;
+            }
+        }
+    });
+    Ok(())
 }

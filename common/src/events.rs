@@ -68,6 +68,17 @@ pub enum Event {
     Reminder { match_id: u64 },
     /// Due at a match's start time: stop betting (the `start` transition) if staff have not.
     AutoStart { match_id: u64 },
+    /// A push from a Lua handler module (docs/lua.md): msg `id` (an extension push id) with `body`
+    /// to the user, online or kept in the inbox. `nonce` keeps two equal pushes apart in `sched`.
+    UserPush {
+        uid: u64,
+        id: u16,
+        body: serde_json::Value,
+        #[serde(default)]
+        ts: u64,
+        #[serde(default)]
+        nonce: String,
+    },
 }
 
 #[cfg(test)]

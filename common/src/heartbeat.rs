@@ -1,7 +1,14 @@
 //! Node heartbeats: each process keeps `node:{role}:{id}` (a hash with a TTL) alive while it runs.
 //! The reaper treats a consumer whose heartbeat key has expired as dead; gm lists live processes.
+//!
+//! Besides its identity, every beat writes `uptime_s` and whatever the process's [`LiveFields`]
+//! provider returns at that moment (the consumer services: `handled`, `frames_per_s`, `inflight`;
+//! see `service::load_fields`), so `GET /api/nodes` and `matchday status` show live load.
 
-use std::time::Duration;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use fred::prelude::*;
 
@@ -9,14 +16,31 @@ use crate::redis::Redis;
 use crate::shutdown::Shutdown;
 use crate::time::now_ms;
 
+/// Fields that change while a process runs (load), read at every beat.
+pub type LiveFields = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Vec<(String, String)>> + Send>> + Send + Sync>;
+
 /// Identity of a process in one role.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct NodeInfo {
     pub role: &'static str,
     pub id: String,
     pub group: u32,
-    /// Free-form extra fields (listen address, worker count).
+    /// Free-form extra fields (listen address, worker count), written as they are.
     pub extra: Vec<(String, String)>,
+    /// Live fields, asked for at every beat (none: only `uptime_s` changes).
+    pub live: Option<LiveFields>,
+}
+
+impl std::fmt::Debug for NodeInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeInfo")
+            .field("role", &self.role)
+            .field("id", &self.id)
+            .field("group", &self.group)
+            .field("extra", &self.extra)
+            .field("live", &self.live.is_some())
+            .finish()
+    }
 }
 
 /// A running heartbeat; its key is deleted on shutdown.
@@ -47,7 +71,20 @@ impl Heartbeat {
             ("started_at".into(), now_ms().to_string()),
         ];
         fields.extend(info.extra);
-        if let Err(e) = beat(redis, &key, &fields, ttl).await {
+        let started = Instant::now();
+        let live = info.live;
+        let current = move || {
+            let live = live.clone();
+            async move {
+                let mut now = vec![("uptime_s".to_owned(), started.elapsed().as_secs().to_string())];
+                if let Some(live) = live {
+                    now.extend(live().await);
+                }
+                now
+            }
+        };
+        let first = [fields.clone(), current().await].concat();
+        if let Err(e) = beat(redis, &key, &first, ttl).await {
             tracing::warn!(heartbeat = %key, error = %e, "first heartbeat failed; retrying");
         }
         let (redis, k, token) = (redis.clone(), key.clone(), shutdown.token.clone());
@@ -59,7 +96,8 @@ impl Heartbeat {
                     _ = token.cancelled() => break,
                     _ = tick.tick() => {}
                 }
-                if let Err(e) = beat(&redis, &k, &fields, ttl).await {
+                let now = [fields.clone(), current().await].concat();
+                if let Err(e) = beat(&redis, &k, &now, ttl).await {
                     tracing::warn!(heartbeat = %k, error = %e, "heartbeat failed; retrying");
                 }
             }

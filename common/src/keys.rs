@@ -28,6 +28,18 @@ impl Keys {
         self.k(format_args!("q:c2l:{{{group}}}"))
     }
 
+    /// Pattern (for `Redis::scan`, which adds the prefix) matching every group's client queue
+    /// and its inflight lists.
+    pub fn c2l_pattern(&self) -> &'static str {
+        "q:c2l:*"
+    }
+
+    /// The group whose client queue `key` (a full key) is; None for anything else (an inflight list).
+    pub fn c2l_group(&self, key: &str) -> Option<u32> {
+        let name = key.strip_prefix(&self.prefix)?;
+        name.strip_prefix("q:c2l:{")?.strip_suffix('}')?.parse().ok()
+    }
+
     /// Replies for connect node `node`.
     pub fn l2c(&self, node: &str) -> String {
         self.k(format_args!("q:l2c:{{{node}}}"))
@@ -222,9 +234,10 @@ impl Keys {
         self.k(format_args!("grant:{request_id}"))
     }
 
-    /// Control commands for process `node` (common::control).
-    pub fn control(&self, node: &str) -> String {
-        self.k(format_args!("ctl:{node}"))
+    /// Control commands for the `role` service of process `node` (common::control). The role is
+    /// part of the key because `matchday up` runs every role under one node id.
+    pub fn control(&self, role: &str, node: &str) -> String {
+        self.k(format_args!("ctl:{role}:{node}"))
     }
 
     /// The answers to control command `id`.
@@ -271,6 +284,13 @@ impl Keys {
             .collect()
     }
 
+    /// A key of the Lua handler modules' own (docs/lua.md): `ext:{name}`, where `name` is what a
+    /// module passed (checked by logic: letters, digits, `_ - . :` only). Module-shipped Redis
+    /// scripts may touch these keys and no others.
+    pub fn ext(&self, name: &str) -> String {
+        self.k(format_args!("ext:{name}"))
+    }
+
     /// Pattern matching every key of the deployment (tests clean up with it).
     pub fn all_pattern(&self) -> String {
         self.k(format_args!("*"))
@@ -292,5 +312,15 @@ mod tests {
         assert_eq!(k.node("logic", "n1"), "md:node:logic:n1");
         assert_eq!(k.session("ab"), "md:session:ab");
         assert_eq!(k.sessions(7), "md:sessions:7");
+        assert_eq!(k.ext("signin:board"), "md:ext:signin:board");
+        assert_eq!(k.control("logic", "n1"), "md:ctl:logic:n1");
+    }
+
+    #[test]
+    fn client_queues_are_told_from_their_inflight_lists() {
+        let k = Keys::new("md:");
+        assert_eq!(k.c2l_group(&k.c2l(12)), Some(12));
+        assert_eq!(k.c2l_group(&k.inflight(&k.c2l(12), "n1.0")), None);
+        assert_eq!(k.c2l_group("other:q:c2l:{1}"), None);
     }
 }

@@ -17,6 +17,8 @@
 //! - [`heartbeat`]: `node:{role}:{id}` liveness keys.
 //! - [`telemetry`]: tracing, Prometheus metrics, and the `/metrics` `/healthz` `/readyz` server.
 //! - [`shutdown`]: cancellation token + task tracker + grace timeout.
+//! - [`status`]: live processes with their load, and each group's backlog (`GET /api/nodes`,
+//!   `matchday status`).
 //! - [`time`]: clock helpers.
 
 pub mod bets;
@@ -33,6 +35,7 @@ pub mod redis;
 pub mod scripts;
 pub mod service;
 pub mod shutdown;
+pub mod status;
 pub mod telemetry;
 pub mod time;
 

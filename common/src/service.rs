@@ -1,16 +1,27 @@
 //! The shape every queue-consuming service shares (logic, resultcenter, pushsvr, dbsvr): a
 //! heartbeat `node:{role}:{id}`, K consumers of one queue each run by the service's worker loop, a
-//! reaper for the queue, and an orderly stop: workers finish what they hold, then the heartbeat goes.
+//! reaper for the queue, control commands (`drain`, and the service's own [`Consumers::control`]),
+//! and an orderly stop: workers finish what they hold, then the heartbeat goes.
+//!
+//! The heartbeat carries the live load ([`load_fields`]): frames handled, frames per second over the
+//! last beat, and frames inflight (taken, not yet acked).
 
 use std::future::Future;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use crate::heartbeat::{Heartbeat, NodeInfo};
+use fred::prelude::*;
+
+use crate::control::{self, Handlers};
+use crate::heartbeat::{Heartbeat, LiveFields, NodeInfo};
 use crate::queue::{Consumer, QueueKeys, Reaper};
 use crate::{Config, Redis, Shutdown};
 
+/// A running total read at every heartbeat (e.g. a service's frames handled).
+pub type Counter = Arc<dyn Fn() -> u64 + Send + Sync>;
+
 /// What a service consumes, and how.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Consumers {
     /// The role in heartbeats and logs ("logic", "dbsvr", ...).
     pub role: &'static str,
@@ -21,6 +32,11 @@ pub struct Consumers {
     pub batch: usize,
     /// How long a consumer blocks waiting for frames before it looks for shutdown.
     pub block: Duration,
+    /// Frames (jobs, events, records) handled so far by this process, for the heartbeat's
+    /// `handled` and `frames_per_s`; none: the heartbeat shows only `inflight`.
+    pub handled: Option<Counter>,
+    /// Control commands this service handles besides `drain` (see [`control::serve`]).
+    pub control: Handlers,
 }
 
 /// Runs `spec.workers` consumers, each handed to `work`, until shutdown; returns once every worker
@@ -40,17 +56,20 @@ where
     anyhow::ensure!(!node.is_empty(), "node.id must be set before starting {}", spec.role);
     let q = &cfg.queue;
     let every = Duration::from_millis(q.heartbeat_interval_ms);
+    let queue = QueueKeys::new(&redis.keys, spec.queue.clone());
+    let names: Vec<String> = (0..spec.workers).map(|k| format!("{node}.{k}")).collect();
+    let inflight = names.iter().map(|w| redis.keys.inflight(&queue.queue, w)).collect();
     let info = NodeInfo {
         role: spec.role,
         id: node.clone(),
         group: cfg.node.group,
-        extra: vec![("workers".into(), spec.workers.to_string())],
+        extra: vec![("workers".into(), spec.workers.to_string()), ("queue".into(), label(&queue.queue))],
+        live: Some(load_fields(redis.clone(), spec.handled.clone(), inflight)),
     };
     let heartbeat = Heartbeat::start(redis, info, every, Duration::from_millis(q.heartbeat_ttl_ms), shutdown).await;
-    let queue = QueueKeys::new(&redis.keys, spec.queue.clone());
+    control::serve(redis, spec.role, &node, shutdown, spec.control.clone()).await?;
     let mut workers = Vec::with_capacity(spec.workers);
-    for k in 0..spec.workers {
-        let worker = format!("{node}.{k}");
+    for worker in names {
         let consumer =
             Consumer::start(redis, queue.clone(), &worker, &heartbeat.key, spec.batch, spec.block, every).await?;
         let span = tracing::info_span!("worker", worker = %worker);
@@ -71,21 +90,63 @@ where
     Ok(())
 }
 
+/// The heartbeat's live load of a consumer service: `handled` (the counter's total, when there is
+/// one), `frames_per_s` (its rise since the previous beat, per second) and `inflight` (frames in the
+/// `inflight` lists: taken and not yet acked — read from Redis, one LLEN per worker).
+pub fn load_fields(redis: Redis, handled: Option<Counter>, inflight: Vec<String>) -> LiveFields {
+    let last = Arc::new(Mutex::new(None::<(Instant, u64)>));
+    Arc::new(move || {
+        let (redis, handled, inflight, last) = (redis.clone(), handled.clone(), inflight.clone(), last.clone());
+        Box::pin(async move {
+            let mut fields = Vec::with_capacity(3);
+            if let Some(handled) = handled {
+                let (now, total) = (Instant::now(), handled());
+                let previous = last.lock().expect("load sample").replace((now, total));
+                let per_s = match previous {
+                    Some((at, before)) if now > at => {
+                        total.saturating_sub(before) as f64 / now.duration_since(at).as_secs_f64()
+                    }
+                    _ => 0.0,
+                };
+                fields.push(("handled".to_owned(), total.to_string()));
+                fields.push(("frames_per_s".to_owned(), format!("{per_s:.1}")));
+            }
+            let mut held = 0;
+            for key in &inflight {
+                let n: Result<i64, _> = redis.pool.llen(key).await;
+                held += n.unwrap_or(0);
+            }
+            fields.push(("inflight".to_owned(), held.to_string()));
+            fields
+        })
+    })
+}
+
+/// A queue's name without the deployment prefix (`q:c2l:{1}`), as metrics and heartbeats show it.
+pub fn label(queue: &str) -> String {
+    queue.find("q:").map_or(queue.to_owned(), |i| queue[i..].to_owned())
+}
+
+/// How many elements wait in `queue` and how long the oldest has waited, ms (0 when empty, or
+/// when the oldest carries no time).
+pub async fn depth_and_age(redis: &Redis, queue: &str) -> Result<(i64, u64), fred::error::Error> {
+    let depth: i64 = redis.pool.llen(queue).await?;
+    let oldest: Option<bytes::Bytes> = redis.pool.lindex(queue, -1).await?;
+    let age_ms = oldest.and_then(|f| enqueued_at(&f)).map_or(0, |ts| crate::time::now_ms().saturating_sub(ts));
+    Ok((depth, age_ms))
+}
+
 /// Every second, sets `matchday_queue_depth{queue}` (frames waiting) and
 /// `matchday_queue_oldest_age_seconds{queue}` (how long the oldest has waited).
 async fn watch_depth(redis: Redis, queue: String, shutdown: Shutdown) {
-    let label = queue.find("q:").map_or(queue.clone(), |i| queue[i..].to_owned());
+    let label = label(&queue);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        use fred::prelude::*;
-        let depth: Result<i64, _> = redis.pool.llen(&queue).await;
-        let oldest: Result<Option<bytes::Bytes>, _> = redis.pool.lindex(&queue, -1).await;
-        let (Ok(depth), Ok(oldest)) = (depth, oldest) else { continue };
-        let age_ms = oldest.and_then(|f| enqueued_at(&f)).map_or(0, |ts| crate::time::now_ms().saturating_sub(ts));
+        let Ok((depth, age_ms)) = depth_and_age(&redis, &queue).await else { continue };
         metrics::gauge!("matchday_queue_depth", "queue" => label.clone()).set(depth as f64);
         metrics::gauge!("matchday_queue_oldest_age_seconds", "queue" => label.clone()).set(age_ms as f64 / 1000.0);
     }

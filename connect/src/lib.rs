@@ -126,13 +126,20 @@ impl Server {
             id: node.node_id.clone(),
             group: node.group,
             extra: vec![("listen".into(), addr.to_string())],
+            live: Some(live_fields(node.stats.clone())),
         };
         // Clients are served even while Redis is away (they get code 6); the heartbeat waits for it.
         let (n2, s2) = (node.clone(), shutdown.clone());
         let heartbeat = shutdown.tracker.spawn(async move {
             let interval = Duration::from_millis(n2.cfg.queue.heartbeat_interval_ms);
             let ttl = Duration::from_millis(n2.cfg.queue.heartbeat_ttl_ms);
-            Heartbeat::start(&n2.redis, info, interval, ttl, &s2).await.stopped().await;
+            let beating = Heartbeat::start(&n2.redis, info, interval, ttl, &s2).await;
+            // `drain` stops the node as SIGTERM does.
+            let handlers = common::control::Handlers::new();
+            if let Err(e) = common::control::serve(&n2.redis, "connect", &n2.node_id, &s2, handlers).await {
+                tracing::warn!(error = format!("{e:#}"), "cannot take control commands; drain with SIGTERM");
+            }
+            beating.stopped().await;
         });
         shutdown.tracker.spawn(replies::run(node.clone(), shutdown.clone()));
         // Give Redis a moment at start, so the first clients are not refused for nothing; if it
@@ -181,6 +188,14 @@ impl Server {
         node.redis.close().await;
         Ok(())
     }
+}
+
+/// The heartbeat's live fields of a connect node: its open connections.
+fn live_fields(stats: Arc<Stats>) -> common::heartbeat::LiveFields {
+    Arc::new(move || {
+        let open = stats.connections.load(std::sync::atomic::Ordering::Relaxed);
+        Box::pin(std::future::ready(vec![("connections".to_owned(), open.to_string())]))
+    })
 }
 
 /// Runs a connect node on `listener` until shutdown.

@@ -88,7 +88,7 @@ pub async fn run_with(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) -> any
         redis: redis.clone(),
         pool: pool.clone(),
         cfg: d.clone(),
-        stats,
+        stats: stats.clone(),
         dead: redis.keys.dead(&redis.keys.outbox()),
         max_attempts: cfg.queue.max_attempts,
     };
@@ -98,6 +98,8 @@ pub async fn run_with(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) -> any
         workers: d.workers,
         batch: d.batch_max,
         block: Duration::from_secs(1),
+        handled: Some(Arc::new(move || stats.flushed())),
+        control: common::control::Handlers::new(),
     };
     let result =
         run_consumers(&cfg, &redis, spec, &shutdown, |consumer| flush::run(ctx.clone(), consumer, shutdown.clone()))

@@ -101,6 +101,7 @@ pub async fn run(cfg: Config, listener: TcpListener, shutdown: Shutdown) -> anyh
         id: cfg.node.id.clone(),
         group: cfg.node.group,
         extra: vec![("listen".into(), addr.to_string())],
+        live: None,
     };
     let heartbeat = Heartbeat::start(
         &redis,
@@ -110,6 +111,8 @@ pub async fn run(cfg: Config, listener: TcpListener, shutdown: Shutdown) -> anyh
         &shutdown,
     )
     .await;
+    // `drain` stops gm as SIGTERM does (requests in progress are finished).
+    common::control::serve(&redis, "gm", &cfg.node.id, &shutdown, common::control::Handlers::new()).await?;
     let app = router(AppState { redis: redis.clone(), cfg: Arc::new(cfg) });
     tracing::info!(listen = %addr, "gm listening on http://{addr}");
     let s = shutdown.clone();

@@ -18,6 +18,8 @@ pub struct Ctx {
     pub hasher: Hasher,
     pub stats: Arc<crate::Stats>,
     pub dispatch: Arc<Dispatch>,
+    /// The Lua handler set (docs/lua.md), swapped whole on reload.
+    pub lua: Arc<crate::lua::LuaHandlers>,
     /// Known match types and the page cap (from `matches`).
     pub match_types: Arc<Vec<String>>,
     pub max_page: usize,
@@ -38,6 +40,7 @@ impl Ctx {
             hasher,
             stats,
             dispatch: Arc::new(dispatch),
+            lua: Arc::new(crate::lua::LuaHandlers::new(crate::lua::Limits::from_config(&cfg.logic))),
             match_types: Arc::new(cfg.matches.types.clone()),
             max_page: cfg.matches.max_page,
             bet_ids: Arc::new(IdBlock::new(redis.keys.bet_seq(), BET_ID_BLOCK)),

@@ -9,11 +9,24 @@ pub struct AppError {
     pub msg: String,
     /// More fields for the error body, next to `msg` (1005 carries the current odds).
     pub details: Option<serde_json::Map<String, serde_json::Value>>,
+    /// A code outside the catalogue that a Lua module answered with (its extension range, see
+    /// docs/lua.md); `code` is then `Internal`, for anything that needs an [`ErrorCode`].
+    pub ext_code: Option<u16>,
 }
 
 impl AppError {
     pub fn new(code: ErrorCode, msg: impl Into<String>) -> AppError {
-        AppError { code, msg: msg.into(), details: None }
+        AppError { code, msg: msg.into(), details: None, ext_code: None }
+    }
+
+    /// An extension error code (docs/lua.md: 5000..=5999) with a message.
+    pub fn extension(code: u16, msg: impl Into<String>) -> AppError {
+        AppError { code: ErrorCode::Internal, msg: msg.into(), details: None, ext_code: Some(code) }
+    }
+
+    /// The code the client sees.
+    pub fn wire_code(&self) -> u16 {
+        self.ext_code.unwrap_or(self.code.code())
     }
 
     /// Adds fields to the error body.

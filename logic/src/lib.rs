@@ -8,10 +8,14 @@
 //! - `handlers/`: one file per message, and the dispatch table (`handlers::TABLE`).
 //! - `worker`: the consumer loop (batching, panics, slow-handler warnings, metrics).
 //! - `request`, `error`, `context`, `password`, `session`: what handlers work with.
+//! - `lua/`: handler modules written in Lua, loaded from `logic.lua_dir` (docs/lua.md).
+//! - `control`: the control commands logic handles besides `drain` (`reload`).
 
 mod context;
+mod control;
 mod error;
 mod handlers;
+pub mod lua;
 mod password;
 mod request;
 mod session;
@@ -61,13 +65,22 @@ pub async fn run(cfg: Config, shutdown: Shutdown) -> anyhow::Result<()> {
 pub async fn run_with(cfg: Config, shutdown: Shutdown, extras: Extras) -> anyhow::Result<()> {
     let redis = Redis::new(&cfg.redis)?;
     redis.ready().await?;
+    let stats = extras.stats.clone();
     let ctx = Ctx::new(redis.clone(), &cfg, extras.stats, extras.dispatch)?;
+    match ctx.lua.reload(&redis, &ctx.dispatch).await {
+        Ok(summary) if ctx.lua.limits().dir.is_some() => tracing::info!("Lua handlers loaded: {summary}"),
+        Ok(_) => {}
+        Err(e) => anyhow::bail!("cannot load the Lua handlers of logic.lua_dir: {e}"),
+    }
     let spec = Consumers {
         role: "logic",
         queue: redis.keys.c2l(cfg.node.group),
         workers: cfg.logic.workers,
         batch: cfg.logic.batch,
         block: Duration::from_millis(cfg.logic.block_timeout_ms),
+        handled: Some(Arc::new(move || stats.handled())),
+        // Control commands besides `drain` (which every service handles): `reload`.
+        control: control::handlers(ctx.clone()),
     };
     let result =
         run_consumers(&cfg, &redis, spec, &shutdown, |consumer| worker::run(ctx.clone(), consumer, shutdown.clone()))

@@ -129,25 +129,20 @@ async fn handle_frame(ctx: &Ctx, frame: &Bytes) -> Outcome {
         user.id = req.head.uid, trace = %req.head.trace);
     async {
         let started = Instant::now();
-        let handler = ctx.dispatch.lookup(req.head.id);
-        let result = match handler {
-            None => Err(AppError::code(ErrorCode::UnknownMsg)),
-            Some(handler) => match AssertUnwindSafe(handler(ctx, &req)).catch_unwind().await {
-                Ok(result) => result,
-                Err(panic) => {
-                    let what = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_default();
-                    tracing::error!(panic = %what, "handler panicked; answered with code 1");
-                    Err(AppError::code(ErrorCode::Internal))
-                }
-            },
+        // One snapshot of the Lua handler set for the whole frame (a reload swaps whole sets). A Lua
+        // handler of a built-in id exists only with logic.lua_override, and then wins.
+        let lua = ctx.lua.snapshot();
+        let lua_handler = lua.get(req.head.id);
+        let builtin = ctx.dispatch.lookup(req.head.id);
+        let known = lua_handler.is_some() || builtin.is_some();
+        let result = match (lua_handler, builtin) {
+            (Some(h), _) => guarded(crate::lua::call(&lua, h, ctx, &req)).await,
+            (None, Some(handler)) => guarded(handler(ctx, &req)).await,
+            (None, None) => Err(AppError::code(ErrorCode::UnknownMsg)),
         };
         let elapsed = started.elapsed();
-        let label = if handler.is_some() { req.head.id.to_string() } else { "unknown".to_owned() };
-        let code = result.as_ref().map_or_else(|e| e.code.code(), |_| 0);
+        let label = if known { req.head.id.to_string() } else { "unknown".to_owned() };
+        let code = result.as_ref().map_or_else(|e| e.wire_code(), |_| 0);
         metrics::histogram!("matchday_logic_handler_seconds", "msg" => label.clone()).record(elapsed.as_secs_f64());
         metrics::counter!("matchday_logic_frames_total", "msg" => label, "code" => code.to_string()).increment(1);
         if elapsed > Duration::from_millis(ctx.cfg.slow_handler_ms) {
@@ -162,6 +157,25 @@ async fn handle_frame(ctx: &Ctx, frame: &Bytes) -> Outcome {
     .await
 }
 
+/// Runs a handler, turning a panic into a code 1 answer.
+async fn guarded<F>(handler: F) -> Result<crate::request::Reply, AppError>
+where
+    F: std::future::Future<Output = Result<crate::request::Reply, AppError>>,
+{
+    match AssertUnwindSafe(handler).catch_unwind().await {
+        Ok(result) => result,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(panic = %what, "handler panicked; answered with code 1");
+            Err(AppError::code(ErrorCode::Internal))
+        }
+    }
+}
+
 fn encode_reply(
     req: &Request,
     result: Result<crate::request::Reply, AppError>,
@@ -173,7 +187,7 @@ fn encode_reply(
             route.unbind = reply.unbind;
             encode_frame_raw(&req.head.reply(0), &reply.body)?
         }
-        Err(e) => encode_frame(&req.head.reply(e.code.code()), &e.body())?,
+        Err(e) => encode_frame(&req.head.reply(e.wire_code()), &e.body())?,
     };
     encode_routed(&route, &frame)
 }

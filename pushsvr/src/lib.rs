@@ -107,6 +107,7 @@ pub async fn run_with(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) -> any
         push_ttl_ms: q.node_list_ttl_ms(),
         max_attempts: q.max_attempts,
     };
+    let counted = stats.clone();
     let poll = Duration::from_millis(cfg.pushsvr.poll_interval_ms);
     let sched = shutdown.tracker.spawn(sched::run(redis.clone(), stats, poll, shutdown.clone()));
     let spec = Consumers {
@@ -115,6 +116,8 @@ pub async fn run_with(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) -> any
         workers: cfg.pushsvr.workers,
         batch: BATCH,
         block: BLOCK_TIMEOUT,
+        handled: Some(Arc::new(move || counted.handled())),
+        control: common::control::Handlers::new(),
     };
     let result =
         run_consumers(&cfg, &redis, spec, &shutdown, |consumer| worker::run(ctx.clone(), consumer, shutdown.clone()))

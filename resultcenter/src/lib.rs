@@ -49,7 +49,7 @@ pub async fn run(cfg: Config, shutdown: Shutdown) -> anyhow::Result<()> {
 pub async fn run_with(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) -> anyhow::Result<()> {
     let redis = Redis::new(&cfg.redis)?;
     redis.ready().await?;
-    let ctx = settle::Ctx { redis: redis.clone(), cfg: cfg.resultcenter.clone(), stats };
+    let ctx = settle::Ctx { redis: redis.clone(), cfg: cfg.resultcenter.clone(), stats: stats.clone() };
     // One job at a time per consumer: a job is a whole match.
     let spec = Consumers {
         role: "resultcenter",
@@ -57,6 +57,8 @@ pub async fn run_with(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) -> any
         workers: cfg.resultcenter.workers,
         batch: 1,
         block: Duration::from_secs(1),
+        handled: Some(Arc::new(move || stats.handled())),
+        control: common::control::Handlers::new(),
     };
     let result =
         run_consumers(&cfg, &redis, spec, &shutdown, |consumer| worker::run(ctx.clone(), consumer, shutdown.clone()))

@@ -2,10 +2,12 @@
 
 pub mod announcements;
 pub mod bans;
+pub mod drain;
 pub mod lifecycle;
 pub mod matches;
 pub mod ops;
 pub mod payments;
+pub mod reload;
 pub mod users;
 
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -60,4 +62,6 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(ops::stats))
         .routes(routes!(ops::nodes))
         .routes(routes!(ops::queues))
+        .routes(routes!(reload::reload))
+        .routes(routes!(drain::drain))
 }

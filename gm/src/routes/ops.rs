@@ -1,7 +1,5 @@
 //! Figures for staff and operators: daily stats, live processes, queue depths.
 
-use std::collections::HashMap;
-
 use axum::extract::State;
 use fred::prelude::*;
 
@@ -29,20 +27,16 @@ pub async fn stats(State(st): State<AppState>, Viewer(_viewer): Viewer) -> Resul
     Ok(axum::Json(Stats { registrations, bets, volume, users_online }))
 }
 
-/// Live processes, from their heartbeats.
+/// Live processes, from their heartbeats, with their load (uptime, frames handled per second,
+/// frames inflight), and per group the client queue's depth and oldest-frame age.
 #[utoipa::path(get, path = "/api/nodes", operation_id = "list_nodes", tag = "ops",
     responses((status = 200, body = NodeList), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn nodes(State(st): State<AppState>, Viewer(_viewer): Viewer) -> Result<axum::Json<NodeList>, ApiError> {
-    let mut keys = st.redis.scan("node:*").await?;
-    keys.sort();
-    let mut items = Vec::with_capacity(keys.len());
-    for key in keys {
-        let node: HashMap<String, String> = st.redis.pool.hgetall(&key).await?;
-        if !node.is_empty() {
-            items.push(node);
-        }
-    }
-    Ok(axum::Json(NodeList { items }))
+    let status = common::status::status(&st.redis).await?;
+    Ok(axum::Json(NodeList {
+        items: status.nodes.into_iter().map(NodeItem::from).collect(),
+        groups: status.groups.into_iter().map(GroupItem::from).collect(),
+    }))
 }
 
 /// Depth of every queue, inflight and dead list, and of the delayed-event set.

@@ -8,6 +8,7 @@ mod balance;
 mod bet_settled;
 mod match_state;
 mod reminder;
+mod user_push;
 
 use common::events::Event;
 
@@ -22,6 +23,7 @@ pub fn kind(event: &Event) -> &'static str {
         Event::Balance { .. } => "balance",
         Event::Reminder { .. } => "reminder",
         Event::AutoStart { .. } => "auto_start",
+        Event::UserPush { .. } => "user_push",
     }
 }
 
@@ -36,5 +38,6 @@ pub async fn handle(ctx: &Ctx, event: &Event) -> anyhow::Result<()> {
         Event::Balance { uid, balance, reason, .. } => balance::handle(ctx, *uid, *balance, reason).await,
         Event::Reminder { match_id } => reminder::handle(ctx, *match_id).await,
         Event::AutoStart { match_id } => auto_start::handle(ctx, *match_id).await,
+        Event::UserPush { uid, id, body, .. } => user_push::handle(ctx, *uid, *id, body).await,
     }
 }

@@ -1,0 +1,381 @@
+//! The `ctx` a Lua handler gets: a table built per call, narrow and typed (docs/lua.md).
+//!
+//! | field / function | what |
+//! |---|---|
+//! | `ctx.uid`, `ctx.msg_id`, `ctx.module` | the logged-in user (nil before login), the msg id, the module's file |
+//! | `ctx.now_ms()`, `ctx.today()` | server time (Unix ms), the UTC day number (days since 1970-01-01) |
+//! | `ctx.log(level, msg)` | a log line (debug, info, warn, error) naming the module |
+//! | `ctx.fail(code, msg)` | answer with an error code (catalogue code or 5000..=5999) |
+//! | `ctx.balance(uid?)`, `ctx.profile(uid?)` | a user's coins; `{ user_id, username, created_at }` or nil |
+//! | `ctx.credit(amount, reason, once)` | credit the caller through wallet_change.lua, once per `once` |
+//! | `ctx.script(name, keys, args)` | a Redis script the folder ships (`redis/<name>.lua`) on `ext:` keys |
+//! | `ctx.push(msg_id, body)`, `ctx.schedule(delay_ms, msg_id, body)` | a push (950..=999) to the caller, now or later |
+//!
+//! Money moves only through `ctx.credit` (an atomic, ledger-writing, idempotent script); the
+//! Redis keys a script may touch are `ext:*` ones, named by the module and prefixed here.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use common::Redis;
+use common::events::Event;
+use common::scripts::ScriptName;
+use fred::prelude::*;
+use mlua::{Lua, LuaSerdeExt, Table, Value as LuaValue};
+
+use super::sandbox::Budget;
+
+/// Extension push ids a module may send.
+pub const PUSH_IDS: std::ops::RangeInclusive<u16> = 950..=999;
+/// Extension error codes a module may answer with (besides the catalogue's).
+pub const ERROR_CODES: std::ops::RangeInclusive<u16> = 5000..=5999;
+/// The longest delay `ctx.schedule` takes: 30 days.
+const MAX_DELAY_MS: i64 = 30 * 24 * 3600 * 1000;
+/// The most one `ctx.credit` may add.
+pub const MAX_CREDIT: i64 = 1_000_000;
+
+/// `ctx.fail(code, msg)`: the error a script raises to answer with a code.
+#[derive(Debug, thiserror::Error)]
+#[error("ctx.fail({code}): {msg}")]
+pub struct Fail {
+    pub code: u16,
+    pub msg: String,
+}
+
+/// Finds a [`Fail`] in an error's chain.
+pub fn find_fail(e: &mlua::Error) -> Option<&Fail> {
+    match e {
+        mlua::Error::ExternalError(inner) => inner.downcast_ref::<Fail>(),
+        mlua::Error::CallbackError { cause, .. } | mlua::Error::WithContext { cause, .. } => find_fail(cause),
+        _ => None,
+    }
+}
+
+/// A Redis script the folder ships: its source and SHA-1.
+#[derive(Clone, Debug)]
+pub struct Shipped {
+    pub source: String,
+    pub sha: String,
+}
+
+/// What the functions of one call's `ctx` share.
+#[derive(Clone)]
+pub struct CallEnv {
+    pub redis: Redis,
+    pub uid: Option<u64>,
+    pub msg_id: u16,
+    /// The module's file name (e.g. `daily_bonus.lua`).
+    pub module: Arc<str>,
+    pub budget: Arc<Budget>,
+    /// The Redis scripts the folder ships, by name.
+    pub scripts: Arc<HashMap<String, Shipped>>,
+}
+
+impl CallEnv {
+    fn caller(&self) -> mlua::Result<u64> {
+        self.uid.ok_or_else(|| mlua::Error::external(Fail { code: 4, msg: "not logged in".into() }))
+    }
+}
+
+fn redis_err(what: &str, e: fred::error::Error) -> mlua::Error {
+    tracing::warn!(error = %e, "Redis command failed in a Lua handler ({what})");
+    mlua::Error::external(Fail { code: 6, msg: "service unavailable, try again".into() })
+}
+
+fn bad(msg: impl Into<String>) -> mlua::Error {
+    mlua::Error::runtime(msg.into())
+}
+
+/// Builds the `ctx` table of one call.
+pub fn build(lua: &Lua, env: CallEnv) -> mlua::Result<Table> {
+    let ctx = lua.create_table()?;
+    ctx.raw_set("uid", env.uid)?;
+    ctx.raw_set("msg_id", env.msg_id)?;
+    ctx.raw_set("module", &*env.module)?;
+    ctx.raw_set("now_ms", lua.create_function(|_, ()| Ok(common::time::now_ms()))?)?;
+    ctx.raw_set("today", lua.create_function(|_, ()| Ok(common::time::day_of(common::time::now_ms())))?)?;
+
+    let module = env.module.clone();
+    ctx.raw_set(
+        "log",
+        lua.create_function(move |_, (level, msg): (String, String)| {
+            match level.as_str() {
+                "debug" => tracing::debug!(lua.module = %module, "{msg}"),
+                "info" => tracing::info!(lua.module = %module, "{msg}"),
+                "warn" => tracing::warn!(lua.module = %module, "{msg}"),
+                "error" => tracing::error!(lua.module = %module, "{msg}"),
+                other => return Err(bad(format!("ctx.log: unknown level {other:?} (debug, info, warn, error)"))),
+            }
+            Ok(())
+        })?,
+    )?;
+
+    ctx.raw_set(
+        "fail",
+        lua.create_function(|_, (code, msg): (u16, Option<String>)| -> mlua::Result<()> {
+            let known = protocol::ErrorCode::from_code(code).filter(|c| c.code() != 0);
+            if known.is_none() && !ERROR_CODES.contains(&code) {
+                return Err(bad(format!("ctx.fail: code {code} is neither in the catalogue nor in 5000..=5999")));
+            }
+            let msg = msg.unwrap_or_else(|| known.map_or("failed", |c| c.message()).to_owned());
+            Err(mlua::Error::external(Fail { code, msg }))
+        })?,
+    )?;
+
+    let e = env.clone();
+    ctx.raw_set(
+        "balance",
+        lua.create_async_function(move |_, uid: Option<u64>| {
+            let e = e.clone();
+            async move {
+                let uid = match uid {
+                    Some(uid) => uid,
+                    None => e.caller()?,
+                };
+                let balance: Option<i64> = e
+                    .budget
+                    .waiting(e.redis.pool.hget(e.redis.keys.wallet(uid), "balance"))
+                    .await?
+                    .map_err(|x| redis_err("balance", x))?;
+                Ok(balance.unwrap_or(0))
+            }
+        })?,
+    )?;
+
+    let e = env.clone();
+    ctx.raw_set(
+        "profile",
+        lua.create_async_function(move |lua, uid: Option<u64>| {
+            let e = e.clone();
+            async move {
+                let uid = match uid {
+                    Some(uid) => uid,
+                    None => e.caller()?,
+                };
+                let (username, created_at): (Option<String>, Option<u64>) = e
+                    .budget
+                    .waiting(e.redis.pool.hmget(e.redis.keys.user(uid), vec!["username", "created_at"]))
+                    .await?
+                    .map_err(|x| redis_err("profile", x))?;
+                match (username, created_at) {
+                    (Some(username), Some(created_at)) => {
+                        let t = lua.create_table()?;
+                        t.raw_set("user_id", uid)?;
+                        t.raw_set("username", username)?;
+                        t.raw_set("created_at", created_at)?;
+                        Ok(LuaValue::Table(t))
+                    }
+                    _ => Ok(LuaValue::Nil),
+                }
+            }
+        })?,
+    )?;
+
+    let e = env.clone();
+    ctx.raw_set(
+        "credit",
+        lua.create_async_function(move |_, (amount, reason, once): (i64, String, String)| {
+            let e = e.clone();
+            async move { credit(&e, amount, &reason, &once).await }
+        })?,
+    )?;
+
+    let e = env.clone();
+    ctx.raw_set(
+        "script",
+        lua.create_async_function(
+            move |lua, (name, keys, args): (String, Option<Vec<String>>, Option<Vec<LuaValue>>)| {
+                let e = e.clone();
+                async move { script(&lua, &e, &name, keys.unwrap_or_default(), args.unwrap_or_default()).await }
+            },
+        )?,
+    )?;
+
+    let e = env.clone();
+    ctx.raw_set(
+        "push",
+        lua.create_async_function(move |lua, (id, body): (u16, LuaValue)| {
+            let e = e.clone();
+            async move {
+                let member = push_event(&lua, &e, id, body)?;
+                let _: i64 = e
+                    .budget
+                    .waiting(e.redis.pool.lpush(e.redis.keys.notify(), member))
+                    .await?
+                    .map_err(|x| redis_err("push", x))?;
+                Ok(())
+            }
+        })?,
+    )?;
+
+    let e = env;
+    ctx.raw_set(
+        "schedule",
+        lua.create_async_function(move |lua, (delay_ms, id, body): (i64, u16, LuaValue)| {
+            let e = e.clone();
+            async move {
+                if !(0..=MAX_DELAY_MS).contains(&delay_ms) {
+                    return Err(bad(format!("ctx.schedule: delay_ms must be between 0 and {MAX_DELAY_MS}")));
+                }
+                let member = push_event(&lua, &e, id, body)?;
+                let due = common::time::now_ms() as i64 + delay_ms;
+                let _: i64 = e
+                    .budget
+                    .waiting(e.redis.pool.zadd(e.redis.keys.sched(), None, None, false, false, (due as f64, member)))
+                    .await?
+                    .map_err(|x| redis_err("schedule", x))?;
+                Ok(())
+            }
+        })?,
+    )?;
+    Ok(ctx)
+}
+
+/// The `user_push` event for the caller (MessagePack, as pushsvr reads it).
+fn push_event(lua: &Lua, e: &CallEnv, id: u16, body: LuaValue) -> mlua::Result<Bytes> {
+    if !PUSH_IDS.contains(&id) {
+        return Err(bad(format!("ctx.push: msg id {id} is not an extension push id (950..=999)")));
+    }
+    let uid = e.caller()?;
+    let body: serde_json::Value = lua.from_value(body)?;
+    if !body.is_object() {
+        return Err(bad("ctx.push: the body must be a table with named fields"));
+    }
+    let event = Event::UserPush { uid, id, body, ts: common::time::now_ms(), nonce: uuid_like() };
+    Ok(Bytes::from(rmp_serde::to_vec_named(&event).map_err(mlua::Error::external)?))
+}
+
+/// A random hex string (no uuid dependency in logic).
+fn uuid_like() -> String {
+    hex::encode(rand::random::<[u8; 8]>())
+}
+
+/// `ctx.credit`: wallet_change.lua for the caller, idempotent by (module, caller, `once`).
+async fn credit(e: &CallEnv, amount: i64, reason: &str, once: &str) -> mlua::Result<(i64, bool)> {
+    let uid = e.caller()?;
+    if !(1..=MAX_CREDIT).contains(&amount) {
+        return Err(bad(format!("ctx.credit: amount must be between 1 and {MAX_CREDIT}")));
+    }
+    if once.is_empty() || once.len() > 128 || reason.is_empty() || reason.len() > 64 {
+        return Err(bad("ctx.credit: reason (1..64 bytes) and once (1..128 bytes) are required"));
+    }
+    let k = &e.redis.keys;
+    // The grant record of staff grants, under an id no staff request id takes (`lua:` prefix).
+    let id = format!("lua:{}:{uid}:{once}", e.module.trim_end_matches(".lua"));
+    let keys = vec![k.user(uid), k.wallet(uid), k.ledger(uid), k.outbox(), k.grant(&id), k.notify()];
+    let argv: Vec<fred::types::Value> = vec![
+        uid.to_string().into(),
+        amount.to_string().into(),
+        reason.into(),
+        format!("lua:{}", e.module).into(),
+        (common::time::now_ms() as i64).into(),
+        "grant".into(),
+        "".into(),
+        id.as_str().into(),
+    ];
+    let reply: Vec<i64> = e
+        .budget
+        .waiting(e.redis.scripts.call(&e.redis.pool, ScriptName::WalletChange, keys, argv))
+        .await?
+        .map_err(|x| redis_err("credit", x))?;
+    match reply.as_slice() {
+        [0, balance, repeated] => Ok((*balance, *repeated == 1)),
+        [1007] => Err(mlua::Error::external(Fail { code: 1007, msg: format!("no user {uid}") })),
+        other => Err(bad(format!("ctx.credit: wallet_change.lua answered {other:?}"))),
+    }
+}
+
+/// Whether `name` may name an `ext:` key.
+fn valid_ext_key(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 200
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+}
+
+/// `ctx.script(name, keys, args)`: EVALSHA a script of the folder, with `ext:` keys.
+async fn script(lua: &Lua, e: &CallEnv, name: &str, keys: Vec<String>, args: Vec<LuaValue>) -> mlua::Result<LuaValue> {
+    let script = e
+        .scripts
+        .get(name)
+        .ok_or_else(|| bad(format!("ctx.script: no script {name:?} in the folder's redis/")))?
+        .clone();
+    let mut full = Vec::with_capacity(keys.len());
+    for key in &keys {
+        if !valid_ext_key(key) {
+            return Err(bad(format!("ctx.script: bad key name {key:?} (letters, digits, _ - . : only)")));
+        }
+        full.push(e.redis.keys.ext(key));
+    }
+    let mut argv = Vec::with_capacity(args.len());
+    for arg in args {
+        argv.push(match arg {
+            LuaValue::Integer(i) => fred::types::Value::Integer(i),
+            LuaValue::Number(n) => fred::types::Value::Double(n),
+            LuaValue::String(s) => fred::types::Value::Bytes(Bytes::copy_from_slice(&s.as_bytes())),
+            LuaValue::Boolean(b) => fred::types::Value::from(if b { "1" } else { "0" }),
+            other => {
+                return Err(bad(format!(
+                    "ctx.script: argument of type {} (numbers, strings, booleans only)",
+                    other.type_name()
+                )));
+            }
+        });
+    }
+    let pool = &e.redis.pool;
+    let call = async {
+        match pool.evalsha(script.sha.clone(), full.clone(), argv.clone()).await {
+            Err(x) if x.details().starts_with("NOSCRIPT") => {
+                let _: String = pool.script_load(script.source.clone()).await?;
+                pool.evalsha(script.sha.clone(), full, argv).await
+            }
+            other => other,
+        }
+    };
+    let value: fred::types::Value = e.budget.waiting(call).await?.map_err(|x| match x.kind() {
+        fred::error::ErrorKind::IO | fred::error::ErrorKind::Timeout | fred::error::ErrorKind::Canceled => {
+            redis_err("script", x)
+        }
+        _ => bad(format!("ctx.script {name:?}: {}", x.details())),
+    })?;
+    to_lua(lua, value)
+}
+
+/// A Redis reply as a Lua value (nil inside an array becomes false, as in Redis's own Lua).
+fn to_lua(lua: &Lua, value: fred::types::Value) -> mlua::Result<LuaValue> {
+    use fred::types::Value as R;
+    Ok(match value {
+        R::Null => LuaValue::Nil,
+        R::Boolean(b) => LuaValue::Boolean(b),
+        R::Integer(i) => LuaValue::Integer(i),
+        R::Double(d) => LuaValue::Number(d),
+        R::String(s) => LuaValue::String(lua.create_string(s.as_bytes())?),
+        R::Bytes(b) => LuaValue::String(lua.create_string(&b)?),
+        R::Array(items) => {
+            let t = lua.create_table()?;
+            for (i, item) in items.into_iter().enumerate() {
+                let v = match item {
+                    R::Null => LuaValue::Boolean(false),
+                    other => to_lua(lua, other)?,
+                };
+                t.raw_set(i + 1, v)?;
+            }
+            LuaValue::Table(t)
+        }
+        other => return Err(bad(format!("ctx.script: unsupported reply {other:?}"))),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ext_key_names() {
+        assert!(valid_ext_key("streak:board"));
+        assert!(valid_ext_key("bonus.v2_a-1"));
+        for bad in ["", "a b", "x{1}", "../x", "a*"] {
+            assert!(!valid_ext_key(bad), "{bad}");
+        }
+    }
+}
