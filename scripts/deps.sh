@@ -4,6 +4,7 @@
 #   - MariaDB at 127.0.0.1:3306, user root with an empty password, over TCP
 #   - a Python venv at .venv with websockets and msgpack (the test client's packages) and
 #     openapi-spec-validator (checks gm's OpenAPI document)
+#   - chromium, Node.js and playwright-core in tests/console (the console's browser test)
 # A dependency that already answers is left alone, so running this again is cheap (well under 1 s).
 # `deps.sh --servers-only` skips the Python venv (what scripts/up.sh needs).
 # Packages are installed with apt-get (through sudo when not root) only when a server is missing.
@@ -261,8 +262,27 @@ ensure_venv() {
     say "Python:  .venv set up with websockets, msgpack, openapi-spec-validator ($("$py" --version 2>&1))"
 }
 
+# ------------------------------------------------------------------------------------ browser test
+
+# The console's browser test (tests/console.rs): Debian's chromium, Node.js with npm, and
+# playwright-core at the version tests/console/package-lock.json pins (no browser download).
+ensure_browser() {
+    if [ ! -x /usr/bin/chromium ]; then
+        apt_install chromium
+    fi
+    if ! have node || ! have npm; then
+        apt_install nodejs npm
+    fi
+    if [ ! -f "$ROOT/tests/console/node_modules/playwright-core/package.json" ]; then
+        (cd "$ROOT/tests/console" && npm ci --no-audit --no-fund --silent) ||
+            die "npm ci in tests/console failed"
+    fi
+    say "Browser: $(/usr/bin/chromium --version 2>/dev/null | head -c 40), node $(node --version), playwright-core ready"
+}
+
 ensure_redis
 ensure_mysql
 if [ "${1:-}" != "--servers-only" ]; then
     ensure_venv
+    ensure_browser
 fi

@@ -61,6 +61,7 @@ async fn serve(mut cfg: Config, shutdown: &Shutdown) -> anyhow::Result<()> {
     println!("matchday is up (node {}, group {})", cfg.node.id, cfg.node.group);
     println!("  WebSocket  ws://{host}:{}/ws   (MessagePack binary or JSON text frames)", ws.port());
     println!("  gm API     http://{gm_addr}/api   (OpenAPI: http://{gm_addr}/openapi.json)");
+    println!("  console    http://{gm_addr}/   (sign in with a gm token)");
     println!("  metrics    http://{admin}/metrics   health http://{admin}/healthz");
     for line in generated {
         println!("  {line}");

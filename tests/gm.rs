@@ -97,6 +97,16 @@ async fn auth_roles_and_the_error_shape() {
     assert_eq!((r.status, r.error_code()), (405, "method_not_allowed"));
     let r = gm.get("/api/matches/999999", VIEWER).await;
     assert_eq!((r.status, r.error_code()), (404, "not_found"));
+    // Who a token is (the console draws its buttons from it).
+    for (token, name, role) in [(VIEWER, "vera", "viewer"), (OPERATOR, "otto", "operator"), (ADMIN, "ada", "admin")] {
+        let r = gm.get("/api/whoami", token).await;
+        assert_eq!((r.status, r.body.clone()), (200, json!({"name": name, "role": role})));
+    }
+    assert_eq!(gm.call("GET", "/api/whoami", None, None::<&()>).await.status, 401);
+    // Users by name: 400 without one, 404 for no such user.
+    assert_eq!(gm.get("/api/users?name=", VIEWER).await.error_code(), "invalid");
+    let r = gm.get("/api/users?name=nobody", VIEWER).await;
+    assert_eq!((r.status, r.error_code()), (404, "not_found"));
     shutdown.shutdown(std::time::Duration::from_secs(5)).await;
 }
 

@@ -24,6 +24,8 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/matches/{id}/close"),
     ("put", "/api/matches/{id}/odds"),
     ("post", "/api/matches/{id}/result"),
+    ("get", "/api/users"),
+    ("get", "/api/whoami"),
     ("get", "/api/users/{id}"),
     ("post", "/api/users/{id}/grant"),
     // Extensions: bans (issue 8).

@@ -7,9 +7,11 @@
 //! - `routes/`: one file per area; each handler carries its OpenAPI description.
 //! - `auth`: bearer tokens and roles. `error`: the one error shape. `audit`: who did what.
 //! - `model`: request/response bodies and validation.
+//! - `console`: the staff web console (gm/console/, embedded), served at `/`.
 
 mod audit;
 mod auth;
+mod console;
 mod error;
 mod model;
 mod routes;
@@ -56,6 +58,7 @@ pub fn router(state: AppState) -> Router {
                 }
             }),
         )
+        .merge(console::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), replicated))

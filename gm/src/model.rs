@@ -236,6 +236,22 @@ impl CreateMatch {
     }
 }
 
+/// `GET /api/users?name=`.
+#[derive(Clone, Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FindUser {
+    /// The username (any case).
+    pub name: String,
+}
+
+/// Who a staff token belongs to (`GET /api/whoami`).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct WhoAmI {
+    pub name: String,
+    /// viewer, operator or admin.
+    pub role: String,
+}
+
 /// A user as staff see it.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct GmUser {

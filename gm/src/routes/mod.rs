@@ -8,6 +8,7 @@ pub mod matches;
 pub mod ops;
 pub mod payments;
 pub mod reload;
+pub mod staff;
 pub mod users;
 
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -53,7 +54,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(lifecycle::close))
         .routes(routes!(lifecycle::result))
         .routes(routes!(lifecycle::odds))
+        .routes(routes!(users::find))
         .routes(routes!(users::detail))
+        .routes(routes!(staff::whoami))
         .routes(routes!(users::grant))
         .routes(routes!(bans::ban))
         .routes(routes!(bans::unban))

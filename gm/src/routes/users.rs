@@ -10,7 +10,7 @@ use fred::prelude::*;
 use crate::AppState;
 use crate::audit;
 use crate::auth::{Admin, Staff, Viewer};
-use crate::error::{ApiError, ErrorBody, JsonBody, PathParam};
+use crate::error::{ApiError, ErrorBody, JsonBody, PathParam, QueryParams};
 use crate::model::*;
 
 const RECENT: i64 = 20;
@@ -24,6 +24,29 @@ pub async fn detail(
     Viewer(_viewer): Viewer,
     PathParam(uid): PathParam<u64>,
 ) -> Result<axum::Json<GmUser>, ApiError> {
+    Ok(axum::Json(user_view(&st, uid).await?))
+}
+
+/// Find a user by username (case-insensitive, as players log in): the same view as by id.
+#[utoipa::path(get, path = "/api/users", operation_id = "find_user", tag = "users", params(FindUser),
+    responses((status = 200, body = GmUser), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn find(
+    State(st): State<AppState>,
+    Viewer(_viewer): Viewer,
+    QueryParams(q): QueryParams<FindUser>,
+) -> Result<axum::Json<GmUser>, ApiError> {
+    let name = q.name.trim();
+    if name.is_empty() {
+        return Err(ApiError::invalid("name", "a username"));
+    }
+    let uid: Option<u64> = st.redis.pool.hget(st.redis.keys.uname(&name.to_lowercase()), "uid").await?;
+    let uid = uid.ok_or_else(|| ApiError::NotFound(format!("no user named {name:?}")))?;
+    Ok(axum::Json(user_view(&st, uid).await?))
+}
+
+async fn user_view(st: &AppState, uid: u64) -> Result<GmUser, ApiError> {
     let k = &st.redis.keys;
     let (username, created_at, banned): (Option<String>, Option<u64>, Option<String>) =
         st.redis.pool.hmget(k.user(uid), vec!["username", "created_at", "banned"]).await?;
@@ -31,7 +54,7 @@ pub async fn detail(
         return Err(ApiError::NotFound(format!("no user {uid}")));
     };
     let banned = banned.as_deref() == Some("1");
-    let ban = if banned { super::bans::ban_info(&st, uid).await? } else { None };
+    let ban = if banned { super::bans::ban_info(st, uid).await? } else { None };
     let balance: Option<i64> = st.redis.pool.hget(k.wallet(uid), "balance").await?;
     let online: i64 = st.redis.pool.exists(k.online(uid)).await?;
     let ledger: Vec<Bytes> = st.redis.pool.lrange(k.ledger(uid), 0, RECENT - 1).await?;
@@ -45,7 +68,7 @@ pub async fn detail(
             recent_bets.push(serde_json::to_value(view).map_err(|e| anyhow::anyhow!(e))?);
         }
     }
-    Ok(axum::Json(GmUser {
+    Ok(GmUser {
         user_id: uid,
         username,
         created_at,
@@ -55,7 +78,7 @@ pub async fn detail(
         ban,
         recent_bets,
         recent_ledger,
-    }))
+    })
 }
 
 /// Grant coins (or take them back with a negative amount; never below zero). Admin only.

@@ -1,0 +1,441 @@
+// matchday staff console: a single page over gm's HTTP API (the same calls as docs/gm.md), no build
+// step and no network access beyond gm itself. The token lives in sessionStorage (this tab only).
+// Roles: viewer reads; operator also runs matches, odds, results, announcements and bans; admin
+// also grants coins and reloads handlers. Buttons a role may not use are not drawn (and the API
+// refuses them anyway).
+"use strict";
+
+const RANK = { viewer: 0, operator: 1, admin: 2 };
+const state = { token: sessionStorage.getItem("md.token") || "", who: null, timer: null };
+
+// ---------------------------------------------------------------- API and messages
+
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { Authorization: `Bearer ${state.token}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let res;
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (e) {
+    throw new ApiError(0, "network", "gm did not answer. Is it running, and is this the right address?");
+  }
+  const text = await res.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch (_) { /* not JSON */ }
+  if (!res.ok) {
+    const err = json && json.error ? json.error : { code: String(res.status), message: text || res.statusText };
+    throw new ApiError(res.status, err.code, err.message);
+  }
+  return json;
+}
+
+// Words a person understands, for each kind of failure.
+function explain(e) {
+  if (!(e instanceof ApiError)) return String(e);
+  switch (e.status) {
+    case 0: return e.message;
+    case 400: return `That was not accepted: ${e.message}`;
+    case 401: return "The token was not accepted. Sign in again with a valid staff token.";
+    case 403: return `Your role may not do that (${e.message}).`;
+    case 404: return `Not found: ${e.message}`;
+    case 409: return `Not possible right now: ${e.message}`;
+    case 422: return `Some of it failed: ${e.message}`;
+    case 503: return `gm cannot reach its data right now (${e.message}). Try again in a moment.`;
+    case 504: return `No answer in time: ${e.message}`;
+    default: return `gm answered ${e.status}: ${e.message}`;
+  }
+}
+
+function showError(e) {
+  const box = document.getElementById("error");
+  box.textContent = explain(e);
+  box.hidden = false;
+  if (e instanceof ApiError && e.status === 401) signOut(false);
+}
+
+function notice(text) {
+  const box = document.getElementById("notice");
+  box.textContent = text;
+  box.hidden = false;
+  document.getElementById("error").hidden = true;
+}
+
+function clearMessages() {
+  document.getElementById("error").hidden = true;
+  document.getElementById("notice").hidden = true;
+}
+
+// Runs an action: shows its error in words, or a notice, and redraws the page.
+async function act(fn, done) {
+  try {
+    const r = await fn();
+    if (done) notice(typeof done === "function" ? done(r) : done);
+    await route();
+  } catch (e) {
+    showError(e);
+  }
+}
+
+const can = (role) => state.who && RANK[state.who.role] >= RANK[role];
+
+// ---------------------------------------------------------------- small DOM helpers
+
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (v === true) el.setAttribute(k, "");
+    else if (v !== false && v != null) el.setAttribute(k, v);
+  }
+  for (const c of children.flat()) if (c != null && c !== false) el.append(c instanceof Node ? c : String(c));
+  return el;
+}
+
+function table(headers, rows, onclick) {
+  return h("table", {},
+    h("thead", {}, h("tr", {}, headers.map((x) => h("th", {}, x)))),
+    h("tbody", {}, rows.map((r, i) => h("tr", onclick ? { class: "click", onclick: () => onclick(i) } : {},
+      r.map((c) => h("td", {}, c))))));
+}
+
+const when = (ms) => (ms ? new Date(Number(ms)).toLocaleString() : "—");
+const pill = (name) => h("span", { class: `pill ${name}`, "data-state": name }, name);
+const field = (form, name) => form.elements[name].value.trim();
+
+function render(...nodes) {
+  const main = document.getElementById("main");
+  main.replaceChildren(...nodes);
+}
+
+// ---------------------------------------------------------------- sign in
+
+function signInPage() {
+  const form = h("form", { id: "signin", onsubmit: async (ev) => {
+    ev.preventDefault();
+    state.token = field(form, "token");
+    try {
+      state.who = await api("GET", "/api/whoami");
+      sessionStorage.setItem("md.token", state.token);
+      clearMessages();
+      location.hash = "#/matches";
+      await route();
+    } catch (e) {
+      state.token = "";
+      showError(e);
+    }
+  } },
+  h("h1", {}, "Sign in"),
+  h("p", { class: "muted" }, "Paste your staff token (gm.tokens in the configuration; matchday up prints one-off tokens)."),
+  h("label", {}, "Token ", h("input", { name: "token", type: "password", size: 40, autocomplete: "off", required: true })),
+  h("button", { type: "submit" }, "Sign in"));
+  render(form);
+}
+
+function signOut(redraw = true) {
+  state.token = "";
+  state.who = null;
+  sessionStorage.removeItem("md.token");
+  if (redraw) { location.hash = "#/"; route(); }
+}
+
+// ---------------------------------------------------------------- matches
+
+const STATES = [[-1, "pending"], [0, "not_started"], [1, "betting_stopped"], [2, "open"], [3, "settling"], [4, "settled"],
+  [5, "closed"], [6, "cancelled"], [7, "no_result"], [8, "refunded"], [9, "credited"]];
+const DESTRUCTIVE = { cancel: "Cancel this match? Every stake will be refunded.", close: "Close (archive) this match?" };
+
+async function matchesPage(query) {
+  const params = new URLSearchParams(query);
+  const list = await api("GET", `/api/matches?${params}`);
+  const filter = h("form", { id: "filter", onsubmit: (ev) => {
+    ev.preventDefault();
+    const q = new URLSearchParams();
+    if (field(filter, "state") !== "") q.set("state", field(filter, "state"));
+    if (field(filter, "type") !== "") q.set("type", field(filter, "type"));
+    location.hash = `#/matches?${q}`;
+  } },
+  h("label", {}, "State ", h("select", { name: "state" }, h("option", { value: "" }, "any"),
+    STATES.map(([c, n]) => h("option", { value: c, selected: params.get("state") === String(c) }, `${c} ${n}`)))),
+  h("label", {}, "Type ", h("input", { name: "type", size: 10, value: params.get("type") || "" })),
+  h("button", { type: "submit", class: "secondary" }, "Filter"));
+  const rows = list.items.map((m) => [m.match_id, m.title, m.type, pill(m.state_name), when(m.start_at), m.bet_count,
+    h("span", {}, m.actions.length && can("operator") ? m.actions.join(", ") : "—")]);
+  const parts = [h("h1", {}, "Matches"), filter,
+    table(["id", "title", "type", "state", "starts", "bets", "allowed actions"], rows,
+      (i) => { location.hash = `#/matches/${list.items[i].match_id}`; })];
+  if (!list.items.length) parts.push(h("p", { class: "muted" }, "No match."));
+  if (can("operator")) parts.push(createForm(), importForm());
+  render(...parts);
+}
+
+function createForm() {
+  const start = new Date(Date.now() + 86400000).toISOString().slice(0, 16);
+  const form = h("form", { id: "create", onsubmit: (ev) => {
+    ev.preventDefault();
+    const options = field(form, "options").split("\n").filter((l) => l.trim()).map((line) => {
+      const [key, label, odds] = line.split(",").map((s) => s.trim());
+      return { key, label, odds: Math.round(Number(odds) * 1000) };
+    });
+    const body = { type: field(form, "type"), title: field(form, "title"),
+      teams: [field(form, "team_a"), field(form, "team_b")], start_at: new Date(field(form, "start_at")).getTime(),
+      options, min_stake: Number(field(form, "min_stake")), max_stake: Number(field(form, "max_stake")) };
+    act(async () => { const m = await api("POST", "/api/matches", body); location.hash = `#/matches/${m.match_id}`; return m; },
+      (m) => `Match ${m.match_id} created; it waits for approval.`);
+  } },
+  h("h2", {}, "Create a match"),
+  h("label", {}, "Type ", h("input", { name: "type", value: "lol", size: 8, required: true })),
+  h("label", {}, "Title ", h("input", { name: "title", size: 30, required: true })),
+  h("label", {}, "Team A ", h("input", { name: "team_a", size: 12, required: true })),
+  h("label", {}, "Team B ", h("input", { name: "team_b", size: 12, required: true })),
+  h("label", {}, "Starts ", h("input", { name: "start_at", type: "datetime-local", value: start, required: true })),
+  h("label", {}, "Stakes ", h("input", { name: "min_stake", type: "number", value: 10, min: 1, style: "width:6em" }),
+    " to ", h("input", { name: "max_stake", type: "number", value: 5000, min: 1, style: "width:8em" })),
+  h("label", { style: "display:block" }, "Options, one per line: key, label, odds (decimal)",
+    h("textarea", { name: "options" }, "a, Team A wins, 1.85\nb, Team B wins, 2.05")),
+  h("button", { type: "submit" }, "Create"));
+  return form;
+}
+
+function importForm() {
+  const form = h("form", { id: "import", onsubmit: (ev) => {
+    ev.preventDefault();
+    let body;
+    try { body = JSON.parse(field(form, "feed")); } catch (e) { return showError(`The feed is not valid JSON: ${e.message}`); }
+    act(() => api("POST", "/api/matches/import", body),
+      (r) => `Imported: ${r.items.filter((i) => i.created).length} created, ${r.items.filter((i) => !i.created).length} already known.`);
+  } },
+  h("h2", {}, "Import from a feed"),
+  h("p", { class: "muted" }, "{\"matches\": [...]} — each match as above plus external_id; a known external_id creates nothing."),
+  h("textarea", { name: "feed", placeholder: "{\"matches\": []}" }),
+  h("button", { type: "submit" }, "Import"));
+  return form;
+}
+
+async function matchPage(id) {
+  const m = await api("GET", `/api/matches/${id}`);
+  const total = Object.values(m.pool || {}).reduce((a, b) => a + b, 0);
+  const settledShare = m.bet_count ? Math.round((100 * (m.settled || 0)) / m.bet_count) : 0;
+  const parts = [
+    h("h1", {}, `#${m.match_id} ${m.title} `, pill(m.state_name)),
+    h("div", { class: "card" },
+      h("div", {}, `${m.teams.join(" vs ")} · ${m.type} · starts ${when(m.start_at)}${m.live ? " · live" : ""}`),
+      h("div", {}, `Stakes ${m.min_stake}–${m.max_stake} · odds version ${m.odds_ver}${m.result ? ` · result ${m.result}` : ""}`),
+      h("div", { id: "bets" }, `Bets: `, h("b", { id: "bet-count" }, m.bet_count), ` · staked `, h("b", { id: "pool-total" }, total)),
+      h("div", { id: "settlement" }, "Settlement: ", h("span", { class: "bar" }, h("span", { style: `width:${settledShare}%` })),
+        ` ${m.settled || 0} of ${m.bet_count} bets settled`)),
+    h("h2", {}, "Pool by option"),
+    table(["option", "label", "odds", "staked"], m.options.map((o) => [o.key, o.label, (o.odds / 1000).toFixed(3),
+      h("span", { "data-pool": o.key }, (m.pool || {})[o.key] || 0)])),
+  ];
+  if (can("operator")) {
+    const actions = m.actions.filter((a) => a !== "result" && a !== "no_result");
+    if (actions.length) {
+      parts.push(h("h2", {}, "Lifecycle"), h("div", { id: "actions" }, actions.map((a) =>
+        h("button", { class: DESTRUCTIVE[a] ? "danger" : "", "data-action": a, onclick: () => {
+          if (DESTRUCTIVE[a] && !confirm(DESTRUCTIVE[a])) return;
+          act(() => api("POST", `/api/matches/${id}/${a}`), `Match ${id}: ${a} done.`);
+        } }, a))));
+    }
+    if (m.actions.includes("result")) parts.push(resultForm(m));
+    if (["pending", "not_started", "betting_stopped", "open"].includes(m.state_name)) parts.push(oddsForm(m));
+  }
+  render(...parts);
+  // Live refresh while the match can still change.
+  if (!["closed"].includes(m.state_name)) state.timer = setTimeout(() => route(), 2000);
+}
+
+function resultForm(m) {
+  const form = h("form", { id: "result", onsubmit: (ev) => {
+    ev.preventDefault();
+    const w = field(form, "winner");
+    const winner = w === "" ? null : w;
+    const what = winner ? `Set the result: ${winner} wins? Winning bets are paid out.` : "End without a result? Every stake is refunded.";
+    if (!confirm(what)) return;
+    act(() => api("POST", `/api/matches/${m.match_id}/result`, { winner }), "Result set; settlement is running.");
+  } },
+  h("h2", {}, "Result"),
+  h("label", {}, "Winner ", h("select", { name: "winner" },
+    m.options.map((o) => h("option", { value: o.key }, `${o.key} — ${o.label}`)), h("option", { value: "" }, "no result (refund)"))),
+  h("button", { type: "submit", class: "danger" }, "Set result"));
+  return form;
+}
+
+function oddsForm(m) {
+  const form = h("form", { id: "odds", onsubmit: (ev) => {
+    ev.preventDefault();
+    const options = m.options.map((o) => ({ key: o.key, odds: Math.round(Number(field(form, `odds_${o.key}`)) * 1000) }));
+    act(() => api("PUT", `/api/matches/${m.match_id}/odds`, { options }), "Odds changed.");
+  } },
+  h("h2", {}, "Odds"),
+  m.options.map((o) => h("label", {}, `${o.key} `,
+    h("input", { name: `odds_${o.key}`, type: "number", step: "0.001", min: "1.001", value: (o.odds / 1000).toFixed(3), style: "width:7em" }))),
+  h("button", { type: "submit" }, "Save odds"));
+  return form;
+}
+
+// ---------------------------------------------------------------- users
+
+async function usersPage(id) {
+  const find = h("form", { id: "find", onsubmit: (ev) => {
+    ev.preventDefault();
+    const q = field(find, "q");
+    location.hash = /^\d+$/.test(q) ? `#/users/${q}` : `#/users/name/${encodeURIComponent(q)}`;
+  } },
+  h("label", {}, "User id or name ", h("input", { name: "q", size: 20, required: true })),
+  h("button", { type: "submit", class: "secondary" }, "Find"));
+  const parts = [h("h1", {}, "Users"), find];
+  if (id) {
+    const u = id.startsWith("name/")
+      ? await api("GET", `/api/users?name=${encodeURIComponent(decodeURIComponent(id.slice(5)))}`)
+      : await api("GET", `/api/users/${id}`);
+    parts.push(userCard(u));
+  }
+  render(...parts);
+}
+
+function userCard(u) {
+  const parts = [
+    h("div", { class: "card", id: "user" },
+      h("h2", {}, `#${u.user_id} ${u.username} `, u.banned ? pill("banned") : "", u.online ? pill("online") : ""),
+      h("div", {}, "Balance ", h("b", { id: "balance" }, u.balance), ` · since ${when(u.created_at)}`),
+      u.ban ? h("div", {}, `Banned by ${u.ban.by} on ${when(u.ban.at)}: ${u.ban.reason}`) : ""),
+    h("h2", {}, "Recent bets"),
+    table(["bet", "match", "option", "stake", "odds", "state", "payout", "placed"], (u.recent_bets || []).map((b) =>
+      [b.bet_id, b.match_id, b.option, b.stake, (Number(b.odds) / 1000).toFixed(3), b.state, b.payout ?? "—", when(b.ts)])),
+    h("h2", {}, "Ledger"),
+    table(["when", "change", "balance", "reason", "ref"], (u.recent_ledger || []).map((l) =>
+      [when(l.ts), l.delta > 0 ? `+${l.delta}` : l.delta, l.balance, l.reason, l.ref])),
+  ];
+  if (can("admin")) {
+    const grant = h("form", { id: "grant", onsubmit: (ev) => {
+      ev.preventDefault();
+      const amount = Number(field(grant, "amount"));
+      if (amount < 0 && !confirm(`Take ${-amount} coins from ${u.username}?`)) return;
+      const body = { amount, reason: field(grant, "reason"), request_id: `console-${Date.now()}-${Math.random().toString(36).slice(2, 8)}` };
+      act(() => api("POST", `/api/users/${u.user_id}/grant`, body), (r) => `Done: the balance is now ${r.balance}.`);
+    } },
+    h("h2", {}, "Grant coins"),
+    h("label", {}, "Amount ", h("input", { name: "amount", type: "number", required: true, style: "width:9em" })),
+    h("label", {}, "Reason ", h("input", { name: "reason", size: 24, required: true })),
+    h("button", { type: "submit" }, "Grant"));
+    parts.push(grant);
+  }
+  if (can("operator")) {
+    const ban = h("form", { id: "ban", onsubmit: (ev) => {
+      ev.preventDefault();
+      if (u.banned) {
+        act(() => api("POST", `/api/users/${u.user_id}/unban`, { reason: field(ban, "reason") || "lifted" }), "Ban lifted.");
+      } else {
+        if (!confirm(`Ban ${u.username}? Their connections are closed and they cannot log in.`)) return;
+        act(() => api("POST", `/api/users/${u.user_id}/ban`, { reason: field(ban, "reason") }), "Banned.");
+      }
+    } },
+    h("h2", {}, u.banned ? "Lift the ban" : "Ban"),
+    h("label", {}, "Reason ", h("input", { name: "reason", size: 30, required: !u.banned })),
+    h("button", { type: "submit", class: u.banned ? "" : "danger" }, u.banned ? "Unban" : "Ban"));
+    parts.push(ban);
+  }
+  return h("div", {}, parts);
+}
+
+// ---------------------------------------------------------------- announcements, operations, stats
+
+function announcementsPage() {
+  const parts = [h("h1", {}, "Announcements")];
+  if (!can("operator")) {
+    parts.push(h("p", { class: "muted" }, "Your role cannot send announcements."));
+    return render(...parts);
+  }
+  const form = h("form", { id: "announce", onsubmit: (ev) => {
+    ev.preventDefault();
+    const at = field(form, "at");
+    const body = { text: field(form, "text"), at: at ? new Date(at).getTime() : null };
+    act(() => api("POST", "/api/announcements", body), (r) => (r && r.scheduled_at ? `Scheduled for ${when(r.scheduled_at)}.` : "Sent to every player online."));
+  } },
+  h("label", { style: "display:block" }, "Text", h("textarea", { name: "text", required: true })),
+  h("label", {}, "When (empty = now) ", h("input", { name: "at", type: "datetime-local" })),
+  h("button", { type: "submit" }, "Send"));
+  parts.push(form);
+  render(...parts);
+}
+
+async function opsPage() {
+  const [nodes, queues] = await Promise.all([api("GET", "/api/nodes"), api("GET", "/api/queues")]);
+  const parts = [h("h1", {}, "Operations"), h("h2", {}, "Processes"),
+    table(["role", "id", "group", "host", "pid", "version", "uptime", "frames/s", "inflight"], nodes.items.map((n) =>
+      [n.role, n.id, n.group, n.host, n.pid, n.version, n.uptime_s != null ? `${n.uptime_s} s` : "—", n.frames_per_s ?? "—", n.inflight ?? "—"]))];
+  if (nodes.groups) {
+    parts.push(h("h2", {}, "Groups"), table(["group", "waiting", "oldest (ms)", "logic processes"],
+      nodes.groups.map((g) => [g.group, g.depth, g.oldest_age_ms, g.consumers])));
+  }
+  const dead = queues.items.filter((q) => q.name.includes("dead"));
+  const live = queues.items.filter((q) => !q.name.includes("dead"));
+  parts.push(h("h2", {}, "Queues"), table(["queue", "depth"], live.map((q) => [q.name, q.depth])),
+    h("h2", {}, "Dead lists"), dead.length ? table(["list", "frames"], dead.map((q) => [q.name, q.depth]))
+      : h("p", { class: "muted", id: "no-dead" }, "No dead list: nothing has failed for good."));
+  if (can("admin")) {
+    parts.push(h("h2", {}, "Lua handlers"), h("button", { id: "reload", onclick: () => act(() => api("POST", "/api/ops/reload"),
+      (r) => `Reloaded on ${(r.nodes || []).length} logic process(es).`) }, "Reload on every logic process"));
+  }
+  render(...parts);
+}
+
+async function statsPage() {
+  const s = await api("GET", "/api/stats");
+  const fig = (label, v) => h("div", { class: "figure" }, label, h("b", {}, v));
+  render(h("h1", {}, "Stats"), h("div", { class: "grid" },
+    fig("Sign-ups today", s.registrations.today), fig("Sign-ups yesterday", s.registrations.yesterday),
+    fig("Bets today", s.bets.today), fig("Bets yesterday", s.bets.yesterday),
+    fig("Staked today", s.volume.today), fig("Staked yesterday", s.volume.yesterday),
+    fig("Players online", s.users_online)));
+}
+
+// ---------------------------------------------------------------- routing
+
+async function route() {
+  clearTimeout(state.timer);
+  const hash = location.hash.replace(/^#\/?/, "");
+  const [path, query] = hash.split("?");
+  const parts = path.split("/");
+  if (!state.token) return showSignedOut();
+  if (!state.who) {
+    try { state.who = await api("GET", "/api/whoami"); } catch (e) { showError(e); return showSignedOut(); }
+  }
+  document.getElementById("nav").hidden = false;
+  document.getElementById("signout").hidden = false;
+  document.getElementById("who").textContent = `${state.who.name} (${state.who.role})`;
+  for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.page === (parts[0] || "matches"));
+  try {
+    switch (parts[0]) {
+      case "users": return await usersPage(parts.slice(1).join("/"));
+      case "announcements": return announcementsPage();
+      case "ops": return await opsPage();
+      case "stats": return await statsPage();
+      case "matches":
+      case "":
+        return parts[1] ? await matchPage(parts[1]) : await matchesPage(query || "");
+      default: return render(h("p", {}, "No such page."));
+    }
+  } catch (e) {
+    showError(e);
+  }
+}
+
+function showSignedOut() {
+  document.getElementById("nav").hidden = true;
+  document.getElementById("signout").hidden = true;
+  document.getElementById("who").textContent = "";
+  signInPage();
+}
+
+window.addEventListener("hashchange", () => { clearMessages(); route(); });
+document.getElementById("signout").addEventListener("click", () => signOut());
+route();

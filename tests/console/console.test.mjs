@@ -1,0 +1,116 @@
+// The staff console in a real browser (headless Debian chromium, driven by playwright-core).
+// tests/console.rs starts gm with the rest of the stack, runs this script, and places bets with
+// WebSocket clients once the match it opens is open. Environment:
+//   GM_URL        gm's base address, e.g. http://127.0.0.1:7002
+//   ADMIN_TOKEN   a staff token with the admin role;  VIEWER_TOKEN  one with the viewer role
+//   SHOTS         a directory for the screenshots of each page
+//   CHROMIUM      the browser (default /usr/bin/chromium)
+// Prints "OPEN <match id>" once betting is open (the Rust side then places bets) and
+// "SETTLED <match id>" at the end; exits non-zero with the reason on any failure.
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+
+const { GM_URL, ADMIN_TOKEN, VIEWER_TOKEN, SHOTS } = process.env;
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const BETS = Number(process.env.BETS || "3");
+const WAIT = 30_000;
+mkdirSync(SHOTS, { recursive: true });
+
+function check(cond, what) {
+  if (!cond) throw new Error(`check failed: ${what}`);
+}
+
+const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const dialogs = [];
+  page.on("dialog", (d) => { dialogs.push(d.message()); d.accept(); });
+  const shot = (name) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+
+  // Sign in: a wrong token is refused in words, the admin token is accepted.
+  await page.goto(`${GM_URL}/`);
+  await page.fill("#signin input[name=token]", "not-a-token");
+  await page.click("#signin button");
+  await page.waitForSelector("#error:not([hidden])");
+  check((await page.textContent("#error")).includes("token was not accepted"), "a bad token is explained");
+  await shot("01-sign-in-refused");
+  await page.fill("#signin input[name=token]", ADMIN_TOKEN);
+  await page.click("#signin button");
+  await page.waitForSelector("#who:has-text('admin')");
+  await shot("02-matches-empty");
+
+  // Create a match, approve it, open betting: only allowed actions are offered.
+  await page.fill("#create input[name=title]", "Console Cup Final");
+  await page.fill("#create input[name=team_a]", "Blue");
+  await page.fill("#create input[name=team_b]", "Red");
+  await page.click("#create button[type=submit]");
+  await page.waitForSelector("h1 [data-state=pending]");
+  const mid = Number((await page.textContent("h1")).match(/#(\d+)/)[1]);
+  check(await page.isVisible("#actions button[data-action=approve]"), "approve is offered for a pending match");
+  check(!(await page.isVisible("#actions button[data-action=open]")), "open is not offered before approval");
+  await shot("03-match-pending");
+  await page.click("#actions button[data-action=approve]");
+  await page.waitForSelector("h1 [data-state=not_started]");
+  await page.click("#actions button[data-action=open]");
+  await page.waitForSelector("h1 [data-state=open]");
+  console.log(`OPEN ${mid}`);
+
+  // Bets placed by WebSocket clients appear in the pool (the page refreshes itself).
+  await page.waitForFunction((n) => Number(document.querySelector("#bet-count")?.textContent) >= n, BETS, { timeout: WAIT });
+  check(Number(await page.textContent("#pool-total")) > 0, "the pool shows the stakes");
+  await shot("04-match-open-with-bets");
+
+  // Start, then set the result (confirmed), and see settlement finish.
+  await page.click("#actions button[data-action=start]");
+  await page.waitForSelector("h1 [data-state=betting_stopped]");
+  await page.selectOption("#result select[name=winner]", "a");
+  await page.click("#result button[type=submit]");
+  await page.waitForSelector("h1 [data-state=credited]", { timeout: WAIT });
+  check(dialogs.some((m) => m.includes("a wins")), "the result was confirmed first");
+  check((await page.textContent("#settlement")).includes(`${BETS} of ${BETS} bets settled`), "settlement finished");
+  await shot("05-match-settled");
+
+  // A player found by name: balance, bets, ledger; taking coins back asks first.
+  await page.goto(`${GM_URL}/#/users`);
+  await page.fill("#find input[name=q]", "FAN0");
+  await page.click("#find button");
+  await page.waitForSelector("#user h2:has-text('fan0')");
+  const before = Number(await page.textContent("#balance"));
+  await page.fill("#grant input[name=amount]", "-5");
+  await page.fill("#grant input[name=reason]", "console test correction");
+  await page.click("#grant button");
+  await page.waitForSelector("#notice:not([hidden])");
+  check(dialogs.some((m) => m.includes("Take 5 coins")), "a negative grant was confirmed first");
+  check(Number(await page.textContent("#balance")) === before - 5, "the balance shows the change");
+  await shot("06-user");
+
+  // An announcement now.
+  await page.goto(`${GM_URL}/#/announcements`);
+  await page.fill("#announce textarea[name=text]", "Console Cup Final is settled");
+  await page.click("#announce button");
+  await page.waitForSelector("#notice:has-text('Sent')");
+  await shot("07-announcements");
+
+  // The other pages.
+  for (const [hash, name] of [["#/ops", "08-operations"], ["#/stats", "09-stats"]]) {
+    await page.goto(`${GM_URL}/${hash}`);
+    await page.waitForSelector("main h1");
+    await shot(name);
+  }
+
+  // A viewer sees no mutating button.
+  const viewer = await (await browser.newContext()).newPage();
+  await viewer.goto(`${GM_URL}/`);
+  await viewer.fill("#signin input[name=token]", VIEWER_TOKEN);
+  await viewer.click("#signin button");
+  await viewer.waitForSelector("#who:has-text('viewer')");
+  check(!(await viewer.isVisible("#create")), "a viewer has no create form");
+  await viewer.goto(`${GM_URL}/#/matches/${mid}`);
+  await viewer.waitForSelector("h1 [data-state]");
+  check((await viewer.$$("#actions button, #result, #odds")).length === 0, "a viewer has no lifecycle, result or odds controls");
+  await viewer.screenshot({ path: `${SHOTS}/10-viewer-match.png`, fullPage: true });
+  console.log(`SETTLED ${mid}`);
+} finally {
+  await browser.close();
+}
