@@ -2,7 +2,7 @@
 # Runs every benchmark series of docs/benchmarks.md and prints their RESULT lines (full reports go to
 # $OUT, default ./target/bench-<time>/). Needs the local Redis and MariaDB (scripts/deps.sh).
 #   scripts/bench.sh                # everything (about 6 minutes)
-#   scripts/bench.sh bets fsync     # only some series: bets rate fsync replica idle settle flush
+#   scripts/bench.sh bets fsync     # only some series: bets rate fsync replica idle settle flush lua
 # Run it on a quiet machine: every figure shares the cores with whatever else runs.
 set -euo pipefail
 
@@ -15,7 +15,7 @@ OUT="${OUT:-$ROOT/target/bench-$(date -u +%Y%m%dT%H%M%SZ)}"
 mkdir -p "$OUT"
 export RUST_LOG="${RUST_LOG:-warn}"
 series=("$@")
-[ ${#series[@]} -eq 0 ] && series=(bets rate fsync replica idle settle flush)
+[ ${#series[@]} -eq 0 ] && series=(bets rate fsync replica idle settle flush lua)
 
 run() { # name, args...
     local name="$1"
@@ -87,7 +87,10 @@ for s in "${series[@]}"; do
         run flush-2000 flush --bets 30000 --rate 2000 --seconds 10
         run flush-10k-records flush --bets 30000 --rate 3334 --seconds 10   # ~10,000 records/s
         ;;
-    *) echo "unknown series: $s (bets rate fsync idle settle flush)" >&2 && exit 2 ;;
+    lua)
+        for c in 10 50 200; do run "lua-${c}x1" lua --clients "$c" --window 1 --seconds 10; done
+        ;;
+    *) echo "unknown series: $s (bets rate fsync replica idle settle flush lua)" >&2 && exit 2 ;;
     esac
 done
 echo "reports in $OUT"

@@ -176,6 +176,15 @@ enum Scenario {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// What a Lua handler costs: the caller's balance read by the built-in Rust handler (202) and by
+    /// a Lua module (ctx.balance()), same clients, alternating phases; the ratio of the two.
+    Lua {
+        #[command(flatten)]
+        load: Load,
+        /// Print the whole report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// connect's resident memory per idle WebSocket connection: connect as a child process, N
     /// clients from several 127.0.0.x addresses (capped by the open-files limit), RSS before and after.
     Idle {
@@ -191,7 +200,7 @@ enum Scenario {
     },
 }
 
-/// The load of `bench bets` and `bench ceiling`.
+/// The load of `bench bets`, `bench ceiling` and `bench lua` (requests, for lua).
 #[derive(Args, Debug)]
 struct Load {
     /// WebSocket clients.
@@ -418,6 +427,17 @@ async fn dispatch(command: Command, mut cfg: Config) -> anyhow::Result<()> {
         Command::Bench { scenario: Scenario::Flush { bets, rate, seconds } } => {
             let report = bench::flush(cfg, bets, rate, seconds).await?;
             println!("{report}");
+            Ok(())
+        }
+        Command::Bench { scenario: Scenario::Lua { load, json } } => {
+            anyhow::ensure!(load.bets.is_none(), "bench lua runs for --seconds; --bets is for bench bets and ceiling");
+            let report = bench::lua(cfg, load.clients, load.window, load.seconds).await?;
+            if json {
+                println!("{}", report.to_json()?);
+            } else {
+                println!("{report}");
+            }
+            anyhow::ensure!(report.is_correct(), "the lua run was not correct (see the report)");
             Ok(())
         }
         Command::Bench { scenario: Scenario::Idle { connections, seconds, json } } => {

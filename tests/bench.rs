@@ -1,6 +1,7 @@
 //! The benches as smoke tests. `bench bets`: a short in-process run must be correct — every reply
 //! matched to its request, no error code, every coin accounted for, Redis holding exactly the
-//! accepted bets. `bench idle`: every connection opened, held and counted by connect. Speed and
+//! accepted bets. `bench lua`: both handlers answer every request with the caller's true balance
+//! (a module that failed to load would answer 3). `bench idle`: every connection opened, held and counted by connect. Speed and
 //! memory are not checked here (docs/benchmarks.md has the figures).
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -23,6 +24,20 @@ async fn bench_bets_is_correct() {
     let ceiling = report.ceiling.as_ref().expect("the ceiling ran");
     assert_eq!(ceiling.bets, 200, "{report}");
     assert!(report.result_line().starts_with("RESULT bets_per_sec="), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_lua_answers_every_request_through_both_handlers() {
+    let report = bench::lua(test_support::test_config(), 4, 2, 2).await.expect("bench lua");
+    println!("{report}");
+    assert_eq!((report.rust.msg_id, report.lua.msg_id), (202, bench::LUA_MSG), "{report}");
+    for phase in [&report.rust, &report.lua] {
+        assert!(phase.requests > 0, "{report}");
+        assert!(phase.errors.is_empty(), "{report}");
+        assert_eq!(phase.wrong, 0, "{report}");
+    }
+    assert!(report.is_correct(), "{report}");
+    assert!(report.to_string().contains("RESULT rust_per_sec="), "{report}");
 }
 
 /// The fixed-arrival-rate mode against a deployment given by address (here one started by the test,

@@ -223,18 +223,8 @@ pub async fn bets(cfg: Config, opts: BetsOptions) -> anyhow::Result<BetsReport> 
     Ok(report)
 }
 
-async fn in_process(mut cfg: Config, opts: &BetsOptions) -> anyhow::Result<BetsReport> {
-    cfg.redis.prefix = crate::fresh_prefix();
-    cfg.node.id = format!("bench{}", &cfg.redis.prefix[6..14]);
-    cfg.connect.listen = "127.0.0.1:0".parse()?;
-    cfg.connect.rate_burst = 1_000_000;
-    cfg.connect.rate_per_sec = 1_000_000;
-    cfg.logic.argon2_memory_kib = 64;
-    cfg.logic.argon2_iterations = 1;
-    cfg.gm.listen = "127.0.0.1:0".parse()?;
-    let token = format!("{:032x}", rand::random::<u128>());
-    cfg.gm.tokens = vec![StaffToken { name: "bench".into(), token: token.clone().into(), role: Role::Admin }];
-    cfg.validate()?;
+async fn in_process(cfg: Config, opts: &BetsOptions) -> anyhow::Result<BetsReport> {
+    let (cfg, token) = in_process_config(cfg)?;
     let redis = Redis::new(&cfg.redis)?;
     redis.ready().await?;
     let shutdown = Shutdown::new();
@@ -249,8 +239,25 @@ async fn in_process(mut cfg: Config, opts: &BetsOptions) -> anyhow::Result<BetsR
     result
 }
 
+/// `cfg` for services run in the bench's process: a fresh prefix and node id, ports picked by the
+/// OS, no rate limit, cheap password hashing, and a one-off gm admin token (returned).
+pub(crate) fn in_process_config(mut cfg: Config) -> anyhow::Result<(Config, String)> {
+    cfg.redis.prefix = crate::fresh_prefix();
+    cfg.node.id = format!("bench{}", &cfg.redis.prefix[6..14]);
+    cfg.connect.listen = "127.0.0.1:0".parse()?;
+    cfg.connect.rate_burst = 1_000_000;
+    cfg.connect.rate_per_sec = 1_000_000;
+    cfg.logic.argon2_memory_kib = 64;
+    cfg.logic.argon2_iterations = 1;
+    cfg.gm.listen = "127.0.0.1:0".parse()?;
+    let token = format!("{:032x}", rand::random::<u128>());
+    cfg.gm.tokens = vec![StaffToken { name: "bench".into(), token: token.clone().into(), role: Role::Admin }];
+    cfg.validate()?;
+    Ok((cfg, token))
+}
+
 /// Starts connect, logic and gm; returns the WebSocket and gm addresses.
-async fn spawn_services(cfg: &Config, shutdown: &Shutdown) -> anyhow::Result<(String, String)> {
+pub(crate) async fn spawn_services(cfg: &Config, shutdown: &Shutdown) -> anyhow::Result<(String, String)> {
     let listener = tokio::net::TcpListener::bind(cfg.connect.listen).await?;
     let server = connect::Server::new(cfg.clone(), listener)?;
     let ws = format!("ws://{}/ws", server.local_addr()?);
@@ -438,7 +445,7 @@ impl LoopOutcome {
 }
 
 /// A minimal protocol client: MessagePack frames over one WebSocket.
-struct BenchClient {
+pub(crate) struct BenchClient {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     seq: u32,
     mid: u64,
@@ -450,30 +457,38 @@ impl BenchClient {
     /// Connects, registers `username` (101), logs in (102), is granted [`GRANT`] through gm and
     /// reads its balance (202).
     async fn funded(ws: &str, staff: &Staff, username: &str, mid: u64, odds_ver: u64) -> anyhow::Result<BenchClient> {
+        let (mut c, uid) = BenchClient::signed_up(ws, username).await?;
+        (c.mid, c.odds_ver) = (mid, odds_ver);
+        staff.grant(uid, GRANT, &format!("bench-{username}")).await?;
+        c.balance_before = c.balance().await?;
+        Ok(c)
+    }
+
+    /// Connects, registers `username` (101) and logs in (102); returns the client and its user id.
+    pub(crate) async fn signed_up(ws: &str, username: &str) -> anyhow::Result<(BenchClient, u64)> {
         // Small buffers: the protocol's frames are ~100 bytes, and tungstenite zeroes a whole read
         // buffer's worth (128 KiB by default) on every read.
         let cfg = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
         let (ws, _) = tokio_tungstenite::connect_async_with_config(ws, Some(cfg), true).await?;
-        let mut c = BenchClient { ws, seq: 0, mid, odds_ver, balance_before: 0 };
+        let mut c = BenchClient { ws, seq: 0, mid: 0, odds_ver: 0, balance_before: 0 };
         let creds = Credentials { username: username.into(), password: "bench-password".into() };
         let (code, body) = c.call(msg::REGISTER, &creds).await?;
         anyhow::ensure!(code == 0, "register {username}: code {code}");
         let uid = decode_body::<RegisterReply>(&body).map_err(anyhow::Error::msg)?.user_id;
         let (code, _) = c.call(msg::LOGIN, &creds).await?;
         anyhow::ensure!(code == 0, "login {username}: code {code}");
-        staff.grant(uid, GRANT, &format!("bench-{username}")).await?;
-        c.balance_before = c.balance().await?;
-        Ok(c)
+        Ok((c, uid))
     }
 
     /// The balance now (202).
-    async fn balance(&mut self) -> anyhow::Result<i64> {
+    pub(crate) async fn balance(&mut self) -> anyhow::Result<i64> {
         let (code, body) = self.call(msg::BALANCE, &Empty {}).await?;
         anyhow::ensure!(code == 0, "balance: code {code}");
         Ok(decode_body::<BalanceReply>(&body).map_err(anyhow::Error::msg)?.balance)
     }
 
-    async fn send(&mut self, id: u16, body: &impl Serialize) -> anyhow::Result<u32> {
+    /// Queues a request (sent on the next flush); returns its seq.
+    pub(crate) async fn send(&mut self, id: u16, body: &impl Serialize) -> anyhow::Result<u32> {
         self.seq += 1;
         let frame = encode_frame(&ClientHead { id, seq: self.seq, ver: None }, body)?;
         self.ws.feed(Message::Binary(frame.into())).await?;
@@ -481,7 +496,7 @@ impl BenchClient {
     }
 
     /// The next reply (pushes skipped): its head and body bytes.
-    async fn recv(&mut self) -> anyhow::Result<(ReplyHead, Vec<u8>)> {
+    pub(crate) async fn recv(&mut self) -> anyhow::Result<(ReplyHead, Vec<u8>)> {
         loop {
             let m = tokio::time::timeout(REPLY_TIMEOUT, self.ws.next())
                 .await
@@ -493,7 +508,12 @@ impl BenchClient {
         }
     }
 
-    async fn call(&mut self, id: u16, body: &impl Serialize) -> anyhow::Result<(u16, Vec<u8>)> {
+    /// Sends everything queued.
+    pub(crate) async fn flush(&mut self) -> anyhow::Result<()> {
+        Ok(self.ws.flush().await?)
+    }
+
+    pub(crate) async fn call(&mut self, id: u16, body: &impl Serialize) -> anyhow::Result<(u16, Vec<u8>)> {
         let seq = self.send(id, body).await?;
         self.ws.flush().await?;
         let (head, body) = self.recv().await?;

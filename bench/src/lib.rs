@@ -9,6 +9,8 @@
 //! - [`bets`]: place-bet throughput end to end (WebSocket clients, connect, logic, gm; in process or
 //!   against a running deployment), closed loop or fixed arrival rate, its latency, and the check
 //!   that every coin is accounted for; [`ceiling`]: the same bet's Redis commands alone.
+//! - [`lua`]: what a Lua handler costs — the same balance read answered by the built-in Rust handler
+//!   and by a Lua module, through connect and logic in process, alternating phases.
 //! - [`idle`]: connect's resident memory per idle WebSocket connection (connect as a child
 //!   process, N clients from several source addresses, capped by the open-files limit).
 //! - [`fixtures`]: books of bets built through the production scripts (shared with tests).
@@ -18,6 +20,7 @@ mod ceiling;
 pub mod fixtures;
 mod flush;
 mod idle;
+mod lua;
 mod settle;
 mod staff;
 
@@ -25,6 +28,7 @@ pub use bets::{BetsOptions, BetsReport, Target, bets};
 pub use ceiling::{CeilingReport, ceiling};
 pub use flush::{FlushReport, flush};
 pub use idle::{IdleOptions, IdleReport, idle};
+pub use lua::{LUA_MSG, LuaPhase, LuaReport, lua};
 pub use settle::{SettleReport, settle};
 
 /// Prints `line(count so far, count in the last second)` to stderr every second, until the returned
