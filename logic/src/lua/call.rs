@@ -17,7 +17,7 @@ use crate::request::{Reply, Request};
 
 /// Runs `handler` of `set` for `req`.
 pub async fn call(set: &HandlerSet, handler: &LuaHandler, ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
-    let Some(lua) = &set.lua else {
+    let (Some(lua), Some(binder)) = (&set.lua, &set.binder) else {
         return Err(AppError::internal("a Lua handler without a Lua state"));
     };
     let body: serde_json::Value = req.body()?;
@@ -30,7 +30,7 @@ pub async fn call(set: &HandlerSet, handler: &LuaHandler, ctx: &Ctx, req: &Reque
         budget: budget.clone(),
         scripts: Arc::clone(&set.scripts),
     };
-    let result = run(lua, handler, env, req, &body, &budget).await;
+    let result = run(lua, binder, handler, env, req, &body, &budget).await;
     if budget.stopped() {
         tracing::error!(lua.module = %handler.module, limit_ms = ctx.lua.limits().cpu.as_millis() as u64,
             "Lua handler stopped: CPU time limit exceeded; answered with code 1");
@@ -60,13 +60,14 @@ pub async fn call(set: &HandlerSet, handler: &LuaHandler, ctx: &Ctx, req: &Reque
 
 async fn run(
     lua: &mlua::Lua,
+    binder: &mlua::Function,
     handler: &LuaHandler,
     env: CallEnv,
     req: &Request,
     body: &serde_json::Value,
     budget: &Arc<Budget>,
 ) -> mlua::Result<Value> {
-    let ctx_table = ctx::build(lua, env)?;
+    let ctx_table = ctx::build(lua, binder, env)?;
     let head = lua.create_table()?;
     head.raw_set("id", req.head.id)?;
     head.raw_set("seq", req.head.seq)?;

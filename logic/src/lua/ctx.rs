@@ -87,19 +87,42 @@ fn bad(msg: impl Into<String>) -> mlua::Error {
     mlua::Error::runtime(msg.into())
 }
 
-/// Builds the `ctx` table of one call.
-pub fn build(lua: &Lua, env: CallEnv) -> mlua::Result<Table> {
-    let ctx = lua.create_table()?;
-    ctx.raw_set("uid", env.uid)?;
-    ctx.raw_set("msg_id", env.msg_id)?;
-    ctx.raw_set("module", &*env.module)?;
-    ctx.raw_set("now_ms", lua.create_function(|_, ()| Ok(common::time::now_ms()))?)?;
-    ctx.raw_set("today", lua.create_function(|_, ()| Ok(common::time::day_of(common::time::now_ms())))?)?;
+// A call's CallEnv reaches the shared Rust functions as a userdata only the call's own closures hold.
+impl mlua::UserData for CallEnv {}
 
-    let module = env.module.clone();
-    ctx.raw_set(
+/// Makes one call's `ctx` from its env, the shared functions bound to it by small Lua closures:
+/// cheap to run per call (one table, one userdata, seven closures), where a Rust callback per
+/// function per call would allocate and register ten.
+const BINDER: &str = r#"
+local f = ...
+return function(env, uid, msg_id, module)
+  return {
+    uid = uid, msg_id = msg_id, module = module,
+    now_ms = f.now_ms, today = f.today, fail = f.fail,
+    log = function(level, msg) return f.log(env, level, msg) end,
+    balance = function(uid) return f.balance(env, uid) end,
+    profile = function(uid) return f.profile(env, uid) end,
+    credit = function(amount, reason, once) return f.credit(env, amount, reason, once) end,
+    script = function(name, keys, args) return f.script(env, name, keys, args) end,
+    push = function(id, body) return f.push(env, id, body) end,
+    schedule = function(delay_ms, id, body) return f.schedule(env, delay_ms, id, body) end,
+  }
+end
+"#;
+
+/// A call's env, as the shared functions take it (their first argument).
+type Env = mlua::UserDataRef<CallEnv>;
+
+/// Creates the `ctx` functions once for a Lua state; returns the function that makes one call's
+/// `ctx` table (`binder(env, uid, msg_id, module)`, see [`build`]).
+pub fn binder(lua: &Lua) -> mlua::Result<mlua::Function> {
+    let f = lua.create_table()?;
+    f.raw_set("now_ms", lua.create_function(|_, ()| Ok(common::time::now_ms()))?)?;
+    f.raw_set("today", lua.create_function(|_, ()| Ok(common::time::day_of(common::time::now_ms())))?)?;
+    f.raw_set(
         "log",
-        lua.create_function(move |_, (level, msg): (String, String)| {
+        lua.create_function(|_, (e, level, msg): (Env, String, String)| {
+            let module = &e.module;
             match level.as_str() {
                 "debug" => tracing::debug!(lua.module = %module, "{msg}"),
                 "info" => tracing::info!(lua.module = %module, "{msg}"),
@@ -111,7 +134,7 @@ pub fn build(lua: &Lua, env: CallEnv) -> mlua::Result<Table> {
         })?,
     )?;
 
-    ctx.raw_set(
+    f.raw_set(
         "fail",
         lua.create_function(|_, (code, msg): (u16, Option<String>)| -> mlua::Result<()> {
             let known = protocol::ErrorCode::from_code(code).filter(|c| c.code() != 0);
@@ -123,10 +146,9 @@ pub fn build(lua: &Lua, env: CallEnv) -> mlua::Result<Table> {
         })?,
     )?;
 
-    let e = env.clone();
-    ctx.raw_set(
+    f.raw_set(
         "balance",
-        lua.create_async_function(move |_, uid: Option<u64>| {
+        lua.create_async_function(|_, (e, uid): (Env, Option<u64>)| {
             let e = e.clone();
             async move {
                 let uid = match uid {
@@ -143,10 +165,9 @@ pub fn build(lua: &Lua, env: CallEnv) -> mlua::Result<Table> {
         })?,
     )?;
 
-    let e = env.clone();
-    ctx.raw_set(
+    f.raw_set(
         "profile",
-        lua.create_async_function(move |lua, uid: Option<u64>| {
+        lua.create_async_function(|lua, (e, uid): (Env, Option<u64>)| {
             let e = e.clone();
             async move {
                 let uid = match uid {
@@ -172,30 +193,27 @@ pub fn build(lua: &Lua, env: CallEnv) -> mlua::Result<Table> {
         })?,
     )?;
 
-    let e = env.clone();
-    ctx.raw_set(
+    f.raw_set(
         "credit",
-        lua.create_async_function(move |_, (amount, reason, once): (i64, String, String)| {
+        lua.create_async_function(|_, (e, amount, reason, once): (Env, i64, String, String)| {
             let e = e.clone();
             async move { credit(&e, amount, &reason, &once).await }
         })?,
     )?;
 
-    let e = env.clone();
-    ctx.raw_set(
+    f.raw_set(
         "script",
         lua.create_async_function(
-            move |lua, (name, keys, args): (String, Option<Vec<String>>, Option<Vec<LuaValue>>)| {
+            |lua, (e, name, keys, args): (Env, String, Option<Vec<String>>, Option<Vec<LuaValue>>)| {
                 let e = e.clone();
                 async move { script(&lua, &e, &name, keys.unwrap_or_default(), args.unwrap_or_default()).await }
             },
         )?,
     )?;
 
-    let e = env.clone();
-    ctx.raw_set(
+    f.raw_set(
         "push",
-        lua.create_async_function(move |lua, (id, body): (u16, LuaValue)| {
+        lua.create_async_function(|lua, (e, id, body): (Env, u16, LuaValue)| {
             let e = e.clone();
             async move {
                 let member = push_event(&lua, &e, id, body)?;
@@ -209,10 +227,9 @@ pub fn build(lua: &Lua, env: CallEnv) -> mlua::Result<Table> {
         })?,
     )?;
 
-    let e = env;
-    ctx.raw_set(
+    f.raw_set(
         "schedule",
-        lua.create_async_function(move |lua, (delay_ms, id, body): (i64, u16, LuaValue)| {
+        lua.create_async_function(|lua, (e, delay_ms, id, body): (Env, i64, u16, LuaValue)| {
             let e = e.clone();
             async move {
                 if !(0..=MAX_DELAY_MS).contains(&delay_ms) {
@@ -229,7 +246,13 @@ pub fn build(lua: &Lua, env: CallEnv) -> mlua::Result<Table> {
             }
         })?,
     )?;
-    Ok(ctx)
+    lua.load(BINDER).set_name("=ctx").set_mode(mlua::ChunkMode::Text).call(f)
+}
+
+/// Builds the `ctx` table of one call with the state's `binder`.
+pub fn build(lua: &Lua, binder: &mlua::Function, env: CallEnv) -> mlua::Result<Table> {
+    let (uid, msg_id, module) = (env.uid, env.msg_id, env.module.clone());
+    binder.call((lua.create_userdata(env)?, uid, msg_id, &*module))
 }
 
 /// The `user_push` event for the caller (MessagePack, as pushsvr reads it).

@@ -95,7 +95,8 @@ pub async fn load(dir: &Path, limits: &Limits, builtin: &Dispatch, redis: &Redis
             handlers.insert(id, LuaHandler { module: name.clone(), func: func.clone() });
         }
     }
-    Ok(HandlerSet { lua: Some(lua), handlers, scripts: Arc::new(scripts), modules })
+    let binder = super::ctx::binder(&lua).map_err(|e| err(format!("cannot set up ctx: {e}")))?;
+    Ok(HandlerSet { lua: Some(lua), binder: Some(binder), handlers, scripts: Arc::new(scripts), modules })
 }
 
 /// The msg ids and `handle` of a module's table.

@@ -42,6 +42,8 @@ pub struct LuaHandler {
 #[derive(Default)]
 pub struct HandlerSet {
     lua: Option<Lua>,
+    /// Makes one call's `ctx` (`ctx::binder`), with the state.
+    binder: Option<Function>,
     handlers: HashMap<MsgId, LuaHandler>,
     scripts: Arc<HashMap<String, ctx::Shipped>>,
     /// The module files, sorted.
