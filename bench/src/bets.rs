@@ -225,12 +225,21 @@ pub async fn bets(cfg: Config, opts: BetsOptions) -> anyhow::Result<BetsReport> 
 
 async fn in_process(cfg: Config, opts: &BetsOptions) -> anyhow::Result<BetsReport> {
     let (cfg, token) = in_process_config(cfg)?;
+    with_services(&cfg, |ws, gm| async move { drive(&Target { ws, gm, token }, opts).await }).await
+}
+
+/// Starts connect, logic and gm for `cfg` (made by [`in_process_config`]) in this process, runs
+/// `f` with the WebSocket and gm addresses, then stops them and removes the run's keys.
+pub(crate) async fn with_services<T, Fut>(cfg: &Config, f: impl FnOnce(String, String) -> Fut) -> anyhow::Result<T>
+where
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
     let redis = Redis::new(&cfg.redis)?;
     redis.ready().await?;
     let shutdown = Shutdown::new();
     let result = async {
-        let ws = spawn_services(&cfg, &shutdown).await?;
-        drive(&Target { ws: ws.0, gm: ws.1, token }, opts).await
+        let (ws, gm) = spawn_services(cfg, &shutdown).await?;
+        f(ws, gm).await
     }
     .await;
     shutdown.shutdown(Duration::from_secs(10)).await;
@@ -257,7 +266,7 @@ pub(crate) fn in_process_config(mut cfg: Config) -> anyhow::Result<(Config, Stri
 }
 
 /// Starts connect, logic and gm; returns the WebSocket and gm addresses.
-pub(crate) async fn spawn_services(cfg: &Config, shutdown: &Shutdown) -> anyhow::Result<(String, String)> {
+async fn spawn_services(cfg: &Config, shutdown: &Shutdown) -> anyhow::Result<(String, String)> {
     let listener = tokio::net::TcpListener::bind(cfg.connect.listen).await?;
     let server = connect::Server::new(cfg.clone(), listener)?;
     let ws = format!("ws://{}/ws", server.local_addr()?);

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{Config, Redis, Shutdown};
+use common::Config;
 use futures_util::StreamExt;
 use hdrhistogram::Histogram;
 use protocol::body::{BalanceReply, Empty};
@@ -18,7 +18,7 @@ use protocol::msg;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::bets::{BenchClient, in_process_config, spawn_services};
+use crate::bets::{BenchClient, in_process_config, with_services};
 use crate::ceiling::new_histogram;
 
 /// The msg id the bench's Lua module serves (outside the protocol's ids; only in the bench).
@@ -111,17 +111,9 @@ pub async fn lua(cfg: Config, clients: usize, window: usize, seconds: u64) -> an
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("bench_balance.lua"), module())?;
     cfg.logic.lua_dir = dir.display().to_string();
-    let redis = Redis::new(&cfg.redis)?;
-    redis.ready().await?;
-    let shutdown = Shutdown::new();
-    let result = async {
-        let (ws, _gm) = spawn_services(&cfg, &shutdown).await?;
-        run(&ws, clients.max(1), window.max(1), seconds.max(2)).await
-    }
-    .await;
-    shutdown.shutdown(Duration::from_secs(10)).await;
-    crate::cleanup(&redis).await;
-    redis.close().await;
+    let result =
+        with_services(&cfg, |ws, _gm| async move { run(&ws, clients.max(1), window.max(1), seconds.max(2)).await })
+            .await;
     remove(dir);
     result
 }

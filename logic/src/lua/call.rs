@@ -17,7 +17,7 @@ use crate::request::{Reply, Request};
 
 /// Runs `handler` of `set` for `req`.
 pub async fn call(set: &HandlerSet, handler: &LuaHandler, ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
-    let (Some(lua), Some(binder)) = (&set.lua, &set.binder) else {
+    let Some((lua, binder)) = &set.state else {
         return Err(AppError::internal("a Lua handler without a Lua state"));
     };
     let body: serde_json::Value = req.body()?;

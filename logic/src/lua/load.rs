@@ -96,7 +96,7 @@ pub async fn load(dir: &Path, limits: &Limits, builtin: &Dispatch, redis: &Redis
         }
     }
     let binder = super::ctx::binder(&lua).map_err(|e| err(format!("cannot set up ctx: {e}")))?;
-    Ok(HandlerSet { lua: Some(lua), binder: Some(binder), handlers, scripts: Arc::new(scripts), modules })
+    Ok(HandlerSet { state: Some((lua, binder)), handlers, scripts: Arc::new(scripts), modules })
 }
 
 /// The msg ids and `handle` of a module's table.

@@ -41,9 +41,8 @@ pub struct LuaHandler {
 /// A loaded folder: one Lua state, its handlers by msg id, and the Redis scripts it ships.
 #[derive(Default)]
 pub struct HandlerSet {
-    lua: Option<Lua>,
-    /// Makes one call's `ctx` (`ctx::binder`), with the state.
-    binder: Option<Function>,
+    /// The Lua state and the function that makes one call's `ctx` in it (`ctx::binder`).
+    state: Option<(Lua, Function)>,
     handlers: HashMap<MsgId, LuaHandler>,
     scripts: Arc<HashMap<String, ctx::Shipped>>,
     /// The module files, sorted.
