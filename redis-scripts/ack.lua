@@ -10,7 +10,8 @@
 -- ARGV[3]  milliseconds the reply list lives after this reply (its reader's liveness: a dead
 --          connect node's replies expire); "0" or absent: no expiry
 --
--- Reply:   1 if the frame was acked (and the reply pushed), 0 if it was no longer inflight.
+-- Reply:   Acked        {1}  the frame was acked (and the reply pushed)
+--          NotInflight  {0}  the frame was no longer inflight: nothing written
 -- Errors:  none.
 if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then
   return 0

@@ -8,7 +8,8 @@
 -- ARGV[2]  due time, Unix ms, or "0" for now
 -- ARGV[3]  audit record (MessagePack change record), or ""
 --
--- Reply:   1 queued now, 2 scheduled
+-- Reply:   Queued     {1}  queued now (q:notify)
+--          Scheduled  {2}  scheduled (the sched zset)
 -- Errors:  none.
 local at = tonumber(ARGV[2]) or 0
 local reply = 1

@@ -6,7 +6,7 @@
 -- KEYS[2]  the consumer's inflight list
 -- ARGV[1]  N, the most frames to move (integer >= 0)
 --
--- Reply:   array of the frames moved, oldest first (possibly empty).
+-- Reply:   Claimed  {frame, ...}  the frames moved, oldest first (possibly empty)
 -- Errors:  none for valid input; N that is not a number is treated as 0.
 local n = tonumber(ARGV[1]) or 0
 local out = {}

@@ -3,7 +3,8 @@
 --
 -- KEYS[1]  inbox:{uid}   list of client frames, newest first
 --
--- Reply:   the frames, newest first (the caller sends them in reverse: oldest first); the list is gone
+-- Reply:   Taken  {frame, ...}  the frames, newest first (the caller sends them in reverse: oldest
+--                 first); the list is gone
 -- Errors:  none.
 local frames = redis.call('LRANGE', KEYS[1], 0, -1)
 if #frames > 0 then

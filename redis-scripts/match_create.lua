@@ -14,8 +14,9 @@
 -- ARGV[6]  reminder lead time, ms before the start (0 = no reminder)
 -- ARGV[7..] field, value, ... of the match (type, title, team_a, team_b, options, min_stake, ...)
 --
--- Reply:   {0, mid}            created
---          {1, existing mid}   the external id was imported before: nothing written
+-- Reply:   Created          {0, mid}   created
+--          AlreadyImported  {1, mid}   the external id was imported before, as match mid: nothing
+--                                      written
 -- Errors:  "ERR match exists" if KEYS[1] exists already (an id allocated twice: a bug).
 if ARGV[2] ~= '' then
   local existing = redis.call('GET', KEYS[3])

@@ -8,10 +8,10 @@
 -- ARGV[3]  now, Unix ms
 -- ARGV[4]  audit record (MessagePack change record), or ""
 --
--- Reply:   {0, odds_ver}      done
---          {1, state}         odds cannot change in this state
---          {2}                no such match
---          {3, key}           no option with this key (nothing written)
+-- Reply:   Changed      {0, odds_ver}  done
+--          NotEditable  {1, state}     odds cannot change in this state
+--          NotFound     {2}            no such match
+--          NoOption     {3, key}       no option with this key (nothing written)
 -- Errors:  "ERR bad odds" for an odds value that is not an integer > 1000 (nothing written).
 local m = redis.call('HMGET', KEYS[1], 'state', 'options', 'odds_ver', 'ver', 'id')
 if not m[1] then return {2} end

@@ -22,9 +22,9 @@
 -- ARGV[10] index family of the new state if it has started
 -- ARGV[11] audit record (MessagePack change record), or ""
 --
--- Reply:   {0, from, to}       done
---          {1, state, live}    not allowed from the current state (live: 1 if started)
---          {2}                 no such match
+-- Reply:   Done      {0, from, to}     done
+--          Illegal   {1, state, live}  not allowed from the current state (live: 1 if started)
+--          NotFound  {2}               no such match
 -- Errors:  "ERR type mismatch" when ARGV[8] is not the match's type (nothing written).
 local m = redis.call('HMGET', KEYS[1], 'state', 'live', 'type', 'start_at', 'ver')
 if not m[1] then return {2} end

@@ -20,8 +20,10 @@
 -- ARGV[5+2C+F..]           C*F elements [route, frame] for q:push, connection i's F elements
 --                          at 5+2C+F+(i-1)*F .. 4+2C+F+i*F
 --
--- Reply:   {connections pushed to, frames kept in the inbox, stale connections removed}
---          {-1}   the online index changed since the caller read it: nothing written, read again
+-- Reply:   Delivered     {connections, kept, removed}  connections pushed to, frames kept in the
+--                        inbox, stale connections removed
+--          IndexChanged  {-1}  the online index changed since the caller read it: nothing written,
+--                        read again
 -- Errors:  none for valid input.
 local cap, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
 local c, f = tonumber(ARGV[3]), tonumber(ARGV[4])

@@ -17,11 +17,14 @@
 -- ARGV[5]  now, Unix ms
 -- ARGV[6]  trace id of the registering frame
 --
--- Reply:   {0, uid, replayed}   created (replayed = 1 when this frame had already created it)
---          {1002}               username taken
--- Errors:  "ERR bad grant" when ARGV[4] is not a non-negative integer (nothing written).
+-- Reply:   Created        {0, uid, replayed}   created (replayed = 1 when this frame had already
+--                                              created it)
+--          UsernameTaken  {1002}               username taken
+-- Errors:  "ERR bad grant" when ARGV[4] is not an integer from 0 to MAX_BALANCE
+--          (protocol::error_code::MAX_BALANCE: the most a wallet may hold) (nothing written).
+local MAX_BALANCE = 1000000000000000 -- protocol::error_code::MAX_BALANCE (checked by tests/scripts.rs)
 local grant = tonumber(ARGV[4])
-if not grant or grant < 0 or grant % 1 ~= 0 then
+if not grant or grant < 0 or grant % 1 ~= 0 or grant > MAX_BALANCE then
   return redis.error_reply('ERR bad grant')
 end
 local existing = redis.call('HMGET', KEYS[1], 'uid', 'reg')
@@ -35,7 +38,7 @@ end
 local uid, now = ARGV[1], tonumber(ARGV[5])
 redis.call('HSET', KEYS[1], 'uid', uid, 'reg', ARGV[6])
 redis.call('HSET', KEYS[2], 'id', uid, 'username', ARGV[2], 'pw', ARGV[3], 'created_at', now)
-redis.call('HSET', KEYS[3], 'balance', grant, 'ver', 1)
+redis.call('HSET', KEYS[3], 'balance', string.format('%d', grant), 'ver', 1) -- an integer string
 redis.call('LPUSH', KEYS[5],
   cmsgpack.pack({ts = now, table = 'user', key = uid, ver = 1,
                  fields = {username = ARGV[2], pw = ARGV[3], created_at = now}}),

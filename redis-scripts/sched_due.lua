@@ -7,7 +7,7 @@
 -- ARGV[1]  now, Unix ms
 -- ARGV[2]  the most events to move in this call
 --
--- Reply:   the number of events moved (call again while it equals ARGV[2])
+-- Reply:   Moved  {moved}  the number of events moved (call again while it equals ARGV[2])
 -- Errors:  none.
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]), 'LIMIT', 0, tonumber(ARGV[2]))
 for _, event in ipairs(due) do

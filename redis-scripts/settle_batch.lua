@@ -6,7 +6,15 @@
 -- won      → credit floor(stake × odds / 1000) (computed without overflow), ledger reason "payout"
 -- lost     → nothing
 -- refunded → credit the stake, ledger reason "refund"
--- Every settled bet: bet record to the outbox, a "bet_settled" event to q:notify.
+-- Every settled bet: bet record to the outbox, a "bet_settled" event to q:notify, and its potential
+-- payout released from the wallet's `exposure` (place_bet.lua added it).
+-- The maximum balance: place_bet.lua refuses a bet unless balance + exposure (the potential payouts
+-- of open bets) stays within MAX_BALANCE (protocol::error_code::MAX_BALANCE, 10^15), and a payout
+-- or refund is at most the bet's potential payout, so no payout takes a balance past it. A payout is
+-- always credited in full, never refused nor truncated: a bet placed before exposure was kept is
+-- paid in full even past MAX_BALANCE, which
+-- stays exact: one payout is at most 10^15 and 2^53 is 9 times MAX_BALANCE. Coins are summed by
+-- Redis (HINCRBY, 64-bit integers), never in a Lua double, and written as integer strings.
 -- Last bet done (and the match in a state the final transitions allow): the match goes through its
 -- final states (3 → 4 settled → 9 credited, every payout being delivered in the same steps; or
 -- 6/7 → 8 refunded), from the doing/list indexes to finished, with an event per state.
@@ -25,8 +33,10 @@
 -- ARGV[5]  n, the number of bets in this batch (may be 0: just finish the match if nothing is open)
 -- ARGV[6..5+n] the open-list members "bid:uid", in the order of the bet keys
 --
--- Reply:   {settled, remaining, finished}  bets settled now; open bets left; 1 if the match was finished now
---          {-1, remaining, state}          the match is not in a state this job may settle: nothing written
+-- Reply:   Settled        {settled, remaining, finished}  bets settled now; open bets left; 1 if the
+--                          match was finished now
+--          NotSettleable  {-1, remaining, state}          the match is not in a state this job may
+--                          settle: nothing written
 -- Errors:  "ERR no such match" (nothing written).
 local m = redis.call('HMGET', KEYS[1], 'state', 'result', 'ver', 'start_at', 'id')
 if not m[1] then return redis.error_reply('ERR no such match') end
@@ -40,7 +50,8 @@ if not allowed then
 end
 local mode, now, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[5])
 local winner, mid = m[2], tonumber(m[5])
-local settled, paid = 0, 0
+local function int(n) return string.format('%d', n) end
+local settled = 0
 for i = 1, n do
   local member = ARGV[5 + i]
   if redis.call('ZREM', KEYS[2], member) == 1 then
@@ -58,12 +69,19 @@ for i = 1, n do
         result, payout = 'lost', 0
       end
       local bver = tonumber(b[6] or '1') + 1
-      redis.call('HSET', bk, 'state', result, 'payout', payout, 'settled_at', now, 'ver', bver)
+      redis.call('HSET', bk, 'state', result, 'payout', int(payout), 'settled_at', int(now), 'ver', bver)
+      -- Release what place_bet.lua reserved (the same formula as a win); at zero (or below, for a
+      -- bet placed before exposure was kept) the field goes, as restore rebuilds it (open bets only).
+      local potential = math.floor(stake / 1000) * odds + math.floor((stake % 1000) * odds / 1000)
+      if potential > 0 and redis.call('HINCRBY', wk, 'exposure', int(-potential)) <= 0 then
+        redis.call('HDEL', wk, 'exposure')
+      end
       local balance
       if payout > 0 then
-        balance = redis.call('HINCRBY', wk, 'balance', payout)
+        balance = redis.call('HINCRBY', wk, 'balance', int(payout))
+        redis.call('HINCRBY', KEYS[1], 'paid', int(payout))
         local wver = redis.call('HINCRBY', wk, 'ver', 1)
-        local entry = {id = b[5] .. ':' .. wver, uid = tonumber(b[5]), delta = payout, balance = balance,
+        local entry = {id = b[5] .. ':' .. int(wver), uid = tonumber(b[5]), delta = payout, balance = balance,
                        reason = (result == 'won') and 'payout' or 'refund', ref = b[7], ts = now}
         redis.call('LPUSH', lk, cmsgpack.pack(entry))
         redis.call('LPUSH', KEYS[3],
@@ -78,13 +96,12 @@ for i = 1, n do
       redis.call('LPUSH', KEYS[4], cmsgpack.pack({kind = 'bet_settled', uid = tonumber(b[5]), bet_id = tonumber(b[7]),
         match_id = mid, result = result, payout = payout, balance = balance, ts = now}))
       settled = settled + 1
-      paid = paid + payout
     end
   end
 end
 if settled > 0 then
   redis.call('HINCRBY', KEYS[1], 'settled', settled)
-  redis.call('HINCRBY', KEYS[1], 'paid', paid)
+  redis.call('HINCRBY', KEYS[1], 'paid', 0) -- (each payout was added above; the field exists from here)
 end
 local remaining = redis.call('ZCARD', KEYS[2])
 if remaining > 0 then return {settled, remaining, 0} end

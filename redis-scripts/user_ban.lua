@@ -29,10 +29,12 @@
 -- ARGV[9+S+C..8+S+2C]       their node ids
 -- ARGV[9+S+2C..8+S+3C]      each connection's close element [route, frame] for its q:push
 --
--- Reply:   {0, marked, sessions revoked, connections closed, stale connections removed}
---            marked = 1 when this call banned the user, 0 when they were banned already
---          {-1, marked}   an index changed since the caller read it: read again, call again
---          {1007}         no such user: nothing written
+-- Reply:   Banned        {0, marked, revoked, closed, removed}  banned: revoked = sessions
+--                        revoked, closed = connections closed, removed = stale connections removed;
+--                        marked = 1 when this call banned the user, 0 when they were banned already
+--          IndexChanged  {-1, marked}   an index changed since the caller read it: read again,
+--                                       call again
+--          NoUser        {1007}         no such user: nothing written
 -- Errors:  none for valid input.
 if redis.call('EXISTS', KEYS[1]) == 0 then return {1007} end
 local uid, now = ARGV[1], tonumber(ARGV[4])

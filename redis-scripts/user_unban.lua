@@ -9,8 +9,8 @@
 -- ARGV[3]  now, Unix ms
 -- ARGV[4]  audit record (MessagePack change record), or ""
 --
--- Reply:   {0, changed}   changed = 1 when this call lifted a ban, 0 when there was none
---          {1007}         no such user: nothing written
+-- Reply:   Unbanned  {0, changed}   changed = 1 when this call lifted a ban, 0 when there was none
+--          NoUser    {1007}         no such user: nothing written
 -- Errors:  none for valid input.
 if redis.call('EXISTS', KEYS[1]) == 0 then return {1007} end
 if redis.call('HGET', KEYS[1], 'banned') ~= '1' then return {0, 0} end

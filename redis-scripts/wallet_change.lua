@@ -1,7 +1,10 @@
 -- wallet_change.lua — credit or debit a wallet outside betting (GM grants, payment callbacks) and
 -- append the ledger record, atomically; a balance never goes below zero. With an idempotency key
 -- (a payment order, a staff request id), the change happens once: a repeat answers the first
--- result and writes nothing.
+-- result and writes nothing. A credit may not take the balance, plus the potential payouts of the
+-- user's open bets (wallet field `exposure`, kept by place_bet.lua and settle_batch.lua), past
+-- MAX_BALANCE (protocol::error_code::MAX_BALANCE): such a credit is refused and writes nothing.
+-- Coins are integers below 2^53 (exact in Lua) and are written as integer strings.
 --
 -- KEYS[1]  user:{uid}      (must exist)
 -- KEYS[2]  wallet:{uid}    hash { balance, ver }
@@ -19,13 +22,20 @@
 -- ARGV[7]  audit record (MessagePack change record), or ""
 -- ARGV[8]  the idempotency id (order id, request id); with ARGV[6] only
 --
--- Reply:   {0, balance, repeated}   done (repeated = 1: the record existed; its balance is answered)
---          {1003, balance}           the debit would take the balance below zero
---          {1007}                    no such user
---          {409}                     the idempotency record exists for another user or amount
--- Errors:  "ERR bad delta" when ARGV[2] is not a non-zero integer (nothing written).
+-- Reply:   Changed              {0, balance, repeated}  done (repeated = 1: the record existed;
+--                                its balance is answered)
+--          InsufficientBalance  {1003, balance}         the debit would take the balance below zero
+--          NoUser               {1007}                  no such user
+--          OnceConflict         {409}                   the idempotency record exists for another
+--                                user or amount
+--          BalanceLimit         {422, balance, room}    the credit would pass MAX_BALANCE; room = the
+--                                largest credit that fits now (MAX_BALANCE - balance - exposure, or 0)
+-- Errors:  "ERR bad delta" when ARGV[2] is not a non-zero integer of at most MAX_BALANCE coins
+--          either way (nothing written).
+local MAX_BALANCE = 1000000000000000 -- protocol::error_code::MAX_BALANCE (checked by tests/scripts.rs)
+local function int(n) return string.format('%d', n) end
 local delta = tonumber(ARGV[2])
-if not delta or delta == 0 or delta % 1 ~= 0 then
+if not delta or delta == 0 or delta % 1 ~= 0 or math.abs(delta) > MAX_BALANCE then
   return redis.error_reply('ERR bad delta')
 end
 if ARGV[6] ~= '' then
@@ -36,22 +46,25 @@ if ARGV[6] ~= '' then
   end
 end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {1007} end
-local w = redis.call('HMGET', KEYS[2], 'balance', 'ver')
-local balance, ver = tonumber(w[1] or '0'), tonumber(w[2] or '0')
-local after = balance + delta
-if after < 0 then return {1003, balance} end
+local w = redis.call('HMGET', KEYS[2], 'balance', 'exposure')
+local balance, exposure = tonumber(w[1] or '0'), math.max(tonumber(w[2] or '0'), 0)
+if balance + delta < 0 then return {1003, balance} end
+if delta > 0 and balance + exposure + delta > MAX_BALANCE then
+  return {422, balance, math.max(MAX_BALANCE - balance - exposure, 0)}
+end
 
 local now = tonumber(ARGV[5])
-ver = ver + 1
-redis.call('HSET', KEYS[2], 'balance', after, 'ver', ver)
-local entry = {id = ARGV[1] .. ':' .. ver, uid = tonumber(ARGV[1]), delta = delta, balance = after,
+local after = redis.call('HINCRBY', KEYS[2], 'balance', int(delta))
+local ver = redis.call('HINCRBY', KEYS[2], 'ver', 1)
+local entry = {id = ARGV[1] .. ':' .. int(ver), uid = tonumber(ARGV[1]), delta = delta, balance = after,
                reason = ARGV[3], ref = ARGV[4], ts = now}
 redis.call('LPUSH', KEYS[3], cmsgpack.pack(entry))
 redis.call('LPUSH', KEYS[4],
   cmsgpack.pack({ts = now, table = 'wallet', key = ARGV[1], ver = ver, fields = {balance = after}}),
   cmsgpack.pack({ts = now, table = 'ledger', key = entry.id, ver = 1, fields = entry}))
 if ARGV[6] ~= '' then
-  redis.call('HSET', KEYS[5], 'uid', ARGV[1], 'delta', delta, 'balance', after, 'ts', now, 'ledger', entry.id)
+  redis.call('HSET', KEYS[5], 'uid', ARGV[1], 'delta', int(delta), 'balance', int(after), 'ts', int(now),
+    'ledger', entry.id)
   redis.call('LPUSH', KEYS[4], cmsgpack.pack({ts = now, table = ARGV[6], key = ARGV[8], ver = 1,
     fields = {uid = tonumber(ARGV[1]), amount = delta, balance = after, ts = now}}))
 end

@@ -264,7 +264,7 @@ ensure_venv() {
 
 # ------------------------------------------------------------------------------------ browser test
 
-# The console's browser test (tests/console.rs): Debian's chromium, Node.js with npm, and
+# The console's browser test (tests/it/console.rs): Debian's chromium, Node.js with npm, and
 # playwright-core at the version tests/console/package-lock.json pins (no browser download).
 ensure_browser() {
     if [ ! -x /usr/bin/chromium ]; then

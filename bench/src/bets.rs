@@ -15,32 +15,21 @@
 //! stakes. With `ceiling`, the Redis-only ceiling ([`crate::ceiling`]) runs afterwards with the same
 //! number of requests in flight, and the report carries the ratio.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use common::config::{Role, StaffToken};
-use common::{Config, Redis, Shutdown};
-use futures_util::{SinkExt, StreamExt};
-use hdrhistogram::Histogram;
-use protocol::body::{BalanceReply, BetPlaced, Credentials, Empty, PlaceBet, RegisterReply, ReqId};
-use protocol::codec::{decode_body, encode_frame, split_frame};
-use protocol::{ClientHead, ReplyHead, msg};
+use common::Config;
+use futures_util::StreamExt;
 use serde::Serialize;
-use tokio::net::TcpStream;
-use tokio::time::{Instant, MissedTickBehavior};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio::time::Instant;
 
 use crate::ceiling::{self, CeilingReport, STAKE, new_histogram};
+use crate::load::{BenchClient, Plan};
+use crate::services::{in_process_config, with_services};
 use crate::staff::Staff;
 
-/// How long a reply may take before the run fails.
-const REPLY_TIMEOUT: Duration = Duration::from_secs(15);
-/// What each client is granted through gm (enough for every bet a client can place in a run).
-const GRANT: i64 = 1_000_000_000;
 /// Clients signed up at once.
 const SIGNUP_CONCURRENCY: usize = 32;
 
@@ -228,71 +217,6 @@ async fn in_process(cfg: Config, opts: &BetsOptions) -> anyhow::Result<BetsRepor
     with_services(&cfg, |ws, gm| async move { drive(&Target { ws, gm, token }, opts).await }).await
 }
 
-/// Starts connect, logic and gm for `cfg` (made by [`in_process_config`]) in this process, runs
-/// `f` with the WebSocket and gm addresses, then stops them and removes the run's keys.
-pub(crate) async fn with_services<T, Fut>(cfg: &Config, f: impl FnOnce(String, String) -> Fut) -> anyhow::Result<T>
-where
-    Fut: std::future::Future<Output = anyhow::Result<T>>,
-{
-    let redis = Redis::new(&cfg.redis)?;
-    redis.ready().await?;
-    let shutdown = Shutdown::new();
-    let result = async {
-        let (ws, gm) = spawn_services(cfg, &shutdown).await?;
-        f(ws, gm).await
-    }
-    .await;
-    shutdown.shutdown(Duration::from_secs(10)).await;
-    crate::cleanup(&redis).await;
-    redis.close().await;
-    result
-}
-
-/// `cfg` for services run in the bench's process: a fresh prefix and node id, ports picked by the
-/// OS, no rate limit, cheap password hashing, and a one-off gm admin token (returned).
-pub(crate) fn in_process_config(mut cfg: Config) -> anyhow::Result<(Config, String)> {
-    cfg.redis.prefix = crate::fresh_prefix();
-    cfg.node.id = format!("bench{}", &cfg.redis.prefix[6..14]);
-    cfg.connect.listen = "127.0.0.1:0".parse()?;
-    cfg.connect.rate_burst = 1_000_000;
-    cfg.connect.rate_per_sec = 1_000_000;
-    cfg.logic.argon2_memory_kib = 64;
-    cfg.logic.argon2_iterations = 1;
-    cfg.gm.listen = "127.0.0.1:0".parse()?;
-    let token = format!("{:032x}", rand::random::<u128>());
-    cfg.gm.tokens = vec![StaffToken { name: "bench".into(), token: token.clone().into(), role: Role::Admin }];
-    cfg.validate()?;
-    Ok((cfg, token))
-}
-
-/// Starts connect, logic and gm; returns the WebSocket and gm addresses.
-async fn spawn_services(cfg: &Config, shutdown: &Shutdown) -> anyhow::Result<(String, String)> {
-    let listener = tokio::net::TcpListener::bind(cfg.connect.listen).await?;
-    let server = connect::Server::new(cfg.clone(), listener)?;
-    let ws = format!("ws://{}/ws", server.local_addr()?);
-    let s = shutdown.clone();
-    shutdown.tracker.spawn(async move {
-        if let Err(e) = server.run(s).await {
-            tracing::error!(error = format!("{e:#}"), "bench: connect failed");
-        }
-    });
-    let (c, s) = (cfg.clone(), shutdown.clone());
-    shutdown.tracker.spawn(async move {
-        if let Err(e) = logic::run(c, s).await {
-            tracing::error!(error = format!("{e:#}"), "bench: logic failed");
-        }
-    });
-    let gm_listener = tokio::net::TcpListener::bind(cfg.gm.listen).await?;
-    let gm = format!("http://{}", gm_listener.local_addr()?);
-    let (c, s) = (cfg.clone(), shutdown.clone());
-    shutdown.tracker.spawn(async move {
-        if let Err(e) = gm::run(c, gm_listener, s).await {
-            tracing::error!(error = format!("{e:#}"), "bench: gm failed");
-        }
-    });
-    Ok((ws, gm))
-}
-
 /// Makes the match, signs up and funds the clients, runs the load, checks the money.
 async fn drive(target: &Target, opts: &BetsOptions) -> anyhow::Result<BetsReport> {
     let clients = opts.clients.max(1);
@@ -376,7 +300,7 @@ async fn drive(target: &Target, opts: &BetsOptions) -> anyhow::Result<BetsReport
     let stakes = ok as i64 * STAKE;
     let mut balances_after = 0;
     for c in &mut conns {
-        balances_after += c.balance().await?;
+        balances_after += c.c.balance().await?;
     }
     let view = staff.match_view(mid).await?;
     Ok(BetsReport {
@@ -404,226 +328,4 @@ async fn drive(target: &Target, opts: &BetsOptions) -> anyhow::Result<BetsReport
         pool_total: view.pool.values().sum(),
         ceiling: None,
     })
-}
-
-/// What every client loop shares: when to stop, and the counters.
-#[derive(Clone)]
-struct Plan {
-    window: usize,
-    deadline: Instant,
-    budget: u64,
-    issued: Arc<AtomicU64>,
-    placed: Arc<AtomicU64>,
-}
-
-impl Plan {
-    /// Whether another bet may be sent (counts it against the budget).
-    fn more(&self) -> bool {
-        Instant::now() < self.deadline && self.issued.fetch_add(1, Ordering::Relaxed) < self.budget
-    }
-}
-
-#[derive(Default)]
-struct LoopOutcome {
-    ok: u64,
-    errors: BTreeMap<u16, u64>,
-    unmatched: u64,
-    skipped: u64,
-    hist: Option<Histogram<u64>>,
-    send_lag: Option<Histogram<u64>>,
-}
-
-impl LoopOutcome {
-    fn new() -> LoopOutcome {
-        LoopOutcome { hist: Some(new_histogram()), ..LoopOutcome::default() }
-    }
-
-    /// Counts the reply to a bet sent at `since`.
-    fn reply(&mut self, head: &ReplyHead, body: &[u8], since: Instant, placed: &AtomicU64) -> anyhow::Result<()> {
-        let hist = self.hist.get_or_insert_with(new_histogram);
-        hist.record(since.elapsed().as_micros().max(1) as u64)?;
-        if head.code == 0 {
-            decode_body::<BetPlaced>(body).map_err(anyhow::Error::msg)?;
-            self.ok += 1;
-            placed.fetch_add(1, Ordering::Relaxed);
-        } else {
-            *self.errors.entry(head.code).or_insert(0) += 1;
-        }
-        Ok(())
-    }
-}
-
-/// A minimal protocol client: MessagePack frames over one WebSocket.
-pub(crate) struct BenchClient {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
-    seq: u32,
-    mid: u64,
-    odds_ver: u64,
-    balance_before: i64,
-}
-
-impl BenchClient {
-    /// Connects, registers `username` (101), logs in (102), is granted [`GRANT`] through gm and
-    /// reads its balance (202).
-    async fn funded(ws: &str, staff: &Staff, username: &str, mid: u64, odds_ver: u64) -> anyhow::Result<BenchClient> {
-        let (mut c, uid) = BenchClient::signed_up(ws, username).await?;
-        (c.mid, c.odds_ver) = (mid, odds_ver);
-        staff.grant(uid, GRANT, &format!("bench-{username}")).await?;
-        c.balance_before = c.balance().await?;
-        Ok(c)
-    }
-
-    /// Connects, registers `username` (101) and logs in (102); returns the client and its user id.
-    pub(crate) async fn signed_up(ws: &str, username: &str) -> anyhow::Result<(BenchClient, u64)> {
-        // Small buffers: the protocol's frames are ~100 bytes, and tungstenite zeroes a whole read
-        // buffer's worth (128 KiB by default) on every read.
-        let cfg = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
-        let (ws, _) = tokio_tungstenite::connect_async_with_config(ws, Some(cfg), true).await?;
-        let mut c = BenchClient { ws, seq: 0, mid: 0, odds_ver: 0, balance_before: 0 };
-        let creds = Credentials { username: username.into(), password: "bench-password".into() };
-        let (code, body) = c.call(msg::REGISTER, &creds).await?;
-        anyhow::ensure!(code == 0, "register {username}: code {code}");
-        let uid = decode_body::<RegisterReply>(&body).map_err(anyhow::Error::msg)?.user_id;
-        let (code, _) = c.call(msg::LOGIN, &creds).await?;
-        anyhow::ensure!(code == 0, "login {username}: code {code}");
-        Ok((c, uid))
-    }
-
-    /// The balance now (202).
-    pub(crate) async fn balance(&mut self) -> anyhow::Result<i64> {
-        let (code, body) = self.call(msg::BALANCE, &Empty {}).await?;
-        anyhow::ensure!(code == 0, "balance: code {code}");
-        Ok(decode_body::<BalanceReply>(&body).map_err(anyhow::Error::msg)?.balance)
-    }
-
-    /// Queues a request (sent on the next flush); returns its seq.
-    pub(crate) async fn send(&mut self, id: u16, body: &impl Serialize) -> anyhow::Result<u32> {
-        self.seq += 1;
-        let frame = encode_frame(&ClientHead { id, seq: self.seq, ver: None }, body)?;
-        self.ws.feed(Message::Binary(frame.into())).await?;
-        Ok(self.seq)
-    }
-
-    /// The next reply (pushes skipped): its head and body bytes.
-    pub(crate) async fn recv(&mut self) -> anyhow::Result<(ReplyHead, Vec<u8>)> {
-        loop {
-            let m = tokio::time::timeout(REPLY_TIMEOUT, self.ws.next())
-                .await
-                .map_err(|_| anyhow::anyhow!("no reply in {REPLY_TIMEOUT:?}"))?
-                .ok_or_else(|| anyhow::anyhow!("connection closed"))??;
-            if let Some(reply) = reply_of(m)? {
-                return Ok(reply);
-            }
-        }
-    }
-
-    /// Sends everything queued.
-    pub(crate) async fn flush(&mut self) -> anyhow::Result<()> {
-        Ok(self.ws.flush().await?)
-    }
-
-    pub(crate) async fn call(&mut self, id: u16, body: &impl Serialize) -> anyhow::Result<(u16, Vec<u8>)> {
-        let seq = self.send(id, body).await?;
-        self.ws.flush().await?;
-        let (head, body) = self.recv().await?;
-        anyhow::ensure!((head.id, head.seq) == (id, seq), "reply {head:?} to request {id}/{seq}");
-        Ok((head.code, body))
-    }
-
-    /// Keeps `window` bets in flight until the deadline or the shared budget, then drains.
-    async fn closed_loop(&mut self, plan: &Plan) -> anyhow::Result<LoopOutcome> {
-        let mut out = LoopOutcome::new();
-        let mut in_flight: HashMap<u32, Instant> = HashMap::with_capacity(plan.window);
-        for _ in 0..plan.window {
-            if !plan.more() {
-                break;
-            }
-            let seq = self.send_bet().await?;
-            in_flight.insert(seq, Instant::now());
-        }
-        self.ws.flush().await?;
-        while !in_flight.is_empty() {
-            let (head, body) = match self.recv().await {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::warn!(error = format!("{e:#}"), "bench: {} requests unanswered", in_flight.len());
-                    out.unmatched += in_flight.len() as u64;
-                    break;
-                }
-            };
-            let Some(sent) = in_flight.remove(&head.seq).filter(|_| head.id == msg::PLACE_BET) else {
-                out.unmatched += 1;
-                continue;
-            };
-            out.reply(&head, &body, sent, &plan.placed)?;
-            if plan.more() {
-                let seq = self.send_bet().await?;
-                self.ws.flush().await?;
-                in_flight.insert(seq, Instant::now());
-            }
-        }
-        Ok(out)
-    }
-
-    /// Sends a bet every `every` from `first` until the deadline or the budget (a due bet is
-    /// skipped, and counted, while `window` are waiting), then drains.
-    async fn open_loop(&mut self, plan: &Plan, first: Instant, every: Duration) -> anyhow::Result<LoopOutcome> {
-        let mut out = LoopOutcome::new();
-        let mut in_flight: HashMap<u32, Instant> = HashMap::new();
-        let mut tick = tokio::time::interval_at(first, every);
-        tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
-        let mut sending = true;
-        let mut last_reply = Instant::now();
-        while sending || !in_flight.is_empty() {
-            tokio::select! {
-                due = tick.tick(), if sending => {
-                    if !plan.more() {
-                        sending = false;
-                    } else if in_flight.len() >= plan.window {
-                        out.skipped += 1;
-                    } else {
-                        if in_flight.is_empty() {
-                            last_reply = Instant::now();
-                        }
-                        let sent = Instant::now();
-                        out.send_lag.get_or_insert_with(new_histogram).record((sent - due).as_micros().max(1) as u64)?;
-                        let seq = self.send_bet().await?;
-                        self.ws.flush().await?;
-                        in_flight.insert(seq, sent);
-                    }
-                }
-                m = self.ws.next() => {
-                    let m = m.ok_or_else(|| anyhow::anyhow!("connection closed"))??;
-                    let Some((head, body)) = reply_of(m)? else { continue };
-                    last_reply = Instant::now();
-                    match in_flight.remove(&head.seq).filter(|_| head.id == msg::PLACE_BET) {
-                        Some(sent) => out.reply(&head, &body, sent, &plan.placed)?,
-                        None => out.unmatched += 1,
-                    }
-                }
-                _ = tokio::time::sleep_until(last_reply + REPLY_TIMEOUT), if !in_flight.is_empty() => {
-                    tracing::warn!("bench: {} requests unanswered in {REPLY_TIMEOUT:?}", in_flight.len());
-                    out.unmatched += in_flight.len() as u64;
-                    break;
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    async fn send_bet(&mut self) -> anyhow::Result<u32> {
-        let req_id = ReqId::Number(u64::from(self.seq) + 1);
-        let bet = PlaceBet { match_id: self.mid, option: "a".into(), stake: STAKE, odds_ver: self.odds_ver, req_id };
-        self.send(msg::PLACE_BET, &bet).await
-    }
-}
-
-/// A reply's head and body; None for pushes and control frames.
-fn reply_of(m: Message) -> anyhow::Result<Option<(ReplyHead, Vec<u8>)>> {
-    let Message::Binary(b) = m else { return Ok(None) };
-    let (head, body) = split_frame::<ReplyHead>(&b)?;
-    if head.seq == 0 && head.id >= 900 {
-        return Ok(None);
-    }
-    Ok(Some((head, body.to_vec())))
 }

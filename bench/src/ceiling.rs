@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::scripts::ScriptName;
+use common::store::{ack, place_bet};
 use common::{Config, Redis};
 use fred::prelude::*;
 use fred::types::lists::LMoveDirection;
@@ -20,8 +20,6 @@ use protocol::body::{BetPlaced, PlaceBet, ReqId};
 use protocol::codec::{encode_frame, encode_routed};
 use protocol::{InternalHead, ReplyHead, Route, msg};
 use serde::Serialize;
-
-use crate::fixtures;
 
 /// Stake of every bet the benchmarks place.
 pub(crate) const STAKE: i64 = 10;
@@ -73,9 +71,9 @@ async fn run(
     total: Option<u64>,
 ) -> anyhow::Result<CeilingReport> {
     let tasks = tasks.max(1);
-    let mid = fixtures::open_match(redis, "lol").await?;
+    let mid = seed::open_match(redis, "lol").await?;
     for uid in 1..=tasks as u64 {
-        fixtures::fund(redis, uid, 1_000_000_000).await?;
+        seed::fund(redis, uid, 1_000_000_000).await?;
     }
     let stop = Arc::new(AtomicBool::new(false));
     let issued = Arc::new(AtomicU64::new(0));
@@ -177,31 +175,21 @@ async fn task(
         let claimed = claimed.ok_or_else(|| anyhow::anyhow!("the queue was empty after a push"))?;
         // logic: the place-bet handler
         let bid = bet_ids.next(redis).await?;
-        let keys = k.place_bet(uid, mid, bid, common::time::day_of(now));
-        let argv = vec![
-            uid.to_string(),
-            mid.to_string(),
-            "a".to_owned(),
-            STAKE.to_string(),
-            "1".into(),
-            seq.to_string(),
-            bid.to_string(),
-            now.to_string(),
-        ];
-        let r: Vec<fred::types::Value> = redis.scripts.call(&redis.pool, ScriptName::PlaceBet, keys, argv).await?;
-        anyhow::ensure!(r.first().and_then(|v| v.as_i64()) == Some(0), "place_bet.lua answered {r:?}");
-        let int = |i: usize| r.get(i).and_then(|v| v.as_i64()).unwrap_or_default();
-        let reply = encode_frame(
-            &ReplyHead { id: msg::PLACE_BET, seq, code: 0 },
-            &BetPlaced { bet_id: int(1) as u64, balance: int(2), odds: int(3) },
-        )?;
+        let req_id = seq.to_string();
+        let args =
+            place_bet::Args { uid, mid, option: "a", stake: STAKE, odds_ver: 1, req_id: &req_id, bid, now_ms: now };
+        let placed = match place_bet::call(redis, &args).await? {
+            place_bet::Outcome::Placed { bid, balance, odds, .. } => BetPlaced { bet_id: bid, balance, odds },
+            other => anyhow::bail!("place_bet.lua answered {other:?}"),
+        };
+        let reply = encode_frame(&ReplyHead { id: msg::PLACE_BET, seq, code: 0 }, &placed)?;
         let element = Bytes::from(encode_routed(&Route::to(uid), &reply)?);
         // logic: ack + reply out
-        let acked: i64 = redis
-            .scripts
-            .call(&redis.pool, ScriptName::Ack, vec![inflight.as_str(), l2c.as_str()], vec![claimed, element])
-            .await?;
-        anyhow::ensure!(acked == 1, "ack.lua answered {acked}");
+        let ack = ack::Args { inflight: &inflight, frame: claimed, reply: Some((&l2c, element)), reply_ttl_ms: 0 };
+        match ack::call(redis, &ack).await? {
+            ack::Outcome::Acked => {}
+            other => anyhow::bail!("ack.lua answered {other:?}"),
+        }
         // connect: reply claim
         let popped: Option<Bytes> = redis.pool.rpop(&l2c, None).await?;
         anyhow::ensure!(popped.is_some(), "no reply on {l2c}");

@@ -14,8 +14,6 @@ use common::{Config, Redis, Shutdown};
 use fred::prelude::*;
 use sqlx::Connection;
 
-use crate::fixtures;
-
 #[derive(Debug)]
 pub struct FlushReport {
     pub records: u64,
@@ -87,7 +85,7 @@ async fn measure(
 ) -> anyhow::Result<FlushReport> {
     let batch = cfg.dbsvr.batch_max;
     let users = (bets as u64).div_ceil(10);
-    let book = fixtures::book(redis, "lol", 1, users, 10).await?;
+    let book = seed::book(redis, "lol", 1, users, 10).await?;
     let outbox = redis.keys.outbox();
     let records: Vec<Bytes> = redis.pool.lrange(&outbox, 0, -1).await?;
 
@@ -138,7 +136,7 @@ async fn measure(
         let mut n = 0u64;
         while load_started.elapsed() < Duration::from_secs(seconds) {
             tick.tick().await;
-            let placing = (0..per_tick).map(|i| fixtures::place(&r, mid, 1 + (n + i) % users, "a", 1));
+            let placing = (0..per_tick).map(|i| seed::place(&r, mid, 1 + (n + i) % users, "a", 1));
             for result in futures_util::future::join_all(placing).await {
                 result?;
             }

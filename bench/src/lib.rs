@@ -13,14 +13,15 @@
 //!   and by a Lua module, through connect and logic in process, alternating phases.
 //! - [`idle`]: connect's resident memory per idle WebSocket connection (connect as a child
 //!   process, N clients from several source addresses, capped by the open-files limit).
-//! - [`fixtures`]: books of bets built through the production scripts (shared with tests).
 
 mod bets;
 mod ceiling;
-pub mod fixtures;
+mod child;
 mod flush;
 mod idle;
+mod load;
 mod lua;
+mod services;
 mod settle;
 mod staff;
 

@@ -12,14 +12,15 @@ use std::time::Duration;
 use common::Config;
 use futures_util::StreamExt;
 use hdrhistogram::Histogram;
+use matchday_client::Client;
 use protocol::body::{BalanceReply, Empty};
-use protocol::codec::decode_body;
 use protocol::msg;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::bets::{BenchClient, in_process_config, with_services};
 use crate::ceiling::new_histogram;
+use crate::load::BenchClient;
+use crate::services::{in_process_config, with_services};
 
 /// The msg id the bench's Lua module serves (outside the protocol's ids; only in the bench).
 pub const LUA_MSG: u16 = 650;
@@ -126,9 +127,9 @@ fn remove(dir: PathBuf) {
 
 async fn run(ws: &str, clients: usize, window: usize, seconds: u64) -> anyhow::Result<LuaReport> {
     let run_id = &uuid::Uuid::new_v4().simple().to_string()[..10];
-    let mut conns: Vec<(BenchClient, i64)> = futures_util::stream::iter(0..clients)
+    let mut conns: Vec<(Client, i64)> = futures_util::stream::iter(0..clients)
         .map(|i| async move {
-            let (mut c, _uid) = BenchClient::signed_up(ws, &format!("l{run_id}x{i}")).await?;
+            let (BenchClient { mut c, .. }, _uid) = BenchClient::signed_up(ws, &format!("l{run_id}x{i}")).await?;
             let balance = c.balance().await?;
             anyhow::Ok((c, balance))
         })
@@ -206,13 +207,7 @@ impl Tally {
 }
 
 /// Keeps `window` requests `id` in flight until `deadline`, then drains; checks every answer.
-async fn closed_loop(
-    c: &mut BenchClient,
-    id: u16,
-    window: usize,
-    deadline: Instant,
-    balance: i64,
-) -> anyhow::Result<Tally> {
+async fn closed_loop(c: &mut Client, id: u16, window: usize, deadline: Instant, balance: i64) -> anyhow::Result<Tally> {
     let mut out = Tally::new("", id);
     let mut in_flight: HashMap<u32, Instant> = HashMap::with_capacity(window);
     for _ in 0..window {
@@ -220,7 +215,7 @@ async fn closed_loop(
     }
     c.flush().await?;
     while !in_flight.is_empty() {
-        let (head, body) = match c.recv().await {
+        let reply = match c.next_reply().await {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(error = format!("{e:#}"), "bench lua: {} requests unanswered", in_flight.len());
@@ -228,14 +223,14 @@ async fn closed_loop(
                 break;
             }
         };
-        let Some(sent) = in_flight.remove(&head.seq).filter(|_| head.id == id) else {
+        let Some(sent) = in_flight.remove(&reply.head.seq).filter(|_| reply.head.id == id) else {
             out.wrong += 1;
             continue;
         };
         out.hist.record(sent.elapsed().as_micros().max(1) as u64)?;
-        if head.code != 0 {
-            *out.errors.entry(head.code).or_insert(0) += 1;
-        } else if decode_body::<BalanceReply>(&body).map_err(anyhow::Error::msg)?.balance == balance {
+        if !reply.is_ok() {
+            *out.errors.entry(reply.code()).or_insert(0) += 1;
+        } else if reply.decode::<BalanceReply>()?.balance == balance {
             out.ok += 1;
         } else {
             out.wrong += 1;

@@ -5,12 +5,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::scripts::ScriptName;
+use common::store::settle_batch::{self, OpenBet, Outcome};
 use common::{Config, Redis, Shutdown};
 use fred::prelude::*;
-use protocol::matches::Action;
+use protocol::matches::{Action, Job};
 
-use crate::fixtures::{self, step};
+use seed::step;
 
 #[derive(Debug)]
 pub struct SettleReport {
@@ -56,14 +56,14 @@ pub async fn settle(mut cfg: Config, bets: usize, batch: usize) -> anyhow::Resul
 
 async fn run(cfg: &Config, redis: &Redis, users: u64, batch: usize) -> anyhow::Result<SettleReport> {
     // The ceiling first: the script alone on its own book.
-    let ceiling = fixtures::book(redis, "lol", 1, users, 10).await?;
+    let ceiling = seed::book(redis, "lol", 1, users, 10).await?;
     close(redis, ceiling.match_id).await?;
     let _: i64 = redis.pool.del(redis.keys.settle()).await?;
     let started = Instant::now();
     drive_script(redis, ceiling.match_id, batch).await?;
     let ceiling_secs = started.elapsed().as_secs_f64();
 
-    let book = fixtures::book(redis, "lol", 1_000_000, users, 10).await?;
+    let book = seed::book(redis, "lol", 1_000_000, users, 10).await?;
     let shutdown = Shutdown::new();
     let stats = Arc::new(resultcenter::Stats::default());
     let (c, s, st) = (cfg.clone(), shutdown.clone(), stats.clone());
@@ -93,21 +93,23 @@ async fn close(redis: &Redis, mid: u64) -> anyhow::Result<()> {
 /// the queue, the job and the service).
 async fn drive_script(redis: &Redis, mid: u64, batch: usize) -> anyhow::Result<()> {
     let k = &redis.keys;
-    let mut fixed = vec![k.match_(mid), k.match_open(mid), k.outbox(), k.notify()];
-    fixed.extend(k.settle_indexes("lol"));
     loop {
         let members: Vec<String> =
             redis.pool.zrange(k.match_open(mid), 0, batch as i64 - 1, None, false, None, false).await?;
-        let mut keys = fixed.clone();
-        let mut argv =
-            vec!["settle".to_owned(), "1".into(), "4:settled,9:credited".into(), "3".into(), members.len().to_string()];
-        for m in &members {
-            let (bid, uid) = m.split_once(':').ok_or_else(|| anyhow::anyhow!("bad member {m}"))?;
-            keys.extend([k.bet(bid.parse()?), k.wallet(uid.parse()?), k.ledger(uid.parse()?)]);
-            argv.push(m.clone());
-        }
-        let r: Vec<i64> = redis.scripts.call(&redis.pool, ScriptName::SettleBatch, keys, argv).await?;
-        if r.get(2) == Some(&1) {
+        let bets = members
+            .iter()
+            .map(|m| OpenBet::parse(m).ok_or_else(|| anyhow::anyhow!("bad member {m}")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let args = settle_batch::Args {
+            mid,
+            kind: "lol",
+            job: Job::Settle,
+            now_ms: 1,
+            finals: &[Action::Settled, Action::Credited],
+            bets: &bets,
+        };
+        let r = settle_batch::call(redis, &args).await?;
+        if let Outcome::Settled { finished: true, .. } = r {
             return Ok(());
         }
         anyhow::ensure!(!members.is_empty(), "settle_batch.lua answered {r:?} with nothing open");

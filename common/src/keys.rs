@@ -122,14 +122,31 @@ impl Keys {
         self.k(format_args!("sessions:{uid}"))
     }
 
-    /// Failed logins of an account (by lowercased username) in the current window.
+    /// Failed logins of an account (by lowercased username) from every address, in the current window.
     pub fn login_failures_user(&self, username: &str) -> String {
         self.k(format_args!("loginfail:user:{username}"))
     }
 
-    /// Failed logins from a client address (IP, no port) in the current window.
-    pub fn login_failures_addr(&self, ip: &str) -> String {
-        self.k(format_args!("loginfail:addr:{ip}"))
+    /// Failed logins from a client address group (`common::net::addr_group`) in the current window.
+    pub fn login_failures_addr(&self, group: &str) -> String {
+        self.k(format_args!("loginfail:addr:{group}"))
+    }
+
+    /// Failed logins of an account from one address group in the current window.
+    pub fn login_failures_pair(&self, group: &str, username: &str) -> String {
+        self.k(format_args!("loginfail:pair:{group}:{username}"))
+    }
+
+    /// Marker (with a TTL) that an account logged in successfully from an address group: the address
+    /// and account failure limits do not apply to that pair (`login_guard.lua`).
+    pub fn login_known(&self, group: &str, username: &str) -> String {
+        self.k(format_args!("loginok:{group}:{username}"))
+    }
+
+    /// A fixed-window rate counter (`rate_limit.lua`): `kind` names the limit ("register:addr",
+    /// "hash:all", ...), `subject` what it counts (an address group, or "" for deployment-wide).
+    pub fn rate(&self, kind: &str, subject: &str) -> String {
+        self.k(format_args!("rate:{kind}:{subject}"))
     }
 
     pub fn wallet(&self, uid: u64) -> String {
@@ -272,6 +289,7 @@ impl Keys {
             self.stats_day("volume", day),
             self.match_open(mid),
             self.match_bettors(mid),
+            self.user(uid),
         ]
     }
 

@@ -10,10 +10,15 @@
 //! - [`keys`]: the one place Redis key names are built.
 //! - [`limits`]: the open-files limit, raised at start by every server.
 //! - [`matches`]: matches as stored in Redis, read back.
+//! - [`net`]: client addresses as limits count them (IPv4 alone, IPv6 by /64).
 //! - [`redis`]: the pool and dedicated blocking clients, with reconnects.
 //! - [`service`]: the start/stop shape of every queue-consuming service.
-//! - [`scripts`]: the Lua script registry (load at start, EVALSHA, reload on NOSCRIPT).
+//! - [`store`]: the typed store: one binding per Lua script (`Args` in, `Outcome` out), the script
+//!   registry (load at start, EVALSHA, reload on NOSCRIPT) and [`store::StoreError`].
 //! - [`queue`]: the reliable queue (consumer with inflight list, ack, reaper, dead list).
+//! - [`consumer`]: the consumer runtime (take, handle, ack, back off, drain) every consuming
+//!   service runs its handler in.
+//! - [`retry`]: the one retry policy (jittered exponential backoff).
 //! - [`heartbeat`]: `node:{role}:{id}` liveness keys.
 //! - [`telemetry`]: tracing, Prometheus metrics, and the `/metrics` `/healthz` `/readyz` server.
 //! - [`shutdown`]: cancellation token + task tracker + grace timeout.
@@ -23,6 +28,7 @@
 
 pub mod bets;
 pub mod config;
+pub mod consumer;
 pub mod control;
 pub mod events;
 pub mod heartbeat;
@@ -30,12 +36,14 @@ pub mod ids;
 pub mod keys;
 pub mod limits;
 pub mod matches;
+pub mod net;
 pub mod queue;
 pub mod redis;
-pub mod scripts;
+pub mod retry;
 pub mod service;
 pub mod shutdown;
 pub mod status;
+pub mod store;
 pub mod telemetry;
 pub mod time;
 

@@ -9,6 +9,7 @@ use protocol::matches::{Index, MatchState};
 use serde::{Deserialize, Serialize};
 
 use crate::redis::Redis;
+use crate::store::StoreError;
 
 /// One betting option: a key, a label, and odds in thousandths (1850 = 1.85).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,17 +102,18 @@ impl MatchRecord {
     }
 }
 
-/// Loads one match; None if there is no such match.
-pub async fn load(redis: &Redis, mid: u64) -> anyhow::Result<Option<MatchRecord>> {
+/// Loads one match; None if there is no such match. A Redis failure is a [`StoreError`] (transient
+/// while Redis is away); a hash that is not a well-formed match is a permanent one.
+pub async fn load(redis: &Redis, mid: u64) -> Result<Option<MatchRecord>, StoreError> {
     let h: HashMap<String, String> = redis.pool.hgetall(redis.keys.match_(mid)).await?;
     if h.is_empty() {
         return Ok(None);
     }
-    Ok(Some(MatchRecord::from_hash(&h).map_err(|e| anyhow::anyhow!("match {mid}: {e}"))?))
+    Ok(Some(MatchRecord::from_hash(&h).map_err(|e| malformed(mid, e))?))
 }
 
 /// Loads several matches in one round trip, in the order given; ids without a match are skipped.
-pub async fn load_many(redis: &Redis, ids: &[u64]) -> anyhow::Result<Vec<MatchRecord>> {
+pub async fn load_many(redis: &Redis, ids: &[u64]) -> Result<Vec<MatchRecord>, StoreError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -123,10 +125,17 @@ pub async fn load_many(redis: &Redis, ids: &[u64]) -> anyhow::Result<Vec<MatchRe
     let mut out = Vec::with_capacity(ids.len());
     for (id, h) in ids.iter().zip(hashes) {
         if !h.is_empty() {
-            out.push(MatchRecord::from_hash(&h).map_err(|e| anyhow::anyhow!("match {id}: {e}"))?);
+            out.push(MatchRecord::from_hash(&h).map_err(|e| malformed(*id, e))?);
         }
     }
     Ok(out)
+}
+
+/// A `match:{mid}` hash that is not a match (a field missing or malformed): permanent, no retry
+/// cures it.
+fn malformed(mid: u64, why: String) -> StoreError {
+    let e = fred::error::Error::new(fred::error::ErrorKind::Parse, format!("match {mid}: {why}"));
+    StoreError::from(e)
 }
 
 /// Which matches a listing walks, in order: the index families, and the filters.
@@ -143,7 +152,7 @@ pub struct Listing {
 
 /// One page of matches: walks the families' indexes (upcoming and live by start time, finished
 /// newest first) in chunks, keeps those that pass the filters, skips `offset`, returns `limit`.
-pub async fn page(redis: &Redis, listing: &Listing) -> anyhow::Result<Vec<MatchRecord>> {
+pub async fn page(redis: &Redis, listing: &Listing) -> Result<Vec<MatchRecord>, StoreError> {
     const CHUNK: i64 = 200;
     let keep = |m: &MatchRecord| {
         listing.state.is_none_or(|s| m.state == s) && listing.kind.as_ref().is_none_or(|k| &m.kind == k)
@@ -213,71 +222,5 @@ impl From<&MatchRecord> for MatchView {
             max_stake: m.max_stake,
             result: m.result.clone(),
         }
-    }
-}
-
-/// What [`transition`] did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Transitioned {
-    Done {
-        from: MatchState,
-        to: MatchState,
-    },
-    /// Not allowed from the current state (`live`: the match has started); nothing changed.
-    Illegal {
-        state: MatchState,
-        live: bool,
-    },
-    NotFound,
-}
-
-/// Applies one row of the transition table to match `mid` with `match_transition.lua`: state,
-/// indexes, job, event and change record in one atomic step. `audit` is a change record to append
-/// (empty for none).
-pub async fn transition(
-    redis: &Redis,
-    mid: u64,
-    action: protocol::matches::Action,
-    winner: Option<&str>,
-    audit: Vec<u8>,
-) -> anyhow::Result<Transitioned> {
-    let Some(m) = load(redis, mid).await? else { return Ok(Transitioned::NotFound) };
-    let t = protocol::matches::transition(action);
-    let k = &redis.keys;
-    let from: Vec<String> = t.from.iter().map(|s| s.code().to_string()).collect();
-    let keys = vec![
-        k.match_(mid),
-        k.matches_pending(),
-        k.matches_index("list", "all"),
-        k.matches_index("list", &m.kind),
-        k.matches_index("doing", "all"),
-        k.matches_index("doing", &m.kind),
-        k.matches_index("finished", "all"),
-        k.matches_index("finished", &m.kind),
-        k.notify(),
-        k.settle(),
-        k.outbox(),
-    ];
-    let argv: Vec<fred::types::Value> = vec![
-        t.name.into(),
-        from.join(",").into(),
-        (t.to.code() as i64).into(),
-        t.live_rule().into(),
-        t.job.map(|j| j.name()).unwrap_or("").into(),
-        winner.unwrap_or("").into(),
-        (crate::time::now_ms() as i64).into(),
-        m.kind.as_str().into(),
-        t.to.index(false).name().into(),
-        t.to.index(true).name().into(),
-        bytes::Bytes::from(audit).into(),
-    ];
-    let reply: Vec<i64> =
-        redis.scripts.call(&redis.pool, crate::scripts::ScriptName::MatchTransition, keys, argv).await?;
-    let state = |code: i64| MatchState::from_code(code).ok_or_else(|| anyhow::anyhow!("match {mid} has state {code}"));
-    match reply.as_slice() {
-        [0, from, to] => Ok(Transitioned::Done { from: state(*from)?, to: state(*to)? }),
-        [1, s, live] => Ok(Transitioned::Illegal { state: state(*s)?, live: *live == 1 }),
-        [2] => Ok(Transitioned::NotFound),
-        other => anyhow::bail!("match_transition.lua answered {other:?}"),
     }
 }

@@ -6,6 +6,9 @@
 //! [`Reaper`] returns the inflight frames of consumers whose heartbeat has expired, and moves a
 //! frame returned `max_attempts` times to the dead list. Delivery is at-least-once; effects are
 //! made exactly-once by the idempotency checks inside the state-changing scripts.
+//!
+//! Dead lists hold frames with passwords and tokens in clear, so every push to one goes through
+//! [`DeadList`]: capped at `queue.dead_max` frames and expiring `queue.dead_ttl_s` after the last.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -16,12 +19,14 @@ use fred::prelude::*;
 use fred::types::SetOptions;
 use fred::types::lists::LMoveDirection;
 
+use crate::config::QueueConfig;
 use crate::keys::Keys;
 use crate::redis::Redis;
-use crate::scripts::ScriptName;
+use crate::retry::Every;
 use crate::shutdown::Shutdown;
+use crate::store::{ack, claim, dead_letter, requeue};
 
-/// The keys that make up one reliable queue.
+/// The keys that make up one reliable queue, and the bounds of its dead list.
 #[derive(Clone, Debug)]
 pub struct QueueKeys {
     pub queue: String,
@@ -29,17 +34,46 @@ pub struct QueueKeys {
     pub deliveries: String,
     pub consumers: String,
     pub lease: String,
+    pub dead_list: DeadList,
 }
 
 impl QueueKeys {
-    pub fn new(keys: &Keys, queue: String) -> QueueKeys {
+    pub fn new(keys: &Keys, queue: String, cfg: &QueueConfig) -> QueueKeys {
         QueueKeys {
             dead: keys.dead(&queue),
+            dead_list: DeadList::new(cfg),
             deliveries: keys.deliveries(&queue),
             consumers: keys.consumers(&queue),
             lease: keys.reaper_lease(&queue),
             queue,
         }
+    }
+}
+
+/// How long a dead list is and how long it lives: `queue.dead_max` frames (the oldest beyond are
+/// dropped), `queue.dead_ttl_s` after its last push. Every push to a dead list honours both
+/// (dead_letter.lua, requeue.lua, [`DeadList::push`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeadList {
+    pub max: u64,
+    pub ttl_s: u64,
+}
+
+impl DeadList {
+    pub fn new(cfg: &QueueConfig) -> DeadList {
+        DeadList { max: cfg.dead_max.max(1), ttl_s: cfg.dead_ttl_s.max(1) }
+    }
+
+    /// Pushes `element` (newest at the left) to the dead list `key`, trims it to the cap and
+    /// refreshes its TTL, in one MULTI (for elements that are not moved from an inflight list,
+    /// e.g. dbsvr's records with their reason).
+    pub async fn push(&self, redis: &Redis, key: &str, element: Bytes) -> Result<(), fred::error::Error> {
+        let tx = redis.pool.next().multi();
+        let _: () = tx.lpush(key, element).await?;
+        let _: () = tx.ltrim(key, 0, self.max as i64 - 1).await?;
+        let _: () = tx.expire(key, self.ttl_s as i64, None).await?;
+        let _: Vec<Value> = tx.exec(true).await?;
+        Ok(())
     }
 }
 
@@ -123,11 +157,7 @@ impl Consumer {
         }
         // Whatever is waiting, up to a batch, in one round trip; only an empty queue is waited on,
         // and the frame that ends the wait is handled at once (no second round trip on its path).
-        let waiting: Vec<Bytes> = self
-            .redis
-            .scripts
-            .call(&self.redis.pool, ScriptName::Claim, vec![&self.q.queue, &self.inflight], self.batch)
-            .await?;
+        let claim::Outcome::Claimed { frames: waiting } = self.claim(self.batch).await?;
         if !waiting.is_empty() {
             return Ok(waiting);
         }
@@ -149,12 +179,17 @@ impl Consumer {
         if n == 0 {
             return Ok(Vec::new());
         }
-        let result: Result<Vec<Bytes>, _> =
-            self.redis.scripts.call(&self.redis.pool, ScriptName::Claim, vec![&self.q.queue, &self.inflight], n).await;
+        let result = self.claim(n).await;
         if result.is_err() {
             self.recover = true;
         }
-        Ok(result?)
+        let claim::Outcome::Claimed { frames } = result?;
+        Ok(frames)
+    }
+
+    /// Moves up to `max` waiting frames into the inflight list (claim.lua), oldest first.
+    async fn claim(&self, max: usize) -> Result<claim::Outcome, crate::store::StoreError> {
+        claim::call(&self.redis, &claim::Args { queue: &self.q.queue, inflight: &self.inflight, max: max as u64 }).await
     }
 
     /// Acks everything this consumer holds (its whole inflight list), for consumers that handle
@@ -177,7 +212,13 @@ impl Consumer {
 
     /// What acks this consumer's frames, for tasks that finish them while the consumer takes more.
     pub fn acker(&self) -> Acker {
-        Acker { redis: self.redis.clone(), inflight: self.inflight.clone(), dead: self.q.dead.clone(), reply_ttl_ms: 0 }
+        Acker {
+            redis: self.redis.clone(),
+            inflight: self.inflight.clone(),
+            dead: self.q.dead.clone(),
+            dead_list: self.q.dead_list,
+            reply_ttl_ms: 0,
+        }
     }
 
     /// Call after an ack failed: the next take re-reads the inflight list.
@@ -204,6 +245,7 @@ pub struct Acker {
     redis: Redis,
     inflight: String,
     dead: String,
+    dead_list: DeadList,
     /// 0: reply lists never expire; else they expire this long after the last reply pushed.
     reply_ttl_ms: u64,
 }
@@ -218,31 +260,24 @@ impl Acker {
 
     /// See [`Consumer::ack`].
     pub async fn ack(&self, frame: &Bytes, reply: Option<(&str, &[u8])>) -> anyhow::Result<bool> {
-        let (reply_key, element) = match reply {
-            Some((k, e)) => (k, Bytes::copy_from_slice(e)),
-            None => (self.inflight.as_str(), Bytes::new()),
+        let args = ack::Args {
+            inflight: &self.inflight,
+            frame: frame.clone(),
+            reply: reply.map(|(key, element)| (key, Bytes::copy_from_slice(element))),
+            reply_ttl_ms: self.reply_ttl_ms,
         };
-        let acked: i64 = self
-            .redis
-            .scripts
-            .call(
-                &self.redis.pool,
-                ScriptName::Ack,
-                vec![self.inflight.as_str(), reply_key],
-                vec![frame.clone(), element, Bytes::from(self.reply_ttl_ms.to_string())],
-            )
-            .await?;
-        Ok(acked == 1)
+        Ok(ack::call(&self.redis, &args).await? == ack::Outcome::Acked)
     }
 
     /// See [`Consumer::dead_letter`].
     pub async fn dead_letter(&self, frame: &Bytes) -> anyhow::Result<bool> {
-        let moved: i64 = self
-            .redis
-            .scripts
-            .call(&self.redis.pool, ScriptName::DeadLetter, vec![&self.inflight, &self.dead], frame.clone())
-            .await?;
-        Ok(moved == 1)
+        let args = dead_letter::Args {
+            inflight: &self.inflight,
+            dead: &self.dead,
+            frame: frame.clone(),
+            dead_list: self.dead_list,
+        };
+        Ok(dead_letter::call(&self.redis, &args).await? == dead_letter::Outcome::Moved)
     }
 }
 
@@ -271,6 +306,7 @@ pub struct Reaper {
     owner: String,
     max_attempts: u32,
     lease: Duration,
+    grace: Duration,
 }
 
 /// Frames moved per script call, so no call runs long enough to stall Redis.
@@ -279,13 +315,44 @@ const REQUEUE_CHUNK: u32 = 500;
 const DELIVERIES_TTL_S: u64 = 86_400;
 
 impl Reaper {
-    pub fn new(redis: &Redis, q: QueueKeys, owner: &str, max_attempts: u32, lease: Duration) -> Reaper {
-        Reaper { redis: redis.clone(), q, owner: owner.to_owned(), max_attempts, lease }
+    /// `grace`: how long a Redis that has just started is given before anyone is declared dead (the
+    /// heartbeat TTL); see [`Reaper::reap_once`].
+    pub fn new(
+        redis: &Redis,
+        q: QueueKeys,
+        owner: &str,
+        max_attempts: u32,
+        lease: Duration,
+        grace: Duration,
+    ) -> Reaper {
+        Reaper { redis: redis.clone(), q, owner: owner.to_owned(), max_attempts, lease, grace }
+    }
+
+    /// How long the Redis server has been up (whole seconds, as INFO gives it).
+    async fn redis_uptime(&self) -> anyhow::Result<Duration> {
+        let info: String = self.redis.pool.next().info(Some(fred::types::InfoKind::Server)).await?;
+        let secs = info
+            .lines()
+            .find_map(|l| l.strip_prefix("uptime_in_seconds:"))
+            .and_then(|v| v.trim().parse().ok())
+            .context("INFO server has no uptime_in_seconds")?;
+        Ok(Duration::from_secs(secs))
     }
 
     /// One pass: if this process holds the lease, requeue every consumer whose heartbeat is gone.
+    ///
+    /// Not while Redis has been up for less than the grace period: a Redis that restarted (on its
+    /// AOF, or empty) has lost or expired every heartbeat, and live processes write theirs again
+    /// only once they have reconnected. Reaping then would take live consumers for dead and bounce
+    /// their frames from one to the next, counting a delivery each time, until a frame that was
+    /// never poison reached `max_attempts` and the dead list.
     pub async fn reap_once(&self) -> anyhow::Result<Reaped> {
         let mut total = Reaped::default();
+        let uptime = self.redis_uptime().await?;
+        if uptime < self.grace {
+            tracing::debug!(queue = %self.q.queue, uptime_s = uptime.as_secs(), "Redis has just started; heartbeats come back before anyone is reaped");
+            return Ok(total);
+        }
         let got: Option<String> = self
             .redis
             .pool
@@ -307,16 +374,18 @@ impl Reaper {
                 continue;
             }
             loop {
-                let (moved, dead, remaining): (u64, u64, u64) = self
-                    .redis
-                    .scripts
-                    .call(
-                        &self.redis.pool,
-                        ScriptName::Requeue,
-                        vec![&inflight, &self.q.queue, &self.q.dead, &self.q.deliveries, &self.q.consumers],
-                        vec![self.max_attempts as u64, REQUEUE_CHUNK as u64, DELIVERIES_TTL_S],
-                    )
-                    .await?;
+                let args = requeue::Args {
+                    inflight: &inflight,
+                    queue: &self.q.queue,
+                    dead: &self.q.dead,
+                    deliveries: &self.q.deliveries,
+                    consumers: &self.q.consumers,
+                    max_attempts: self.max_attempts as u64,
+                    limit: REQUEUE_CHUNK as u64,
+                    deliveries_ttl_s: DELIVERIES_TTL_S,
+                    dead_list: self.q.dead_list,
+                };
+                let requeue::Outcome::Requeued { moved, dead, remaining } = requeue::call(&self.redis, &args).await?;
                 total.requeued += moved;
                 total.dead += dead;
                 if remaining == 0 {
@@ -340,13 +409,8 @@ impl Reaper {
 
     /// Reaps every `interval` until shutdown. Errors are logged and retried next round.
     pub async fn run(self, interval: Duration, shutdown: Shutdown) {
-        let mut tick = tokio::time::interval(interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = tick.tick() => {}
-            }
+        let mut every = Every::new(interval);
+        while every.tick(&shutdown).await {
             if let Err(e) = self.reap_once().await {
                 tracing::warn!(queue = %self.q.queue, error = format!("{e:#}"), "reaper pass failed; retrying");
             }

@@ -10,7 +10,7 @@ use fred::types::config::UnresponsiveConfig;
 
 use crate::config::RedisConfig;
 use crate::keys::Keys;
-use crate::scripts::Scripts;
+use crate::store::scripts::Scripts;
 
 /// What a process needs to talk to Redis: the pool, the key builder and the loaded scripts.
 #[derive(Clone)]
@@ -85,9 +85,36 @@ impl Redis {
     /// Every key matching `pattern` (a glob after the prefix, e.g. "q:*"), by SCAN: it does not
     /// block Redis, but costs a pass over the keyspace, so it is for admin views and tests only.
     pub async fn scan(&self, pattern: &str) -> Result<Vec<String>, fred::error::Error> {
+        let mut found = Vec::new();
+        self.scan_until(pattern, |keys| {
+            found.extend(keys);
+            false
+        })
+        .await?;
+        Ok(found)
+    }
+
+    /// The first key matching `pattern` that SCAN finds, if any (stops there).
+    pub async fn any_key(&self, pattern: &str) -> Result<Option<String>, fred::error::Error> {
+        let mut first = None;
+        self.scan_until(pattern, |keys| {
+            first = keys.into_iter().next();
+            first.is_some()
+        })
+        .await?;
+        Ok(first)
+    }
+
+    /// The one SCAN loop: hands each page of keys matching `pattern` to `page` until it answers
+    /// true (stop) or the pass is over.
+    async fn scan_until(
+        &self,
+        pattern: &str,
+        mut page: impl FnMut(Vec<String>) -> bool,
+    ) -> Result<(), fred::error::Error> {
         let client = self.pool.next();
         let pattern = format!("{}{pattern}", self.keys.prefix());
-        let (mut found, mut cursor) = (Vec::new(), "0".to_owned());
+        let mut cursor = "0".to_owned();
         loop {
             let (next, keys): (String, Vec<String>) = client
                 .custom(
@@ -95,9 +122,8 @@ impl Redis {
                     vec![cursor, "MATCH".into(), pattern.clone(), "COUNT".into(), "1000".into()],
                 )
                 .await?;
-            found.extend(keys);
-            if next == "0" {
-                return Ok(found);
+            if page(keys) || next == "0" {
+                return Ok(());
             }
             cursor = next;
         }

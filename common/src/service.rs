@@ -1,7 +1,8 @@
 //! The shape every queue-consuming service shares (logic, resultcenter, pushsvr, dbsvr): a
-//! heartbeat `node:{role}:{id}`, K consumers of one queue each run by the service's worker loop, a
-//! reaper for the queue, control commands (`drain`, and the service's own [`Consumers::control`]),
-//! and an orderly stop: workers finish what they hold, then the heartbeat goes.
+//! heartbeat `node:{role}:{id}`, K consumers of one queue, each run by the consumer runtime
+//! ([`crate::consumer`]) with the service's handler, a reaper for the queue, control commands
+//! (`drain`, and the service's own [`Consumers::control`]), and an orderly stop: workers finish what
+//! they hold, then the heartbeat goes.
 //!
 //! The heartbeat carries the live load ([`load_fields`]): frames handled, frames per second over the
 //! last beat, and frames inflight (taken, not yet acked).
@@ -39,8 +40,9 @@ pub struct Consumers {
     pub control: Handlers,
 }
 
-/// Runs `spec.workers` consumers, each handed to `work`, until shutdown; returns once every worker
-/// has finished and the heartbeat is gone. The caller owns `redis` (and closes it afterwards).
+/// Runs `spec.workers` consumers, each handed to `work` (which runs it with [`crate::consumer::run`]
+/// or [`crate::consumer::run_batches`]), until shutdown; returns once every worker has finished and
+/// the heartbeat is gone. The caller owns `redis` (and closes it afterwards).
 pub async fn run_consumers<F, Fut>(
     cfg: &Config,
     redis: &Redis,
@@ -56,7 +58,7 @@ where
     anyhow::ensure!(!node.is_empty(), "node.id must be set before starting {}", spec.role);
     let q = &cfg.queue;
     let every = Duration::from_millis(q.heartbeat_interval_ms);
-    let queue = QueueKeys::new(&redis.keys, spec.queue.clone());
+    let queue = QueueKeys::new(&redis.keys, spec.queue.clone(), q);
     let names: Vec<String> = (0..spec.workers).map(|k| format!("{node}.{k}")).collect();
     let inflight = names.iter().map(|w| redis.keys.inflight(&queue.queue, w)).collect();
     let info = NodeInfo {
@@ -66,7 +68,8 @@ where
         extra: vec![("workers".into(), spec.workers.to_string()), ("queue".into(), label(&queue.queue))],
         live: Some(load_fields(redis.clone(), spec.handled.clone(), inflight)),
     };
-    let heartbeat = Heartbeat::start(redis, info, every, Duration::from_millis(q.heartbeat_ttl_ms), shutdown).await;
+    let ttl = Duration::from_millis(q.heartbeat_ttl_ms);
+    let heartbeat = Heartbeat::start(redis, info, every, ttl, shutdown).await;
     control::serve(redis, spec.role, &node, shutdown, spec.control.clone()).await?;
     let mut workers = Vec::with_capacity(spec.workers);
     for worker in names {
@@ -77,7 +80,10 @@ where
     }
     shutdown.tracker.spawn(watch_depth(redis.clone(), queue.queue.clone(), shutdown.clone()));
     let reap_every = Duration::from_millis(q.reap_interval_ms);
-    let reaper = Reaper::new(redis, queue.clone(), &node, q.max_attempts, reap_every);
+    // After a Redis restart, live processes have their heartbeats back within one reconnect delay and
+    // one beat: until then nobody is taken for dead.
+    let grace = ttl + Duration::from_millis(cfg.redis.reconnect_max_ms.into());
+    let reaper = Reaper::new(redis, queue.clone(), &node, q.max_attempts, reap_every, grace);
     shutdown.tracker.spawn(reaper.run(reap_every, shutdown.clone()));
     tracing::info!(node = %node, workers = spec.workers, queue = %queue.queue, "{} running", spec.role);
 
@@ -140,12 +146,8 @@ pub async fn depth_and_age(redis: &Redis, queue: &str) -> Result<(i64, u64), fre
 /// `matchday_queue_oldest_age_seconds{queue}` (how long the oldest has waited).
 async fn watch_depth(redis: Redis, queue: String, shutdown: Shutdown) {
     let label = label(&queue);
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
+    let mut every = crate::retry::Every::new(Duration::from_secs(1));
+    while every.tick(&shutdown).await {
         let Ok((depth, age_ms)) = depth_and_age(&redis, &queue).await else { continue };
         metrics::gauge!("matchday_queue_depth", "queue" => label.clone()).set(depth as f64);
         metrics::gauge!("matchday_queue_oldest_age_seconds", "queue" => label.clone()).set(age_ms as f64 / 1000.0);

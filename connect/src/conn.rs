@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -27,16 +28,19 @@ use protocol::{ClientHead, ErrorCode, ReplyHead, msg};
 use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::task::JoinHandle;
-use tokio_tungstenite::WebSocketStream;
+use tokio::time::Sleep;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message, http};
+use tokio_tungstenite::{WebSocketStream, accept_hdr_async};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::Node;
-use crate::outbox::Outbox;
+use crate::backlog::Admit;
+use crate::per_addr::AddrSlot;
 use crate::registry::{ConnHandle, ConnState, Outgoing};
+use crate::send_queue::SendQueue;
 
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a connection over the limit may take to send its request before it is dropped.
@@ -44,6 +48,13 @@ const REFUSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// The body of the 503 answer to a connection over `connect.max_connections`.
 const BUSY_BODY: &str =
     "matchday: this server holds as many connections as it may (connect.max_connections); try again later\n";
+/// The body of the 503 answer to a connection over `connect.max_connections_per_addr`.
+const PER_ADDR_BODY: &str = "matchday: too many connections from your address (connect.max_connections_per_addr); \
+                             try again later\n";
+/// The answer (code 6) to a frame while the group queue holds `connect.max_queue_depth`.
+const QUEUE_FULL: &str = "server busy: too many requests waiting; retry shortly";
+/// The close reason of a connection that did not log in within `connect.login_timeout_ms`.
+const LOGIN_TIMEOUT: &str = "login timeout";
 const CLOSE_NORMAL: u16 = 1000;
 const CLOSE_GOING_AWAY: u16 = 1001;
 const CLOSE_PROTOCOL: u16 = 1002;
@@ -59,15 +70,25 @@ const WRITE_BUFFER_BYTES: usize = 8 * 1024;
 
 type Ws = WebSocketStream<TcpStream>;
 
-/// Serves one accepted TCP connection until it closes; its `slot` (of `connect.max_connections`)
-/// is given back then.
-pub async fn serve(
-    node: Arc<Node>,
-    tcp: TcpStream,
-    addr: SocketAddr,
-    shutdown: CancellationToken,
-    _slot: OwnedSemaphorePermit,
-) {
+/// A connection's places in the node's and in its address group's counts, given back on drop.
+pub struct Slots {
+    /// One of `connect.max_connections`.
+    pub _node: OwnedSemaphorePermit,
+    /// One of `connect.max_connections_per_addr`.
+    pub _addr: AddrSlot,
+}
+
+/// Why a connection is refused before its upgrade.
+#[derive(Clone, Copy, Debug)]
+pub enum Refusal {
+    /// The node holds `connect.max_connections`.
+    Limit,
+    /// The client's address group holds `connect.max_connections_per_addr`.
+    PerAddr,
+}
+
+/// Serves one accepted TCP connection until it closes; its `slots` are given back then.
+pub async fn serve(node: Arc<Node>, tcp: TcpStream, addr: SocketAddr, shutdown: CancellationToken, _slots: Slots) {
     let _ = tcp.set_nodelay(true);
     let cfg = &node.cfg.connect;
     let ws_cfg = WebSocketConfig::default()
@@ -89,28 +110,42 @@ pub async fn serve(
     conn.run(stream, writer, shutdown).instrument(span).await
 }
 
-/// Answers a connection over `connect.max_connections`: reads its upgrade request and refuses it
-/// with HTTP 503 and a `Retry-After`, then closes. (The request is read first, so that closing
-/// does not reset the connection before the client has read the answer.)
-pub async fn refuse_busy(tcp: TcpStream, addr: SocketAddr, _permit: OwnedSemaphorePermit) {
-    let refusal = Box::pin(tokio_tungstenite::accept_hdr_async(tcp, busy));
-    // `busy` refuses every request: the handshake ends in an error, or in the timeout.
-    match tokio::time::timeout(REFUSE_TIMEOUT, refusal).await {
-        Ok(_) => tracing::debug!(client.addr = %addr, "connection refused: connect.max_connections reached"),
+/// Answers a connection over `connect.max_connections` or `connect.max_connections_per_addr`: reads
+/// its upgrade request and refuses it with HTTP 503 and a `Retry-After`, then closes. (The request
+/// is read first, so that closing does not reset the connection before the client has read the
+/// answer.)
+pub async fn refuse_busy(tcp: TcpStream, addr: SocketAddr, why: Refusal, _permit: OwnedSemaphorePermit) {
+    // Either callback refuses every request: the handshake ends in an error, or in the timeout.
+    let answered = match why {
+        Refusal::Limit => tokio::time::timeout(REFUSE_TIMEOUT, Box::pin(accept_hdr_async(tcp, busy))).await,
+        Refusal::PerAddr => tokio::time::timeout(REFUSE_TIMEOUT, Box::pin(accept_hdr_async(tcp, busy_addr))).await,
+    };
+    match answered.map(|_| ()) {
+        Ok(_) => tracing::debug!(client.addr = %addr, refusal = ?why, "connection refused"),
         Err(_) => tracing::debug!(client.addr = %addr, "connection over the limit sent no request in time"),
     }
 }
 
 #[allow(clippy::result_large_err)] // the signature is tungstenite's Callback
 fn busy(_: &Request, _: Response) -> Result<Response, ErrorResponse> {
-    let mut err = ErrorResponse::new(Some(BUSY_BODY.into()));
+    Err(unavailable(BUSY_BODY))
+}
+
+#[allow(clippy::result_large_err)] // the signature is tungstenite's Callback
+fn busy_addr(_: &Request, _: Response) -> Result<Response, ErrorResponse> {
+    Err(unavailable(PER_ADDR_BODY))
+}
+
+/// HTTP 503 with `Retry-After: 1` and `body`.
+fn unavailable(body: &'static str) -> ErrorResponse {
+    let mut err = ErrorResponse::new(Some(body.into()));
     *err.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
     let headers = err.headers_mut();
     headers.insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"));
     headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain; charset=utf-8"));
-    headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(BUSY_BODY.len()));
+    headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(body.len()));
     headers.insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
-    Err(err)
+    err
 }
 
 /// Accepts the upgrade on `/ws` only.
@@ -146,10 +181,10 @@ impl Conn {
     ) -> (Conn, SplitStream<Ws>, JoinHandle<()>) {
         let cfg = &node.cfg.connect;
         let (sink, stream) = ws.split();
-        let outbox = Arc::new(Outbox::new(cfg.outbound_queue));
+        let send_queue = Arc::new(SendQueue::new(cfg.outbound_queue));
         let state = Arc::new(ConnState::default());
-        let handle = ConnHandle { outbox: outbox.clone(), state: state.clone(), kick: shutdown.child_token() };
-        let writer = tokio::spawn(write_loop(sink, outbox, state.clone()).in_current_span());
+        let handle = ConnHandle { send_queue: send_queue.clone(), state: state.clone(), kick: shutdown.child_token() };
+        let writer = tokio::spawn(write_loop(sink, send_queue, state.clone()).in_current_span());
         let quota = Quota::per_second(NonZeroU32::new(cfg.rate_per_sec).unwrap_or(NonZeroU32::MIN))
             .allow_burst(NonZeroU32::new(cfg.rate_burst).unwrap_or(NonZeroU32::MIN));
         node.registry.insert(id, handle.clone());
@@ -166,10 +201,10 @@ impl Conn {
         let close = self.read_loop(stream, &shutdown).await;
         if let Some((code, reason)) = close {
             tracing::debug!(close.code = code, close.reason = %reason, "closing");
-            let _ = self.handle.outbox.push_over_capacity(Outgoing::Close(code, reason));
+            let _ = self.handle.send_queue.push_over_capacity(Outgoing::Close(code, reason));
         }
         self.node.registry.remove(self.id);
-        self.handle.outbox.close();
+        self.handle.send_queue.close();
         let mut writer = writer;
         if tokio::time::timeout(Duration::from_secs(2), &mut writer).await.is_err() {
             // A client that does not read: its socket and buffers go now, not when TCP gives up.
@@ -194,8 +229,19 @@ impl Conn {
         ping.tick().await;
         let mut last_seen = Instant::now();
         let kick = self.handle.kick.clone();
+        // Fixed at the handshake: nothing the client sends moves it. At the deadline a connection
+        // that has been bound (logged in or resumed) passes and drops the timer, so it keeps none
+        // after that (boxed: module doc on memory); one that has not is closed.
+        let mut login_deadline = Some(Box::pin(tokio::time::sleep(Duration::from_millis(cfg.login_timeout_ms))));
         loop {
             tokio::select! {
+                () = until(&mut login_deadline) => {
+                    login_deadline = None;
+                    if !self.state.was_bound() {
+                        self.node.stats.login_timeout();
+                        return Some((CLOSE_POLICY, LOGIN_TIMEOUT.into()));
+                    }
+                }
                 _ = kick.cancelled() => {
                     if shutdown.is_cancelled() {
                         return Some((CLOSE_GOING_AWAY, "server shutting down".into()));
@@ -210,7 +256,7 @@ impl Conn {
                     if last_seen.elapsed() >= idle {
                         return Some((CLOSE_NORMAL, "idle timeout".into()));
                     }
-                    let _ = self.handle.outbox.push(Outgoing::Ping);
+                    let _ = self.handle.send_queue.push(Outgoing::Ping);
                 }
                 next = stream.next() => {
                     let message = match next {
@@ -285,6 +331,11 @@ impl Conn {
             self.answer(head.id, head.seq, code, code.message());
             return None;
         }
+        if !self.room_in_queue().await {
+            self.node.stats.queue_full();
+            self.answer(head.id, head.seq, ErrorCode::Unavailable, QUEUE_FULL);
+            return None;
+        }
         let (uid, sid) = session.map_or((None, None), |(u, s)| (Some(u), Some(s)));
         let origin = Origin {
             node: self.node.node_id.clone(),
@@ -307,13 +358,37 @@ impl Conn {
         let redis = &self.node.redis;
         let pushed: Result<i64, _> = redis.pool.with_options(&redis.fail_fast()).lpush(&self.node.c2l, element).await;
         match pushed {
-            Ok(_) => self.node.stats.forwarded(),
+            Ok(len) => {
+                self.node.stats.forwarded();
+                self.node.backlog.checked(len.max(0) as u64);
+            }
             Err(e) => {
                 tracing::debug!(error = %e, "cannot queue a frame; answered with code 6");
                 self.answer(id, seq, ErrorCode::Unavailable, ErrorCode::Unavailable.message());
             }
         }
         None
+    }
+
+    /// Whether the group queue has room for a frame (`connect.max_queue_depth`): mostly without a
+    /// command (the last LPUSH's answer decides); while it is full, one frame per
+    /// `backlog::RECHECK` reads its length. When Redis does not answer, the push will tell.
+    async fn room_in_queue(&self) -> bool {
+        match self.node.backlog.admit() {
+            Admit::Push => true,
+            Admit::Full => false,
+            Admit::Recheck => {
+                let redis = &self.node.redis;
+                let len: Result<i64, _> = redis.pool.with_options(&redis.fail_fast()).llen(&self.node.c2l).await;
+                match len {
+                    Ok(len) => self.node.backlog.checked(len.max(0) as u64),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "cannot read the group queue's length");
+                        true
+                    }
+                }
+            }
+        }
     }
 
     /// Answers a frame from connect itself.
@@ -326,9 +401,17 @@ impl Conn {
     }
 }
 
+/// Waits for `deadline`, or forever when there is none.
+async fn until(deadline: &mut Option<Pin<Box<Sleep>>>) {
+    match deadline {
+        Some(sleep) => sleep.await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Writes what the queue holds, batching every ready item into one flush.
-async fn write_loop(mut sink: SplitSink<Ws, Message>, outbox: Arc<Outbox>, state: Arc<ConnState>) {
-    while let Some(first) = outbox.recv().await {
+async fn write_loop(mut sink: SplitSink<Ws, Message>, send_queue: Arc<SendQueue>, state: Arc<ConnState>) {
+    while let Some(first) = send_queue.recv().await {
         let mut item = Some(first);
         while let Some(out) = item {
             let message = match out {
@@ -353,7 +436,7 @@ async fn write_loop(mut sink: SplitSink<Ws, Message>, outbox: Arc<Outbox>, state
             {
                 return;
             }
-            item = outbox.try_recv();
+            item = send_queue.try_recv();
         }
         if sink.flush().await.is_err() {
             return;

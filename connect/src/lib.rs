@@ -6,18 +6,22 @@
 //! `q:c2l:{group}`, splicing the body bytes through; it writes replies and pushes from
 //! `q:l2c:{node}` and `q:push:{node}` back to their connections.
 //!
-//! - [`run`] / [`Server`]: accept loop (at most `connect.max_connections` at once; beyond, the
-//!   upgrade is refused with HTTP 503), heartbeat, reply consumer; returns on shutdown.
-//! - `conn`: one connection (handshake, limits, reader, batching writer).
-//! - `outbox`: a connection's bounded outbound queue (no buffer while empty).
+//! - [`run`] / [`Server`]: accept loop (at most `connect.max_connections` at once, and at most
+//!   `connect.max_connections_per_addr` from one address group; beyond, the upgrade is refused with
+//!   HTTP 503), heartbeat, reply consumer; returns on shutdown.
+//! - `conn`: one connection (handshake, limits, login deadline, reader, batching writer).
+//! - `per_addr`: connections per address group. `backlog`: the cap on the group queue's length.
+//! - `send_queue`: a connection's bounded outbound queue (no buffer while empty).
 //! - `replies`: the reply/push consumer (bind/unbind, the inbox after a login or resume reply,
 //!   closes asked for by a ban, drop-and-count for gone connections).
 //! - `registry`, `stats`: the node's connections and counters.
 
+mod backlog;
 mod conn;
-mod outbox;
+mod per_addr;
 mod registry;
 mod replies;
+mod send_queue;
 mod stats;
 
 use std::net::SocketAddr;
@@ -32,8 +36,9 @@ use tokio::sync::Semaphore;
 
 pub use stats::Stats;
 
-/// Connections over `connect.max_connections` being answered 503 at once; beyond this many, a
-/// connection is closed without an answer (a flood must not cost a task and a buffer each).
+/// Connections over `connect.max_connections` (or the per-address cap) being answered 503 at once;
+/// beyond this many, a connection is closed without an answer (a flood must not cost a task and a
+/// buffer each).
 const MAX_REFUSING: usize = 1024;
 
 /// What every part of a connect node shares.
@@ -45,6 +50,8 @@ pub(crate) struct Node {
     pub c2l: String,
     pub registry: registry::Registry,
     pub stats: Arc<Stats>,
+    /// Whether `c2l` is at `connect.max_queue_depth`.
+    pub backlog: backlog::Backlog,
 }
 
 impl Node {
@@ -104,6 +111,7 @@ impl Server {
             redis,
             registry: registry::Registry::new(),
             stats: Arc::new(Stats::default()),
+            backlog: backlog::Backlog::new(cfg.connect.max_queue_depth),
             cfg,
         };
         Ok(Server { node: Arc::new(node), listener })
@@ -150,25 +158,38 @@ impl Server {
         }
         tracing::info!(node = %node.node_id, group = node.group, listen = %addr, "connect listening on ws://{addr}/ws");
 
-        // One slot per connection, taken at accept (so connections still in their handshake count)
-        // and given back when it has closed.
+        // One slot per connection, and one of its address group's, taken at accept (so connections
+        // still in their handshake count) and given back when it has closed.
         let slots = Arc::new(Semaphore::new(node.cfg.connect.max_connections.min(Semaphore::MAX_PERMITS)));
+        let per_addr = per_addr::PerAddr::new(node.cfg.connect.max_connections_per_addr);
         let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 accepted = self.listener.accept() => match accepted {
-                    Ok((tcp, peer)) => match slots.clone().try_acquire_owned() {
-                        Ok(slot) => {
-                            shutdown.tracker.spawn(conn::serve(node.clone(), tcp, peer, shutdown.token.clone(), slot));
-                        }
-                        Err(_) => {
-                            node.stats.refused_at_limit();
-                            if let Ok(permit) = refusing.clone().try_acquire_owned() {
-                                shutdown.tracker.spawn(conn::refuse_busy(tcp, peer, permit));
+                    Ok((tcp, peer)) => {
+                        let refusal = match slots.clone().try_acquire_owned() {
+                            Ok(slot) => match per_addr.try_acquire(peer.ip()) {
+                                Some(addr_slot) => {
+                                    let slots = conn::Slots { _node: slot, _addr: addr_slot };
+                                    let token = shutdown.token.clone();
+                                    shutdown.tracker.spawn(conn::serve(node.clone(), tcp, peer, token, slots));
+                                    continue;
+                                }
+                                None => {
+                                    node.stats.refused_per_addr();
+                                    conn::Refusal::PerAddr
+                                }
+                            },
+                            Err(_) => {
+                                node.stats.refused_at_limit();
+                                conn::Refusal::Limit
                             }
+                        };
+                        if let Ok(permit) = refusing.clone().try_acquire_owned() {
+                            shutdown.tracker.spawn(conn::refuse_busy(tcp, peer, refusal, permit));
                         }
-                    },
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "accept failed");
                         tokio::time::sleep(Duration::from_millis(50)).await;

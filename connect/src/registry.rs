@@ -8,7 +8,7 @@ use bytes::Bytes;
 use dashmap::DashMap;
 use tokio_util::sync::CancellationToken;
 
-use crate::outbox::{Outbox, Refused};
+use crate::send_queue::{Refused, SendQueue};
 
 /// Something for a connection's writer.
 #[derive(Debug)]
@@ -28,6 +28,8 @@ pub struct ConnState {
     session: Mutex<Option<(u64, String)>>,
     /// Whether the client's latest frame was JSON text (answers follow its choice).
     pub json: AtomicBool,
+    /// Whether the connection has ever been bound to a user (its login deadline is then met).
+    bound: AtomicBool,
     /// A close asked for by the server (a ban), read by the connection's reader once kicked.
     close: Mutex<Option<(u16, Cow<'static, str>)>>,
 }
@@ -39,7 +41,16 @@ impl ConnState {
 
     /// Sets (or clears) the session; returns the previous one.
     pub fn set_session(&self, s: Option<(u64, String)>) -> Option<(u64, String)> {
+        if s.is_some() {
+            self.bound.store(true, Ordering::Relaxed);
+        }
         std::mem::replace(&mut *self.session.lock().expect("session lock"), s)
+    }
+
+    /// Whether the connection has been bound to a user (logged in or resumed) at some point; a
+    /// logout does not undo it.
+    pub fn was_bound(&self) -> bool {
+        self.bound.load(Ordering::Relaxed)
     }
 
     /// The close asked for with [`ConnHandle::close`], if any (taken).
@@ -51,7 +62,7 @@ impl ConnState {
 /// A connection as the rest of the node sees it.
 #[derive(Clone, Debug)]
 pub struct ConnHandle {
-    pub outbox: std::sync::Arc<Outbox>,
+    pub send_queue: std::sync::Arc<SendQueue>,
     pub state: std::sync::Arc<ConnState>,
     /// Cancelled to make the connection close itself (slow consumer, shutdown, [`ConnHandle::close`]).
     pub kick: CancellationToken,
@@ -61,7 +72,7 @@ impl ConnHandle {
     /// Queues a frame without waiting. A client whose queue is full is not reading: it is kicked,
     /// and the frame dropped (false).
     pub fn send(&self, frame: Bytes) -> bool {
-        match self.outbox.push(Outgoing::Frame(frame)) {
+        match self.send_queue.push(Outgoing::Frame(frame)) {
             Ok(()) => true,
             Err(Refused::Full) => {
                 tracing::warn!("outbound queue full: disconnecting a client that does not read");

@@ -5,10 +5,10 @@
 //! An element with `close` (a ban, from gm's `user_ban.lua`) unbinds its connection and closes it.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
-use common::scripts::ScriptName;
+use common::retry::Backoff;
+use common::store::inbox_take;
 use fred::prelude::*;
 use fred::types::lists::LMoveDirection;
 use protocol::codec::decode_routed;
@@ -25,25 +25,24 @@ pub async fn run(node: Arc<Node>, shutdown: common::Shutdown) {
     };
     let keys = vec![node.redis.keys.l2c(&node.node_id), node.redis.keys.push(&node.node_id)];
     let batch = node.cfg.connect.reply_batch as i64;
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = Backoff::redis();
     while !shutdown.is_cancelled() {
         let popped: Result<Option<(String, Vec<Bytes>)>, _> =
             client.blmpop(1.0, keys.clone(), LMoveDirection::Right, Some(batch)).await;
         match common::queue::nil_is_none(popped) {
             Ok(Some((_, elements))) => {
-                backoff = Duration::from_millis(100);
+                backoff.reset();
                 for element in elements {
                     deliver(&node, element).await;
                 }
             }
-            Ok(None) => backoff = Duration::from_millis(100),
+            Ok(None) => backoff.reset(),
             Err(e) => {
-                tracing::warn!(error = %e, retry_ms = backoff.as_millis() as u64, "cannot read replies; retrying");
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = tokio::time::sleep(backoff) => {}
+                let delay = backoff.next_delay();
+                tracing::warn!(error = %e, retry_ms = delay.as_millis() as u64, "cannot read replies; retrying");
+                if common::retry::sleep(delay, &shutdown).await {
+                    break;
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(2));
             }
         }
     }
@@ -123,11 +122,8 @@ async fn close_conn(node: &Node, conn: &crate::registry::ConnHandle, id: u64, cl
 /// has no live connection, deciding atomically against the online index written above, so a push
 /// lands either in the inbox before this takes it or on this node's push list after the reply.
 async fn deliver_inbox(node: &Node, conn: &crate::registry::ConnHandle, uid: u64) {
-    let redis = &node.redis;
-    let taken: Result<Vec<Bytes>, _> =
-        redis.scripts.call(&redis.pool, ScriptName::InboxTake, vec![redis.keys.inbox(uid)], Vec::<Bytes>::new()).await;
-    match taken {
-        Ok(frames) => {
+    match inbox_take::call(&node.redis, &inbox_take::Args { uid }).await {
+        Ok(inbox_take::Outcome::Taken { frames }) => {
             if !frames.is_empty() {
                 tracing::debug!(user.id = uid, frames = frames.len(), "delivering the inbox");
                 metrics::counter!("matchday_connect_inbox_delivered_total").increment(frames.len() as u64);

@@ -18,6 +18,12 @@ pub struct Stats {
     pub slow_consumers: AtomicU64,
     /// Connections refused because the node held `connect.max_connections` (HTTP 503).
     pub refused_limit: AtomicU64,
+    /// Connections refused because their address group held `connect.max_connections_per_addr`.
+    pub refused_per_addr: AtomicU64,
+    /// Connections closed (1008 "login timeout") for not logging in within `connect.login_timeout_ms`.
+    pub login_timeouts: AtomicU64,
+    /// Frames answered with code 6 because the group queue held `connect.max_queue_depth`.
+    pub queue_full: AtomicU64,
 }
 
 impl Stats {
@@ -59,6 +65,22 @@ impl Stats {
     pub fn refused_at_limit(&self) {
         self.refused_limit.fetch_add(1, Ordering::Relaxed);
         metrics::counter!("matchday_connect_refused_total", "reason" => "limit").increment(1);
+    }
+
+    pub fn refused_per_addr(&self) {
+        self.refused_per_addr.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("matchday_connect_refused_total", "reason" => "per_addr").increment(1);
+    }
+
+    pub fn login_timeout(&self) {
+        self.login_timeouts.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("matchday_connect_login_timeouts_total").increment(1);
+    }
+
+    /// A frame refused (code 6) because the group queue is full; counted in `refused` too.
+    pub fn queue_full(&self) {
+        self.queue_full.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("matchday_connect_frames_shed_total", "reason" => "queue_full").increment(1);
     }
 
     pub fn get(counter: &AtomicU64) -> u64 {

@@ -1,5 +1,6 @@
-//! The flush loop of one consumer: gather a batch (up to `batch_max` records or `batch_wait_ms`),
-//! write it in one transaction, ack it. MySQL away → retry with backoff, holding the batch (nothing
+//! The batch handler of dbsvr, run by the consumer runtime (`common::consumer::run_batches`), which
+//! gathers a batch (up to `batch_max` records or `batch_wait_ms`) and acks it once this has written
+//! it in one transaction. MySQL away → retry with backoff, holding the batch (nothing
 //! is acked, so nothing is lost, even if the process dies). Rows MySQL refuses → written one by one;
 //! a record that still fails goes to the dead list with the reason and the rest flows.
 
@@ -9,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::config::DbsvrConfig;
-use common::queue::Consumer;
+use common::consumer::{BatchHandler, BatchOutcome, Gather};
+use common::queue::DeadList;
+use common::retry::{self, Backoff};
 use common::{Redis, Shutdown};
 use fred::prelude::*;
 use serde::Serialize;
@@ -26,6 +29,8 @@ pub struct Ctx {
     pub cfg: DbsvrConfig,
     pub stats: Arc<Stats>,
     pub dead: String,
+    /// The dead list's cap and TTL (`queue.dead_max`, `queue.dead_ttl_s`).
+    pub dead_list: DeadList,
     pub max_attempts: u32,
 }
 
@@ -44,52 +49,36 @@ mod serde_bytes_compat {
     }
 }
 
-pub async fn run(ctx: Ctx, mut consumer: Consumer, shutdown: Shutdown) {
-    let mut backoff = Duration::from_millis(ctx.cfg.retry_min_ms);
-    while !shutdown.is_cancelled() {
-        let mut frames = match consumer.take().await {
-            Ok(f) => f,
-            Err(e) => {
-                tracing::warn!(error = format!("{e:#}"), "cannot take outbox records; retrying");
-                if sleep_or_stop(&shutdown, backoff).await {
-                    break;
-                }
-                backoff = (backoff * 2).min(Duration::from_millis(ctx.cfg.retry_max_ms));
-                continue;
-            }
-        };
-        if frames.is_empty() {
-            continue;
-        }
-        let deadline = Instant::now() + Duration::from_millis(ctx.cfg.batch_wait_ms);
-        while frames.len() < ctx.cfg.batch_max && Instant::now() < deadline {
-            match consumer.take_more(ctx.cfg.batch_max - frames.len()).await {
-                Ok(more) if !more.is_empty() => frames.extend(more),
-                Ok(_) => tokio::time::sleep(Duration::from_millis(2).min(deadline - Instant::now())).await,
-                Err(_) => break,
-            }
-        }
-        match flush(&ctx, &frames, &shutdown).await {
+/// Writes batches to MySQL, for the consumer runtime (`common::consumer::run_batches`).
+pub struct Batches {
+    pub ctx: Ctx,
+    pub shutdown: Shutdown,
+}
+
+impl BatchHandler for Batches {
+    async fn handle(&self, frames: &[Bytes]) -> BatchOutcome {
+        match flush(&self.ctx, frames, &self.shutdown).await {
             Ok(()) => {
-                backoff = Duration::from_millis(ctx.cfg.retry_min_ms);
-                if let Err(e) = consumer.ack_all().await {
-                    tracing::warn!(
-                        error = format!("{e:#}"),
-                        "ack failed; the batch will be written again (harmlessly)"
-                    );
-                    consumer.mark_recover();
-                }
+                report_lag(&self.ctx).await;
+                BatchOutcome::Ack
             }
             // Shutdown while MySQL was away: the batch stays inflight for the next start / the reaper.
-            Err(Stopped) => break,
+            Err(Stopped) => BatchOutcome::Retry,
         }
-        report_lag(&ctx).await;
-    }
-    if let Err(e) = consumer.leave().await {
-        tracing::warn!(error = format!("{e:#}"), "cannot unregister the consumer");
     }
 }
 
+/// How a consumer gathers a batch: `batch_max` records, or what came within `batch_wait_ms`.
+pub fn gather(cfg: &DbsvrConfig) -> Gather {
+    Gather { max: cfg.batch_max, wait: Duration::from_millis(cfg.batch_wait_ms) }
+}
+
+/// The retry policy while Redis or MySQL is away: `retry_min_ms` doubling to `retry_max_ms`.
+pub fn retry_policy(cfg: &DbsvrConfig) -> Backoff {
+    Backoff::new(Duration::from_millis(cfg.retry_min_ms), Duration::from_millis(cfg.retry_max_ms))
+}
+
+/// A batch left unwritten because shutdown came while MySQL was away.
 struct Stopped;
 
 /// Writes one batch, retrying while MySQL is unavailable; Err only on shutdown.
@@ -106,7 +95,7 @@ async fn flush(ctx: &Ctx, frames: &[Bytes], shutdown: &Shutdown) -> Result<(), S
         }
     }
     let started = Instant::now();
-    let mut backoff = Duration::from_millis(ctx.cfg.retry_min_ms);
+    let mut backoff = retry_policy(&ctx.cfg);
     loop {
         match write_tx(&ctx.pool, &rows).await {
             Ok(()) => break,
@@ -117,12 +106,12 @@ async fn flush(ctx: &Ctx, frames: &[Bytes], shutdown: &Shutdown) -> Result<(), S
             }
             Err(WriteError::Unavailable(e)) => {
                 ctx.stats.retries.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(error = %e, retry_ms = backoff.as_millis() as u64, held = rows.len(),
+                let delay = backoff.next_delay();
+                tracing::warn!(error = %e, retry_ms = delay.as_millis() as u64, held = rows.len(),
                     "MySQL is unavailable; holding the batch and retrying");
-                if sleep_or_stop(shutdown, backoff).await {
+                if retry::sleep(delay, shutdown).await {
                     return Err(Stopped);
                 }
-                backoff = (backoff * 2).min(Duration::from_millis(ctx.cfg.retry_max_ms));
             }
         }
     }
@@ -144,7 +133,7 @@ async fn write_tx(pool: &MySqlPool, rows: &[Row]) -> Result<(), WriteError> {
 async fn one_by_one(ctx: &Ctx, rows: &[Row], raw: &[&Bytes], shutdown: &Shutdown) -> Result<(), Stopped> {
     for (row, frame) in rows.iter().zip(raw) {
         let mut attempts = 0;
-        let mut backoff = Duration::from_millis(ctx.cfg.retry_min_ms);
+        let mut backoff = retry_policy(&ctx.cfg);
         loop {
             match write_tx(&ctx.pool, std::slice::from_ref(row)).await {
                 Ok(()) => break,
@@ -157,10 +146,9 @@ async fn one_by_one(ctx: &Ctx, rows: &[Row], raw: &[&Bytes], shutdown: &Shutdown
                 }
                 Err(WriteError::Unavailable(e)) => {
                     tracing::warn!(error = %e, "MySQL is unavailable; retrying");
-                    if sleep_or_stop(shutdown, backoff).await {
+                    if backoff.pause(shutdown).await {
                         return Err(Stopped);
                     }
-                    backoff = (backoff * 2).min(Duration::from_millis(ctx.cfg.retry_max_ms));
                 }
             }
         }
@@ -168,14 +156,14 @@ async fn one_by_one(ctx: &Ctx, rows: &[Row], raw: &[&Bytes], shutdown: &Shutdown
     Ok(())
 }
 
-/// Puts a record that can never be written on the dead list, with the reason.
+/// Puts a record that can never be written on the dead list, with the reason (capped, expiring).
 async fn bury(ctx: &Ctx, record: &[u8], reason: &str) {
     ctx.stats.dead.fetch_add(1, Ordering::Relaxed);
     metrics::counter!("matchday_dbsvr_dead_total").increment(1);
     tracing::error!(reason, dead = %ctx.dead, "a change record can never be written to MySQL; moved to the dead list");
     let entry = DeadRecord { reason, record, ts: common::time::now_ms() };
     let Ok(bytes) = rmp_serde::to_vec_named(&entry) else { return };
-    if let Err(e) = ctx.redis.pool.lpush::<i64, _, _>(&ctx.dead, Bytes::from(bytes)).await {
+    if let Err(e) = ctx.dead_list.push(&ctx.redis, &ctx.dead, Bytes::from(bytes)).await {
         tracing::error!(error = %e, "cannot write to the dead list");
     }
 }
@@ -197,12 +185,4 @@ async fn report_lag(ctx: &Ctx) {
 struct Ts {
     #[serde(default)]
     ts: Option<u64>,
-}
-
-/// Sleeps, unless shutdown comes first (then true).
-async fn sleep_or_stop(shutdown: &Shutdown, d: Duration) -> bool {
-    tokio::select! {
-        _ = shutdown.cancelled() => true,
-        _ = tokio::time::sleep(d) => false,
-    }
 }

@@ -6,8 +6,8 @@
 //!
 //! - [`run`] / [`run_with`]: schema check, workers, heartbeat, reaper; returns on shutdown.
 //! - [`schema`]: the `sql/` migrations (`matchday migrate`) and the start-up check.
-//! - `rows`: change records decoded into rows. `write`: the SQL. `flush`: the batch loop, retries,
-//!   the dead list, lag.
+//! - `rows`: change records decoded into rows. `write`: the SQL. `flush`: the batch handler (one
+//!   transaction), retries, the dead list, lag.
 
 mod flush;
 pub mod restore;
@@ -67,17 +67,16 @@ pub async fn run_with(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) -> any
     anyhow::ensure!(!cfg.node.id.is_empty(), "node.id must be set before starting dbsvr");
     let d = cfg.dbsvr.clone();
     let pool = pool(&cfg.mysql.url, d.pool_size)?;
-    let mut backoff = Duration::from_millis(d.retry_min_ms);
+    let mut backoff = flush::retry_policy(&d);
     loop {
         match sqlx::query("SELECT 1").execute(&pool).await {
             Ok(_) => break,
             Err(e) => {
-                tracing::warn!(error = %e, retry_ms = backoff.as_millis() as u64, "MySQL is not answering yet; retrying");
-                tokio::select! {
-                    _ = shutdown.cancelled() => return Ok(()),
-                    _ = tokio::time::sleep(backoff) => {}
+                let delay = backoff.next_delay();
+                tracing::warn!(error = %e, retry_ms = delay.as_millis() as u64, "MySQL is not answering yet; retrying");
+                if common::retry::sleep(delay, &shutdown).await {
+                    return Ok(());
                 }
-                backoff = (backoff * 2).min(Duration::from_millis(d.retry_max_ms));
             }
         }
     }
@@ -90,6 +89,7 @@ pub async fn run_with(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) -> any
         cfg: d.clone(),
         stats: stats.clone(),
         dead: redis.keys.dead(&redis.keys.outbox()),
+        dead_list: common::queue::DeadList::new(&cfg.queue),
         max_attempts: cfg.queue.max_attempts,
     };
     let spec = Consumers {
@@ -101,9 +101,12 @@ pub async fn run_with(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) -> any
         handled: Some(Arc::new(move || stats.flushed())),
         control: common::control::Handlers::new(),
     };
-    let result =
-        run_consumers(&cfg, &redis, spec, &shutdown, |consumer| flush::run(ctx.clone(), consumer, shutdown.clone()))
-            .await;
+    let handler = Arc::new(flush::Batches { ctx, shutdown: shutdown.clone() });
+    let result = run_consumers(&cfg, &redis, spec, &shutdown, |consumer| {
+        let (gather, backoff) = (flush::gather(&d), flush::retry_policy(&d));
+        common::consumer::run_batches(consumer, handler.clone(), gather, backoff, shutdown.clone())
+    })
+    .await;
     redis.close().await;
     pool.close().await;
     result

@@ -2,8 +2,8 @@
 //! unknown routes, answers `{ "error": { "code", "message" } }`; internals are logged, not shown.
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::http::StatusCode;
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -36,6 +36,15 @@ pub enum ApiError {
     /// A dependency (Redis) is unavailable; retry.
     #[error("service unavailable, retry shortly")]
     Unavailable,
+    /// The body is larger than `gm.max_body_bytes`.
+    #[error("the request body is larger than this server accepts (gm.max_body_bytes)")]
+    TooLarge,
+    /// `gm.max_concurrent_requests` are being served; retry after Retry-After seconds.
+    #[error("too many requests in progress, retry shortly")]
+    Busy,
+    /// The request was not answered within `gm.request_timeout_ms`; a change may have been made.
+    #[error("the request took longer than {0} ms; it may have been done: retry with the same request id")]
+    Timeout(u64),
     #[error("internal error")]
     Internal,
 }
@@ -61,6 +70,9 @@ impl ApiError {
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+            ApiError::Timeout(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
             ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -75,27 +87,31 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// A stable, machine-readable code (bad_request, invalid, unauthorized, bad_signature, forbidden, not_found,
-    /// method_not_allowed, not_configured,
-    /// illegal_transition, insufficient_balance, conflict, unavailable, internal).
+    /// method_not_allowed, not_configured, payload_too_large,
+    /// illegal_transition, insufficient_balance, conflict, unavailable, busy, timeout, internal).
     pub code: String,
     pub message: String,
 }
 
-/// Whether a 401 asks for a bearer token (a bad signature does not).
-enum Kind {
-    Bearer,
-    Other,
-}
+/// Seconds a client is asked to wait when gm is busy.
+const RETRY_AFTER_S: &str = "1";
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.parts();
-        let self_kind = if matches!(self, ApiError::Unauthorized) { Kind::Bearer } else { Kind::Other };
         let mut response =
             (status, Json(ErrorBody { error: ErrorDetail { code: code.to_owned(), message: self.to_string() } }))
                 .into_response();
-        if matches!(self_kind, Kind::Bearer) {
-            response.headers_mut().insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));
+        let headers = response.headers_mut();
+        match self {
+            // A 401 for a missing token asks for a bearer token (a bad signature does not).
+            ApiError::Unauthorized => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            ApiError::Busy | ApiError::Unavailable => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_S));
+            }
+            _ => {}
         }
         response
     }
@@ -103,6 +119,18 @@ impl IntoResponse for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> ApiError {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::TooLarge;
+        }
+        ApiError::BadRequest(r.body_text())
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(r: BytesRejection) -> ApiError {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::TooLarge;
+        }
         ApiError::BadRequest(r.body_text())
     }
 }
@@ -123,6 +151,20 @@ impl From<fred::error::Error> for ApiError {
     fn from(e: fred::error::Error) -> ApiError {
         tracing::warn!(error = %e, "Redis command failed");
         ApiError::Unavailable
+    }
+}
+
+/// A store failure: transient (Redis away, loading, busy, ...) is 503 with Retry-After; anything
+/// else is a bug or a broken invariant (500, logged).
+impl From<common::store::StoreError> for ApiError {
+    fn from(e: common::store::StoreError) -> ApiError {
+        if e.is_transient() {
+            tracing::warn!(error = %e, "Redis unavailable");
+            ApiError::Unavailable
+        } else {
+            tracing::error!(error = %e, "store operation failed");
+            ApiError::Internal
+        }
     }
 }
 

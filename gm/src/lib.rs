@@ -3,7 +3,10 @@
 //! The staff HTTP API (axum): match lifecycle, odds, results, users, grants and bans, payment callbacks,
 //! announcements, stats, nodes and queues; `GET /openapi.json` describes every route.
 //!
-//! - [`run`]: serve on a listener until shutdown. [`router`]: the app, for tests.
+//! - [`run`]: serve on a listener (and the payment provider's, [`Listeners`]) until shutdown.
+//!   [`router`] / [`payments_router`]: the apps, with their limits.
+//! - `serve`: hyper with the header-read timeout; the limits every route shares (request timeout,
+//!   concurrency without a queue, body size).
 //! - `routes/`: one file per area; each handler carries its OpenAPI description.
 //! - `auth`: bearer tokens and roles. `error`: the one error shape. `audit`: who did what.
 //! - `model`: request/response bodies and validation.
@@ -15,6 +18,7 @@ mod console;
 mod error;
 mod model;
 mod routes;
+mod serve;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,13 +40,51 @@ pub struct AppState {
     pub cfg: Arc<Config>,
 }
 
-/// The whole app: the API, `/openapi.json`, `/metrics`, `/healthz`, `/readyz`, and JSON 404s.
+/// gm's listeners: the staff API's, and optionally the payment provider's (`gm.payments_listen`).
+pub struct Listeners {
+    pub api: TcpListener,
+    /// When given, the payment callback is served here only (with `/healthz`), not on `api`.
+    pub payments: Option<TcpListener>,
+}
+
+impl From<TcpListener> for Listeners {
+    /// One listener for everything, the callback included (development).
+    fn from(api: TcpListener) -> Listeners {
+        Listeners { api, payments: None }
+    }
+}
+
+/// The whole app on one listener: the API with the payment callback, `/openapi.json`, `/metrics`,
+/// `/healthz`, `/readyz`, the console, and JSON 404s; with gm's limits.
 pub fn router(state: AppState) -> Router {
-    let (api, doc) = routes::api().split_for_parts();
-    let doc = Arc::new(doc);
+    app(state, true)
+}
+
+/// The staff listener's app when the payment callback has a listener of its own: as [`router`]
+/// without the callback (404 here).
+pub fn staff_router(state: AppState) -> Router {
+    app(state, false)
+}
+
+/// The payment provider's listener: `POST /api/payments/callback` and `/healthz`, nothing else.
+pub fn payments_router(state: AppState) -> Router {
+    let (api, _) = routes::payments().split_for_parts();
+    let api = api
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), replicated));
+    serve::guarded(api, &state.cfg.gm).with_state(state)
+}
+
+fn app(state: AppState, with_payments: bool) -> Router {
+    let api = if with_payments { routes::api().merge(routes::payments()) } else { routes::api() };
+    let (api, _) = api.split_for_parts();
+    let doc = Arc::new(routes::document());
     let metrics = common::telemetry::prometheus();
     let ready = state.clone();
-    api.route("/openapi.json", get(move || std::future::ready(axum::Json(doc.as_ref().clone()))))
+    let api = api
+        .route("/openapi.json", get(move || std::future::ready(axum::Json(doc.as_ref().clone()))))
         .route("/metrics", get(move || std::future::ready(metrics.render())))
         .route("/healthz", get(|| async { "ok" }))
         .route(
@@ -61,8 +103,8 @@ pub fn router(state: AppState) -> Router {
         .merge(console::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), replicated))
-        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), replicated));
+    serve::guarded(api, &state.cfg.gm).with_state(state)
 }
 
 /// With `redis.wait_replicas`, the success of a change (a 2xx to anything but GET/HEAD) is answered
@@ -86,26 +128,32 @@ async fn replicated(
     res
 }
 
-/// The OpenAPI document (also served at `/openapi.json`).
+/// The OpenAPI document (also served at `/openapi.json`), the payment callback included.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes::api().split_for_parts().1
+    routes::document()
 }
 
-/// Serves gm on `listener` until shutdown.
-pub async fn run(cfg: Config, listener: TcpListener, shutdown: Shutdown) -> anyhow::Result<()> {
+/// Serves gm until shutdown: the staff API on `listeners.api`, and the payment callback on
+/// `listeners.payments` when given (else on `api`). Refuses to start when `gm.payments_listen` is
+/// set but no payments listener was given, so the callback never lands on the staff listener by
+/// mistake.
+pub async fn run(cfg: Config, listeners: impl Into<Listeners>, shutdown: Shutdown) -> anyhow::Result<()> {
+    let Listeners { api: listener, payments } = listeners.into();
+    if let (Some(want), None) = (cfg.gm.payments_listen, &payments) {
+        anyhow::bail!("gm.payments_listen is {want} but gm was given no listener for it");
+    }
     let redis = Redis::new(&cfg.redis)?;
     redis.ready().await?;
     if cfg.gm.tokens.is_empty() {
         tracing::warn!("no gm.tokens configured: every API call will be refused with 401");
     }
     let addr = listener.local_addr()?;
-    let info = NodeInfo {
-        role: "gm",
-        id: cfg.node.id.clone(),
-        group: cfg.node.group,
-        extra: vec![("listen".into(), addr.to_string())],
-        live: None,
-    };
+    let payments_addr = payments.as_ref().map(TcpListener::local_addr).transpose()?;
+    let mut extra = vec![("listen".into(), addr.to_string())];
+    if let Some(p) = payments_addr {
+        extra.push(("payments_listen".into(), p.to_string()));
+    }
+    let info = NodeInfo { role: "gm", id: cfg.node.id.clone(), group: cfg.node.group, extra, live: None };
     let heartbeat = Heartbeat::start(
         &redis,
         info,
@@ -116,10 +164,19 @@ pub async fn run(cfg: Config, listener: TcpListener, shutdown: Shutdown) -> anyh
     .await;
     // `drain` stops gm as SIGTERM does (requests in progress are finished).
     common::control::serve(&redis, "gm", &cfg.node.id, &shutdown, common::control::Handlers::new()).await?;
-    let app = router(AppState { redis: redis.clone(), cfg: Arc::new(cfg) });
+    let header_timeout = Duration::from_millis(cfg.gm.header_timeout_ms);
+    let state = AppState { redis: redis.clone(), cfg: Arc::new(cfg) };
     tracing::info!(listen = %addr, "gm listening on http://{addr}");
-    let s = shutdown.clone();
-    axum::serve(listener, app).with_graceful_shutdown(async move { s.cancelled().await }).await?;
+    match (payments, payments_addr) {
+        (Some(payments), Some(paddr)) => {
+            tracing::info!(listen = %paddr, "gm payment callbacks on http://{paddr}/api/payments/callback only");
+            tokio::join!(
+                serve::serve(listener, staff_router(state.clone()), header_timeout, shutdown.clone()),
+                serve::serve(payments, payments_router(state), header_timeout, shutdown.clone()),
+            );
+        }
+        _ => serve::serve(listener, router(state), header_timeout, shutdown.clone()).await,
+    }
     heartbeat.stopped().await;
     redis.close().await;
     Ok(())

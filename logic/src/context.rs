@@ -34,7 +34,7 @@ pub const BET_ID_BLOCK: u64 = 100;
 
 impl Ctx {
     pub fn new(redis: Redis, cfg: &Config, stats: Arc<crate::Stats>, dispatch: Dispatch) -> anyhow::Result<Ctx> {
-        let hasher = Hasher::new(&cfg.logic)?;
+        let hasher = Hasher::new(&cfg.logic, stats.clone())?;
         Ok(Ctx {
             cfg: Arc::new(cfg.logic.clone()),
             hasher,

@@ -66,3 +66,16 @@ impl From<fred::error::Error> for AppError {
         AppError::code(ErrorCode::Unavailable)
     }
 }
+
+/// A store failure: transient (Redis away, loading, busy, ...) is "try again" (code 6); anything
+/// else is a bug or a broken invariant (code 1, logged).
+impl From<common::store::StoreError> for AppError {
+    fn from(e: common::store::StoreError) -> AppError {
+        if e.is_transient() {
+            tracing::warn!(error = %e, "Redis unavailable in a handler");
+            AppError::code(ErrorCode::Unavailable)
+        } else {
+            AppError::internal(e)
+        }
+    }
+}

@@ -6,7 +6,7 @@
 //!
 //! - [`run`] / [`run_with`]: start the workers, the heartbeat and the reaper of a group; return on shutdown.
 //! - `handlers/`: one file per message, and the dispatch table (`handlers::TABLE`).
-//! - `worker`: the consumer loop (batching, panics, slow-handler warnings, metrics).
+//! - `worker`: the frame handler the consumer runtime runs (panics, slow-handler warnings, metrics).
 //! - `request`, `error`, `context`, `password`, `session`: what handlers work with.
 //! - `lua/`: handler modules written in Lua, loaded from `logic.lua_dir` (docs/lua.md).
 //! - `control`: the control commands logic handles besides `drain` (`reload`).
@@ -19,12 +19,14 @@ pub mod lua;
 mod password;
 mod request;
 mod session;
+mod throttle;
 mod worker;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use common::consumer::{Options, Shape};
 use common::service::{Consumers, run_consumers};
 use common::{Config, Redis, Shutdown};
 
@@ -38,6 +40,11 @@ pub use request::{Reply, Request};
 pub struct Stats {
     /// Frames handled (answered), by every worker of the process.
     pub frames_handled: AtomicU64,
+    /// Password hashes computed (registrations, logins, the decoy).
+    pub password_hashes: AtomicU64,
+    /// The most registrations and logins that held a place in the hashing queue at once (running or
+    /// waiting); never more than `logic.max_concurrent_hashes + max_queued_hashes`.
+    pub password_queue_peak: AtomicU64,
 }
 
 impl Stats {
@@ -82,9 +89,13 @@ pub async fn run_with(cfg: Config, shutdown: Shutdown, extras: Extras) -> anyhow
         // Control commands besides `drain` (which every service handles): `reload`.
         control: control::handlers(ctx.clone()),
     };
-    let result =
-        run_consumers(&cfg, &redis, spec, &shutdown, |consumer| worker::run(ctx.clone(), consumer, shutdown.clone()))
-            .await;
+    let handler = Arc::new(worker::Frames(ctx.clone()));
+    let options =
+        || Options { reply_ttl: Some(ctx.reply_ttl), ..Options::new(Shape::Concurrent { in_hand: ctx.cfg.batch }) };
+    let result = run_consumers(&cfg, &redis, spec, &shutdown, |consumer| {
+        common::consumer::run(consumer, handler.clone(), options(), shutdown.clone())
+    })
+    .await;
     redis.close().await;
     result
 }

@@ -1,6 +1,22 @@
 //! Error codes of replies (`head.code`). 0 is success, 1..99 framework, 1000+ domain.
 //! docs/protocol.md is tested against [`ErrorCode::ALL`].
 
+/// The most coins a wallet may hold (10^15), far below 2^53 so that the Lua scripts, whose numbers
+/// are doubles, count every coin exactly. Every script that credits a wallet enforces it: a grant,
+/// payment or `ctx.credit` past it is refused (wallet_change.lua), a sign-up grant past it too
+/// (register.lua), and a bet whose potential payout would take the balance plus the potential
+/// payouts of the user's open bets past it is refused (place_bet.lua, 1006), so a payout never
+/// passes it (settle_batch.lua). The scripts hard-code the value; tests/it/store/money.rs checks that they
+/// agree with this constant. Caps elsewhere: a stake, grant or payment moves at most 10^12 coins, and
+/// odds are at most 1000.0, so one payout is at most 10^15.
+pub const MAX_BALANCE: i64 = 1_000_000_000_000_000;
+
+/// What a bet of `stake` at `odds` (thousandths) pays if it wins: floor(stake × odds / 1000), computed
+/// as settle_batch.lua and place_bet.lua do (no product past 2^53).
+pub fn potential_payout(stake: i64, odds: i64) -> i64 {
+    stake / 1000 * odds + stake % 1000 * odds / 1000
+}
+
 /// The `code` of a reply head.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u16)]
@@ -23,6 +39,9 @@ pub enum ErrorCode {
     SessionExpired = 1008,
     /// An extension of the contract (DESIGN.md §13 stops at 1008): staff banned the account.
     AccountBanned = 1009,
+    /// An extension: the credit would take the balance past [`MAX_BALANCE`] (a Lua module's
+    /// `ctx.credit`).
+    BalanceLimit = 1010,
 }
 
 impl ErrorCode {
@@ -45,6 +64,7 @@ impl ErrorCode {
         ErrorCode::NotFound,
         ErrorCode::SessionExpired,
         ErrorCode::AccountBanned,
+        ErrorCode::BalanceLimit,
     ];
 
     /// The number on the wire.
@@ -77,6 +97,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::SessionExpired => "session_expired",
             ErrorCode::AccountBanned => "account_banned",
+            ErrorCode::BalanceLimit => "balance_limit",
         }
     }
 
@@ -100,6 +121,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "no such match, option or bet",
             ErrorCode::SessionExpired => "session expired",
             ErrorCode::AccountBanned => "account banned",
+            ErrorCode::BalanceLimit => "the balance would pass the most a wallet may hold",
         }
     }
 }
@@ -107,6 +129,15 @@ impl ErrorCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_potential_payout_is_the_floor_of_stake_times_odds_even_past_2_pow_53() {
+        assert_eq!(potential_payout(10, 1850), 18);
+        assert_eq!(potential_payout(1_999, 2_100), 4_197);
+        // 10^12 at 1000.0: the product (10^18) is past 2^53, the formula never forms it.
+        assert_eq!(potential_payout(1_000_000_000_000, 1_000_000), MAX_BALANCE);
+        assert_eq!(potential_payout(999_999_999_999, 1_000_001), (999_999_999_999i128 * 1_000_001 / 1000) as i64);
+    }
 
     #[test]
     fn codes_round_trip_and_are_sorted() {

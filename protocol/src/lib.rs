@@ -5,6 +5,7 @@
 //!
 //! - [`msg`]: message ids and their catalogue.
 //! - [`error_code`]: the error code catalogue.
+//! - [`fields`]: the longest value of each text field that MySQL stores (its column's limit).
 //! - [`matches`]: match states and the transition table.
 //! - [`head`]: the client head, the reply head and the enriched head that connect hands to logic.
 //! - [`route`]: the routing part of a reply or push element (which connection, bind/unbind, close).
@@ -14,6 +15,7 @@
 pub mod body;
 pub mod codec;
 pub mod error_code;
+pub mod fields;
 pub mod head;
 pub mod matches;
 pub mod msg;

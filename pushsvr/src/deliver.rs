@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
+use common::store::push_user;
 use fred::prelude::*;
 use fred::types::Value;
 use futures_util::stream::{self, StreamExt};
@@ -80,32 +81,25 @@ pub async fn to_user(ctx: &Ctx, uid: u64, pushes: &[Push], offline: Offline) -> 
             let _: i64 = redis.pool.hdel(&online_key, garbage).await?;
             continue;
         }
-        let mut script_keys = vec![online_key.clone(), keys.inbox(uid)];
-        let cap = if offline == Offline::Keep { ctx.cfg.inbox_cap as i64 } else { 0 };
-        let mut argv: Vec<Value> = vec![
-            cap.into(),
-            (ctx.push_ttl_ms as i64).into(),
-            (conns.len() as i64).into(),
-            (pushes.len() as i64).into(),
-        ];
-        for (_, conn, node) in &conns {
-            script_keys.push(keys.node("connect", node));
-            script_keys.push(keys.push(node));
-            argv.push((*conn).into());
+        let mut connections = Vec::with_capacity(conns.len());
+        for (id, conn, node) in &conns {
+            let elements = pushes
+                .iter()
+                .map(|p| Ok(Bytes::from(encode_routed(&Route::to(*id), &p.frame)?)))
+                .collect::<anyhow::Result<Vec<Bytes>>>()?;
+            connections.push(push_user::Connection { conn, node, elements });
         }
-        argv.extend(conns.iter().map(|(_, _, node)| Value::from(*node)));
-        argv.extend(pushes.iter().map(|p| Value::from(p.frame.clone())));
-        for (id, _, _) in &conns {
-            for p in pushes {
-                argv.push(Bytes::from(encode_routed(&Route::to(*id), &p.frame)?).into());
-            }
-        }
-        let reply: Vec<i64> =
-            redis.scripts.call(&redis.pool, common::scripts::ScriptName::PushUser, script_keys, argv).await?;
-        match reply.as_slice() {
-            [-1] => continue,
-            [connections, kept, removed] => {
-                let (connections, kept, removed) = (*connections as u64, *kept as u64, *removed as u64);
+        let frames: Vec<Bytes> = pushes.iter().map(|p| p.frame.clone()).collect();
+        let args = push_user::Args {
+            uid,
+            inbox_cap: if offline == Offline::Keep { ctx.cfg.inbox_cap as u64 } else { 0 },
+            push_ttl_ms: ctx.push_ttl_ms,
+            connections: &connections,
+            frames: &frames,
+        };
+        match push_user::call(redis, &args).await? {
+            push_user::Outcome::IndexChanged => continue,
+            push_user::Outcome::Delivered { connections, kept, removed } => {
                 if removed > 0 {
                     Stats::add(&ctx.stats.stale_removed, removed);
                     tracing::debug!(user.id = uid, removed, "removed connections of dead connect nodes");
@@ -113,7 +107,6 @@ pub async fn to_user(ctx: &Ctx, uid: u64, pushes: &[Push], offline: Offline) -> 
                 count(ctx, pushes, connections, kept > 0);
                 return Ok(Delivered { connections, kept });
             }
-            other => anyhow::bail!("push_user.lua answered {other:?}"),
         }
     }
     anyhow::bail!("the online index of user {uid} kept changing; will retry")

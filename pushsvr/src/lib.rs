@@ -19,7 +19,8 @@
 //!
 //! - [`run`] / [`run_with`]: start the workers, the reaper, the sched poller and the heartbeat;
 //!   return on shutdown.
-//! - `worker`: the consumer loop (decode, span per event, ack, dead list, retries).
+//! - `worker`: the event handler the consumer runtime runs (decode, span per event, dead list,
+//!   retries).
 //! - `handlers/`: one file per event kind.
 //! - `deliver`: frames to a user, to a match's bettors, to every node.
 //! - `sched`: the delayed-event poller.
@@ -33,6 +34,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use common::consumer::{Options, Shape};
 use common::service::{Consumers, run_consumers};
 use common::{Config, Redis, Shutdown};
 use protocol::MsgId;
@@ -119,9 +121,11 @@ pub async fn run_with(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) -> any
         handled: Some(Arc::new(move || counted.handled())),
         control: common::control::Handlers::new(),
     };
-    let result =
-        run_consumers(&cfg, &redis, spec, &shutdown, |consumer| worker::run(ctx.clone(), consumer, shutdown.clone()))
-            .await;
+    let result = run_consumers(&cfg, &redis, spec, &shutdown, |consumer| {
+        let handler = Arc::new(worker::Events::new(ctx.clone()));
+        common::consumer::run(consumer, handler, Options::new(Shape::InOrder), shutdown.clone())
+    })
+    .await;
     if result.is_ok() {
         let _ = sched.await;
     } else {

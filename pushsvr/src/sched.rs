@@ -6,7 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::scripts::ScriptName;
+use common::retry::Every;
+use common::store::sched_due;
 use common::{Redis, Shutdown};
 
 use crate::Stats;
@@ -15,13 +16,8 @@ use crate::Stats;
 const LIMIT: u64 = 500;
 
 pub async fn run(redis: Redis, stats: Arc<Stats>, interval: Duration, shutdown: Shutdown) {
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => break,
-            _ = tick.tick() => {}
-        }
+    let mut every = Every::new(interval);
+    while every.tick(&shutdown).await {
         match move_due(&redis).await {
             Ok(0) => {}
             Ok(n) => {
@@ -36,11 +32,10 @@ pub async fn run(redis: Redis, stats: Arc<Stats>, interval: Duration, shutdown: 
 
 /// Moves every event due now; returns how many.
 pub async fn move_due(redis: &Redis) -> anyhow::Result<u64> {
-    let keys = vec![redis.keys.sched(), redis.keys.notify()];
     let mut total = 0;
     loop {
-        let now = common::time::now_ms();
-        let moved: u64 = redis.scripts.call(&redis.pool, ScriptName::SchedDue, keys.clone(), vec![now, LIMIT]).await?;
+        let args = sched_due::Args { now_ms: common::time::now_ms(), limit: LIMIT };
+        let sched_due::Outcome::Moved { moved } = sched_due::call(redis, &args).await?;
         total += moved;
         if moved < LIMIT {
             return Ok(total);

@@ -8,7 +8,7 @@
 //!
 //! - [`run`] / [`run_with`]: workers, heartbeat and reaper; returns on shutdown.
 //! - `settle`: one job (split of big matches, the batch loop, progress).
-//! - `worker`: the consumer loop.
+//! - `worker`: the job handler the consumer runtime runs.
 
 mod settle;
 mod worker;
@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use common::consumer::{Options, Shape};
 use common::service::{Consumers, run_consumers};
 use common::{Config, Redis, Shutdown};
 
@@ -60,9 +61,11 @@ pub async fn run_with(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) -> any
         handled: Some(Arc::new(move || stats.handled())),
         control: common::control::Handlers::new(),
     };
-    let result =
-        run_consumers(&cfg, &redis, spec, &shutdown, |consumer| worker::run(ctx.clone(), consumer, shutdown.clone()))
-            .await;
+    let handler = Arc::new(worker::Jobs { ctx, shutdown: shutdown.clone() });
+    let result = run_consumers(&cfg, &redis, spec, &shutdown, |consumer| {
+        common::consumer::run(consumer, handler.clone(), Options::new(Shape::InOrder), shutdown.clone())
+    })
+    .await;
     redis.close().await;
     result
 }

@@ -7,10 +7,10 @@ use std::time::Instant;
 
 use common::config::ResultcenterConfig;
 use common::events::SettleJob;
-use common::scripts::ScriptName;
+use common::store::settle_batch::{self, OpenBet};
 use common::{Redis, Shutdown, matches};
 use fred::prelude::*;
-use protocol::matches::{Action, transition};
+use protocol::matches::{Action, Job};
 
 use crate::Stats;
 
@@ -28,18 +28,13 @@ pub enum Outcome {
     Interrupted,
 }
 
-/// The final transitions of a job kind, from the table, as settle_batch.lua takes them: the steps
-/// ("state:action", ...) and the states the first one is allowed from ("3").
-fn finals(kind: &str) -> Option<(String, String)> {
-    let chain: &[Action] = match kind {
-        "settle" => &[Action::Settled, Action::Credited],
-        "refund" => &[Action::Refunded],
-        _ => return None,
-    };
-    let steps: Vec<String> =
-        chain.iter().map(|a| transition(*a)).map(|t| format!("{}:{}", t.to.code(), t.name)).collect();
-    let from: Vec<String> = transition(chain[0]).from.iter().map(|s| s.code().to_string()).collect();
-    Some((steps.join(","), from.join(",")))
+/// A job kind ("settle", "refund") and the final transitions that finish its match, in order.
+fn finals(kind: &str) -> Option<(Job, &'static [Action])> {
+    match kind {
+        "settle" => Some((Job::Settle, &[Action::Settled, Action::Credited])),
+        "refund" => Some((Job::Refund, &[Action::Refunded])),
+        _ => None,
+    }
 }
 
 pub async fn run(ctx: &Ctx, job: &SettleJob, shutdown: &Shutdown) -> anyhow::Result<Outcome> {
@@ -49,7 +44,7 @@ pub async fn run(ctx: &Ctx, job: &SettleJob, shutdown: &Shutdown) -> anyhow::Res
 
 async fn settle(ctx: &Ctx, job: &SettleJob, shutdown: &Shutdown) -> anyhow::Result<Outcome> {
     let mid = job.match_id;
-    let Some((to, from)) = finals(&job.kind) else {
+    let Some((job_kind, chain)) = finals(&job.kind) else {
         tracing::error!(match_id = mid, kind = %job.kind, "unknown settle job kind; dropped");
         return Ok(Outcome::Done);
     };
@@ -74,8 +69,6 @@ async fn settle(ctx: &Ctx, job: &SettleJob, shutdown: &Shutdown) -> anyhow::Resu
     if !job.helper {
         tracing::info!(open, "settling");
     }
-    let mut fixed_keys = vec![k.match_(mid), open_key.clone(), k.outbox(), k.notify()];
-    fixed_keys.extend(k.settle_indexes(&m.kind));
     let batch = ctx.cfg.batch as i64;
     let started = Instant::now();
     let mut settled_here = 0u64;
@@ -90,34 +83,31 @@ async fn settle(ctx: &Ctx, job: &SettleJob, shutdown: &Shutdown) -> anyhow::Resu
         if members.is_empty() && offset > 0 {
             members = ctx.redis.pool.zrange(&open_key, 0, batch - 1, None, false, None, false).await?;
         }
-        let mut keys = fixed_keys.clone();
-        let mut argv: Vec<String> = vec![
-            job.kind.clone(),
-            common::time::now_ms().to_string(),
-            to.clone(),
-            from.clone(),
-            members.len().to_string(),
-        ];
-        for member in &members {
-            let (bid, uid) = member
-                .split_once(':')
-                .and_then(|(b, u)| Some((b.parse::<u64>().ok()?, u.parse::<u64>().ok()?)))
-                .ok_or_else(|| anyhow::anyhow!("bad open-bet member {member:?} in match {mid}"))?;
-            keys.extend([k.bet(bid), k.wallet(uid), k.ledger(uid)]);
-            argv.push(member.clone());
-        }
-        let reply: Vec<i64> = ctx.redis.scripts.call(&ctx.redis.pool, ScriptName::SettleBatch, keys, argv).await?;
-        match reply.as_slice() {
-            [-1, remaining, state] => {
+        let bets = members
+            .iter()
+            .map(|member| {
+                OpenBet::parse(member).ok_or_else(|| anyhow::anyhow!("bad open-bet member {member:?} in match {mid}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let args = settle_batch::Args {
+            mid,
+            kind: &m.kind,
+            job: job_kind,
+            now_ms: common::time::now_ms(),
+            finals: chain,
+            bets: &bets,
+        };
+        match settle_batch::call(&ctx.redis, &args).await? {
+            settle_batch::Outcome::NotSettleable { remaining, state } => {
                 tracing::warn!(remaining, state, "the match is not in a state this job may settle; job dropped");
                 return Ok(Outcome::Done);
             }
-            [settled, remaining, finished] => {
-                settled_here += *settled as u64;
-                ctx.stats.bets.fetch_add(*settled as u64, Ordering::Relaxed);
-                metrics::counter!("matchday_settle_bets_total").increment(*settled as u64);
+            settle_batch::Outcome::Settled { settled, remaining, finished } => {
+                settled_here += settled;
+                ctx.stats.bets.fetch_add(settled, Ordering::Relaxed);
+                metrics::counter!("matchday_settle_bets_total").increment(settled);
                 tracing::debug!(settled, remaining, "batch");
-                if *finished == 1 {
+                if finished {
                     let secs = started.elapsed().as_secs_f64();
                     tracing::info!(
                         bets = settled_here,
@@ -127,13 +117,12 @@ async fn settle(ctx: &Ctx, job: &SettleJob, shutdown: &Shutdown) -> anyhow::Resu
                     );
                     return Ok(Outcome::Done);
                 }
-                if *remaining == 0 || members.is_empty() {
+                if remaining == 0 || members.is_empty() {
                     // Another consumer holds the last bets (or the match already finished).
                     tracing::debug!(bets = settled_here, "nothing left for this job");
                     return Ok(Outcome::Done);
                 }
             }
-            other => anyhow::bail!("settle_batch.lua answered {other:?}"),
         }
     }
 }
@@ -144,8 +133,8 @@ mod tests {
 
     #[test]
     fn final_chains_come_from_the_transition_table() {
-        assert_eq!(finals("settle"), Some(("4:settled,9:credited".into(), "3".into())));
-        assert_eq!(finals("refund"), Some(("8:refunded".into(), "6,7".into())));
+        assert_eq!(finals("settle"), Some((Job::Settle, &[Action::Settled, Action::Credited][..])));
+        assert_eq!(finals("refund"), Some((Job::Refund, &[Action::Refunded][..])));
         assert_eq!(finals("nonsense"), None);
     }
 }

@@ -1,26 +1,22 @@
-//! A WebSocket test client: MessagePack binary frames by default, JSON text frames on request.
+//! A WebSocket test client: MessagePack binary frames by default, JSON text frames on request. A
+//! thin wrapper of [`matchday_client::Client`] that panics, with context, where the SDK answers an
+//! error, and shows bodies as JSON.
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
-use protocol::codec::{encode_frame, frame_to_json};
-use protocol::{ClientHead, ReplyHead, msg};
+use matchday_client::{Format, Options};
+use protocol::{ReplyHead, msg};
 use serde::Serialize;
 use serde_json::{Value, json};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// How long a test waits for one reply.
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub struct Client {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
-    seq: u32,
-    /// Server pushes that arrived while [`Client::call`] waited for a reply, oldest first.
-    pushes: VecDeque<Frame>,
+    inner: matchday_client::Client,
+    /// The token of the last login or resume through this wrapper.
+    token: Option<String>,
 }
 
 /// A reply or push as the client sees it.
@@ -41,76 +37,82 @@ impl Frame {
     }
 }
 
+impl From<matchday_client::Frame> for Frame {
+    fn from(f: matchday_client::Frame) -> Frame {
+        let body = f.json().unwrap_or_else(|e| panic!("the body of {:?} is not readable: {e}", f.head));
+        Frame { head: f.head, body }
+    }
+}
+
+/// Keeps every push (tests read them all), waits [`REPLY_TIMEOUT`].
+fn options() -> Options {
+    Options {
+        reply_timeout: REPLY_TIMEOUT,
+        connect_timeout: REPLY_TIMEOUT,
+        push_queue: usize::MAX,
+        ..Options::default()
+    }
+}
+
 impl Client {
     pub async fn connect(addr: SocketAddr) -> Client {
-        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await.expect("websocket connect");
-        Client { ws, seq: 0, pushes: VecDeque::new() }
+        let inner = matchday_client::Client::connect_with(&format!("ws://{addr}/ws"), options())
+            .await
+            .unwrap_or_else(|e| panic!("websocket connect: {e}"));
+        Client { inner, token: None }
     }
 
-    fn next_seq(&mut self) -> u32 {
-        self.seq += 1;
-        self.seq
+    /// Connects from the local address `from` (any of 127.0.0.0/8 on Linux), so that a test can
+    /// be two clients on two addresses.
+    pub async fn connect_from(addr: SocketAddr, from: std::net::IpAddr) -> Client {
+        let opts = Options { bind: Some(from), ..options() };
+        let inner = matchday_client::Client::connect_with(&format!("ws://{addr}/ws"), opts)
+            .await
+            .unwrap_or_else(|e| panic!("websocket connect from {from}: {e}"));
+        Client { inner, token: None }
+    }
+
+    /// The SDK client underneath, for what this wrapper does not offer.
+    pub fn sdk(&mut self) -> &mut matchday_client::Client {
+        &mut self.inner
     }
 
     /// Sends a MessagePack request and waits for its reply (same seq). Pushes that arrive first are
     /// kept for [`Client::push`] / [`Client::pushes_so_far`].
     pub async fn call(&mut self, id: u16, body: impl Serialize) -> Frame {
-        let seq = self.next_seq();
-        let frame = encode_frame(&ClientHead { id, seq, ver: None }, &body).expect("encode");
-        self.send_binary(frame).await;
-        let reply = loop {
-            let f = self.recv().await;
-            if !f.is_push() {
-                break f;
-            }
-            self.pushes.push_back(f);
-        };
-        assert_eq!((reply.head.id, reply.head.seq), (id, seq), "reply does not match the request: {reply:?}");
-        reply
+        self.call_in(Format::MessagePack, id, &body).await
     }
 
     /// Sends a JSON text request and waits for its reply, checking the reply is JSON text too.
     pub async fn call_json(&mut self, id: u16, body: Value) -> Frame {
-        let seq = self.next_seq();
-        self.send_text(json!([{ "id": id, "seq": seq }, body]).to_string()).await;
-        let reply = self.recv().await;
-        assert!(reply.body.is_object(), "{reply:?}");
-        reply
+        self.call_in(Format::Json, id, &body).await
+    }
+
+    async fn call_in(&mut self, format: Format, id: u16, body: &impl Serialize) -> Frame {
+        self.inner.set_format(format);
+        let reply = self.inner.call(id, body).await.unwrap_or_else(|e| panic!("call {id} ({format:?}): {e}"));
+        self.inner.set_format(Format::MessagePack);
+        assert_eq!(reply.format(), format, "the reply to {id} is in another format: {reply:?}");
+        reply.into()
     }
 
     pub async fn send_binary(&mut self, bytes: Vec<u8>) {
-        self.ws.send(Message::Binary(bytes.into())).await.expect("send");
+        self.inner.send_binary(bytes).await.unwrap_or_else(|e| panic!("send: {e}"));
     }
 
     pub async fn send_text(&mut self, text: String) {
-        self.ws.send(Message::Text(text.into())).await.expect("send");
+        self.inner.send_text(text).await.unwrap_or_else(|e| panic!("send: {e}"));
     }
 
     /// The next frame from the server (binary or text), skipping pings.
     pub async fn recv(&mut self) -> Frame {
-        loop {
-            let msg = tokio::time::timeout(REPLY_TIMEOUT, self.ws.next())
-                .await
-                .expect("no reply in time")
-                .expect("connection closed")
-                .expect("read failed");
-            let (head, body) = match msg {
-                Message::Binary(b) => {
-                    let text = frame_to_json(&b).expect("a valid MessagePack frame");
-                    serde_json::from_str::<(ReplyHead, Value)>(&text).expect("[head, body]")
-                }
-                Message::Text(t) => serde_json::from_str::<(ReplyHead, Value)>(t.as_str()).expect("[head, body]"),
-                Message::Ping(_) | Message::Pong(_) => continue,
-                other => panic!("unexpected message {other:?}"),
-            };
-            return Frame { head, body };
-        }
+        self.inner.recv_frame().await.unwrap_or_else(|e| panic!("recv: {e}")).into()
     }
 
     /// The next server push: one kept by [`Client::call`], or the next frame (which must be a push).
     pub async fn push(&mut self) -> Frame {
-        if let Some(f) = self.pushes.pop_front() {
-            return f;
+        if let Some(f) = self.inner.take_push() {
+            return f.into();
         }
         let f = self.recv().await;
         assert!(f.is_push(), "expected a push, got {f:?}");
@@ -119,36 +121,24 @@ impl Client {
 
     /// The pushes kept by [`Client::call`] so far (taken: the next call starts afresh).
     pub fn pushes_so_far(&mut self) -> Vec<Frame> {
-        self.pushes.drain(..).collect()
+        self.inner.drain_pushes().into_iter().map(Frame::from).collect()
     }
 
     /// Every push that arrived before the reply to a ping: what the server had sent by then.
     pub async fn pushes_until_ping(&mut self) -> Vec<Frame> {
-        assert_eq!(self.call(msg::PING, serde_json::json!({})).await.code(), 0);
+        assert_eq!(self.call(msg::PING, json!({})).await.code(), 0);
         self.pushes_so_far()
     }
 
     /// Waits for the server to close the connection; returns the close code.
     pub async fn closed(&mut self) -> Option<u16> {
-        loop {
-            match tokio::time::timeout(REPLY_TIMEOUT, self.ws.next()).await.expect("no close in time") {
-                Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code.into()),
-                Some(Ok(_)) => continue,
-                Some(Err(_)) | None => return None,
-            }
-        }
+        self.closed_with_reason().await.map(|(code, _)| code)
     }
 
     /// Waits for the server to close the connection; returns the close code and reason (None when
     /// the connection ended without a close frame).
     pub async fn closed_with_reason(&mut self) -> Option<(u16, String)> {
-        loop {
-            match tokio::time::timeout(REPLY_TIMEOUT, self.ws.next()).await.expect("no close in time") {
-                Some(Ok(Message::Close(frame))) => return frame.map(|f| (f.code.into(), f.reason.as_str().to_owned())),
-                Some(Ok(_)) => continue,
-                Some(Err(_)) | None => return None,
-            }
-        }
+        self.inner.wait_closed().await.unwrap_or_else(|e| panic!("no close in time: {e}"))
     }
 
     /// Registers and returns the user id, panicking on failure.
@@ -158,10 +148,28 @@ impl Client {
         r.body["user_id"].as_u64().expect("user_id")
     }
 
-    /// Logs in and returns the reply body (user_id, token, balance), panicking on failure.
+    /// Logs in and returns the reply body (user_id, token, balance), panicking on failure. The
+    /// token is kept ([`Client::token`]).
     pub async fn login(&mut self, username: &str, password: &str) -> Value {
         let r = self.call(msg::LOGIN, json!({ "username": username, "password": password })).await;
         assert_eq!(r.code(), 0, "login {username}: {r:?}");
+        self.token = r.body["token"].as_str().map(str::to_owned);
         r.body
+    }
+
+    /// Resumes the session of `token` on this connection, panicking on failure; returns the
+    /// session's new token (a resume rotates it: `token` resumes no more), also kept.
+    pub async fn resume(&mut self, token: &str) -> String {
+        let r = self.call(msg::RESUME, json!({ "token": token })).await;
+        assert_eq!(r.code(), 0, "resume: {r:?}");
+        let next = r.body["token"].as_str().expect("token").to_owned();
+        assert_ne!(next, token, "the token rotates");
+        self.token = Some(next.clone());
+        next
+    }
+
+    /// The token of the last [`Client::login`] or [`Client::resume`].
+    pub fn token(&self) -> &str {
+        self.token.as_deref().expect("logged in through this client")
     }
 }

@@ -1,76 +1,59 @@
-//! An HTTP client for gm tests: JSON in, (status, JSON) out, with a chosen staff token.
+//! An HTTP client for gm tests: JSON in, (status, JSON) out, with a chosen staff token. A thin
+//! wrapper of [`matchday_client::Gm`] that panics, with context, when gm does not answer.
 
 use std::net::SocketAddr;
 
+use matchday_client::gm::{Auth, Request};
 use serde::Serialize;
-use serde_json::Value;
+
+/// A response: its status, its headers and its JSON body (Null when the body is not JSON), with
+/// `error_code()`, `message()` and `header(name)`.
+pub type Res = matchday_client::gm::Response;
 
 #[derive(Clone)]
 pub struct Gm {
     pub base: String,
-    http: reqwest::Client,
-}
-
-/// A response: its status and its JSON body (Null when the body is not JSON).
-#[derive(Debug, Clone)]
-pub struct Res {
-    pub status: u16,
-    pub body: Value,
-}
-
-impl Res {
-    /// The `error.code` of an error body.
-    pub fn error_code(&self) -> &str {
-        self.body["error"]["code"].as_str().unwrap_or("")
-    }
-
-    pub fn message(&self) -> &str {
-        self.body["error"]["message"].as_str().unwrap_or("")
-    }
+    inner: matchday_client::Gm,
 }
 
 impl Gm {
     pub fn new(addr: SocketAddr) -> Gm {
-        Gm { base: format!("http://{addr}"), http: reqwest::Client::new() }
+        let base = format!("http://{addr}");
+        Gm { inner: matchday_client::Gm::new(&base), base }
     }
 
     /// Sends `method path` with `token` (None = no Authorization header) and an optional JSON body.
     pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&impl Serialize>) -> Res {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
+        let mut req = Request::new(method, path).auth(token.map_or(Auth::Anonymous, Auth::Bearer));
         if let Some(b) = body {
             req = req.json(b);
         }
-        Self::finish(req).await
+        self.send(req).await
     }
 
     /// Sends a raw body with extra headers (payment callbacks).
     pub async fn raw(&self, path: &str, body: Vec<u8>, headers: &[(&str, String)]) -> Res {
-        let mut req =
-            self.http.post(format!("{}{path}", self.base)).body(body).header("content-type", "application/json");
+        let mut req = Request::new("POST", path)
+            .auth(Auth::Anonymous)
+            .bytes(body)
+            .header("content-type", "application/json".into());
         for (k, v) in headers {
-            req = req.header(*k, v);
+            req = req.header(k, v.clone());
         }
-        Self::finish(req).await
+        self.send(req).await
     }
 
     /// GET with exactly these headers (no token added).
     pub async fn get_with(&self, path: &str, headers: &[(&str, String)]) -> Res {
-        let mut req = self.http.get(format!("{}{path}", self.base));
+        let mut req = Request::new("GET", path).auth(Auth::Anonymous);
         for (k, v) in headers {
-            req = req.header(*k, v);
+            req = req.header(k, v.clone());
         }
-        Self::finish(req).await
+        self.send(req).await
     }
 
-    async fn finish(req: reqwest::RequestBuilder) -> Res {
-        let resp = req.send().await.expect("gm answers");
-        let status = resp.status().as_u16();
-        let text = resp.text().await.expect("body");
-        Res { status, body: serde_json::from_str(&text).unwrap_or(Value::Null) }
+    async fn send(&self, req: Request<'_>) -> Res {
+        self.inner.send(req).await.unwrap_or_else(|e| panic!("gm answers: {e}"))
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Res {

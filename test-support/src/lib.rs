@@ -4,6 +4,8 @@
 //! or 127.0.0.1:6379). Each test gets its own key prefix and node ids, so tests run in parallel and
 //! [`TestEnv`] deletes the prefix's keys when dropped.
 //!
+//! - [`app::App`]: one test world: its own prefix and MySQL database, every service in process,
+//!   players, staff and matches; fails the test when frames are left in flight.
 //! - [`TestEnv`]: a config with a fresh prefix, fast timers and cheap password hashing.
 //! - [`Stack`]: connect (port 0) and logic running in-process, with their counters.
 //! - [`Client`]: a WebSocket client speaking MessagePack or JSON frames.
@@ -16,6 +18,7 @@
 //! - [`redis_server::RedisServer`]: a private redis-server (AOF, fsync always) a test may kill.
 //! - [`eventually`]: poll a condition until it holds, with a deadline.
 
+pub mod app;
 pub mod client;
 pub mod http;
 pub mod player;
@@ -34,7 +37,10 @@ use common::{Config, Redis, Shutdown};
 use fred::prelude::*;
 use tokio::net::TcpListener;
 
+pub use app::App;
 pub use client::Client;
+/// The SDK the test clients are built on, for tests that use it directly.
+pub use matchday_client;
 
 /// How long [`eventually`] waits before it fails a test.
 pub const DEADLINE: Duration = Duration::from_secs(20);
@@ -86,10 +92,7 @@ impl TestEnv {
     }
 
     /// Waits until `queue` and every inflight list of it are empty: everything queued so far has been
-    /// taken and acked (a consumer acks only once it is done with a frame). The lengths are read in
-    /// one script, so they are one instant's: a frame moving from the queue to an inflight list
-    /// cannot slip between two reads. The inflight lists are the registered consumers' (a consumer
-    /// registers before it takes), not a SCAN, which misses a list created after it ran.
+    /// taken and acked (a consumer acks only once it is done with a frame). See [`TestEnv::queued`].
     pub async fn queue_idle(&self, queue: &str) {
         eventually(&format!("{queue} and its inflight lists are empty"), || async {
             self.queued(queue).await.eq(&0).then_some(())
@@ -98,11 +101,30 @@ impl TestEnv {
     }
 
     /// Frames in `queue` and in the inflight lists of its registered consumers, at one instant.
+    /// The lengths are read in one MULTI block (plain LLENs, atomic), so a frame moving from the
+    /// queue to an inflight list cannot slip between two reads. The inflight lists are the
+    /// registered consumers' (a consumer registers before it takes), not a SCAN, which misses a list
+    /// created after it ran; the block reads the registrations again, and the read is repeated if a
+    /// consumer registered meanwhile.
     pub async fn queued(&self, queue: &str) -> i64 {
-        let mut lists: Vec<String> = self.redis.pool.hkeys(self.keys().consumers(queue)).await.expect("HKEYS");
-        lists.push(queue.to_owned());
-        const SUM: &str = "local n = 0 for _, k in ipairs(KEYS) do n = n + redis.call('LLEN', k) end return n";
-        self.redis.pool.eval(SUM, lists, ()).await.expect("EVAL")
+        let consumers = self.keys().consumers(queue);
+        let mut lists: Vec<String> = self.redis.pool.hkeys(&consumers).await.expect("HKEYS");
+        loop {
+            lists.sort();
+            let trx = self.redis.pool.next().multi();
+            let _: () = trx.llen(queue).await.expect("LLEN");
+            for list in &lists {
+                let _: () = trx.llen(list).await.expect("LLEN");
+            }
+            let _: () = trx.hkeys(&consumers).await.expect("HKEYS");
+            let mut replies: Vec<Value> = trx.exec(true).await.expect("EXEC");
+            let mut now: Vec<String> = replies.pop().expect("HKEYS reply").convert().expect("HKEYS");
+            now.sort();
+            if now == lists {
+                return replies.into_iter().map(|n| n.convert::<i64>().expect("LLEN")).sum();
+            }
+            lists = now;
+        }
     }
 
     /// Asserts that no client frame of this test is left unprocessed: none waiting in a group
@@ -176,6 +198,9 @@ pub fn test_config() -> Config {
     cfg.logic.block_timeout_ms = 200;
     cfg.logic.argon2_memory_kib = 64;
     cfg.logic.argon2_iterations = 1;
+    // Every test client connects from 127.0.0.1: the per-address limits of sign-ups and logins are
+    // lifted and the hashing queue made long (tests/it/auth.rs sets them where it tests them).
+    lift_password_limits(&mut cfg);
     cfg.queue.heartbeat_interval_ms = 100;
     cfg.queue.heartbeat_ttl_ms = 600;
     cfg.queue.reap_interval_ms = 100;
@@ -188,12 +213,24 @@ pub fn test_config() -> Config {
     cfg
 }
 
+/// Lifts the per-address and deployment-wide limits of sign-ups and logins and lengthens the hashing
+/// queue (a load from one address, all at once).
+pub fn lift_password_limits(cfg: &mut Config) {
+    let l = &mut cfg.logic;
+    l.password_attempts_per_addr_per_min = 1_000_000_000;
+    l.password_hashes_per_sec = 1_000_000_000;
+    l.register_max_per_addr = 1_000_000_000;
+    l.login_max_failures_per_addr = 1_000_000_000;
+    l.max_queued_hashes = 1_000_000;
+}
+
 /// Staff tokens of [`test_config`].
-pub const VIEWER: &str = "viewer-token-0123456789";
-pub const OPERATOR: &str = "operator-token-0123456789";
-pub const ADMIN: &str = "admin-token-0123456789";
+/// Each is at least `common::config::MIN_SECRET_BYTES` long, as every process requires.
+pub const VIEWER: &str = "viewer-token-0123456789abcdef0123456789";
+pub const OPERATOR: &str = "operator-token-0123456789abcdef0123456789";
+pub const ADMIN: &str = "admin-token-0123456789abcdef0123456789";
 /// The payment provider's secret of [`test_config`].
-pub const PAYMENT_SECRET: &str = "payment-secret-for-tests";
+pub const PAYMENT_SECRET: &str = "payment-secret-for-tests-0123456789abcdef";
 
 /// connect and logic of one group, running in this process.
 pub struct Stack {

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use bytes::Bytes;
-use common::scripts::ScriptName;
+use common::store::announce;
 use serde::Serialize;
 
 use crate::AppState;
@@ -40,14 +40,9 @@ pub async fn create(
         rmp_serde::to_vec_named(&Event { kind: "announcement", id: &id, text: &body.text, ts: at.unwrap_or(now) })
             .map_err(|e| anyhow::anyhow!(e))?;
     let audit = audit::record(&staff, "announcement", &format!("announcement:{id}"), &body);
-    let k = &st.redis.keys;
-    let argv: Vec<fred::types::Value> =
-        vec![Bytes::from(event).into(), (at.unwrap_or(0) as i64).into(), Bytes::from(audit).into()];
-    let _: i64 = st
-        .redis
-        .scripts
-        .call(&st.redis.pool, ScriptName::Announce, vec![k.notify(), k.sched(), k.outbox()], argv)
-        .await?;
+    let args = announce::Args { event: Bytes::from(event), due_ms: at, audit: Some(Bytes::from(audit)) };
+    // Queued now or scheduled: `at` already says which.
+    let _: announce::Outcome = announce::call(&st.redis, &args).await?;
     audit::log(&staff, "announcement", &format!("announcement:{id}"));
     Ok((StatusCode::ACCEPTED, axum::Json(AnnouncementQueued { id, scheduled_at: at })))
 }

@@ -6,9 +6,8 @@ use std::collections::HashMap;
 
 use axum::extract::State;
 use bytes::Bytes;
-use common::scripts::ScriptName;
+use common::store::{user_ban, user_unban};
 use fred::prelude::*;
-use fred::types::Value;
 use protocol::codec::encode_routed;
 use protocol::{Close, Route};
 
@@ -46,40 +45,31 @@ pub async fn ban(
     for _ in 0..ATTEMPTS {
         let sids: Vec<String> = redis.pool.zrange(k.sessions(uid), 0, -1, None, false, None, false).await?;
         let conns = online(&st, uid).await?;
-        let mut keys = vec![k.user(uid), k.sessions(uid), k.online(uid), k.outbox()];
-        keys.extend(sids.iter().map(|sid| k.session(sid)));
-        let mut argv: Vec<Value> = vec![
-            uid.to_string().into(),
-            body.reason.as_str().into(),
-            staff.name.as_str().into(),
-            (common::time::now_ms() as i64).into(),
-            (push_ttl_ms as i64).into(),
-            Bytes::from(audit.clone()).into(),
-            (sids.len() as i64).into(),
-            (conns.len() as i64).into(),
-        ];
-        argv.extend(sids.iter().map(|sid| Value::from(sid.as_str())));
-        for (_, conn, node) in &conns {
-            keys.push(k.node("connect", node));
-            keys.push(k.push(node));
-            argv.push(conn.as_str().into());
+        let mut connections = Vec::with_capacity(conns.len());
+        for (id, conn, node) in &conns {
+            let close = encode_routed(&Route::close(*id, Close::banned()), &[]).map_err(|e| anyhow::anyhow!(e))?;
+            connections.push(user_ban::Connection { conn, node, close: Bytes::from(close) });
         }
-        argv.extend(conns.iter().map(|(_, _, node)| Value::from(node.as_str())));
-        for (id, _, _) in &conns {
-            let element = encode_routed(&Route::close(*id, Close::banned()), &[]).map_err(|e| anyhow::anyhow!(e))?;
-            argv.push(Bytes::from(element).into());
-        }
-        let reply: Vec<i64> = redis.scripts.call(&redis.pool, ScriptName::UserBan, keys, argv).await?;
-        match reply.as_slice() {
-            [-1, m] => marked |= *m == 1,
-            [0, m, revoked, closed, removed] => {
-                marked |= *m == 1;
+        let args = user_ban::Args {
+            uid,
+            reason: &body.reason,
+            by: &staff.name,
+            now_ms: common::time::now_ms(),
+            push_ttl_ms,
+            audit: &audit,
+            sessions: &sids,
+            connections: &connections,
+        };
+        match user_ban::call(redis, &args).await? {
+            user_ban::Outcome::IndexChanged { marked: m } => marked |= m,
+            user_ban::Outcome::Banned { marked: m, revoked, closed, removed } => {
+                marked |= m;
                 if marked {
                     audit::log(&staff, "user.ban", &target);
                 } else {
                     tracing::info!(audit.who = %staff.name, user.id = uid, "ban repeated; the user was banned already");
                 }
-                if *removed > 0 {
+                if removed > 0 {
                     tracing::debug!(user.id = uid, removed, "removed connections of dead connect nodes");
                 }
                 return Ok(axum::Json(BanResult {
@@ -87,12 +77,11 @@ pub async fn ban(
                     banned: true,
                     changed: marked,
                     ban: ban_info(&st, uid).await?,
-                    sessions_revoked: *revoked as u64,
-                    connections_closed: *closed as u64,
+                    sessions_revoked: revoked,
+                    connections_closed: closed,
                 }));
             }
-            [1007] => return Err(ApiError::NotFound(format!("no user {uid}"))),
-            other => return Err(anyhow::anyhow!("user_ban.lua answered {other:?}").into()),
+            user_ban::Outcome::NoUser => return Err(ApiError::NotFound(format!("no user {uid}"))),
         }
     }
     if marked {
@@ -118,19 +107,10 @@ pub async fn unban(
     body.validate()?;
     let target = format!("user:{uid}");
     let audit = audit::record(&staff, "user.unban", &target, &body);
-    let (redis, k) = (&st.redis, &st.redis.keys);
-    let argv: Vec<Value> = vec![
-        uid.to_string().into(),
-        staff.name.as_str().into(),
-        (common::time::now_ms() as i64).into(),
-        Bytes::from(audit).into(),
-    ];
-    let reply: Vec<i64> =
-        redis.scripts.call(&redis.pool, ScriptName::UserUnban, vec![k.user(uid), k.outbox()], argv).await?;
-    let changed = match reply.as_slice() {
-        [0, changed] => *changed == 1,
-        [1007] => return Err(ApiError::NotFound(format!("no user {uid}"))),
-        other => return Err(anyhow::anyhow!("user_unban.lua answered {other:?}").into()),
+    let args = user_unban::Args { uid, by: &staff.name, now_ms: common::time::now_ms(), audit: &audit };
+    let changed = match user_unban::call(&st.redis, &args).await? {
+        user_unban::Outcome::Unbanned { changed } => changed,
+        user_unban::Outcome::NoUser => return Err(ApiError::NotFound(format!("no user {uid}"))),
     };
     if changed {
         audit::log(&staff, "user.unban", &target);

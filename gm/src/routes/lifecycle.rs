@@ -2,9 +2,10 @@
 //! change is one row of `protocol::matches::TRANSITIONS`, applied by `match_transition.lua`.
 
 use axum::extract::State;
-use common::matches::{self, Transitioned};
-use common::scripts::ScriptName;
-use protocol::matches::{Action, MatchState, ODDS_EDITABLE, allowed_from, transition};
+use common::matches;
+use common::store::match_odds;
+use common::store::match_transition::{self, Outcome as Transitioned};
+use protocol::matches::{Action, ODDS_EDITABLE, allowed_from, transition};
 use serde::Serialize;
 
 use crate::AppState;
@@ -28,7 +29,7 @@ pub async fn apply(
 ) -> MatchReply {
     let t = transition(action);
     let audit = audit::record(staff, &format!("match.{}", t.name), &format!("match:{mid}"), payload);
-    match matches::transition(&st.redis, mid, action, winner, audit).await? {
+    match match_transition::transition(&st.redis, mid, action, winner, &audit).await? {
         Transitioned::Done { .. } => {
             audit::log(staff, &format!("match.{}", t.name), &format!("match:{mid}"));
             Ok(axum::Json(view(&st.redis, mid).await?))
@@ -129,45 +130,37 @@ pub async fn odds(
     if body.options.is_empty() {
         return Err(ApiError::invalid("options", "at least one { key, odds }"));
     }
-    let mut changes = serde_json::Map::new();
+    let mut seen = std::collections::HashSet::with_capacity(body.options.len());
+    let mut changes: Vec<(&str, i64)> = Vec::with_capacity(body.options.len());
     for (i, o) in body.options.iter().enumerate() {
         if o.odds <= 1000 || o.odds > crate::model::MAX_ODDS {
             return Err(ApiError::invalid(format!("options[{i}].odds"), "from 1001 (1.001) to 1000000 (1000.0)"));
         }
-        if changes.insert(o.key.clone(), o.odds.into()).is_some() {
+        if !seen.insert(o.key.as_str()) {
             return Err(ApiError::invalid(format!("options[{i}].key"), format!("duplicate key {:?}", o.key)));
         }
+        changes.push((&o.key, o.odds));
     }
-    let k = &st.redis.keys;
-    let editable: Vec<String> = ODDS_EDITABLE.iter().map(|s| s.code().to_string()).collect();
     let audit = audit::record(&staff, "match.odds", &format!("match:{mid}"), &body);
-    let argv: Vec<fred::types::Value> = vec![
-        editable.join(",").into(),
-        serde_json::Value::Object(changes).to_string().into(),
-        (common::time::now_ms() as i64).into(),
-        bytes::Bytes::from(audit).into(),
-    ];
-    let reply: Vec<fred::types::Value> =
-        st.redis.scripts.call(&st.redis.pool, ScriptName::MatchOdds, vec![k.match_(mid), k.outbox()], argv).await?;
-    let code = reply.first().and_then(|v| v.as_i64());
-    match code {
-        Some(0) => {
+    let args = match_odds::Args {
+        mid,
+        editable: ODDS_EDITABLE,
+        changes: &changes,
+        now_ms: common::time::now_ms(),
+        audit: &audit,
+    };
+    match match_odds::call(&st.redis, &args).await? {
+        match_odds::Outcome::Changed { .. } => {
             audit::log(&staff, "match.odds", &format!("match:{mid}"));
             Ok(axum::Json(view(&st.redis, mid).await?))
         }
-        Some(1) => {
-            let state =
-                reply.get(1).and_then(|v| v.as_i64()).and_then(MatchState::from_code).ok_or(ApiError::Internal)?;
-            Err(ApiError::conflict(
-                "illegal_transition",
-                format!("odds of match {mid} cannot change: it is {}", state.name()),
-            ))
-        }
-        Some(2) => Err(ApiError::NotFound(format!("no match {mid}"))),
-        Some(3) => {
-            let key = reply.get(1).and_then(|v| v.as_string()).unwrap_or_default();
+        match_odds::Outcome::NotEditable { state } => Err(ApiError::conflict(
+            "illegal_transition",
+            format!("odds of match {mid} cannot change: it is {}", state.name()),
+        )),
+        match_odds::Outcome::NotFound => Err(ApiError::NotFound(format!("no match {mid}"))),
+        match_odds::Outcome::NoOption { key } => {
             Err(ApiError::invalid("options", format!("match {mid} has no option {key:?}")))
         }
-        _ => Err(anyhow::anyhow!("match_odds.lua answered {reply:?}").into()),
     }
 }

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use common::Redis;
 use common::matches::{self, MatchRecord};
-use common::scripts::ScriptName;
+use common::store::match_create;
 use fred::prelude::*;
 use protocol::matches::{Index, MatchState};
 
@@ -81,33 +81,22 @@ async fn insert(
     let mid: u64 = st.redis.pool.incr(keys.match_seq()).await?;
     let action = if ext.is_empty() { "match.create" } else { "match.import" };
     let audit = audit::record(staff, action, &format!("match:{mid}"), m);
-    let now = common::time::now_ms();
-    let mut argv: Vec<fred::types::Value> = vec![
-        mid.to_string().into(),
-        ext.into(),
-        m.start_at.to_string().into(),
-        now.to_string().into(),
-        bytes::Bytes::from(audit).into(),
-        (st.cfg.pushsvr.reminder_before_ms as i64).into(),
-    ];
-    argv.extend(m.fields().into_iter().map(Into::into));
-    let reply: Vec<u64> = st
-        .redis
-        .scripts
-        .call(
-            &st.redis.pool,
-            ScriptName::MatchCreate,
-            vec![keys.match_(mid), keys.matches_pending(), keys.match_ext(ext), keys.outbox(), keys.sched()],
-            argv,
-        )
-        .await?;
-    match reply.as_slice() {
-        [0, id] => {
-            audit::log(staff, action, &format!("match:{id}"));
-            Ok((*id, true))
+    let fields = m.fields();
+    let args = match_create::Args {
+        mid,
+        external_id,
+        fields: &fields,
+        start_at: m.start_at,
+        now_ms: common::time::now_ms(),
+        reminder_before_ms: st.cfg.pushsvr.reminder_before_ms,
+        audit: &audit,
+    };
+    match match_create::call(&st.redis, &args).await? {
+        match_create::Outcome::Created { mid } => {
+            audit::log(staff, action, &format!("match:{mid}"));
+            Ok((mid, true))
         }
-        [1, id] => Ok((*id, false)),
-        other => Err(anyhow::anyhow!("match_create.lua answered {other:?}").into()),
+        match_create::Outcome::AlreadyImported { mid } => Ok((mid, false)),
     }
 }
 

@@ -40,7 +40,7 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The API routes and their OpenAPI document.
+/// The staff API routes and their OpenAPI document (the payment callback is apart: [`payments`]).
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(matches::create, matches::list))
@@ -60,11 +60,21 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(users::grant))
         .routes(routes!(bans::ban))
         .routes(routes!(bans::unban))
-        .routes(routes!(payments::callback))
         .routes(routes!(announcements::create))
         .routes(routes!(ops::stats))
         .routes(routes!(ops::nodes))
         .routes(routes!(ops::queues))
         .routes(routes!(reload::reload))
         .routes(routes!(drain::drain))
+}
+
+/// The payment provider's callback, which may be served on a listener of its own
+/// (`gm.payments_listen`).
+pub fn payments() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(payments::callback))
+}
+
+/// The whole OpenAPI document: the staff API and the payment callback.
+pub fn document() -> utoipa::openapi::OpenApi {
+    api().merge(payments()).split_for_parts().1
 }

@@ -1,6 +1,7 @@
 //! The payment provider's callback: signed with HMAC-SHA256, credited once per order id.
 
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::HeaderMap;
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
@@ -18,12 +19,15 @@ use crate::routes::users::{Once, change, provider};
 #[utoipa::path(post, path = "/api/payments/callback", operation_id = "payment_callback", tag = "payments", request_body = PaymentCallback,
     params(("X-Signature" = String, Header, description = "hex HMAC-SHA256 of the raw body")),
     responses((status = 200, body = PaymentResult), (status = 400, body = ErrorBody), (status = 401, description = "bad or missing signature (bad_signature)", body = ErrorBody),
-              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, description = "payments are not configured", body = ErrorBody)))]
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, description = "body larger than gm.max_body_bytes", body = ErrorBody),
+              (status = 503, description = "payments are not configured, gm is busy, or the request timed out", body = ErrorBody)))]
 pub async fn callback(
     State(st): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<axum::Json<PaymentResult>, ApiError> {
+    // Over gm.max_body_bytes: 413 in the API's error shape.
+    let body = body?;
     let secret = st.cfg.gm.payment_secret.expose_secret();
     if secret.is_empty() {
         tracing::error!("a payment callback arrived but gm.payment_secret is not set; refused");

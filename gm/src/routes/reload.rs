@@ -19,7 +19,8 @@ use crate::error::{ApiError, ErrorBody, QueryParams};
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReloadQuery {
-    /// Milliseconds to wait for every logic process to answer (default 5000, at most 60000).
+    /// Milliseconds to wait for every logic process to answer (default 5000, at most 60000 and at
+    /// most gm.request_timeout_ms − 1000, so the answer beats the request timeout).
     pub timeout_ms: Option<u64>,
 }
 
@@ -56,9 +57,13 @@ pub async fn reload(
     Admin(staff): Admin,
     QueryParams(q): QueryParams<ReloadQuery>,
 ) -> Result<(StatusCode, axum::Json<ReloadResult>), ApiError> {
-    let timeout = q.timeout_ms.unwrap_or(5000);
-    if !(1..=60_000).contains(&timeout) {
-        return Err(ApiError::invalid("timeout_ms", "1 to 60000"));
+    let max = st.cfg.gm.request_timeout_ms.saturating_sub(1000).clamp(1, 60_000);
+    let timeout = q.timeout_ms.unwrap_or(5000.min(max));
+    if !(1..=max).contains(&timeout) {
+        return Err(ApiError::invalid(
+            "timeout_ms",
+            format!("1 to {max} (gm.request_timeout_ms − 1000, at most 60000)"),
+        ));
     }
     let nodes: Vec<control::Node> =
         control::nodes(&st.redis).await?.into_iter().filter(|n| n.role == "logic").collect();

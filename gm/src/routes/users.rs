@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use axum::extract::State;
 use bytes::Bytes;
-use common::scripts::ScriptName;
+use common::store::wallet_change::{self, Outcome};
 use fred::prelude::*;
 
 use crate::AppState;
@@ -127,33 +127,30 @@ pub async fn change(
     once: Option<Once<'_>>,
     audit: Vec<u8>,
 ) -> Result<(i64, bool), ApiError> {
-    let k = &st.redis.keys;
-    let idem_key = match &once {
-        Some(Once { kind: "payment", id }) => k.payment(id),
-        Some(Once { id, .. }) => k.grant(id),
-        None => k.wallet(uid),
-    };
-    let keys = vec![k.user(uid), k.wallet(uid), k.ledger(uid), k.outbox(), idem_key, k.notify()];
-    let argv: Vec<fred::types::Value> = vec![
-        uid.to_string().into(),
-        delta.to_string().into(),
-        reason.into(),
-        reference.into(),
-        (common::time::now_ms() as i64).into(),
-        once.as_ref().map_or("", |o| o.kind).into(),
-        Bytes::from(audit).into(),
-        once.as_ref().map_or("", |o| o.id).into(),
-    ];
-    let reply: Vec<i64> = st.redis.scripts.call(&st.redis.pool, ScriptName::WalletChange, keys, argv).await?;
-    match reply.as_slice() {
-        [0, balance, repeated] => Ok((*balance, *repeated == 1)),
-        [1003, balance] => Err(ApiError::conflict(
+    let once = once.map(|o| match o.kind {
+        "payment" => wallet_change::Once::Payment { order_id: o.id },
+        _ => wallet_change::Once::Grant { request_id: o.id },
+    });
+    let args =
+        wallet_change::Args { uid, delta, reason, reference, now_ms: common::time::now_ms(), once, audit: &audit };
+    match wallet_change::call(&st.redis, &args).await? {
+        Outcome::Changed { balance, repeated } => Ok((balance, repeated)),
+        Outcome::InsufficientBalance { balance } => Err(ApiError::conflict(
             "insufficient_balance",
             format!("user {uid} has {balance} coins; taking {} would go below zero", -delta),
         )),
-        [1007] => Err(ApiError::NotFound(format!("no user {uid}"))),
-        [409] => Err(ApiError::conflict("conflict", "this id was already used for another user or amount")),
-        other => Err(anyhow::anyhow!("wallet_change.lua answered {other:?}").into()),
+        Outcome::NoUser => Err(ApiError::NotFound(format!("no user {uid}"))),
+        Outcome::OnceConflict => {
+            Err(ApiError::conflict("conflict", "this id was already used for another user or amount"))
+        }
+        Outcome::BalanceLimit { balance, room } => Err(ApiError::conflict(
+            "balance_limit",
+            format!(
+                "user {uid} has {balance} coins; crediting {delta} would pass the most a wallet may hold ({}, \
+                 counting the potential payouts of open bets): at most {room} more fits",
+                protocol::error_code::MAX_BALANCE
+            ),
+        )),
     }
 }
 

@@ -31,6 +31,6 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
         None => vec![Index::List, Index::Doing],
     };
     let listing = Listing { families, kind, state, offset, limit };
-    let found = matches::page(&ctx.redis, &listing).await.map_err(AppError::internal)?;
+    let found = matches::page(&ctx.redis, &listing).await?;
     Reply::new(&Items { items: found.iter().map(MatchView::from).collect() })
 }

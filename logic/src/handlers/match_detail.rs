@@ -11,7 +11,7 @@ use crate::request::{Reply, Request};
 
 pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
     let MatchRef { match_id } = req.body()?;
-    let m = matches::load(&ctx.redis, match_id).await.map_err(AppError::internal)?;
+    let m = matches::load(&ctx.redis, match_id).await?;
     match m {
         Some(m) if m.state != MatchState::Pending => Reply::new(&MatchView::from(&m)),
         _ => Err(AppError::new(ErrorCode::NotFound, format!("no match {match_id}"))),

@@ -71,7 +71,7 @@ impl Dispatch {
 }
 
 /// Reads a user's balance (0 for a wallet that does not exist yet).
-async fn balance_of(ctx: &Ctx, uid: u64) -> Result<i64, AppError> {
+pub(crate) async fn balance_of(ctx: &Ctx, uid: u64) -> Result<i64, AppError> {
     use fred::prelude::HashesInterface;
     let balance: Option<i64> = ctx.redis.pool.hget(ctx.redis.keys.wallet(uid), "balance").await?;
     Ok(balance.unwrap_or(0))

@@ -1,10 +1,14 @@
 //! 401 place bet `{ match_id, option, stake, odds_ver, req_id }` → `{ bet_id, balance, odds }`.
 //! Everything happens in `place_bet.lua`, atomically: a repeated `req_id` answers the first reply
-//! and debits nothing; a stale `odds_ver` gets 1005 with the current odds.
+//! and debits nothing; a stale `odds_ver` gets 1005 with the current odds; a banned user's bet
+//! (one queued before the ban) gets 1009; a stake whose potential payout would take the balance
+//! past [`protocol::error_code::MAX_BALANCE`] gets 1006 with the largest stake that fits.
 
-use common::scripts::ScriptName;
+use common::store::place_bet::{self, Outcome};
 use protocol::ErrorCode;
 use protocol::body::{BetPlaced, OptionView, PlaceBet};
+use protocol::error_code::MAX_BALANCE;
+use protocol::fields::BET_REQ_ID_MAX;
 
 use crate::context::Ctx;
 use crate::error::AppError;
@@ -14,62 +18,50 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
     let uid = req.uid()?;
     let bet: PlaceBet = req.body()?;
     let req_id = bet.req_id.as_key();
-    if req_id.is_empty() || req_id.len() > 64 {
-        return Err(AppError::invalid_body("req_id: 1 to 64 characters"));
+    if req_id.is_empty() || req_id.len() > BET_REQ_ID_MAX {
+        return Err(AppError::invalid_body(format!("req_id: 1 to {BET_REQ_ID_MAX} characters")));
     }
-    if bet.stake <= 0 {
-        return Err(AppError::new(ErrorCode::StakeOutOfRange, "stake must be a positive number of coins"));
+    // No stake past the maximum balance can ever be placed (place_bet.lua refuses it as bad input).
+    if bet.stake <= 0 || bet.stake > MAX_BALANCE {
+        return Err(AppError::new(
+            ErrorCode::StakeOutOfRange,
+            format!("stake must be a positive number of coins, at most {MAX_BALANCE}"),
+        ));
     }
-    let k = &ctx.redis.keys;
     let bid = ctx.bet_ids.next(&ctx.redis).await?;
-    let now = common::time::now_ms();
-    let day = common::time::day_of(now);
-    let keys = k.place_bet(uid, bet.match_id, bid, day);
-    let argv: Vec<String> = vec![
-        uid.to_string(),
-        bet.match_id.to_string(),
-        bet.option.clone(),
-        bet.stake.to_string(),
-        bet.odds_ver.to_string(),
-        req_id,
-        bid.to_string(),
-        now.to_string(),
-    ];
-    let reply: Vec<fred::types::Value> =
-        ctx.redis.scripts.call(&ctx.redis.pool, ScriptName::PlaceBet, keys, argv).await?;
-    let int = |i: usize| {
-        reply
-            .get(i)
-            .and_then(|v| v.as_i64())
-            .ok_or_else(|| AppError::internal(format!("place_bet.lua answered {reply:?}")))
+    let args = place_bet::Args {
+        uid,
+        mid: bet.match_id,
+        option: &bet.option,
+        stake: bet.stake,
+        odds_ver: bet.odds_ver,
+        req_id: &req_id,
+        bid,
+        now_ms: common::time::now_ms(),
     };
-    match int(0)? {
-        0 => {
-            let placed = BetPlaced { bet_id: int(1)? as u64, balance: int(2)?, odds: int(3)? };
-            if int(4)? == 0 {
+    match place_bet::call(&ctx.redis, &args).await? {
+        Outcome::Placed { bid, balance, odds, repeated } => {
+            if !repeated {
                 metrics::counter!("matchday_bets_placed_total").increment(1);
                 metrics::counter!("matchday_bets_volume_total").increment(bet.stake as u64);
             }
-            Reply::new(&placed)
+            Reply::new(&BetPlaced { bet_id: bid, balance, odds })
         }
-        1004 => Err(AppError::code(ErrorCode::MatchNotOpen)),
-        1005 => {
-            let options: Vec<OptionView> = reply
-                .get(2)
-                .and_then(|v| v.as_string())
-                .and_then(|json| serde_json::from_str(&json).ok())
-                .ok_or_else(|| AppError::internal("place_bet.lua: bad options"))?;
+        Outcome::Banned => Err(AppError::code(ErrorCode::AccountBanned)),
+        Outcome::NotOpen { .. } => Err(AppError::code(ErrorCode::MatchNotOpen)),
+        Outcome::OddsChanged { odds_ver, options_json } => {
+            let options: Vec<OptionView> = serde_json::from_str(&options_json)
+                .map_err(|e| AppError::internal(format!("place_bet.lua: bad options: {e}")))?;
             Err(AppError::code(ErrorCode::OddsChanged)
-                .with_details(serde_json::json!({ "odds_ver": int(1)?, "options": options })))
+                .with_details(serde_json::json!({ "odds_ver": odds_ver, "options": options })))
         }
-        1006 => {
-            Err(AppError::new(ErrorCode::StakeOutOfRange, format!("stake must be between {} and {}", int(1)?, int(2)?)))
+        Outcome::StakeOutOfRange { min, max } => {
+            Err(AppError::new(ErrorCode::StakeOutOfRange, format!("stake must be between {min} and {max}")))
         }
-        1003 => Err(AppError::new(ErrorCode::InsufficientBalance, format!("insufficient balance: {}", int(1)?))),
-        1007 => {
-            let what = reply.get(1).and_then(|v| v.as_string()).unwrap_or_default();
-            Err(AppError::new(ErrorCode::NotFound, format!("no such {what}")))
+        Outcome::InsufficientBalance { balance } => {
+            Err(AppError::new(ErrorCode::InsufficientBalance, format!("insufficient balance: {balance}")))
         }
-        other => Err(AppError::internal(format!("place_bet.lua answered code {other}"))),
+        Outcome::NoMatch => Err(AppError::new(ErrorCode::NotFound, "no such match")),
+        Outcome::NoOption => Err(AppError::new(ErrorCode::NotFound, "no such option")),
     }
 }

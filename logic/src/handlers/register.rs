@@ -1,16 +1,21 @@
 //! 101 register `{ username, password }` → `{ user_id }`.
+//! Before any hashing: a place in the hashing queue (code 5 when full), then the password-work rates
+//! of the client's address group and of the deployment and the accounts an address group may create
+//! per window (`logic.register_max_per_addr`), counted in one step (docs/security.md).
 //! The password is hashed (argon2id) off the async threads; `register.lua` then creates the user,
 //! the wallet with the sign-up grant and its ledger record in one step. The same frame delivered
 //! twice answers the same user; another attempt on a taken name gets 1002.
 
-use fred::prelude::KeysInterface;
+use common::store::register::{self, Outcome};
+use fred::prelude::{HashesInterface, KeysInterface};
 use protocol::ErrorCode;
 use protocol::body::{Credentials, RegisterReply};
+use protocol::fields::{USERNAME_MAX, USERNAME_MIN};
 
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::request::{Reply, Request};
-use common::scripts::ScriptName;
+use crate::throttle;
 
 pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
     let Credentials { username, password } = req.body()?;
@@ -18,50 +23,49 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
     validate_password(&password)?;
     let keys = &ctx.redis.keys;
     let index = keys.uname(&username.to_lowercase());
-    // Fail early on a taken name, before paying for a hash (the script checks again atomically).
-    let taken: i64 = ctx.redis.pool.exists(&index).await?;
-    if taken == 1 && !registered_by(ctx, &index, &req.head.trace).await? {
-        return Err(AppError::code(ErrorCode::UsernameTaken));
+    // Fail early on a taken name, before any limit is counted or a hash paid for (the script checks
+    // again atomically). The same frame delivered again answers the user it created.
+    let (uid, reg): (Option<u64>, Option<String>) = ctx.redis.pool.hmget(&index, vec!["uid", "reg"]).await?;
+    if let Some(user_id) = uid {
+        return match reg.as_deref() == Some(req.head.trace.as_str()) {
+            true => Reply::new(&RegisterReply { user_id }),
+            false => Err(AppError::code(ErrorCode::UsernameTaken)),
+        };
     }
-    let phc = ctx.hasher.hash(password).await?;
+    let place = ctx.hasher.reserve()?;
+    let group = common::net::addr_group(&req.head.addr);
+    let [per_addr, all] = throttle::password_rates(ctx, &group);
+    let accounts = throttle::Rate {
+        kind: "register:addr",
+        subject: &group,
+        limit: ctx.cfg.register_max_per_addr,
+        window_ms: ctx.cfg.register_window_s * 1000,
+        what: "accounts created from this address",
+        label: "signups_per_addr",
+    };
+    throttle::check_rates(ctx, &[per_addr, all, accounts]).await?;
+    let phc = place.hash(password).await?;
     let uid: u64 = ctx.redis.pool.incr(keys.user_seq()).await?;
-    let now = common::time::now_ms();
-    let day = common::time::day_of(now);
-    let reply: Vec<i64> = ctx
-        .redis
-        .scripts
-        .call(
-            &ctx.redis.pool,
-            ScriptName::Register,
-            vec![index, keys.user(uid), keys.wallet(uid), keys.ledger(uid), keys.outbox(), keys.stats_day("reg", day)],
-            vec![
-                uid.to_string(),
-                username,
-                phc,
-                ctx.cfg.signup_grant.to_string(),
-                now.to_string(),
-                req.head.trace.clone(),
-            ],
-        )
-        .await?;
-    match reply.as_slice() {
-        [0, user_id, _] => Reply::new(&RegisterReply { user_id: *user_id as u64 }),
-        [1002] => Err(AppError::code(ErrorCode::UsernameTaken)),
-        other => Err(AppError::internal(format!("register.lua answered {other:?}"))),
+    let args = register::Args {
+        uid,
+        username: &username,
+        pw_hash: &phc,
+        grant: ctx.cfg.signup_grant,
+        now_ms: common::time::now_ms(),
+        trace: &req.head.trace,
+    };
+    match register::call(&ctx.redis, &args).await? {
+        Outcome::Created { uid: user_id, .. } => Reply::new(&RegisterReply { user_id }),
+        Outcome::UsernameTaken => Err(AppError::code(ErrorCode::UsernameTaken)),
     }
-}
-
-/// Whether the name was registered by this very frame (a redelivery).
-async fn registered_by(ctx: &Ctx, index: &str, trace: &str) -> Result<bool, AppError> {
-    use fred::prelude::HashesInterface;
-    let reg: Option<String> = ctx.redis.pool.hget(index, "reg").await?;
-    Ok(reg.as_deref() == Some(trace))
 }
 
 fn validate_username(name: &str) -> Result<(), AppError> {
     let ok_chars = name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if !(3..=32).contains(&name.len()) || !ok_chars {
-        return Err(AppError::invalid_body("username: 3 to 32 characters of a-z, A-Z, 0-9, '_', '.', '-'"));
+    if !(USERNAME_MIN..=USERNAME_MAX).contains(&name.len()) || !ok_chars {
+        return Err(AppError::invalid_body(format!(
+            "username: {USERNAME_MIN} to {USERNAME_MAX} characters of a-z, A-Z, 0-9, '_', '.', '-'"
+        )));
     }
     Ok(())
 }

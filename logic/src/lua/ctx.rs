@@ -20,7 +20,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use common::Redis;
 use common::events::Event;
-use common::scripts::ScriptName;
+use common::store::wallet_change;
 use fred::prelude::*;
 use mlua::{Lua, LuaSerdeExt, Table, Value as LuaValue};
 
@@ -53,11 +53,7 @@ pub fn find_fail(e: &mlua::Error) -> Option<&Fail> {
 }
 
 /// A Redis script the folder ships: its source and SHA-1.
-#[derive(Clone, Debug)]
-pub struct Shipped {
-    pub source: String,
-    pub sha: String,
-}
+pub type Shipped = common::store::module_script::ModuleScript;
 
 /// What the functions of one call's `ctx` share.
 #[derive(Clone)]
@@ -276,35 +272,53 @@ fn uuid_like() -> String {
 
 /// `ctx.credit`: wallet_change.lua for the caller, idempotent by (module, caller, `once`).
 async fn credit(e: &CallEnv, amount: i64, reason: &str, once: &str) -> mlua::Result<(i64, bool)> {
+    use protocol::fields::{CREDIT_ONCE_MAX, CREDIT_REASON_MAX, LUA_GRANT_ID_MAX, LUA_MODULE_MAX};
     let uid = e.caller()?;
     if !(1..=MAX_CREDIT).contains(&amount) {
         return Err(bad(format!("ctx.credit: amount must be between 1 and {MAX_CREDIT}")));
     }
-    if once.is_empty() || once.len() > 128 || reason.is_empty() || reason.len() > 64 {
-        return Err(bad("ctx.credit: reason (1..64 bytes) and once (1..128 bytes) are required"));
+    if once.is_empty() || once.len() > CREDIT_ONCE_MAX || reason.is_empty() || reason.len() > CREDIT_REASON_MAX {
+        return Err(bad(format!(
+            "ctx.credit: reason (1..{CREDIT_REASON_MAX} bytes) and once (1..{CREDIT_ONCE_MAX} bytes) are required"
+        )));
     }
-    let k = &e.redis.keys;
+    // The id and the ledger ref must fit their MySQL columns (grant_requests.request_id,
+    // ledger.ref), or dbsvr could not write the credit: the module's name is bounded too.
+    if e.module.len() > LUA_MODULE_MAX + ".lua".len() {
+        return Err(bad(format!(
+            "ctx.credit: the module's file name is longer than {LUA_MODULE_MAX} bytes (without .lua); rename it to credit"
+        )));
+    }
     // The grant record of staff grants, under an id no staff request id takes (`lua:` prefix).
     let id = format!("lua:{}:{uid}:{once}", e.module.trim_end_matches(".lua"));
-    let keys = vec![k.user(uid), k.wallet(uid), k.ledger(uid), k.outbox(), k.grant(&id), k.notify()];
-    let argv: Vec<fred::types::Value> = vec![
-        uid.to_string().into(),
-        amount.to_string().into(),
-        reason.into(),
-        format!("lua:{}", e.module).into(),
-        (common::time::now_ms() as i64).into(),
-        "grant".into(),
-        "".into(),
-        id.as_str().into(),
-    ];
-    let reply: Vec<i64> = e
-        .budget
-        .waiting(e.redis.scripts.call(&e.redis.pool, ScriptName::WalletChange, keys, argv))
-        .await?
-        .map_err(|x| redis_err("credit", x))?;
-    match reply.as_slice() {
-        [0, balance, repeated] => Ok((*balance, *repeated == 1)),
-        [1007] => Err(mlua::Error::external(Fail { code: 1007, msg: format!("no user {uid}") })),
+    debug_assert!(id.len() <= LUA_GRANT_ID_MAX);
+    let reference = format!("lua:{}", e.module);
+    let args = wallet_change::Args {
+        uid,
+        delta: amount,
+        reason,
+        reference: &reference,
+        now_ms: common::time::now_ms(),
+        once: Some(wallet_change::Once::Grant { request_id: &id }),
+        audit: &[],
+    };
+    let outcome = e.budget.waiting(wallet_change::call(&e.redis, &args)).await?.map_err(|x| {
+        if x.is_transient() {
+            tracing::warn!(error = %x, "Redis unavailable in a Lua handler (credit)");
+            mlua::Error::external(Fail { code: 6, msg: "service unavailable, try again".into() })
+        } else {
+            bad(format!("ctx.credit: {x}"))
+        }
+    })?;
+    match outcome {
+        wallet_change::Outcome::Changed { balance, repeated } => Ok((balance, repeated)),
+        wallet_change::Outcome::NoUser => {
+            Err(mlua::Error::external(Fail { code: 1007, msg: format!("no user {uid}") }))
+        }
+        wallet_change::Outcome::BalanceLimit { room, .. } => Err(mlua::Error::external(Fail {
+            code: protocol::ErrorCode::BalanceLimit.code(),
+            msg: format!("the balance would pass the most a wallet may hold: at most {room} more fits"),
+        })),
         other => Err(bad(format!("ctx.credit: wallet_change.lua answered {other:?}"))),
     }
 }
@@ -323,12 +337,8 @@ async fn script(lua: &Lua, e: &CallEnv, name: &str, keys: Vec<String>, args: Vec
         .get(name)
         .ok_or_else(|| bad(format!("ctx.script: no script {name:?} in the folder's redis/")))?
         .clone();
-    let mut full = Vec::with_capacity(keys.len());
-    for key in &keys {
-        if !valid_ext_key(key) {
-            return Err(bad(format!("ctx.script: bad key name {key:?} (letters, digits, _ - . : only)")));
-        }
-        full.push(e.redis.keys.ext(key));
+    if let Some(key) = keys.iter().find(|k| !valid_ext_key(k)) {
+        return Err(bad(format!("ctx.script: bad key name {key:?} (letters, digits, _ - . : only)")));
     }
     let mut argv = Vec::with_capacity(args.len());
     for arg in args {
@@ -345,21 +355,14 @@ async fn script(lua: &Lua, e: &CallEnv, name: &str, keys: Vec<String>, args: Vec
             }
         });
     }
-    let pool = &e.redis.pool;
-    let call = async {
-        match pool.evalsha(script.sha.clone(), full.clone(), argv.clone()).await {
-            Err(x) if x.details().starts_with("NOSCRIPT") => {
-                let _: String = pool.script_load(script.source.clone()).await?;
-                pool.evalsha(script.sha.clone(), full, argv).await
-            }
-            other => other,
+    let call = common::store::module_script::call(&e.redis, &script, &keys, argv);
+    let value: fred::types::Value = e.budget.waiting(call).await?.map_err(|x| {
+        if x.is_transient() {
+            tracing::warn!(error = %x, "Redis unavailable in a Lua handler (script)");
+            mlua::Error::external(Fail { code: 6, msg: "service unavailable, try again".into() })
+        } else {
+            bad(format!("ctx.script {name:?}: {}", x.refusal().map_or_else(|| x.to_string(), str::to_owned)))
         }
-    };
-    let value: fred::types::Value = e.budget.waiting(call).await?.map_err(|x| match x.kind() {
-        fred::error::ErrorKind::IO | fred::error::ErrorKind::Timeout | fred::error::ErrorKind::Canceled => {
-            redis_err("script", x)
-        }
-        _ => bad(format!("ctx.script {name:?}: {}", x.details())),
     })?;
     to_lua(lua, value)
 }

@@ -11,7 +11,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use common::Redis;
-use fred::prelude::*;
 use mlua::{ChunkMode, Function, Table, Value};
 use protocol::MsgId;
 
@@ -129,12 +128,11 @@ async fn load_scripts(dir: &Path, redis: &Redis) -> Result<HashMap<String, Shipp
     for file in lua_files(&sub)? {
         let path = sub.join(&file);
         let source = std::fs::read_to_string(&path).map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
-        let sha: String = redis
-            .pool
-            .script_load(source.clone())
-            .await
-            .map_err(|e| err(format!("{}: Redis refused the script: {}", path.display(), e.details())))?;
-        out.insert(file.trim_end_matches(".lua").to_owned(), Shipped { source, sha });
+        let script = common::store::module_script::load(redis, source).await.map_err(|e| {
+            let why = e.refusal().map_or_else(|| e.to_string(), str::to_owned);
+            err(format!("{}: Redis refused the script: {why}", path.display()))
+        })?;
+        out.insert(file.trim_end_matches(".lua").to_owned(), script);
     }
     Ok(out)
 }

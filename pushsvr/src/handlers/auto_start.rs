@@ -2,20 +2,20 @@
 //! goes live, unless staff have started, cancelled or otherwise moved it already — then there is
 //! nothing to do. The transition emits its own `match_state` event (902 to bettors).
 
-use common::matches::{Transitioned, transition};
+use common::store::match_transition::{Outcome, transition};
 use protocol::matches::Action;
 
 use crate::Ctx;
 
 pub async fn handle(ctx: &Ctx, match_id: u64) -> anyhow::Result<()> {
-    match transition(&ctx.redis, match_id, Action::Start, None, Vec::new()).await? {
-        Transitioned::Done { from, to } => {
+    match transition(&ctx.redis, match_id, Action::Start, None, &[]).await? {
+        Outcome::Done { from, to } => {
             tracing::info!(match.id = match_id, from = from.code(), to = to.code(), "match started at its start time; betting closed");
         }
-        Transitioned::Illegal { state, live } => {
+        Outcome::Illegal { state, live } => {
             tracing::debug!(match.id = match_id, state = state.code(), live, "auto start: nothing to do");
         }
-        Transitioned::NotFound => tracing::debug!(match.id = match_id, "auto start: no such match"),
+        Outcome::NotFound => tracing::debug!(match.id = match_id, "auto start: no such match"),
     }
     Ok(())
 }

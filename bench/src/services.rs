@@ -1,0 +1,77 @@
+//! The services a bench runs in its own process: connect, logic and gm for one config under a
+//! fresh prefix, with the limits lifted that a load from one host would trip.
+
+use std::time::Duration;
+
+use common::config::{Role, StaffToken};
+use common::{Config, Redis, Shutdown};
+
+/// Starts connect, logic and gm for `cfg` (made by [`in_process_config`]) in this process, runs
+/// `f` with the WebSocket and gm addresses, then stops them and removes the run's keys.
+pub(crate) async fn with_services<T, Fut>(cfg: &Config, f: impl FnOnce(String, String) -> Fut) -> anyhow::Result<T>
+where
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let redis = Redis::new(&cfg.redis)?;
+    redis.ready().await?;
+    let shutdown = Shutdown::new();
+    let result = async {
+        let (ws, gm) = spawn_services(cfg, &shutdown).await?;
+        f(ws, gm).await
+    }
+    .await;
+    shutdown.shutdown(Duration::from_secs(10)).await;
+    crate::cleanup(&redis).await;
+    redis.close().await;
+    result
+}
+
+/// `cfg` for services run in the bench's process: a fresh prefix and node id, ports picked by the
+/// OS, no rate limit, cheap password hashing, and a one-off gm admin token (returned).
+pub(crate) fn in_process_config(mut cfg: Config) -> anyhow::Result<(Config, String)> {
+    cfg.redis.prefix = crate::fresh_prefix();
+    cfg.node.id = format!("bench{}", &cfg.redis.prefix[6..14]);
+    cfg.connect.listen = "127.0.0.1:0".parse()?;
+    cfg.connect.rate_burst = 1_000_000;
+    cfg.connect.rate_per_sec = 1_000_000;
+    cfg.logic.argon2_memory_kib = 64;
+    cfg.logic.argon2_iterations = 1;
+    // Every bench client signs up and logs in from this host: lift the per-address limits.
+    let l = &mut cfg.logic;
+    (l.password_attempts_per_addr_per_min, l.password_hashes_per_sec) = (u64::MAX / 2, u64::MAX / 2);
+    (l.register_max_per_addr, l.login_max_failures_per_addr) = (u64::MAX / 2, u64::MAX / 2);
+    l.max_queued_hashes = 1_000_000; // every client signs up at once
+    cfg.gm.listen = "127.0.0.1:0".parse()?;
+    let token = format!("{:032x}", rand::random::<u128>());
+    cfg.gm.tokens = vec![StaffToken { name: "bench".into(), token: token.clone().into(), role: Role::Admin }];
+    cfg.validate()?;
+    Ok((cfg, token))
+}
+
+/// Starts connect, logic and gm; returns the WebSocket and gm addresses.
+async fn spawn_services(cfg: &Config, shutdown: &Shutdown) -> anyhow::Result<(String, String)> {
+    let listener = tokio::net::TcpListener::bind(cfg.connect.listen).await?;
+    let server = connect::Server::new(cfg.clone(), listener)?;
+    let ws = format!("ws://{}/ws", server.local_addr()?);
+    let s = shutdown.clone();
+    shutdown.tracker.spawn(async move {
+        if let Err(e) = server.run(s).await {
+            tracing::error!(error = format!("{e:#}"), "bench: connect failed");
+        }
+    });
+    let (c, s) = (cfg.clone(), shutdown.clone());
+    shutdown.tracker.spawn(async move {
+        if let Err(e) = logic::run(c, s).await {
+            tracing::error!(error = format!("{e:#}"), "bench: logic failed");
+        }
+    });
+    let gm_listener = tokio::net::TcpListener::bind(cfg.gm.listen).await?;
+    let gm = format!("http://{}", gm_listener.local_addr()?);
+    let (c, s) = (cfg.clone(), shutdown.clone());
+    shutdown.tracker.spawn(async move {
+        if let Err(e) = gm::run(c, gm_listener, s).await {
+            tracing::error!(error = format!("{e:#}"), "bench: gm failed");
+        }
+    });
+    Ok((ws, gm))
+}

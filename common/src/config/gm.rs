@@ -1,0 +1,91 @@
+//! The gm section: listeners, limits, the payment secret, and the staff tokens with their roles.
+
+use std::net::SocketAddr;
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct GmConfig {
+    pub listen: SocketAddr,
+    /// The payment provider's own listener (only the callback and /healthz); None = the callback is
+    /// served on `listen` (development). Empty in TOML or the environment means None.
+    #[serde(default, deserialize_with = "empty_or_addr", serialize_with = "addr_or_empty")]
+    pub payments_listen: Option<SocketAddr>,
+    #[serde(serialize_with = "no_secret")]
+    pub payment_secret: SecretString,
+    pub tokens: Vec<StaffToken>,
+    /// A connection that has not sent a whole request head (line and headers) by then is closed.
+    #[serde(default = "default_gm_header_timeout_ms")]
+    pub header_timeout_ms: u64,
+    /// A request not answered by then (body read included) is answered 503 `timeout`.
+    #[serde(default = "default_gm_request_timeout_ms")]
+    pub request_timeout_ms: u64,
+    /// Requests served at once per listener; beyond it, 503 `busy` with Retry-After (no queue).
+    #[serde(default = "default_gm_max_concurrent_requests")]
+    pub max_concurrent_requests: usize,
+    /// Largest request body on any route; larger is answered 413 `payload_too_large`.
+    #[serde(default = "default_gm_max_body_bytes")]
+    pub max_body_bytes: usize,
+}
+
+fn default_gm_header_timeout_ms() -> u64 {
+    10_000
+}
+
+fn default_gm_request_timeout_ms() -> u64 {
+    30_000
+}
+
+fn default_gm_max_concurrent_requests() -> usize {
+    256
+}
+
+fn default_gm_max_body_bytes() -> usize {
+    2 * 1024 * 1024
+}
+
+fn empty_or_addr<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
+    let s = String::deserialize(d)?;
+    let s = s.trim();
+    if s.is_empty() { Ok(None) } else { s.parse().map(Some).map_err(serde::de::Error::custom) }
+}
+
+fn addr_or_empty<S: serde::Serializer>(addr: &Option<SocketAddr>, s: S) -> Result<S::Ok, S::Error> {
+    match addr {
+        Some(a) => s.collect_str(a),
+        None => s.serialize_str(""),
+    }
+}
+
+/// A staff member's bearer token and role.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct StaffToken {
+    pub name: String,
+    #[serde(serialize_with = "no_secret")]
+    pub token: SecretString,
+    pub role: Role,
+}
+
+/// Staff roles, ordered: a higher role may do everything a lower one may.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Operator,
+    Admin,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+fn no_secret<S: serde::Serializer>(_: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("***")
+}

@@ -1,0 +1,227 @@
+//! The typed sections of [`Config`](super::Config) (all but gm's), with the defaults of settings
+//! added after a deployment's config file may have been written.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct RedisConfig {
+    pub url: String,
+    pub prefix: String,
+    pub pool_size: usize,
+    pub command_timeout_ms: u64,
+    pub reconnect_min_ms: u32,
+    pub reconnect_max_ms: u32,
+    /// Replicas that must hold a change before its success is answered (WAIT); 0 = do not wait.
+    #[serde(default)]
+    pub wait_replicas: u32,
+    /// How long to wait for them; when fewer acknowledged in time, the answer goes anyway (the
+    /// change is made) and the shortfall is logged and counted.
+    #[serde(default = "default_wait_timeout_ms")]
+    pub wait_timeout_ms: u64,
+}
+
+fn default_wait_timeout_ms() -> u64 {
+    100
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct MysqlConfig {
+    pub url: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct NodeConfig {
+    pub id: String,
+    pub group: u32,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct ConnectConfig {
+    pub listen: SocketAddr,
+    pub max_connections: usize,
+    pub max_frame_bytes: usize,
+    pub outbound_queue: usize,
+    pub ping_interval_ms: u64,
+    pub idle_timeout_ms: u64,
+    pub rate_burst: u32,
+    pub rate_per_sec: u32,
+    pub max_bad_frames: u32,
+    pub reply_batch: usize,
+    /// Connections one address group (`common::net`: an IPv4 address, an IPv6 /64) may hold at once
+    /// on one node, counted from accept; beyond it the upgrade is refused with HTTP 503.
+    #[serde(default = "default_max_connections_per_addr")]
+    pub max_connections_per_addr: u32,
+    /// How long a connection may stay unbound to a user (no login or resume) after its handshake
+    /// before it is closed with 1008 "login timeout".
+    #[serde(default = "default_login_timeout_ms")]
+    pub login_timeout_ms: u64,
+    /// Frames `q:c2l:{group}` may hold before connect answers new frames with code 6; 0 = no cap.
+    #[serde(default = "default_max_queue_depth")]
+    pub max_queue_depth: u64,
+}
+
+fn default_max_connections_per_addr() -> u32 {
+    1000
+}
+
+fn default_login_timeout_ms() -> u64 {
+    30_000
+}
+
+fn default_max_queue_depth() -> u64 {
+    100_000
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct LogicConfig {
+    pub workers: usize,
+    pub batch: usize,
+    pub block_timeout_ms: u64,
+    pub slow_handler_ms: u64,
+    pub signup_grant: i64,
+    pub session_ttl_s: u64,
+    /// Sessions one user may hold; opening one more ends the one that expires soonest.
+    pub session_max_per_user: u64,
+    /// How long a session may live from its login, however often it is resumed.
+    pub session_max_lifetime_s: u64,
+    /// Failed logins of one account from one address group in the window before that pair is locked.
+    pub login_max_failures_per_addr_user: u64,
+    /// Failed logins one address group may have in the window (over all accounts).
+    pub login_max_failures_per_addr: u64,
+    /// Failed logins one account may have in the window (from every address).
+    pub login_max_failures_per_user: u64,
+    pub login_failure_window_s: u64,
+    /// How long a successful login exempts that (address group, account) from the address and
+    /// account limits.
+    pub login_known_ttl_s: u64,
+    /// Registrations and logins one address group may send per minute (checked before hashing).
+    pub password_attempts_per_addr_per_min: u64,
+    /// Password hashes (registrations and logins) per second for the whole deployment.
+    pub password_hashes_per_sec: u64,
+    /// Accounts one address group may create per `register_window_s`.
+    pub register_max_per_addr: u64,
+    pub register_window_s: u64,
+    pub max_concurrent_hashes: usize,
+    /// Hashes that may wait for one of `max_concurrent_hashes`; beyond, code 5 at once.
+    pub max_queued_hashes: usize,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    /// Folder of Lua handler modules (docs/lua.md); empty = none.
+    #[serde(default)]
+    pub lua_dir: String,
+    /// May a Lua module serve a msg id that a built-in handler serves?
+    #[serde(default)]
+    pub lua_override: bool,
+    /// CPU time one Lua handler call may use (time spent waiting on Redis does not count).
+    #[serde(default = "default_lua_cpu_ms")]
+    pub lua_cpu_ms: u64,
+    /// Memory the Lua state of a handler set may hold, KiB.
+    #[serde(default = "default_lua_memory_kib")]
+    pub lua_memory_kib: u64,
+}
+
+fn default_lua_cpu_ms() -> u64 {
+    50
+}
+
+fn default_lua_memory_kib() -> u64 {
+    32768
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct QueueConfig {
+    pub heartbeat_interval_ms: u64,
+    pub heartbeat_ttl_ms: u64,
+    pub reap_interval_ms: u64,
+    pub max_attempts: u32,
+    /// Frames a dead list `q:dead:{queue}` keeps (newest first); older ones are dropped.
+    pub dead_max: u64,
+    /// Seconds a dead list lives after its last push (it holds frames with passwords and tokens).
+    pub dead_ttl_s: u64,
+}
+
+impl QueueConfig {
+    /// How long a connect node's reply and push lists outlive their last element: 3 heartbeat TTLs.
+    /// A live node drains its lists far sooner; a dead node's lists expire instead of piling up.
+    pub fn node_list_ttl_ms(&self) -> u64 {
+        self.heartbeat_ttl_ms * 3
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct MatchesConfig {
+    pub types: Vec<String>,
+    pub max_page: usize,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct ResultcenterConfig {
+    pub workers: usize,
+    pub batch: usize,
+    pub split_above: u64,
+    pub split_into: usize,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct PushsvrConfig {
+    pub workers: usize,
+    pub poll_interval_ms: u64,
+    pub reminder_before_ms: u64,
+    pub inbox_cap: usize,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct DbsvrConfig {
+    pub workers: usize,
+    pub batch_max: usize,
+    pub batch_wait_ms: u64,
+    pub pool_size: u32,
+    pub retry_min_ms: u64,
+    pub retry_max_ms: u64,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct MetricsConfig {
+    pub listen: SocketAddr,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct LogConfig {
+    pub format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct UpConfig {
+    pub var_dir: PathBuf,
+    /// The private Redis's AOF fsync policy: always, everysec or no.
+    pub redis_appendfsync: AppendFsync,
+}
+
+/// Redis's `appendfsync` policies.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AppendFsync {
+    Always,
+    Everysec,
+    No,
+}
+
+impl AppendFsync {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppendFsync::Always => "always",
+            AppendFsync::Everysec => "everysec",
+            AppendFsync::No => "no",
+        }
+    }
+}

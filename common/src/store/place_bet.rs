@@ -1,0 +1,76 @@
+//! place_bet.lua: place a bet — check, debit, record, index, pool, ledger and outbox, atomically.
+//! The contract (KEYS, ARGV, replies, errors) is the header of redis-scripts/place_bet.lua.
+
+use super::{Reply, ScriptName, StoreError};
+use crate::Redis;
+
+/// One bet, as the player asked for it, with its id already allocated.
+#[derive(Clone, Debug)]
+pub struct Args<'a> {
+    pub uid: u64,
+    pub mid: u64,
+    /// The option's key.
+    pub option: &'a str,
+    /// Coins, > 0 and at most `MAX_BALANCE` (the script refuses others with "ERR bad stake").
+    pub stake: i64,
+    /// The odds version the player saw.
+    pub odds_ver: u64,
+    /// The player's request id: a repeat answers the first reply.
+    pub req_id: &'a str,
+    /// The bet id (allocated by the caller, `ids::BetIds`).
+    pub bid: u64,
+    /// Unix ms.
+    pub now_ms: u64,
+}
+
+/// What place_bet.lua answered.
+#[derive(Clone, Debug, PartialEq, Eq, strum::VariantNames)]
+pub enum Outcome {
+    /// Placed (`repeated`: the first reply of this request id, nothing debited now).
+    Placed { bid: u64, balance: i64, odds: i64, repeated: bool },
+    /// The user is banned: nothing written.
+    Banned,
+    /// The match is not open for betting.
+    NotOpen { state: i64 },
+    /// The odds changed: the current version and the options (JSON, as stored).
+    OddsChanged { odds_ver: u64, options_json: String },
+    /// Stake out of range (`max` lowered to what keeps balance + exposure within MAX_BALANCE).
+    StakeOutOfRange { min: i64, max: i64 },
+    /// The balance does not cover the stake.
+    InsufficientBalance { balance: i64 },
+    /// No such match.
+    NoMatch,
+    /// No such option.
+    NoOption,
+}
+
+pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError> {
+    let day = crate::time::day_of(args.now_ms);
+    let keys = redis.keys.place_bet(args.uid, args.mid, args.bid, day);
+    let argv = vec![
+        args.uid.to_string(),
+        args.mid.to_string(),
+        args.option.to_owned(),
+        args.stake.to_string(),
+        args.odds_ver.to_string(),
+        args.req_id.to_owned(),
+        args.bid.to_string(),
+        args.now_ms.to_string(),
+    ];
+    let reply = redis.scripts.eval(&redis.pool, ScriptName::PlaceBet, keys, argv).await?;
+    parse(&reply)
+}
+
+fn parse(r: &Reply) -> Result<Outcome, StoreError> {
+    Ok(match r.int(0)? {
+        0 => Outcome::Placed { bid: r.uint(1)?, balance: r.int(2)?, odds: r.int(3)?, repeated: r.int(4)? == 1 },
+        1009 => Outcome::Banned,
+        1004 => Outcome::NotOpen { state: r.int(1)? },
+        1005 => Outcome::OddsChanged { odds_ver: r.uint(1)?, options_json: r.string(2)? },
+        1006 => Outcome::StakeOutOfRange { min: r.int(1)?, max: r.int(2)? },
+        1003 => Outcome::InsufficientBalance { balance: r.int(1)? },
+        1007 if r.string(1)? == "match" => Outcome::NoMatch,
+        1007 if r.string(1)? == "option" => Outcome::NoOption,
+        _ => return Err(r.unexpected()),
+    })
+}

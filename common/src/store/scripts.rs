@@ -1,0 +1,217 @@
+//! The script registry: every `redis-scripts/*.lua` is compiled into the binary, loaded with
+//! SCRIPT LOAD at start, and called by SHA; a NOSCRIPT answer (Redis restarted, failed over or
+//! flushed its cache) reloads the script and retries once.
+
+use std::sync::Arc;
+
+use fred::interfaces::LuaInterface;
+use fred::prelude::Error;
+use fred::types::scripts::Script;
+use fred::types::{MultipleKeys, MultipleValues, Value};
+
+use super::StoreError;
+use super::reply::Reply;
+
+/// Every script, by name. One file per atomic operation, each with a header (KEYS, ARGV, reply, errors).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ScriptName {
+    Claim,
+    Ack,
+    DeadLetter,
+    Requeue,
+    Register,
+    MatchCreate,
+    MatchTransition,
+    MatchOdds,
+    WalletChange,
+    Announce,
+    PlaceBet,
+    SettleBatch,
+    SchedDue,
+    InboxTake,
+    PushUser,
+    LoginGuard,
+    RateLimit,
+    SessionOpen,
+    UserBan,
+    UserUnban,
+}
+
+impl ScriptName {
+    pub const ALL: &'static [ScriptName] = &[
+        ScriptName::Claim,
+        ScriptName::Ack,
+        ScriptName::DeadLetter,
+        ScriptName::Requeue,
+        ScriptName::Register,
+        ScriptName::MatchCreate,
+        ScriptName::MatchTransition,
+        ScriptName::MatchOdds,
+        ScriptName::WalletChange,
+        ScriptName::Announce,
+        ScriptName::PlaceBet,
+        ScriptName::SettleBatch,
+        ScriptName::SchedDue,
+        ScriptName::InboxTake,
+        ScriptName::PushUser,
+        ScriptName::LoginGuard,
+        ScriptName::RateLimit,
+        ScriptName::SessionOpen,
+        ScriptName::UserBan,
+        ScriptName::UserUnban,
+    ];
+
+    /// The file name under redis-scripts/.
+    pub fn file(self) -> &'static str {
+        match self {
+            ScriptName::Claim => "claim.lua",
+            ScriptName::Ack => "ack.lua",
+            ScriptName::DeadLetter => "dead_letter.lua",
+            ScriptName::Requeue => "requeue.lua",
+            ScriptName::Register => "register.lua",
+            ScriptName::MatchCreate => "match_create.lua",
+            ScriptName::MatchTransition => "match_transition.lua",
+            ScriptName::MatchOdds => "match_odds.lua",
+            ScriptName::WalletChange => "wallet_change.lua",
+            ScriptName::Announce => "announce.lua",
+            ScriptName::PlaceBet => "place_bet.lua",
+            ScriptName::SettleBatch => "settle_batch.lua",
+            ScriptName::SchedDue => "sched_due.lua",
+            ScriptName::InboxTake => "inbox_take.lua",
+            ScriptName::PushUser => "push_user.lua",
+            ScriptName::LoginGuard => "login_guard.lua",
+            ScriptName::RateLimit => "rate_limit.lua",
+            ScriptName::SessionOpen => "session_open.lua",
+            ScriptName::UserBan => "user_ban.lua",
+            ScriptName::UserUnban => "user_unban.lua",
+        }
+    }
+
+    /// The names of the replies its binding's `Outcome` knows (each listed in the script's header,
+    /// which tests/it/store/contract.rs checks).
+    pub fn outcomes(self) -> &'static [&'static str] {
+        use strum::VariantNames;
+        match self {
+            ScriptName::Claim => super::claim::Outcome::VARIANTS,
+            ScriptName::Ack => super::ack::Outcome::VARIANTS,
+            ScriptName::DeadLetter => super::dead_letter::Outcome::VARIANTS,
+            ScriptName::Requeue => super::requeue::Outcome::VARIANTS,
+            ScriptName::Register => super::register::Outcome::VARIANTS,
+            ScriptName::MatchCreate => super::match_create::Outcome::VARIANTS,
+            ScriptName::MatchTransition => super::match_transition::Outcome::VARIANTS,
+            ScriptName::MatchOdds => super::match_odds::Outcome::VARIANTS,
+            ScriptName::WalletChange => super::wallet_change::Outcome::VARIANTS,
+            ScriptName::Announce => super::announce::Outcome::VARIANTS,
+            ScriptName::PlaceBet => super::place_bet::Outcome::VARIANTS,
+            ScriptName::SettleBatch => super::settle_batch::Outcome::VARIANTS,
+            ScriptName::SchedDue => super::sched_due::Outcome::VARIANTS,
+            ScriptName::InboxTake => super::inbox_take::Outcome::VARIANTS,
+            ScriptName::PushUser => super::push_user::Outcome::VARIANTS,
+            ScriptName::LoginGuard => super::login_guard::Outcome::VARIANTS,
+            ScriptName::RateLimit => super::rate_limit::Outcome::VARIANTS,
+            ScriptName::SessionOpen => super::session_open::Outcome::VARIANTS,
+            ScriptName::UserBan => super::user_ban::Outcome::VARIANTS,
+            ScriptName::UserUnban => super::user_unban::Outcome::VARIANTS,
+        }
+    }
+
+    pub fn source(self) -> &'static str {
+        match self {
+            ScriptName::Claim => include_str!("../../../redis-scripts/claim.lua"),
+            ScriptName::Ack => include_str!("../../../redis-scripts/ack.lua"),
+            ScriptName::DeadLetter => include_str!("../../../redis-scripts/dead_letter.lua"),
+            ScriptName::Requeue => include_str!("../../../redis-scripts/requeue.lua"),
+            ScriptName::Register => include_str!("../../../redis-scripts/register.lua"),
+            ScriptName::MatchCreate => include_str!("../../../redis-scripts/match_create.lua"),
+            ScriptName::MatchTransition => include_str!("../../../redis-scripts/match_transition.lua"),
+            ScriptName::MatchOdds => include_str!("../../../redis-scripts/match_odds.lua"),
+            ScriptName::WalletChange => include_str!("../../../redis-scripts/wallet_change.lua"),
+            ScriptName::Announce => include_str!("../../../redis-scripts/announce.lua"),
+            ScriptName::PlaceBet => include_str!("../../../redis-scripts/place_bet.lua"),
+            ScriptName::SettleBatch => include_str!("../../../redis-scripts/settle_batch.lua"),
+            ScriptName::SchedDue => include_str!("../../../redis-scripts/sched_due.lua"),
+            ScriptName::InboxTake => include_str!("../../../redis-scripts/inbox_take.lua"),
+            ScriptName::PushUser => include_str!("../../../redis-scripts/push_user.lua"),
+            ScriptName::LoginGuard => include_str!("../../../redis-scripts/login_guard.lua"),
+            ScriptName::RateLimit => include_str!("../../../redis-scripts/rate_limit.lua"),
+            ScriptName::SessionOpen => include_str!("../../../redis-scripts/session_open.lua"),
+            ScriptName::UserBan => include_str!("../../../redis-scripts/user_ban.lua"),
+            ScriptName::UserUnban => include_str!("../../../redis-scripts/user_unban.lua"),
+        }
+    }
+}
+
+/// The loaded scripts. Cheap to clone.
+#[derive(Clone)]
+pub struct Scripts {
+    scripts: Arc<Vec<Script>>,
+}
+
+impl Default for Scripts {
+    fn default() -> Self {
+        Scripts::new()
+    }
+}
+
+impl Scripts {
+    pub fn new() -> Scripts {
+        Scripts { scripts: Arc::new(ScriptName::ALL.iter().map(|n| Script::from_lua(n.source())).collect()) }
+    }
+
+    fn get(&self, name: ScriptName) -> &Script {
+        let i = ScriptName::ALL.iter().position(|n| *n == name).expect("every name is in ALL");
+        &self.scripts[i]
+    }
+
+    /// The SHA-1 the script is called by.
+    pub fn sha(&self, name: ScriptName) -> &str {
+        self.get(name).sha1()
+    }
+
+    /// SCRIPT LOAD every script.
+    pub async fn load_all<C: LuaInterface + Sync>(&self, client: &C) -> Result<(), Error> {
+        for name in ScriptName::ALL {
+            let _: String = client.script_load(name.source()).await?;
+        }
+        Ok(())
+    }
+
+    /// EVALSHA `name` for a binding: its reply as a [`Reply`], its failure as a [`StoreError`].
+    pub(crate) async fn eval<C, K, V>(
+        &self,
+        client: &C,
+        name: ScriptName,
+        keys: K,
+        args: V,
+    ) -> Result<Reply, StoreError>
+    where
+        C: LuaInterface + Send + Sync,
+        K: Into<MultipleKeys> + Send,
+        V: TryInto<MultipleValues> + Send,
+        V::Error: Into<Error> + Send,
+    {
+        let value: Value = self.evalsha(client, name, keys, args).await?;
+        Ok(Reply::new(name.file(), value))
+    }
+
+    /// EVALSHA `name`; on NOSCRIPT, SCRIPT LOAD it and try once more.
+    async fn evalsha<C, K, V>(&self, client: &C, name: ScriptName, keys: K, args: V) -> Result<Value, Error>
+    where
+        C: LuaInterface + Send + Sync,
+        K: Into<MultipleKeys> + Send,
+        V: TryInto<MultipleValues> + Send,
+        V::Error: Into<Error> + Send,
+    {
+        let keys: MultipleKeys = keys.into();
+        let args: MultipleValues = args.try_into().map_err(Into::into)?;
+        let sha = self.sha(name).to_owned();
+        match client.evalsha(sha.clone(), keys.clone(), args.clone()).await {
+            Err(e) if e.details().starts_with("NOSCRIPT") => {
+                tracing::info!(script = name.file(), "script missing from Redis's cache; reloading");
+                let _: String = client.script_load(name.source()).await?;
+                client.evalsha(sha, keys, args).await
+            }
+            other => other,
+        }
+    }
+}

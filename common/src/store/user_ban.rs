@@ -1,0 +1,92 @@
+//! user_ban.lua: ban a user — mark them banned, revoke every session of theirs and tell the
+//! connect node of each live connection of theirs to close it, atomically.
+//! The contract (KEYS, ARGV, replies, errors) is the header of redis-scripts/user_ban.lua.
+
+use bytes::Bytes;
+use fred::types::Value;
+
+use super::{Reply, ScriptName, StoreError};
+use crate::Redis;
+
+/// One connection of the user, as the caller read it from `online:{uid}`.
+#[derive(Clone, Debug)]
+pub struct Connection<'a> {
+    /// The connection id, as the online index holds it (the script compares the two as strings).
+    pub conn: &'a str,
+    /// The connect node it is on.
+    pub node: &'a str,
+    /// The element `[route, frame]` for the node's push list that closes it.
+    pub close: Bytes,
+}
+
+/// One ban, with the indexes as the caller read them just before.
+#[derive(Clone, Debug)]
+pub struct Args<'a> {
+    pub uid: u64,
+    /// The reason (staff's words).
+    pub reason: &'a str,
+    /// Who bans (staff name).
+    pub by: &'a str,
+    /// Unix ms.
+    pub now_ms: u64,
+    /// Lifetime of a push list, ms (refreshed on every push; a dead node's list expires).
+    pub push_ttl_ms: u64,
+    /// The audit record (a MessagePack change record), or empty for none.
+    pub audit: &'a [u8],
+    /// The sids `sessions:{uid}` held.
+    pub sessions: &'a [String],
+    /// The connections `online:{uid}` held.
+    pub connections: &'a [Connection<'a>],
+}
+
+/// What user_ban.lua answered. `marked`: this call banned the user (false: banned already, and
+/// the ban's reason, author and time are kept).
+#[derive(Clone, Debug, PartialEq, Eq, strum::VariantNames)]
+pub enum Outcome {
+    /// Banned: `revoked` sessions deleted, `closed` connections told to close, `removed`
+    /// connections of dead nodes taken out of the online index.
+    Banned { marked: bool, revoked: u64, closed: u64, removed: u64 },
+    /// An index held an entry the caller did not pass: the user is marked, nothing else done;
+    /// read again and call again.
+    IndexChanged { marked: bool },
+    /// No such user: nothing written.
+    NoUser,
+}
+
+pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError> {
+    let k = &redis.keys;
+    let (sids, conns) = (args.sessions, args.connections);
+    let mut keys = Vec::with_capacity(4 + sids.len() + 2 * conns.len());
+    keys.extend([k.user(args.uid), k.sessions(args.uid), k.online(args.uid), k.outbox()]);
+    keys.extend(sids.iter().map(|sid| k.session(sid)));
+    for c in conns {
+        keys.push(k.node("connect", c.node));
+        keys.push(k.push(c.node));
+    }
+    let mut argv: Vec<Value> = Vec::with_capacity(8 + sids.len() + 3 * conns.len());
+    argv.push(args.uid.to_string().into());
+    argv.push(args.reason.into());
+    argv.push(args.by.into());
+    argv.push(args.now_ms.to_string().into());
+    argv.push(args.push_ttl_ms.to_string().into());
+    argv.push(Bytes::copy_from_slice(args.audit).into());
+    argv.push(sids.len().to_string().into());
+    argv.push(conns.len().to_string().into());
+    argv.extend(sids.iter().map(|sid| Value::from(sid.as_str())));
+    argv.extend(conns.iter().map(|c| Value::from(c.conn)));
+    argv.extend(conns.iter().map(|c| Value::from(c.node)));
+    argv.extend(conns.iter().map(|c| Value::from(c.close.clone())));
+    let reply = redis.scripts.eval(&redis.pool, ScriptName::UserBan, keys, argv).await?;
+    parse(&reply)
+}
+
+fn parse(r: &Reply) -> Result<Outcome, StoreError> {
+    Ok(match (r.len(), r.int(0)?) {
+        (5, 0) => {
+            Outcome::Banned { marked: r.int(1)? == 1, revoked: r.uint(2)?, closed: r.uint(3)?, removed: r.uint(4)? }
+        }
+        (2, -1) => Outcome::IndexChanged { marked: r.int(1)? == 1 },
+        (1, 1007) => Outcome::NoUser,
+        _ => return Err(r.unexpected()),
+    })
+}

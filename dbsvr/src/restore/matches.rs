@@ -1,0 +1,140 @@
+//! Restoring matches: their hashes, indexes, external ids, and the delayed events and
+//! settlement jobs that were pending.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use common::events::{Event, SettleJob};
+use protocol::matches::{Index, MatchState};
+use sqlx::{FromRow, MySqlPool};
+
+use super::writer::Writer;
+use super::{Options, ROWS, RestoreReport};
+
+#[derive(FromRow)]
+struct MatchRow {
+    id: u64,
+    #[sqlx(rename = "type")]
+    kind: String,
+    title: String,
+    team_a: String,
+    team_b: String,
+    start_at: u64,
+    state: i8,
+    live: i8,
+    options: String,
+    odds_ver: u64,
+    min_stake: i64,
+    max_stake: i64,
+    result: String,
+    external_id: String,
+    created_at: u64,
+    updated_at: u64,
+    ver: u64,
+}
+
+pub(super) async fn matches(
+    pool: &MySqlPool,
+    w: &mut Writer<'_>,
+    report: &mut RestoreReport,
+    opts: &Options,
+) -> anyhow::Result<()> {
+    let k = w.redis.keys.clone();
+    let now = common::time::now_ms();
+    let mut after = 0u64;
+    loop {
+        let page: Vec<MatchRow> = sqlx::query_as(
+            "SELECT id, type, title, team_a, team_b, start_at, state, live, options, odds_ver, min_stake, max_stake, \
+             result, external_id, created_at, updated_at, ver FROM matches WHERE id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(after)
+        .bind(ROWS)
+        .fetch_all(pool)
+        .await?;
+        let (Some(first), Some(last)) = (page.first(), page.last()) else { return Ok(()) };
+        // resultcenter's progress (`settled`, `paid`) counts the match's settled bets; the match row
+        // only has it as of the match's last change, so it is taken from the bets.
+        let progress: BTreeMap<u64, (i64, Option<i64>)> = sqlx::query_as::<_, (u64, i64, Option<i64>)>(
+            "SELECT match_id, COUNT(*), CAST(SUM(payout) AS SIGNED) FROM bets \
+             WHERE match_id BETWEEN ? AND ? AND state <> 'open' GROUP BY match_id",
+        )
+        .bind(first.id)
+        .bind(last.id)
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|(mid, n, paid)| (mid, (n, paid)))
+        .collect();
+        for m in &page {
+            let mut fields = vec![
+                ("id", m.id.to_string()),
+                ("type", m.kind.clone()),
+                ("title", m.title.clone()),
+                ("team_a", m.team_a.clone()),
+                ("team_b", m.team_b.clone()),
+                ("start_at", m.start_at.to_string()),
+                ("state", m.state.to_string()),
+                ("live", m.live.to_string()),
+                ("options", m.options.clone()),
+                ("odds_ver", m.odds_ver.to_string()),
+                ("min_stake", m.min_stake.to_string()),
+                ("max_stake", m.max_stake.to_string()),
+                ("result", m.result.clone()),
+                ("external_id", m.external_id.clone()),
+                ("created_at", m.created_at.to_string()),
+                ("updated_at", m.updated_at.to_string()),
+                ("ver", m.ver.to_string()),
+            ];
+            // settle_batch.lua creates both fields with the first settled bet.
+            if let Some((settled, paid)) = progress.get(&m.id).filter(|(n, _)| *n > 0) {
+                fields.push(("settled", settled.to_string()));
+                fields.push(("paid", paid.unwrap_or(0).to_string()));
+            }
+            w.hset(k.match_(m.id), fields).await?;
+            report.matches += 1;
+            let member = m.id.to_string();
+            let score = m.start_at as f64;
+            match MatchState::from_code(m.state as i64) {
+                Some(state) => match state.index(m.live == 1) {
+                    Index::Pending => w.zadd(k.matches_pending(), vec![(score, member.clone())]).await?,
+                    family => {
+                        for of in ["all", m.kind.as_str()] {
+                            w.zadd(k.matches_index(family.name(), of), vec![(score, member.clone())]).await?;
+                        }
+                    }
+                },
+                None => report.warnings.push(format!("match {}: unknown state {}; not indexed", m.id, m.state)),
+            }
+            if !m.external_id.is_empty() {
+                w.set(k.match_ext(&m.external_id), member.clone()).await?;
+            }
+            // Delayed events of a match that has not started (as match_create.lua schedules them).
+            if m.live == 0 && (-1..=2).contains(&m.state) {
+                let auto_start = Bytes::from(rmp_serde::to_vec_named(&Event::AutoStart { match_id: m.id })?);
+                let mut due = vec![(score, auto_start)];
+                let lead = opts.reminder_before_ms;
+                if lead > 0 && m.start_at > lead && m.start_at - lead > now {
+                    let reminder = Bytes::from(rmp_serde::to_vec_named(&Event::Reminder { match_id: m.id })?);
+                    due.push(((m.start_at - lead) as f64, reminder));
+                }
+                report.delayed_events += due.len() as u64;
+                w.zadd(k.sched(), due).await?;
+            }
+            // Settlement that was due or under way.
+            let job = match m.state {
+                3 => Some(("settle", m.result.clone())),
+                6 | 7 => Some(("refund", String::new())),
+                _ => None,
+            };
+            if let Some((kind, winner)) = job {
+                let job = SettleJob { kind: kind.into(), match_id: m.id, winner, ts: now, helper: false, part: 0 };
+                w.lpush(k.settle(), Bytes::from(rmp_serde::to_vec_named(&job)?)).await?;
+                report.settle_jobs += 1;
+            }
+        }
+        if page.len() as u64 != ROWS {
+            return Ok(());
+        }
+        after = last.id;
+    }
+}

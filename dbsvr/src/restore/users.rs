@@ -1,0 +1,90 @@
+//! Restoring users (with their username index), bans and wallets.
+
+use sqlx::MySqlPool;
+
+use super::writer::Writer;
+use super::{ROWS, RestoreReport};
+
+pub(super) async fn users(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut RestoreReport) -> anyhow::Result<()> {
+    let k = w.redis.keys.clone();
+    let mut after = 0u64;
+    loop {
+        let page: Vec<(u64, String, String, u64)> =
+            sqlx::query_as("SELECT id, username, pw, created_at FROM users WHERE id > ? ORDER BY id LIMIT ?")
+                .bind(after)
+                .bind(ROWS)
+                .fetch_all(pool)
+                .await?;
+        for (id, username, pw, created_at) in &page {
+            let fields = vec![
+                ("id", id.to_string()),
+                ("username", username.clone()),
+                ("pw", pw.clone()),
+                ("created_at", created_at.to_string()),
+            ];
+            w.hset(k.user(*id), fields).await?;
+            // `reg` names the frame that registered the name; that frame is long gone.
+            w.hset(k.uname(&username.to_lowercase()), vec![("uid", id.to_string()), ("reg", String::new())]).await?;
+            report.users += 1;
+        }
+        match page.last() {
+            Some(last) if page.len() as u64 == ROWS => after = last.0,
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// The ban state of every user who was ever banned, in the fields user_ban.lua keeps (`ban_ver`
+/// too, so a later ban or unban has a newer version than the row).
+pub(super) async fn bans(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut RestoreReport) -> anyhow::Result<()> {
+    let k = w.redis.keys.clone();
+    let mut after = 0u64;
+    loop {
+        let page: Vec<(u64, i8, String, String, u64, u64)> = sqlx::query_as(
+            "SELECT b.uid, b.banned, b.reason, b.changed_by, b.changed_at, b.ver FROM user_bans b \
+             JOIN users u ON u.id = b.uid WHERE b.uid > ? ORDER BY b.uid LIMIT ?",
+        )
+        .bind(after)
+        .bind(ROWS)
+        .fetch_all(pool)
+        .await?;
+        for (uid, banned, reason, by, at, ver) in &page {
+            let flag = if *banned != 0 { "1" } else { "0" };
+            let mut fields = vec![("banned", flag.to_owned()), ("ban_ver", ver.to_string())];
+            if *banned != 0 {
+                fields.extend([
+                    ("ban_reason", reason.clone()),
+                    ("banned_by", by.clone()),
+                    ("banned_at", at.to_string()),
+                ]);
+                report.bans += 1;
+            }
+            w.hset(k.user(*uid), fields).await?;
+        }
+        match page.last() {
+            Some(last) if page.len() as u64 == ROWS => after = last.0,
+            _ => return Ok(()),
+        }
+    }
+}
+
+pub(super) async fn wallets(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut RestoreReport) -> anyhow::Result<()> {
+    let k = w.redis.keys.clone();
+    let mut after = 0u64;
+    loop {
+        let page: Vec<(u64, i64, u64)> =
+            sqlx::query_as("SELECT uid, balance, ver FROM wallets WHERE uid > ? ORDER BY uid LIMIT ?")
+                .bind(after)
+                .bind(ROWS)
+                .fetch_all(pool)
+                .await?;
+        for (uid, balance, ver) in &page {
+            w.hset(k.wallet(*uid), vec![("balance", balance.to_string()), ("ver", ver.to_string())]).await?;
+            report.wallets += 1;
+        }
+        match page.last() {
+            Some(last) if page.len() as u64 == ROWS => after = last.0,
+            _ => return Ok(()),
+        }
+    }
+}

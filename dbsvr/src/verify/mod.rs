@@ -1,0 +1,126 @@
+//! `matchday verify`: compares the live state in Redis with the durable record in MySQL.
+//!
+//! What is compared, for every id of each kind (or a random sample, see [`Options::sample`]):
+//!
+//! - **users**: the user exists in both stores, with the same username, password hash, ban state and
+//!   creation time;
+//! - **wallets**: balance and version;
+//! - **ledgers**: in each store the sum of a user's ledger deltas equals that store's balance, and
+//!   both stores hold the same number of ledger entries;
+//! - **bets**: state and payout, and the fields a bet never changes (owner, match, option, stake, odds);
+//! - **matches**: state, liveness, result and odds version.
+//!
+//! Ids are enumerated from 1 to the highest id either store knows (the Redis counters `seq:user`,
+//! `seq:bet`, `seq:match`, and the highest id in the MySQL tables); Redis hashes are read with
+//! pipelined commands and MySQL rows with `IN (…)` queries, [`CHUNK`] ids at a time. An id that
+//! exists in neither store is a gap (an id allocated by a request that was then refused) and is
+//! not a difference.
+//!
+//! Both stores are read while the system may be running: a change that Redis has made and dbsvr
+//! has not flushed yet shows as a difference. [`Report::unflushed`] says how many change records
+//! were waiting when the comparison started; run verify when it is 0 (or run it twice).
+//!
+//! One file per kind compared: users.rs (users, wallets, ledgers), bets.rs, matches.rs; ids.rs picks
+//! the ids, read.rs reads both stores, report.rs holds what was found.
+
+mod bets;
+mod ids;
+mod matches;
+mod read;
+mod report;
+mod users;
+
+use common::Redis;
+use fred::prelude::*;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use sqlx::MySqlPool;
+
+use self::bets::bets_chunk;
+use self::ids::Ids;
+use self::matches::matches_chunk;
+pub use self::report::{Difference, Differences, Kind, Report};
+use self::users::users_chunk;
+
+/// Ids read per round trip (one Redis pipeline and one MySQL query per kind).
+pub const CHUNK: usize = 500;
+
+/// What to compare.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Compare `N` ids of each kind (users with their wallets and ledgers, bets, matches) instead of
+    /// all of them. The ids are drawn uniformly at random, without repetition, from 1 to the
+    /// highest id of the kind (see the module docs); a drawn id that exists in neither store (a
+    /// gap) is skipped, so slightly fewer than `N` may be compared. `N` at least the highest id
+    /// compares everything.
+    pub sample: Option<u64>,
+    /// The seed of the random sample (drawn at random when None). The report names the seed, so
+    /// a sample can be compared again.
+    pub seed: Option<u64>,
+}
+
+/// Compares Redis (`redis`, its prefix) with MySQL (`pool`).
+pub async fn run(redis: &Redis, pool: &MySqlPool, opts: Options) -> anyhow::Result<Report> {
+    let seed = opts.seed.unwrap_or_else(rand::random);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let (unflushed, dead) = backlog(redis).await?;
+    let mut report = Report { sample: opts.sample.map(|n| (n, seed)), unflushed, dead, ..Report::default() };
+    let k = &redis.keys;
+
+    let users = highest(&[
+        counter(redis, &k.user_seq()).await?,
+        max_id(pool, "SELECT MAX(id) FROM users").await?,
+        max_id(pool, "SELECT MAX(uid) FROM wallets").await?,
+        max_id(pool, "SELECT MAX(uid) FROM ledger").await?,
+    ]);
+    for ids in Ids::pick(users, opts.sample, &mut rng).chunks() {
+        users_chunk(redis, pool, &ids, &mut report).await?;
+    }
+    let bets = highest(&[counter(redis, &k.bet_seq()).await?, max_id(pool, "SELECT MAX(id) FROM bets").await?]);
+    for ids in Ids::pick(bets, opts.sample, &mut rng).chunks() {
+        bets_chunk(redis, pool, &ids, &mut report).await?;
+    }
+    let matches = highest(&[counter(redis, &k.match_seq()).await?, max_id(pool, "SELECT MAX(id) FROM matches").await?]);
+    for ids in Ids::pick(matches, opts.sample, &mut rng).chunks() {
+        matches_chunk(redis, pool, &ids, &mut report).await?;
+    }
+    // By kind, then id; a stable sort keeps each id's differences in the order they were found.
+    report.differences.sort_by_key(|d| (d.kind, d.id));
+    Ok(report)
+}
+
+/// Redis (scripts loaded) and MySQL (a schema this binary knows) of `cfg`, for verify and restore.
+pub async fn connect(cfg: &common::Config) -> anyhow::Result<(Redis, MySqlPool)> {
+    let pool = crate::pool(&cfg.mysql.url, 4)?;
+    crate::schema::check(&pool).await?;
+    let redis = Redis::new(&cfg.redis)?;
+    redis.ready().await?;
+    Ok((redis, pool))
+}
+
+fn highest(values: &[u64]) -> u64 {
+    values.iter().copied().max().unwrap_or(0)
+}
+
+async fn counter(redis: &Redis, key: &str) -> anyhow::Result<u64> {
+    let v: Option<u64> = redis.pool.get(key).await?;
+    Ok(v.unwrap_or(0))
+}
+
+async fn max_id(pool: &MySqlPool, sql: &str) -> anyhow::Result<u64> {
+    let (v,): (Option<u64>,) = sqlx::query_as(sql).fetch_one(pool).await?;
+    Ok(v.unwrap_or(0))
+}
+
+/// Change records waiting for dbsvr (queue + inflight lists), and those it gave up on.
+async fn backlog(redis: &Redis) -> anyhow::Result<(u64, u64)> {
+    let (k, outbox) = (&redis.keys, redis.keys.outbox());
+    let mut waiting: u64 = redis.pool.llen(&outbox).await?;
+    let inflight: Vec<String> = redis.pool.hkeys(k.consumers(&outbox)).await?;
+    for list in inflight {
+        let n: u64 = redis.pool.llen(&list).await?;
+        waiting += n;
+    }
+    let dead: u64 = redis.pool.llen(k.dead(&outbox)).await?;
+    Ok((waiting, dead))
+}

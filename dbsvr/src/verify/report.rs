@@ -1,0 +1,137 @@
+//! What a comparison found: [`Report`], its [`Difference`]s, and how they are printed.
+
+use std::fmt;
+
+/// What a difference is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    User,
+    Wallet,
+    Ledger,
+    Bet,
+    Match,
+}
+
+impl Kind {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Kind::User => "user",
+            Kind::Wallet => "wallet",
+            Kind::Ledger => "ledger",
+            Kind::Bet => "bet",
+            Kind::Match => "match",
+        }
+    }
+}
+
+/// One difference between the stores, e.g. `wallet 17: balance redis=900 mysql=1000`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Difference {
+    pub kind: Kind,
+    /// The user, bet or match id (wallets and ledgers are named by their user id).
+    pub id: u64,
+    pub what: String,
+}
+
+impl fmt::Display for Difference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.kind.name(), self.id, self.what)
+    }
+}
+
+/// What [`run`](super::run) found.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// Every difference, by kind then id.
+    pub differences: Vec<Difference>,
+    /// Ids compared (existing in at least one store).
+    pub users: u64,
+    pub bets: u64,
+    pub matches: u64,
+    /// Ids looked at that exist in neither store (gaps).
+    pub gaps: u64,
+    /// `(N, seed)` when a sample was compared.
+    pub sample: Option<(u64, u64)>,
+    /// Change records not yet in MySQL when the comparison started: waiting in q:outbox or
+    /// taken by a dbsvr and not yet acked.
+    pub unflushed: u64,
+    /// Change records dbsvr could never write (q:outbox's dead list); MySQL lacks them.
+    pub dead: u64,
+}
+
+impl Report {
+    pub fn is_clean(&self) -> bool {
+        self.differences.is_empty()
+    }
+
+    /// The differences as printed, one per line.
+    pub fn lines(&self) -> Vec<String> {
+        self.differences.iter().map(ToString::to_string).collect()
+    }
+
+    /// The closing line: what was compared and how many differences were found.
+    pub fn summary(&self) -> String {
+        let what = match self.sample {
+            Some((n, seed)) => format!("a sample of up to {n} ids of each kind (seed {seed}): "),
+            None => String::new(),
+        };
+        let mut s = format!(
+            "verify: compared {what}{} users (with their wallets and ledgers), {} bets, {} matches: {} difference{}",
+            self.users,
+            self.bets,
+            self.matches,
+            self.differences.len(),
+            if self.differences.len() == 1 { "" } else { "s" }
+        );
+        if self.unflushed > 0 {
+            s.push_str(&format!(
+                "; note: {} change records were not flushed yet (differences may be flush lag; run again)",
+                self.unflushed
+            ));
+        }
+        if self.dead > 0 {
+            s.push_str(&format!(
+                "; note: {} change records are in the outbox's dead list (MySQL lacks them)",
+                self.dead
+            ));
+        }
+        s
+    }
+
+    pub(super) fn diff(&mut self, kind: Kind, id: u64, what: impl Into<String>) {
+        self.differences.push(Difference { kind, id, what: what.into() });
+    }
+
+    /// Records `field redis=… mysql=…` when the two sides differ.
+    pub(super) fn field(&mut self, kind: Kind, id: u64, field: &str, redis: String, mysql: String) {
+        if redis != mysql {
+            self.diff(kind, id, format!("{field} redis={redis} mysql={mysql}"));
+        }
+    }
+}
+
+/// The error `matchday verify` ends with when there are differences (exit status 1).
+#[derive(Debug, thiserror::Error)]
+#[error("{0} difference(s) between Redis and MySQL")]
+pub struct Differences(pub usize);
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::verify::read::rnum;
+
+    #[test]
+    fn differences_read_as_one_line_each() {
+        let mut r = Report::default();
+        r.field(Kind::Wallet, 17, "balance", "900".into(), "1000".into());
+        r.field(Kind::Wallet, 17, "ver", "3".into(), "3".into());
+        r.diff(Kind::Bet, 4, "missing in mysql");
+        assert_eq!(r.lines(), vec!["wallet 17: balance redis=900 mysql=1000", "bet 4: missing in mysql"]);
+        r.users = 3;
+        assert!(r.summary().ends_with("3 users (with their wallets and ledgers), 0 bets, 0 matches: 2 differences"));
+        let h: HashMap<String, String> = [("a".to_string(), "12".to_string()), ("b".into(), "x".into())].into();
+        assert_eq!((rnum(&h, "a"), rnum(&h, "b"), rnum(&h, "c")), ("12".into(), "\"x\"".into(), "none".into()));
+    }
+}

@@ -1,0 +1,232 @@
+//! Matches: creating and importing them, the staff view and list, odds changes and results.
+
+use std::collections::HashMap;
+
+use common::matches::{MatchOption, MatchRecord};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{MAX_COINS, MAX_ODDS};
+use crate::error::ApiError;
+
+/// A betting option as staff define it.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct OptionBody {
+    /// Unique within the match, e.g. "a", "b", "draw".
+    pub key: String,
+    pub label: String,
+    /// Decimal odds in thousandths: 1850 = 1.85. Must be greater than 1000.
+    pub odds: i64,
+}
+
+/// A new match.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreateMatch {
+    /// The game title, one of `matches.types` (lol, dota2, cs2, ...).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    /// Exactly two teams.
+    pub teams: Vec<String>,
+    /// Start time, Unix ms.
+    pub start_at: u64,
+    /// At least two, with unique keys.
+    pub options: Vec<OptionBody>,
+    pub min_stake: i64,
+    pub max_stake: i64,
+}
+
+/// One match of an import feed.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ImportItem {
+    /// The feed's id of the match; importing it again creates nothing.
+    pub external_id: String,
+    #[serde(flatten)]
+    pub spec: CreateMatch,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ImportBody {
+    pub matches: Vec<ImportItem>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ImportedItem {
+    pub external_id: String,
+    pub match_id: u64,
+    /// false when the feed had been imported before (nothing new was created).
+    pub created: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ImportResult {
+    pub items: Vec<ImportedItem>,
+}
+
+/// A match as staff see it: the client `match` shape plus pool totals and bet count.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct GmMatch {
+    pub match_id: u64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub teams: Vec<String>,
+    pub start_at: u64,
+    /// State code (-1 pending … 9 credited).
+    pub state: i8,
+    pub state_name: String,
+    /// The match has started.
+    pub live: bool,
+    pub options: Vec<OptionBody>,
+    pub odds_ver: u64,
+    pub min_stake: i64,
+    pub max_stake: i64,
+    /// The winning option key, once set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Actions allowed now (approve, open, ...).
+    pub actions: Vec<String>,
+    /// Stake total per option key.
+    pub pool: HashMap<String, i64>,
+    pub bet_count: u64,
+    /// Settlement progress: bets settled or refunded so far (of `bet_count`).
+    pub settled: u64,
+    pub created_at: u64,
+    pub updated_at: u64,
+}
+
+impl GmMatch {
+    pub fn new(m: MatchRecord, pool: HashMap<String, i64>, bet_count: u64) -> GmMatch {
+        let actions = protocol::matches::allowed_from(m.state, m.live).into_iter().map(str::to_owned).collect();
+        GmMatch {
+            match_id: m.id,
+            kind: m.kind,
+            title: m.title,
+            teams: m.teams.to_vec(),
+            start_at: m.start_at,
+            state: m.state.code(),
+            state_name: m.state.name().to_owned(),
+            live: m.live,
+            options: m.options.into_iter().map(|o| OptionBody { key: o.key, label: o.label, odds: o.odds }).collect(),
+            odds_ver: m.odds_ver,
+            min_stake: m.min_stake,
+            max_stake: m.max_stake,
+            result: m.result,
+            external_id: m.external_id,
+            actions,
+            pool,
+            bet_count,
+            settled: m.settled,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct MatchList {
+    pub items: Vec<GmMatch>,
+}
+
+/// Filters and paging of the match list.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only matches in this state (code).
+    pub state: Option<i8>,
+    /// Only matches of this type.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub offset: usize,
+    /// At most `matches.max_page` (default 20).
+    pub limit: Option<usize>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct OddsChange {
+    pub key: String,
+    pub odds: i64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct SetOdds {
+    pub options: Vec<OddsChange>,
+}
+
+/// `{ "winner": "a" }` settles on option "a"; `{ "winner": null }` ends the match with no result
+/// (every stake refunded). The field is required.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct SetResult {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, required = true)]
+    pub winner: Option<Option<String>>,
+}
+
+/// Tells a missing field (None) from an explicit null (Some(None)).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// Checks a new match; the error names the field (prefixed with `at`, e.g. "matches[2].").
+pub fn validate(m: &CreateMatch, types: &[String], at: &str) -> Result<(), ApiError> {
+    let f = |name: &str| format!("{at}{name}");
+    if !types.iter().any(|t| t == &m.kind) {
+        return Err(ApiError::invalid(f("type"), format!("unknown type {:?}; known: {}", m.kind, types.join(", "))));
+    }
+    if m.title.trim().is_empty() || m.title.len() > 200 {
+        return Err(ApiError::invalid(f("title"), "1 to 200 characters"));
+    }
+    if m.teams.len() != 2 || m.teams.iter().any(|t| t.trim().is_empty() || t.len() > 100) {
+        return Err(ApiError::invalid(f("teams"), "exactly two team names of 1 to 100 characters"));
+    }
+    if m.options.len() < 2 || m.options.len() > 32 {
+        return Err(ApiError::invalid(f("options"), "at least two options (and at most 32)"));
+    }
+    for (i, o) in m.options.iter().enumerate() {
+        let key_ok = !o.key.is_empty()
+            && o.key.len() <= 32
+            && o.key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !key_ok {
+            return Err(ApiError::invalid(f(&format!("options[{i}].key")), "1 to 32 characters of a-z, 0-9, '_', '-'"));
+        }
+        if m.options[..i].iter().any(|p| p.key == o.key) {
+            return Err(ApiError::invalid(f(&format!("options[{i}].key")), format!("duplicate key {:?}", o.key)));
+        }
+        if o.label.trim().is_empty() || o.label.len() > 100 {
+            return Err(ApiError::invalid(f(&format!("options[{i}].label")), "1 to 100 characters"));
+        }
+        if o.odds <= 1000 || o.odds > MAX_ODDS {
+            return Err(ApiError::invalid(f(&format!("options[{i}].odds")), "from 1001 (1.001) to 1000000 (1000.0)"));
+        }
+    }
+    if m.min_stake <= 0 {
+        return Err(ApiError::invalid(f("min_stake"), "must be greater than 0"));
+    }
+    if m.max_stake < m.min_stake || m.max_stake > MAX_COINS {
+        return Err(ApiError::invalid(f("max_stake"), "at least min_stake and at most 10^12"));
+    }
+    Ok(())
+}
+
+impl CreateMatch {
+    /// The hash fields of the new match.
+    pub fn fields(&self) -> Vec<String> {
+        let options: Vec<MatchOption> = self
+            .options
+            .iter()
+            .map(|o| MatchOption { key: o.key.clone(), label: o.label.clone(), odds: o.odds })
+            .collect();
+        MatchRecord::new_fields(
+            &self.kind,
+            &self.title,
+            &[self.teams[0].clone(), self.teams[1].clone()],
+            &options,
+            self.min_stake,
+            self.max_stake,
+        )
+    }
+}

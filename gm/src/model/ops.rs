@@ -1,0 +1,152 @@
+//! Operations: announcements, daily figures, live nodes and groups, draining, queue depths.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Announcement {
+    pub text: String,
+    /// When to deliver it (Unix ms); now if absent or past.
+    pub at: Option<u64>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AnnouncementQueued {
+    pub id: String,
+    /// Absent when delivered now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduled_at: Option<u64>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct DayFigures {
+    pub today: i64,
+    pub yesterday: i64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Stats {
+    pub registrations: DayFigures,
+    pub bets: DayFigures,
+    /// Coins staked.
+    pub volume: DayFigures,
+    pub users_online: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct NodeList {
+    /// One per live process, sorted by role then id.
+    pub items: Vec<NodeItem>,
+    /// One per group (with a live logic or connect process, or a client queue), sorted.
+    pub groups: Vec<GroupItem>,
+}
+
+/// A live process: its heartbeat fields as strings (role, id, group, host, pid, version,
+/// started_at, and per role listen, workers, queue, connections), plus its load as numbers.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct NodeItem {
+    /// Every heartbeat field but the figures below, as the heartbeat holds it (strings).
+    #[serde(flatten)]
+    pub fields: std::collections::BTreeMap<String, String>,
+    /// Seconds since the process started.
+    pub uptime_s: u64,
+    /// Frames (logic), jobs (resultcenter), events (pushsvr) or records (dbsvr) handled per second
+    /// over the last heartbeat interval; null for connect and gm.
+    pub frames_per_s: Option<f64>,
+    /// Taken from the queue and not yet acked; null for connect and gm.
+    pub inflight: Option<u64>,
+    /// Handled since the process started; null for connect and gm.
+    pub handled: Option<u64>,
+}
+
+impl From<common::status::NodeLoad> for NodeItem {
+    fn from(n: common::status::NodeLoad) -> NodeItem {
+        NodeItem {
+            fields: n.fields,
+            uptime_s: n.uptime_s,
+            frames_per_s: n.frames_per_s,
+            inflight: n.inflight,
+            handled: n.handled,
+        }
+    }
+}
+
+/// A group's client queue `q:c2l:{group}` and who serves it.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct GroupItem {
+    pub group: u32,
+    /// Client frames waiting.
+    pub depth: i64,
+    /// How long the oldest waiting frame has waited, ms (0 when none waits).
+    pub oldest_age_ms: u64,
+    /// Live logic processes of the group.
+    pub consumers: u32,
+    /// Their workers in all.
+    pub workers: u64,
+    /// Live connect nodes of the group.
+    pub connect: u32,
+}
+
+impl From<common::status::GroupLoad> for GroupItem {
+    fn from(g: common::status::GroupLoad) -> GroupItem {
+        GroupItem {
+            group: g.group,
+            depth: g.depth,
+            oldest_age_ms: g.oldest_age_ms,
+            consumers: g.consumers,
+            workers: g.workers,
+            connect: g.connect,
+        }
+    }
+}
+
+/// Which process to drain.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DrainRequest {
+    /// The node id (`id` in `GET /api/nodes`).
+    pub node: String,
+    /// Only its process of this role (`matchday up` runs every role under one node id); default:
+    /// every live process with that id.
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+/// What the drained processes answered.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct DrainResult {
+    pub node: String,
+    /// One per process that answered in time (a process that runs several roles, as `matchday up`
+    /// does, is asked once, through its first role): `ok` true and `detail` "draining" when it has
+    /// begun its graceful shutdown.
+    pub answers: Vec<ControlAnswer>,
+    /// Processes asked that did not answer in time (roles).
+    pub silent: Vec<String>,
+}
+
+/// One process's answer to a control command.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ControlAnswer {
+    pub node: String,
+    pub role: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+impl From<common::control::Answer> for ControlAnswer {
+    fn from(a: common::control::Answer) -> ControlAnswer {
+        ControlAnswer { node: a.node, role: a.role, ok: a.ok, detail: a.detail }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct QueueDepth {
+    pub name: String,
+    /// Elements waiting (list length, or zset size for `sched`).
+    pub depth: i64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct QueueList {
+    pub items: Vec<QueueDepth>,
+}

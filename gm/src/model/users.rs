@@ -1,0 +1,110 @@
+//! Users as staff see them, who a staff token is, bans, and the checks of staff-given fields.
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::ApiError;
+
+/// `GET /api/users?name=`.
+#[derive(Clone, Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FindUser {
+    /// The username (any case).
+    pub name: String,
+}
+
+/// Who a staff token belongs to (`GET /api/whoami`).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct WhoAmI {
+    pub name: String,
+    /// viewer, operator or admin.
+    pub role: String,
+}
+
+/// A user as staff see it.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct GmUser {
+    pub user_id: u64,
+    pub username: String,
+    pub created_at: u64,
+    pub balance: i64,
+    pub online: bool,
+    /// Banned by staff: cannot log in or resume (code 1009).
+    pub banned: bool,
+    /// The ban, while banned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ban: Option<BanInfo>,
+    /// Newest first, at most 20, in the client `bet` shape: { bet_id, match_id, option, stake,
+    /// odds, state, payout?, ts }.
+    pub recent_bets: Vec<serde_json::Value>,
+    /// Newest first, at most 20: { delta, balance, reason, ref, ts }.
+    pub recent_ledger: Vec<serde_json::Value>,
+}
+
+/// Why, by whom and when a user was banned.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct BanInfo {
+    pub reason: String,
+    /// The staff name.
+    pub by: String,
+    /// Unix ms.
+    pub at: u64,
+}
+
+/// A ban or unban: why (kept with the ban and in the audit trail).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct BanRequest {
+    /// 1 to 200 characters.
+    pub reason: String,
+    /// Optional, recorded in the audit trail (a repeated ban or unban changes nothing anyway).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+impl BanRequest {
+    pub fn validate(&self) -> Result<(), ApiError> {
+        check_reason(&self.reason)?;
+        check_request_id(self.request_id.as_deref())
+    }
+}
+
+/// The user's ban state after a ban or unban.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct BanResult {
+    pub user_id: u64,
+    pub banned: bool,
+    /// false when the user already was in that state (nothing changed).
+    pub changed: bool,
+    /// The ban in force (a repeated ban keeps the first one's reason).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ban: Option<BanInfo>,
+    /// Sessions (tokens) revoked by this call.
+    pub sessions_revoked: u64,
+    /// Live connections this call asked their connect node to close (1008 "banned").
+    pub connections_closed: u64,
+}
+
+/// A staff reason: 1 to 200 bytes ([`STAFF_REASON_MAX`]), not blank.
+pub fn check_reason(reason: &str) -> Result<(), ApiError> {
+    use protocol::fields::STAFF_REASON_MAX;
+    if reason.trim().is_empty() || reason.len() > STAFF_REASON_MAX {
+        return Err(ApiError::invalid("reason", format!("1 to {STAFF_REASON_MAX} bytes, not blank")));
+    }
+    Ok(())
+}
+
+/// A client-chosen request id: 1 to 64 ([`REQUEST_ID_MAX`]) characters of a-z, A-Z, 0-9, '_', '-', '.'.
+pub fn check_request_id(id: Option<&str>) -> Result<(), ApiError> {
+    use protocol::fields::REQUEST_ID_MAX;
+    if let Some(id) = id
+        && (id.is_empty()
+            || id.len() > REQUEST_ID_MAX
+            || !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+    {
+        return Err(ApiError::invalid(
+            "request_id",
+            format!("1 to {REQUEST_ID_MAX} characters of a-z, A-Z, 0-9, '_', '-', '.'"),
+        ));
+    }
+    Ok(())
+}

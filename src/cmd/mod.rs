@@ -1,0 +1,266 @@
+//! The subcommands, one file each with its arguments and its `run`; what they share is here: the
+//! command line ([`Cli`]), a process's identity and worker count, the start of every service
+//! (listeners, the admin server), and printing a report as text or JSON.
+
+mod bench;
+mod connect;
+mod dbsvr;
+mod gm;
+mod logic;
+mod migrate;
+mod pushsvr;
+mod reload;
+mod restore;
+mod resultcenter;
+mod status;
+mod up;
+mod verify;
+
+use std::fmt::Display;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use common::{Config, Redis, Shutdown};
+use fred::prelude::*;
+use tokio::net::TcpListener;
+
+#[derive(Parser, Debug)]
+#[command(name = "matchday", version, about = "Live esports guessing backend: connect, logic and friends")]
+pub struct Cli {
+    /// A TOML file layered over config/default.toml (environment MATCHDAY__SECTION__KEY wins over both).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the WebSocket gateway of one group.
+    Connect(connect::Args),
+    /// Run the logic workers of one group.
+    Logic(Workers),
+    /// Run the staff HTTP API (gm).
+    Gm(gm::Args),
+    /// Run the settlement service (consumes q:settle).
+    Resultcenter(Workers),
+    /// Run the notification service (consumes q:notify, runs delayed events).
+    Pushsvr(Workers),
+    /// Flush the outbox into MySQL (dbsvr).
+    Dbsvr(Workers),
+    /// Create the MySQL database if it is missing and apply the migrations in sql/.
+    Migrate,
+    /// Compare Redis (redis.prefix) with MySQL (mysql.url): users, wallets, ledger sums, bets,
+    /// matches. Prints every difference; exit status 1 if there is any.
+    Verify(verify::Args),
+    /// Rebuild the Redis state from MySQL into redis.prefix, which must hold no key (disaster
+    /// recovery; run it with every service of the deployment stopped).
+    Restore,
+    /// Every live process (role, group, host, pid, version, uptime, frames/s, inflight) and per
+    /// group the client queue's depth and oldest-frame age: what `GET /api/nodes` shows.
+    Status(status::Args),
+    /// Every logic process loads its Lua handler folder (logic.lua_dir) again; prints each one's
+    /// answer. Exit status 1 when any kept its old handlers (the error names file:line) or did not answer.
+    Reload(reload::Args),
+    /// Measure: `matchday bench bets|ceiling|settle|flush|idle`. Uses the configured Redis under a
+    /// fresh key prefix, removed afterwards.
+    Bench {
+        #[command(subcommand)]
+        scenario: bench::Scenario,
+    },
+    /// Run every service in one process (starting private Redis/MariaDB under ./var when needed).
+    Up {
+        #[command(flatten)]
+        id: Identity,
+    },
+}
+
+impl Command {
+    /// Whether it serves (and so needs the open-files limit raised) rather than runs and exits.
+    fn serves(&self) -> bool {
+        !matches!(
+            self,
+            Command::Migrate
+                | Command::Verify(_)
+                | Command::Restore
+                | Command::Bench { .. }
+                | Command::Status(_)
+                | Command::Reload(_)
+        )
+    }
+}
+
+/// Where a process sits: its group and node id.
+#[derive(Args, Debug)]
+pub struct Identity {
+    /// The group to serve (overrides node.group).
+    #[arg(long)]
+    group: Option<u32>,
+    /// A stable node id (overrides node.id; default: generated, unique per start).
+    #[arg(long)]
+    node_id: Option<String>,
+}
+
+impl Identity {
+    fn apply(&self, cfg: &mut Config) {
+        if let Some(g) = self.group {
+            cfg.node.group = g;
+        }
+        if let Some(id) = &self.node_id {
+            cfg.node.id = id.clone();
+        }
+        if cfg.node.id.is_empty() {
+            cfg.node.id = common::heartbeat::generate_node_id();
+        }
+    }
+}
+
+/// The identity and consumer count of a queue-consuming service (logic, resultcenter, pushsvr, dbsvr).
+#[derive(Args, Debug)]
+pub struct Workers {
+    #[command(flatten)]
+    id: Identity,
+    /// Consumers in this process (overrides the role's `workers` setting, e.g. logic.workers).
+    #[arg(long)]
+    workers: Option<usize>,
+}
+
+impl Workers {
+    /// Applies the identity and the worker count (to the setting `workers` picks), checks the
+    /// config, and starts the admin server.
+    async fn start(
+        &self,
+        cfg: &mut Config,
+        workers: fn(&mut Config) -> &mut usize,
+        shutdown: &Shutdown,
+    ) -> anyhow::Result<()> {
+        self.id.apply(cfg);
+        if let Some(n) = self.workers {
+            *workers(cfg) = n;
+        }
+        cfg.validate()?;
+        serve_admin(cfg, shutdown).await?;
+        Ok(())
+    }
+}
+
+/// Runs `command` until it ends (or, for a service, until SIGINT/SIGTERM), then stops what it started.
+pub async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
+    let shutdown = Shutdown::new();
+    shutdown.cancel_on_signals();
+    if command.serves()
+        && let Err(e) = common::limits::raise_open_files()
+    {
+        // Every connection is an open file; without the limit the server still starts.
+        tracing::warn!(error = %e, "cannot read the open-files limit");
+    }
+    let result = match command {
+        Command::Connect(args) => connect::run(args, cfg, &shutdown).await,
+        Command::Logic(w) => logic::run(w, cfg, &shutdown).await,
+        Command::Gm(args) => gm::run(args, cfg, &shutdown).await,
+        Command::Resultcenter(w) => resultcenter::run(w, cfg, &shutdown).await,
+        Command::Pushsvr(w) => pushsvr::run(w, cfg, &shutdown).await,
+        Command::Dbsvr(w) => dbsvr::run(w, cfg, &shutdown).await,
+        Command::Migrate => migrate::run(&cfg).await,
+        Command::Verify(args) => verify::run(args, &cfg).await,
+        Command::Restore => restore::run(&cfg).await,
+        Command::Status(args) => status::run(args, &cfg).await,
+        Command::Reload(args) => reload::run(&cfg, Duration::from_millis(args.timeout_ms)).await,
+        Command::Bench { scenario } => bench::run(scenario, cfg).await,
+        Command::Up { id } => {
+            id.apply(&mut cfg);
+            up::run(cfg, shutdown.clone()).await
+        }
+    };
+    shutdown.shutdown(Duration::from_secs(10)).await;
+    result
+}
+
+/// Binds a listener, naming the setting to change when the port is taken.
+async fn bind(addr: SocketAddr, setting: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}; set {setting} to a free address"))
+}
+
+/// Binds gm's staff listener and, when `gm.payments_listen` is set, the payment provider's.
+async fn bind_gm(cfg: &Config) -> anyhow::Result<::gm::Listeners> {
+    let api = bind(cfg.gm.listen, "gm.listen").await?;
+    let payments = match cfg.gm.payments_listen {
+        Some(addr) => Some(bind(addr, "gm.payments_listen").await?),
+        None => None,
+    };
+    Ok(::gm::Listeners { api, payments })
+}
+
+/// Starts the `/metrics`, `/healthz`, `/readyz` server on `metrics.listen`; returns its address.
+async fn serve_admin(cfg: &Config, shutdown: &Shutdown) -> anyhow::Result<SocketAddr> {
+    let listener = bind(cfg.metrics.listen, "metrics.listen").await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(listen = %addr, "admin server on http://{addr} (/metrics /healthz /readyz)");
+    let redis = Redis::new(&cfg.redis)?;
+    let redis_for_close = redis.clone();
+    let ready: common::telemetry::ReadyCheck = Arc::new(move || {
+        let redis = redis.clone();
+        Box::pin(async move {
+            let pong: Result<String, _> = redis.pool.ping(None).await;
+            pong.map(|_| ()).map_err(|e| format!("Redis: {e}"))
+        })
+    });
+    let s = shutdown.clone();
+    shutdown.tracker.spawn(async move {
+        if let Err(e) = common::telemetry::serve_admin(listener, ready, s).await {
+            tracing::error!(error = format!("{e:#}"), "admin server failed");
+        }
+        redis_for_close.close().await;
+    });
+    Ok(addr)
+}
+
+/// Prints a report: as JSON with `json`, else as text.
+fn print_report(
+    json: bool,
+    report: &dyn Display,
+    as_json: impl FnOnce() -> anyhow::Result<String>,
+) -> anyhow::Result<()> {
+    if json {
+        println!("{}", as_json()?);
+    } else {
+        println!("{report}");
+    }
+    Ok(())
+}
+
+/// A URL without its password, for printing.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+        let cli =
+            Cli::try_parse_from(["matchday", "logic", "--group", "2", "--workers", "3", "--config", "x.toml"]).unwrap();
+        assert_eq!(cli.config.as_deref(), Some(std::path::Path::new("x.toml")));
+        match cli.command {
+            Command::Logic(w) => assert_eq!((w.id.group, w.workers), (Some(2), Some(3))),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn redact_hides_credentials() {
+        assert_eq!(redact("redis://:pw@h:1/0"), "redis://***@h:1/0");
+        assert_eq!(redact("redis://h:1/0"), "redis://h:1/0");
+    }
+}

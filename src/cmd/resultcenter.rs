@@ -1,0 +1,8 @@
+//! `matchday resultcenter`: the settlement service (consumes q:settle).
+
+use common::{Config, Shutdown};
+
+pub async fn run(w: super::Workers, mut cfg: Config, shutdown: &Shutdown) -> anyhow::Result<()> {
+    w.start(&mut cfg, |c| &mut c.resultcenter.workers, shutdown).await?;
+    resultcenter::run(cfg, shutdown.clone()).await
+}

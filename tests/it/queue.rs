@@ -1,0 +1,316 @@
+//! The reliable queue with real logic workers against the real Redis: redelivery after a worker
+//! dies, sharing a queue between processes, isolation of groups, idempotent register, replies for
+//! connections that have gone, and dead lists that are capped and expire.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::Shutdown;
+use common::queue::{Consumer, QueueKeys, Reaper};
+use fred::prelude::*;
+use protocol::codec::{decode_routed, encode_frame, split_frame};
+use protocol::{InternalHead, ReplyHead, msg};
+use serde_json::{Value, json};
+use test_support::{Client, TestEnv, eventually, spawn_connect, spawn_logic, spawn_logic_with};
+
+/// A frame as connect would queue it for group `group`, answering to node `node`.
+fn frame(id: u16, seq: u32, node: &str, group: u32, body: Value) -> Vec<u8> {
+    let head = InternalHead {
+        id,
+        seq,
+        ver: None,
+        node: node.into(),
+        conn: 1000 + seq as u64,
+        uid: None,
+        sid: None,
+        group,
+        addr: "test".into(),
+        ts: 0,
+        trace: uuid::Uuid::new_v4().simple().to_string(),
+    };
+    encode_frame(&head, &body).unwrap()
+}
+
+/// The replies waiting on a node's list, decoded.
+async fn replies(env: &TestEnv, node: &str) -> Vec<(ReplyHead, Value)> {
+    let raw: Vec<Bytes> = env.redis.pool.lrange(env.keys().l2c(node), 0, -1).await.unwrap();
+    raw.iter()
+        .map(|el| {
+            let (_, f) = decode_routed(el).unwrap();
+            let (head, body) = split_frame::<ReplyHead>(f).unwrap();
+            (head, rmp_serde::from_slice(body).unwrap())
+        })
+        .collect()
+}
+
+async fn lpush(env: &TestEnv, key: &str, frames: Vec<Vec<u8>>) {
+    let frames: Vec<Bytes> = frames.into_iter().map(Bytes::from).collect();
+    let _: i64 = env.redis.pool.lpush(key, frames).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_frame_taken_by_a_worker_that_dies_is_delivered_again_and_answered_once() {
+    let env = TestEnv::new().await;
+    let cfg = env.node(1);
+    let q = QueueKeys::new(env.keys(), env.keys().c2l(1), &env.cfg.queue);
+    lpush(
+        &env,
+        &q.queue,
+        vec![frame(msg::REGISTER, 1, "cn", 1, json!({"username": "lazarus", "password": "secret1"}))],
+    )
+    .await;
+
+    // A worker takes the frame and dies before acking: its heartbeat key never comes back.
+    let mut doomed = Consumer::start(
+        &env.redis,
+        q.clone(),
+        "doomed",
+        "no-such-heartbeat",
+        8,
+        Duration::from_millis(200),
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    let taken = doomed.take().await.unwrap();
+    assert_eq!(taken.len(), 1);
+    let inflight = doomed.inflight_key().to_owned();
+    drop(doomed);
+    assert_eq!(env.llen(&inflight).await, 1, "the frame waits in the dead worker's inflight list");
+
+    // A live logic process reaps it and answers it.
+    let shutdown = Shutdown::new();
+    let stats = spawn_logic(cfg, &shutdown);
+    eventually("the redelivered frame is answered", || async { (stats.handled() == 1).then_some(()) }).await;
+    eventually("inflight and queue are empty", || async {
+        (env.llen(&inflight).await == 0 && env.llen(&q.queue).await == 0).then_some(())
+    })
+    .await;
+    let got = replies(&env, "cn").await;
+    assert_eq!(got.len(), 1, "answered exactly once: {got:?}");
+    assert_eq!(got[0].0.code, 0);
+    let users = env.scan("user:*").await;
+    assert_eq!(users.len(), 1, "one user created: {users:?}");
+    assert!(shutdown.shutdown(Duration::from_secs(10)).await);
+    env.assert_queues_drained().await;
+}
+
+#[tokio::test]
+async fn a_retried_register_cannot_create_two_users() {
+    let env = TestEnv::new().await;
+    let shutdown = Shutdown::new();
+    let stats = spawn_logic(env.node(1), &shutdown);
+    let q = env.keys().c2l(1);
+    // The same frame twice (a producer retry), and the same username from other frames.
+    let same = frame(msg::REGISTER, 1, "cn", 1, json!({"username": "Twin", "password": "secret1"}));
+    let mut frames = vec![same.clone(), same];
+    for seq in 2..10 {
+        let name = if seq % 2 == 0 { "twin" } else { "TWIN" };
+        frames.push(frame(msg::REGISTER, seq, "cn", 1, json!({"username": name, "password": "secret1"})));
+    }
+    lpush(&env, &q, frames).await;
+    eventually("all ten frames answered", || async { (stats.handled() == 10).then_some(()) }).await;
+    let got = replies(&env, "cn").await;
+    let created: Vec<u64> =
+        got.iter().filter(|(h, _)| h.code == 0).map(|(_, b)| b["user_id"].as_u64().unwrap()).collect();
+    let taken = got.iter().filter(|(h, _)| h.code == 1002).count();
+    assert!(!created.is_empty(), "{got:?}");
+    assert!(created.iter().all(|u| *u == created[0]), "every success names the same user: {created:?}");
+    assert_eq!(created.len() + taken, 10);
+    assert!(created.len() <= 2, "only the two copies of the first frame can succeed: {got:?}");
+    assert_eq!(env.scan("user:*").await.len(), 1);
+    assert_eq!(env.scan("wallet:*").await.len(), 1);
+    assert!(shutdown.shutdown(Duration::from_secs(10)).await);
+}
+
+#[tokio::test]
+async fn two_logic_processes_share_one_group_queue() {
+    let env = TestEnv::new().await;
+    let shutdown = Shutdown::new();
+    let mut a = env.node(1);
+    a.logic.workers = 1;
+    a.logic.batch = 1;
+    let mut b = env.node(1);
+    b.logic.workers = 1;
+    b.logic.batch = 1;
+    let (sa, sb) = (spawn_logic(a, &shutdown), spawn_logic(b, &shutdown));
+    // Both are consuming once each has registered its consumer.
+    let consumers = env.keys().consumers(&env.keys().c2l(1));
+    eventually("both consumers registered", || async {
+        let n: i64 = env.redis.pool.hlen(&consumers).await.unwrap();
+        (n == 2).then_some(())
+    })
+    .await;
+    let frames = (1..=200).map(|s| frame(msg::PING, s, "cn", 1, json!({}))).collect();
+    lpush(&env, &env.keys().c2l(1), frames).await;
+    eventually("200 frames answered", || async { (sa.handled() + sb.handled() == 200).then_some(()) }).await;
+    assert!(sa.handled() > 0 && sb.handled() > 0, "both took a share: {} and {}", sa.handled(), sb.handled());
+    let got = replies(&env, "cn").await;
+    let mut seqs: Vec<u32> = got.iter().map(|(h, _)| h.seq).collect();
+    seqs.sort();
+    assert_eq!(seqs, (1..=200).collect::<Vec<_>>(), "each frame answered exactly once");
+    assert!(shutdown.shutdown(Duration::from_secs(10)).await);
+    env.assert_queues_drained().await;
+}
+
+#[tokio::test]
+async fn frames_of_group_1_never_reach_group_2_workers() {
+    let env = TestEnv::new().await;
+    let shutdown = Shutdown::new();
+    let g2 = spawn_logic(env.node(2), &shutdown);
+    lpush(&env, &env.keys().c2l(1), vec![frame(msg::PING, 1, "cn", 1, json!({}))]).await;
+    // Group 2's workers answer a frame of their own group queued after group 1's frame…
+    lpush(&env, &env.keys().c2l(2), vec![frame(msg::PING, 2, "cn", 2, json!({}))]).await;
+    eventually("group 2 answered its frame", || async { (g2.handled() == 1).then_some(()) }).await;
+    // …while group 1's frame is still untouched in its queue.
+    assert_eq!(env.llen(&env.keys().c2l(1)).await, 1);
+    assert_eq!(replies(&env, "cn").await.iter().map(|(h, _)| h.seq).collect::<Vec<_>>(), vec![2]);
+
+    let g1 = spawn_logic(env.node(1), &shutdown);
+    eventually("group 1 answered its frame", || async { (g1.handled() == 1).then_some(()) }).await;
+    assert_eq!(g2.handled(), 1);
+    assert!(shutdown.shutdown(Duration::from_secs(10)).await);
+    env.assert_queues_drained().await;
+}
+
+#[tokio::test]
+async fn a_reply_for_a_closed_connection_is_dropped_and_counted() {
+    let env = TestEnv::new().await;
+    let cfg = env.node(1);
+    let shutdown = Shutdown::new();
+    let (addr, stats) = spawn_connect(cfg.clone(), &shutdown).await;
+    // No logic yet: the ping waits in the queue while the client goes away.
+    let mut client = Client::connect(addr).await;
+    client
+        .send_binary(encode_frame(&protocol::ClientHead { id: msg::PING, seq: 1, ver: None }, &json!({})).unwrap())
+        .await;
+    eventually("the frame is queued", || async { (env.llen(&env.keys().c2l(1)).await == 1).then_some(()) }).await;
+    drop(client);
+    eventually("the connection is gone", || async {
+        (stats.connections.load(std::sync::atomic::Ordering::Relaxed) == 0).then_some(())
+    })
+    .await;
+    let logic = spawn_logic(cfg, &shutdown);
+    eventually("the reply was dropped and counted", || async {
+        (connect::Stats::get(&stats.replies_dropped) == 1).then_some(())
+    })
+    .await;
+    assert_eq!(logic.handled(), 1);
+    assert!(shutdown.shutdown(Duration::from_secs(10)).await);
+    env.assert_queues_drained().await;
+}
+
+#[tokio::test]
+async fn an_undecodable_queue_element_goes_to_the_dead_list() {
+    let env = TestEnv::new().await;
+    let shutdown = Shutdown::new();
+    let stats = spawn_logic(env.node(1), &shutdown);
+    let q = env.keys().c2l(1);
+    lpush(&env, &q, vec![b"not a frame".to_vec(), frame(msg::PING, 1, "cn", 1, json!({}))]).await;
+    eventually("the good frame is answered", || async { (stats.handled() == 1).then_some(()) }).await;
+    let dead = env.keys().dead(&q);
+    eventually("the bad one is dead-lettered", || async { (env.llen(&dead).await == 1).then_some(()) }).await;
+    let kept: Vec<Bytes> = env.redis.pool.lrange(&dead, 0, -1).await.unwrap();
+    assert_eq!(kept, vec![Bytes::from_static(b"not a frame")], "kept byte for byte for inspection");
+    assert!(shutdown.shutdown(Duration::from_secs(10)).await);
+}
+
+#[tokio::test]
+async fn a_panicking_handler_answers_code_1_and_the_worker_lives_on() {
+    let env = TestEnv::new().await;
+    let shutdown = Shutdown::new();
+    let mut cfg = env.node(1);
+    cfg.logic.workers = 1;
+    let dispatch = logic::Dispatch::default().with(150, |_, _| Box::pin(async { panic!("boom") }));
+    let stats = spawn_logic_with(cfg, &shutdown, dispatch);
+    let q = env.keys().c2l(1);
+    lpush(&env, &q, vec![frame(150, 1, "cn", 1, json!({})), frame(msg::PING, 2, "cn", 1, json!({}))]).await;
+    eventually("both answered", || async { (stats.handled() == 2).then_some(()) }).await;
+    lpush(&env, &q, vec![frame(msg::PING, 3, "cn", 1, json!({}))]).await;
+    eventually("the only worker still answers", || async { (stats.handled() == 3).then_some(()) }).await;
+    let mut got: Vec<(u32, u16)> = replies(&env, "cn").await.iter().map(|(h, _)| (h.seq, h.code)).collect();
+    got.sort();
+    assert_eq!(got, vec![(1, 1), (2, 0), (3, 0)]);
+    assert!(shutdown.shutdown(Duration::from_secs(10)).await);
+    env.assert_queues_drained().await;
+}
+
+/// The dead list's length and TTL (seconds; -1 none, -2 no key).
+async fn dead_state(env: &TestEnv, dead: &str) -> (i64, i64) {
+    let ttl: i64 = env.redis.pool.ttl(dead).await.unwrap();
+    (env.llen(dead).await, ttl)
+}
+
+#[tokio::test]
+async fn dead_lists_keep_at_most_dead_max_frames_and_expire_after_dead_ttl_s() {
+    let env = TestEnv::new().await;
+    let mut cfg = env.cfg.queue.clone();
+    (cfg.dead_max, cfg.dead_ttl_s) = (3, 3600);
+    let q = QueueKeys::new(env.keys(), env.keys().c2l(7), &cfg);
+
+    // A consumer dead-letters frames it can never handle (dead_letter.lua).
+    let consumer =
+        Consumer::start(&env.redis, q.clone(), "w", "hb", 8, Duration::from_millis(100), Duration::from_secs(60))
+            .await
+            .unwrap();
+    let frames: Vec<Bytes> = (0..5).map(|i| Bytes::from(format!("poison {i}"))).collect();
+    lpush(&env, consumer.inflight_key(), frames.iter().map(|f| f.to_vec()).collect()).await;
+    for f in &frames {
+        assert!(consumer.dead_letter(f).await.unwrap());
+        let (len, ttl) = dead_state(&env, &q.dead).await;
+        assert!(len <= 3, "the dead list never exceeds dead_max: {len}");
+        assert!((1..=3600).contains(&ttl), "every push sets the TTL: {ttl}");
+    }
+    let kept: Vec<Bytes> = env.redis.pool.lrange(&q.dead, 0, -1).await.unwrap();
+    assert_eq!(kept, vec![frames[4].clone(), frames[3].clone(), frames[2].clone()], "the newest are kept");
+
+    // The TTL is refreshed by the next push, not only set once.
+    let _: bool = env.redis.pool.expire(&q.dead, 10, None).await.unwrap();
+    lpush(&env, consumer.inflight_key(), vec![b"poison 5".to_vec()]).await;
+    assert!(consumer.dead_letter(&Bytes::from_static(b"poison 5")).await.unwrap());
+    assert!(dead_state(&env, &q.dead).await.1 > 10, "the push refreshed the TTL");
+    consumer.leave().await.unwrap();
+
+    // The reaper's dead-lettering (requeue.lua): a frame returned max_attempts times (here 1).
+    let _: i64 = env.redis.pool.del(&q.dead).await.unwrap();
+    let inflight = env.keys().inflight(&q.queue, "gone");
+    lpush(&env, &inflight, (0..5).map(|i| format!("reaped {i}").into_bytes()).collect()).await;
+    let _: i64 = env.redis.pool.hset(&q.consumers, (inflight.as_str(), "no-such-heartbeat")).await.unwrap();
+    let reaper = Reaper::new(&env.redis, q.clone(), "reaper", 1, Duration::from_secs(5), Duration::ZERO);
+    let reaped = reaper.reap_once().await.unwrap();
+    assert_eq!((reaped.requeued, reaped.dead), (0, 5));
+    let (len, ttl) = dead_state(&env, &q.dead).await;
+    assert_eq!(len, 3, "capped at dead_max");
+    assert!((1..=3600).contains(&ttl), "the reaper's push sets the TTL: {ttl}");
+    let _: i64 = env.redis.pool.del(&q.dead).await.unwrap();
+}
+
+/// A Redis that has just started (here: a new one) has no heartbeats: nobody is reaped until the
+/// grace period has passed, so live consumers are not taken for dead while they reconnect; then the
+/// frames of a consumer that is really gone go back as usual.
+#[tokio::test]
+async fn the_reaper_waits_out_a_fresh_redis_before_taking_anyone_for_dead() {
+    let server = test_support::redis_server::RedisServer::start().await;
+    let env = TestEnv::on(&server.url()).await;
+    let q = QueueKeys::new(env.keys(), env.keys().c2l(1), &env.cfg.queue);
+    let inflight = env.keys().inflight(&q.queue, "gone");
+    lpush(&env, &inflight, vec![b"held 0".to_vec(), b"held 1".to_vec()]).await;
+    let _: i64 = env.redis.pool.hset(&q.consumers, (inflight.as_str(), "no-such-heartbeat")).await.unwrap();
+    let lease = Duration::from_millis(50);
+
+    let patient = Reaper::new(&env.redis, q.clone(), "patient", 3, lease, Duration::from_secs(3600));
+    let first = patient.reap_once().await.unwrap();
+    assert_eq!((first.requeued, first.dead), (0, 0), "Redis is younger than the grace period");
+    let held: i64 = env.redis.pool.llen(&inflight).await.unwrap();
+    assert_eq!(held, 2, "the frames stay with their consumer");
+
+    let reaper = Reaper::new(&env.redis, q.clone(), "reaper", 3, lease, Duration::from_secs(2));
+    let reaped = eventually("the reaper returns the frames once Redis is old enough", || async {
+        let r = reaper.reap_once().await.unwrap();
+        (r.requeued > 0).then_some(r)
+    })
+    .await;
+    assert_eq!((reaped.requeued, reaped.dead), (2, 0));
+    let queued: i64 = env.redis.pool.llen(&q.queue).await.unwrap();
+    assert_eq!(queued, 2);
+}

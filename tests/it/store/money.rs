@@ -1,0 +1,284 @@
+//! Coins and matches: place_bet, wallet_change, settle_batch and the max balance.
+
+use std::collections::HashMap;
+
+use common::store::place_bet::{self, Outcome as Bet};
+use common::store::settle_batch::{self, OpenBet};
+use common::store::wallet_change::{self, Outcome as Change};
+use common::store::{ScriptName, StoreError};
+use fred::prelude::*;
+use protocol::matches::{Action, Job};
+use test_support::TestEnv;
+
+/// A match hash as match_create.lua leaves it, in state `state`.
+async fn stored_match(env: &TestEnv, mid: u64, state: i64) {
+    let options = r#"[{"key":"a","label":"A","odds":1850},{"key":"b","label":"B","odds":2100}]"#;
+    let fields: Vec<(&str, String)> = vec![
+        ("id", mid.to_string()),
+        ("state", state.to_string()),
+        ("options", options.into()),
+        ("odds_ver", "1".into()),
+        ("min_stake", "10".into()),
+        ("max_stake", "100".into()),
+    ];
+    let _: () = env.redis.pool.hset(env.keys().match_(mid), fields).await.unwrap();
+}
+
+/// User 5 bets `stake` on option "a" of match `mid` (odds version 1) as bet `bid`.
+async fn place(env: &TestEnv, mid: u64, stake: i64, req: &str, bid: u64) -> Result<Bet, StoreError> {
+    let args = place_bet::Args { uid: 5, mid, option: "a", stake, odds_ver: 1, req_id: req, bid, now_ms: 1000 };
+    place_bet::call(&env.redis, &args).await
+}
+
+fn placed(bid: u64, balance: i64, odds: i64, repeated: bool) -> Bet {
+    Bet::Placed { bid, balance, odds, repeated }
+}
+
+#[tokio::test]
+async fn place_bet_repeats_answer_the_first_reply_even_after_the_match_closed() {
+    let env = TestEnv::new().await;
+    stored_match(&env, 9, 2).await;
+    let _: () = env.redis.pool.hset(env.keys().wallet(5), [("balance", 100), ("ver", 1)]).await.unwrap();
+    assert_eq!(place(&env, 9, 40, "req-1", 1).await.unwrap(), placed(1, 60, 1850, false));
+    let _: () = env.redis.pool.hset(env.keys().match_(9), ("state", 1)).await.unwrap();
+    let again = place(&env, 9, 40, "req-1", 2).await.unwrap();
+    assert_eq!(again, placed(1, 60, 1850, true), "the first reply, marked repeated");
+    assert_eq!(place(&env, 9, 40, "req-2", 3).await.unwrap(), Bet::NotOpen { state: 1 });
+    let exists: i64 = env.redis.pool.exists(vec![env.keys().bet(2), env.keys().bet(3)]).await.unwrap();
+    assert_eq!(exists, 0, "no bet written for the repeat or the refusal");
+    let balance: i64 = env.redis.pool.hget(env.keys().wallet(5), "balance").await.unwrap();
+    assert_eq!(balance, 60);
+    let open: Vec<String> =
+        env.redis.pool.zrange(env.keys().match_open(9), 0, -1, None, false, None, false).await.unwrap();
+    assert_eq!(open, vec!["1:5"], "resultcenter's work list holds the bet once");
+    // A malformed stake is a script error that writes nothing.
+    let _: () = env.redis.pool.hset(env.keys().match_(9), ("state", 2)).await.unwrap();
+    let before = env.llen(&env.keys().outbox()).await;
+    for stake in [0, -5, MAX + 1] {
+        let err = place(&env, 9, stake, "req-3", 4).await.unwrap_err();
+        assert!(matches!(err, StoreError::Refused(_)), "{err}");
+        assert!(err.refusal().is_some_and(|e| e.contains("bad stake")), "{err}");
+    }
+    assert_eq!(env.llen(&env.keys().outbox()).await, before);
+}
+
+/// Calls wallet_change.lua for user 5 (a grant without an idempotency record).
+async fn change_5(env: &TestEnv, delta: i64) -> Result<Change, StoreError> {
+    let args =
+        wallet_change::Args { uid: 5, delta, reason: "grant", reference: "test", now_ms: 1000, once: None, audit: &[] };
+    wallet_change::call(&env.redis, &args).await
+}
+
+#[tokio::test]
+async fn wallet_change_refuses_a_bad_delta_and_an_overdraft_without_writing() {
+    let env = TestEnv::new().await;
+    let k = env.keys();
+    let _: () = env.redis.pool.hset(k.user(5), ("id", 5)).await.unwrap();
+    let _: () = env.redis.pool.hset(k.wallet(5), [("balance", 10), ("ver", 1)]).await.unwrap();
+    let err = change_5(&env, 0).await.unwrap_err();
+    assert!(err.refusal().is_some_and(|e| e.contains("bad delta")), "{err}");
+    assert_eq!(change_5(&env, -11).await.unwrap(), Change::InsufficientBalance { balance: 10 });
+    assert_eq!(change_5(&env, -10).await.unwrap(), Change::Changed { balance: 0, repeated: false });
+    assert_eq!(env.llen(&k.ledger(5)).await, 1, "only the accepted change is in the ledger");
+    assert_eq!(env.llen(&k.notify()).await, 1, "and only it tells the user");
+}
+
+#[tokio::test]
+async fn wallet_change_happens_once_per_record_and_refuses_the_record_for_another_change() {
+    let env = TestEnv::new().await;
+    let k = env.keys();
+    let _: () = env.redis.pool.hset(k.user(5), ("id", 5)).await.unwrap();
+    let _: () = env.redis.pool.hset(k.wallet(5), [("balance", 10), ("ver", 1)]).await.unwrap();
+    let grant = |delta: i64| wallet_change::Args {
+        uid: 5,
+        delta,
+        reason: "grant",
+        reference: "staff",
+        now_ms: 1000,
+        once: Some(wallet_change::Once::Grant { request_id: "r-1" }),
+        audit: &[],
+    };
+    let first = wallet_change::call(&env.redis, &grant(7)).await.unwrap();
+    assert_eq!(first, Change::Changed { balance: 17, repeated: false });
+    let again = wallet_change::call(&env.redis, &grant(7)).await.unwrap();
+    assert_eq!(again, Change::Changed { balance: 17, repeated: true }, "the first result, nothing written");
+    assert_eq!(wallet_change::call(&env.redis, &grant(8)).await.unwrap(), Change::OnceConflict);
+    assert_eq!(wallet_of_5(&env).await["balance"], "17");
+    assert_eq!(env.llen(&k.ledger(5)).await, 1);
+    let record: HashMap<String, String> = env.redis.pool.hgetall(k.grant("r-1")).await.unwrap();
+    assert_eq!((record["uid"].as_str(), record["delta"].as_str(), record["balance"].as_str()), ("5", "7", "17"));
+    let nobody = wallet_change::Args { uid: 6, once: None, ..grant(7) };
+    assert_eq!(wallet_change::call(&env.redis, &nobody).await.unwrap(), Change::NoUser);
+}
+
+const MAX: i64 = protocol::error_code::MAX_BALANCE;
+
+#[tokio::test]
+async fn every_crediting_script_holds_the_max_balance_of_protocol() {
+    let line = format!("local MAX_BALANCE = {MAX} --");
+    // Found by file name: naming a script (`ScriptName::PlaceBet`) outside the store picks one to run.
+    for file in ["place_bet.lua", "wallet_change.lua", "register.lua"] {
+        let name = ScriptName::ALL.iter().find(|n| n.file() == file).unwrap_or_else(|| panic!("no {file}"));
+        assert!(name.source().contains(&line), "{file} hard-codes MAX_BALANCE = {MAX}");
+    }
+    const { assert!(MAX < 1 << 53, "below 2^53, where a Lua double counts every coin") };
+}
+
+async fn wallet_of_5(env: &TestEnv) -> HashMap<String, String> {
+    env.redis.pool.hgetall(env.keys().wallet(5)).await.unwrap()
+}
+
+#[tokio::test]
+async fn place_bet_with_a_balance_above_10_14_answers_and_repeats_the_exact_integers() {
+    let env = TestEnv::new().await;
+    stored_match(&env, 9, 2).await;
+    let start: i64 = 123_456_789_012_347; // > 10^14: Lua's %.14g would write 1.2345678901235e+14
+    let _: () = env.redis.pool.hset(env.keys().wallet(5), [("balance", start), ("ver", 1)]).await.unwrap();
+    let first = place(&env, 9, 41, "big-1", 1).await.unwrap();
+    assert_eq!(first, placed(1, start - 41, 1850, false));
+    let again = place(&env, 9, 41, "big-1", 2).await.unwrap();
+    assert_eq!(again, placed(1, start - 41, 1850, true), "the same integers, and nothing debited twice");
+    let w = wallet_of_5(&env).await;
+    assert_eq!(w["balance"], (start - 41).to_string());
+    let record: Option<String> = env.redis.pool.hget(env.keys().idem(5), "big-1").await.unwrap();
+    assert_eq!(record, Some(format!("1:{}:1850", start - 41)), "the repeat record in integers");
+    let stake: String = env.redis.pool.hget(env.keys().bet(1), "stake").await.unwrap();
+    assert_eq!(stake, "41");
+}
+
+#[tokio::test]
+async fn place_bet_refuses_a_banned_users_queued_bet_after_the_repeat_check() {
+    let env = TestEnv::new().await;
+    stored_match(&env, 9, 2).await;
+    let _: () = env.redis.pool.hset(env.keys().wallet(5), [("balance", 100), ("ver", 1)]).await.unwrap();
+    assert_eq!(place(&env, 9, 10, "before", 1).await.unwrap(), placed(1, 90, 1850, false));
+    let _: () = env.redis.pool.hset(env.keys().user(5), ("banned", "1")).await.unwrap();
+    // A bet placed before the ban still answers its first reply; a new one is refused.
+    assert_eq!(place(&env, 9, 10, "before", 2).await.unwrap(), placed(1, 90, 1850, true));
+    let outbox = env.llen(&env.keys().outbox()).await;
+    assert_eq!(place(&env, 9, 10, "after", 3).await.unwrap(), Bet::Banned);
+    let bet3: i64 = env.redis.pool.exists(env.keys().bet(3)).await.unwrap();
+    assert_eq!((bet3, env.llen(&env.keys().outbox()).await), (0, outbox), "nothing written");
+    assert_eq!(wallet_of_5(&env).await["balance"], "90");
+    // Unbanned, betting works again.
+    let _: () = env.redis.pool.hset(env.keys().user(5), ("banned", "0")).await.unwrap();
+    assert_eq!(place(&env, 9, 10, "after", 3).await.unwrap(), placed(3, 80, 1850, false));
+}
+
+#[tokio::test]
+async fn place_bet_refuses_a_stake_whose_payout_could_pass_the_max_balance() {
+    let env = TestEnv::new().await;
+    stored_match(&env, 9, 2).await; // option "a" pays 1.85
+    let _: () = env.redis.pool.hset(env.keys().wallet(5), [("balance", MAX - 50), ("ver", 1)]).await.unwrap();
+    // 100 at 1.85 could bring back 185: MAX - 50 - 100 + 185 > MAX. 58 fits (58 - 58 + 107 = 49 <= 50).
+    assert_eq!(place(&env, 9, 100, "r1", 1).await.unwrap(), Bet::StakeOutOfRange { min: 10, max: 58 });
+    let bet1: i64 = env.redis.pool.exists(env.keys().bet(1)).await.unwrap();
+    assert_eq!(bet1, 0);
+    assert_eq!(place(&env, 9, 58, "r2", 2).await.unwrap(), placed(2, MAX - 108, 1850, false));
+    assert_eq!(wallet_of_5(&env).await["exposure"], "107", "the open bet's potential payout");
+    // The open bet counts: the next stake has 1 coin of room (MAX - 108 + 107 = MAX - 1).
+    assert_eq!(place(&env, 9, 10, "r3", 3).await.unwrap(), Bet::StakeOutOfRange { min: 10, max: 1 });
+}
+
+#[tokio::test]
+async fn a_credit_past_the_max_balance_is_refused() {
+    let env = TestEnv::new().await;
+    let k = env.keys();
+    let _: () = env.redis.pool.hset(k.user(5), ("id", 5)).await.unwrap();
+    let _: () = env.redis.pool.hset(k.wallet(5), [("balance", MAX - 5), ("ver", 1)]).await.unwrap();
+    let e = &env;
+    let change = move |delta| async move { change_5(e, delta).await.unwrap() };
+    let done = |balance| Change::Changed { balance, repeated: false };
+    assert_eq!(change(6).await, Change::BalanceLimit { balance: MAX - 5, room: 5 }, "refused, with the room left");
+    assert_eq!((env.llen(&k.ledger(5)).await, env.llen(&k.outbox()).await, env.llen(&k.notify()).await), (0, 0, 0));
+    assert_eq!(wallet_of_5(&env).await["ver"], "1", "nothing written");
+    assert_eq!(change(5).await, done(MAX), "up to the maximum exactly");
+    assert_eq!(wallet_of_5(&env).await["balance"], MAX.to_string());
+    assert_eq!(change(1).await, Change::BalanceLimit { balance: MAX, room: 0 });
+    // Potential payouts of open bets count as held: a debit frees room, exposure takes it.
+    assert_eq!(change(-10).await, done(MAX - 10));
+    let _: () = env.redis.pool.hset(k.wallet(5), ("exposure", 4)).await.unwrap();
+    assert_eq!(change(7).await, Change::BalanceLimit { balance: MAX - 10, room: 6 });
+    assert_eq!(change(6).await, done(MAX - 4));
+    // A delta past the maximum either way is malformed.
+    for delta in [-(MAX + 1), MAX + 1] {
+        let err = change_5(&env, delta).await.unwrap_err();
+        assert!(matches!(err, StoreError::Refused(_)), "{err}");
+        assert!(err.refusal().is_some_and(|e| e.contains("bad delta")), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn settle_batch_sums_past_2_53_exactly_and_releases_what_place_bet_held() {
+    let env = TestEnv::new().await;
+    let k = env.keys();
+    let mid = 9u64;
+    // Ten winners of about 10^12 at 999.999 (the caps): together 9,999,989,999,000,001 > 2^53, an odd
+    // number no double holds.
+    let odds = 999_999i64;
+    let stake = |i: u64| if i == 1 { 999_999_999_000i64 } else { 1_000_000_000_000 };
+    let payout = |i: u64| stake(i) / 1000 * odds + stake(i) % 1000 * odds / 1000;
+    let total: i64 = (1..=10).map(payout).sum();
+    assert!(total > 1 << 53 && total % 2 == 1);
+    let fields: Vec<(&str, String)> = vec![
+        ("id", mid.to_string()),
+        ("state", "3".into()),
+        ("result", "a".into()),
+        ("ver", "1".into()),
+        ("start_at", "1".into()),
+    ];
+    let _: () = env.redis.pool.hset(k.match_(mid), fields).await.unwrap();
+    let mut bets = Vec::new();
+    for i in 1..=10u64 {
+        let uid = 100 + i;
+        let bet: Vec<(&str, String)> = vec![
+            ("id", i.to_string()),
+            ("uid", uid.to_string()),
+            ("match_id", mid.to_string()),
+            ("option", "a".into()),
+            ("stake", stake(i).to_string()),
+            ("odds", odds.to_string()),
+            ("state", "open".into()),
+            ("ts", "1".into()),
+            ("req_id", format!("r{i}")),
+            ("ver", "1".into()),
+        ];
+        let _: () = env.redis.pool.hset(k.bet(i), bet).await.unwrap();
+        // i coins, and exactly what place_bet.lua held for the bet (one wallet holds 1 more).
+        let held = if i == 1 { payout(i) + 1 } else { payout(i) };
+        let _: () =
+            env.redis.pool.hset(k.wallet(uid), [("balance", i as i64), ("ver", 1), ("exposure", held)]).await.unwrap();
+        let _: () = env
+            .redis
+            .pool
+            .zadd(k.match_open(mid), None, None, false, false, (1.0, format!("{i}:{uid}")))
+            .await
+            .unwrap();
+        bets.push(OpenBet { bid: i, uid });
+    }
+    let args = settle_batch::Args {
+        mid,
+        kind: "lol",
+        job: Job::Settle,
+        now_ms: 5000,
+        finals: &[Action::Settled, Action::Credited],
+        bets: &bets,
+    };
+    let reply = settle_batch::call(&env.redis, &args).await.unwrap();
+    assert_eq!(reply, settle_batch::Outcome::Settled { settled: 10, remaining: 0, finished: true });
+    let paid: String = env.redis.pool.hget(k.match_(mid), "paid").await.unwrap();
+    assert_eq!(paid, total.to_string(), "summed by Redis in integers");
+    for i in 1..=10u64 {
+        let w: HashMap<String, String> = env.redis.pool.hgetall(k.wallet(100 + i)).await.unwrap();
+        assert_eq!(w["balance"], (payout(i) + i as i64).to_string());
+        let held = w.get("exposure").map(String::as_str);
+        assert_eq!(held, if i == 1 { Some("1") } else { None }, "the bet's hold released (the field goes at 0)");
+        let b: String = env.redis.pool.hget(k.bet(i), "payout").await.unwrap();
+        assert_eq!(b, payout(i).to_string());
+    }
+    let state: String = env.redis.pool.hget(k.match_(mid), "state").await.unwrap();
+    assert_eq!(state, "9", "settled, then credited");
+    // Replayed, the batch pays nothing twice; a match not in a state the job may settle is left alone.
+    let again = settle_batch::call(&env.redis, &args).await.unwrap();
+    assert_eq!(again, settle_batch::Outcome::NotSettleable { remaining: 0, state: 9 });
+}
