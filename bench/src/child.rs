@@ -11,8 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use common::Config;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// How long connect may take to start, and to stop after SIGTERM.
@@ -142,11 +141,12 @@ impl ChildConnect {
 
     /// Open connections by connect's gauge on /metrics.
     pub(crate) async fn connections(&self) -> anyhow::Result<u64> {
-        let mut tcp = TcpStream::connect(self.admin).await.context("connecting to connect's /metrics")?;
-        tcp.write_all(format!("GET /metrics HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.admin).as_bytes())
-            .await?;
-        let mut text = String::new();
-        tokio::time::timeout(Duration::from_secs(10), tcp.read_to_string(&mut text)).await??;
+        let admin = matchday_client::Gm::new(&format!("http://{}", self.admin)).with_timeout(Duration::from_secs(10));
+        let text = admin
+            .send(matchday_client::gm::Request::new("GET", "/metrics"))
+            .await
+            .context("reading connect's /metrics")?
+            .text;
         Ok(text
             .lines()
             .find_map(|l| l.strip_prefix("matchday_connect_connections "))

@@ -137,10 +137,12 @@ pub struct MatchView {
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,
+    #[cfg_attr(test, proptest(strategy = "proptest::collection::vec(proptest::arbitrary::any::<String>(), 0..4)"))]
     pub teams: Vec<String>,
     pub start_at: u64,
     pub state: i8,
     pub state_name: String,
+    #[cfg_attr(test, proptest(strategy = "proptest::collection::vec(proptest::arbitrary::any::<OptionView>(), 0..8)"))]
     pub options: Vec<OptionView>,
     pub odds_ver: u64,
     pub min_stake: i64,

@@ -28,6 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::{BIN, GRACE};
 use fred::prelude::*;
 use hmac::{Hmac, Mac};
 use nix::sys::signal::Signal;
@@ -43,15 +44,12 @@ use test_support::redis_server::RedisServer;
 use test_support::{ADMIN, PAYMENT_SECRET, TestDb, TestEnv};
 use tokio::time::Instant;
 
-const BIN: &str = env!("CARGO_BIN_EXE_matchday");
 const PW: &str = "chaos-password";
 /// How long the end waits for the system to finish what it holds.
 const SETTLE_DEADLINE: Duration = Duration::from_secs(180);
 /// Options of every match: a at 1.85, b at 2.133.
 const ODDS: [(&str, i64); 2] = [("a", 1850), ("b", 2133)];
 const WELCOME: i64 = 5_000;
-/// The grace period a service gets after SIGTERM (as in tests/it/drain.rs).
-const GRACE: Duration = Duration::from_secs(15);
 
 fn param(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)

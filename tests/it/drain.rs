@@ -10,10 +10,7 @@ use nix::sys::signal::Signal;
 use test_support::process::Process;
 use test_support::{Client, TestDb, TestEnv, eventually};
 
-const BIN: &str = env!("CARGO_BIN_EXE_matchday");
-/// The grace period an operator gives a service (systemd's TimeoutStopSec, Kubernetes'
-/// terminationGracePeriodSeconds): ours must be well within it.
-const GRACE: Duration = Duration::from_secs(15);
+use crate::{BIN, GRACE, SteadyLoad};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_service_exits_0_on_sigterm_and_connect_says_going_away() {
@@ -51,11 +48,7 @@ async fn a_rolling_restart_of_logic_under_load_answers_every_request_once() {
 
     // A steady load for the whole restart: the bench's clients, each reply matched to its request,
     // balances and the match checked afterwards.
-    let target =
-        bench::Target { ws: format!("ws://{ws}/ws"), gm: format!("http://{gm}"), token: test_support::ADMIN.into() };
-    let mut opts = bench::BetsOptions::closed(10, 2, 20, None);
-    opts.target = Some(target);
-    let load = tokio::spawn(bench::bets(env.cfg.clone(), opts));
+    let load = SteadyLoad::start(&env.cfg, ws, gm);
 
     let bet_seq = env.keys().bet_seq();
     let seq = || async { env.redis.pool.get::<Option<u64>, _>(&bet_seq).await.expect("GET").unwrap_or(0) };
@@ -73,12 +66,7 @@ async fn a_rolling_restart_of_logic_under_load_answers_every_request_once() {
         logic = next;
     }
 
-    let report = load.await.expect("load task").expect("bench bets");
-    println!("{report}");
-    assert!(report.bets_ok > 0, "{report}");
-    assert_eq!(report.unmatched, 0, "a request was lost or answered twice:\n{report}");
-    assert!(report.errors.is_empty(), "{report}");
-    assert!(report.conserved && report.match_agrees(), "{report}");
+    load.finish().await;
     let queue = env.keys().c2l(env.cfg.node.group);
     env.queue_idle(&queue).await;
     logic.signal(Signal::SIGTERM);

@@ -6,8 +6,8 @@ use futures_util::future::join_all;
 use protocol::{ClientHead, msg};
 use serde_json::json;
 use test_support::proxy::Proxy;
+use test_support::raw::{self, RawWs, Read};
 use test_support::{Client, Stack, TestEnv, eventually, spawn_connect, spawn_logic};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const PW: &str = "secret-pw";
 
@@ -163,25 +163,17 @@ async fn an_idle_client_is_closed_and_shutdown_says_going_away() {
     cfg.connect.idle_timeout_ms = 300;
     let stack = Stack::spawn(cfg).await;
     // A client that has gone quiet (not even answering pings): a raw socket after the handshake.
-    let mut idle = tokio::net::TcpStream::connect(stack.addr).await.unwrap();
-    let handshake = format!(
-        "GET /ws HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        stack.addr
-    );
-    idle.write_all(handshake.as_bytes()).await.unwrap();
-    let mut received = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), idle.read_to_end(&mut received))
-        .await
-        .expect("closed in time")
-        .unwrap();
-    let text = String::from_utf8_lossy(&received);
-    assert!(text.starts_with("HTTP/1.1 101"), "{text}");
-    let frames = &received[text.find("\r\n\r\n").unwrap() + 4..];
-    // Server frames are unmasked: pings (0x89) and then one close (0x88) with code 1000.
-    let close = frames.windows(4).position(|w| w[0] == 0x88 && w[2..4] == 1000u16.to_be_bytes());
-    assert!(close.is_some(), "a close frame with 1000 (idle timeout): {frames:02x?}");
-    assert!(frames.starts_with(&[0x89, 0x00]), "it was pinged first: {frames:02x?}");
+    let mut idle = RawWs::connect(stack.addr).await;
+    let mut before_close = Vec::new();
+    let close = loop {
+        match idle.read().await {
+            Read::Frame { opcode: raw::CLOSE, payload, .. } => break payload,
+            Read::Frame { opcode, .. } => before_close.push(opcode),
+            Read::Eof => panic!("the connection ended without a close frame, after {before_close:?}"),
+        }
+    };
+    assert_eq!(close.get(..2), Some(&1000u16.to_be_bytes()[..]), "closed with 1000 (idle timeout): {close:?}");
+    assert_eq!(before_close.first(), Some(&raw::PING), "it was pinged first: {before_close:?}");
 
     let mut c = stack.client().await;
     assert_eq!(c.call(msg::PING, json!({})).await.code(), 0);

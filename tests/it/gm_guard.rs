@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::process::Stdio;
 
+use crate::BIN;
 use common::{Config, Shutdown};
 use fred::prelude::*;
 use hmac::{Hmac, Mac};
@@ -15,8 +16,6 @@ use test_support::http::Gm;
 use test_support::{ADMIN, DEADLINE, PAYMENT_SECRET, TestEnv, eventually};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-
-const BIN: &str = env!("CARGO_BIN_EXE_matchday");
 
 /// Starts gm for `cfg` on port 0, with the payment provider's listener when `payments`.
 async fn spawn(cfg: Config, payments: bool, shutdown: &Shutdown) -> (SocketAddr, Option<SocketAddr>) {

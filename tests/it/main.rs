@@ -1,6 +1,8 @@
 //! The integration tests: one binary, one module per area (each test builds its own world with
 //! test-support: its own Redis prefix and MySQL database). `cargo test --test it` runs them all;
-//! `scripts/test.sh --fast` the fast tier (docs/testing.md).
+//! `scripts/test.sh --fast` all but the chaos runs and the browser test (README, "Tests").
+//! What several areas share is here: the binary and grace period of the tests that run services
+//! as child processes, and a steady bet load.
 
 mod auth;
 mod ban;
@@ -30,3 +32,49 @@ mod replication;
 mod scaling;
 mod settle;
 mod store;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::Config;
+use tokio::task::JoinHandle;
+
+/// The `matchday` binary, for the tests that run services as child processes.
+const BIN: &str = env!("CARGO_BIN_EXE_matchday");
+
+/// The grace period an operator gives a service after SIGTERM (systemd's TimeoutStopSec,
+/// Kubernetes' terminationGracePeriodSeconds): ours must be well within it.
+const GRACE: Duration = Duration::from_secs(15);
+
+/// A steady load of bets for about 20 s through connect at `ws` (staff calls to gm at `gm`):
+/// `matchday bench bets` with 10 clients, each reply matched to its request.
+struct SteadyLoad(JoinHandle<anyhow::Result<::bench::BetsReport>>);
+
+impl SteadyLoad {
+    fn start(cfg: &Config, ws: SocketAddr, gm: SocketAddr) -> SteadyLoad {
+        let target = ::bench::Target {
+            ws: format!("ws://{ws}/ws"),
+            gm: format!("http://{gm}"),
+            token: test_support::ADMIN.into(),
+        };
+        let mut opts = ::bench::BetsOptions::closed(10, 2, 20, None);
+        opts.target = Some(target);
+        SteadyLoad(tokio::spawn(::bench::bets(cfg.clone(), opts)))
+    }
+
+    fn is_finished(&self) -> bool {
+        self.0.is_finished()
+    }
+
+    /// Waits for the end and checks it: bets were placed, none lost or answered twice, no errors,
+    /// coins conserved and the match's pool agreeing with the bets.
+    async fn finish(self) -> ::bench::BetsReport {
+        let report = self.0.await.expect("load task").expect("bench bets");
+        println!("{report}");
+        assert!(report.bets_ok > 0, "{report}");
+        assert_eq!(report.unmatched, 0, "a request was lost or answered twice:\n{report}");
+        assert!(report.errors.is_empty(), "{report}");
+        assert!(report.conserved && report.match_agrees(), "{report}");
+        report
+    }
+}

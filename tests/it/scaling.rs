@@ -14,9 +14,7 @@ use test_support::http::Gm;
 use test_support::process::Process;
 use test_support::{ADMIN, OPERATOR, TestDb, TestEnv, VIEWER, eventually};
 
-const BIN: &str = env!("CARGO_BIN_EXE_matchday");
-/// Well within any operator's stop timeout (systemd's TimeoutStopSec in config/systemd/).
-const GRACE: Duration = Duration::from_secs(15);
+use crate::{BIN, GRACE, SteadyLoad};
 
 /// A heartbeat field of a running process, as a number (0 while absent).
 async fn beat(env: &TestEnv, p: &Process, field: &str) -> u64 {
@@ -39,10 +37,7 @@ async fn a_second_logic_process_shares_a_loaded_group_and_drains_without_losing_
 
     // A steady load through the whole scale-out and drain: every reply matched to its request,
     // balances and the match checked afterwards.
-    let target = bench::Target { ws: format!("ws://{ws}/ws"), gm: format!("http://{gm_addr}"), token: ADMIN.into() };
-    let mut opts = bench::BetsOptions::closed(10, 2, 20, None);
-    opts.target = Some(target);
-    let load = tokio::spawn(bench::bets(env.cfg.clone(), opts));
+    let load = SteadyLoad::start(&env.cfg, ws, gm_addr);
     eventually("the first logic process reports handled frames", || async {
         (beat(&env, &first, "handled").await > 50 && beat(&env, &first, "frames_per_s").await > 0).then_some(())
     })
@@ -79,12 +74,7 @@ async fn a_second_logic_process_shares_a_loaded_group_and_drains_without_losing_
     let beat_left: i64 = env.redis.pool.exists(env.keys().node("logic", &second.node_id)).await.expect("EXISTS");
     assert_eq!(beat_left, 0, "the drained process left its heartbeat");
 
-    let report = load.await.expect("load task").expect("bench bets");
-    println!("{report}");
-    assert!(report.bets_ok > 0, "{report}");
-    assert_eq!(report.unmatched, 0, "a request was lost or answered twice:\n{report}");
-    assert!(report.errors.is_empty(), "{report}");
-    assert!(report.conserved && report.match_agrees(), "{report}");
+    load.finish().await;
     // The drain was audited (the outbox holds it until a dbsvr copies it).
     let records: Vec<bytes::Bytes> = env.redis.pool.lrange(env.keys().outbox(), 0, -1).await.expect("LRANGE");
     let drains = records

@@ -29,20 +29,11 @@ pub(super) async fn bets_chunk(
     .map(|row| (row.0, row))
     .collect();
     for (rb, &id) in r_bets.iter().zip(ids) {
-        let Some((_, uid, match_id, option, stake, odds, state, payout)) = m_bets.get(&id) else {
-            if rb.is_empty() {
-                report.gaps += 1;
-            } else {
-                report.bets += 1;
-                report.diff(Kind::Bet, id, "missing in mysql");
-            }
+        let m = m_bets.get(&id);
+        let both = report.present_in_both(Kind::Bet, id, !rb.is_empty(), m.is_some());
+        let (true, Some((_, uid, match_id, option, stake, odds, state, payout))) = (both, m) else {
             continue;
         };
-        report.bets += 1;
-        if rb.is_empty() {
-            report.diff(Kind::Bet, id, "missing in redis");
-            continue;
-        }
         report.field(Kind::Bet, id, "state", rstr(rb, "state"), text(state));
         report.field(Kind::Bet, id, "payout", rnum(rb, "payout"), payout.map_or_else(|| "none".into(), num));
         report.field(Kind::Bet, id, "uid", rnum(rb, "uid"), num(uid));

@@ -27,20 +27,11 @@ pub(super) async fn matches_chunk(
     .map(|(id, state, live, result, odds_ver)| (id, (state, live, result, odds_ver)))
     .collect();
     for (rm, &id) in r_matches.iter().zip(ids) {
-        let Some((state, live, result, odds_ver)) = m_matches.get(&id) else {
-            if rm.is_empty() {
-                report.gaps += 1;
-            } else {
-                report.matches += 1;
-                report.diff(Kind::Match, id, "missing in mysql");
-            }
+        let m = m_matches.get(&id);
+        let both = report.present_in_both(Kind::Match, id, !rm.is_empty(), m.is_some());
+        let (true, Some((state, live, result, odds_ver))) = (both, m) else {
             continue;
         };
-        report.matches += 1;
-        if rm.is_empty() {
-            report.diff(Kind::Match, id, "missing in redis");
-            continue;
-        }
         report.field(Kind::Match, id, "state", rnum(rm, "state"), num(state));
         report.field(Kind::Match, id, "live", rnum(rm, "live"), num(live));
         // A match without a result has "" in both stores.

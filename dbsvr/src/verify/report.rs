@@ -102,6 +102,25 @@ impl Report {
         self.differences.push(Difference { kind, id, what: what.into() });
     }
 
+    /// Counts one bet or match id: `true` when both stores hold it (the caller then compares its
+    /// fields); one missing side is a difference, neither side a gap.
+    pub(super) fn present_in_both(&mut self, kind: Kind, id: u64, in_redis: bool, in_mysql: bool) -> bool {
+        if !in_redis && !in_mysql {
+            self.gaps += 1;
+            return false;
+        }
+        match kind {
+            Kind::Bet => self.bets += 1,
+            Kind::Match => self.matches += 1,
+            Kind::User | Kind::Wallet | Kind::Ledger => self.users += 1,
+        }
+        if let Some(what) = super::read::missing(in_redis, in_mysql) {
+            self.diff(kind, id, what);
+            return false;
+        }
+        true
+    }
+
     /// Records `field redis=… mysql=…` when the two sides differ.
     pub(super) fn field(&mut self, kind: Kind, id: u64, field: &str, redis: String, mysql: String) {
         if redis != mysql {
@@ -133,5 +152,16 @@ mod tests {
         assert!(r.summary().ends_with("3 users (with their wallets and ledgers), 0 bets, 0 matches: 2 differences"));
         let h: HashMap<String, String> = [("a".to_string(), "12".to_string()), ("b".into(), "x".into())].into();
         assert_eq!((rnum(&h, "a"), rnum(&h, "b"), rnum(&h, "c")), ("12".into(), "\"x\"".into(), "none".into()));
+    }
+
+    #[test]
+    fn an_id_is_compared_when_both_stores_hold_it_a_gap_in_neither_a_difference_in_one() {
+        let mut r = Report::default();
+        assert!(r.present_in_both(Kind::Bet, 1, true, true));
+        assert!(!r.present_in_both(Kind::Bet, 2, false, false));
+        assert!(!r.present_in_both(Kind::Bet, 3, true, false));
+        assert!(!r.present_in_both(Kind::Match, 4, false, true));
+        assert_eq!((r.bets, r.matches, r.gaps), (2, 1, 1));
+        assert_eq!(r.lines(), vec!["bet 3: missing in mysql", "match 4: missing in redis"]);
     }
 }
