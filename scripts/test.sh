@@ -42,6 +42,9 @@ for arg in "$@"; do
     esac
 done
 
+# A failure's message and place, not a backtrace that pushes them out of a CI log's tail.
+export RUST_BACKTRACE="${MATCHDAY_TEST_BACKTRACE:-0}"
+
 start=$SECONDS
 status=0
 cargo test ${scope[@]+"${scope[@]}"} "$@" || status=$?

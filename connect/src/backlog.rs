@@ -4,6 +4,10 @@
 //! with code 6 without a command; at most every [`RECHECK`] one of them reads the length (LLEN) and
 //! clears the mark once the queue is below the cap.
 //!
+//! Only that read clears the mark, never an LPUSH's answer: the answers of pushes from several
+//! connections arrive in any order, and a push sent before the mark, answered after it with the
+//! shorter length it saw, would otherwise clear a mark that a later push had set.
+//!
 //! The queue can pass the cap only by the frames already on their way when the mark is set: each
 //! connection has at most one frame in flight, so by at most the node's connections (times the
 //! group's nodes).
@@ -59,8 +63,16 @@ impl Backlog {
         }
     }
 
-    /// Records the queue's length as an LPUSH answered it (or LLEN read it); true if it is below
-    /// the cap (the mark is cleared), false if it is at the cap (the queue is marked full).
+    /// Records the queue's length as an LPUSH answered it: at the cap, the queue is marked full. A
+    /// shorter length leaves a mark as it is (it may be older than the push that set it).
+    pub fn pushed(&self, len: u64) {
+        if self.cap != 0 && len >= self.cap {
+            self.mark_full(len);
+        }
+    }
+
+    /// Records the queue's length as a recheck (LLEN) read it; true if it is below the cap (the
+    /// mark is cleared), false if it is at the cap (the queue stays marked full).
     pub fn checked(&self, len: u64) -> bool {
         if self.cap == 0 || len < self.cap {
             if self.full.swap(false, Ordering::Relaxed) {
@@ -69,12 +81,16 @@ impl Backlog {
             }
             return true;
         }
+        self.mark_full(len);
+        false
+    }
+
+    fn mark_full(&self, len: u64) {
         self.checked_ms.store(self.now_ms(), Ordering::Relaxed);
         if !self.full.swap(true, Ordering::Relaxed) {
             tracing::warn!(queue.depth = len, "the group queue is full (connect.max_queue_depth); answering code 6");
             metrics::gauge!("matchday_connect_queue_full").set(1.0);
         }
-        false
     }
 }
 
@@ -88,10 +104,12 @@ mod tests {
         // Started a while ago, so that "the last check was at 0" is longer ago than RECHECK.
         b.epoch = Instant::now().checked_sub(Duration::from_secs(10)).expect("a clock past 10 s");
         assert_eq!(b.admit(), Admit::Push);
-        assert!(b.checked(2));
+        b.pushed(2);
         assert_eq!(b.admit(), Admit::Push);
-        assert!(!b.checked(3), "at the cap: marked full");
-        assert_eq!(b.admit(), Admit::Full, "no recheck right after the mark");
+        b.pushed(3);
+        assert_eq!(b.admit(), Admit::Full, "at the cap: marked full, no recheck right after the mark");
+        b.pushed(2);
+        assert_eq!(b.admit(), Admit::Full, "a push answered late with a shorter length leaves the mark");
         // Pretend the mark is older than RECHECK: one frame rechecks, the others are refused.
         b.checked_ms.store(0, Ordering::Relaxed);
         assert_eq!(b.admit(), Admit::Recheck);
@@ -106,6 +124,7 @@ mod tests {
     #[test]
     fn no_cap_never_fills() {
         let b = Backlog::new(0);
+        b.pushed(u64::MAX);
         assert!(b.checked(u64::MAX));
         assert_eq!(b.admit(), Admit::Push);
     }

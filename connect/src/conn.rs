@@ -360,7 +360,7 @@ impl Conn {
         match pushed {
             Ok(len) => {
                 self.node.stats.forwarded();
-                self.node.backlog.checked(len.max(0) as u64);
+                self.node.backlog.pushed(len.max(0) as u64);
             }
             Err(e) => {
                 tracing::debug!(error = %e, "cannot queue a frame; answered with code 6");

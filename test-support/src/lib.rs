@@ -45,6 +45,20 @@ pub use matchday_client;
 /// How long [`eventually`] waits before it fails a test.
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
+/// With `MATCHDAY_TEST_LOG` set (a `RUST_LOG`-style filter, e.g. `debug` or `logic=debug`), the
+/// services a test runs in its own process log to the test's captured output, shown when it fails.
+fn init_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Ok(filter) = std::env::var("MATCHDAY_TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
+    });
+}
+
 /// A test's own slice of Redis. Dropping it deletes every key under its prefix.
 pub struct TestEnv {
     pub cfg: Config,
@@ -64,6 +78,7 @@ impl TestEnv {
     }
 
     async fn with_config(cfg: Config) -> TestEnv {
+        init_logs();
         let redis = Redis::new(&cfg.redis).expect("redis client");
         redis.ready().await.expect("Redis must be running for the tests (scripts/deps.sh starts it)");
         TestEnv { cfg, redis }
