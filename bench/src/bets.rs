@@ -12,21 +12,26 @@
 //! Every reply is matched to its request by seq. Reports bets/s, latency percentiles (HDR
 //! histogram) and errors by code, then checks the money: each client's balance afterwards is its
 //! balance before less the stakes accepted, and gm's match holds exactly the accepted bets and
-//! stakes. With `ceiling`, the Redis-only ceiling ([`crate::ceiling`]) runs afterwards with the same
-//! number of requests in flight, and the report carries the ratio.
+//! stakes. With `ceiling`, the Redis-only ceiling ([`crate::ceiling`]) and the minimal ceiling
+//! ([`crate::minimal`]) run afterwards with the same number of requests in flight, and the report
+//! carries the ratio. Each series carries its [`Cost`] (Redis per bet, each process's CPU, the
+//! wall), from the configured Redis's counters (in target mode, when that Redis answers).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use common::Config;
+use common::{Config, Redis};
 use futures_util::StreamExt;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::ceiling::{self, CeilingReport, STAKE, new_histogram};
+use crate::ceiling::{self, STAKE, new_histogram};
+use crate::cost::{Cost, Here, Meter};
 use crate::load::{BenchClient, Plan};
+use crate::loops::CeilingReport;
+use crate::minimal;
 use crate::services::{in_process_config, with_services};
 use crate::staff::Staff;
 
@@ -102,7 +107,10 @@ pub struct BetsReport {
     /// The match's bet count and pool total as gm reports them.
     pub bets_in_match: u64,
     pub pool_total: i64,
+    /// What the load window cost (none in target mode when the configured Redis does not answer).
+    pub cost: Option<Cost>,
     pub ceiling: Option<CeilingReport>,
+    pub minimal_ceiling: Option<CeilingReport>,
 }
 
 impl BetsReport {
@@ -141,8 +149,20 @@ impl BetsReport {
         if let Some(rate) = self.rate {
             line.push_str(&format!(" rate={rate} skipped={} send_lag_p99_us={}", self.skipped, self.send_lag_p99_us));
         }
+        if let Some(c) = &self.cost {
+            line.push_str(&format!(
+                " redis_us_per_bet={:.1} redis_cmds_per_bet={:.1} redis_cpu={:.2}",
+                c.redis.us_per_request, c.redis.commands_per_request, c.redis.cpu_share
+            ));
+        }
         if let (Some(c), Some(r)) = (&self.ceiling, self.ratio()) {
             line.push_str(&format!(" ceiling_per_sec={:.0} ratio={r:.3}", c.bets_per_sec));
+        }
+        if let Some(m) = &self.minimal_ceiling {
+            line.push_str(&format!(
+                " minimal_per_sec={:.0} minimal_redis_us_per_bet={:.1}",
+                m.bets_per_sec, m.cost.redis.us_per_request
+            ));
         }
         line
     }
@@ -190,9 +210,15 @@ impl std::fmt::Display for BetsReport {
             self.stakes_accepted,
             if self.match_agrees() { "agree" } else { "DISAGREE" }
         )?;
+        if let Some(c) = &self.cost {
+            writeln!(f, "  cost        {c}")?;
+        }
         if let (Some(c), Some(r)) = (&self.ceiling, self.ratio()) {
             writeln!(f, "  {c}")?;
             writeln!(f, "  ratio       {r:.3} (E2E / ceiling)")?;
+        }
+        if let Some(m) = &self.minimal_ceiling {
+            writeln!(f, "  {m}")?;
         }
         write!(f, "{}", self.result_line())
     }
@@ -202,23 +228,51 @@ impl std::fmt::Display for BetsReport {
 /// fresh prefix, ports and limits overridden for the bench, keys removed afterwards).
 pub async fn bets(cfg: Config, opts: BetsOptions) -> anyhow::Result<BetsReport> {
     let mut report = match &opts.target {
-        Some(target) => drive(target, &opts).await?,
+        Some(target) => {
+            let redis = metered_redis(&cfg).await;
+            let report = drive(target, &opts, redis.as_ref(), Here::Only("load generator")).await;
+            if let Some(r) = redis {
+                r.close().await;
+            }
+            report?
+        }
         None => in_process(cfg.clone(), &opts).await?,
     };
     if opts.ceiling {
         let in_flight = opts.clients * opts.window.max(1);
-        report.ceiling = Some(ceiling::ceiling(cfg, in_flight, opts.seconds, opts.bets).await?);
+        report.ceiling = Some(ceiling::ceiling(cfg.clone(), in_flight, opts.seconds, opts.bets).await?);
+        report.minimal_ceiling = Some(minimal::minimal(cfg, in_flight, opts.seconds, opts.bets).await?);
     }
     Ok(report)
 }
 
-async fn in_process(cfg: Config, opts: &BetsOptions) -> anyhow::Result<BetsReport> {
-    let (cfg, token) = in_process_config(cfg)?;
-    with_services(&cfg, |ws, gm| async move { drive(&Target { ws, gm, token }, opts).await }).await
+/// The configured Redis, to read its counters when driving a deployment: none (and a warning) when
+/// it does not answer within a few seconds.
+async fn metered_redis(cfg: &Config) -> Option<Redis> {
+    let redis = Redis::new(&cfg.redis).ok()?;
+    match tokio::time::timeout(Duration::from_secs(5), redis.ready()).await {
+        Ok(Ok(())) => Some(redis),
+        _ => {
+            tracing::warn!("bench: the configured Redis does not answer; the report has no Redis cost");
+            None
+        }
+    }
 }
 
-/// Makes the match, signs up and funds the clients, runs the load, checks the money.
-async fn drive(target: &Target, opts: &BetsOptions) -> anyhow::Result<BetsReport> {
+async fn in_process(cfg: Config, opts: &BetsOptions) -> anyhow::Result<BetsReport> {
+    let (cfg, token) = in_process_config(cfg)?;
+    let redis = Redis::new(&cfg.redis)?;
+    let redis = &redis;
+    with_services(&cfg, |ws, gm| async move {
+        redis.ready().await?;
+        drive(&Target { ws, gm, token }, opts, Some(redis), Here::LoadAndServices).await
+    })
+    .await
+}
+
+/// Makes the match, signs up and funds the clients, runs the load (its cost read from `redis`'s
+/// counters when given, with `here` running in this process), checks the money.
+async fn drive(target: &Target, opts: &BetsOptions, redis: Option<&Redis>, here: Here) -> anyhow::Result<BetsReport> {
     let clients = opts.clients.max(1);
     let window = opts.window.max(1);
     let run_id = &uuid::Uuid::new_v4().simple().to_string()[..10];
@@ -245,6 +299,10 @@ async fn drive(target: &Target, opts: &BetsOptions) -> anyhow::Result<BetsReport
             |now, last_second| format!("bench bets: {now} placed, {last_second} in the last second"),
         )
     });
+    let meter = match redis {
+        Some(r) => Some(Meter::start(r).await?),
+        None => None,
+    };
     let started = Instant::now();
     let plan = Plan {
         window,
@@ -279,6 +337,11 @@ async fn drive(target: &Target, opts: &BetsOptions) -> anyhow::Result<BetsReport
     if let Some(t) = ticker {
         t.abort();
     }
+    let ok_so_far: u64 = loop_outcomes.iter().map(|o| o.ok).sum();
+    let cost = match (meter, redis) {
+        (Some(m), Some(r)) => Some(m.finish(r, ok_so_far, here).await?),
+        _ => None,
+    };
     let mut hist = new_histogram();
     let mut lag = new_histogram();
     let mut errors = BTreeMap::new();
@@ -326,6 +389,8 @@ async fn drive(target: &Target, opts: &BetsOptions) -> anyhow::Result<BetsReport
         conserved: balances_before == balances_after + stakes,
         bets_in_match: view.bet_count,
         pool_total: view.pool.values().sum(),
+        cost,
         ceiling: None,
+        minimal_ceiling: None,
     })
 }

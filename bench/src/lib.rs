@@ -8,7 +8,9 @@
 //! - [`flush`]: dbsvr's flush rate (records/s) vs MySQL writes alone, and its lag at a steady load.
 //! - [`bets`]: place-bet throughput end to end (WebSocket clients, connect, logic, gm; in process or
 //!   against a running deployment), closed loop or fixed arrival rate, its latency, and the check
-//!   that every coin is accounted for; [`ceiling`]: the same bet's Redis commands alone.
+//!   that every coin is accounted for; [`ceiling`]: the same bet's Redis commands alone;
+//!   [`minimal`]: the least a bet can cost in Redis. Each with its [`Cost`]: Redis CPU and commands
+//!   per bet from Redis's own counters, each process's share of a core, and the wall.
 //! - [`lua`]: what a Lua handler costs — the same balance read answered by the built-in Rust handler
 //!   and by a Lua module, through connect and logic in process, alternating phases.
 //! - [`idle`]: connect's resident memory per idle WebSocket connection (connect as a child
@@ -17,19 +19,25 @@
 mod bets;
 mod ceiling;
 mod child;
+mod cost;
 mod flush;
 mod idle;
 mod load;
+mod loops;
 mod lua;
+mod minimal;
 mod services;
 mod settle;
 mod staff;
 
 pub use bets::{BetsOptions, BetsReport, Target, bets};
-pub use ceiling::{CeilingReport, ceiling};
+pub use ceiling::ceiling;
+pub use cost::{Cost, CpuShare, RedisCost};
 pub use flush::{FlushReport, flush};
 pub use idle::{IdleOptions, IdleReport, idle};
+pub use loops::CeilingReport;
 pub use lua::{LUA_MSG, LuaPhase, LuaReport, lua};
+pub use minimal::minimal;
 pub use settle::{SettleReport, settle};
 
 /// Prints `line(count so far, count in the last second)` to stderr every second, until the returned

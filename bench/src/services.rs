@@ -6,21 +6,31 @@ use std::time::Duration;
 use common::config::{Role, StaffToken};
 use common::{Config, Redis, Shutdown};
 
-/// Starts connect, logic and gm for `cfg` (made by [`in_process_config`]) in this process, runs
-/// `f` with the WebSocket and gm addresses, then stops them and removes the run's keys.
+/// Starts connect, logic and gm for `cfg` (made by [`in_process_config`]) in this process, on a
+/// runtime of their own (threads named [`crate::cost::SERVICE_THREADS`]), runs `f` with the
+/// WebSocket and gm addresses, then stops them and removes the run's keys.
 pub(crate) async fn with_services<T, Fut>(cfg: &Config, f: impl FnOnce(String, String) -> Fut) -> anyhow::Result<T>
 where
     Fut: std::future::Future<Output = anyhow::Result<T>>,
 {
     let redis = Redis::new(&cfg.redis)?;
     redis.ready().await?;
+    // The services get threads of their own, named, so that their CPU is told apart from the load
+    // generator's (crate::cost); as many as the bench's own runtime has.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+        .thread_name(crate::cost::SERVICE_THREADS)
+        .enable_all()
+        .build()?;
     let shutdown = Shutdown::new();
     let result = async {
-        let (ws, gm) = spawn_services(cfg, &shutdown).await?;
+        let (c, s) = (cfg.clone(), shutdown.clone());
+        let (ws, gm) = runtime.spawn(async move { spawn_services(&c, &s).await }).await??;
         f(ws, gm).await
     }
     .await;
     shutdown.shutdown(Duration::from_secs(10)).await;
+    runtime.shutdown_background();
     crate::cleanup(&redis).await;
     redis.close().await;
     result

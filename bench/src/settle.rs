@@ -11,13 +11,20 @@ use fred::prelude::*;
 use protocol::matches::{Action, Job};
 
 use seed::step;
+use serde::Serialize;
 
-#[derive(Debug)]
+use crate::cost::{Cost, Here, Meter};
+
+#[derive(Debug, Clone, Serialize)]
 pub struct SettleReport {
     pub bets: usize,
     pub batch: usize,
     pub service_secs: f64,
     pub ceiling_secs: f64,
+    /// What resultcenter's run cost (per bet settled).
+    pub service_cost: Cost,
+    /// What the script alone cost (per bet settled).
+    pub ceiling_cost: Cost,
 }
 
 impl SettleReport {
@@ -34,14 +41,16 @@ impl std::fmt::Display for SettleReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "settle: {} bets, batch {}", self.bets, self.batch)?;
         writeln!(f, "  resultcenter          {:>9.0} bets/s  ({:.2} s)", self.service_rate(), self.service_secs)?;
+        writeln!(f, "    {}", self.service_cost)?;
         writeln!(f, "  ceiling (script only) {:>9.0} bets/s  ({:.2} s)", self.ceiling_rate(), self.ceiling_secs)?;
+        writeln!(f, "    {}", self.ceiling_cost)?;
         write!(f, "  ratio                 {:>9.2}", self.service_rate() / self.ceiling_rate())
     }
 }
 
 /// Runs the settle benchmark with `bets` bets (users × 10) and batches of `batch`.
 pub async fn settle(mut cfg: Config, bets: usize, batch: usize) -> anyhow::Result<SettleReport> {
-    cfg.redis.prefix = format!("bench:{}:", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    cfg.redis.prefix = crate::fresh_prefix();
     cfg.resultcenter.batch = batch;
     cfg.resultcenter.workers = 1;
     cfg.node.id = "bench".into();
@@ -49,7 +58,7 @@ pub async fn settle(mut cfg: Config, bets: usize, batch: usize) -> anyhow::Resul
     redis.ready().await?;
     let users = (bets as u64).div_ceil(10);
     let result = run(&cfg, &redis, users, batch).await;
-    cleanup(&redis).await;
+    crate::cleanup(&redis).await;
     redis.close().await;
     result
 }
@@ -59,9 +68,11 @@ async fn run(cfg: &Config, redis: &Redis, users: u64, batch: usize) -> anyhow::R
     let ceiling = seed::book(redis, "lol", 1, users, 10).await?;
     close(redis, ceiling.match_id).await?;
     let _: i64 = redis.pool.del(redis.keys.settle()).await?;
+    let meter = Meter::start(redis).await?;
     let started = Instant::now();
     drive_script(redis, ceiling.match_id, batch).await?;
     let ceiling_secs = started.elapsed().as_secs_f64();
+    let ceiling_cost = meter.finish(redis, ceiling.bets.len() as u64, Here::Only("bench (the script alone)")).await?;
 
     let book = seed::book(redis, "lol", 1_000_000, users, 10).await?;
     let shutdown = Shutdown::new();
@@ -72,15 +83,17 @@ async fn run(cfg: &Config, redis: &Redis, users: u64, batch: usize) -> anyhow::R
     while redis.pool.hlen::<i64, _>(redis.keys.consumers(&redis.keys.settle())).await? == 0 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    let meter = Meter::start(redis).await?;
     let started = Instant::now();
     close(redis, book.match_id).await?;
     while stats.handled() == 0 {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let service_secs = started.elapsed().as_secs_f64();
+    let service_cost = meter.finish(redis, book.bets.len() as u64, Here::Only("resultcenter")).await?;
     shutdown.shutdown(Duration::from_secs(10)).await;
     service.await??;
-    Ok(SettleReport { bets: book.bets.len(), batch, service_secs, ceiling_secs })
+    Ok(SettleReport { bets: book.bets.len(), batch, service_secs, ceiling_secs, service_cost, ceiling_cost })
 }
 
 /// Starts the match and sets winner "a" (which queues the settle job).
@@ -113,13 +126,5 @@ async fn drive_script(redis: &Redis, mid: u64, batch: usize) -> anyhow::Result<(
             return Ok(());
         }
         anyhow::ensure!(!members.is_empty(), "settle_batch.lua answered {r:?} with nothing open");
-    }
-}
-
-async fn cleanup(redis: &Redis) {
-    if let Ok(keys) = redis.scan("*").await {
-        for chunk in keys.chunks(500) {
-            let _: Result<i64, _> = redis.pool.del(chunk.to_vec()).await;
-        }
     }
 }

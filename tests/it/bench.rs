@@ -23,7 +23,49 @@ async fn bench_bets_is_correct() {
     assert!(report.is_correct(), "{report}");
     let ceiling = report.ceiling.as_ref().expect("the ceiling ran");
     assert_eq!(ceiling.bets, 200, "{report}");
+    let minimal = report.minimal_ceiling.as_ref().expect("the minimal ceiling ran");
+    assert_eq!(minimal.bets, 200, "{report}");
     assert!(report.result_line().starts_with("RESULT bets_per_sec="), "{report}");
+    assert!(report.result_line().contains(" redis_us_per_bet="), "{report}");
+
+    // Each series' cost, in the JSON as in the report. Redis's counters are server-wide and other
+    // tests share this Redis, so the counts are bounded below by what each bet itself sends.
+    let json: serde_json::Value = serde_json::from_str(&report.to_json().expect("json")).expect("the JSON parses");
+    let series = [
+        ("end to end", &json["cost"], 200, 2.0, 3, Some("services (connect, logic, gm)")),
+        ("ceiling", &json["ceiling"]["cost"], 200, 2.0, 2, None),
+        // min_bet.lua: one EVALSHA calling HGET, HGET, HINCRBY, HSET, RPUSH.
+        ("minimal", &json["minimal_ceiling"]["cost"], 200, 1.0, 2, None),
+    ];
+    for (name, cost, requests, min_scripts, processes, services) in series {
+        let redis = &cost["redis"];
+        let num = |v: &serde_json::Value| v.as_f64().unwrap_or_else(|| panic!("{name}: {v} is not a number: {cost}"));
+        assert_eq!(redis["requests"].as_u64(), Some(requests), "{name}: {cost}");
+        let us = num(&redis["us_per_request"]);
+        let share = num(&redis["cpu_share"]);
+        let secs = num(&cost["secs"]);
+        assert!(us > 0.0, "{name}: Redis spent no CPU on the bets: {cost}");
+        assert!(num(&redis["scripts_per_request"]) >= min_scripts, "{name}: {cost}");
+        assert!(num(&redis["commands_per_request"]) >= min_scripts + 5.0, "{name}: {cost}");
+        assert!(num(&redis["script_us_per_request"]) > 0.0, "{name}: {cost}");
+        // The per-request figure and the share are the same CPU, divided differently.
+        let from_share = share * secs * 1e6 / requests as f64;
+        assert!((from_share - us).abs() <= 1e-6 * us.max(1.0), "{name}: {us} µs/request vs share {share}: {cost}");
+        let procs = cost["processes"].as_array().expect("processes");
+        assert_eq!(procs.len(), processes, "{name}: {cost}");
+        assert_eq!(procs[0]["process"], "redis-server", "{name}: {cost}");
+        assert_eq!(num(&procs[0]["cpu_share"]), share, "{name}: {cost}");
+        let cores = cost["cores"].as_u64().expect("cores") as f64;
+        for p in procs {
+            let s = num(&p["cpu_share"]);
+            assert!((0.0..=cores * 1.1).contains(&s), "{name}: a share outside 0..cores: {cost}");
+        }
+        if let Some(services) = services {
+            assert_eq!(procs[1]["process"], services, "{name}: {cost}");
+            assert!(num(&procs[1]["cpu_share"]) > 0.0, "{name}: the services' threads did the work: {cost}");
+        }
+        assert!(!cost["wall"].as_str().unwrap_or("").is_empty(), "{name}: {cost}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -31,6 +31,7 @@ pub mod login_guard;
 pub mod match_create;
 pub mod match_odds;
 pub mod match_transition;
+pub mod min_bet;
 pub mod place_bet;
 pub mod push_user;
 pub mod rate_limit;

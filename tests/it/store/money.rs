@@ -282,3 +282,28 @@ async fn settle_batch_sums_past_2_53_exactly_and_releases_what_place_bet_held() 
     let again = settle_batch::call(&env.redis, &args).await.unwrap();
     assert_eq!(again, settle_batch::Outcome::NotSettleable { remaining: 0, state: 9 });
 }
+
+/// min_bet.lua (the bench's minimal ceiling) is a bet all the same: a debit once per request id,
+/// one change record per debit, no overdraft, a bad stake writes nothing.
+#[tokio::test]
+async fn min_bet_debits_once_per_request_and_refuses_an_overdraft_or_a_bad_stake() {
+    use common::store::min_bet::{self, Outcome};
+    let env = TestEnv::new().await;
+    let _: () = env.redis.pool.hset(env.keys().wallet(5), ("balance", 25)).await.unwrap();
+    let bet = |stake: i64, req: &'static str, bid: u64| {
+        let redis = env.redis.clone();
+        async move { min_bet::call(&redis, &min_bet::Args { uid: 5, stake, req_id: req, bid }).await }
+    };
+    assert_eq!(bet(10, "r1", 1).await.unwrap(), Outcome::Placed { bid: 1, balance: 15, repeated: false });
+    assert_eq!(bet(10, "r1", 2).await.unwrap(), Outcome::Placed { bid: 1, balance: 15, repeated: true });
+    assert_eq!(bet(10, "r2", 3).await.unwrap(), Outcome::Placed { bid: 3, balance: 5, repeated: false });
+    assert_eq!(bet(10, "r3", 4).await.unwrap(), Outcome::InsufficientBalance { balance: 5 });
+    for stake in [0, -5] {
+        let err = bet(stake, "r4", 5).await.unwrap_err();
+        assert!(err.refusal().is_some_and(|e| e.contains("bad stake")), "{err}");
+    }
+    let balance: i64 = env.redis.pool.hget(env.keys().wallet(5), "balance").await.unwrap();
+    assert_eq!(balance, 5);
+    let records: Vec<String> = env.redis.pool.lrange(env.keys().outbox(), 0, -1).await.unwrap();
+    assert_eq!(records, vec!["bet:1:5:10:15", "bet:3:5:10:5"], "one change record per debit");
+}

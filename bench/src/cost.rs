@@ -1,0 +1,328 @@
+//! What a measured window costs, from the counters of the processes themselves, read before and
+//! after it: Redis's `INFO cpu` (user + sys CPU of redis-server) and `INFO commandstats` (calls
+//! and µs per command), and this process's CPU split by thread (the services run on threads of
+//! their own, [`SERVICE_THREADS`], so the load generator's share is the rest of the process).
+//! From the deltas: Redis CPU µs, commands and script µs per request, each process's share of a
+//! core, and which of them is the wall.
+//!
+//! Redis's counters are server-wide: anything else using the same Redis during the window is
+//! counted too (run benches on a quiet Redis).
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use common::Redis;
+use fred::prelude::*;
+use fred::types::InfoKind;
+use serde::Serialize;
+
+/// The name of the threads that run the in-process services (connect, logic, gm): their CPU is
+/// counted apart from the load generator's.
+pub const SERVICE_THREADS: &str = "md-services";
+
+/// Commands Redis runs as scripts: their µs include the commands they call.
+const SCRIPT_COMMANDS: &[&str] = &["evalsha", "eval", "evalsha_ro", "eval_ro", "fcall", "fcall_ro"];
+
+/// Commands the measurement itself sends, left out of the counts.
+const OWN_COMMANDS: &[&str] = &["info"];
+
+/// Redis's counters at one moment.
+#[derive(Debug, Clone, Default)]
+pub struct RedisCounters {
+    /// used_cpu_user + used_cpu_sys, µs.
+    pub cpu_us: f64,
+    /// cmdstat calls and usec, by command (lower case, `cmdstat_` removed).
+    pub commands: BTreeMap<String, (u64, u64)>,
+}
+
+impl RedisCounters {
+    pub async fn read(redis: &Redis) -> anyhow::Result<RedisCounters> {
+        let client = redis.pool.next();
+        let cpu: String = client.info(Some(InfoKind::Cpu)).await?;
+        let stats: String = client.info(Some(InfoKind::CommandStats)).await?;
+        Ok(RedisCounters { cpu_us: parse_cpu_us(&cpu)?, commands: parse_commandstats(&stats) })
+    }
+
+    /// Calls and script µs since `before`, per [`Totals`].
+    fn since(&self, before: &RedisCounters) -> Totals {
+        let mut t = Totals { cpu_us: (self.cpu_us - before.cpu_us).max(0.0), ..Totals::default() };
+        for (name, (calls, usec)) in &self.commands {
+            if OWN_COMMANDS.contains(&name.as_str()) {
+                continue;
+            }
+            let (c0, u0) = before.commands.get(name).copied().unwrap_or((0, 0));
+            let (calls, usec) = (calls.saturating_sub(c0), usec.saturating_sub(u0));
+            t.commands += calls;
+            if SCRIPT_COMMANDS.contains(&name.as_str()) {
+                t.script_calls += calls;
+                t.script_us += usec;
+            }
+        }
+        t
+    }
+}
+
+#[derive(Debug, Default)]
+struct Totals {
+    cpu_us: f64,
+    commands: u64,
+    script_calls: u64,
+    script_us: u64,
+}
+
+fn parse_cpu_us(info: &str) -> anyhow::Result<f64> {
+    let field = |name: &str| -> anyhow::Result<f64> {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .ok_or_else(|| anyhow::anyhow!("INFO cpu has no {name}"))
+    };
+    Ok((field("used_cpu_user")? + field("used_cpu_sys")?) * 1e6)
+}
+
+/// `cmdstat_hset:calls=3,usec=12,usec_per_call=4.00,rejected_calls=0,failed_calls=0` lines.
+fn parse_commandstats(info: &str) -> BTreeMap<String, (u64, u64)> {
+    let mut out = BTreeMap::new();
+    for line in info.lines() {
+        let Some((name, rest)) = line.trim().strip_prefix("cmdstat_").and_then(|l| l.split_once(':')) else {
+            continue;
+        };
+        let mut calls = None;
+        let mut usec = None;
+        for kv in rest.split(',') {
+            match kv.split_once('=') {
+                Some(("calls", v)) => calls = v.parse().ok(),
+                Some(("usec", v)) => usec = v.parse().ok(),
+                _ => {}
+            }
+        }
+        if let (Some(c), Some(u)) = (calls, usec) {
+            out.insert(name.to_ascii_lowercase(), (c, u));
+        }
+    }
+    out
+}
+
+/// What Redis spent on a window, per request of the series.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RedisCost {
+    /// Requests (bets) in the window.
+    pub requests: u64,
+    /// Redis CPU (user + sys) per request, µs.
+    pub us_per_request: f64,
+    /// Commands Redis ran per request, counting those called from scripts.
+    pub commands_per_request: f64,
+    /// Scripts (EVALSHA, ...) per request.
+    pub scripts_per_request: f64,
+    /// Time inside scripts per request, µs (Redis's command timer: wall time while running).
+    pub script_us_per_request: f64,
+    /// Redis's CPU over the window, in cores (1.0: one core busy all the time). Redis runs
+    /// commands on one thread, so near 1.0 it is the wall.
+    pub cpu_share: f64,
+}
+
+/// One process's (or part of a process's) CPU over the window, in cores.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CpuShare {
+    pub process: String,
+    pub cpu_share: f64,
+}
+
+/// This process's CPU at one moment: in all, and on the service threads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcessCpu {
+    pub total_us: f64,
+    pub services_us: f64,
+}
+
+impl ProcessCpu {
+    pub fn read() -> ProcessCpu {
+        ProcessCpu { total_us: process_cpu_us(), services_us: threads_cpu_us(SERVICE_THREADS) }
+    }
+}
+
+/// User + sys CPU of this process, every thread it ever had, µs.
+fn process_cpu_us() -> f64 {
+    match nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF) {
+        Ok(u) => {
+            let us = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 * 1e6 + t.tv_usec() as f64;
+            us(u.user_time()) + us(u.system_time())
+        }
+        Err(_) => 0.0,
+    }
+}
+
+/// CPU of this process's live threads named `name`, µs (from /proc/self/task/*/schedstat, ns).
+fn threads_cpu_us(name: &str) -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0.0 };
+    let mut ns = 0u64;
+    for task in tasks.flatten() {
+        let dir = task.path();
+        let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        if comm.trim_end() != name {
+            continue;
+        }
+        let sched = std::fs::read_to_string(dir.join("schedstat")).unwrap_or_default();
+        ns += sched.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    }
+    ns as f64 / 1e3
+}
+
+/// What runs in this process during a window.
+#[derive(Debug, Clone, Copy)]
+pub enum Here {
+    /// The load generator, and the services on their own threads ([`SERVICE_THREADS`]).
+    LoadAndServices,
+    /// One thing (the load generator of a ceiling, an in-process resultcenter, ...), named.
+    Only(&'static str),
+}
+
+/// Counters at the start of a window.
+pub struct Meter {
+    redis: RedisCounters,
+    process: ProcessCpu,
+    at: Instant,
+}
+
+/// A window's cost: Redis per request, and each process's share of a core.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Cost {
+    pub secs: f64,
+    pub redis: RedisCost,
+    /// redis-server, then this process: its service threads (in-process runs) and the rest (the
+    /// load generator).
+    pub processes: Vec<CpuShare>,
+    /// The cores of this machine.
+    pub cores: usize,
+    /// Which side bounds the rate, from the shares (see [`Cost::wall`]).
+    pub wall: String,
+}
+
+impl Meter {
+    pub async fn start(redis: &Redis) -> anyhow::Result<Meter> {
+        let process = ProcessCpu::read();
+        let redis = RedisCounters::read(redis).await?;
+        Ok(Meter { redis, process, at: Instant::now() })
+    }
+
+    /// The cost of the window since [`Meter::start`], which saw `requests` requests, with `here`
+    /// running in this process.
+    pub async fn finish(self, redis: &Redis, requests: u64, here: Here) -> anyhow::Result<Cost> {
+        let secs = self.at.elapsed().as_secs_f64();
+        let process = ProcessCpu::read();
+        let after = RedisCounters::read(redis).await?;
+        Ok(Cost::new(secs, requests, after.since(&self.redis), self.process, process, here))
+    }
+}
+
+impl Cost {
+    fn new(secs: f64, requests: u64, t: Totals, p0: ProcessCpu, p1: ProcessCpu, here: Here) -> Cost {
+        let per = |x: f64| if requests == 0 { 0.0 } else { x / requests as f64 };
+        let share = |us: f64| if secs > 0.0 { us / 1e6 / secs } else { 0.0 };
+        let redis = RedisCost {
+            requests,
+            us_per_request: per(t.cpu_us),
+            commands_per_request: per(t.commands as f64),
+            scripts_per_request: per(t.script_calls as f64),
+            script_us_per_request: per(t.script_us as f64),
+            cpu_share: share(t.cpu_us),
+        };
+        let total = (p1.total_us - p0.total_us).max(0.0);
+        let svc = (p1.services_us - p0.services_us).clamp(0.0, total);
+        let mut processes = vec![CpuShare { process: "redis-server".into(), cpu_share: redis.cpu_share }];
+        match here {
+            Here::LoadAndServices => {
+                processes.push(CpuShare { process: "services (connect, logic, gm)".into(), cpu_share: share(svc) });
+                processes.push(CpuShare { process: "load generator".into(), cpu_share: share(total - svc) });
+            }
+            Here::Only(name) => processes.push(CpuShare { process: name.into(), cpu_share: share(total) }),
+        }
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let wall = wall(&processes, cores);
+        Cost { secs, redis, processes, cores, wall }
+    }
+
+    /// The sum of the shares: how many of the machine's cores the run kept busy.
+    pub fn busy_cores(&self) -> f64 {
+        self.processes.iter().map(|p| p.cpu_share).sum()
+    }
+}
+
+/// Redis runs commands on one thread: at 85 % of a core or more, it is the wall. Otherwise, when
+/// the shares together fill 85 % of the machine's cores, the cores are (and the biggest user is
+/// named); otherwise nothing is saturated and the requests in flight bound the rate.
+fn wall(processes: &[CpuShare], cores: usize) -> String {
+    const FULL: f64 = 0.85;
+    let busy: f64 = processes.iter().map(|p| p.cpu_share).sum();
+    let top = processes.iter().max_by(|a, b| a.cpu_share.total_cmp(&b.cpu_share));
+    match (processes.first(), top) {
+        (Some(redis), _) if redis.cpu_share >= FULL => "Redis (its command thread is busy)".into(),
+        (_, Some(top)) if busy >= FULL * cores as f64 => {
+            format!("the machine's {cores} cores (the biggest user: {}, {:.2} cores)", top.process, top.cpu_share)
+        }
+        _ => "none saturated (the requests in flight bound the rate)".into(),
+    }
+}
+
+impl std::fmt::Display for Cost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let r = &self.redis;
+        write!(
+            f,
+            "Redis {:.1} µs CPU / request, {:.1} commands ({:.1} scripts, {:.1} µs in scripts); cpu",
+            r.us_per_request, r.commands_per_request, r.scripts_per_request, r.script_us_per_request
+        )?;
+        for p in &self.processes {
+            write!(f, " {} {:.2}", p.process, p.cpu_share)?;
+        }
+        write!(f, " of {} cores; wall: {}", self.cores, self.wall)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commandstats_and_cpu_parse_and_the_measurement_leaves_itself_out() {
+        let before = RedisCounters {
+            cpu_us: parse_cpu_us(
+                "# CPU\r\nused_cpu_sys:1.500000\r\nused_cpu_user:2.000000\r\nused_cpu_sys_children:9\r\n",
+            )
+            .unwrap(),
+            commands: parse_commandstats(
+                "# Commandstats\r\ncmdstat_evalsha:calls=10,usec=500,usec_per_call=50.00,rejected_calls=0,failed_calls=0\r\ncmdstat_info:calls=4,usec=40\r\n",
+            ),
+        };
+        assert_eq!(before.cpu_us, 3_500_000.0);
+        let after = RedisCounters {
+            cpu_us: 4_500_000.0,
+            commands: parse_commandstats(
+                "cmdstat_evalsha:calls=30,usec=1500,usec_per_call=50.00\r\ncmdstat_hset:calls=60,usec=120\r\ncmdstat_info:calls=6,usec=60\r\n",
+            ),
+        };
+        let t = after.since(&before);
+        assert_eq!((t.cpu_us, t.commands, t.script_calls, t.script_us), (1_000_000.0, 80, 20, 1000));
+        let p0 = ProcessCpu { total_us: 0.0, services_us: 0.0 };
+        let p1 = ProcessCpu { total_us: 1_500_000.0, services_us: 1_000_000.0 };
+        let c = Cost::new(2.0, 20, t, p0, p1, Here::LoadAndServices);
+        assert_eq!(c.redis.us_per_request, 50_000.0);
+        assert_eq!(c.redis.commands_per_request, 4.0);
+        assert_eq!(c.redis.scripts_per_request, 1.0);
+        assert_eq!(c.redis.script_us_per_request, 50.0);
+        assert_eq!(c.redis.cpu_share, 0.5);
+        let shares: Vec<f64> = c.processes.iter().map(|p| p.cpu_share).collect();
+        assert_eq!(shares, vec![0.5, 0.5, 0.25]);
+        assert!((c.busy_cores() - 1.25).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_wall_is_redis_then_the_cores_then_none() {
+        let s = |v: &[f64]| -> Vec<CpuShare> {
+            v.iter().enumerate().map(|(i, x)| CpuShare { process: format!("p{i}"), cpu_share: *x }).collect()
+        };
+        assert!(wall(&s(&[0.9, 0.5, 0.3]), 2).starts_with("Redis"));
+        assert!(wall(&s(&[0.6, 0.9, 0.3]), 2).contains("(the biggest user: p1, 0.90 cores)"));
+        assert!(wall(&s(&[0.3, 0.4, 0.3]), 2).starts_with("none saturated"));
+    }
+}

@@ -1,0 +1,30 @@
+-- min_bet.lua — the least a bet can cost, for `matchday bench`'s minimal ceiling (no service calls
+-- it): check the request id once, check and debit the balance, record the bet once, append one
+-- change record for the durable store, answer. What place_bet.lua does beyond this (the match's
+-- state, odds and limits, the exposure cap, the bet's hash and indexes, the pool, resultcenter's
+-- work list, the day's stats) is what the real bet costs on top of the minimum.
+-- Coins are integers below 2^53 (exact in Lua) and are written as integer strings.
+--
+-- KEYS[1]  wallet:{uid}   hash { balance }
+-- KEYS[2]  idem:{uid}     hash req_id -> "bid:balance"
+-- KEYS[3]  q:outbox       the change record "bet:bid:uid:stake:balance" (bench prefixes only)
+-- ARGV[1]  uid      ARGV[2]  stake (integer coins > 0)      ARGV[3]  req_id      ARGV[4]  bid
+--
+-- Reply:   Placed               {0, bid, balance, repeated}  placed (repeated = 1: the first reply
+--                                of this req_id; nothing debited now)
+--          InsufficientBalance  {1003, balance}             the balance does not cover the stake
+-- Errors:  "ERR bad stake" when ARGV[2] is not a positive integer (nothing written).
+-- Cost:    HGET, HGET, HINCRBY, HSET, RPUSH — 5 commands, one script call.
+local prev = redis.call('HGET', KEYS[2], ARGV[3])
+if prev then
+  local bid, balance = string.match(prev, '^(%d+):(-?%d+)$')
+  return {0, tonumber(bid), tonumber(balance), 1}
+end
+local stake = tonumber(ARGV[2])
+if not stake or stake <= 0 or stake % 1 ~= 0 then return redis.error_reply('ERR bad stake') end
+local balance = tonumber(redis.call('HGET', KEYS[1], 'balance') or '0')
+if balance < stake then return {1003, balance} end
+local after = redis.call('HINCRBY', KEYS[1], 'balance', string.format('%d', -stake))
+redis.call('HSET', KEYS[2], ARGV[3], ARGV[4] .. ':' .. after)
+redis.call('RPUSH', KEYS[3], 'bet:' .. ARGV[4] .. ':' .. ARGV[1] .. ':' .. ARGV[2] .. ':' .. after)
+return {0, tonumber(ARGV[4]), after, 0}
