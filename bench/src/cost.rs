@@ -128,17 +128,38 @@ pub struct CpuShare {
     pub cpu_share: f64,
 }
 
-/// This process's CPU at one moment: in all, and on the service threads.
+/// This process's CPU at one moment: in all, and on the service threads; and the machine's.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ProcessCpu {
     pub total_us: f64,
     pub services_us: f64,
+    /// The machine's CPU time since boot, all cores, and the idle part of it (/proc/stat, ticks).
+    pub machine_ticks: u64,
+    pub machine_idle_ticks: u64,
 }
 
 impl ProcessCpu {
     pub fn read() -> ProcessCpu {
-        ProcessCpu { total_us: process_cpu_us(), services_us: threads_cpu_us(SERVICE_THREADS) }
+        let (machine_ticks, machine_idle_ticks) = machine_ticks();
+        ProcessCpu {
+            total_us: process_cpu_us(),
+            services_us: threads_cpu_us(SERVICE_THREADS),
+            machine_ticks,
+            machine_idle_ticks,
+        }
     }
+}
+
+/// All and idle (idle + iowait) CPU ticks of the machine since boot, from /proc/stat's `cpu` line
+/// (steal — time a virtual machine's host gave to others — counts as busy).
+fn machine_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(line) = stat.lines().find(|l| l.starts_with("cpu ")) else { return (0, 0) };
+    let v: Vec<u64> = line.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal (guest time is already in user).
+    let all: u64 = v.iter().take(8).sum();
+    let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
+    (all, idle)
 }
 
 /// User + sys CPU of this process, every thread it ever had, µs.
@@ -194,6 +215,9 @@ pub struct Cost {
     pub processes: Vec<CpuShare>,
     /// The cores of this machine.
     pub cores: usize,
+    /// How many of them were busy over the window, whoever used them (the processes above, others,
+    /// a virtual machine's host): 0..cores.
+    pub machine_busy_cores: f64,
     /// Which side bounds the rate, from the shares (see [`Cost::wall`]).
     pub wall: String,
 }
@@ -238,8 +262,15 @@ impl Cost {
             Here::Only(name) => processes.push(CpuShare { process: name.into(), cpu_share: share(total) }),
         }
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        let wall = wall(&processes, cores);
-        Cost { secs, redis, processes, cores, wall }
+        let ticks = p1.machine_ticks.saturating_sub(p0.machine_ticks);
+        let idle = p1.machine_idle_ticks.saturating_sub(p0.machine_idle_ticks).min(ticks);
+        let machine_busy_cores = if ticks == 0 {
+            processes.iter().map(|p| p.cpu_share).sum()
+        } else {
+            cores as f64 * (ticks - idle) as f64 / ticks as f64
+        };
+        let wall = wall(&processes, cores, machine_busy_cores);
+        Cost { secs, redis, processes, cores, machine_busy_cores, wall }
     }
 
     /// The sum of the shares: how many of the machine's cores the run kept busy.
@@ -249,15 +280,13 @@ impl Cost {
 }
 
 /// Redis runs commands on one thread: at 85 % of a core or more, it is the wall. Otherwise, when
-/// the shares together fill 85 % of the machine's cores, the cores are (and the biggest user is
-/// named); otherwise nothing is saturated and the requests in flight bound the rate.
-fn wall(processes: &[CpuShare], cores: usize) -> String {
-    const FULL: f64 = 0.85;
-    let busy: f64 = processes.iter().map(|p| p.cpu_share).sum();
+/// the machine's cores are 90 % busy (by anyone), the cores are, and their biggest user is named;
+/// otherwise nothing is saturated and the requests in flight bound the rate.
+fn wall(processes: &[CpuShare], cores: usize, machine_busy_cores: f64) -> String {
     let top = processes.iter().max_by(|a, b| a.cpu_share.total_cmp(&b.cpu_share));
     match (processes.first(), top) {
-        (Some(redis), _) if redis.cpu_share >= FULL => "Redis (its command thread is busy)".into(),
-        (_, Some(top)) if busy >= FULL * cores as f64 => {
+        (Some(redis), _) if redis.cpu_share >= 0.85 => "Redis (its command thread is busy)".into(),
+        (_, Some(top)) if machine_busy_cores >= 0.9 * cores as f64 => {
             format!("the machine's {cores} cores (the biggest user: {}, {:.2} cores)", top.process, top.cpu_share)
         }
         _ => "none saturated (the requests in flight bound the rate)".into(),
@@ -275,7 +304,7 @@ impl std::fmt::Display for Cost {
         for p in &self.processes {
             write!(f, " {} {:.2}", p.process, p.cpu_share)?;
         }
-        write!(f, " of {} cores; wall: {}", self.cores, self.wall)
+        write!(f, "; machine {:.2} of {} cores busy; wall: {}", self.machine_busy_cores, self.cores, self.wall)
     }
 }
 
@@ -303,8 +332,13 @@ mod tests {
         };
         let t = after.since(&before);
         assert_eq!((t.cpu_us, t.commands, t.script_calls, t.script_us), (1_000_000.0, 80, 20, 1000));
-        let p0 = ProcessCpu { total_us: 0.0, services_us: 0.0 };
-        let p1 = ProcessCpu { total_us: 1_500_000.0, services_us: 1_000_000.0 };
+        let p0 = ProcessCpu { total_us: 0.0, services_us: 0.0, machine_ticks: 1000, machine_idle_ticks: 500 };
+        let p1 = ProcessCpu {
+            total_us: 1_500_000.0,
+            services_us: 1_000_000.0,
+            machine_ticks: 1400,
+            machine_idle_ticks: 700,
+        };
         let c = Cost::new(2.0, 20, t, p0, p1, Here::LoadAndServices);
         assert_eq!(c.redis.us_per_request, 50_000.0);
         assert_eq!(c.redis.commands_per_request, 4.0);
@@ -314,6 +348,8 @@ mod tests {
         let shares: Vec<f64> = c.processes.iter().map(|p| p.cpu_share).collect();
         assert_eq!(shares, vec![0.5, 0.5, 0.25]);
         assert!((c.busy_cores() - 1.25).abs() < 1e-9);
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
+        assert!((c.machine_busy_cores - cores * 0.5).abs() < 1e-9, "200 of 400 ticks idle: half the cores busy");
     }
 
     #[test]
@@ -321,8 +357,8 @@ mod tests {
         let s = |v: &[f64]| -> Vec<CpuShare> {
             v.iter().enumerate().map(|(i, x)| CpuShare { process: format!("p{i}"), cpu_share: *x }).collect()
         };
-        assert!(wall(&s(&[0.9, 0.5, 0.3]), 2).starts_with("Redis"));
-        assert!(wall(&s(&[0.6, 0.9, 0.3]), 2).contains("(the biggest user: p1, 0.90 cores)"));
-        assert!(wall(&s(&[0.3, 0.4, 0.3]), 2).starts_with("none saturated"));
+        assert!(wall(&s(&[0.9, 0.5, 0.3]), 2, 1.7).starts_with("Redis"));
+        assert!(wall(&s(&[0.6, 0.9, 0.3]), 2, 1.9).contains("(the biggest user: p1, 0.90 cores)"));
+        assert!(wall(&s(&[0.6, 0.7, 0.3]), 2, 1.6).starts_with("none saturated"));
     }
 }

@@ -56,6 +56,8 @@ async fn bench_bets_is_correct() {
         assert_eq!(procs[0]["process"], "redis-server", "{name}: {cost}");
         assert_eq!(num(&procs[0]["cpu_share"]), share, "{name}: {cost}");
         let cores = cost["cores"].as_u64().expect("cores") as f64;
+        let busy = num(&cost["machine_busy_cores"]);
+        assert!((0.0..=cores).contains(&busy), "{name}: {cost}");
         for p in procs {
             let s = num(&p["cpu_share"]);
             assert!((0.0..=cores * 1.1).contains(&s), "{name}: a share outside 0..cores: {cost}");
