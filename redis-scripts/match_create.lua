@@ -13,6 +13,8 @@
 -- ARGV[5]  audit record (MessagePack change record), or ""
 -- ARGV[6]  reminder lead time, ms before the start (0 = no reminder)
 -- ARGV[7..] field, value, ... of the match (type, title, team_a, team_b, options, min_stake, ...)
+-- The odds of each option are also kept as a field `odds:{key}` (what place_bet.lua reads, with no
+-- JSON to decode per bet); match_odds.lua keeps them in step with `options`.
 --
 -- Reply:   Created          {0, mid}   created
 --          AlreadyImported  {1, mid}   the external id was imported before, as match mid: nothing
@@ -38,6 +40,14 @@ local flat = redis.call('HGETALL', KEYS[1])
 local snapshot = {}
 for i = 1, #flat, 2 do snapshot[flat[i]] = flat[i + 1] end
 redis.call('LPUSH', KEYS[4], cmsgpack.pack({ts = tonumber(ARGV[4]), table = 'match', key = ARGV[1], ver = 1, fields = snapshot}))
+if snapshot.options then
+  local odds = {}
+  for _, o in ipairs(cjson.decode(snapshot.options)) do
+    odds[#odds + 1] = 'odds:' .. o.key
+    odds[#odds + 1] = string.format('%d', o.odds)
+  end
+  if #odds > 0 then redis.call('HSET', KEYS[1], unpack(odds)) end
+end
 if ARGV[5] ~= '' then
   redis.call('LPUSH', KEYS[4], ARGV[5])
 end

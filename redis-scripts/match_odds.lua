@@ -1,5 +1,6 @@
 -- match_odds.lua — change the odds of some options of a match and bump its odds version, so a bet
--- placed against the old odds is refused with "odds changed".
+-- placed against the old odds is refused with "odds changed". Keeps the `odds:{key}` fields (read
+-- by place_bet.lua) in step with `options`.
 --
 -- KEYS[1]  match:{mid}
 -- KEYS[2]  q:outbox
@@ -38,6 +39,9 @@ for _, o in ipairs(options) do
 end
 local odds_ver, ver, now = tonumber(m[3]) + 1, tonumber(m[4]) + 1, tonumber(ARGV[3])
 redis.call('HSET', KEYS[1], 'options', cjson.encode(options), 'odds_ver', odds_ver, 'ver', ver, 'updated_at', now)
+for key, odds in pairs(changes) do
+  redis.call('HSET', KEYS[1], 'odds:' .. key, string.format('%d', odds))
+end
 local flat = redis.call('HGETALL', KEYS[1])
 local snapshot = {}
 for i = 1, #flat, 2 do snapshot[flat[i]] = flat[i + 1] end

@@ -45,15 +45,19 @@ if not stake or stake <= 0 or stake % 1 ~= 0 or stake > MAX_BALANCE then
   return redis.error_reply('ERR bad stake')
 end
 if redis.call('HGET', KEYS[14], 'banned') == '1' then return {1009} end
-local m = redis.call('HMGET', KEYS[1], 'state', 'options', 'odds_ver', 'min_stake', 'max_stake')
+-- The option's odds are the field odds:{key} (match_create.lua / match_odds.lua): no JSON per bet.
+-- A match stored before those fields existed has only `options`: decoded then, on that path only.
+local m = redis.call('HMGET', KEYS[1], 'state', 'odds:' .. ARGV[3], 'odds_ver', 'min_stake', 'max_stake')
 if not m[1] then return {1007, 'match'} end
 if tonumber(m[1]) ~= 2 then return {1004, tonumber(m[1])} end
-local odds
-for _, o in ipairs(cjson.decode(m[2])) do
-  if o.key == ARGV[3] then odds = o.odds end
+local odds = tonumber(m[2])
+if not odds then
+  for _, o in ipairs(cjson.decode(redis.call('HGET', KEYS[1], 'options') or '[]')) do
+    if o.key == ARGV[3] then odds = o.odds end
+  end
 end
 if not odds then return {1007, 'option'} end
-if tonumber(ARGV[5]) ~= tonumber(m[3]) then return {1005, tonumber(m[3]), m[2]} end
+if tonumber(ARGV[5]) ~= tonumber(m[3]) then return {1005, tonumber(m[3]), redis.call('HGET', KEYS[1], 'options')} end
 local min, max = tonumber(m[4]), tonumber(m[5])
 if stake < min or stake > max then return {1006, min, max} end
 local w = redis.call('HMGET', KEYS[2], 'balance', 'exposure')

@@ -85,6 +85,12 @@ pub(super) async fn matches(
                 ("updated_at", m.updated_at.to_string()),
                 ("ver", m.ver.to_string()),
             ];
+            // The odds of each option as place_bet.lua reads them (match_create.lua writes them).
+            let options: Vec<common::matches::MatchOption> = serde_json::from_str(&m.options)
+                .map_err(|e| anyhow::anyhow!("match {}: options are not readable: {e}", m.id))?;
+            let odds: Vec<(String, String)> =
+                options.iter().map(|o| (format!("odds:{}", o.key), o.odds.to_string())).collect();
+            fields.extend(odds.iter().map(|(k, v)| (k.as_str(), v.clone())));
             // settle_batch.lua creates both fields with the first settled bet.
             if let Some((settled, paid)) = progress.get(&m.id).filter(|(n, _)| *n > 0) {
                 fields.push(("settled", settled.to_string()));

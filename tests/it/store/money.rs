@@ -307,3 +307,26 @@ async fn min_bet_debits_once_per_request_and_refuses_an_overdraft_or_a_bad_stake
     let records: Vec<String> = env.redis.pool.lrange(env.keys().outbox(), 0, -1).await.unwrap();
     assert_eq!(records, vec!["bet:1:5:10:15", "bet:3:5:10:5"], "one change record per debit");
 }
+
+/// place_bet reads an option's odds from the match's `odds:{key}` field (written by match_create
+/// and match_odds alongside `options`), and decodes `options` only for a match stored before those
+/// fields existed.
+#[tokio::test]
+async fn place_bet_reads_the_odds_field_and_decodes_options_only_for_an_older_match() {
+    let env = TestEnv::new().await;
+    let _: () = env.redis.pool.hset(env.keys().wallet(5), [("balance", 1000), ("ver", 1)]).await.unwrap();
+    // An older match: options only.
+    stored_match(&env, 9, 2).await;
+    assert_eq!(place(&env, 9, 10, "old", 1).await.unwrap(), placed(1, 990, 1850, false));
+    // The field wins over the JSON.
+    let _: () = env.redis.pool.hset(env.keys().match_(9), ("odds:a", 1900)).await.unwrap();
+    assert_eq!(place(&env, 9, 10, "field", 2).await.unwrap(), placed(2, 980, 1900, false));
+    // A match made by match_create.lua has a field per option, equal to its options.
+    let mid = seed::open_match(&env.redis, "lol").await.unwrap();
+    let m: HashMap<String, String> = env.redis.pool.hgetall(env.keys().match_(mid)).await.unwrap();
+    let options: Vec<common::matches::MatchOption> = serde_json::from_str(&m["options"]).unwrap();
+    assert!(!options.is_empty());
+    for o in &options {
+        assert_eq!(m.get(&format!("odds:{}", o.key)), Some(&o.odds.to_string()), "{m:?}");
+    }
+}
