@@ -60,7 +60,7 @@ if not odds then return {1007, 'option'} end
 if tonumber(ARGV[5]) ~= tonumber(m[3]) then return {1005, tonumber(m[3]), redis.call('HGET', KEYS[1], 'options')} end
 local min, max = tonumber(m[4]), tonumber(m[5])
 if stake < min or stake > max then return {1006, min, max} end
-local w = redis.call('HMGET', KEYS[2], 'balance', 'exposure')
+local w = redis.call('HMGET', KEYS[2], 'balance', 'exposure', 'ver')
 local balance, exposure = tonumber(w[1] or '0'), math.max(tonumber(w[2] or '0'), 0)
 if balance < stake then return {1003, balance} end
 -- The most this bet can pay (settle_batch.lua's formula: exact, no product past 2^53).
@@ -77,9 +77,13 @@ end
 
 -- Writes: nothing below can fail on valid input.
 local uid, mid, bid, now = ARGV[1], ARGV[2], ARGV[7], tonumber(ARGV[8])
-local after = redis.call('HINCRBY', KEYS[2], 'balance', int(-stake))
-local ver = redis.call('HINCRBY', KEYS[2], 'ver', 1)
-if potential > 0 then redis.call('HINCRBY', KEYS[2], 'exposure', int(potential)) end
+-- The wallet in one HSET: the balance, version and exposure were read above (the script is atomic).
+local after, ver = balance - stake, tonumber(w[3] or '0') + 1
+if potential > 0 then
+  redis.call('HSET', KEYS[2], 'balance', int(after), 'ver', int(ver), 'exposure', int(tonumber(w[2] or '0') + potential))
+else
+  redis.call('HSET', KEYS[2], 'balance', int(after), 'ver', int(ver))
+end
 redis.call('HSET', KEYS[4], 'id', bid, 'uid', uid, 'match_id', mid, 'option', ARGV[3], 'stake', int(stake),
   'odds', int(odds), 'state', 'open', 'ts', int(now), 'req_id', ARGV[6], 'ver', 1)
 redis.call('ZADD', KEYS[5], now, bid)
