@@ -9,16 +9,26 @@
 -- Coins are integers below 2^53 throughout (exact in Lua's doubles) and are written as integer
 -- strings (string.format %d), never with Lua's %.14g number formatting.
 --
+-- One change record per bet, the "placed" record (docs/architecture.md): a MessagePack map the
+-- caller packs up to the fields only this script knows (ARGV[9], with the map's final length), to
+-- which the script appends odds, balance, wver and id. The same bytes go to the user's ledger
+-- (they are a ledger entry: id, delta, balance, reason "bet", ref, ts) and to q:outbox, from which
+-- dbsvr writes the bet, wallet and ledger rows and counts the day's bets and volume. Nothing here
+-- packs a table.
+--
 -- KEYS[1]  match:{mid}          KEYS[2]  wallet:{uid}        KEYS[3]  idem:{uid} (hash req_id -> reply)
--- KEYS[4]  bet:{bid}            KEYS[5]  match:{mid}:bets    KEYS[6]  user:{uid}:bets
--- KEYS[7]  match:{mid}:pool     KEYS[8]  ledger:{uid}        KEYS[9]  q:outbox
--- KEYS[10] stats:bets:{day}     KEYS[11] stats:volume:{day}
--- KEYS[12] match:{mid}:open (zset "bid:uid" -> time: resultcenter's work list)
--- KEYS[13] match:{mid}:bettors (set of uids)
--- KEYS[14] user:{uid} (hash; `banned` = "1" while the user is banned)
+-- KEYS[4]  bet:{bid}            KEYS[5]  user:{uid}:bets     KEYS[6]  match:{mid}:pool
+-- KEYS[7]  ledger:{uid}         KEYS[8]  q:outbox
+-- KEYS[9]  match:{mid}:open (zset "bid:uid" -> time: resultcenter's work list, and the match's
+--          open-bet count)
+-- KEYS[10] match:{mid}:bettors (set of uids)
+-- KEYS[11] user:{uid} (hash; `banned` = "1" while the user is banned)
 -- ARGV[1]  uid      ARGV[2]  mid      ARGV[3]  option key   ARGV[4]  stake (integer coins > 0)
 -- ARGV[5]  the client's odds_ver     ARGV[6]  req_id       ARGV[7]  bid (allocated by the caller)
 -- ARGV[8]  now, Unix ms
+-- ARGV[9]  the placed record's prefix: a MessagePack map header counting 4 more entries than it
+--          holds, then table, key, ver, ts, uid, match_id, option, stake, req_id, delta, reason,
+--          ref (common/src/store/place_bet.rs builds it)
 --
 -- Reply:   Placed               {0, bid, balance, odds, repeated}  placed (repeated = 1: the first
 --                                reply of this req_id)
@@ -33,6 +43,10 @@
 --          NoOption             {1007, "option"}           no such option
 -- Errors:  "ERR bad stake" when ARGV[4] is not a positive integer of at most MAX_BALANCE coins
 --          (nothing written).
+-- Cost:    a placed bet runs 13 commands: HGET idem, HGET user, HMGET match, HMGET wallet (reads);
+--          HSET wallet, HSET bet (a new key: the dearest write), ZADD user bets, ZADD open (the
+--          match's big sorted set: O(log n)), SADD bettors, HINCRBY pool, HSET idem, LPUSH ledger,
+--          LPUSH outbox (writes). A repeat runs 1; a refusal 2 to 4.
 local MAX_BALANCE = 1000000000000000 -- protocol::error_code::MAX_BALANCE (checked by tests/scripts.rs)
 local function int(n) return string.format('%d', n) end
 local prev = redis.call('HGET', KEYS[3], ARGV[6])
@@ -44,7 +58,7 @@ local stake = tonumber(ARGV[4])
 if not stake or stake <= 0 or stake % 1 ~= 0 or stake > MAX_BALANCE then
   return redis.error_reply('ERR bad stake')
 end
-if redis.call('HGET', KEYS[14], 'banned') == '1' then return {1009} end
+if redis.call('HGET', KEYS[11], 'banned') == '1' then return {1009} end
 -- The option's odds are the field odds:{key} (match_create.lua / match_odds.lua): no JSON per bet.
 -- A match stored before those fields existed has only `options`: decoded then, on that path only.
 local m = redis.call('HMGET', KEYS[1], 'state', 'odds:' .. ARGV[3], 'odds_ver', 'min_stake', 'max_stake')
@@ -85,21 +99,13 @@ else
   redis.call('HSET', KEYS[2], 'balance', int(after), 'ver', int(ver))
 end
 redis.call('HSET', KEYS[4], 'id', bid, 'uid', uid, 'match_id', mid, 'option', ARGV[3], 'stake', int(stake),
-  'odds', int(odds), 'state', 'open', 'ts', int(now), 'req_id', ARGV[6], 'ver', 1)
+  'odds', int(odds), 'state', 'open', 'ts', ARGV[8], 'req_id', ARGV[6], 'ver', 1)
 redis.call('ZADD', KEYS[5], now, bid)
-redis.call('ZADD', KEYS[6], now, bid)
-redis.call('ZADD', KEYS[12], now, bid .. ':' .. uid)
-redis.call('SADD', KEYS[13], uid)
-redis.call('HINCRBY', KEYS[7], ARGV[3], int(stake))
+redis.call('ZADD', KEYS[9], now, bid .. ':' .. uid)
+redis.call('SADD', KEYS[10], uid)
+redis.call('HINCRBY', KEYS[6], ARGV[3], int(stake))
 redis.call('HSET', KEYS[3], ARGV[6], bid .. ':' .. int(after) .. ':' .. int(odds))
-local entry = {id = uid .. ':' .. int(ver), uid = tonumber(uid), delta = -stake, balance = after,
-               reason = 'bet', ref = bid, ts = now}
-redis.call('LPUSH', KEYS[8], cmsgpack.pack(entry))
-redis.call('LPUSH', KEYS[9],
-  cmsgpack.pack({ts = now, table = 'bet', key = bid, ver = 1, fields = {uid = tonumber(uid), match_id = tonumber(mid),
-    option = ARGV[3], stake = stake, odds = odds, state = 'open', ts = now, req_id = ARGV[6]}}),
-  cmsgpack.pack({ts = now, table = 'wallet', key = uid, ver = ver, fields = {balance = after}}),
-  cmsgpack.pack({ts = now, table = 'ledger', key = entry.id, ver = 1, fields = entry}))
-redis.call('INCR', KEYS[10])
-redis.call('INCRBY', KEYS[11], int(stake))
+local record = ARGV[9] .. cmsgpack.pack('odds', odds, 'balance', after, 'wver', ver, 'id', uid .. ':' .. int(ver))
+redis.call('LPUSH', KEYS[7], record)
+redis.call('LPUSH', KEYS[8], record)
 return {0, tonumber(bid), after, odds, 0}

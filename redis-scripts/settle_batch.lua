@@ -6,15 +6,17 @@
 -- won      → credit floor(stake × odds / 1000) (computed without overflow), ledger reason "payout"
 -- lost     → nothing
 -- refunded → credit the stake, ledger reason "refund"
--- Every settled bet: bet record to the outbox, a "bet_settled" event to q:notify, and its potential
--- payout released from the wallet's `exposure` (place_bet.lua added it).
+-- Every settled bet: one "settled" change record (common::records::Settled), packed once and pushed
+-- to the outbox (dbsvr writes the bet, and with a payout the wallet and ledger rows from it), to
+-- q:notify (it is also the "bet_settled" event) and, with a payout, to the user's ledger (it is
+-- the ledger entry); and its potential payout released from the wallet's `exposure` (place_bet.lua
+-- added it). The batch's records go to the outbox and q:notify in one LPUSH each.
 -- The maximum balance: place_bet.lua refuses a bet unless balance + exposure (the potential payouts
 -- of open bets) stays within MAX_BALANCE (protocol::error_code::MAX_BALANCE, 10^15), and a payout
 -- or refund is at most the bet's potential payout, so no payout takes a balance past it. A payout is
 -- always credited in full, never refused nor truncated: a bet placed before exposure was kept is
--- paid in full even past MAX_BALANCE, which
--- stays exact: one payout is at most 10^15 and 2^53 is 9 times MAX_BALANCE. Coins are summed by
--- Redis (HINCRBY, 64-bit integers), never in a Lua double, and written as integer strings.
+-- paid in full even past MAX_BALANCE, which stays exact in Lua's doubles: one payout is at most
+-- 10^15 and 2^53 is 9 times MAX_BALANCE. Coins are written as integer strings (%d).
 -- Last bet done (and the match in a state the final transitions allow): the match goes through its
 -- final states (3 → 4 settled → 9 credited, every payout being delivered in the same steps; or
 -- 6/7 → 8 refunded), from the doing/list indexes to finished, with an event per state.
@@ -38,6 +40,10 @@
 --          NotSettleable  {-1, remaining, state}          the match is not in a state this job may
 --                          settle: nothing written
 -- Errors:  "ERR no such match" (nothing written).
+-- Cost:    per bet settled: ZREM, HMGET bet, HSET bet, HMGET wallet, one HSET or HDEL of the wallet
+--          (a payout that empties the exposure: both), and with a payout LPUSH ledger; one
+--          cmsgpack.pack. Per batch: HMGET match, LPUSH outbox, LPUSH notify, 2 HINCRBY match, ZCARD;
+--          the batch that finishes the match adds its transitions (a few commands).
 local m = redis.call('HMGET', KEYS[1], 'state', 'result', 'ver', 'start_at', 'id')
 if not m[1] then return redis.error_reply('ERR no such match') end
 local state = tonumber(m[1])
@@ -51,7 +57,8 @@ end
 local mode, now, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[5])
 local winner, mid = m[2], tonumber(m[5])
 local function int(n) return string.format('%d', n) end
-local settled = 0
+local TWO_53 = 9007199254740992
+local settled, paid, records = 0, 0, {}
 for i = 1, n do
   local member = ARGV[5 + i]
   if redis.call('ZREM', KEYS[2], member) == 1 then
@@ -59,49 +66,67 @@ for i = 1, n do
     local b = redis.call('HMGET', bk, 'state', 'stake', 'odds', 'option', 'uid', 'ver', 'id', 'match_id', 'ts', 'req_id')
     if b[1] == 'open' then
       local stake, odds = tonumber(b[2]), tonumber(b[3])
+      -- The most the bet can pay: what place_bet.lua reserved in the wallet's `exposure`.
+      local potential = math.floor(stake / 1000) * odds + math.floor((stake % 1000) * odds / 1000)
       local result, payout
       if mode == 'refund' then
         result, payout = 'refunded', stake
       elseif b[4] == winner then
-        result = 'won'
-        payout = math.floor(stake / 1000) * odds + math.floor((stake % 1000) * odds / 1000)
+        result, payout = 'won', potential
       else
         result, payout = 'lost', 0
       end
       local bver = tonumber(b[6] or '1') + 1
       redis.call('HSET', bk, 'state', result, 'payout', int(payout), 'settled_at', int(now), 'ver', bver)
-      -- Release what place_bet.lua reserved (the same formula as a win); at zero (or below, for a
-      -- bet placed before exposure was kept) the field goes, as restore rebuilds it (open bets only).
-      local potential = math.floor(stake / 1000) * odds + math.floor((stake % 1000) * odds / 1000)
-      if potential > 0 and redis.call('HINCRBY', wk, 'exposure', int(-potential)) <= 0 then
-        redis.call('HDEL', wk, 'exposure')
-      end
-      local balance
+      -- The wallet in one read and one write: the payout credited, the version raised, and the
+      -- exposure released (at zero, or below for a bet placed before exposure was kept, the
+      -- field goes, as restore rebuilds it from open bets only).
+      local w = redis.call('HMGET', wk, 'balance', 'exposure', 'ver')
+      local balance, wver = tonumber(w[1] or '0'), tonumber(w[3] or '0')
+      local exposure = tonumber(w[2] or '0') - potential
+      local keep = potential > 0 and exposure > 0
       if payout > 0 then
-        balance = redis.call('HINCRBY', wk, 'balance', int(payout))
-        redis.call('HINCRBY', KEYS[1], 'paid', int(payout))
-        local wver = redis.call('HINCRBY', wk, 'ver', 1)
-        local entry = {id = b[5] .. ':' .. int(wver), uid = tonumber(b[5]), delta = payout, balance = balance,
-                       reason = (result == 'won') and 'payout' or 'refund', ref = b[7], ts = now}
-        redis.call('LPUSH', lk, cmsgpack.pack(entry))
-        redis.call('LPUSH', KEYS[3],
-          cmsgpack.pack({ts = now, table = 'wallet', key = b[5], ver = wver, fields = {balance = balance}}),
-          cmsgpack.pack({ts = now, table = 'ledger', key = entry.id, ver = 1, fields = entry}))
-      else
-        balance = tonumber(redis.call('HGET', wk, 'balance') or '0')
+        balance, wver = balance + payout, wver + 1
+        if keep then
+          redis.call('HSET', wk, 'balance', int(balance), 'ver', int(wver), 'exposure', int(exposure))
+        else
+          redis.call('HSET', wk, 'balance', int(balance), 'ver', int(wver))
+        end
+      elseif keep then
+        redis.call('HSET', wk, 'exposure', int(exposure))
       end
-      redis.call('LPUSH', KEYS[3], cmsgpack.pack({ts = now, table = 'bet', key = b[7], ver = bver,
-        fields = {uid = tonumber(b[5]), match_id = tonumber(b[8]), option = b[4], stake = stake, odds = odds,
-                  state = result, payout = payout, ts = tonumber(b[9]), req_id = b[10], settled_at = now}}))
-      redis.call('LPUSH', KEYS[4], cmsgpack.pack({kind = 'bet_settled', uid = tonumber(b[5]), bet_id = tonumber(b[7]),
-        match_id = mid, result = result, payout = payout, balance = balance, ts = now}))
+      if potential > 0 and not keep and w[2] then redis.call('HDEL', wk, 'exposure') end
+      -- The settled record (common::records::Settled): outbox, notify and, for a credit, ledger.
+      local record = {table = 'settled', kind = 'bet_settled', key = tonumber(b[7]), bet_id = tonumber(b[7]),
+        ver = bver, ts = now, uid = tonumber(b[5]), match_id = mid, option = b[4], stake = stake, odds = odds,
+        req_id = b[10], placed_at = tonumber(b[9]), result = result, payout = payout, balance = balance}
+      if payout > 0 then
+        record.wver, record.id, record.delta, record.ref = wver, b[5] .. ':' .. int(wver), payout, b[7]
+        record.reason = (result == 'won') and 'payout' or 'refund'
+        -- The match's total paid is summed by Redis (HINCRBY, 64-bit): Lua adds payouts only while
+        -- the sum stays below 2^53, where its doubles are exact.
+        if paid + payout >= TWO_53 then
+          redis.call('HINCRBY', KEYS[1], 'paid', int(paid))
+          paid = 0
+        end
+        paid = paid + payout
+      end
+      local packed = cmsgpack.pack(record)
+      if payout > 0 then redis.call('LPUSH', lk, packed) end
+      records[#records + 1] = packed
       settled = settled + 1
     end
   end
 end
+-- Every record of the batch in one push per list (in slices, within Lua's unpack limit).
+for first = 1, #records, 1000 do
+  local last = math.min(first + 999, #records)
+  redis.call('LPUSH', KEYS[3], unpack(records, first, last))
+  redis.call('LPUSH', KEYS[4], unpack(records, first, last))
+end
 if settled > 0 then
   redis.call('HINCRBY', KEYS[1], 'settled', settled)
-  redis.call('HINCRBY', KEYS[1], 'paid', 0) -- (each payout was added above; the field exists from here)
+  redis.call('HINCRBY', KEYS[1], 'paid', int(paid)) -- (0 too: the field exists from the first batch)
 end
 local remaining = redis.call('ZCARD', KEYS[2])
 if remaining > 0 then return {settled, remaining, 0} end

@@ -90,7 +90,8 @@ async fn measure(
     let records: Vec<Bytes> = redis.pool.lrange(&outbox, 0, -1).await?;
 
     // 2. The ceiling: dbsvr's own statements, batch by batch, oldest first, straight to MySQL.
-    let rows: Vec<dbsvr::rows::Row> = records
+    // The rows of each record (a bet's record writes several), batches of `batch` records.
+    let rows: Vec<Vec<dbsvr::rows::Row>> = records
         .iter()
         .rev()
         .map(|r| dbsvr::rows::decode(r).map_err(|e| anyhow::anyhow!(e)))
@@ -98,8 +99,9 @@ async fn measure(
     let pool = dbsvr::pool(ceiling_url, cfg.dbsvr.pool_size)?;
     let started = Instant::now();
     for chunk in rows.chunks(batch) {
+        let chunk: Vec<dbsvr::rows::Row> = chunk.iter().flatten().cloned().collect();
         let mut tx = pool.begin().await?;
-        dbsvr::write::write(&mut tx, chunk).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        dbsvr::write::write(&mut tx, &chunk).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         tx.commit().await?;
     }
     let ceiling_secs = started.elapsed().as_secs_f64();

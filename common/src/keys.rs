@@ -192,11 +192,6 @@ impl Keys {
         self.k(format_args!("match:{mid}:pool"))
     }
 
-    /// Bet ids of a match (zset by time).
-    pub fn match_bets(&self, mid: u64) -> String {
-        self.k(format_args!("match:{mid}:bets"))
-    }
-
     /// Open (unsettled) bets of a match: zset of "bid:uid" by time; resultcenter's work list.
     pub fn match_open(&self, mid: u64) -> String {
         self.k(format_args!("match:{mid}:open"))
@@ -273,20 +268,17 @@ impl Keys {
     }
 
     /// The keys of place_bet.lua, in its KEYS order, for user `uid` betting on match `mid` as bet
-    /// `bid` on UTC day `day`.
-    pub fn place_bet(&self, uid: u64, mid: u64, bid: u64, day: u64) -> Vec<String> {
+    /// `bid`.
+    pub fn place_bet(&self, uid: u64, mid: u64, bid: u64) -> Vec<String> {
         vec![
             self.match_(mid),
             self.wallet(uid),
             self.idem(uid),
             self.bet(bid),
-            self.match_bets(mid),
             self.user_bets(uid),
             self.match_pool(mid),
             self.ledger(uid),
             self.outbox(),
-            self.stats_day("bets", day),
-            self.stats_day("volume", day),
             self.match_open(mid),
             self.match_bettors(mid),
             self.user(uid),

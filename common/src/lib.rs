@@ -38,6 +38,7 @@ pub mod limits;
 pub mod matches;
 pub mod net;
 pub mod queue;
+pub mod records;
 pub mod redis;
 pub mod retry;
 pub mod service;

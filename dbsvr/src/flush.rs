@@ -20,7 +20,7 @@ use sqlx::MySqlPool;
 
 use crate::Stats;
 use crate::rows::{self, Row};
-use crate::write::{self, WriteError};
+use crate::write::{self, WriteError, Written};
 
 #[derive(Clone)]
 pub struct Ctx {
@@ -83,31 +83,33 @@ struct Stopped;
 
 /// Writes one batch, retrying while MySQL is unavailable; Err only on shutdown.
 async fn flush(ctx: &Ctx, frames: &[Bytes], shutdown: &Shutdown) -> Result<(), Stopped> {
-    let mut rows = Vec::with_capacity(frames.len());
-    let mut raw = Vec::with_capacity(frames.len());
+    // Each record with the rows it writes (a bet's records write several).
+    let mut records: Vec<(Vec<Row>, &Bytes)> = Vec::with_capacity(frames.len());
     for f in frames {
         match rows::decode(f) {
-            Ok(r) => {
-                rows.push(r);
-                raw.push(f);
-            }
+            Ok(r) => records.push((r, f)),
             Err(reason) => bury(ctx, f, &reason).await,
         }
     }
+    let rows: Vec<Row> = records.iter().flat_map(|(r, _)| r.iter().cloned()).collect();
     let started = Instant::now();
     let mut backoff = retry_policy(&ctx.cfg);
+    let mut new_bets = Vec::new();
     loop {
         match write_tx(&ctx.pool, &rows).await {
-            Ok(()) => break,
+            Ok(written) => {
+                new_bets = written.new_bets;
+                break;
+            }
             Err(WriteError::Rows(e)) => {
-                tracing::warn!(error = %e, records = rows.len(), "MySQL refused a batch; writing its records one by one");
-                one_by_one(ctx, &rows, &raw, shutdown).await?;
+                tracing::warn!(error = %e, records = records.len(), "MySQL refused a batch; writing its records one by one");
+                new_bets.extend(one_by_one(ctx, &records, shutdown).await?);
                 break;
             }
             Err(WriteError::Unavailable(e)) => {
                 ctx.stats.retries.fetch_add(1, Ordering::Relaxed);
                 let delay = backoff.next_delay();
-                tracing::warn!(error = %e, retry_ms = delay.as_millis() as u64, held = rows.len(),
+                tracing::warn!(error = %e, retry_ms = delay.as_millis() as u64, held = records.len(),
                     "MySQL is unavailable; holding the batch and retrying");
                 if retry::sleep(delay, shutdown).await {
                     return Err(Stopped);
@@ -115,28 +117,37 @@ async fn flush(ctx: &Ctx, frames: &[Bytes], shutdown: &Shutdown) -> Result<(), S
             }
         }
     }
-    ctx.stats.flushed.fetch_add(rows.len() as u64, Ordering::Relaxed);
+    count_days(ctx, &new_bets, shutdown).await;
+    ctx.stats.flushed.fetch_add(records.len() as u64, Ordering::Relaxed);
     ctx.stats.batches.fetch_add(1, Ordering::Relaxed);
-    metrics::counter!("matchday_dbsvr_records_total").increment(rows.len() as u64);
+    metrics::counter!("matchday_dbsvr_records_total").increment(records.len() as u64);
     metrics::histogram!("matchday_dbsvr_batch_seconds").record(started.elapsed().as_secs_f64());
     Ok(())
 }
 
-async fn write_tx(pool: &MySqlPool, rows: &[Row]) -> Result<(), WriteError> {
+async fn write_tx(pool: &MySqlPool, rows: &[Row]) -> Result<Written, WriteError> {
     let mut tx = pool.begin().await?;
-    write::write(&mut tx, rows).await?;
+    let written = write::write(&mut tx, rows).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(written)
 }
 
-/// Each row in its own transaction; one that MySQL keeps refusing is buried with the reason.
-async fn one_by_one(ctx: &Ctx, rows: &[Row], raw: &[&Bytes], shutdown: &Shutdown) -> Result<(), Stopped> {
-    for (row, frame) in rows.iter().zip(raw) {
+/// Each record in its own transaction; one that MySQL keeps refusing is buried with the reason.
+async fn one_by_one(
+    ctx: &Ctx,
+    records: &[(Vec<Row>, &Bytes)],
+    shutdown: &Shutdown,
+) -> Result<Vec<(u64, i64)>, Stopped> {
+    let mut new_bets = Vec::new();
+    for (rows, frame) in records {
         let mut attempts = 0;
         let mut backoff = retry_policy(&ctx.cfg);
         loop {
-            match write_tx(&ctx.pool, std::slice::from_ref(row)).await {
-                Ok(()) => break,
+            match write_tx(&ctx.pool, rows).await {
+                Ok(written) => {
+                    new_bets.extend(written.new_bets);
+                    break;
+                }
                 Err(WriteError::Rows(e)) => {
                     attempts += 1;
                     if attempts >= ctx.max_attempts {
@@ -153,6 +164,52 @@ async fn one_by_one(ctx: &Ctx, rows: &[Row], raw: &[&Bytes], shutdown: &Shutdown
             }
         }
     }
+    Ok(new_bets)
+}
+
+/// Tries to add this many times before giving up on a day's figures (see [`count_days`]).
+const COUNT_ATTEMPTS: u32 = 5;
+
+/// Adds the bets first written by this batch (time placed, stake) to their days' figures,
+/// `stats:bets:{day}` and `stats:volume:{day}` (gm's dashboard), once the batch is committed — off
+/// the bet's path: place_bet.lua no longer counts. Redis away: retried with backoff a few times,
+/// then left with an error line (the figures then miss this batch until `matchday restore`, which
+/// counts them from MySQL); never counted twice, as a batch written again finds its bets in MySQL.
+async fn count_days(ctx: &Ctx, new_bets: &[(u64, i64)], shutdown: &Shutdown) {
+    if new_bets.is_empty() {
+        return;
+    }
+    let mut days: std::collections::BTreeMap<u64, (i64, i64)> = std::collections::BTreeMap::new();
+    for (ts, stake) in new_bets {
+        let day = days.entry(common::time::day_of(*ts)).or_default();
+        day.0 += 1;
+        day.1 += stake;
+    }
+    let mut backoff = retry_policy(&ctx.cfg);
+    for attempt in 1..=COUNT_ATTEMPTS {
+        match add_days(&ctx.redis, &days).await {
+            Ok(()) => return,
+            Err(e) if attempt == COUNT_ATTEMPTS => {
+                tracing::error!(error = %e, bets = new_bets.len(),
+                    "cannot add the day's bets and volume; the figures miss them until a restore");
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot add the day's bets and volume; retrying");
+                if backoff.pause(shutdown).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+async fn add_days(redis: &Redis, days: &std::collections::BTreeMap<u64, (i64, i64)>) -> Result<(), fred::error::Error> {
+    let pipe = redis.pool.next().pipeline();
+    for (day, (bets, volume)) in days {
+        let _: () = pipe.incr_by(redis.keys.stats_day("bets", *day), *bets).await?;
+        let _: () = pipe.incr_by(redis.keys.stats_day("volume", *day), *volume).await?;
+    }
+    let _: Vec<i64> = Redis::each(pipe).await?;
     Ok(())
 }
 

@@ -1,9 +1,11 @@
 //! Change records from `q:outbox` (MessagePack `{ts, table, key, ver, fields}`, written by the Lua
-//! scripts and by gm's audit) decoded into typed rows. A record that cannot be decoded is poison:
+//! scripts and by gm's audit; a bet's flat "placed" and "settled" records, `common::records`)
+//! decoded into typed rows. A record that cannot be decoded is poison:
 //! it goes to the dead list with the reason.
 
 use std::collections::HashMap;
 
+use common::records;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -168,9 +170,92 @@ fn key_u64(key: &Value) -> Result<u64, String> {
     key_str(key)?.parse().map_err(|_| format!("key {key} is not an id"))
 }
 
-/// Decodes one outbox record; Err says why it can never be written.
-pub fn decode(bytes: &[u8]) -> Result<Row, String> {
+/// Decodes one outbox record into the rows it writes (a bet's "placed" and "settled" records are
+/// several rows: `common::records`); Err says why it can never be written.
+pub fn decode(bytes: &[u8]) -> Result<Vec<Row>, String> {
     let r: Record = rmp_serde::from_slice(bytes).map_err(|e| format!("not a change record: {e}"))?;
+    match r.table.as_str() {
+        records::PLACED => placed(bytes),
+        records::SETTLED => settled(bytes),
+        _ => one(r).map(|row| vec![row]),
+    }
+}
+
+/// The bet (open, ver 1), the wallet after the stake and the stake's ledger entry.
+fn placed(bytes: &[u8]) -> Result<Vec<Row>, String> {
+    let p: records::Placed = rmp_serde::from_slice(bytes).map_err(|e| format!("not a placed record: {e}"))?;
+    Ok(vec![
+        Row::Bet(BetRow {
+            id: p.key,
+            uid: p.uid,
+            match_id: p.match_id,
+            option: p.option,
+            stake: p.stake,
+            odds: p.odds,
+            state: "open".to_owned(),
+            payout: None,
+            req_id: p.req_id,
+            ts: p.ts,
+            settled_at: None,
+            ver: 1,
+        }),
+        Row::Wallet { uid: p.uid, balance: p.balance, ver: p.wver },
+        Row::Ledger {
+            id: p.id,
+            uid: p.uid,
+            delta: p.delta,
+            balance: p.balance,
+            reason: "bet".to_owned(),
+            reference: p.reference,
+            ts: p.ts,
+        },
+    ])
+}
+
+/// The settled bet; with a payout also the wallet after the credit and the credit's ledger entry.
+fn settled(bytes: &[u8]) -> Result<Vec<Row>, String> {
+    let s: records::Settled = rmp_serde::from_slice(bytes).map_err(|e| format!("not a settled record: {e}"))?;
+    let mut rows = Vec::with_capacity(3);
+    if s.payout > 0 {
+        if s.wver == 0 || s.id.is_empty() || s.reason.is_empty() {
+            return Err(format!(
+                "settled record of bet {}: a payout without its wallet version and ledger entry",
+                s.key
+            ));
+        }
+        rows.push(Row::Wallet { uid: s.uid, balance: s.balance, ver: s.wver });
+        rows.push(Row::Ledger {
+            id: s.id,
+            uid: s.uid,
+            delta: s.payout,
+            balance: s.balance,
+            reason: s.reason,
+            reference: s.key.to_string(),
+            ts: s.ts,
+        });
+    }
+    rows.insert(
+        0,
+        Row::Bet(BetRow {
+            id: s.key,
+            uid: s.uid,
+            match_id: s.match_id,
+            option: s.option,
+            stake: s.stake,
+            odds: s.odds,
+            state: s.result,
+            payout: Some(s.payout),
+            req_id: s.req_id,
+            ts: s.placed_at,
+            settled_at: Some(s.ts),
+            ver: s.ver,
+        }),
+    );
+    Ok(rows)
+}
+
+/// A generic record `{ts, table, key, ver, fields}`: one row.
+fn one(r: Record) -> Result<Row, String> {
     let f = Fields(&r.fields);
     let ts = r.ts.unwrap_or(0);
     Ok(match r.table.as_str() {
@@ -267,18 +352,18 @@ mod tests {
     #[test]
     fn records_decode_from_numbers_or_strings_and_bad_ones_are_named() {
         let w = pack(json!({"ts": 5, "table": "wallet", "key": "7", "ver": 3, "fields": {"balance": 90}}));
-        assert_eq!(decode(&w).unwrap(), Row::Wallet { uid: 7, balance: 90, ver: 3 });
+        assert_eq!(decode(&w).unwrap(), vec![Row::Wallet { uid: 7, balance: 90, ver: 3 }]);
         let m = pack(json!({"table": "match", "key": "2", "ver": 4, "fields": {
             "type": "lol", "title": "t", "team_a": "a", "team_b": "b", "start_at": "10", "state": "2", "live": "0",
             "options": "[]", "odds_ver": "1", "min_stake": "1", "max_stake": "9", "created_at": "1", "updated_at": "2"}}));
-        assert!(matches!(decode(&m).unwrap(), Row::Match(MatchRow { id: 2, state: 2, ver: 4, .. })));
+        assert!(matches!(decode(&m).unwrap()[..], [Row::Match(MatchRow { id: 2, state: 2, ver: 4, .. })]));
         assert!(decode(b"junk").unwrap_err().contains("not a change record"));
         let unknown = pack(json!({"table": "nope", "key": 1, "ver": 1, "fields": {}}));
         assert!(decode(&unknown).unwrap_err().contains("unknown table"));
         let ban = pack(json!({"table": "user_ban", "key": "4", "ver": 2,
             "fields": {"banned": 1, "reason": "bots", "by": "otto", "at": 9}}));
         let row = Row::UserBan { uid: 4, banned: true, reason: "bots".into(), by: "otto".into(), at: 9, ver: 2 };
-        assert_eq!(decode(&ban).unwrap(), row);
+        assert_eq!(decode(&ban).unwrap(), vec![row]);
         let bad = pack(json!({"table": "wallet", "key": 1, "ver": 1, "fields": {"balance": "lots"}}));
         assert!(decode(&bad).unwrap_err().contains("balance"));
     }

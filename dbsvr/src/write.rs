@@ -36,8 +36,16 @@ impl From<sqlx::Error> for WriteError {
     }
 }
 
+/// What a write added that others count: the bets whose row it inserted (first written now), as
+/// (time placed, stake) — dbsvr adds them to the day's figures once the transaction commits.
+#[derive(Debug, Default)]
+pub struct Written {
+    pub new_bets: Vec<(u64, i64)>,
+}
+
 /// Writes `rows` on `conn` (the caller owns the transaction).
-pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<(), WriteError> {
+pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<Written, WriteError> {
+    let mut written = Written::default();
     let mut users = Vec::new();
     let mut wallets = Vec::new();
     let mut bans = Vec::new();
@@ -120,6 +128,7 @@ pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<(), Write
         write_matches(conn, chunk).await?;
     }
     for chunk in bets.chunks(CHUNK) {
+        written.new_bets.extend(new_bets(conn, chunk).await?);
         write_bets(conn, chunk).await?;
     }
     for chunk in credits.chunks(CHUNK) {
@@ -160,7 +169,7 @@ pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<(), Write
         q.push(" ON DUPLICATE KEY UPDATE id = id");
         q.build().execute(&mut *conn).await?;
     }
-    Ok(())
+    Ok(written)
 }
 
 async fn write_matches(conn: &mut MySqlConnection, chunk: &[&MatchRow]) -> Result<(), WriteError> {
@@ -224,6 +233,23 @@ async fn write_matches(conn: &mut MySqlConnection, chunk: &[&MatchRow]) -> Resul
     h.push(" ON DUPLICATE KEY UPDATE match_id = match_id");
     h.build().execute(&mut *conn).await?;
     Ok(())
+}
+
+/// The bets of `chunk` that have no row yet, once each, as (time placed, stake). Read in the
+/// transaction that inserts them, so a batch written again (redelivered after a crash) counts
+/// nothing twice; two dbsvrs writing the same new bet at the same moment (a batch the reaper
+/// returned while its first consumer was stalled, not dead) could both count it.
+async fn new_bets(conn: &mut MySqlConnection, chunk: &[&BetRow]) -> Result<Vec<(u64, i64)>, WriteError> {
+    let mut q = QueryBuilder::<MySql>::new("SELECT id FROM bets WHERE id IN (");
+    let mut ids = q.separated(", ");
+    for b in chunk {
+        ids.push_bind(b.id);
+    }
+    q.push(")");
+    let existing: std::collections::HashSet<u64> =
+        q.build_query_scalar::<u64>().fetch_all(&mut *conn).await?.into_iter().collect();
+    let mut seen = std::collections::HashSet::new();
+    Ok(chunk.iter().filter(|b| !existing.contains(&b.id) && seen.insert(b.id)).map(|b| (b.ts, b.stake)).collect())
 }
 
 async fn write_bets(conn: &mut MySqlConnection, chunk: &[&BetRow]) -> Result<(), WriteError> {

@@ -306,11 +306,12 @@ async fn fifty_players_bet_and_gm_shows_the_pool_they_add_up_to() {
     assert_eq!(m["bet_count"], 50);
     assert_eq!(m["pool"]["a"].as_i64(), expected.get("a").copied());
     assert_eq!(m["pool"]["b"].as_i64(), expected.get("b").copied());
+    // dbsvr has flushed the outbox once the app is idle, and counted the day's bets and volume.
+    app.check().await;
     let stats: Value = app.staff(Role::Viewer).get("/api/stats").await.unwrap();
     let volume = stats["volume"]["today"].as_i64().unwrap();
     assert_eq!(volume, expected.values().sum::<i64>());
-    // dbsvr has flushed the outbox once the app is idle.
-    app.check().await;
+    assert_eq!(stats["bets"]["today"].as_i64(), Some(50));
     let (mysql_bets,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM bets WHERE match_id = ?")
         .bind(mid)
         .fetch_one(&app.db().pool)

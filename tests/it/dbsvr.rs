@@ -84,9 +84,18 @@ async fn a_burst_lands_in_mysql_as_it_is_in_redis() {
     assert_eq!(history, 3, "created, approved, opened");
     let figures = count(&db, "SELECT CAST(SUM(bets) AS SIGNED) FROM daily_figures").await;
     assert_eq!(figures, 500);
-    // 100 sign-ups (user, wallet, ledger), the match created, approved and opened, 500 bets (bet,
-    // wallet, ledger): every record written once.
-    assert_eq!(stats.flushed(), 100 * 3 + 3 + 500 * 3);
+    // 100 sign-ups (user, wallet, ledger), the match created, approved and opened, 500 bets (one
+    // "placed" record each, three rows): every record written once.
+    assert_eq!(stats.flushed(), 100 * 3 + 3 + 500);
+    let day = common::time::day_of(common::time::now_ms());
+    let (bets, volume): (Option<i64>, Option<i64>) = env
+        .redis
+        .pool
+        .mget(vec![env.keys().stats_day("bets", day), env.keys().stats_day("volume", day)])
+        .await
+        .unwrap();
+    let staked = count(&db, "SELECT CAST(SUM(stake) AS SIGNED) FROM bets").await;
+    assert_eq!((bets, volume), (Some(500), Some(staked)), "dbsvr counted the day's bets and volume");
     assert!(shutdown.shutdown(Duration::from_secs(10)).await);
     env.assert_queues_drained().await;
 }
@@ -110,6 +119,9 @@ async fn replays_and_older_records_leave_mysql_unchanged() {
     let _: i64 = env.redis.pool.lpush(env.keys().outbox(), Bytes::from(stale)).await.unwrap();
     drained(&env).await;
     assert_eq!(dump(&db).await, before, "MySQL never goes back to an older state");
+    let day = common::time::day_of(common::time::now_ms());
+    let bets: Option<i64> = env.redis.pool.get(env.keys().stats_day("bets", day)).await.unwrap();
+    assert_eq!(bets, Some(60), "a replayed batch's bets are not counted again");
     assert!(shutdown.shutdown(Duration::from_secs(10)).await);
 }
 

@@ -380,12 +380,13 @@ async fn import_is_idempotent_and_lists_filter_and_page() {
 async fn match_detail_reports_pool_totals_and_bet_count() {
     let (env, gm, shutdown) = start().await;
     let mid = create(&gm).await;
-    // What place_bet writes (issue 4) is read back as is.
+    // What place_bet writes (issue 4) is read back as is; the bet count is the open bets plus
+    // those settled so far.
     let _: () = env.redis.pool.hset(env.keys().match_pool(mid), [("a", 300), ("b", 120)]).await.unwrap();
     let _: () = env
         .redis
         .pool
-        .zadd(env.keys().match_bets(mid), None, None, false, false, vec![(1.0, "b1"), (2.0, "b2")])
+        .zadd(env.keys().match_open(mid), None, None, false, false, vec![(1.0, "1:7"), (2.0, "2:8")])
         .await
         .unwrap();
     let m = gm.get(&format!("/api/matches/{mid}"), VIEWER).await.body;
@@ -393,6 +394,9 @@ async fn match_detail_reports_pool_totals_and_bet_count() {
         (m["pool"]["a"].as_i64(), m["pool"]["b"].as_i64(), m["bet_count"].as_u64()),
         (Some(300), Some(120), Some(2))
     );
+    let _: () = env.redis.pool.hset(env.keys().match_(mid), ("settled", 3)).await.unwrap();
+    let m = gm.get(&format!("/api/matches/{mid}"), VIEWER).await.body;
+    assert_eq!(m["bet_count"].as_u64(), Some(5), "2 open + 3 settled");
     shutdown.shutdown(std::time::Duration::from_secs(5)).await;
 }
 

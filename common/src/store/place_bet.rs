@@ -1,5 +1,9 @@
-//! place_bet.lua: place a bet — check, debit, record, index, pool, ledger and outbox, atomically.
+//! place_bet.lua: place a bet — check, debit, record, index, pool, ledger and outbox, atomically,
+//! with one change record ("placed") that this binding packs but for what only the script knows.
 //! The contract (KEYS, ARGV, replies, errors) is the header of redis-scripts/place_bet.lua.
+
+use bytes::Bytes;
+use serde::Serialize;
 
 use super::{Reply, ScriptName, StoreError};
 use crate::Redis;
@@ -45,20 +49,62 @@ pub enum Outcome {
 }
 
 pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError> {
-    let day = crate::time::day_of(args.now_ms);
-    let keys = redis.keys.place_bet(args.uid, args.mid, args.bid, day);
+    let keys = redis.keys.place_bet(args.uid, args.mid, args.bid);
     let argv = vec![
-        args.uid.to_string(),
-        args.mid.to_string(),
-        args.option.to_owned(),
-        args.stake.to_string(),
-        args.odds_ver.to_string(),
-        args.req_id.to_owned(),
-        args.bid.to_string(),
-        args.now_ms.to_string(),
+        Bytes::from(args.uid.to_string()),
+        Bytes::from(args.mid.to_string()),
+        Bytes::copy_from_slice(args.option.as_bytes()),
+        Bytes::from(args.stake.to_string()),
+        Bytes::from(args.odds_ver.to_string()),
+        Bytes::copy_from_slice(args.req_id.as_bytes()),
+        Bytes::from(args.bid.to_string()),
+        Bytes::from(args.now_ms.to_string()),
+        Bytes::from(record_prefix(args)),
     ];
     let reply = redis.scripts.eval(&redis.pool, ScriptName::PlaceBet, keys, argv).await?;
     parse(&reply)
+}
+
+/// The part of the bet's "placed" record known before the script runs (its ARGV[9]): every entry
+/// but the four place_bet.lua appends (odds, balance, wver, id), under a map header that counts
+/// them too. [`crate::records::Placed`] reads the whole record.
+#[derive(Serialize)]
+struct PlacedPrefix<'a> {
+    table: &'static str,
+    key: u64,
+    ver: u64,
+    ts: u64,
+    uid: u64,
+    match_id: u64,
+    option: &'a str,
+    stake: i64,
+    req_id: &'a str,
+    delta: i64,
+    reason: &'static str,
+    #[serde(rename = "ref")]
+    reference: String,
+}
+
+/// Entries in [`PlacedPrefix`] and entries place_bet.lua appends.
+const PREFIX_ENTRIES: u32 = 12;
+const APPENDED_ENTRIES: u32 = 4;
+
+fn record_prefix(args: &Args<'_>) -> Vec<u8> {
+    let prefix = PlacedPrefix {
+        table: crate::records::PLACED,
+        key: args.bid,
+        ver: 1,
+        ts: args.now_ms,
+        uid: args.uid,
+        match_id: args.mid,
+        option: args.option,
+        stake: args.stake,
+        req_id: args.req_id,
+        delta: -args.stake,
+        reason: "bet",
+        reference: args.bid.to_string(),
+    };
+    crate::records::with_map_len(&prefix, PREFIX_ENTRIES, PREFIX_ENTRIES + APPENDED_ENTRIES)
 }
 
 fn parse(r: &Reply) -> Result<Outcome, StoreError> {

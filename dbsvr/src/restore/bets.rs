@@ -1,5 +1,5 @@
-//! Restoring bets with everything derived from them: per-match and per-user indexes, pools,
-//! open bets, bettors, wallet exposure and idempotency records.
+//! Restoring bets with everything derived from them: per-user indexes, pools, open bets (the
+//! match's work list and open-bet count), bettors, wallet exposure and idempotency records.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -42,7 +42,6 @@ pub(super) async fn bets(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Rest
         .bind(ROWS)
         .fetch_all(pool)
         .await?;
-        let mut by_match: BTreeMap<u64, Vec<(f64, String)>> = BTreeMap::new();
         let mut by_user: BTreeMap<u64, Vec<(f64, String)>> = BTreeMap::new();
         let mut open: BTreeMap<u64, Vec<(f64, String)>> = BTreeMap::new();
         let mut exposure: BTreeMap<u64, i64> = BTreeMap::new();
@@ -71,7 +70,6 @@ pub(super) async fn bets(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Rest
             w.hset(k.bet(b.id), fields).await?;
             report.bets += 1;
             let ts = b.ts as f64;
-            by_match.entry(b.match_id).or_default().push((ts, b.id.to_string()));
             by_user.entry(b.uid).or_default().push((ts, b.id.to_string()));
             bettors.entry(b.match_id).or_default().insert(b.uid.to_string());
             *pools.entry((b.match_id, b.option_key.clone())).or_default() += b.stake;
@@ -92,9 +90,6 @@ pub(super) async fn bets(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Rest
                     b.id, b.req_id
                 )),
             }
-        }
-        for (mid, members) in by_match {
-            w.zadd(k.match_bets(mid), members).await?;
         }
         for (uid, members) in by_user {
             w.zadd(k.user_bets(uid), members).await?;

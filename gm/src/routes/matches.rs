@@ -153,7 +153,9 @@ pub async fn view(redis: &Redis, mid: u64) -> Result<GmMatch, ApiError> {
     Ok(views(redis, vec![m]).await?.remove(0))
 }
 
-/// Staff views of matches, with their pools and bet counts read in one round trip.
+/// Staff views of matches, with their pools and bet counts read in one round trip. A match's bet
+/// count is its open bets (the work list `match:{mid}:open`) plus those settled so far (its
+/// `settled` field, which settle_batch.lua raises as it takes bets off the open list).
 async fn views(redis: &Redis, records: Vec<MatchRecord>) -> Result<Vec<GmMatch>, ApiError> {
     if records.is_empty() {
         return Ok(Vec::new());
@@ -165,8 +167,16 @@ async fn views(redis: &Redis, records: Vec<MatchRecord>) -> Result<Vec<GmMatch>,
     let pools: Vec<HashMap<String, i64>> = Redis::each(pipe).await?;
     let pipe = redis.pool.next().pipeline();
     for m in &records {
-        let _: () = pipe.zcard(redis.keys.match_bets(m.id)).await?;
+        let _: () = pipe.zcard(redis.keys.match_open(m.id)).await?;
     }
-    let counts: Vec<u64> = Redis::each(pipe).await?;
-    Ok(records.into_iter().zip(pools).zip(counts).map(|((m, pool), n)| GmMatch::new(m, pool, n)).collect())
+    let open: Vec<u64> = Redis::each(pipe).await?;
+    Ok(records
+        .into_iter()
+        .zip(pools)
+        .zip(open)
+        .map(|((m, pool), open)| {
+            let n = open + m.settled;
+            GmMatch::new(m, pool, n)
+        })
+        .collect())
 }

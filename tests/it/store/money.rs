@@ -330,3 +330,131 @@ async fn place_bet_reads_the_odds_field_and_decodes_options_only_for_an_older_ma
         assert_eq!(m.get(&format!("odds:{}", o.key)), Some(&o.odds.to_string()), "{m:?}");
     }
 }
+
+/// A bet writes one change record per step of its life, and every reader takes the same bytes:
+/// "placed" is on the outbox and in the ledger (place_bet.lua appends what only it knows to the
+/// prefix the binding packs); "settled" is on the outbox, on q:notify (the bet_settled event) and,
+/// for a payout, in the ledger. dbsvr turns each into its rows.
+#[tokio::test]
+async fn a_bet_has_one_record_per_step_and_each_reader_decodes_the_same_bytes() {
+    use bytes::Bytes;
+    use common::records::{Placed, Settled};
+    use dbsvr::rows::{BetRow, Row};
+
+    let env = TestEnv::new().await;
+    let k = env.keys();
+    stored_match(&env, 9, 2).await;
+    let _: () = env.redis.pool.hset(k.match_(9), ("odds:a", 1850)).await.unwrap();
+    let _: () = env.redis.pool.hset(k.wallet(5), [("balance", 100), ("ver", 3)]).await.unwrap();
+    assert_eq!(place(&env, 9, 40, "req-1", 7).await.unwrap(), placed(7, 60, 1850, false));
+
+    let outbox: Vec<Bytes> = env.redis.pool.lrange(k.outbox(), 0, -1).await.unwrap();
+    let ledger: Vec<Bytes> = env.redis.pool.lrange(k.ledger(5), 0, -1).await.unwrap();
+    assert_eq!((outbox.len(), ledger.len()), (1, 1), "one record");
+    assert_eq!(outbox[0], ledger[0], "the same bytes");
+    let p: Placed = rmp_serde::from_slice(&outbox[0]).unwrap();
+    let want = Placed {
+        key: 7,
+        ts: 1000,
+        uid: 5,
+        match_id: 9,
+        option: "a".into(),
+        stake: 40,
+        odds: 1850,
+        req_id: "req-1".into(),
+        balance: 60,
+        wver: 4,
+        id: "5:4".into(),
+        delta: -40,
+        reference: "7".into(),
+    };
+    assert_eq!(p, want);
+    let entry: protocol::body::LedgerItem = rmp_serde::from_slice(&ledger[0]).unwrap();
+    assert_eq!((entry.delta, entry.balance, entry.reason.as_str(), entry.reference.as_str()), (-40, 60, "bet", "7"));
+    let bet = BetRow {
+        id: 7,
+        uid: 5,
+        match_id: 9,
+        option: "a".into(),
+        stake: 40,
+        odds: 1850,
+        state: "open".into(),
+        payout: None,
+        req_id: "req-1".into(),
+        ts: 1000,
+        settled_at: None,
+        ver: 1,
+    };
+    let rows = dbsvr::rows::decode(&outbox[0]).unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            Row::Bet(bet.clone()),
+            Row::Wallet { uid: 5, balance: 60, ver: 4 },
+            Row::Ledger {
+                id: "5:4".into(),
+                uid: 5,
+                delta: -40,
+                balance: 60,
+                reason: "bet".into(),
+                reference: "7".into(),
+                ts: 1000
+            },
+        ]
+    );
+
+    // Settled: option "a" won, 40 × 1.85 = 74 paid.
+    let fields = [("state", "3"), ("result", "a"), ("ver", "1"), ("start_at", "1")];
+    let _: () = env.redis.pool.hset(k.match_(9), fields.to_vec()).await.unwrap();
+    let args = settle_batch::Args {
+        mid: 9,
+        kind: "lol",
+        job: Job::Settle,
+        now_ms: 5000,
+        finals: &[Action::Settled, Action::Credited],
+        bets: &[OpenBet { bid: 7, uid: 5 }],
+    };
+    let done = settle_batch::call(&env.redis, &args).await.unwrap();
+    assert_eq!(done, settle_batch::Outcome::Settled { settled: 1, remaining: 0, finished: true });
+    let outbox: Vec<Bytes> = env.redis.pool.lrange(k.outbox(), 0, -1).await.unwrap();
+    let records: Vec<&Bytes> = outbox.iter().filter(|r| rmp_serde::from_slice::<Settled>(r).is_ok()).collect();
+    let notify: Vec<Bytes> = env.redis.pool.lrange(k.notify(), 0, -1).await.unwrap();
+    let ledger: Vec<Bytes> = env.redis.pool.lrange(k.ledger(5), 0, -1).await.unwrap();
+    assert_eq!(records.len(), 1, "one settled record");
+    assert!(notify.contains(records[0]), "the same bytes are the bet_settled event");
+    assert_eq!(&ledger[0], records[0], "and the payout's ledger entry");
+    let event: common::events::Event = rmp_serde::from_slice(records[0]).unwrap();
+    let want_event = common::events::Event::BetSettled {
+        uid: 5,
+        bet_id: 7,
+        match_id: 9,
+        result: "won".into(),
+        payout: 74,
+        balance: 134,
+        ts: 5000,
+    };
+    assert_eq!(event, want_event);
+    let rows = dbsvr::rows::decode(records[0]).unwrap();
+    let settled = BetRow { state: "won".into(), payout: Some(74), settled_at: Some(5000), ver: 2, ..bet };
+    assert_eq!(
+        rows,
+        vec![
+            Row::Bet(settled),
+            Row::Wallet { uid: 5, balance: 134, ver: 5 },
+            Row::Ledger {
+                id: "5:5".into(),
+                uid: 5,
+                delta: 74,
+                balance: 134,
+                reason: "payout".into(),
+                reference: "7".into(),
+                ts: 5000
+            },
+        ]
+    );
+    let deltas: i64 =
+        ledger.iter().map(|e| rmp_serde::from_slice::<protocol::body::LedgerItem>(e).unwrap().delta).sum();
+    assert_eq!(deltas, 34, "the ledger's deltas are the balance's change: 100 - 40 + 74");
+    let w: HashMap<String, String> = env.redis.pool.hgetall(k.wallet(5)).await.unwrap();
+    assert_eq!((w["balance"].as_str(), w["ver"].as_str(), w.get("exposure")), ("134", "5", None));
+}
