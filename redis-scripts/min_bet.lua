@@ -5,26 +5,26 @@
 -- work list, the day's stats) is what the real bet costs on top of the minimum.
 -- Coins are integers below 2^53 (exact in Lua) and are written as integer strings.
 --
--- KEYS[1]  wallet:{uid}   hash { balance }
--- KEYS[2]  idem:{uid}     hash req_id -> "bid:balance"
--- KEYS[3]  q:outbox       the change record "bet:bid:uid:stake:balance" (bench prefixes only)
+-- KEYS[1]  wallet:{uid}   hash { balance, r:{req_id} -> "bid:balance" } (as place_bet.lua keeps them)
+-- KEYS[2]  q:outbox       the change record "bet:bid:uid:stake:balance" (bench prefixes only)
 -- ARGV[1]  uid      ARGV[2]  stake (integer coins > 0)      ARGV[3]  req_id      ARGV[4]  bid
 --
 -- Reply:   Placed               {0, bid, balance, repeated}  placed (repeated = 1: the first reply
 --                                of this req_id; nothing debited now)
 --          InsufficientBalance  {1003, balance}             the balance does not cover the stake
 -- Errors:  "ERR bad stake" when ARGV[2] is not a positive integer (nothing written).
--- Cost:    HGET, HGET, HINCRBY, HSET, RPUSH — 5 commands, one script call.
-local prev = redis.call('HGET', KEYS[2], ARGV[3])
+-- Cost:    HMGET, HSET, RPUSH — 3 commands, one script call.
+local w = redis.call('HMGET', KEYS[1], 'balance', 'r:' .. ARGV[3])
+local prev = w[2]
 if prev then
   local bid, balance = string.match(prev, '^(%d+):(-?%d+)$')
   return {0, tonumber(bid), tonumber(balance), 1}
 end
 local stake = tonumber(ARGV[2])
 if not stake or stake <= 0 or stake % 1 ~= 0 then return redis.error_reply('ERR bad stake') end
-local balance = tonumber(redis.call('HGET', KEYS[1], 'balance') or '0')
+local balance = tonumber(w[1] or '0')
 if balance < stake then return {1003, balance} end
-local after = redis.call('HINCRBY', KEYS[1], 'balance', string.format('%d', -stake))
-redis.call('HSET', KEYS[2], ARGV[3], ARGV[4] .. ':' .. after)
-redis.call('RPUSH', KEYS[3], 'bet:' .. ARGV[4] .. ':' .. ARGV[1] .. ':' .. ARGV[2] .. ':' .. after)
-return {0, tonumber(ARGV[4]), after, 0}
+local after = string.format('%d', balance - stake)
+redis.call('HSET', KEYS[1], 'balance', after, 'r:' .. ARGV[3], ARGV[4] .. ':' .. after)
+redis.call('RPUSH', KEYS[2], 'bet:' .. ARGV[4] .. ':' .. ARGV[1] .. ':' .. ARGV[2] .. ':' .. after)
+return {0, tonumber(ARGV[4]), tonumber(after), 0}

@@ -16,13 +16,17 @@
 -- dbsvr writes the bet, wallet and ledger rows and counts the day's bets and volume. Nothing here
 -- packs a table.
 --
--- KEYS[1]  match:{mid}          KEYS[2]  wallet:{uid}        KEYS[3]  idem:{uid} (hash req_id -> reply)
--- KEYS[4]  bet:{bid}            KEYS[5]  user:{uid}:bets     KEYS[6]  match:{mid}:pool
--- KEYS[7]  ledger:{uid}         KEYS[8]  q:outbox
--- KEYS[9]  match:{mid}:open (zset "bid:uid" -> time: resultcenter's work list, and the match's
+-- The wallet hash holds what the bet checks about the user besides the balance, so one HMGET reads
+-- it all and one HSET writes it: `banned` ("1" while the user is banned: user_ban.lua and
+-- user_unban.lua keep it beside the user's own `banned`) and, per request id, `r:{req_id}` -> the
+-- first reply "bid:balance:odds".
+--
+-- KEYS[1]  match:{mid}          KEYS[2]  wallet:{uid}        KEYS[3]  bet:{bid}
+-- KEYS[4]  user:{uid}:bets      KEYS[5]  match:{mid}:pool    KEYS[6]  ledger:{uid}
+-- KEYS[7]  q:outbox
+-- KEYS[8]  match:{mid}:open (zset "bid:uid" -> time: resultcenter's work list, and the match's
 --          open-bet count)
--- KEYS[10] match:{mid}:bettors (set of uids)
--- KEYS[11] user:{uid} (hash; `banned` = "1" while the user is banned)
+-- KEYS[9]  match:{mid}:bettors (set of uids)
 -- ARGV[1]  uid      ARGV[2]  mid      ARGV[3]  option key   ARGV[4]  stake (integer coins > 0)
 -- ARGV[5]  the client's odds_ver     ARGV[6]  req_id       ARGV[7]  bid (allocated by the caller)
 -- ARGV[8]  now, Unix ms
@@ -43,13 +47,14 @@
 --          NoOption             {1007, "option"}           no such option
 -- Errors:  "ERR bad stake" when ARGV[4] is not a positive integer of at most MAX_BALANCE coins
 --          (nothing written).
--- Cost:    a placed bet runs 13 commands: HGET idem, HGET user, HMGET match, HMGET wallet (reads);
---          HSET wallet, HSET bet (a new key: the dearest write), ZADD user bets, ZADD open (the
---          match's big sorted set: O(log n)), SADD bettors, HINCRBY pool, HSET idem, LPUSH ledger,
---          LPUSH outbox (writes). A repeat runs 1; a refusal 2 to 4.
+-- Cost:    a placed bet runs 10 commands: HMGET wallet, HMGET match (reads); HSET wallet (balance,
+--          version, exposure and the reply), HSET bet (a new key: the dearest write), ZADD user
+--          bets, ZADD open (the match's big sorted set: O(log n)), SADD bettors, HINCRBY pool,
+--          LPUSH ledger, LPUSH outbox (writes). A repeat or a refusal runs 1 or 2.
 local MAX_BALANCE = 1000000000000000 -- protocol::error_code::MAX_BALANCE (checked by tests/scripts.rs)
 local function int(n) return string.format('%d', n) end
-local prev = redis.call('HGET', KEYS[3], ARGV[6])
+local w = redis.call('HMGET', KEYS[2], 'balance', 'exposure', 'ver', 'banned', 'r:' .. ARGV[6])
+local prev = w[5]
 if prev then
   local bid, balance, odds = string.match(prev, '^(%d+):(-?%d+):(%d+)$')
   return {0, tonumber(bid), tonumber(balance), tonumber(odds), 1}
@@ -58,7 +63,7 @@ local stake = tonumber(ARGV[4])
 if not stake or stake <= 0 or stake % 1 ~= 0 or stake > MAX_BALANCE then
   return redis.error_reply('ERR bad stake')
 end
-if redis.call('HGET', KEYS[11], 'banned') == '1' then return {1009} end
+if w[4] == '1' then return {1009} end
 -- The option's odds are the field odds:{key} (match_create.lua / match_odds.lua): no JSON per bet.
 -- A match stored before those fields existed has only `options`: decoded then, on that path only.
 local m = redis.call('HMGET', KEYS[1], 'state', 'odds:' .. ARGV[3], 'odds_ver', 'min_stake', 'max_stake')
@@ -74,7 +79,6 @@ if not odds then return {1007, 'option'} end
 if tonumber(ARGV[5]) ~= tonumber(m[3]) then return {1005, tonumber(m[3]), redis.call('HGET', KEYS[1], 'options')} end
 local min, max = tonumber(m[4]), tonumber(m[5])
 if stake < min or stake > max then return {1006, min, max} end
-local w = redis.call('HMGET', KEYS[2], 'balance', 'exposure', 'ver')
 local balance, exposure = tonumber(w[1] or '0'), math.max(tonumber(w[2] or '0'), 0)
 if balance < stake then return {1003, balance} end
 -- The most this bet can pay (settle_batch.lua's formula: exact, no product past 2^53).
@@ -91,21 +95,23 @@ end
 
 -- Writes: nothing below can fail on valid input.
 local uid, mid, bid, now = ARGV[1], ARGV[2], ARGV[7], tonumber(ARGV[8])
--- The wallet in one HSET: the balance, version and exposure were read above (the script is atomic).
+-- The wallet in one HSET: the balance, version and exposure were read above (the script is atomic),
+-- with this request's reply.
 local after, ver = balance - stake, tonumber(w[3] or '0') + 1
+local reply = bid .. ':' .. int(after) .. ':' .. int(odds)
 if potential > 0 then
-  redis.call('HSET', KEYS[2], 'balance', int(after), 'ver', int(ver), 'exposure', int(tonumber(w[2] or '0') + potential))
+  redis.call('HSET', KEYS[2], 'balance', int(after), 'ver', int(ver), 'exposure', int(tonumber(w[2] or '0') + potential),
+    'r:' .. ARGV[6], reply)
 else
-  redis.call('HSET', KEYS[2], 'balance', int(after), 'ver', int(ver))
+  redis.call('HSET', KEYS[2], 'balance', int(after), 'ver', int(ver), 'r:' .. ARGV[6], reply)
 end
-redis.call('HSET', KEYS[4], 'id', bid, 'uid', uid, 'match_id', mid, 'option', ARGV[3], 'stake', int(stake),
+redis.call('HSET', KEYS[3], 'id', bid, 'uid', uid, 'match_id', mid, 'option', ARGV[3], 'stake', int(stake),
   'odds', int(odds), 'state', 'open', 'ts', ARGV[8], 'req_id', ARGV[6], 'ver', 1)
-redis.call('ZADD', KEYS[5], now, bid)
-redis.call('ZADD', KEYS[9], now, bid .. ':' .. uid)
-redis.call('SADD', KEYS[10], uid)
-redis.call('HINCRBY', KEYS[6], ARGV[3], int(stake))
-redis.call('HSET', KEYS[3], ARGV[6], bid .. ':' .. int(after) .. ':' .. int(odds))
+redis.call('ZADD', KEYS[4], now, bid)
+redis.call('ZADD', KEYS[8], now, bid .. ':' .. uid)
+redis.call('SADD', KEYS[9], uid)
+redis.call('HINCRBY', KEYS[5], ARGV[3], int(stake))
 local record = ARGV[9] .. cmsgpack.pack('odds', odds, 'balance', after, 'wver', ver, 'id', uid .. ':' .. int(ver))
+redis.call('LPUSH', KEYS[6], record)
 redis.call('LPUSH', KEYS[7], record)
-redis.call('LPUSH', KEYS[8], record)
 return {0, tonumber(bid), after, odds, 0}

@@ -17,6 +17,7 @@
 -- KEYS[4+s]        session:{sid_s}     for each sid read (s = 1..S)
 -- KEYS[3+S+2c]     node:connect:{N_c}  heartbeat of the node of connection c (c = 1..C)
 -- KEYS[4+S+2c]     q:push:{N_c}        push list of that node
+-- KEYS[5+S+2C]     wallet:{uid}        hash; gets banned = 1 (the mirror place_bet.lua reads), last
 -- ARGV[1]  uid
 -- ARGV[2]  reason (staff's words)
 -- ARGV[3]  who (staff name)
@@ -36,12 +37,15 @@
 --                                       call again
 --          NoUser        {1007}         no such user: nothing written
 -- Errors:  none for valid input.
+-- Cost:    EXISTS, HGET, ZRANGE, HGETALL, DEL; marking adds HINCRBY, 2 HSET, 1 or 2 LPUSH; then a
+--          DEL per session and EXISTS, LPUSH, PEXPIRE (or HDEL) per connection.
 if redis.call('EXISTS', KEYS[1]) == 0 then return {1007} end
 local uid, now = ARGV[1], tonumber(ARGV[4])
 local marked = 0
 if redis.call('HGET', KEYS[1], 'banned') ~= '1' then
   local ver = redis.call('HINCRBY', KEYS[1], 'ban_ver', 1)
   redis.call('HSET', KEYS[1], 'banned', 1, 'ban_reason', ARGV[2], 'banned_by', ARGV[3], 'banned_at', ARGV[4])
+  redis.call('HSET', KEYS[#KEYS], 'banned', 1)
   redis.call('LPUSH', KEYS[4], cmsgpack.pack({ts = now, table = 'user_ban', key = uid, ver = ver,
     fields = {banned = 1, reason = ARGV[2], by = ARGV[3], at = now}}))
   if ARGV[6] ~= '' then

@@ -149,6 +149,8 @@ impl Keys {
         self.k(format_args!("rate:{kind}:{subject}"))
     }
 
+    /// A user's wallet: balance, version, exposure, the `banned` mirror and each bet request's
+    /// first reply (`r:{req_id}`), all read by place_bet.lua in one HMGET.
     pub fn wallet(&self, uid: u64) -> String {
         self.k(format_args!("wallet:{uid}"))
     }
@@ -226,11 +228,6 @@ impl Keys {
         self.k(format_args!("bet:{bid}"))
     }
 
-    /// A user's idempotency records: hash req_id -> first reply.
-    pub fn idem(&self, uid: u64) -> String {
-        self.k(format_args!("idem:{uid}"))
-    }
-
     /// A user's bets (zset by time).
     pub fn user_bets(&self, uid: u64) -> String {
         self.k(format_args!("user:{uid}:bets"))
@@ -273,7 +270,6 @@ impl Keys {
         vec![
             self.match_(mid),
             self.wallet(uid),
-            self.idem(uid),
             self.bet(bid),
             self.user_bets(uid),
             self.match_pool(mid),
@@ -281,7 +277,6 @@ impl Keys {
             self.outbox(),
             self.match_open(mid),
             self.match_bettors(mid),
-            self.user(uid),
         ]
     }
 

@@ -191,7 +191,9 @@ fn login_then_marked<'a>(
         let (_, login) = logic::HANDLERS.iter().find(|(id, _)| *id == msg::LOGIN).expect("a login handler");
         let reply = login(ctx, req).await?;
         let uid = reply.bind.as_ref().expect("a login binds").uid;
+        // What user_ban.lua marks: the user, and the wallet's mirror that place_bet.lua reads.
         let _: i64 = ctx.redis.pool.hset(ctx.redis.keys.user(uid), ("banned", "1")).await?;
+        let _: i64 = ctx.redis.pool.hset(ctx.redis.keys.wallet(uid), ("banned", "1")).await?;
         Ok(reply)
     })
 }
@@ -277,7 +279,9 @@ fn banned_while_queued<'a>(
 ) -> BoxFuture<'a, Result<logic::Reply, logic::AppError>> {
     Box::pin(async move {
         let uid = req.head.uid.expect("a bet comes from a logged-in connection");
+        // What user_ban.lua marks: the user, and the wallet's mirror that place_bet.lua reads.
         let _: i64 = ctx.redis.pool.hset(ctx.redis.keys.user(uid), ("banned", "1")).await?;
+        let _: i64 = ctx.redis.pool.hset(ctx.redis.keys.wallet(uid), ("banned", "1")).await?;
         let (_, place) = logic::HANDLERS.iter().find(|(id, _)| *id == msg::PLACE_BET).expect("a bet handler");
         place(ctx, req).await
     })

@@ -302,7 +302,6 @@ async fn state(env: &TestEnv) -> BTreeMap<String, Value> {
         "match:*",
         "matches:*",
         "bet:*",
-        "idem:*",
         "payment:*",
         "grant:*",
         "stats:*",

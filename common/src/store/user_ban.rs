@@ -56,13 +56,14 @@ pub enum Outcome {
 pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError> {
     let k = &redis.keys;
     let (sids, conns) = (args.sessions, args.connections);
-    let mut keys = Vec::with_capacity(4 + sids.len() + 2 * conns.len());
+    let mut keys = Vec::with_capacity(5 + sids.len() + 2 * conns.len());
     keys.extend([k.user(args.uid), k.sessions(args.uid), k.online(args.uid), k.outbox()]);
     keys.extend(sids.iter().map(|sid| k.session(sid)));
     for c in conns {
         keys.push(k.node("connect", c.node));
         keys.push(k.push(c.node));
     }
+    keys.push(k.wallet(args.uid));
     let mut argv: Vec<Value> = Vec::with_capacity(8 + sids.len() + 3 * conns.len());
     argv.push(args.uid.to_string().into());
     argv.push(args.reason.into());

@@ -30,7 +30,7 @@ pub enum Outcome {
 
 pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError> {
     let k = &redis.keys;
-    let keys = vec![k.user(args.uid), k.outbox()];
+    let keys = vec![k.user(args.uid), k.outbox(), k.wallet(args.uid)];
     let argv: Vec<Value> = vec![
         args.uid.to_string().into(),
         args.by.into(),

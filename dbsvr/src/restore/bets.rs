@@ -1,5 +1,5 @@
 //! Restoring bets with everything derived from them: per-user indexes, pools, open bets (the
-//! match's work list and open-bet count), bettors, wallet exposure and idempotency records.
+//! match's work list and open-bet count), bettors, wallet exposure and idempotency records (the wallet's `r:{req_id}` fields).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -81,7 +81,8 @@ pub(super) async fn bets(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Rest
             match (b.req_id.is_empty(), b.balance_after) {
                 (true, _) => {}
                 (false, Some(balance)) => {
-                    idem.entry(b.uid).or_default().push((b.req_id.clone(), format!("{}:{balance}:{}", b.id, b.odds)));
+                    let field = format!("r:{}", b.req_id);
+                    idem.entry(b.uid).or_default().push((field, format!("{}:{balance}:{}", b.id, b.odds)));
                     report.idempotency += 1;
                 }
                 (false, None) => report.warnings.push(format!(
@@ -110,7 +111,7 @@ pub(super) async fn bets(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Rest
         for (uid, fields) in idem {
             for part in fields.chunks(VALUES) {
                 let fields: Vec<(&str, String)> = part.iter().map(|(f, v)| (f.as_str(), v.clone())).collect();
-                w.hset(k.idem(uid), fields).await?;
+                w.hset(k.wallet(uid), fields).await?;
             }
         }
         match page.last() {

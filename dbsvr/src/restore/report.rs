@@ -16,7 +16,7 @@ pub struct RestoreReport {
     pub matches: u64,
     pub bets: u64,
     pub open_bets: u64,
-    /// `idem:{uid}` fields (one per bet with a request id).
+    /// Wallet `r:{req_id}` fields (one per bet with a request id).
     pub idempotency: u64,
     /// Events put back in `sched` (auto starts and reminders).
     pub delayed_events: u64,

@@ -35,7 +35,8 @@ pub(super) async fn users(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Res
 }
 
 /// The ban state of every user who was ever banned, in the fields user_ban.lua keeps (`ban_ver`
-/// too, so a later ban or unban has a newer version than the row).
+/// too, so a later ban or unban has a newer version than the row), and the wallet's `banned`
+/// mirror of a banned user.
 pub(super) async fn bans(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut RestoreReport) -> anyhow::Result<()> {
     let k = w.redis.keys.clone();
     let mut after = 0u64;
@@ -58,6 +59,8 @@ pub(super) async fn bans(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Rest
                     ("banned_at", at.to_string()),
                 ]);
                 report.bans += 1;
+                // The mirror place_bet.lua reads (user_ban.lua writes both).
+                w.hset(k.wallet(*uid), vec![("banned", "1".to_owned())]).await?;
             }
             w.hset(k.user(*uid), fields).await?;
         }

@@ -20,6 +20,24 @@ pub(super) async fn hashes(
     Ok(Redis::each(pipe).await?)
 }
 
+/// The named `fields` of each hash (those it lacks left out): for hashes that hold more than a
+/// check reads (a wallet keeps every bet request's reply).
+pub(super) async fn hash_fields(
+    redis: &Redis,
+    keys: impl Iterator<Item = String>,
+    fields: &[&str],
+) -> anyhow::Result<Vec<HashMap<String, String>>> {
+    let pipe = redis.pool.next().pipeline();
+    for key in keys {
+        let _: () = pipe.hmget(key, fields.to_vec()).await?;
+    }
+    let values: Vec<Vec<Option<String>>> = Redis::each(pipe).await?;
+    Ok(values
+        .into_iter()
+        .map(|vs| fields.iter().zip(vs).filter_map(|(f, v)| v.map(|v| ((*f).to_owned(), v))).collect())
+        .collect())
+}
+
 /// Rows of `select` (which ends in `… IN (`) for `ids`, then `tail`.
 pub(super) async fn rows<T>(pool: &MySqlPool, select: &str, ids: &[u64], tail: &str) -> anyhow::Result<Vec<T>>
 where

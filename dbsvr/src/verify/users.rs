@@ -8,7 +8,7 @@ use fred::prelude::*;
 use serde::Deserialize;
 use sqlx::MySqlPool;
 
-use super::read::{hashes, missing, num, rnum, rows, rstr, text};
+use super::read::{hash_fields, hashes, missing, num, rnum, rows, rstr, text};
 use super::report::{Kind, Report};
 
 /// One ledger entry as the scripts write it (only the delta matters here).
@@ -25,7 +25,7 @@ pub(super) async fn users_chunk(
 ) -> anyhow::Result<()> {
     let k = &redis.keys;
     let r_users = hashes(redis, ids.iter().map(|id| k.user(*id))).await?;
-    let r_wallets = hashes(redis, ids.iter().map(|id| k.wallet(*id))).await?;
+    let r_wallets = hash_fields(redis, ids.iter().map(|id| k.wallet(*id)), &["balance", "ver", "banned"]).await?;
     let pipe = redis.pool.next().pipeline();
     for id in ids {
         let _: () = pipe.lrange(k.ledger(*id), 0, -1).await?;
@@ -92,6 +92,10 @@ pub(super) async fn users_chunk(
             (false, Some((balance, ver))) => {
                 report.field(Kind::Wallet, id, "balance", rnum(rw, "balance"), num(balance));
                 report.field(Kind::Wallet, id, "ver", rnum(rw, "ver"), num(ver));
+                // The ban's mirror that place_bet.lua reads.
+                let m_banned = mu.map_or(0, |u| u.3);
+                let r_banned = rw.get("banned").map_or(0, |b| i64::from(b == "1"));
+                report.field(Kind::Wallet, id, "banned", num(r_banned), num(m_banned));
             }
             (r_empty, m) => {
                 if let Some(what) = missing(!r_empty, m.is_some()) {

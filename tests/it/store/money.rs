@@ -6,6 +6,7 @@ use common::store::place_bet::{self, Outcome as Bet};
 use common::store::settle_batch::{self, OpenBet};
 use common::store::wallet_change::{self, Outcome as Change};
 use common::store::{ScriptName, StoreError};
+use common::store::{user_ban, user_unban};
 use fred::prelude::*;
 use protocol::matches::{Action, Job};
 use test_support::TestEnv;
@@ -140,7 +141,7 @@ async fn place_bet_with_a_balance_above_10_14_answers_and_repeats_the_exact_inte
     assert_eq!(again, placed(1, start - 41, 1850, true), "the same integers, and nothing debited twice");
     let w = wallet_of_5(&env).await;
     assert_eq!(w["balance"], (start - 41).to_string());
-    let record: Option<String> = env.redis.pool.hget(env.keys().idem(5), "big-1").await.unwrap();
+    let record: Option<String> = env.redis.pool.hget(env.keys().wallet(5), "r:big-1").await.unwrap();
     assert_eq!(record, Some(format!("1:{}:1850", start - 41)), "the repeat record in integers");
     let stake: String = env.redis.pool.hget(env.keys().bet(1), "stake").await.unwrap();
     assert_eq!(stake, "41");
@@ -152,7 +153,19 @@ async fn place_bet_refuses_a_banned_users_queued_bet_after_the_repeat_check() {
     stored_match(&env, 9, 2).await;
     let _: () = env.redis.pool.hset(env.keys().wallet(5), [("balance", 100), ("ver", 1)]).await.unwrap();
     assert_eq!(place(&env, 9, 10, "before", 1).await.unwrap(), placed(1, 90, 1850, false));
-    let _: () = env.redis.pool.hset(env.keys().user(5), ("banned", "1")).await.unwrap();
+    // Banned by user_ban.lua, which keeps the wallet's mirror that place_bet.lua reads.
+    let _: () = env.redis.pool.hset(env.keys().user(5), ("username", "five")).await.unwrap();
+    let ban = user_ban::Args {
+        uid: 5,
+        reason: "bots",
+        by: "otto",
+        now_ms: 1,
+        push_ttl_ms: 1000,
+        audit: b"",
+        sessions: &[],
+        connections: &[],
+    };
+    assert!(matches!(user_ban::call(&env.redis, &ban).await.unwrap(), user_ban::Outcome::Banned { .. }));
     // A bet placed before the ban still answers its first reply; a new one is refused.
     assert_eq!(place(&env, 9, 10, "before", 2).await.unwrap(), placed(1, 90, 1850, true));
     let outbox = env.llen(&env.keys().outbox()).await;
@@ -161,7 +174,8 @@ async fn place_bet_refuses_a_banned_users_queued_bet_after_the_repeat_check() {
     assert_eq!((bet3, env.llen(&env.keys().outbox()).await), (0, outbox), "nothing written");
     assert_eq!(wallet_of_5(&env).await["balance"], "90");
     // Unbanned, betting works again.
-    let _: () = env.redis.pool.hset(env.keys().user(5), ("banned", "0")).await.unwrap();
+    let unban = user_unban::Args { uid: 5, by: "otto", now_ms: 2, audit: b"" };
+    assert_eq!(user_unban::call(&env.redis, &unban).await.unwrap(), user_unban::Outcome::Unbanned { changed: true });
     assert_eq!(place(&env, 9, 10, "after", 3).await.unwrap(), placed(3, 80, 1850, false));
 }
 
