@@ -1,13 +1,19 @@
 //! Batching on the queue's path (issue 19), against the real Redis: a consumer's acks gathered
-//! into one ack.lua call — every frame still acked and answered exactly as it was alone.
+//! into one ack.lua call, and a connect node's frames gathered into one LPUSH — every frame still
+//! acked, answered and queued exactly as it was alone.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::Shutdown;
 use common::queue::{Consumer, QueueKeys};
 use fred::prelude::*;
 use futures_util::future::join_all;
-use test_support::TestEnv;
+use protocol::codec::{encode_frame, split_frame};
+use protocol::{ClientHead, InternalHead, msg};
+use serde_json::json;
+use test_support::{Client, TestEnv, eventually, spawn_connect};
 
 async fn consumer(env: &TestEnv) -> Consumer {
     let q = QueueKeys::new(env.keys(), env.keys().c2l(1), &env.cfg.queue);
@@ -99,4 +105,49 @@ async fn leave_sends_the_acks_already_handed_over_then_refuses_more() {
     let late = acker.ack(&numbered("late", 1)[0], None).await.expect_err("refused after leave");
     assert!(format!("{late:#}").contains("has left"), "{late:#}");
     assert_eq!(env.llen(&inflight).await, 1, "a refused ack leaves its frame inflight");
+}
+
+/// connect's pusher: frames from many connections at once all reach the group queue, each once,
+/// each connection's in the order it sent them, in fewer LPUSHes than frames.
+#[tokio::test]
+async fn frames_of_many_connections_are_queued_each_once_in_order_in_fewer_pushes() {
+    const CONNECTIONS: usize = 40;
+    const FRAMES: u32 = 25;
+    let env = TestEnv::new().await;
+    let shutdown = Shutdown::new();
+    // No logic: the frames stay in the queue to be read.
+    let (addr, stats) = spawn_connect(env.node(1), &shutdown).await;
+    let mut clients = Vec::new();
+    for _ in 0..CONNECTIONS {
+        clients.push(Client::connect(addr).await);
+    }
+    // Every client writes all its frames without waiting for anything.
+    join_all(clients.iter_mut().map(|c| async move {
+        for seq in 1..=FRAMES {
+            let frame = encode_frame(&ClientHead { id: msg::PING, seq, ver: None }, &json!({})).unwrap();
+            c.send_binary(frame).await;
+        }
+    }))
+    .await;
+    let q = env.keys().c2l(1);
+    let total = CONNECTIONS * FRAMES as usize;
+    eventually("every frame is queued", || async { (env.llen(&q).await as usize >= total).then_some(()) }).await;
+    let mut queued: Vec<Bytes> = env.redis.pool.lrange(&q, 0, -1).await.unwrap();
+    queued.reverse(); // the order consumers take them in
+    assert_eq!(queued.len(), total, "no frame queued twice");
+    let mut per_conn: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
+    for element in &queued {
+        let (head, _) = split_frame::<InternalHead>(element).unwrap();
+        per_conn.entry(head.conn).or_default().push(head.seq);
+    }
+    assert_eq!(per_conn.len(), CONNECTIONS, "frames from every connection");
+    for (conn, seqs) in &per_conn {
+        assert_eq!(*seqs, (1..=FRAMES).collect::<Vec<_>>(), "connection {conn}: each frame once, in its order");
+    }
+    let forwarded = connect::Stats::get(&stats.frames_forwarded);
+    let pushes = connect::Stats::get(&stats.queue_pushes);
+    assert_eq!(forwarded, total as u64);
+    assert!(pushes < forwarded, "{forwarded} frames took {pushes} LPUSHes: they were not gathered");
+    drop(clients);
+    assert!(shutdown.shutdown(Duration::from_secs(10)).await, "connect and its pusher stopped");
 }
