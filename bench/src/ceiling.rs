@@ -98,9 +98,10 @@ impl Series for RealBet {
         let reply = encode_frame(&ReplyHead { id: msg::PLACE_BET, seq, code: 0 }, &placed)?;
         let element = Bytes::from(encode_routed(&Route::to(uid), &reply)?);
         // logic: ack + reply out
-        let ack = ack::Args { inflight: &inflight, frame: claimed, reply: Some((&l2c, element)), reply_ttl_ms: 0 };
-        match ack::call(redis, &ack).await? {
-            ack::Outcome::Acked => {}
+        let acks = [ack::Ack { frame: claimed, reply: Some((&l2c, element)) }];
+        let ack = ack::Args { inflight: &inflight, acks: &acks, reply_ttl_ms: 0 };
+        match ack::call(redis, &ack).await?.as_slice() {
+            [ack::Outcome::Acked] => {}
             other => anyhow::bail!("ack.lua answered {other:?}"),
         }
         // connect: reply claim

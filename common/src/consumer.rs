@@ -8,10 +8,16 @@
 //!
 //! Three shapes, each kept as the services measured it:
 //! - [`run`] with [`Shape::Concurrent`] (logic): up to `in_hand` frames in hand, each in its own
-//!   task and acked as soon as it is handled; more are taken once half are done.
+//!   task and acked as soon as it is handled; more are taken once half are done. The acks that
+//!   finish while an ack call is in flight go together in the next one ([`Acker`]), so a busy
+//!   consumer pays one `ack.lua` call for many frames.
 //! - [`run`] with [`Shape::InOrder`] (pushsvr, resultcenter): a batch at a time, one frame after
 //!   another; a frame left for redelivery holds back the rest of its batch, so order is kept.
 //! - [`run_batches`] (dbsvr): a batch gathered by size or wait, handled whole, acked whole.
+//!
+//! Every frame's ack is awaited by the task that handled it, and on shutdown every such task is
+//! finished before the consumer leaves ([`Consumer::leave`] then sends whatever its acker still
+//! holds), so no ack is lost and the inflight list is judged only once all have been answered.
 //!
 //! The start/stop around it (heartbeat, reaper, registration) is `service::run_consumers`.
 

@@ -16,6 +16,7 @@
 //! - [`store`]: the typed store: one binding per Lua script (`Args` in, `Outcome` out), the script
 //!   registry (load at start, EVALSHA, reload on NOSCRIPT) and [`store::StoreError`].
 //! - [`queue`]: the reliable queue (consumer with inflight list, ack, reaper, dead list).
+//! - [`acker`]: a consumer's acks, gathered into one `ack.lua` call per batch by its flusher task.
 //! - [`consumer`]: the consumer runtime (take, handle, ack, back off, drain) every consuming
 //!   service runs its handler in.
 //! - [`retry`]: the one retry policy (jittered exponential backoff).
@@ -26,6 +27,7 @@
 //!   `matchday status`).
 //! - [`time`]: clock helpers.
 
+pub mod acker;
 pub mod bets;
 pub mod config;
 pub mod consumer;

@@ -1,11 +1,22 @@
 //! The reliable queue on Redis lists (DESIGN.md §6, notes/redis.md §1).
 //!
-//! Producers LPUSH frames. A [`Consumer`] moves frames atomically into its own inflight list
-//! (`claim.lua`: a batch of what is waiting, in one round trip; BLMOVE only when nothing is), handles them, and acks each with `ack.lua`, which also
-//! pushes the reply — only if the frame was still inflight, so a frame is answered once. A
-//! [`Reaper`] returns the inflight frames of consumers whose heartbeat has expired, and moves a
-//! frame returned `max_attempts` times to the dead list. Delivery is at-least-once; effects are
-//! made exactly-once by the idempotency checks inside the state-changing scripts.
+//! Producers LPUSH frames (connect sends the frames of all its connections that are waiting in one
+//! LPUSH: `connect/src/pusher.rs`). A [`Consumer`] moves frames atomically into its own inflight
+//! list (`claim.lua`: whatever is waiting, up to a batch, in one round trip and three commands —
+//! LRANGE, LTRIM, LPUSH; BLMOVE only when nothing is), handles them, and acks them with `ack.lua`
+//! through its [`Acker`], which gathers the acks that come while one call is in flight into the
+//! next (`acker.rs`); the script pushes a frame's reply only if the frame was still inflight, so a
+//! frame is answered once. A [`Reaper`] returns the inflight frames of consumers whose heartbeat has
+//! expired, and moves a frame returned `max_attempts` times to the dead list. Delivery is
+//! at-least-once; effects are made exactly-once by the idempotency checks inside the
+//! state-changing scripts.
+//!
+//! Batching changes how many frames a command carries, not what happens to a frame: a claim moves
+//! its frames in one atomic step, leaving the lists as frame-by-frame moves would (oldest deepest
+//! in the inflight list), so a frame is always in exactly one list; it leaves its inflight list only
+//! through its own ack (LREM of that frame), a dead-letter, or the reaper. An ack call that fails
+//! leaves every frame of its batch inflight, to be taken again after the consumer's recovery or
+//! the reaper's — the same at-least-once as one failed ack.
 //!
 //! Dead lists hold frames with passwords and tokens in clear, so every push to one goes through
 //! [`DeadList`]: capped at `queue.dead_max` frames and expiring `queue.dead_ttl_s` after the last.
@@ -19,12 +30,15 @@ use fred::prelude::*;
 use fred::types::SetOptions;
 use fred::types::lists::LMoveDirection;
 
+use crate::acker::{self, Flusher};
 use crate::config::QueueConfig;
 use crate::keys::Keys;
 use crate::redis::Redis;
 use crate::retry::Every;
 use crate::shutdown::Shutdown;
-use crate::store::{ack, claim, dead_letter, requeue};
+use crate::store::{claim, requeue};
+
+pub use crate::acker::Acker;
 
 /// The keys that make up one reliable queue, and the bounds of its dead list.
 #[derive(Clone, Debug)]
@@ -89,6 +103,9 @@ pub struct Consumer {
     recover: bool,
     registered_at: Instant,
     register_every: Duration,
+    /// Acks to clone; its flusher sends them in batches until the consumer leaves.
+    acker: Acker,
+    flusher: Flusher,
 }
 
 impl Consumer {
@@ -106,6 +123,7 @@ impl Consumer {
     ) -> anyhow::Result<Consumer> {
         let inflight = redis.keys.inflight(&q.queue, worker);
         let blocking = redis.blocking_client(&format!("consumer {worker}")).await?;
+        let (acker, flusher) = acker::start(redis, &inflight, &q.dead, q.dead_list);
         let consumer = Consumer {
             redis: redis.clone(),
             blocking,
@@ -117,6 +135,8 @@ impl Consumer {
             recover: true,
             registered_at: Instant::now(),
             register_every,
+            acker,
+            flusher,
         };
         consumer.register().await.context("cannot register the consumer")?;
         Ok(consumer)
@@ -199,26 +219,21 @@ impl Consumer {
         Ok(())
     }
 
-    /// Acks `frame` and, in the same script, pushes `reply` (list key, element).
+    /// Acks `frame` and, in the same script, pushes `reply` (list key, element); see [`Acker::ack`].
     /// Returns false if the frame was no longer inflight (the reaper took it back): no reply was sent.
     pub async fn ack(&self, frame: &Bytes, reply: Option<(&str, &[u8])>) -> anyhow::Result<bool> {
-        self.acker().ack(frame, reply).await
+        self.acker.ack(frame, reply).await
     }
 
     /// Moves `frame` (which can never be handled) to the dead list.
     pub async fn dead_letter(&self, frame: &Bytes) -> anyhow::Result<bool> {
-        self.acker().dead_letter(frame).await
+        self.acker.dead_letter(frame).await
     }
 
     /// What acks this consumer's frames, for tasks that finish them while the consumer takes more.
+    /// Every clone's acks are gathered by the one flusher of this consumer.
     pub fn acker(&self) -> Acker {
-        Acker {
-            redis: self.redis.clone(),
-            inflight: self.inflight.clone(),
-            dead: self.q.dead.clone(),
-            dead_list: self.q.dead_list,
-            reply_ttl_ms: 0,
-        }
+        self.acker.clone()
     }
 
     /// Call after an ack failed: the next take re-reads the inflight list.
@@ -226,8 +241,10 @@ impl Consumer {
         self.recover = true;
     }
 
-    /// Unregisters the consumer if its inflight list is empty (on graceful shutdown).
+    /// Sends every ack already handed over (then refuses more), and unregisters the consumer if
+    /// its inflight list is empty (on graceful shutdown).
     pub async fn leave(self) -> anyhow::Result<()> {
+        self.flusher.finish().await;
         let left: i64 = self.redis.pool.llen(&self.inflight).await?;
         if left == 0 {
             let _: i64 = self.redis.pool.hdel(&self.q.consumers, &self.inflight).await?;
@@ -236,48 +253,6 @@ impl Consumer {
         }
         let _ = self.blocking.quit().await;
         Ok(())
-    }
-}
-
-/// Acks (or dead-letters) frames of one consumer's inflight list. Cheap to clone.
-#[derive(Clone)]
-pub struct Acker {
-    redis: Redis,
-    inflight: String,
-    dead: String,
-    dead_list: DeadList,
-    /// 0: reply lists never expire; else they expire this long after the last reply pushed.
-    reply_ttl_ms: u64,
-}
-
-impl Acker {
-    /// Replies go to lists that expire `ttl` after the last one: a reply list whose reader (a
-    /// connect node) has died expires instead of keeping its replies forever.
-    pub fn with_reply_ttl(mut self, ttl: Duration) -> Acker {
-        self.reply_ttl_ms = ttl.as_millis() as u64;
-        self
-    }
-
-    /// See [`Consumer::ack`].
-    pub async fn ack(&self, frame: &Bytes, reply: Option<(&str, &[u8])>) -> anyhow::Result<bool> {
-        let args = ack::Args {
-            inflight: &self.inflight,
-            frame: frame.clone(),
-            reply: reply.map(|(key, element)| (key, Bytes::copy_from_slice(element))),
-            reply_ttl_ms: self.reply_ttl_ms,
-        };
-        Ok(ack::call(&self.redis, &args).await? == ack::Outcome::Acked)
-    }
-
-    /// See [`Consumer::dead_letter`].
-    pub async fn dead_letter(&self, frame: &Bytes) -> anyhow::Result<bool> {
-        let args = dead_letter::Args {
-            inflight: &self.inflight,
-            dead: &self.dead,
-            frame: frame.clone(),
-            dead_list: self.dead_list,
-        };
-        Ok(dead_letter::call(&self.redis, &args).await? == dead_letter::Outcome::Moved)
     }
 }
 

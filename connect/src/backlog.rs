@@ -1,6 +1,7 @@
 //! The cap on the group queue `q:c2l:{group}` (`connect.max_queue_depth`), shared by every
-//! connection of the node, at one Redis command per frame: LPUSH answers the list's length, and
-//! when that reaches the cap the node marks the queue full. While it is marked, frames are answered
+//! connection of the node, at no Redis command of its own: the LPUSH that queues a frame (together
+//! with the other frames waiting, `pusher.rs`) answers the list's length, and when that reaches the
+//! cap the node marks the queue full. While it is marked, frames are answered
 //! with code 6 without a command; at most every [`RECHECK`] one of them reads the length (LLEN) and
 //! clears the mark once the queue is below the cap.
 //!
@@ -9,8 +10,8 @@
 //! shorter length it saw, would otherwise clear a mark that a later push had set.
 //!
 //! The queue can pass the cap only by the frames already on their way when the mark is set: each
-//! connection has at most one frame in flight, so by at most the node's connections (times the
-//! group's nodes).
+//! connection has at most one frame in flight (it reads its next frame only once the push that
+//! carried this one has answered), so by at most the node's connections (times the group's nodes).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -63,7 +64,7 @@ impl Backlog {
         }
     }
 
-    /// Records the queue's length as an LPUSH answered it: at the cap, the queue is marked full. A
+    /// Records the queue's length as the LPUSH that carried a frame answered it: at the cap, the queue is marked full. A
     /// shorter length leaves a mark as it is (it may be older than the push that set it).
     pub fn pushed(&self, len: u64) {
         if self.cap != 0 && len >= self.cap {

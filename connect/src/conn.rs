@@ -355,12 +355,11 @@ impl Conn {
                 return None;
             }
         };
-        let redis = &self.node.redis;
-        let pushed: Result<i64, _> = redis.pool.with_options(&redis.fail_fast()).lpush(&self.node.c2l, element).await;
-        match pushed {
+        // With the frames of other connections that are waiting: one LPUSH for them all (pusher.rs).
+        match self.node.pusher.push(element).await {
             Ok(len) => {
                 self.node.stats.forwarded();
-                self.node.backlog.pushed(len.max(0) as u64);
+                self.node.backlog.pushed(len);
             }
             Err(e) => {
                 tracing::debug!(error = %e, "cannot queue a frame; answered with code 6");

@@ -11,6 +11,8 @@
 //!   HTTP 503), heartbeat, reply consumer; returns on shutdown.
 //! - `conn`: one connection (handshake, limits, login deadline, reader, batching writer).
 //! - `per_addr`: connections per address group. `backlog`: the cap on the group queue's length.
+//! - `pusher`: the node's pusher, which queues the frames of all its connections that are waiting
+//!   in one LPUSH.
 //! - `send_queue`: a connection's bounded outbound queue (no buffer while empty).
 //! - `replies`: the reply/push consumer (bind/unbind, the inbox after a login or resume reply,
 //!   closes asked for by a ban, drop-and-count for gone connections).
@@ -19,6 +21,7 @@
 mod backlog;
 mod conn;
 mod per_addr;
+mod pusher;
 mod registry;
 mod replies;
 mod send_queue;
@@ -52,6 +55,8 @@ pub(crate) struct Node {
     pub stats: Arc<Stats>,
     /// Whether `c2l` is at `connect.max_queue_depth`.
     pub backlog: backlog::Backlog,
+    /// Queues the connections' frames on `c2l`.
+    pub pusher: pusher::Pusher,
 }
 
 impl Node {
@@ -97,6 +102,8 @@ impl Node {
 pub struct Server {
     node: Arc<Node>,
     listener: TcpListener,
+    /// The pusher's task, spawned by [`Server::run`]; it ends once the node is dropped.
+    push_loop: pusher::PushLoop,
 }
 
 impl Server {
@@ -104,17 +111,21 @@ impl Server {
     pub fn new(cfg: Config, listener: TcpListener) -> anyhow::Result<Server> {
         anyhow::ensure!(!cfg.node.id.is_empty(), "node.id must be set before starting connect");
         let redis = Redis::new(&cfg.redis)?;
+        let c2l = redis.keys.c2l(cfg.node.group);
+        let stats = Arc::new(Stats::default());
+        let (pusher, push_loop) = pusher::pusher(&redis, &c2l, stats.clone());
         let node = Node {
             node_id: cfg.node.id.clone(),
             group: cfg.node.group,
-            c2l: redis.keys.c2l(cfg.node.group),
+            c2l,
             redis,
             registry: registry::Registry::new(),
-            stats: Arc::new(Stats::default()),
+            stats,
             backlog: backlog::Backlog::new(cfg.connect.max_queue_depth),
+            pusher,
             cfg,
         };
-        Ok(Server { node: Arc::new(node), listener })
+        Ok(Server { node: Arc::new(node), listener, push_loop })
     }
 
     pub fn stats(&self) -> Arc<Stats> {
@@ -128,6 +139,7 @@ impl Server {
     /// Accepts connections until shutdown; then every connection is closed with 1001.
     pub async fn run(self, shutdown: Shutdown) -> anyhow::Result<()> {
         let node = self.node;
+        shutdown.tracker.spawn(self.push_loop.run());
         let addr = self.listener.local_addr()?;
         let info = NodeInfo {
             role: "connect",

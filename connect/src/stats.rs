@@ -8,6 +8,8 @@ pub struct Stats {
     pub replies_dropped: AtomicU64,
     /// Frames pushed to the group queue.
     pub frames_forwarded: AtomicU64,
+    /// LPUSH commands that carried them (the pusher gathers the frames that wait into one).
+    pub queue_pushes: AtomicU64,
     /// Frames answered by connect itself (codes 2, 4, 5, 6).
     pub frames_refused: AtomicU64,
     /// Open connections.
@@ -35,6 +37,11 @@ impl Stats {
     pub fn forwarded(&self) {
         self.frames_forwarded.fetch_add(1, Ordering::Relaxed);
         metrics::counter!("matchday_connect_frames_forwarded_total").increment(1);
+    }
+
+    pub fn queue_pushed(&self) {
+        self.queue_pushes.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("matchday_connect_queue_pushes_total").increment(1);
     }
 
     pub fn refused(&self, code: u16) {

@@ -27,6 +27,7 @@ mod protocol_doc;
 mod push;
 mod python_client;
 mod queue;
+mod queue_batch;
 mod recovery;
 mod replication;
 mod scaling;

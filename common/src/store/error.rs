@@ -8,7 +8,7 @@
 use fred::error::{Error as RedisError, ErrorKind};
 
 /// A failed store operation.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
     /// Redis could not be reached or could not serve the command now; the same call may succeed
     /// later (nothing was written, or the script's idempotency makes the retry safe).
