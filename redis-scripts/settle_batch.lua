@@ -21,7 +21,7 @@
 -- final states (3 → 4 settled → 9 credited, every payout being delivered in the same steps; or
 -- 6/7 → 8 refunded), from the doing/list indexes to finished, with an event per state.
 --
--- KEYS[1]  match:{mid}            KEYS[2]  match:{mid}:open (zset "bid:uid")
+-- KEYS[1]  match:{mid}            KEYS[2]  match:{mid}:open (hash bid -> uid)
 -- KEYS[3]  q:outbox               KEYS[4]  q:notify
 -- KEYS[5]  matches:doing:all      KEYS[6]  matches:doing:{type}
 -- KEYS[7]  matches:finished:all   KEYS[8]  matches:finished:{type}
@@ -33,16 +33,16 @@
 --          settle, "8:refunded" for refund); each step's event names its action
 -- ARGV[4]  states the first final transition is allowed from, comma separated ("3", or "6,7")
 -- ARGV[5]  n, the number of bets in this batch (may be 0: just finish the match if nothing is open)
--- ARGV[6..5+n] the open-list members "bid:uid", in the order of the bet keys
+-- ARGV[6..5+n] the bet ids, in the order of the bet keys
 --
 -- Reply:   Settled        {settled, remaining, finished}  bets settled now; open bets left; 1 if the
 --                          match was finished now
 --          NotSettleable  {-1, remaining, state}          the match is not in a state this job may
 --                          settle: nothing written
 -- Errors:  "ERR no such match" (nothing written).
--- Cost:    per bet settled: ZREM, HMGET bet, HSET bet, HMGET wallet, one HSET or HDEL of the wallet
+-- Cost:    per bet settled: HDEL, HMGET bet, HSET bet, HMGET wallet, one HSET or HDEL of the wallet
 --          (a payout that empties the exposure: both), and with a payout LPUSH ledger; one
---          cmsgpack.pack. Per batch: HMGET match, LPUSH outbox, LPUSH notify, 2 HINCRBY match, ZCARD;
+--          cmsgpack.pack. Per batch: HMGET match, LPUSH outbox, LPUSH notify, 2 HINCRBY match, HLEN;
 --          the batch that finishes the match adds its transitions (a few commands).
 local m = redis.call('HMGET', KEYS[1], 'state', 'result', 'ver', 'start_at', 'id')
 if not m[1] then return redis.error_reply('ERR no such match') end
@@ -52,7 +52,7 @@ for s in string.gmatch(ARGV[4], '[^,]+') do
   if tonumber(s) == state then allowed = true end
 end
 if not allowed then
-  return {-1, redis.call('ZCARD', KEYS[2]), state}
+  return {-1, redis.call('HLEN', KEYS[2]), state}
 end
 local mode, now, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[5])
 local winner, mid = m[2], tonumber(m[5])
@@ -60,8 +60,7 @@ local function int(n) return string.format('%d', n) end
 local TWO_53 = 9007199254740992
 local settled, paid, records = 0, 0, {}
 for i = 1, n do
-  local member = ARGV[5 + i]
-  if redis.call('ZREM', KEYS[2], member) == 1 then
+  if redis.call('HDEL', KEYS[2], ARGV[5 + i]) == 1 then
     local bk, wk, lk = KEYS[8 + 3 * i], KEYS[9 + 3 * i], KEYS[10 + 3 * i]
     local b = redis.call('HMGET', bk, 'state', 'stake', 'odds', 'option', 'uid', 'ver', 'id', 'match_id', 'ts', 'req_id')
     if b[1] == 'open' then
@@ -128,7 +127,7 @@ if settled > 0 then
   redis.call('HINCRBY', KEYS[1], 'settled', settled)
   redis.call('HINCRBY', KEYS[1], 'paid', int(paid)) -- (0 too: the field exists from the first batch)
 end
-local remaining = redis.call('ZCARD', KEYS[2])
+local remaining = redis.call('HLEN', KEYS[2])
 if remaining > 0 then return {settled, remaining, 0} end
 
 local from, final = state, state

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::store::settle_batch::{self, OpenBet, Outcome};
+use common::store::settle_batch::{self, Outcome};
 use common::{Config, Redis, Shutdown};
 use fred::prelude::*;
 use protocol::matches::{Action, Job};
@@ -105,14 +105,10 @@ async fn close(redis: &Redis, mid: u64) -> anyhow::Result<()> {
 /// Calls settle_batch.lua back to back until the match is finished (what resultcenter does, minus
 /// the queue, the job and the service).
 async fn drive_script(redis: &Redis, mid: u64, batch: usize) -> anyhow::Result<()> {
-    let k = &redis.keys;
+    let mut cursor = 0;
     loop {
-        let members: Vec<String> =
-            redis.pool.zrange(k.match_open(mid), 0, batch as i64 - 1, None, false, None, false).await?;
-        let bets = members
-            .iter()
-            .map(|m| OpenBet::parse(m).ok_or_else(|| anyhow::anyhow!("bad member {m}")))
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let (bets, next) = common::bets::open_page(redis, mid, cursor, batch as u64).await?;
+        cursor = next;
         let args = settle_batch::Args {
             mid,
             kind: "lol",
@@ -125,6 +121,6 @@ async fn drive_script(redis: &Redis, mid: u64, batch: usize) -> anyhow::Result<(
         if let Outcome::Settled { finished: true, .. } = r {
             return Ok(());
         }
-        anyhow::ensure!(!members.is_empty(), "settle_batch.lua answered {r:?} with nothing open");
+        anyhow::ensure!(!bets.is_empty() || cursor != 0, "settle_batch.lua answered {r:?} with nothing open");
     }
 }

@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use common::config::ResultcenterConfig;
 use common::events::SettleJob;
-use common::store::settle_batch::{self, OpenBet};
-use common::{Redis, Shutdown, matches};
+use common::store::settle_batch;
+use common::{Redis, Shutdown, bets, matches};
 use fred::prelude::*;
 use protocol::matches::{Action, Job};
 
@@ -53,8 +53,7 @@ async fn settle(ctx: &Ctx, job: &SettleJob, shutdown: &Shutdown) -> anyhow::Resu
         return Ok(Outcome::Done);
     };
     let k = &ctx.redis.keys;
-    let open_key = k.match_open(mid);
-    let open: u64 = ctx.redis.pool.zcard(&open_key).await?;
+    let open: u64 = ctx.redis.pool.hlen(k.match_open(mid)).await?;
     if !job.helper && open > ctx.cfg.split_above && ctx.cfg.split_into > 1 {
         // Split: copies of the job let other consumers (and processes) settle this match alongside.
         let helpers: Vec<bytes::Bytes> = (1..ctx.cfg.split_into)
@@ -69,26 +68,24 @@ async fn settle(ctx: &Ctx, job: &SettleJob, shutdown: &Shutdown) -> anyhow::Resu
     if !job.helper {
         tracing::info!(open, "settling");
     }
-    let batch = ctx.cfg.batch as i64;
+    let batch = ctx.cfg.batch as u64;
     let started = Instant::now();
     let mut settled_here = 0u64;
+    // The job walks the open bets with HSCAN; the copies of a split job take random ones, so parts
+    // settling the match side by side rarely pick the same bets (a bet two parts pick is settled
+    // by the first: the script skips what is no longer open).
+    let mut cursor = 0u64;
     loop {
         if shutdown.is_cancelled() {
             return Ok(Outcome::Interrupted);
         }
-        // Copies of a split job start at different places of the open list, so they rarely collide.
-        let offset = (job.part as i64) * batch;
-        let mut members: Vec<String> =
-            ctx.redis.pool.zrange(&open_key, offset, offset + batch - 1, None, false, None, false).await?;
-        if members.is_empty() && offset > 0 {
-            members = ctx.redis.pool.zrange(&open_key, 0, batch - 1, None, false, None, false).await?;
-        }
-        let bets = members
-            .iter()
-            .map(|member| {
-                OpenBet::parse(member).ok_or_else(|| anyhow::anyhow!("bad open-bet member {member:?} in match {mid}"))
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let bets = if job.helper {
+            bets::open_sample(&ctx.redis, mid, batch).await?
+        } else {
+            let (page, next) = bets::open_page(&ctx.redis, mid, cursor, batch).await?;
+            cursor = next;
+            page
+        };
         let args = settle_batch::Args {
             mid,
             kind: &m.kind,
@@ -117,7 +114,7 @@ async fn settle(ctx: &Ctx, job: &SettleJob, shutdown: &Shutdown) -> anyhow::Resu
                     );
                     return Ok(Outcome::Done);
                 }
-                if remaining == 0 || members.is_empty() {
+                if remaining == 0 || (job.helper && bets.is_empty()) {
                     // Another consumer holds the last bets (or the match already finished).
                     tracing::debug!(bets = settled_here, "nothing left for this job");
                     return Ok(Outcome::Done);

@@ -383,12 +383,7 @@ async fn match_detail_reports_pool_totals_and_bet_count() {
     // What place_bet writes (issue 4) is read back as is; the bet count is the open bets plus
     // those settled so far.
     let _: () = env.redis.pool.hset(env.keys().match_pool(mid), [("a", 300), ("b", 120)]).await.unwrap();
-    let _: () = env
-        .redis
-        .pool
-        .zadd(env.keys().match_open(mid), None, None, false, false, vec![(1.0, "1:7"), (2.0, "2:8")])
-        .await
-        .unwrap();
+    let _: () = env.redis.pool.hset(env.keys().match_open(mid), vec![("1", "7"), ("2", "8")]).await.unwrap();
     let m = gm.get(&format!("/api/matches/{mid}"), VIEWER).await.body;
     assert_eq!(
         (m["pool"]["a"].as_i64(), m["pool"]["b"].as_i64(), m["bet_count"].as_u64()),

@@ -76,7 +76,7 @@ async fn check_settled(env: &TestEnv, gm: &Gm, mid: u64, book: &Book, winner: Op
         (m["state"].as_i64(), m["settled"].as_u64(), m["bet_count"].as_u64()),
         (Some(final_state), Some(book.bets.len() as u64), Some(book.bets.len() as u64))
     );
-    let open: i64 = env.redis.pool.zcard(env.keys().match_open(mid)).await.unwrap();
+    let open: i64 = env.redis.pool.hlen(env.keys().match_open(mid)).await.unwrap();
     assert_eq!(open, 0);
     let finished: Option<f64> =
         env.redis.pool.zscore(env.keys().matches_index("finished", "dota2"), mid).await.unwrap();

@@ -15,19 +15,6 @@ pub struct OpenBet {
     pub uid: u64,
 }
 
-impl OpenBet {
-    /// Reads an open-list member "bid:uid"; None if it is not one.
-    pub fn parse(member: &str) -> Option<OpenBet> {
-        let (bid, uid) = member.split_once(':')?;
-        Some(OpenBet { bid: bid.parse().ok()?, uid: uid.parse().ok()? })
-    }
-
-    /// The open-list member "bid:uid".
-    pub fn member(&self) -> String {
-        format!("{}:{}", self.bid, self.uid)
-    }
-}
-
 /// One batch of one settlement job.
 #[derive(Clone, Debug)]
 pub struct Args<'a> {
@@ -65,7 +52,7 @@ pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError>
     argv.extend([args.job.name().to_owned(), args.now_ms.to_string(), steps, from, args.bets.len().to_string()]);
     for b in args.bets {
         keys.extend([k.bet(b.bid), k.wallet(b.uid), k.ledger(b.uid)]);
-        argv.push(b.member());
+        argv.push(b.bid.to_string());
     }
     let reply = redis.scripts.eval(&redis.pool, ScriptName::SettleBatch, keys, argv).await?;
     parse(&reply)

@@ -43,7 +43,7 @@ pub(super) async fn bets(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Rest
         .fetch_all(pool)
         .await?;
         let mut by_user: BTreeMap<u64, Vec<(f64, String)>> = BTreeMap::new();
-        let mut open: BTreeMap<u64, Vec<(f64, String)>> = BTreeMap::new();
+        let mut open: BTreeMap<u64, Vec<(String, String)>> = BTreeMap::new();
         let mut exposure: BTreeMap<u64, i64> = BTreeMap::new();
         let mut bettors: BTreeMap<u64, BTreeSet<String>> = BTreeMap::new();
         let mut pools: BTreeMap<(u64, String), i64> = BTreeMap::new();
@@ -74,7 +74,7 @@ pub(super) async fn bets(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Rest
             bettors.entry(b.match_id).or_default().insert(b.uid.to_string());
             *pools.entry((b.match_id, b.option_key.clone())).or_default() += b.stake;
             if b.state == "open" {
-                open.entry(b.match_id).or_default().push((ts, format!("{}:{}", b.id, b.uid)));
+                open.entry(b.match_id).or_default().push((b.id.to_string(), b.uid.to_string()));
                 report.open_bets += 1;
                 *exposure.entry(b.uid).or_default() += protocol::error_code::potential_payout(b.stake, b.odds);
             }
@@ -96,7 +96,10 @@ pub(super) async fn bets(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Rest
             w.zadd(k.user_bets(uid), members).await?;
         }
         for (mid, members) in open {
-            w.zadd(k.match_open(mid), members).await?;
+            for part in members.chunks(VALUES) {
+                let fields: Vec<(&str, String)> = part.iter().map(|(bid, uid)| (bid.as_str(), uid.clone())).collect();
+                w.hset(k.match_open(mid), fields).await?;
+            }
         }
         for (mid, uids) in bettors {
             w.sadd(k.match_bettors(mid), uids.into_iter().collect()).await?;

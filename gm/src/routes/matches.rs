@@ -167,7 +167,7 @@ async fn views(redis: &Redis, records: Vec<MatchRecord>) -> Result<Vec<GmMatch>,
     let pools: Vec<HashMap<String, i64>> = Redis::each(pipe).await?;
     let pipe = redis.pool.next().pipeline();
     for m in &records {
-        let _: () = pipe.zcard(redis.keys.match_open(m.id)).await?;
+        let _: () = pipe.hlen(redis.keys.match_open(m.id)).await?;
     }
     let open: Vec<u64> = Redis::each(pipe).await?;
     Ok(records

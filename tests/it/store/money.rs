@@ -49,9 +49,8 @@ async fn place_bet_repeats_answer_the_first_reply_even_after_the_match_closed() 
     assert_eq!(exists, 0, "no bet written for the repeat or the refusal");
     let balance: i64 = env.redis.pool.hget(env.keys().wallet(5), "balance").await.unwrap();
     assert_eq!(balance, 60);
-    let open: Vec<String> =
-        env.redis.pool.zrange(env.keys().match_open(9), 0, -1, None, false, None, false).await.unwrap();
-    assert_eq!(open, vec!["1:5"], "resultcenter's work list holds the bet once");
+    let open: HashMap<String, String> = env.redis.pool.hgetall(env.keys().match_open(9)).await.unwrap();
+    assert_eq!(open, HashMap::from([("1".to_owned(), "5".to_owned())]), "resultcenter's work list holds the bet once");
     // A malformed stake is a script error that writes nothing.
     let _: () = env.redis.pool.hset(env.keys().match_(9), ("state", 2)).await.unwrap();
     let before = env.llen(&env.keys().outbox()).await;
@@ -262,12 +261,7 @@ async fn settle_batch_sums_past_2_53_exactly_and_releases_what_place_bet_held() 
         let held = if i == 1 { payout(i) + 1 } else { payout(i) };
         let _: () =
             env.redis.pool.hset(k.wallet(uid), [("balance", i as i64), ("ver", 1), ("exposure", held)]).await.unwrap();
-        let _: () = env
-            .redis
-            .pool
-            .zadd(k.match_open(mid), None, None, false, false, (1.0, format!("{i}:{uid}")))
-            .await
-            .unwrap();
+        let _: () = env.redis.pool.hset(k.match_open(mid), (i.to_string(), uid.to_string())).await.unwrap();
         bets.push(OpenBet { bid: i, uid });
     }
     let args = settle_batch::Args {
