@@ -228,7 +228,7 @@ impl Keys {
         self.k(format_args!("bet:{bid}"))
     }
 
-    /// A user's bets (zset by time).
+    /// A user's bet ids, newest first (list: place_bet.lua pushes each bet).
     pub fn user_bets(&self, uid: u64) -> String {
         self.k(format_args!("user:{uid}:bets"))
     }

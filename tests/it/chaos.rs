@@ -626,7 +626,7 @@ async fn check_against_redis(env: &TestEnv, log: &Log, outcomes: &Outcomes, diff
             diffs.push(format!("redis: user {uid} holds {have:?}, the answers say {want}"));
         }
         let acked: HashSet<u64> = log.bets.iter().filter(|b| b.uid == uid && b.code == 0).map(|b| b.bet_id).collect();
-        let stored: Vec<u64> = pool.zrange(k.user_bets(uid), 0, -1, None, false, None, false).await.expect("ZRANGE");
+        let stored: Vec<u64> = pool.lrange(k.user_bets(uid), 0, -1).await.expect("LRANGE");
         let stored: HashSet<u64> = stored.into_iter().collect();
         for bid in stored.difference(&acked) {
             diffs.push(format!("redis: user {uid} has bet {bid} that no answer accepted"));

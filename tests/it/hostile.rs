@@ -499,7 +499,10 @@ impl Bettors {
     }
 
     async fn bets_of(&self, uid: u64) -> Vec<u64> {
-        self.env.redis.pool.zrange(self.env.keys().user_bets(uid), 0, -1, None, false, None, false).await.unwrap()
+        // Newest first in the list: oldest first here.
+        let mut ids: Vec<u64> = self.env.redis.pool.lrange(self.env.keys().user_bets(uid), 0, -1).await.unwrap();
+        ids.reverse();
+        ids
     }
 
     async fn odds_ver(&self) -> u64 {

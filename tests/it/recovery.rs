@@ -290,7 +290,8 @@ async fn after_a_burst_and_a_flush_verify_finds_nothing_then_exactly_what_was_ta
 }
 
 /// Every key restore is responsible for, read back as JSON, by key name without the prefix
-/// (ledger entries decoded, sets sorted; `uname.reg` left out: it names the registering frame).
+/// (ledger entries decoded, sets and users' bet lists sorted; `uname.reg` left out: it names the
+/// registering frame).
 async fn state(env: &TestEnv) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
     let prefix = env.keys().prefix().to_owned();
@@ -333,6 +334,14 @@ async fn state(env: &TestEnv) -> BTreeMap<String, Value> {
                     let mut m: Vec<String> = env.redis.pool.smembers(&key).await.unwrap();
                     m.sort();
                     json!(m)
+                }
+                "list" if key.ends_with(":bets") => {
+                    // A user's bet ids, newest first in the order their scripts ran (bets in flight
+                    // at once may run in another order than their times), which MySQL does not
+                    // record: restore orders them by time. Compared as a set.
+                    let mut ids: Vec<u64> = env.redis.pool.lrange(&key, 0, -1).await.unwrap();
+                    ids.sort_unstable();
+                    json!(ids)
                 }
                 "list" => {
                     let l: Vec<Bytes> = env.redis.pool.lrange(&key, 0, -1).await.unwrap();

@@ -42,7 +42,6 @@ pub(super) async fn bets(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Rest
         .bind(ROWS)
         .fetch_all(pool)
         .await?;
-        let mut by_user: BTreeMap<u64, Vec<(f64, String)>> = BTreeMap::new();
         let mut open: BTreeMap<u64, Vec<(String, String)>> = BTreeMap::new();
         let mut exposure: BTreeMap<u64, i64> = BTreeMap::new();
         let mut bettors: BTreeMap<u64, BTreeSet<String>> = BTreeMap::new();
@@ -69,8 +68,6 @@ pub(super) async fn bets(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Rest
             }
             w.hset(k.bet(b.id), fields).await?;
             report.bets += 1;
-            let ts = b.ts as f64;
-            by_user.entry(b.uid).or_default().push((ts, b.id.to_string()));
             bettors.entry(b.match_id).or_default().insert(b.uid.to_string());
             *pools.entry((b.match_id, b.option_key.clone())).or_default() += b.stake;
             if b.state == "open" {
@@ -91,9 +88,6 @@ pub(super) async fn bets(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Rest
                     b.id, b.req_id
                 )),
             }
-        }
-        for (uid, members) in by_user {
-            w.zadd(k.user_bets(uid), members).await?;
         }
         for (mid, members) in open {
             for part in members.chunks(VALUES) {
@@ -119,6 +113,30 @@ pub(super) async fn bets(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Rest
         }
         match page.last() {
             Some(last) if page.len() as u64 == ROWS => after = last.id,
+            _ => return user_bets(pool, w).await,
+        }
+    }
+}
+
+/// Each user's bet list `user:{uid}:bets`, newest first: bet ids pushed oldest first, by (time,
+/// id) per user — the order place_bet.lua pushed them in, as far as their times tell.
+async fn user_bets(pool: &MySqlPool, w: &mut Writer<'_>) -> anyhow::Result<()> {
+    let k = w.redis.keys.clone();
+    let mut after = (0u64, 0u64, 0u64);
+    loop {
+        let page: Vec<(u64, u64, u64)> =
+            sqlx::query_as("SELECT uid, ts, id FROM bets WHERE (uid, ts, id) > (?, ?, ?) ORDER BY uid, ts, id LIMIT ?")
+                .bind(after.0)
+                .bind(after.1)
+                .bind(after.2)
+                .bind(ROWS)
+                .fetch_all(pool)
+                .await?;
+        for run in page.chunk_by(|a, b| a.0 == b.0) {
+            w.lpush_all(k.user_bets(run[0].0), run.iter().map(|(_, _, id)| id.to_string()).collect()).await?;
+        }
+        match page.last() {
+            Some(last) if page.len() as u64 == ROWS => after = *last,
             _ => return Ok(()),
         }
     }

@@ -58,6 +58,15 @@ impl<'a> Writer<'a> {
         self.queued().await
     }
 
+    /// LPUSHes `values` in order (the last ends up first), in parts of [`VALUES`].
+    pub(super) async fn lpush_all(&mut self, key: String, values: Vec<String>) -> anyhow::Result<()> {
+        for part in values.chunks(VALUES) {
+            let _: () = self.pipe.lpush(key.clone(), part.to_vec()).await?;
+            self.queued().await?;
+        }
+        Ok(())
+    }
+
     pub(super) async fn rpush(&mut self, key: String, values: Vec<Bytes>) -> anyhow::Result<()> {
         for part in values.chunks(VALUES) {
             let _: () = self.pipe.rpush(key.clone(), part.to_vec()).await?;

@@ -59,7 +59,7 @@ async fn user_view(st: &AppState, uid: u64) -> Result<GmUser, ApiError> {
     let online: i64 = st.redis.pool.exists(k.online(uid)).await?;
     let ledger: Vec<Bytes> = st.redis.pool.lrange(k.ledger(uid), 0, RECENT - 1).await?;
     let recent_ledger = ledger.iter().filter_map(|r| rmp_serde::from_slice::<serde_json::Value>(r).ok()).collect();
-    let bet_ids: Vec<String> = st.redis.pool.zrevrange(k.user_bets(uid), 0, RECENT - 1, false).await?;
+    let bet_ids: Vec<String> = st.redis.pool.lrange(k.user_bets(uid), 0, RECENT - 1).await?;
     let mut recent_bets = Vec::with_capacity(bet_ids.len());
     for bid in bet_ids {
         let Ok(bid) = bid.parse::<u64>() else { continue };

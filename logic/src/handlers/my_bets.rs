@@ -18,8 +18,7 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
         return Reply::new(&Items::<BetView> { items: Vec::new() });
     }
     let k = &ctx.redis.keys;
-    let ids: Vec<u64> =
-        ctx.redis.pool.zrevrange(k.user_bets(uid), offset as i64, (offset + limit) as i64 - 1, false).await?;
+    let ids: Vec<u64> = ctx.redis.pool.lrange(k.user_bets(uid), offset as i64, (offset + limit) as i64 - 1).await?;
     if ids.is_empty() {
         return Reply::new(&Items::<BetView> { items: Vec::new() });
     }
