@@ -27,7 +27,9 @@ use crate::Stats;
 
 /// The most frames in one LPUSH.
 pub const MAX_BATCH: usize = 512;
-/// Pushes in flight at once; frames that come meanwhile wait for the next.
+/// Pushes in flight at once; frames that come meanwhile wait for the next. 1, 2 and 4 measured
+/// alike within the noise (`bench bets --clients 200`, 3 alternating runs each: 12,571, 12,962 and
+/// 12,586 bets/s on average, ~16 frames per LPUSH); 2 keeps a push going while one is answered.
 pub const IN_FLIGHT: usize = 2;
 /// Frames handed over and not yet taken by the pusher, beyond which `push` waits for room.
 const WAITING: usize = 4 * MAX_BATCH;
