@@ -6,6 +6,11 @@ mod local_deps;
 
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc's malloc: per-frame allocations in connect and logic were ~12 % of the
+/// bench process's CPU in glibc (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 use common::Config;
 
