@@ -65,12 +65,25 @@ pub struct BetsOptions {
     pub progress: bool,
     /// Drive this deployment instead of starting connect, logic and gm in process.
     pub target: Option<Target>,
+    /// After the run (in process only): flush it to a scratch MySQL database, verify, restore and
+    /// verify again ([`crate::durable`]).
+    pub verify: bool,
 }
 
 impl BetsOptions {
     /// A closed loop of `clients` × `window` in process, for `seconds` or `bets` in all.
     pub fn closed(clients: usize, window: usize, seconds: u64, bets: Option<u64>) -> BetsOptions {
-        BetsOptions { clients, window, seconds, bets, rate: None, ceiling: false, progress: false, target: None }
+        BetsOptions {
+            clients,
+            window,
+            seconds,
+            bets,
+            rate: None,
+            ceiling: false,
+            progress: false,
+            target: None,
+            verify: false,
+        }
     }
 }
 
@@ -111,6 +124,8 @@ pub struct BetsReport {
     pub cost: Option<Cost>,
     pub ceiling: Option<CeilingReport>,
     pub minimal_ceiling: Option<CeilingReport>,
+    /// With `--verify`: the run against MySQL, verified and restored.
+    pub durable: Option<crate::DurableReport>,
 }
 
 impl BetsReport {
@@ -130,7 +145,11 @@ impl BetsReport {
 
     /// Every request answered once, no error code, money conserved, the match holds the accepted bets.
     pub fn is_correct(&self) -> bool {
-        self.unmatched == 0 && self.errors.is_empty() && self.conserved && self.match_agrees()
+        self.unmatched == 0
+            && self.errors.is_empty()
+            && self.conserved
+            && self.match_agrees()
+            && self.durable.as_ref().is_none_or(crate::DurableReport::is_clean)
     }
 
     /// The one line a script parses.
@@ -220,6 +239,9 @@ impl std::fmt::Display for BetsReport {
         if let Some(m) = &self.minimal_ceiling {
             writeln!(f, "  {m}")?;
         }
+        if let Some(d) = &self.durable {
+            writeln!(f, "  {d}")?;
+        }
         write!(f, "{}", self.result_line())
     }
 }
@@ -228,6 +250,7 @@ impl std::fmt::Display for BetsReport {
 /// fresh prefix, ports and limits overridden for the bench, keys removed afterwards).
 pub async fn bets(cfg: Config, opts: BetsOptions) -> anyhow::Result<BetsReport> {
     let mut report = match &opts.target {
+        Some(_) if opts.verify => anyhow::bail!("--verify runs in process only (it needs the run's MySQL)"),
         Some(target) => {
             let redis = metered_redis(&cfg).await;
             let report = drive(target, &opts, redis.as_ref(), Here::Only("load generator")).await;
@@ -263,9 +286,14 @@ async fn in_process(cfg: Config, opts: &BetsOptions) -> anyhow::Result<BetsRepor
     let (cfg, token) = in_process_config(cfg)?;
     let redis = Redis::new(&cfg.redis)?;
     let redis = &redis;
-    with_services(&cfg, |ws, gm| async move {
+    let cfg = &cfg;
+    with_services(cfg, |ws, gm| async move {
         redis.ready().await?;
-        drive(&Target { ws, gm, token }, opts, Some(redis), Here::LoadAndServices).await
+        let mut report = drive(&Target { ws, gm, token }, opts, Some(redis), Here::LoadAndServices).await?;
+        if opts.verify {
+            report.durable = Some(crate::durable::check(cfg).await?);
+        }
+        Ok(report)
     })
     .await
 }
@@ -392,5 +420,6 @@ async fn drive(target: &Target, opts: &BetsOptions, redis: Option<&Redis>, here:
         cost,
         ceiling: None,
         minimal_ceiling: None,
+        durable: None,
     })
 }

@@ -11,6 +11,8 @@
 //!   that every coin is accounted for; [`ceiling`]: the same bet's Redis commands alone;
 //!   [`minimal`]: the least a bet can cost in Redis. Each with its [`Cost`]: Redis CPU and commands
 //!   per bet from Redis's own counters, each process's share of a core, and the wall.
+//! - `--verify` ([`DurableReport`]): after `bets` or `settle`, dbsvr flushes the run into a scratch
+//!   MySQL database, `verify` compares, `restore` rebuilds a fresh prefix that is verified too.
 //! - [`lua`]: what a Lua handler costs — the same balance read answered by the built-in Rust handler
 //!   and by a Lua module, through connect and logic in process, alternating phases.
 //! - [`idle`]: connect's resident memory per idle WebSocket connection (connect as a child
@@ -20,6 +22,7 @@ mod bets;
 mod ceiling;
 mod child;
 mod cost;
+mod durable;
 mod flush;
 mod idle;
 mod load;
@@ -33,6 +36,7 @@ mod staff;
 pub use bets::{BetsOptions, BetsReport, Target, bets};
 pub use ceiling::ceiling;
 pub use cost::{Cost, CpuShare, RedisCost};
+pub use durable::DurableReport;
 pub use flush::{FlushReport, flush};
 pub use idle::{IdleOptions, IdleReport, idle};
 pub use loops::CeilingReport;

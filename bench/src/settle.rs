@@ -25,6 +25,8 @@ pub struct SettleReport {
     pub service_cost: Cost,
     /// What the script alone cost (per bet settled).
     pub ceiling_cost: Cost,
+    /// With `--verify`: the run against MySQL, verified and restored.
+    pub durable: Option<crate::DurableReport>,
 }
 
 impl SettleReport {
@@ -44,12 +46,17 @@ impl std::fmt::Display for SettleReport {
         writeln!(f, "    {}", self.service_cost)?;
         writeln!(f, "  ceiling (script only) {:>9.0} bets/s  ({:.2} s)", self.ceiling_rate(), self.ceiling_secs)?;
         writeln!(f, "    {}", self.ceiling_cost)?;
-        write!(f, "  ratio                 {:>9.2}", self.service_rate() / self.ceiling_rate())
+        write!(f, "  ratio                 {:>9.2}", self.service_rate() / self.ceiling_rate())?;
+        if let Some(d) = &self.durable {
+            write!(f, "\n  {d}")?;
+        }
+        Ok(())
     }
 }
 
-/// Runs the settle benchmark with `bets` bets (users × 10) and batches of `batch`.
-pub async fn settle(mut cfg: Config, bets: usize, batch: usize) -> anyhow::Result<SettleReport> {
+/// Runs the settle benchmark with `bets` bets (users × 10) and batches of `batch`; with `verify`,
+/// then checks the run against MySQL ([`crate::durable`]).
+pub async fn settle(mut cfg: Config, bets: usize, batch: usize, verify: bool) -> anyhow::Result<SettleReport> {
     cfg.redis.prefix = crate::fresh_prefix();
     cfg.resultcenter.batch = batch;
     cfg.resultcenter.workers = 1;
@@ -57,7 +64,13 @@ pub async fn settle(mut cfg: Config, bets: usize, batch: usize) -> anyhow::Resul
     let redis = Redis::new(&cfg.redis)?;
     redis.ready().await?;
     let users = (bets as u64).div_ceil(10);
-    let result = run(&cfg, &redis, users, batch).await;
+    let mut result = run(&cfg, &redis, users, batch).await;
+    if let (true, Ok(report)) = (verify, &mut result) {
+        match crate::durable::check(&cfg).await {
+            Ok(d) => report.durable = Some(d),
+            Err(e) => result = Err(e),
+        }
+    }
     crate::cleanup(&redis).await;
     redis.close().await;
     result
@@ -93,7 +106,15 @@ async fn run(cfg: &Config, redis: &Redis, users: u64, batch: usize) -> anyhow::R
     let service_cost = meter.finish(redis, book.bets.len() as u64, Here::Only("resultcenter")).await?;
     shutdown.shutdown(Duration::from_secs(10)).await;
     service.await??;
-    Ok(SettleReport { bets: book.bets.len(), batch, service_secs, ceiling_secs, service_cost, ceiling_cost })
+    Ok(SettleReport {
+        bets: book.bets.len(),
+        batch,
+        service_secs,
+        ceiling_secs,
+        service_cost,
+        ceiling_cost,
+        durable: None,
+    })
 }
 
 /// Starts the match and sets winner "a" (which queues the settle job).

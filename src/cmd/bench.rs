@@ -32,6 +32,10 @@ pub enum Scenario {
         /// Print the whole report as JSON.
         #[arg(long)]
         json: bool,
+        /// Afterwards, flush the run into a scratch MySQL database (`mysql.url`'s server) with
+        /// dbsvr, `verify` it, `restore` it into a fresh prefix and verify that (in process only).
+        #[arg(long, conflicts_with = "addr")]
+        verify: bool,
     },
     /// What Redis alone sustains with one bet's commands (queue in, claim, place-bet script, ack,
     /// reply out, reply claim), with clients × window loops.
@@ -50,6 +54,10 @@ pub enum Scenario {
         /// Bets per settle script call.
         #[arg(long, default_value_t = 200)]
         batch: usize,
+        /// Afterwards, flush the run into a scratch MySQL database with dbsvr, `verify` it,
+        /// `restore` it into a fresh prefix and verify that.
+        #[arg(long)]
+        verify: bool,
     },
     /// dbsvr's flush rate (records/s) next to MySQL writes alone, and its lag at a steady load.
     Flush {
@@ -106,7 +114,7 @@ pub struct Load {
 
 pub async fn run(scenario: Scenario, cfg: Config) -> anyhow::Result<()> {
     match scenario {
-        Scenario::Bets { load, ceiling, rate, addr, gm, token, json } => {
+        Scenario::Bets { load, ceiling, rate, addr, gm, token, json, verify } => {
             let target = match (addr, gm, token) {
                 (Some(ws), Some(gm), Some(token)) => Some(bench::Target { ws, gm, token }),
                 _ => None,
@@ -120,6 +128,7 @@ pub async fn run(scenario: Scenario, cfg: Config) -> anyhow::Result<()> {
                 ceiling,
                 progress: !json,
                 target,
+                verify,
             };
             let report = bench::bets(cfg, opts).await?;
             print_report(json, &report, || report.to_json())?;
@@ -135,7 +144,14 @@ pub async fn run(scenario: Scenario, cfg: Config) -> anyhow::Result<()> {
                 );
             }
         }
-        Scenario::Settle { bets, batch } => println!("{}", bench::settle(cfg, bets, batch).await?),
+        Scenario::Settle { bets, batch, verify } => {
+            let report = bench::settle(cfg, bets, batch, verify).await?;
+            println!("{report}");
+            anyhow::ensure!(
+                report.durable.as_ref().is_none_or(bench::DurableReport::is_clean),
+                "the settled run does not verify against MySQL (see the report)"
+            );
+        }
         Scenario::Flush { bets, rate, seconds } => println!("{}", bench::flush(cfg, bets, rate, seconds).await?),
         Scenario::Lua { load, json } => {
             anyhow::ensure!(load.bets.is_none(), "bench lua runs for --seconds; --bets is for bench bets and ceiling");

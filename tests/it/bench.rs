@@ -1,6 +1,7 @@
 //! The benches as smoke tests. `bench bets`: a short in-process run must be correct — every reply
 //! matched to its request, no error code, every coin accounted for, Redis holding exactly the
-//! accepted bets. `bench lua`: both handlers answer every request with the caller's true balance
+//! accepted bets, and (`--verify`) the run written to MySQL by dbsvr verifying clean, restored and
+//! verified again. `bench lua`: both handlers answer every request with the caller's true balance
 //! (a module that failed to load would answer 3). `bench idle`: every connection opened, held and counted by connect. Speed and
 //! memory are not checked here (docs/benchmarks.md has the figures).
 
@@ -10,8 +11,14 @@ async fn bench_bets_is_correct() {
     cfg.logic.workers = 2;
     let mut opts = bench::BetsOptions::closed(10, 2, 60, Some(200));
     opts.ceiling = true;
+    opts.verify = true;
     let report = bench::bets(cfg, opts).await.expect("bench bets");
     println!("{report}");
+    // --verify: the run flushed to MySQL by dbsvr verifies clean, and so does its restore. At least
+    // the match and its transitions, 10 sign-ups (user, wallet, ledger) and grants, and 200 bets.
+    let durable = report.durable.as_ref().expect("the durable check ran");
+    assert!(durable.is_clean(), "{report}");
+    assert!(durable.records >= 200 + 10 * 3, "{report}");
     assert_eq!(report.unmatched, 0, "{report}");
     assert!(report.errors.is_empty(), "{report}");
     assert!(report.conserved, "{report}");

@@ -23,7 +23,7 @@ impl Ids {
         }
     }
 
-    pub(super) fn chunks(&self) -> Box<dyn Iterator<Item = Vec<u64>> + '_> {
+    pub(super) fn chunks(&self) -> Box<dyn Iterator<Item = Vec<u64>> + Send + '_> {
         match self {
             Ids::All(max) => {
                 let max = *max;
