@@ -74,3 +74,16 @@ fn pairs(flat: &[String]) -> Vec<crate::store::settle_batch::OpenBet> {
 fn unexpected(command: &str, reply: &fred::types::Value) -> fred::error::Error {
     fred::error::Error::new(fred::error::ErrorKind::Parse, format!("{command} answered {reply:?}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::settle_batch::OpenBet;
+
+    #[test]
+    fn open_bets_read_from_field_value_pairs_skipping_what_is_not_an_id() {
+        let flat: Vec<String> = ["12", "5", "x", "7", "13", "6", "14"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(pairs(&flat), vec![OpenBet { bid: 12, uid: 5 }, OpenBet { bid: 13, uid: 6 }]);
+        assert_eq!(pairs(&[]), Vec::<OpenBet>::new());
+    }
+}

@@ -91,13 +91,4 @@ mod tests {
         assert_eq!(finals(&[Action::Refunded]), ("8:refunded".into(), "6,7".into()));
         assert_eq!(finals(&[]), (String::new(), String::new()));
     }
-
-    #[test]
-    fn open_list_members_read_and_write_back() {
-        assert_eq!(OpenBet::parse("12:5"), Some(OpenBet { bid: 12, uid: 5 }));
-        assert_eq!(OpenBet { bid: 12, uid: 5 }.member(), "12:5");
-        for bad in ["", "12", "12:", "x:5", "12:5:1"] {
-            assert_eq!(OpenBet::parse(bad), None, "{bad:?}");
-        }
-    }
 }
