@@ -146,14 +146,31 @@ pub async fn run_batches<H: BatchHandler>(
             continue;
         }
         let deadline = Instant::now() + gather.wait;
+        // Whether the inflight list holds exactly `frames`. A claim whose answer was lost (Redis
+        // restarting, a dropped connection) may have moved frames into it that the batch does not
+        // hold: acking the whole list would drop them unwritten. The batch is then left inflight
+        // and the next take reads the whole list back (what was written is written again: the
+        // handler is idempotent).
+        let mut whole = true;
         while frames.len() < gather.max && Instant::now() < deadline {
             match worker.consumer.take_more(gather.max - frames.len()).await {
                 Ok(more) if !more.is_empty() => frames.extend(more),
                 Ok(_) => tokio::time::sleep(Duration::from_millis(2).min(deadline - Instant::now())).await,
-                Err(_) => break,
+                Err(e) => {
+                    tracing::warn!(
+                        error = format!("{e:#}"),
+                        "cannot take more frames; the batch is read back after it is handled"
+                    );
+                    whole = false;
+                    break;
+                }
             }
         }
         match handler.handle(&frames).await {
+            BatchOutcome::Ack if !whole => {
+                worker.backoff.reset();
+                worker.consumer.mark_recover();
+            }
             BatchOutcome::Ack => {
                 worker.backoff.reset();
                 if let Err(e) = worker.consumer.ack_all().await {

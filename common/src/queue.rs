@@ -213,7 +213,9 @@ impl Consumer {
     }
 
     /// Acks everything this consumer holds (its whole inflight list), for consumers that handle
-    /// what they took as one batch without replies (dbsvr).
+    /// what they took as one batch without replies (dbsvr) — only when the list holds exactly the
+    /// batch: after a claim whose answer was lost it may hold frames the batch does not
+    /// (`consumer::run_batches` then reads the list back instead).
     pub async fn ack_all(&self) -> anyhow::Result<()> {
         let _: i64 = self.redis.pool.del(&self.inflight).await?;
         Ok(())
