@@ -81,6 +81,55 @@ async fn a_failed_batch_answers_each_of_its_acks_with_the_error_and_the_next_goe
 /// A consumer leaves only once every ack handed to its acker is answered (so the inflight list it
 /// judges is final); an acker that outlives it is refused, its frame left inflight.
 #[tokio::test]
+async fn after_a_claim_finds_nothing_the_next_take_waits_without_claiming_and_the_one_after_claims_a_batch() {
+    let env = TestEnv::new().await;
+    let mut consumer = consumer(&env).await;
+    // Every frame that ends a wait counts as one that was there at once (none waited long enough).
+    consumer.set_wait_threshold(Duration::MAX);
+    let queue = env.keys().c2l(1);
+    assert!(consumer.take().await.unwrap().is_empty(), "nothing queued: the take waited and timed out");
+    let claims = consumer.claims();
+    assert_eq!(claims, 1, "the first take claimed once before it waited");
+    // The queue was empty a moment ago: the frame now waiting is taken by the wait alone.
+    lpush(&env, &queue, &numbered("frame", 1)).await;
+    assert_eq!(consumer.take().await.unwrap(), numbered("frame", 1));
+    assert_eq!(consumer.claims(), claims, "no claim before the wait when the last claim found nothing");
+    // That frame was there at once, so others may be behind it: the next take claims what waits,
+    // as a batch, oldest first.
+    let more = numbered("more", 5);
+    for frame in &more {
+        lpush(&env, &queue, std::slice::from_ref(frame)).await;
+    }
+    assert_eq!(consumer.take().await.unwrap(), more);
+    assert_eq!(consumer.claims(), claims + 1);
+    assert_eq!(env.llen(consumer.inflight_key()).await, 6, "every frame taken is held inflight until acked");
+    consumer.leave().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_frame_that_ends_a_real_wait_came_alone_and_the_next_take_waits_again_without_claiming() {
+    let env = TestEnv::new().await;
+    let mut consumer = consumer(&env).await;
+    // Every frame that ends a wait counts as one that came to an empty queue.
+    consumer.set_wait_threshold(Duration::ZERO);
+    let queue = env.keys().c2l(1);
+    let frames = numbered("frame", 3);
+    lpush(&env, &queue, &frames[..1]).await;
+    assert_eq!(consumer.take().await.unwrap(), frames[..1], "the first take claims what waits");
+    assert_eq!(consumer.claims(), 1);
+    assert!(consumer.take().await.unwrap().is_empty(), "the claim found nothing more, the wait timed out");
+    let claims = consumer.claims();
+    for frame in &frames[1..] {
+        lpush(&env, &queue, std::slice::from_ref(frame)).await;
+    }
+    assert_eq!(consumer.take().await.unwrap(), frames[1..2]);
+    assert_eq!(consumer.take().await.unwrap(), frames[2..]);
+    assert_eq!(consumer.claims(), claims, "each frame was taken by a wait, none by a claim");
+    assert_eq!(env.llen(consumer.inflight_key()).await, 3, "every frame taken is held inflight until acked");
+    consumer.leave().await.unwrap();
+}
+
+#[tokio::test]
 async fn leave_sends_the_acks_already_handed_over_then_refuses_more() {
     let env = TestEnv::new().await;
     let consumer = consumer(&env).await;
