@@ -71,6 +71,11 @@ impl Heartbeat {
             ("started_at".into(), now_ms().to_string()),
         ];
         fields.extend(info.extra);
+        if let Some(admin) = crate::telemetry::admin_addr() {
+            // Where Prometheus scrapes this process: several processes on one host each have
+            // their own (a taken port moves), and `matchday status` shows which.
+            fields.push(("metrics".into(), admin.to_string()));
+        }
         let started = Instant::now();
         let live = info.live;
         let current = move || {

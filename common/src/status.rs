@@ -29,8 +29,8 @@ pub struct NodeLoad {
     pub inflight: Option<u64>,
     /// Frames handled since the start; None as for `frames_per_s`.
     pub handled: Option<u64>,
-    /// Every other heartbeat field, as written (role, id, group, host, pid, version, started_at,
-    /// listen, workers, queue, connections, …).
+    /// Every other heartbeat field, as written (role, id, group, host, pid, metrics, version,
+    /// started_at, listen, workers, queue, connections, …).
     pub fields: BTreeMap<String, String>,
 }
 
@@ -139,7 +139,7 @@ impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
         let mut rows = vec![
-            ["ROLE", "ID", "GROUP", "HOST", "PID", "VERSION", "UPTIME", "FRAMES/S", "INFLIGHT", "HANDLED"]
+            ["ROLE", "ID", "GROUP", "HOST", "PID", "METRICS", "VERSION", "UPTIME", "FRAMES/S", "INFLIGHT", "HANDLED"]
                 .map(String::from)
                 .to_vec(),
         ];
@@ -150,6 +150,7 @@ impl fmt::Display for Status {
                 n.group.to_string(),
                 n.field("host").to_owned(),
                 n.field("pid").to_owned(),
+                opt((!n.field("metrics").is_empty()).then(|| n.field("metrics").to_owned())),
                 n.field("version").to_owned(),
                 uptime(n.uptime_s),
                 opt(n.frames_per_s.map(|v| format!("{v:.1}"))),

@@ -2,6 +2,7 @@
 //! admin HTTP server every process runs: `/metrics`, `/healthz`, `/readyz`.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 
@@ -42,6 +43,22 @@ pub fn prometheus() -> PrometheusHandle {
 
 /// A readiness probe: Ok when the process can do its work.
 pub type ReadyCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+
+/// The address this process's admin server listens on ([`set_admin_addr`]).
+static ADMIN_ADDR: OnceLock<SocketAddr> = OnceLock::new();
+
+/// Records where this process's admin server listens, before anything advertises it (the
+/// heartbeat); the first address recorded stays.
+pub fn set_admin_addr(addr: SocketAddr) {
+    let _ = ADMIN_ADDR.set(addr);
+}
+
+/// The address of this process's `/metrics`, `/healthz`, `/readyz` server (the one actually
+/// bound, which may differ from `metrics.listen` when that port was taken), or None when the
+/// process serves none (services run inside a test or a bench). Heartbeats advertise it.
+pub fn admin_addr() -> Option<SocketAddr> {
+    ADMIN_ADDR.get().copied()
+}
 
 /// Serves `/metrics`, `/healthz` (alive) and `/readyz` (the check passes) until shutdown.
 pub async fn serve_admin(listener: TcpListener, ready: ReadyCheck, shutdown: Shutdown) -> anyhow::Result<()> {

@@ -195,10 +195,41 @@ async fn bind_gm(cfg: &Config) -> anyhow::Result<::gm::Listeners> {
     Ok(::gm::Listeners { api, payments })
 }
 
-/// Starts the `/metrics`, `/healthz`, `/readyz` server on `metrics.listen`; returns its address.
+/// Ports above a taken `metrics.listen` tried before the OS picks one.
+const ADMIN_PORT_MOVES: u16 = 20;
+
+/// Binds the admin server on `addr` (`metrics.listen`). A port that is taken — another matchday
+/// process on this host — moves to the next free one above it (up to [`ADMIN_PORT_MOVES`]), then to
+/// one the OS picks; port 0 asks the OS at once. The address bound is logged and advertised in the
+/// heartbeat (`metrics`), so `matchday status` and gm's node list show where to scrape.
+async fn bind_admin(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    let taken = match TcpListener::bind(addr).await {
+        Ok(listener) => return Ok(listener),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && addr.port() != 0 => e,
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot listen on {addr}; set metrics.listen to a free address"));
+        }
+    };
+    let above = (1..=ADMIN_PORT_MOVES).filter_map(|d| addr.port().checked_add(d));
+    for port in above.chain([0]) {
+        if let Ok(listener) = TcpListener::bind(SocketAddr::new(addr.ip(), port)).await {
+            tracing::warn!(
+                configured = %addr,
+                listen = %listener.local_addr()?,
+                "metrics.listen is taken (another process on this host?); the admin server moved"
+            );
+            return Ok(listener);
+        }
+    }
+    Err(taken).with_context(|| format!("cannot listen on {addr} nor on a free port of {}", addr.ip()))
+}
+
+/// Starts the `/metrics`, `/healthz`, `/readyz` server on `metrics.listen` (or the free port it
+/// moved to, [`bind_admin`]); returns its address.
 async fn serve_admin(cfg: &Config, shutdown: &Shutdown) -> anyhow::Result<SocketAddr> {
-    let listener = bind(cfg.metrics.listen, "metrics.listen").await?;
+    let listener = bind_admin(cfg.metrics.listen).await?;
     let addr = listener.local_addr()?;
+    common::telemetry::set_admin_addr(addr);
     tracing::info!(listen = %addr, "admin server on http://{addr} (/metrics /healthz /readyz)");
     let redis = Redis::new(&cfg.redis)?;
     let redis_for_close = redis.clone();

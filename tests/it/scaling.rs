@@ -152,6 +152,49 @@ async fn nodes_and_status_show_every_process_with_its_load_and_each_groups_backl
     shutdown.shutdown(Duration::from_secs(5)).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_logic_processes_with_one_metrics_address_both_start_and_status_shows_where_each_serves() {
+    let env = TestEnv::new().await;
+    // Their configured metrics address is taken, as the first matchday process on a host holds it.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let configured = taken.local_addr().expect("addr").to_string();
+    let setting = [("MATCHDAY__METRICS__LISTEN", configured.as_str())];
+    let mut processes = [Process::spawn(BIN, &env, "logic", &setting), Process::spawn(BIN, &env, "logic", &setting)];
+    let mut served = Vec::new();
+    for p in &processes {
+        let beat = p.ready(&env).await;
+        let metrics = beat.get("metrics").cloned().unwrap_or_else(|| panic!("no metrics in {beat:?}"));
+        assert_ne!(metrics, configured, "the taken address was not used:\n{}", p.output());
+        assert!(p.output().contains("metrics.listen is taken"), "the move is logged:\n{}", p.output());
+        // Each answers on the address it advertises.
+        let mut conn = tokio::net::TcpStream::connect(&metrics).await.expect("connect to the admin server");
+        tokio::io::AsyncWriteExt::write_all(&mut conn, b"GET /healthz HTTP/1.0\r\n\r\n").await.expect("send");
+        let mut answer = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut conn, &mut answer).await.expect("read");
+        assert!(answer.starts_with("HTTP/1.0 200") && answer.ends_with("ok"), "{metrics}: {answer}");
+        served.push(metrics);
+    }
+    assert_ne!(served[0], served[1], "each process has its own admin server");
+
+    let out = std::process::Command::new(BIN)
+        .arg("status")
+        .env("MATCHDAY__REDIS__URL", &env.cfg.redis.url)
+        .env("MATCHDAY__REDIS__PREFIX", &env.cfg.redis.prefix)
+        .output()
+        .expect("run matchday status");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    for (p, metrics) in processes.iter().zip(&served) {
+        let row = text.lines().find(|l| l.contains(&p.node_id)).unwrap_or_else(|| panic!("no row:\n{text}"));
+        assert_eq!(row.split_whitespace().nth(5), Some(metrics.as_str()), "the METRICS column:\n{text}");
+    }
+    for p in &mut processes {
+        p.signal(Signal::SIGTERM);
+        assert!(p.exited(GRACE).await.success(), "{}", p.output());
+    }
+    drop(taken);
+}
+
 #[tokio::test]
 async fn drain_is_for_admins_and_live_nodes_only() {
     let env = TestEnv::new().await;
