@@ -7,7 +7,7 @@
 //! through its [`Acker`], which gathers the acks that come while one call is in flight into the
 //! next (`acker.rs`); the script pushes a frame's reply only if the frame was still inflight, so a
 //! frame is answered once. A [`Reaper`] returns the inflight frames of consumers whose heartbeat has
-//! expired, and moves a frame returned `max_attempts` times to the dead list. Delivery is
+//! expired or whose Redis connection is gone (a killed process), and moves a frame returned `max_attempts` times to the dead list. Delivery is
 //! at-least-once; effects are made exactly-once by the idempotency checks inside the
 //! state-changing scripts.
 //!
@@ -21,13 +21,14 @@
 //! Dead lists hold frames with passwords and tokens in clear, so every push to one goes through
 //! [`DeadList`]: capped at `queue.dead_max` frames and expiring `queue.dead_ttl_s` after the last.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use bytes::Bytes;
 use fred::prelude::*;
 use fred::types::SetOptions;
+use fred::types::client::ClientKillType;
 use fred::types::lists::LMoveDirection;
 
 use crate::acker::{self, Flusher};
@@ -98,6 +99,8 @@ pub struct Consumer {
     q: QueueKeys,
     inflight: String,
     heartbeat: String,
+    /// The name of its blocking connection (CLIENT SETNAME), registered beside the heartbeat.
+    connection: String,
     batch: usize,
     block_timeout: Duration,
     recover: bool,
@@ -134,6 +137,7 @@ impl Consumer {
     ) -> anyhow::Result<Consumer> {
         let inflight = redis.keys.inflight(&q.queue, worker);
         let blocking = redis.blocking_client(&format!("consumer {worker}")).await?;
+        let connection = blocking.id().to_owned();
         let (acker, flusher) = acker::start(redis, &inflight, &q.dead, q.dead_list);
         let consumer = Consumer {
             redis: redis.clone(),
@@ -141,6 +145,7 @@ impl Consumer {
             q,
             inflight,
             heartbeat: heartbeat.to_owned(),
+            connection,
             batch: batch.max(1),
             block_timeout,
             recover: true,
@@ -157,11 +162,17 @@ impl Consumer {
     }
 
     async fn register(&self) -> Result<(), fred::error::Error> {
-        self.redis.pool.hset(&self.q.consumers, (self.inflight.as_str(), self.heartbeat.as_str())).await
+        let registration = Registration { heartbeat: &self.heartbeat, connection: Some(&self.connection) };
+        self.redis.pool.hset(&self.q.consumers, (self.inflight.as_str(), registration.to_string())).await
     }
 
     pub fn inflight_key(&self) -> &str {
         &self.inflight
+    }
+
+    /// The name of its blocking connection, as registered (CLIENT LIST shows it while it lives).
+    pub fn connection_name(&self) -> &str {
+        &self.connection
     }
 
     /// Takes the next batch of frames, oldest first; empty when nothing came within the block timeout.
@@ -307,6 +318,44 @@ pub fn nil_is_none<T>(r: Result<Option<T>, fred::error::Error>) -> Result<Option
     }
 }
 
+/// A consumer's entry in its queue's consumers hash (inflight key → this): the heartbeat key of
+/// its process and, after a space, the name of its blocking connection (a value without one, from
+/// an older process, is the heartbeat alone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Registration<'a> {
+    pub heartbeat: &'a str,
+    pub connection: Option<&'a str>,
+}
+
+impl<'a> Registration<'a> {
+    pub fn parse(value: &'a str) -> Registration<'a> {
+        match value.rsplit_once(' ') {
+            Some((heartbeat, connection)) => Registration { heartbeat, connection: Some(connection) },
+            None => Registration { heartbeat: value, connection: None },
+        }
+    }
+}
+
+impl std::fmt::Display for Registration<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.connection {
+            Some(c) => write!(f, "{} {c}", self.heartbeat),
+            None => f.write_str(self.heartbeat),
+        }
+    }
+}
+
+/// The names of the connections Redis holds now (CLIENT LIST TYPE normal).
+async fn connection_names(redis: &Redis) -> Result<HashSet<String>, fred::error::Error> {
+    let list: String = redis.pool.next().client_list::<String, String>(Some(ClientKillType::Normal), None).await?;
+    Ok(list
+        .lines()
+        .filter_map(|line| line.split(' ').find_map(|field| field.strip_prefix("name=")))
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
 /// What one reaper pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Reaped {
@@ -355,7 +404,13 @@ impl Reaper {
         Ok(Duration::from_secs(secs))
     }
 
-    /// One pass: if this process holds the lease, requeue every consumer whose heartbeat is gone.
+    /// One pass: if this process holds the lease, requeue every consumer that is dead — whose
+    /// heartbeat is gone, or whose blocking connection is. A process that is killed closes its
+    /// connections at once (the kernel does), so its frames go back within a reap interval instead
+    /// of a heartbeat TTL; the heartbeat covers what a socket cannot tell (a frozen process, a
+    /// network cut). A live consumer whose connection merely dropped for a moment has its frames
+    /// handled elsewhere: its own acks of them then find them gone and send nothing, and it
+    /// registers again within `register_every`.
     ///
     /// Not while Redis has been up for less than the grace period: a Redis that restarted (on its
     /// AOF, or empty) has lost or expired every heartbeat, and live processes write theirs again
@@ -384,10 +439,22 @@ impl Reaper {
             return Ok(total);
         }
         let consumers: HashMap<String, String> = self.redis.pool.hgetall(&self.q.consumers).await?;
-        for (inflight, heartbeat) in consumers {
-            let alive: i64 = self.redis.pool.exists(&heartbeat).await?;
-            if alive == 1 {
+        // Read after the registrations: a consumer registers once its connection is named.
+        let connected = if consumers.values().any(|v| Registration::parse(v).connection.is_some()) {
+            connection_names(&self.redis).await?
+        } else {
+            HashSet::new()
+        };
+        for (inflight, value) in consumers {
+            let registration = Registration::parse(&value);
+            let beating: i64 = self.redis.pool.exists(registration.heartbeat).await?;
+            let connection_gone = registration.connection.is_some_and(|c| !connected.contains(c));
+            if beating == 1 && !connection_gone {
                 continue;
+            }
+            if beating == 1 {
+                tracing::info!(queue = %self.q.queue, queue.inflight = %inflight,
+                    "a consumer's Redis connection is gone (its process died, or lost Redis): returning its frames now");
             }
             loop {
                 let args = requeue::Args {

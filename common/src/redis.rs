@@ -74,7 +74,13 @@ impl Redis {
     pub async fn blocking_client(&self, name: &str) -> anyhow::Result<Client> {
         let mut b = self.builder.clone();
         b.with_performance_config(|p| p.default_command_timeout = Duration::ZERO);
-        b.with_connection_config(|c| c.unresponsive = UnresponsiveConfig::default());
+        b.with_connection_config(|c| {
+            c.unresponsive = UnresponsiveConfig::default();
+            // Named (CLIENT SETNAME, the client's id, on every connection and reconnection): a
+            // consumer registers its name, and the reaper takes a consumer whose named connection
+            // is gone for dead at once (`queue::Reaper`).
+            c.auto_client_setname = true;
+        });
         let client = b.build().context("cannot build a Redis client")?;
         log_connection_events(&client, name);
         client.connect();

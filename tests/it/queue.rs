@@ -289,6 +289,50 @@ async fn dead_lists_keep_at_most_dead_max_frames_and_expire_after_dead_ttl_s() {
 /// grace period has passed, so live consumers are not taken for dead while they reconnect; then the
 /// frames of a consumer that is really gone go back as usual.
 #[tokio::test]
+async fn a_consumer_whose_connection_is_gone_is_reaped_at_once_though_its_heartbeat_lives() {
+    let env = TestEnv::new().await;
+    let q = QueueKeys::new(env.keys(), env.keys().c2l(1), &env.cfg.queue);
+    // One process (its heartbeat alive for a minute) with two consumers, each holding a frame.
+    let heartbeat = env.keys().node("logic", "killed-host");
+    let _: () = env.redis.pool.set(&heartbeat, "1", Some(Expiration::EX(60)), None, false).await.unwrap();
+    let start = |worker: &'static str| {
+        let (redis, q, heartbeat) = (env.redis.clone(), q.clone(), heartbeat.clone());
+        async move {
+            Consumer::start(&redis, q, worker, &heartbeat, 1, Duration::from_millis(100), Duration::from_secs(60))
+                .await
+                .unwrap()
+        }
+    };
+    let (mut alive, mut killed) = (start("alive").await, start("killed").await);
+    lpush(&env, &q.queue, vec![b"frame 1".to_vec(), b"frame 2".to_vec()]).await;
+    assert_eq!(alive.take().await.unwrap().len(), 1);
+    assert_eq!(killed.take().await.unwrap().len(), 1);
+    let reaper = Reaper::new(&env.redis, q.clone(), "reaper", 3, Duration::from_millis(50), Duration::ZERO);
+    let none = reaper.reap_once().await.unwrap();
+    assert_eq!((none.requeued, none.dead), (0, 0), "both consumers are connected and beating");
+
+    // `killed` loses its connection holding its frame, as a SIGKILLed process does (leave() with a
+    // frame in hand keeps the registration and closes the connection).
+    let (name, inflight) = (killed.connection_name().to_owned(), killed.inflight_key().to_owned());
+    killed.leave().await.unwrap();
+    eventually("Redis no longer lists the connection", || async {
+        let list: String = env.redis.pool.next().client_list::<String, String>(None, None).await.ok()?;
+        (!list.contains(&format!("name={name} "))).then_some(())
+    })
+    .await;
+    eventually("the reaper's lease from its first pass has lapsed", || async {
+        (env.redis.pool.exists::<i64, _>(&q.lease).await.ok()? == 0).then_some(())
+    })
+    .await;
+    let reaped = reaper.reap_once().await.unwrap();
+    assert_eq!((reaped.requeued, reaped.dead), (1, 0), "its frame went back though its heartbeat lives");
+    assert_eq!(env.llen(&inflight).await, 0);
+    assert_eq!(env.llen(&q.queue).await, 1, "the frame waits for another consumer");
+    assert_eq!(env.llen(alive.inflight_key()).await, 1, "the connected consumer keeps its frame");
+    assert_eq!(alive.take().await.unwrap(), vec![Bytes::from("frame 2")], "and is handed the returned one");
+}
+
+#[tokio::test]
 async fn the_reaper_waits_out_a_fresh_redis_before_taking_anyone_for_dead() {
     let server = test_support::redis_server::RedisServer::start().await;
     let env = TestEnv::on(&server.url()).await;

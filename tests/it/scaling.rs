@@ -195,6 +195,69 @@ async fn two_logic_processes_with_one_metrics_address_both_start_and_status_show
     drop(taken);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_frames_a_killed_logic_process_held_go_back_by_its_closed_connection_not_its_heartbeat() {
+    let env = TestEnv::new().await;
+    let mut cfg = env.cfg.clone();
+    cfg.connect.rate_burst = 100_000;
+    cfg.connect.rate_per_sec = 100_000;
+    let shutdown = Shutdown::new();
+    let (ws, _) = test_support::spawn_connect(cfg.clone(), &shutdown).await;
+    let gm_addr = test_support::spawn_gm(cfg.clone(), &shutdown).await;
+    // A heartbeat outlives the test's every wait (DEADLINE, 20 s): frames back sooner came back
+    // because the killed process's connection closed.
+    let timings = [("MATCHDAY__QUEUE__HEARTBEAT_TTL_MS", "60000"), ("MATCHDAY__QUEUE__REAP_INTERVAL_MS", "1000")];
+    let doomed = Process::spawn(BIN, &env, "logic", &timings);
+    let mut survivor = Process::spawn(BIN, &env, "logic", &timings);
+    doomed.ready(&env).await;
+    survivor.ready(&env).await;
+    let load = SteadyLoad::start(&env.cfg, ws, gm_addr);
+    eventually("the doomed process handles frames", || async {
+        (beat(&env, &doomed, "handled").await > 50).then_some(())
+    })
+    .await;
+
+    // Freeze it (it can no longer ack) until it holds frames, then kill it.
+    let queue = env.keys().c2l(env.cfg.node.group);
+    let heartbeat = env.keys().node("logic", &doomed.node_id);
+    let consumers: HashMap<String, String> = env.redis.pool.hgetall(env.keys().consumers(&queue)).await.unwrap();
+    let lists: Vec<String> =
+        consumers.into_iter().filter(|(_, v)| v.starts_with(&format!("{heartbeat} "))).map(|(k, _)| k).collect();
+    assert!(!lists.is_empty(), "the doomed process registered its consumers with their connections");
+    let held_now = || async {
+        let mut n = 0;
+        for l in &lists {
+            n += env.llen(l).await;
+        }
+        n
+    };
+    let held = loop {
+        doomed.signal(Signal::SIGSTOP);
+        let n = held_now().await;
+        if n > 0 {
+            break n;
+        }
+        doomed.signal(Signal::SIGCONT);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    doomed.signal(Signal::SIGKILL);
+    let killed = std::time::Instant::now();
+    eventually("the killed process's frames are back in the queue or handled", || async {
+        (held_now().await == 0).then_some(())
+    })
+    .await;
+    let back = killed.elapsed();
+    println!("the killed logic process held {held} frames; its inflight lists were empty {back:?} after SIGKILL");
+    let beating: i64 = env.redis.pool.exists(&heartbeat).await.unwrap();
+    assert_eq!(beating, 1, "its heartbeat still lives: the frames went back by the connection check");
+
+    let report = load.finish().await;
+    println!("every request answered once; the slowest took {} ms", report.max_us / 1000);
+    survivor.signal(Signal::SIGTERM);
+    assert!(survivor.exited(GRACE).await.success(), "{}", survivor.output());
+    shutdown.shutdown(Duration::from_secs(10)).await;
+}
+
 #[tokio::test]
 async fn drain_is_for_admins_and_live_nodes_only() {
     let env = TestEnv::new().await;
