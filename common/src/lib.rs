@@ -13,6 +13,7 @@
 //! - [`net`]: client addresses as limits count them (IPv4 alone, IPv6 by /64).
 //! - [`redis`]: the pool and dedicated blocking clients, with reconnects.
 //! - [`service`]: the start/stop shape of every queue-consuming service.
+//! - [`shards`]: the logical shards (hash tags) that let the keys live on a Redis Cluster.
 //! - [`store`]: the typed store: one binding per Lua script (`Args` in, `Outcome` out), the script
 //!   registry (load at start, EVALSHA, reload on NOSCRIPT) and [`store::StoreError`].
 //! - [`queue`]: the reliable queue (consumer with inflight list, ack, reaper, dead list).
@@ -44,6 +45,7 @@ pub mod records;
 pub mod redis;
 pub mod retry;
 pub mod service;
+pub mod shards;
 pub mod shutdown;
 pub mod status;
 pub mod store;

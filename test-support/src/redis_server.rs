@@ -144,3 +144,22 @@ async fn ping(port: u16) -> bool {
     let mut buf = [0u8; 64];
     matches!(tokio::time::timeout(Duration::from_secs(1), s.read(&mut buf)).await, Ok(Ok(n)) if buf[..n].starts_with(b"+PONG"))
 }
+
+/// The local Redis Cluster of `scripts/cluster.sh` (3 primaries, 3 replicas on ports 7380–7385),
+/// started on first use in this test process and left running (`scripts/cluster.sh down` stops
+/// it); returns its URL (`redis-cluster://…`).
+pub async fn cluster_url() -> String {
+    static URL: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    URL.get_or_init(|| async {
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/cluster.sh");
+        let out = Command::new(&script).arg("up").output().await.expect("run scripts/cluster.sh up");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "scripts/cluster.sh up failed:\n{text}{}", String::from_utf8_lossy(&out.stderr));
+        text.lines()
+            .find_map(|l| l.strip_prefix("redis.url = "))
+            .unwrap_or_else(|| panic!("no URL in the output of scripts/cluster.sh up:\n{text}"))
+            .to_owned()
+    })
+    .await
+    .clone()
+}

@@ -9,6 +9,7 @@ mod ban;
 mod bench;
 mod betting;
 mod chaos;
+mod cluster;
 mod columns;
 mod connect_guard;
 mod console;
