@@ -11,7 +11,7 @@
 -- its lifetime set once.
 --
 -- KEYS[1]   the consumer's inflight list
--- KEYS[2..] the reply lists (q:l2c:{node}) the batch's replies go to, each once
+-- KEYS[2..] the reply lists (q:l2c:{group}:{node}: in the group queue's slot) the batch's replies go to, each once
 -- ARGV[1]   milliseconds each reply list lives after this batch's replies (its reader's liveness:
 --           a dead connect node's replies expire); "0": no expiry
 -- ARGV[2+3i], ARGV[3+3i], ARGV[4+3i]  frame i (i = 0, 1, ...): the frame, byte for byte as it was

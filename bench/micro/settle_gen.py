@@ -27,7 +27,7 @@ def main():
             command(out, "HSET", "mb:match:1:open", i, i % USERS)
         return
     sha = sys.argv[4]
-    fixed = ["mb:match:1", "mb:match:1:open", "mb:q:outbox", "mb:q:notify"] + ["mb:z%d" % j for j in range(5, 11)]
+    fixed = ["mb:match:1", "mb:match:1:open", "mb:q:{outbox}", "mb:q:{notify}"] + ["mb:z%d" % j for j in range(5, 11)]
     for first in range(1, n + 1, batch):
         bids = range(first, min(first + batch, n + 1))
         keys = list(fixed)

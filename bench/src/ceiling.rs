@@ -56,7 +56,7 @@ impl Series for RealBet {
         let node = format!("ceiling{uid}");
         let queue = k.c2l(group);
         let inflight = k.inflight(&queue, &node);
-        let l2c = k.l2c(&node);
+        let l2c = k.l2c(group, &node);
         let seq = n as u32 + 1;
         let now = common::time::now_ms();
         let head = InternalHead {

@@ -40,9 +40,10 @@ impl Keys {
         name.strip_prefix("q:c2l:{")?.strip_suffix('}')?.parse().ok()
     }
 
-    /// Replies for connect node `node`.
-    pub fn l2c(&self, node: &str) -> String {
-        self.k(format_args!("q:l2c:{{{node}}}"))
+    /// Replies for connect node `node` from the logic processes of `group` (the node's group): in
+    /// the group queue's slot, as ack.lua pushes a reply in the same call that acks its frame.
+    pub fn l2c(&self, group: u32, node: &str) -> String {
+        self.k(format_args!("q:l2c:{{{group}}}:{node}"))
     }
 
     /// Pushes for connect node `node`.
@@ -77,9 +78,10 @@ impl Keys {
         self.k(format_args!("q:dead:{name}"))
     }
 
-    /// Durable change records for dbsvr.
+    /// Durable change records for dbsvr. Every queue's name carries a hash tag, so that its
+    /// inflight lists, consumers, deliveries, lease and dead list share its slot on a Redis Cluster.
     pub fn outbox(&self) -> String {
-        self.k(format_args!("q:outbox"))
+        self.k(format_args!("q:{{outbox}}"))
     }
 
     /// Live process heartbeat.
@@ -162,12 +164,12 @@ impl Keys {
 
     /// Settlement jobs for resultcenter.
     pub fn settle(&self) -> String {
-        self.k(format_args!("q:settle"))
+        self.k(format_args!("q:{{settle}}"))
     }
 
     /// Events for pushsvr.
     pub fn notify(&self) -> String {
-        self.k(format_args!("q:notify"))
+        self.k(format_args!("q:{{notify}}"))
     }
 
     /// Delayed events (zset, score = due time in ms).
@@ -313,7 +315,19 @@ mod tests {
         assert_eq!(q, "md:q:c2l:{3}");
         assert_eq!(k.inflight(&q, "n1.0"), "md:q:c2l:{3}:inflight:n1.0");
         assert_eq!(k.dead(&q), "md:q:dead:q:c2l:{3}");
-        assert_eq!(k.l2c("n1"), "md:q:l2c:{n1}");
+        for queue in [q.clone(), k.outbox(), k.notify(), k.settle()] {
+            let slot = crate::shards::slot(&queue);
+            for derived in [k.inflight(&queue, "w"), k.consumers(&queue), k.deliveries(&queue), k.reaper_lease(&queue), k.dead(&queue)] {
+                assert_eq!(crate::shards::slot(&derived), slot, "{derived} shares {queue}'s slot");
+            }
+        }
+        assert_eq!(k.outbox(), "md:q:{outbox}");
+        assert_eq!(k.l2c(3, "n1"), "md:q:l2c:{3}:n1");
+        assert_eq!(
+            crate::shards::slot(&k.l2c(3, "n1")),
+            crate::shards::slot(&q),
+            "replies share the group queue's slot"
+        );
         assert_eq!(k.node("logic", "n1"), "md:node:logic:n1");
         assert_eq!(k.session("ab"), "md:session:ab");
         assert_eq!(k.sessions(7), "md:sessions:7");

@@ -28,8 +28,8 @@ use anyhow::Context;
 use bytes::Bytes;
 use fred::prelude::*;
 use fred::types::SetOptions;
-use fred::types::client::ClientKillType;
 use fred::types::lists::LMoveDirection;
+use fred::types::{ClusterHash, CustomCommand};
 
 use crate::acker::{self, Flusher};
 use crate::config::QueueConfig;
@@ -345,9 +345,12 @@ impl std::fmt::Display for Registration<'_> {
     }
 }
 
-/// The names of the connections Redis holds now (CLIENT LIST TYPE normal).
-async fn connection_names(redis: &Redis) -> Result<HashSet<String>, fred::error::Error> {
-    let list: String = redis.pool.next().client_list::<String, String>(Some(ClientKillType::Normal), None).await?;
+/// The names of the connections held now (CLIENT LIST TYPE normal) by the Redis that serves
+/// `queue`: on a cluster, the primary of the queue's slot, where its consumers' blocking
+/// connections wait.
+async fn connection_names(redis: &Redis, queue: &str) -> Result<HashSet<String>, fred::error::Error> {
+    let on_queue_node = CustomCommand::new_static("CLIENT", ClusterHash::Custom(crate::shards::slot(queue)), false);
+    let list: String = redis.pool.next().custom(on_queue_node, vec!["LIST", "TYPE", "normal"]).await?;
     Ok(list
         .lines()
         .filter_map(|line| line.split(' ').find_map(|field| field.strip_prefix("name=")))
@@ -441,7 +444,7 @@ impl Reaper {
         let consumers: HashMap<String, String> = self.redis.pool.hgetall(&self.q.consumers).await?;
         // Read after the registrations: a consumer registers once its connection is named.
         let connected = if consumers.values().any(|v| Registration::parse(v).connection.is_some()) {
-            connection_names(&self.redis).await?
+            connection_names(&self.redis, &self.q.queue).await?
         } else {
             HashSet::new()
         };

@@ -4,7 +4,7 @@
 //! (MessagePack binary, or JSON text). connect checks each frame (well-formed, rate, logged in),
 //! enriches the head (node, connection, bound user, group, address, time, trace id) and pushes it to
 //! `q:c2l:{group}`, splicing the body bytes through; it writes replies and pushes from
-//! `q:l2c:{node}` and `q:push:{node}` back to their connections.
+//! `q:l2c:{group}:{node}` and `q:push:{node}` back to their connections.
 //!
 //! - [`run`] / [`Server`]: accept loop (at most `connect.max_connections` at once, and at most
 //!   `connect.max_connections_per_addr` from one address group; beyond, the upgrade is refused with

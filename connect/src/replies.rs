@@ -1,5 +1,7 @@
-//! The consumer of this node's reply list `q:l2c:{node}` and push list `q:push:{node}`: each
-//! element `[route, frame]` goes to its connection (or to all of them), applying bind/unbind first.
+//! The consumers of this node's reply list `q:l2c:{group}:{node}` and push list `q:push:{node}`, a
+//! blocking reader each (the lists live in different slots of a Redis Cluster: the replies in the
+//! group queue's, docs/scaling.md): each element `[route, frame]` goes to its connection (or to all
+//! of them), applying bind/unbind first.
 //! A reply for a connection that has gone is dropped and counted. Right after a reply that binds a
 //! connection (login, resume), the user's inbox (`inbox:{uid}`, pushes kept while offline) follows.
 //! An element with `close` (a ban, from gm's `user_ban.lua`) unbinds its connection and closes it.
@@ -16,14 +18,21 @@ use protocol::codec::decode_routed;
 use crate::Node;
 
 pub async fn run(node: Arc<Node>, shutdown: common::Shutdown) {
+    let replies = node.redis.keys.l2c(node.group, &node.node_id);
+    let pushes = node.redis.keys.push(&node.node_id);
+    tokio::join!(read(node.clone(), replies, "replies", shutdown.clone()), read(node, pushes, "pushes", shutdown));
+}
+
+/// Pops `key` in batches and delivers each element, until shutdown.
+async fn read(node: Arc<Node>, key: String, what: &'static str, shutdown: common::Shutdown) {
     let client = tokio::select! {
         _ = shutdown.cancelled() => return,
-        c = node.redis.blocking_client("replies") => match c {
+        c = node.redis.blocking_client(what) => match c {
             Ok(c) => c,
-            Err(e) => return tracing::error!(error = format!("{e:#}"), "cannot start the reply consumer"),
+            Err(e) => return tracing::error!(error = format!("{e:#}"), "cannot start the {what} consumer"),
         },
     };
-    let keys = vec![node.redis.keys.l2c(&node.node_id), node.redis.keys.push(&node.node_id)];
+    let keys = vec![key];
     let batch = node.cfg.connect.reply_batch as i64;
     let mut backoff = Backoff::redis();
     while !shutdown.is_cancelled() {
@@ -39,7 +48,7 @@ pub async fn run(node: Arc<Node>, shutdown: common::Shutdown) {
             Ok(None) => backoff.reset(),
             Err(e) => {
                 let delay = backoff.next_delay();
-                tracing::warn!(error = %e, retry_ms = delay.as_millis() as u64, "cannot read replies; retrying");
+                tracing::warn!(error = %e, retry_ms = delay.as_millis() as u64, "cannot read {what}; retrying");
                 if common::retry::sleep(delay, &shutdown).await {
                     break;
                 }

@@ -1,7 +1,7 @@
 //! # matchday-dbsvr
 //!
 //! Copies every durable change into MySQL. The Lua scripts append change records
-//! (`{ts, table, key, ver, fields}`) to `q:outbox`; dbsvr takes them in batches through the reliable
+//! (`{ts, table, key, ver, fields}`) to `q:{outbox}`; dbsvr takes them in batches through the reliable
 //! queue, writes each batch in one transaction with idempotent multi-row statements, then acks.
 //!
 //! - [`run`] / [`run_with`]: schema check, workers, heartbeat, reaper; returns on shutdown.
@@ -36,7 +36,7 @@ pub struct Stats {
     pub dead: AtomicU64,
     /// Write attempts that found MySQL unavailable.
     pub retries: AtomicU64,
-    /// Records waiting in q:outbox, and the age of the oldest (ms), as last seen.
+    /// Records waiting in q:{outbox}, and the age of the oldest (ms), as last seen.
     pub backlog: AtomicU64,
     pub lag_ms: AtomicU64,
 }

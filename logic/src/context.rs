@@ -27,6 +27,8 @@ pub struct Ctx {
     pub bet_ids: Arc<IdBlock>,
     /// How long a connect node's reply list outlives its last reply (a dead node's expires).
     pub reply_ttl: Duration,
+    /// The group this process serves: replies go to `q:l2c:{group}:{node}`, in the group queue's slot.
+    pub group: u32,
 }
 
 /// Bet ids a logic process takes from `seq:bet` at once.
@@ -45,6 +47,7 @@ impl Ctx {
             max_page: cfg.matches.max_page,
             bet_ids: Arc::new(IdBlock::new(redis.keys.bet_seq(), BET_ID_BLOCK)),
             reply_ttl: Duration::from_millis(cfg.queue.node_list_ttl_ms()),
+            group: cfg.node.group,
             redis,
         })
     }

@@ -78,7 +78,7 @@ async fn handle_frame(ctx: &Ctx, frame: &Bytes) -> Outcome {
             tracing::warn!(elapsed_ms = elapsed.as_millis() as u64, "slow handler");
         }
         match encode_reply(&req, result) {
-            Ok(element) => Outcome::Ack(Some(Reply { key: ctx.redis.keys.l2c(&req.head.node), element })),
+            Ok(element) => Outcome::Ack(Some(Reply { key: ctx.redis.keys.l2c(ctx.group, &req.head.node), element })),
             Err(e) => dead(&format!("cannot encode the reply: {e}"), frame),
         }
     }

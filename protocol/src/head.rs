@@ -30,7 +30,7 @@ pub struct InternalHead {
     pub seq: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ver: Option<String>,
-    /// The connect node that holds the connection; the reply goes to `q:l2c:{node}`.
+    /// The connect node that holds the connection; the reply goes to `q:l2c:{group}:{node}`.
     pub node: String,
     /// Connection id, unique across nodes.
     pub conn: u64,

@@ -1,4 +1,4 @@
-//! The routing part of an element on `q:l2c:{N}` and `q:push:{N}`: which connection gets the frame
+//! The routing part of an element on `q:l2c:{G}:{N}` and `q:push:{N}`: which connection gets the frame
 //! and what connect must do with the connection (bind it to a user on login, unbind on logout,
 //! close it when staff ban the user).
 

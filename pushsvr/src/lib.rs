@@ -1,6 +1,6 @@
 //! # matchday-pushsvr
 //!
-//! Turns events into pushes (DESIGN.md §7 Notifications). Workers consume `q:notify` through the
+//! Turns events into pushes (DESIGN.md §7 Notifications). Workers consume `q:{notify}` through the
 //! reliable queue; each event becomes client frames `[{id, seq: 0, code: 0}, body]`:
 //!
 //! | event | push | to |
@@ -15,7 +15,7 @@
 //! A user's pushes go to every connection of theirs on a live connect node (`online:{uid}` →
 //! `q:push:{node}`); when there is none they are kept in `inbox:{uid}` (capped), which connect hands
 //! over right after the next login or resume reply. The choice is atomic (`push_user.lua`).
-//! A sched poller moves due delayed events from `sched` to `q:notify` (`sched_due.lua`).
+//! A sched poller moves due delayed events from `sched` to `q:{notify}` (`sched_due.lua`).
 //!
 //! - [`run`] / [`run_with`]: start the workers, the reaper, the sched poller and the heartbeat;
 //!   return on shutdown.
@@ -63,7 +63,7 @@ pub struct Stats {
     pub stale_removed: AtomicU64,
     /// Events moved to the dead list (undecodable, or failing every attempt).
     pub dead: AtomicU64,
-    /// Delayed events moved from `sched` to `q:notify` by this process.
+    /// Delayed events moved from `sched` to `q:{notify}` by this process.
     pub sched_moved: AtomicU64,
 }
 

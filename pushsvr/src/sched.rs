@@ -1,5 +1,5 @@
 //! The delayed-event poller: every `pushsvr.poll_interval_ms`, moves the events of `sched` that are
-//! due to `q:notify` with `sched_due.lua`. The move is atomic, so with several pushsvr processes
+//! due to `q:{notify}` with `sched_due.lua`. The move is atomic, so with several pushsvr processes
 //! polling, each due event is moved exactly once; an event becomes due at its score and is moved
 //! within one poll interval after it.
 
@@ -23,7 +23,7 @@ pub async fn run(redis: Redis, stats: Arc<Stats>, interval: Duration, shutdown: 
             Ok(n) => {
                 Stats::add(&stats.sched_moved, n);
                 metrics::counter!("matchday_push_sched_moved_total").increment(n);
-                tracing::debug!(events = n, "moved due events to q:notify");
+                tracing::debug!(events = n, "moved due events to q:{{notify}}");
             }
             Err(e) => tracing::warn!(error = format!("{e:#}"), "cannot move due events; retrying next poll"),
         }

@@ -46,9 +46,9 @@ pub enum Command {
     Logic(Workers),
     /// Run the staff HTTP API (gm).
     Gm(gm::Args),
-    /// Run the settlement service (consumes q:settle).
+    /// Run the settlement service (consumes q:{settle}).
     Resultcenter(Workers),
-    /// Run the notification service (consumes q:notify, runs delayed events).
+    /// Run the notification service (consumes q:{notify}, runs delayed events).
     Pushsvr(Workers),
     /// Flush the outbox into MySQL (dbsvr).
     Dbsvr(Workers),

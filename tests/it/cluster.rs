@@ -1,14 +1,19 @@
 //! The local Redis Cluster (`scripts/cluster.sh`, docs/scaling.md): the shard tags hash where the
-//! cluster says they do, spread evenly over its primaries, and the one Redis client reaches it from
-//! its `redis-cluster://` URL.
+//! cluster says they do, spread evenly over its primaries, the one Redis client reaches it from its
+//! `redis-cluster://` URL, and the reliable queue runs on it, each of its scripts in one slot.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
+use bytes::Bytes;
+use common::queue::{Consumer, QueueKeys, Reaper};
 use common::shards::{self, SHARDS};
+use common::store::ScriptName;
+use common::store::scripts::cross_slot_calls;
 use fred::prelude::*;
 use fred::types::{ClusterHash, CustomCommand};
-use test_support::TestEnv;
 use test_support::redis_server::cluster_url;
+use test_support::{TestEnv, eventually};
 
 #[tokio::test]
 async fn the_shard_tags_hash_where_the_cluster_says_and_its_primaries_hold_them_evenly() {
@@ -50,4 +55,62 @@ async fn the_shard_tags_hash_where_the_cluster_says_and_its_primaries_hold_them_
         assert!((f64::from(*n) - even).abs() <= 0.2 * even, "{primary} holds {n} of {SHARDS} shards: {per_primary:?}");
     }
     redis.close().await;
+}
+
+/// The reliable queue on the cluster: claim, ack with its reply, dead-letter, and the reaper's
+/// return of a killed consumer's frame (by its closed connection) — each script in one slot.
+#[tokio::test]
+async fn the_queue_takes_acks_answers_and_returns_frames_on_the_cluster_each_script_in_one_slot() {
+    let env = TestEnv::on(&cluster_url().await).await;
+    let k = env.keys();
+    let q = QueueKeys::new(k, k.c2l(1), &env.cfg.queue);
+    let heartbeat = k.node("logic", "on-cluster");
+    let _: () = env.redis.pool.set(&heartbeat, "1", Some(Expiration::EX(60)), None, false).await.unwrap();
+    let start = |worker: &'static str| {
+        let (redis, q, heartbeat) = (env.redis.clone(), q.clone(), heartbeat.clone());
+        async move {
+            Consumer::start(&redis, q, worker, &heartbeat, 8, Duration::from_millis(100), Duration::from_secs(60))
+                .await
+                .unwrap()
+        }
+    };
+    let mut consumer = start("w").await;
+    for frame in ["f1", "f2", "f3"] {
+        let _: i64 = env.redis.pool.lpush(&q.queue, frame).await.unwrap();
+    }
+    let taken = consumer.take().await.unwrap();
+    assert_eq!(taken, vec![Bytes::from("f1"), Bytes::from("f2"), Bytes::from("f3")], "one claim, oldest first");
+    let replies = k.l2c(1, "node-a");
+    assert!(consumer.ack(&taken[0], Some((&replies, b"reply 1"))).await.unwrap());
+    assert!(consumer.dead_letter(&taken[1]).await.unwrap());
+    let answered: Vec<Bytes> = env.redis.pool.lrange(&replies, 0, -1).await.unwrap();
+    assert_eq!(answered, vec![Bytes::from("reply 1")]);
+    let dead: Vec<Bytes> = env.redis.pool.lrange(&q.dead, 0, -1).await.unwrap();
+    assert_eq!(dead, vec![Bytes::from("f2")]);
+
+    // The consumer's connection goes with f3 still held; its heartbeat lives on.
+    let (name, inflight) = (consumer.connection_name().to_owned(), consumer.inflight_key().to_owned());
+    consumer.leave().await.unwrap();
+    let node_of_queue = CustomCommand::new_static("CLIENT", ClusterHash::Custom(shards::slot(&q.queue)), false);
+    eventually("the queue's node no longer lists the connection", || async {
+        let list: String = env.redis.pool.custom(node_of_queue.clone(), vec!["LIST"]).await.ok()?;
+        (!list.contains(&format!("name={name} "))).then_some(())
+    })
+    .await;
+    let reaper = Reaper::new(&env.redis, q.clone(), "reaper", 3, Duration::from_millis(50), Duration::ZERO);
+    let reaped = reaper.reap_once().await.unwrap();
+    assert_eq!((reaped.requeued, reaped.dead), (1, 0));
+    assert_eq!(env.llen(&inflight).await, 0);
+    let mut next = start("w2").await;
+    assert_eq!(next.take().await.unwrap(), vec![Bytes::from("f3")], "the returned frame is taken again");
+    assert!(next.ack(&Bytes::from("f3"), None).await.unwrap());
+    next.leave().await.unwrap();
+
+    let crossed: Vec<_> = cross_slot_calls()
+        .into_iter()
+        .filter(|c| {
+            [ScriptName::Claim, ScriptName::Ack, ScriptName::DeadLetter, ScriptName::Requeue].contains(&c.script)
+        })
+        .collect();
+    assert!(crossed.is_empty(), "queue scripts called with keys of more than one slot: {crossed:?}");
 }

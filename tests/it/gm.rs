@@ -537,7 +537,7 @@ async fn announcements_now_or_later_and_ops_figures() {
     let depth = |name: &str| {
         queues["items"].as_array().unwrap().iter().find(|q| q["name"] == name).map(|q| q["depth"].as_i64().unwrap())
     };
-    assert_eq!(depth("q:notify"), Some(1));
+    assert_eq!(depth("q:{notify}"), Some(1));
     assert_eq!(depth("sched"), Some(1));
     let nodes = gm.get("/api/nodes", VIEWER).await;
     assert_eq!(nodes.status, 200);

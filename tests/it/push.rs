@@ -5,7 +5,7 @@
 //! start time; pushes for a dead connect node end up in the inbox.
 //!
 //! resultcenter is built separately: its "bet settled" events are written here the way it writes
-//! them (MessagePack maps on q:notify).
+//! them (MessagePack maps on q:{notify}).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -99,20 +99,20 @@ impl World {
         r.body["balance"].as_i64().unwrap()
     }
 
-    /// Queues an event on q:notify as a producer does.
+    /// Queues an event on q:{notify} as a producer does.
     async fn notify(&self, event: &Event) {
         let bytes = rmp_serde::to_vec_named(event).unwrap();
         let _: i64 = self.env.redis.pool.lpush(self.env.keys().notify(), bytes).await.unwrap();
     }
 
-    /// Waits until q:notify, every pushsvr inflight list and every connect node's push list are
+    /// Waits until q:{notify}, every pushsvr inflight list and every connect node's push list are
     /// empty: every event queued so far has been handled, and its pushes taken by connect (which
     /// writes them to the connections before any later reply: see [`Client::pushes_until_ping`]).
     async fn pushsvr_idle(&self) {
         let notify = self.env.keys().notify();
         eventually("pushsvr has handled every queued event", || async {
             let mut lists = vec![notify.clone()];
-            lists.extend(self.env.scan("q:notify:inflight:*").await);
+            lists.extend(self.env.scan("q:{notify}:inflight:*").await);
             lists.extend(self.env.scan("q:push:*").await);
             for l in lists {
                 if self.env.llen(&l).await > 0 {
@@ -149,7 +149,7 @@ impl World {
         self.stack.stop().await;
         assert!(self.services.shutdown(Duration::from_secs(10)).await, "gm and pushsvr did not stop in time");
         self.env.assert_queues_drained().await;
-        assert_eq!(self.env.llen(&self.env.keys().notify()).await, 0, "q:notify is drained");
+        assert_eq!(self.env.llen(&self.env.keys().notify()).await, 0, "q:{{notify}} is drained");
     }
 }
 

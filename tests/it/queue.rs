@@ -31,9 +31,14 @@ fn frame(id: u16, seq: u32, node: &str, group: u32, body: Value) -> Vec<u8> {
     encode_frame(&head, &body).unwrap()
 }
 
-/// The replies waiting on a node's list, decoded.
+/// The replies waiting on a node's list from group 1's logic, decoded.
 async fn replies(env: &TestEnv, node: &str) -> Vec<(ReplyHead, Value)> {
-    let raw: Vec<Bytes> = env.redis.pool.lrange(env.keys().l2c(node), 0, -1).await.unwrap();
+    replies_of(env, 1, node).await
+}
+
+/// The replies waiting on a node's list from group `group`'s logic, decoded.
+async fn replies_of(env: &TestEnv, group: u32, node: &str) -> Vec<(ReplyHead, Value)> {
+    let raw: Vec<Bytes> = env.redis.pool.lrange(env.keys().l2c(group, node), 0, -1).await.unwrap();
     raw.iter()
         .map(|el| {
             let (_, f) = decode_routed(el).unwrap();
@@ -164,7 +169,8 @@ async fn frames_of_group_1_never_reach_group_2_workers() {
     eventually("group 2 answered its frame", || async { (g2.handled() == 1).then_some(()) }).await;
     // …while group 1's frame is still untouched in its queue.
     assert_eq!(env.llen(&env.keys().c2l(1)).await, 1);
-    assert_eq!(replies(&env, "cn").await.iter().map(|(h, _)| h.seq).collect::<Vec<_>>(), vec![2]);
+    assert_eq!(replies_of(&env, 2, "cn").await.iter().map(|(h, _)| h.seq).collect::<Vec<_>>(), vec![2]);
+    assert!(replies(&env, "cn").await.is_empty(), "group 1 has answered nothing yet");
 
     let g1 = spawn_logic(env.node(1), &shutdown);
     eventually("group 1 answered its frame", || async { (g1.handled() == 1).then_some(()) }).await;

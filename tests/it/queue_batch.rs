@@ -33,7 +33,7 @@ async fn concurrent_acks_go_together_and_each_gets_its_own_answer() {
     let env = TestEnv::new().await;
     let consumer = consumer(&env).await;
     let acker = consumer.acker();
-    let replies = env.keys().l2c("n");
+    let replies = env.keys().l2c(1, "n");
     let frames = numbered("frame", 100);
     // 90 are inflight; the last 10 are not (the reaper took them back).
     lpush(&env, consumer.inflight_key(), &frames[..90]).await;

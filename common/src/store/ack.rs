@@ -11,7 +11,7 @@ use crate::Redis;
 pub struct Ack<'a> {
     /// The frame, byte for byte as it was taken.
     pub frame: Bytes,
-    /// The reply: the list it is pushed to (`q:l2c:{node}`) and the element ([route, frame]
+    /// The reply: the list it is pushed to (`q:l2c:{group}:{node}`) and the element ([route, frame]
     /// MessagePack); none for an ack without a reply.
     pub reply: Option<(&'a str, Bytes)>,
 }

@@ -13,14 +13,14 @@ pub struct Args {
     pub event: Bytes,
     /// When to deliver it, Unix ms; none (or 0): now.
     pub due_ms: Option<u64>,
-    /// The audit record (MessagePack change record) for q:outbox, if any.
+    /// The audit record (MessagePack change record) for q:{outbox}, if any.
     pub audit: Option<Bytes>,
 }
 
 /// What announce.lua answered.
 #[derive(Clone, Debug, PartialEq, Eq, strum::VariantNames)]
 pub enum Outcome {
-    /// Queued on q:notify now.
+    /// Queued on q:{notify} now.
     Queued,
     /// Scheduled in the sched zset.
     Scheduled,

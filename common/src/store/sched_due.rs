@@ -1,4 +1,4 @@
-//! sched_due.lua: move the delayed events that are due from `sched` to `q:notify`, atomically.
+//! sched_due.lua: move the delayed events that are due from `sched` to `q:{notify}`, atomically.
 //! The contract (KEYS, ARGV, replies, errors) is the header of redis-scripts/sched_due.lua.
 
 use super::{Reply, ScriptName, StoreError};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use fred::interfaces::LuaInterface;
 use fred::prelude::Error;
 use fred::types::scripts::Script;
-use fred::types::{MultipleKeys, MultipleValues, Value};
+use fred::types::{Key, MultipleKeys, MultipleValues, Value};
 
 use super::StoreError;
 use super::reply::Reply;
@@ -173,10 +173,10 @@ impl Scripts {
         self.get(name).sha1()
     }
 
-    /// SCRIPT LOAD every script.
+    /// SCRIPT LOAD every script (on every primary of a cluster).
     pub async fn load_all<C: LuaInterface + Sync>(&self, client: &C) -> Result<(), Error> {
         for name in ScriptName::ALL {
-            let _: String = client.script_load(name.source()).await?;
+            let _: String = client.script_load_cluster(name.source()).await?;
         }
         Ok(())
     }
@@ -199,7 +199,8 @@ impl Scripts {
         Ok(Reply::new(name.file(), value))
     }
 
-    /// EVALSHA `name`; on NOSCRIPT, SCRIPT LOAD it and try once more.
+    /// EVALSHA `name`; on NOSCRIPT (a restarted or promoted node, a flushed cache), SCRIPT LOAD it
+    /// on every primary and try once more.
     async fn evalsha<C, K, V>(&self, client: &C, name: ScriptName, keys: K, args: V) -> Result<Value, Error>
     where
         C: LuaInterface + Send + Sync,
@@ -207,16 +208,76 @@ impl Scripts {
         V: TryInto<MultipleValues> + Send,
         V::Error: Into<Error> + Send,
     {
-        let keys: MultipleKeys = keys.into();
+        let keys: Vec<Key> = keys.into().inner();
+        note_slots(name, &keys);
         let args: MultipleValues = args.try_into().map_err(Into::into)?;
         let sha = self.sha(name).to_owned();
         match client.evalsha(sha.clone(), keys.clone(), args.clone()).await {
             Err(e) if e.details().starts_with("NOSCRIPT") => {
                 tracing::info!(script = name.file(), "script missing from Redis's cache; reloading");
-                let _: String = client.script_load(name.source()).await?;
+                let _: String = client.script_load_cluster(name.source()).await?;
                 client.evalsha(sha, keys, args).await
             }
             other => other,
         }
+    }
+}
+
+/// A script call whose keys hash to more than one slot: it runs on one Redis, and a Redis Cluster
+/// refuses it (CROSSSLOT). The first such call of each script is kept ([`cross_slot_calls`]).
+#[derive(Clone, Debug)]
+pub struct CrossSlot {
+    pub script: ScriptName,
+    /// Each key with its slot.
+    pub keys: Vec<(String, u16)>,
+}
+
+/// Per script (in [`ScriptName::ALL`]'s order): whether a cross-slot call has been seen.
+static CROSSED: [std::sync::atomic::AtomicBool; ScriptName::ALL.len()] =
+    [const { std::sync::atomic::AtomicBool::new(false) }; ScriptName::ALL.len()];
+static CROSS_SLOT: std::sync::Mutex<Vec<CrossSlot>> = std::sync::Mutex::new(Vec::new());
+
+/// Notes a call of `name` whose keys span slots (a CRC16 per key; a lock only the first time).
+fn note_slots(name: ScriptName, keys: &[Key]) {
+    let slots: Vec<u16> = keys.iter().map(|k| fred::util::redis_keyslot(k.as_bytes())).collect();
+    if slots.windows(2).all(|w| w[0] == w[1]) {
+        return;
+    }
+    let i = ScriptName::ALL.iter().position(|n| *n == name).expect("every name is in ALL");
+    if CROSSED[i].swap(true, std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    let keys = keys.iter().map(|k| String::from_utf8_lossy(k.as_bytes()).into_owned()).zip(slots).collect();
+    tracing::debug!(
+        script = name.file(),
+        "a script call touched keys of more than one slot (refused on a Redis Cluster)"
+    );
+    CROSS_SLOT.lock().expect("the cross-slot record").push(CrossSlot { script: name, keys });
+}
+
+/// The first cross-slot call of each script this process has made (docs/scaling.md: every script
+/// must touch one slot to run on a Redis Cluster; tests check the ones that do).
+pub fn cross_slot_calls() -> Vec<CrossSlot> {
+    CROSS_SLOT.lock().expect("the cross-slot record").clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_whose_keys_span_slots_is_recorded_once_per_script_and_a_single_slot_one_never() {
+        let one_slot: Vec<Key> = vec!["md:{s1}:wallet:1".into(), "md:{s1}:ledger:1".into()];
+        note_slots(ScriptName::UserUnban, &one_slot);
+        assert!(cross_slot_calls().iter().all(|c| c.script != ScriptName::UserUnban), "one slot: nothing recorded");
+        let spanning: Vec<Key> = vec!["md:user:1".into(), "md:wallet:1".into()];
+        note_slots(ScriptName::UserUnban, &spanning);
+        note_slots(ScriptName::UserUnban, &spanning);
+        let recorded: Vec<CrossSlot> =
+            cross_slot_calls().into_iter().filter(|c| c.script == ScriptName::UserUnban).collect();
+        assert_eq!(recorded.len(), 1, "{recorded:?}");
+        let slots: Vec<u16> = recorded[0].keys.iter().map(|(_, s)| *s).collect();
+        assert_eq!(slots, vec![crate::shards::slot("md:user:1"), crate::shards::slot("md:wallet:1")]);
+        assert_ne!(slots[0], slots[1]);
     }
 }

@@ -341,7 +341,7 @@ async fn place_bet_reads_the_odds_field_and_decodes_options_only_for_an_older_ma
 
 /// A bet writes one change record per step of its life, and every reader takes the same bytes:
 /// "placed" is on the outbox and in the ledger (place_bet.lua appends what only it knows to the
-/// prefix the binding packs); "settled" is on the outbox, on q:notify (the bet_settled event) and,
+/// prefix the binding packs); "settled" is on the outbox, on q:{notify} (the bet_settled event) and,
 /// for a payout, in the ledger. dbsvr turns each into its rows.
 #[tokio::test]
 async fn a_bet_has_one_record_per_step_and_each_reader_decodes_the_same_bytes() {

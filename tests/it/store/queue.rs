@@ -132,7 +132,7 @@ async fn claim_runs_three_commands_whatever_it_takes() {
 async fn ack_replies_only_for_a_frame_still_inflight() {
     let env = TestEnv::new().await;
     let inflight = env.keys().inflight(&env.keys().c2l(1), "w");
-    let replies = env.keys().l2c("n");
+    let replies = env.keys().l2c(1, "n");
     push(&env, &inflight, &["f1"]).await;
     assert_eq!(ack(&env, &inflight, &[("f1", Some((&replies, "r1")))], 0).await, vec![ack::Outcome::Acked]);
     assert_eq!(lrange(&env, &replies).await, vec!["r1"]);
@@ -162,7 +162,7 @@ async fn a_batch_ack_answers_each_frame_and_pushes_replies_per_list_in_order() {
     let server = test_support::redis_server::RedisServer::start().await;
     let env = TestEnv::on(&server.url()).await;
     let inflight = env.keys().inflight(&env.keys().c2l(1), "w");
-    let (a, b, c) = (env.keys().l2c("a"), env.keys().l2c("b"), env.keys().l2c("c"));
+    let (a, b, c) = (env.keys().l2c(1, "a"), env.keys().l2c(1, "b"), env.keys().l2c(1, "c"));
     push(&env, &inflight, &["f1", "f2", "f3", "f4", "f5", "f1", "kept"]).await;
     push(&env, &c, &["c0"]).await; // a reader's list with no TTL, which this batch must not touch
     let batch: &[AckOf] = &[
