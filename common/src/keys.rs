@@ -317,7 +317,13 @@ mod tests {
         assert_eq!(k.dead(&q), "md:q:dead:q:c2l:{3}");
         for queue in [q.clone(), k.outbox(), k.notify(), k.settle()] {
             let slot = crate::shards::slot(&queue);
-            for derived in [k.inflight(&queue, "w"), k.consumers(&queue), k.deliveries(&queue), k.reaper_lease(&queue), k.dead(&queue)] {
+            for derived in [
+                k.inflight(&queue, "w"),
+                k.consumers(&queue),
+                k.deliveries(&queue),
+                k.reaper_lease(&queue),
+                k.dead(&queue),
+            ] {
                 assert_eq!(crate::shards::slot(&derived), slot, "{derived} shares {queue}'s slot");
             }
         }

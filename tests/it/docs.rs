@@ -176,19 +176,22 @@ fn format_strings(code: &str) -> Vec<String> {
     out
 }
 
-/// A key format string as a glob: `{{`/`}}` (hash-tag braces) dropped, each `{placeholder}` → `*`.
+/// A key format string as a glob: each `{placeholder}`, `{{tag}}` or `{{{placeholder}}}` → `*`.
 fn key_glob(format: &str) -> String {
-    let s = format.replace("{{", "").replace("}}", "");
+    // A placeholder `{x}`, a hash tag `{{name}}` and a tagged placeholder `{{{x}}}` each stand for
+    // one `{…}` of the documented key.
     let mut out = String::new();
-    let mut in_placeholder = false;
-    for c in s.chars() {
+    let mut depth = 0;
+    for c in format.chars() {
         match c {
-            '{' => in_placeholder = true,
-            '}' if in_placeholder => {
-                in_placeholder = false;
-                out.push('*');
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    out.push('*');
+                }
             }
-            _ if !in_placeholder => out.push(c),
+            _ if depth == 0 => out.push(c),
             _ => {}
         }
     }
