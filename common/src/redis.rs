@@ -112,27 +112,42 @@ impl Redis {
     }
 
     /// The one SCAN loop: hands each page of keys matching `pattern` to `page` until it answers
-    /// true (stop) or the pass is over.
+    /// true (stop) or the pass is over. On a cluster the pass covers every primary in turn (each
+    /// holds a part of the keyspace), on one Redis its one keyspace; every page is a command with
+    /// the usual timeout, so a Redis that is away fails the pass instead of hanging it.
     async fn scan_until(
         &self,
         pattern: &str,
         mut page: impl FnMut(Vec<String>) -> bool,
     ) -> Result<(), fred::error::Error> {
+        use fred::types::ClusterHash;
+
         let client = self.pool.next();
         let pattern = format!("{}{pattern}", self.keys.prefix());
-        let mut cursor = "0".to_owned();
-        loop {
-            let (next, keys): (String, Vec<String>) = client
-                .custom(
-                    fred::types::CustomCommand::new_static("SCAN", fred::types::ClusterHash::Random, false),
-                    vec![cursor, "MATCH".into(), pattern.clone(), "COUNT".into(), "1000".into()],
-                )
-                .await?;
-            if page(keys) || next == "0" {
-                return Ok(());
+        // One slot of each primary routes a SCAN to that primary.
+        let primaries: Vec<ClusterHash> = match client.cached_cluster_state() {
+            Some(state) if client.is_clustered() => {
+                state.unique_hash_slots().into_iter().map(ClusterHash::Custom).collect()
             }
-            cursor = next;
+            _ => vec![ClusterHash::Random],
+        };
+        for primary in primaries {
+            let scan = fred::types::CustomCommand::new_static("SCAN", primary, false);
+            let mut cursor = "0".to_owned();
+            loop {
+                let (next, keys): (String, Vec<String>) = client
+                    .custom(scan.clone(), vec![cursor, "MATCH".into(), pattern.clone(), "COUNT".into(), "1000".into()])
+                    .await?;
+                if page(keys) {
+                    return Ok(());
+                }
+                if next == "0" {
+                    break;
+                }
+                cursor = next;
+            }
         }
+        Ok(())
     }
 
     /// Sends the commands queued on `pipe` and converts each reply on its own (fred folds a

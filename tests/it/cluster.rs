@@ -109,3 +109,21 @@ async fn the_queue_takes_acks_answers_and_returns_frames_on_the_cluster_each_scr
     let crossed: Vec<_> = cross_slot_calls().into_iter().filter(|c| queue_scripts.contains(&c.script.file())).collect();
     assert!(crossed.is_empty(), "queue scripts called with keys of more than one slot: {crossed:?}");
 }
+
+/// Admin views (status, gm's queue and node lists) find keys by SCAN: on the cluster the pass
+/// covers every primary, so keys in all 64 shards are found.
+#[tokio::test]
+async fn a_scan_on_the_cluster_finds_keys_on_every_primary() {
+    let env = TestEnv::on(&cluster_url().await).await;
+    let prefix = env.keys().prefix().to_owned();
+    let mut written: Vec<String> = (0..SHARDS).map(|s| format!("{prefix}{{{}}}:scanned", shards::tag(s))).collect();
+    for key in &written {
+        let _: () = env.redis.pool.set(key, "1", Some(Expiration::EX(60)), None, false).await.unwrap();
+    }
+    let mut found = env.redis.scan("{*}:scanned").await.unwrap();
+    found.sort();
+    written.sort();
+    assert_eq!(found, written);
+    let first = env.redis.any_key("{*}:scanned").await.unwrap();
+    assert!(first.is_some_and(|k| written.contains(&k)));
+}
