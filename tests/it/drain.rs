@@ -10,7 +10,7 @@ use nix::sys::signal::Signal;
 use test_support::process::Process;
 use test_support::{Client, TestDb, TestEnv, eventually};
 
-use crate::{BIN, GRACE, SteadyLoad};
+use crate::{BIN, GRACE, SteadyLoad, load_front};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_service_exits_0_on_sigterm_and_connect_says_going_away() {
@@ -37,12 +37,8 @@ async fn every_service_exits_0_on_sigterm_and_connect_says_going_away() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rolling_restart_of_logic_under_load_answers_every_request_once() {
     let env = TestEnv::new().await;
-    let mut cfg = env.cfg.clone();
-    cfg.connect.rate_burst = 100_000;
-    cfg.connect.rate_per_sec = 100_000;
     let shutdown = Shutdown::new();
-    let (ws, _) = test_support::spawn_connect(cfg.clone(), &shutdown).await;
-    let gm = test_support::spawn_gm(cfg.clone(), &shutdown).await;
+    let (ws, gm) = load_front(&env, &shutdown).await;
     let mut logic = Process::spawn(BIN, &env, "logic", &[]);
     logic.ready(&env).await;
 

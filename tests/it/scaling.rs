@@ -14,7 +14,7 @@ use test_support::http::Gm;
 use test_support::process::Process;
 use test_support::{ADMIN, OPERATOR, TestDb, TestEnv, VIEWER, eventually};
 
-use crate::{BIN, GRACE, SteadyLoad};
+use crate::{BIN, GRACE, SteadyLoad, load_front};
 
 /// A heartbeat field of a running process, as a number (0 while absent).
 async fn beat(env: &TestEnv, p: &Process, field: &str) -> u64 {
@@ -25,12 +25,8 @@ async fn beat(env: &TestEnv, p: &Process, field: &str) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_logic_process_shares_a_loaded_group_and_drains_without_losing_a_frame() {
     let env = TestEnv::new().await;
-    let mut cfg = env.cfg.clone();
-    cfg.connect.rate_burst = 100_000;
-    cfg.connect.rate_per_sec = 100_000;
     let shutdown = Shutdown::new();
-    let (ws, _) = test_support::spawn_connect(cfg.clone(), &shutdown).await;
-    let gm_addr = test_support::spawn_gm(cfg.clone(), &shutdown).await;
+    let (ws, gm_addr) = load_front(&env, &shutdown).await;
     let gm = Gm::new(gm_addr);
     let mut first = Process::spawn(BIN, &env, "logic", &[]);
     first.ready(&env).await;
@@ -198,12 +194,8 @@ async fn two_logic_processes_with_one_metrics_address_both_start_and_status_show
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_frames_a_killed_logic_process_held_go_back_by_its_closed_connection_not_its_heartbeat() {
     let env = TestEnv::new().await;
-    let mut cfg = env.cfg.clone();
-    cfg.connect.rate_burst = 100_000;
-    cfg.connect.rate_per_sec = 100_000;
     let shutdown = Shutdown::new();
-    let (ws, _) = test_support::spawn_connect(cfg.clone(), &shutdown).await;
-    let gm_addr = test_support::spawn_gm(cfg.clone(), &shutdown).await;
+    let (ws, gm_addr) = load_front(&env, &shutdown).await;
     // A heartbeat outlives the test's every wait (DEADLINE, 20 s): frames back sooner came back
     // because the killed process's connection closed.
     let timings = [("MATCHDAY__QUEUE__HEARTBEAT_TTL_MS", "60000"), ("MATCHDAY__QUEUE__REAP_INTERVAL_MS", "1000")];
