@@ -9,9 +9,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 SCRIPT="${1:-$ROOT/redis-scripts/place_bet.lua}"
 N="${N:-200000}"
-CLI="${REDIS_CLI:-redis-cli}"
-clean() { $CLI --scan --pattern 'mb:*' | xargs -r -n 1000 $CLI del >/dev/null; }
-cpu() { $CLI info cpu | awk -F: '/used_cpu_(user|sys):/ { s += $2 } END { printf "%.6f", s }'; }
+. "$ROOT/bench/micro/lib.sh"
 clean
 # redis-benchmark replaces each __rand_int__ with its own 12-digit random number below 100,000.
 $CLI eval "

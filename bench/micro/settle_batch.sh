@@ -8,9 +8,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SCRIPT="${1:-$HERE/../../redis-scripts/settle_batch.lua}"
 N="${N:-20000}"
 B="${B:-200}"
-CLI="${REDIS_CLI:-redis-cli}"
-clean() { $CLI --scan --pattern 'mb:*' | xargs -r -n 1000 $CLI del >/dev/null; }
-cpu() { $CLI info cpu | awk -F: '/used_cpu_(user|sys):/ { s += $2 } END { printf "%.6f", s }'; }
+. "$HERE/lib.sh"
 clean
 python3 "$HERE/settle_gen.py" setup "$N" "$B" | $CLI --pipe >/dev/null
 SHA=$($CLI script load "$(cat "$SCRIPT")")

@@ -237,17 +237,19 @@ static CROSSED: [std::sync::atomic::AtomicBool; ScriptName::ALL.len()] =
     [const { std::sync::atomic::AtomicBool::new(false) }; ScriptName::ALL.len()];
 static CROSS_SLOT: std::sync::Mutex<Vec<CrossSlot>> = std::sync::Mutex::new(Vec::new());
 
-/// Notes a call of `name` whose keys span slots (a CRC16 per key; a lock only the first time).
+/// Notes a call of `name` whose keys span slots: a CRC16 per key and no allocation on the way of
+/// every call; a lock only for a script's first such call.
 fn note_slots(name: ScriptName, keys: &[Key]) {
-    let slots: Vec<u16> = keys.iter().map(|k| fred::util::redis_keyslot(k.as_bytes())).collect();
-    if slots.windows(2).all(|w| w[0] == w[1]) {
+    let slot = |k: &Key| fred::util::redis_keyslot(k.as_bytes());
+    let Some(first) = keys.first().map(slot) else { return };
+    if keys[1..].iter().all(|k| slot(k) == first) {
         return;
     }
     let i = ScriptName::ALL.iter().position(|n| *n == name).expect("every name is in ALL");
     if CROSSED[i].swap(true, std::sync::atomic::Ordering::Relaxed) {
         return;
     }
-    let keys = keys.iter().map(|k| String::from_utf8_lossy(k.as_bytes()).into_owned()).zip(slots).collect();
+    let keys = keys.iter().map(|k| (String::from_utf8_lossy(k.as_bytes()).into_owned(), slot(k))).collect();
     tracing::debug!(
         script = name.file(),
         "a script call touched keys of more than one slot (refused on a Redis Cluster)"
