@@ -4,7 +4,7 @@
 -- KEYS[1]  match:{mid}               hash (the new match)
 -- KEYS[2]  matches:pending           zset, score = start time
 -- KEYS[3]  match:ext:{external_id}   string -> mid (any key when ARGV[2] is "")
--- KEYS[4]  q:{outbox}
+-- KEYS[4]  q:outbox:{g}
 -- KEYS[5]  sched   (delayed events: a reminder to bettors, and closing betting at the start time)
 -- ARGV[1]  mid
 -- ARGV[2]  external id, or "" for a match created by hand

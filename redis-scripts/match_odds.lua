@@ -3,7 +3,7 @@
 -- by place_bet.lua) in step with `options`.
 --
 -- KEYS[1]  match:{mid}
--- KEYS[2]  q:{outbox}
+-- KEYS[2]  q:outbox:{g}
 -- ARGV[1]  states in which odds may change, comma separated
 -- ARGV[2]  JSON object { option key: new odds (integer thousandths, > 1000) }
 -- ARGV[3]  now, Unix ms

@@ -6,7 +6,7 @@
 -- Coins are integers below 2^53 (exact in Lua) and are written as integer strings.
 --
 -- KEYS[1]  wallet:{uid}   hash { balance, r:{req_id} -> "bid:balance" } (as place_bet.lua keeps them)
--- KEYS[2]  q:{outbox}       the change record "bet:bid:uid:stake:balance" (bench prefixes only)
+-- KEYS[2]  q:outbox:{s}   (the user's shard)       the change record "bet:bid:uid:stake:balance" (bench prefixes only)
 -- ARGV[1]  uid      ARGV[2]  stake (integer coins > 0)      ARGV[3]  req_id      ARGV[4]  bid
 --
 -- Reply:   Placed               {0, bid, balance, repeated}  placed (repeated = 1: the first reply

@@ -12,7 +12,7 @@
 -- One change record per bet, the "placed" record (docs/architecture.md): a MessagePack map the
 -- caller packs up to the fields only this script knows (ARGV[9], with the map's final length), to
 -- which the script appends odds, balance, wver and id. The same bytes go to the user's ledger
--- (they are a ledger entry: id, delta, balance, reason "bet", ref, ts) and to q:{outbox}, from which
+-- (they are a ledger entry: id, delta, balance, reason "bet", ref, ts) and to q:outbox:{…}, from which
 -- dbsvr writes the bet, wallet and ledger rows and counts the day's bets and volume. Nothing here
 -- packs a table.
 --
@@ -24,7 +24,7 @@
 -- KEYS[1]  match:{mid}          KEYS[2]  wallet:{uid}        KEYS[3]  bet:{bid}
 -- KEYS[4]  user:{uid}:bets (list of bet ids, newest first)
 -- KEYS[5]  match:{mid}:pool     KEYS[6]  ledger:{uid}
--- KEYS[7]  q:{outbox}
+-- KEYS[7]  q:outbox:{s}   (the bettor's shard)
 -- KEYS[8]  match:{mid}:open (hash bid -> uid: resultcenter's work list, and the match's open-bet
 --          count; a hash, not a sorted set: HSET is O(1) where ZADD into a match's 10^5 bets cost
 --          ~4 µs)

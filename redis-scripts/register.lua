@@ -8,7 +8,7 @@
 -- KEYS[2]  user:{uid}               hash { id, username, pw, created_at }
 -- KEYS[3]  wallet:{uid}             hash { balance, ver }
 -- KEYS[4]  ledger:{uid}             list of MessagePack ledger records, newest first
--- KEYS[5]  q:{outbox}                 list of MessagePack change records
+-- KEYS[5]  q:outbox:{s}   (the user's shard)                 list of MessagePack change records
 -- KEYS[6]  stats:reg:{day}          daily registrations counter
 -- ARGV[1]  uid
 -- ARGV[2]  username as typed

@@ -1,8 +1,8 @@
--- sched_due.lua — move the delayed events that are due from `sched` to `q:{notify}`, atomically, so
+-- sched_due.lua — move the delayed events that are due from `sched` to `q:notify:{g}`, atomically, so
 -- each event is moved exactly once however many pushsvr processes poll.
 --
 -- KEYS[1]  sched      zset, score = due time (ms), member = the event (MessagePack)
--- KEYS[2]  q:{notify}   (LPUSHed like every producer, earliest due first, so consumers — who take
+-- KEYS[2]  q:notify:{g}   (LPUSHed like every producer, earliest due first, so consumers — who take
 --                     from the right — handle them in due order, after what was queued before)
 -- ARGV[1]  now, Unix ms
 -- ARGV[2]  the most events to move in this call

@@ -8,9 +8,9 @@
 -- refunded → credit the stake, ledger reason "refund"
 -- Every settled bet: one "settled" change record (common::records::Settled), packed once and pushed
 -- to the outbox (dbsvr writes the bet, and with a payout the wallet and ledger rows from it), to
--- q:{notify} (it is also the "bet_settled" event) and, with a payout, to the user's ledger (it is
+-- q:notify:{…} (it is also the "bet_settled" event) and, with a payout, to the user's ledger (it is
 -- the ledger entry); and its potential payout released from the wallet's `exposure` (place_bet.lua
--- added it). The batch's records go to the outbox and q:{notify} in one LPUSH each.
+-- added it). The batch's records go to the outbox and q:notify:{…} in one LPUSH each.
 -- The maximum balance: place_bet.lua refuses a bet unless balance + exposure (the potential payouts
 -- of open bets) stays within MAX_BALANCE (protocol::error_code::MAX_BALANCE, 10^15), and a payout
 -- or refund is at most the bet's potential payout, so no payout takes a balance past it. A payout is
@@ -22,7 +22,7 @@
 -- 6/7 → 8 refunded), from the doing/list indexes to finished, with an event per state.
 --
 -- KEYS[1]  match:{mid}            KEYS[2]  match:{mid}:open (hash bid -> uid)
--- KEYS[3]  q:{outbox}               KEYS[4]  q:{notify}
+-- KEYS[3]  q:outbox:{g}               KEYS[4]  q:notify:{g}
 -- KEYS[5]  matches:doing:all      KEYS[6]  matches:doing:{type}
 -- KEYS[7]  matches:finished:all   KEYS[8]  matches:finished:{type}
 -- KEYS[9]  matches:list:all       KEYS[10] matches:list:{type}

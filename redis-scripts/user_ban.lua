@@ -13,7 +13,7 @@
 -- KEYS[1]          user:{uid}          hash; gets banned = 1, ban_reason, banned_by, banned_at, ban_ver
 -- KEYS[2]          sessions:{uid}      zset sid -> expiry
 -- KEYS[3]          online:{uid}        hash conn id -> node id
--- KEYS[4]          q:{outbox}            change records (user_ban) and the audit record
+-- KEYS[4]          q:outbox:{s}   (the user's shard)            change records (user_ban) and the audit record
 -- KEYS[4+s]        session:{sid_s}     for each sid read (s = 1..S)
 -- KEYS[3+S+2c]     node:connect:{N_c}  heartbeat of the node of connection c (c = 1..C)
 -- KEYS[4+S+2c]     q:push:{N_c}        push list of that node

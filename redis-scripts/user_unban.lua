@@ -3,7 +3,7 @@
 -- banned writes nothing.
 --
 -- KEYS[1]  user:{uid}   hash; banned = 0, ban_ver + 1, and ban_reason, banned_by, banned_at removed
--- KEYS[2]  q:{outbox}     change record (user_ban) and the audit record
+-- KEYS[2]  q:outbox:{s}   (the user's shard)     change record (user_ban) and the audit record
 -- KEYS[3]  wallet:{uid} hash; its `banned` mirror (what place_bet.lua reads) is removed
 -- ARGV[1]  uid
 -- ARGV[2]  who (staff name)

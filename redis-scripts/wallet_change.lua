@@ -9,9 +9,9 @@
 -- KEYS[1]  user:{uid}      (must exist)
 -- KEYS[2]  wallet:{uid}    hash { balance, ver }
 -- KEYS[3]  ledger:{uid}    list of MessagePack ledger records, newest first
--- KEYS[4]  q:{outbox}
+-- KEYS[4]  q:outbox:{s}   (the user's shard)
 -- KEYS[5]  idempotency record, e.g. payment:{order_id} (hash); any key when ARGV[6] is ""
--- KEYS[6]  q:{notify} (a "balance" event tells the user)
+-- KEYS[6]  q:notify:{s}   (the user's shard) (a "balance" event tells the user)
 -- ARGV[1]  uid
 -- ARGV[2]  delta, integer coins, not 0
 -- ARGV[3]  reason ("grant", "payment", ...)

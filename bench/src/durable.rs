@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{Config, Redis, Shutdown};
-use fred::prelude::*;
 use serde::Serialize;
 use sqlx::Connection;
 
@@ -130,16 +129,10 @@ async fn run(cfg: &Config, redis: &Redis) -> anyhow::Result<DurableReport> {
 
 /// Waits until the outbox and dbsvr's inflight lists are empty.
 async fn drained(redis: &Redis, started: Instant) -> anyhow::Result<()> {
-    let outbox = redis.keys.outbox();
-    let consumers = redis.keys.consumers(&outbox);
+    let lanes = redis.keys.outboxes();
     loop {
-        let waiting: i64 = redis.pool.llen(&outbox).await?;
-        let inflight: Vec<String> = redis.pool.hkeys(&consumers).await?;
-        let mut held = 0i64;
-        for list in &inflight {
-            held += redis.pool.llen::<i64, _>(list).await?;
-        }
-        if waiting == 0 && held == 0 && !inflight.is_empty() {
+        let p = common::service::pending(redis, &lanes).await?;
+        if p.waiting == 0 && p.inflight == 0 && p.consumers > 0 {
             return Ok(());
         }
         anyhow::ensure!(started.elapsed() < DRAIN, "dbsvr did not drain the outbox in {DRAIN:?}");

@@ -86,8 +86,11 @@ async fn measure(
     let batch = cfg.dbsvr.batch_max;
     let users = (bets as u64).div_ceil(10);
     let book = seed::book(redis, "lol", 1, users, 10).await?;
-    let outbox = redis.keys.outbox();
-    let records: Vec<Bytes> = redis.pool.lrange(&outbox, 0, -1).await?;
+    let lanes = redis.keys.outboxes();
+    let mut records: Vec<Bytes> = Vec::new();
+    for lane in &lanes {
+        records.extend(redis.pool.lrange::<Vec<Bytes>, _>(lane, 0, -1).await?);
+    }
 
     // 2. The ceiling: dbsvr's own statements, batch by batch, oldest first, straight to MySQL.
     // The rows of each record (a bet's record writes several), batches of `batch` records.
@@ -109,17 +112,26 @@ async fn measure(
 
     // 1. Drain the backlog with dbsvr: the backlog is set aside until dbsvr is up and waiting,
     // then put back in one step, and the clock starts.
-    let aside = format!("{outbox}:aside");
-    let _: () = redis.pool.rename(&outbox, &aside).await?;
+    // Each lane's records go aside under a name in the lane's own slot.
+    let aside = |lane: &str| format!("{lane}:aside");
+    for lane in &lanes {
+        if redis.pool.exists::<i64, _>(lane).await? == 1 {
+            let _: () = redis.pool.rename(lane, aside(lane)).await?;
+        }
+    }
     let shutdown = Shutdown::new();
     let stats = Arc::new(dbsvr::Stats::default());
     let (c, s, st) = (cfg.clone(), shutdown.clone(), stats.clone());
     let service = tokio::spawn(async move { dbsvr::run_with(c, s, st).await });
-    while redis.pool.hlen::<i64, _>(redis.keys.consumers(&outbox)).await? == 0 {
+    while common::service::pending(redis, &lanes).await?.consumers < lanes.len() as u64 {
         anyhow::ensure!(!service.is_finished(), "dbsvr stopped at start");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let _: () = redis.pool.rename(&aside, &outbox).await?;
+    for lane in &lanes {
+        if redis.pool.exists::<i64, _>(aside(lane)).await? == 1 {
+            let _: () = redis.pool.rename(aside(lane), lane).await?;
+        }
+    }
     let started = Instant::now();
     let total = records.len() as u64;
     while stats.flushed.load(Ordering::Relaxed) < total {
@@ -149,14 +161,11 @@ async fn measure(
     let mut lags = Vec::new();
     while !producer.is_finished() {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let oldest: Option<Bytes> = redis.pool.lindex(&outbox, -1).await?;
-        let ts =
-            oldest.and_then(|b| rmp_serde::from_slice::<serde_json::Value>(&b).ok()).and_then(|v| v["ts"].as_u64());
-        lags.push(ts.map_or(0, |ts| common::time::now_ms().saturating_sub(ts)));
+        lags.push(common::service::lanes_depth_and_age(redis, &lanes).await?.1);
     }
     let placed = producer.await??;
     let elapsed = load_started.elapsed().as_secs_f64();
-    while redis.pool.llen::<i64, _>(&outbox).await? > 0 {
+    while common::service::lanes_depth_and_age(redis, &lanes).await?.0 > 0 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let steady_records = stats.flushed.load(Ordering::Relaxed) - before;

@@ -97,11 +97,14 @@ impl Options {
 
 /// Runs `consumer` with `handler` until shutdown, then finishes what it holds and unregisters.
 pub async fn run<H: Handler>(consumer: Consumer, handler: Arc<H>, options: Options, shutdown: Shutdown) {
-    let mut acker = consumer.acker();
+    let mut consumer = consumer;
+    // Frames taken to fill a concurrent consumer's hand are acked by the acker of the lane taken
+    // last: only a one-queue consumer may run that shape.
+    debug_assert!(options.shape == Shape::InOrder || consumer.lanes() == 1, "a concurrent consumer serves one queue");
     if let Some(ttl) = options.reply_ttl {
-        acker = acker.with_reply_ttl(ttl);
+        consumer.set_reply_ttl(ttl);
     }
-    let mut worker = Worker { consumer, acker, backoff: options.backoff, shutdown };
+    let mut worker = Worker { consumer, backoff: options.backoff, shutdown };
     match options.shape {
         Shape::Concurrent { in_hand } => worker.concurrent(handler, in_hand.max(1)).await,
         Shape::InOrder => worker.in_order(&*handler).await,
@@ -139,8 +142,7 @@ pub async fn run_batches<H: BatchHandler>(
     backoff: Backoff,
     shutdown: Shutdown,
 ) {
-    let acker = consumer.acker();
-    let mut worker = Worker { consumer, acker, backoff, shutdown };
+    let mut worker = Worker { consumer, backoff, shutdown };
     while let Some(mut frames) = worker.take().await {
         if frames.is_empty() {
             continue;
@@ -191,7 +193,6 @@ pub async fn run_batches<H: BatchHandler>(
 
 struct Worker {
     consumer: Consumer,
-    acker: Acker,
     backoff: Backoff,
     shutdown: Shutdown,
 }
@@ -219,9 +220,11 @@ impl Worker {
     /// One batch at a time, one frame after another; checks for shutdown only between batches.
     async fn in_order<H: Handler>(&mut self, handler: &H) {
         while let Some(frames) = self.take().await {
+            // The frames of one take come from one lane: its acker records them all.
+            let acker = self.consumer.acker();
             for frame in frames {
                 let outcome = handler.handle(&frame).await;
-                if record(handler, &self.acker, &frame, outcome).await {
+                if record(handler, &acker, &frame, outcome).await {
                     self.backoff.reset();
                 } else {
                     // The rest of the batch stays inflight too; the next take returns it, in order.
@@ -249,8 +252,9 @@ impl Worker {
                 match taken {
                     Ok(frames) => {
                         self.backoff.reset();
+                        let acker = self.consumer.acker();
                         for frame in frames {
-                            let (handler, acker) = (handler.clone(), self.acker.clone());
+                            let (handler, acker) = (handler.clone(), acker.clone());
                             running.spawn(
                                 async move {
                                     let outcome = handler.handle(&frame).await;

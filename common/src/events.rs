@@ -1,4 +1,4 @@
-//! What services tell each other through `q:{settle}` (jobs for resultcenter) and `q:{notify}` / `sched`
+//! What services tell each other through `q:{settle}` (jobs for resultcenter) and `q:notify:{…}` / `sched`
 //! (events for pushsvr). Lua scripts write them with cmsgpack as maps with a `kind`; these types
 //! read (and, from Rust, write) the same shapes.
 
@@ -22,7 +22,7 @@ pub struct SettleJob {
     pub part: u32,
 }
 
-/// An event on `q:{notify}` (or due in `sched`).
+/// An event on `q:notify:{…}` (or due in `sched`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {

@@ -2,7 +2,10 @@
 //! namespaces everything, so one Redis can host several deployments, and each test its own.
 //!
 //! Queue keys put the group in a hash tag (`q:c2l:{1}`) so a queue and its inflight lists share a
-//! Redis Cluster slot, which lets one script move frames between them.
+//! Redis Cluster slot, which lets one script move frames between them. Queues that every shard
+//! writes (the outbox, the events) have one lane per [`Home`] (docs/scaling.md).
+
+use crate::shards::Home;
 
 /// Builds key names under one prefix. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -78,10 +81,17 @@ impl Keys {
         self.k(format_args!("q:dead:{name}"))
     }
 
-    /// Durable change records for dbsvr. Every queue's name carries a hash tag, so that its
-    /// inflight lists, consumers, deliveries, lease and dead list share its slot on a Redis Cluster.
-    pub fn outbox(&self) -> String {
-        self.k(format_args!("q:{{outbox}}"))
+    /// Durable change records for dbsvr, written by the scripts of `home` (a shard's, or the
+    /// global keys'): one lane per home, so a script appends its records in its own slot on a
+    /// Redis Cluster. Every queue's name carries a hash tag, so that its inflight lists,
+    /// consumers, deliveries, lease and dead list share its slot.
+    pub fn outbox(&self, home: Home) -> String {
+        self.k(format_args!("q:outbox:{{{}}}", home.tag()))
+    }
+
+    /// Every lane of the outbox (dbsvr consumes them all).
+    pub fn outboxes(&self) -> Vec<String> {
+        Home::all().map(|h| self.outbox(h)).collect()
     }
 
     /// Live process heartbeat.
@@ -167,9 +177,14 @@ impl Keys {
         self.k(format_args!("q:{{settle}}"))
     }
 
-    /// Events for pushsvr.
-    pub fn notify(&self) -> String {
-        self.k(format_args!("q:{{notify}}"))
+    /// Events for pushsvr from the scripts of `home`: one lane per home, as [`Keys::outbox`].
+    pub fn notify(&self, home: Home) -> String {
+        self.k(format_args!("q:notify:{{{}}}", home.tag()))
+    }
+
+    /// Every lane of the event queue (pushsvr consumes them all).
+    pub fn notifies(&self) -> Vec<String> {
+        Home::all().map(|h| self.notify(h)).collect()
     }
 
     /// Delayed events (zset, score = due time in ms).
@@ -276,7 +291,7 @@ impl Keys {
             self.user_bets(uid),
             self.match_pool(mid),
             self.ledger(uid),
-            self.outbox(),
+            self.outbox(Home::of_uid(uid)),
             self.match_open(mid),
             self.match_bettors(mid),
         ]
@@ -315,7 +330,8 @@ mod tests {
         assert_eq!(q, "md:q:c2l:{3}");
         assert_eq!(k.inflight(&q, "n1.0"), "md:q:c2l:{3}:inflight:n1.0");
         assert_eq!(k.dead(&q), "md:q:dead:q:c2l:{3}");
-        for queue in [q.clone(), k.outbox(), k.notify(), k.settle()] {
+        for queue in [q.clone(), k.outbox(Home::Shard(3)), k.outbox(Home::Global), k.notify(Home::Shard(9)), k.settle()]
+        {
             let slot = crate::shards::slot(&queue);
             for derived in [
                 k.inflight(&queue, "w"),
@@ -327,7 +343,9 @@ mod tests {
                 assert_eq!(crate::shards::slot(&derived), slot, "{derived} shares {queue}'s slot");
             }
         }
-        assert_eq!(k.outbox(), "md:q:{outbox}");
+        assert_eq!(k.outbox(Home::Global), "md:q:outbox:{g}");
+        assert_eq!(k.notify(Home::Shard(0)), format!("md:q:notify:{{{}}}", crate::shards::tag(0)));
+        assert_eq!(k.outboxes().len(), usize::from(crate::shards::SHARDS) + 1);
         assert_eq!(k.l2c(3, "n1"), "md:q:l2c:{3}:n1");
         assert_eq!(
             crate::shards::slot(&k.l2c(3, "n1")),

@@ -92,18 +92,46 @@ impl DeadList {
     }
 }
 
-/// One consumer of a queue: a sequential loop with its own inflight list and blocking connection.
-pub struct Consumer {
-    redis: Redis,
-    blocking: Client,
+/// One lane a consumer serves: a queue, its own inflight list in it, and the acker of that list.
+struct Lane {
     q: QueueKeys,
     inflight: String,
+    /// Read the inflight list back before taking from this lane again (after a start or an error).
+    recover: bool,
+    acker: Acker,
+    flusher: Flusher,
+}
+
+/// One consumer: a sequential loop with its own inflight list in each queue it serves.
+///
+/// A consumer of **one** queue (a group's client queue, resultcenter's jobs) waits on it with a
+/// blocking BLMOVE on its own connection. A consumer of **several lanes** (the outbox and event
+/// queues, one lane per shard: docs/scaling.md) cannot block on them all — a Redis Cluster refuses
+/// a command whose keys span slots — so it sweeps them: one LLEN per lane, sent together (fred
+/// pipelines them, per node), then a claim on each lane that has frames, a lane at a time. A sweep
+/// that finds nothing waits before the next, from 1 ms doubling up to `block_timeout` (the poll
+/// ceiling), so an idle consumer costs Redis a sweep every `block_timeout` and a busy one finds its
+/// frames at once.
+pub struct Consumer {
+    redis: Redis,
+    /// For a one-queue consumer: its blocking connection and that connection's name (CLIENT
+    /// SETNAME), registered beside the heartbeat.
+    blocking: Option<(Client, String)>,
+    lanes: Vec<Lane>,
+    /// The lane of the frames last taken (their acks go to its inflight list).
+    current: usize,
+    /// Lanes the last sweep found frames in, not yet claimed from.
+    ready: Vec<usize>,
+    /// When the last sweep was sent (`take_more` sweeps at most every [`SWEEP_GAP`]).
+    swept: Instant,
+    /// The lanes the frames handed out since the last take came from (the current one first):
+    /// `ack_all` empties their inflight lists, `mark_recover` has them read back.
+    touched: Vec<usize>,
+    /// How long the next empty sweep waits.
+    idle: Duration,
     heartbeat: String,
-    /// The name of its blocking connection (CLIENT SETNAME), registered beside the heartbeat.
-    connection: String,
     batch: usize,
     block_timeout: Duration,
-    recover: bool,
     /// The queue was last seen empty (a claim found nothing, or a frame ended a real wait): the
     /// next take waits on it (BLMOVE) without claiming first. At low rates that claim would find
     /// nothing again: one script call less per frame.
@@ -114,13 +142,14 @@ pub struct Consumer {
     waited: Duration,
     registered_at: Instant,
     register_every: Duration,
-    /// Acks to clone; its flusher sends them in batches until the consumer leaves.
-    acker: Acker,
-    flusher: Flusher,
 }
 
 /// A BLMOVE that took at least this long found the queue empty when it was asked.
 const WAITED: Duration = Duration::from_millis(1);
+/// The first wait after a sweep of several lanes found nothing; it doubles up to the block timeout.
+const FIRST_IDLE: Duration = Duration::from_millis(1);
+/// While a batch is gathered (`take_more`), lanes are swept again at most this often.
+const SWEEP_GAP: Duration = Duration::from_millis(5);
 
 impl Consumer {
     /// Registers consumer `worker` of `q`, owned by the process whose heartbeat key is `heartbeat`.
@@ -135,53 +164,95 @@ impl Consumer {
         block_timeout: Duration,
         register_every: Duration,
     ) -> anyhow::Result<Consumer> {
-        let inflight = redis.keys.inflight(&q.queue, worker);
-        let blocking = redis.blocking_client(&format!("consumer {worker}")).await?;
-        let connection = blocking.id().to_owned();
-        let (acker, flusher) = acker::start(redis, &inflight, &q.dead, q.dead_list);
+        Consumer::start_lanes(redis, vec![q], worker, heartbeat, batch, block_timeout, register_every).await
+    }
+
+    /// [`Consumer::start`] on several lanes (at least one): it sweeps them instead of blocking on
+    /// one, and `block_timeout` is the longest wait between two sweeps that find nothing.
+    pub async fn start_lanes(
+        redis: &Redis,
+        queues: Vec<QueueKeys>,
+        worker: &str,
+        heartbeat: &str,
+        batch: usize,
+        block_timeout: Duration,
+        register_every: Duration,
+    ) -> anyhow::Result<Consumer> {
+        anyhow::ensure!(!queues.is_empty(), "consumer {worker} has no queue to serve");
+        let blocking = if queues.len() == 1 {
+            let client = redis.blocking_client(&format!("consumer {worker}")).await?;
+            let name = client.id().to_owned();
+            Some((client, name))
+        } else {
+            None
+        };
+        let lanes = queues
+            .into_iter()
+            .map(|q| {
+                let inflight = redis.keys.inflight(&q.queue, worker);
+                let (acker, flusher) = acker::start(redis, &inflight, &q.dead, q.dead_list);
+                Lane { q, inflight, recover: true, acker, flusher }
+            })
+            .collect();
         let consumer = Consumer {
             redis: redis.clone(),
             blocking,
-            q,
-            inflight,
+            lanes,
+            current: 0,
+            ready: Vec::new(),
+            swept: Instant::now(),
+            touched: vec![0],
+            idle: FIRST_IDLE,
             heartbeat: heartbeat.to_owned(),
-            connection,
             batch: batch.max(1),
             block_timeout,
-            recover: true,
             drained: false,
             claims: 0,
             waited: WAITED,
             registered_at: Instant::now(),
             register_every,
-            acker,
-            flusher,
         };
         consumer.register().await.context("cannot register the consumer")?;
         Ok(consumer)
     }
 
     async fn register(&self) -> Result<(), fred::error::Error> {
-        let registration = Registration { heartbeat: &self.heartbeat, connection: Some(&self.connection) };
-        self.redis.pool.hset(&self.q.consumers, (self.inflight.as_str(), registration.to_string())).await
+        let connection = self.blocking.as_ref().map(|(_, name)| name.as_str());
+        let registration = Registration { heartbeat: &self.heartbeat, connection };
+        let value = registration.to_string();
+        let registrations = self
+            .lanes
+            .iter()
+            .map(|lane| self.redis.pool.hset::<(), _, _>(&lane.q.consumers, (lane.inflight.as_str(), value.as_str())));
+        futures_util::future::try_join_all(registrations).await?;
+        Ok(())
     }
 
+    /// The inflight list of the lane whose frames were taken last (of its one queue, for a
+    /// one-queue consumer).
     pub fn inflight_key(&self) -> &str {
-        &self.inflight
+        &self.lanes[self.current].inflight
     }
 
-    /// The name of its blocking connection, as registered (CLIENT LIST shows it while it lives).
+    /// How many queues (lanes) it serves.
+    pub fn lanes(&self) -> usize {
+        self.lanes.len()
+    }
+
+    /// The name of its blocking connection, as registered (CLIENT LIST shows it while it lives);
+    /// empty for a consumer of several lanes, which has none.
     pub fn connection_name(&self) -> &str {
-        &self.connection
+        self.blocking.as_ref().map_or("", |(_, name)| name.as_str())
     }
 
-    /// Takes the next batch of frames, oldest first; empty when nothing came within the block timeout.
-    /// After a start or an error it first returns what is already in its own inflight list (frames
-    /// whose BLMOVE reply was lost, or whose ack failed), so nothing is stranded there.
+    /// Takes the next batch of frames, oldest first, all from one lane; empty when nothing came
+    /// within the block timeout. After a start or an error it first returns what is already in its
+    /// own inflight lists (frames whose claim reply was lost, or whose ack failed), so nothing is
+    /// stranded there.
     pub async fn take(&mut self) -> anyhow::Result<Vec<Bytes>> {
         let result = self.take_inner().await;
         if result.is_err() {
-            self.recover = true;
+            self.mark_recover_all();
         }
         result
     }
@@ -191,14 +262,25 @@ impl Consumer {
             self.register().await?;
             self.registered_at = Instant::now();
         }
-        if self.recover {
-            let mut own: Vec<Bytes> = self.redis.pool.lrange(&self.inflight, 0, -1).await?;
-            self.recover = false;
+        for i in 0..self.lanes.len() {
+            if !self.lanes[i].recover {
+                continue;
+            }
+            let lane = &mut self.lanes[i];
+            let mut own: Vec<Bytes> = self.redis.pool.lrange(&lane.inflight, 0, -1).await?;
+            lane.recover = false;
             if !own.is_empty() {
                 own.reverse(); // the oldest is at the right end
-                tracing::info!(queue.inflight = %self.inflight, frames = own.len(), "handling frames left in the inflight list");
+                tracing::info!(queue.inflight = %lane.inflight, frames = own.len(), "handling frames left in the inflight list");
+                self.current = i;
+                self.touched = vec![i];
                 return Ok(own);
             }
+        }
+        if self.blocking.is_none() {
+            let frames = self.sweep().await?;
+            self.touched = vec![self.current];
+            return Ok(frames);
         }
         // Whatever is waiting, up to a batch, in one round trip; only an empty queue is waited on,
         // and the frame that ends the wait is handled at once (no second round trip on its path).
@@ -210,12 +292,13 @@ impl Consumer {
                 return Ok(waiting);
             }
         }
+        let Some((blocking, _)) = &self.blocking else { unreachable!("checked above") };
+        let lane = &self.lanes[0];
         let waited = Instant::now();
-        let first: Result<Option<Bytes>, _> = self
-            .blocking
+        let first: Result<Option<Bytes>, _> = blocking
             .blmove(
-                &self.q.queue,
-                &self.inflight,
+                &lane.q.queue,
+                &lane.inflight,
                 LMoveDirection::Right,
                 LMoveDirection::Left,
                 self.block_timeout.as_secs_f64(),
@@ -229,23 +312,80 @@ impl Consumer {
         Ok(first.into_iter().collect())
     }
 
-    /// Takes up to `n` more frames without blocking (to fill a batch), oldest first.
+    /// Several lanes: claims from the next lane the last sweep found frames in; when none is left,
+    /// sweeps again, and when the sweep finds nothing, waits (doubling up to the block timeout).
+    async fn sweep(&mut self) -> anyhow::Result<Vec<Bytes>> {
+        if self.ready.is_empty() {
+            self.find_ready().await?;
+        }
+        while let Some(i) = self.ready.pop() {
+            self.current = i;
+            let frames = self.claim(self.batch).await?;
+            if !frames.is_empty() {
+                self.idle = FIRST_IDLE;
+                return Ok(frames);
+            }
+        }
+        tokio::time::sleep(self.idle.min(self.block_timeout)).await;
+        self.idle = (self.idle * 2).min(self.block_timeout);
+        Ok(Vec::new())
+    }
+
+    /// One LLEN per lane, sent together: the lanes with frames become `ready`, starting after the
+    /// lane served last, so every lane gets its turn under load.
+    async fn find_ready(&mut self) -> anyhow::Result<()> {
+        let lengths = self.lanes.iter().map(|lane| self.redis.pool.llen::<u64, _>(&lane.q.queue));
+        let lengths = futures_util::future::try_join_all(lengths).await?;
+        self.swept = Instant::now();
+        let n = self.lanes.len();
+        self.ready = (1..=n).map(|d| (self.current + d) % n).filter(|&i| lengths[i] > 0).collect();
+        self.ready.reverse(); // popped from the end
+        Ok(())
+    }
+
+    /// Takes up to `n` more frames without blocking (to fill a batch), oldest first: from the lane
+    /// of the frames last taken, and for a consumer of lanes then from the other lanes that have
+    /// frames (swept again at most every [`SWEEP_GAP`]). Only `run_batches`, which acks the whole
+    /// batch with [`Consumer::ack_all`], may gather across lanes; a consumer that acks frame by
+    /// frame ([`Consumer::acker`]) serves one queue.
     pub async fn take_more(&mut self, n: usize) -> anyhow::Result<Vec<Bytes>> {
         if n == 0 {
             return Ok(Vec::new());
         }
-        let result = self.claim(n).await;
+        let result = self.take_more_inner(n).await;
         if result.is_err() {
-            self.recover = true;
+            self.mark_recover();
         }
         result
     }
 
-    /// Moves up to `max` waiting frames into the inflight list (claim.lua), oldest first, and
-    /// notes whether it found the queue empty.
+    async fn take_more_inner(&mut self, n: usize) -> anyhow::Result<Vec<Bytes>> {
+        let frames = self.claim(n).await?;
+        if !frames.is_empty() || self.blocking.is_some() {
+            return Ok(frames);
+        }
+        if self.ready.is_empty() && self.swept.elapsed() >= SWEEP_GAP {
+            self.find_ready().await?;
+        }
+        while let Some(i) = self.ready.pop() {
+            self.current = i;
+            if !self.touched.contains(&i) {
+                self.touched.push(i);
+            }
+            let frames = self.claim(n).await?;
+            if !frames.is_empty() {
+                return Ok(frames);
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    /// Moves up to `max` waiting frames of the current lane into its inflight list (claim.lua),
+    /// oldest first, and notes whether it found the queue empty.
     async fn claim(&mut self, max: usize) -> anyhow::Result<Vec<Bytes>> {
         self.claims += 1;
-        let args = claim::Args { queue: &self.q.queue, inflight: &self.inflight, max: max as u64 };
+        let lane = &self.lanes[self.current];
+        let args = claim::Args { queue: &lane.q.queue, inflight: &lane.inflight, max: max as u64 };
         let claim::Outcome::Claimed { frames } = claim::call(&self.redis, &args).await?;
         self.drained = frames.is_empty();
         Ok(frames)
@@ -262,48 +402,69 @@ impl Consumer {
         self.claims
     }
 
-    /// Acks everything this consumer holds (its whole inflight list), for consumers that handle
-    /// what they took as one batch without replies (dbsvr) — only when the list holds exactly the
-    /// batch: after a claim whose answer was lost it may hold frames the batch does not
-    /// (`consumer::run_batches` then reads the list back instead).
+    /// Acks everything this consumer holds in the lanes of the batch since the last take (their
+    /// whole inflight lists), for consumers that handle what they took as one batch without
+    /// replies (dbsvr) — only when the lists hold exactly the batch: after a claim whose answer
+    /// was lost one may hold frames the batch does not (`consumer::run_batches` then reads the
+    /// lists back instead).
     pub async fn ack_all(&self) -> anyhow::Result<()> {
-        let _: i64 = self.redis.pool.del(&self.inflight).await?;
+        let deletes = self.touched.iter().map(|&i| self.redis.pool.del::<i64, _>(&self.lanes[i].inflight));
+        futures_util::future::try_join_all(deletes).await?;
         Ok(())
     }
 
     /// Acks `frame` and, in the same script, pushes `reply` (list key, element); see [`Acker::ack`].
     /// Returns false if the frame was no longer inflight (the reaper took it back): no reply was sent.
     pub async fn ack(&self, frame: &Bytes, reply: Option<(&str, &[u8])>) -> anyhow::Result<bool> {
-        self.acker.ack(frame, reply).await
+        self.lanes[self.current].acker.ack(frame, reply).await
     }
 
     /// Moves `frame` (which can never be handled) to the dead list.
     pub async fn dead_letter(&self, frame: &Bytes) -> anyhow::Result<bool> {
-        self.acker.dead_letter(frame).await
+        self.lanes[self.current].acker.dead_letter(frame).await
     }
 
-    /// What acks this consumer's frames, for tasks that finish them while the consumer takes more.
-    /// Every clone's acks are gathered by the one flusher of this consumer.
+    /// What acks the frames last taken (the current lane's), for tasks that finish them while the
+    /// consumer takes more. Every clone's acks are gathered by the one flusher of that lane.
     pub fn acker(&self) -> Acker {
-        self.acker.clone()
+        self.lanes[self.current].acker.clone()
     }
 
-    /// Call after an ack failed: the next take re-reads the inflight list.
-    pub fn mark_recover(&mut self) {
-        self.recover = true;
-    }
-
-    /// Sends every ack already handed over (then refuses more), and unregisters the consumer if
-    /// its inflight list is empty (on graceful shutdown).
-    pub async fn leave(self) -> anyhow::Result<()> {
-        self.flusher.finish().await;
-        let left: i64 = self.redis.pool.llen(&self.inflight).await?;
-        if left == 0 {
-            let _: i64 = self.redis.pool.hdel(&self.q.consumers, &self.inflight).await?;
-        } else {
-            tracing::warn!(queue.inflight = %self.inflight, frames = left, "leaving frames inflight for the reaper");
+    /// Replies pushed by this consumer's acks go to lists that expire `ttl` after the last one
+    /// (see [`Acker::with_reply_ttl`]).
+    pub fn set_reply_ttl(&mut self, ttl: Duration) {
+        for lane in &mut self.lanes {
+            lane.acker = lane.acker.clone().with_reply_ttl(ttl);
         }
-        let _ = self.blocking.quit().await;
+    }
+
+    /// Call after an ack failed: the next take re-reads the inflight lists of the lanes the frames
+    /// since the last take came from.
+    pub fn mark_recover(&mut self) {
+        for &i in &self.touched {
+            self.lanes[i].recover = true;
+        }
+    }
+
+    fn mark_recover_all(&mut self) {
+        self.lanes.iter_mut().for_each(|lane| lane.recover = true);
+    }
+
+    /// Sends every ack already handed over (then refuses more), and unregisters the consumer from
+    /// each lane whose inflight list is empty (on graceful shutdown).
+    pub async fn leave(self) -> anyhow::Result<()> {
+        for lane in self.lanes {
+            lane.flusher.finish().await;
+            let left: i64 = self.redis.pool.llen(&lane.inflight).await?;
+            if left == 0 {
+                let _: i64 = self.redis.pool.hdel(&lane.q.consumers, &lane.inflight).await?;
+            } else {
+                tracing::warn!(queue.inflight = %lane.inflight, frames = left, "leaving frames inflight for the reaper");
+            }
+        }
+        if let Some((blocking, _)) = self.blocking {
+            let _ = blocking.quit().await;
+        }
         Ok(())
     }
 }
@@ -366,11 +527,11 @@ pub struct Reaped {
     pub dead: u64,
 }
 
-/// Returns the inflight frames of dead consumers to their queue.
+/// Returns the inflight frames of dead consumers to their queue (to each of its lanes).
 #[derive(Clone)]
 pub struct Reaper {
     redis: Redis,
-    q: QueueKeys,
+    lanes: Vec<QueueKeys>,
     owner: String,
     max_attempts: u32,
     lease: Duration,
@@ -393,7 +554,19 @@ impl Reaper {
         lease: Duration,
         grace: Duration,
     ) -> Reaper {
-        Reaper { redis: redis.clone(), q, owner: owner.to_owned(), max_attempts, lease, grace }
+        Reaper::lanes(redis, vec![q], owner, max_attempts, lease, grace)
+    }
+
+    /// [`Reaper::new`] for the lanes of a sharded queue: one pass looks at every lane.
+    pub fn lanes(
+        redis: &Redis,
+        lanes: Vec<QueueKeys>,
+        owner: &str,
+        max_attempts: u32,
+        lease: Duration,
+        grace: Duration,
+    ) -> Reaper {
+        Reaper { redis: redis.clone(), lanes, owner: owner.to_owned(), max_attempts, lease, grace }
     }
 
     /// How long the Redis server has been up (whole seconds, as INFO gives it).
@@ -424,14 +597,24 @@ impl Reaper {
         let mut total = Reaped::default();
         let uptime = self.redis_uptime().await?;
         if uptime < self.grace {
-            tracing::debug!(queue = %self.q.queue, uptime_s = uptime.as_secs(), "Redis has just started; heartbeats come back before anyone is reaped");
+            tracing::debug!(queue = %self.lanes[0].queue, uptime_s = uptime.as_secs(), "Redis has just started; heartbeats come back before anyone is reaped");
             return Ok(total);
         }
+        for q in &self.lanes {
+            let reaped = self.reap_lane(q).await?;
+            total.requeued += reaped.requeued;
+            total.dead += reaped.dead;
+        }
+        Ok(total)
+    }
+
+    async fn reap_lane(&self, q: &QueueKeys) -> anyhow::Result<Reaped> {
+        let mut total = Reaped::default();
         let got: Option<String> = self
             .redis
             .pool
             .set(
-                &self.q.lease,
+                &q.lease,
                 self.owner.as_str(),
                 Some(Expiration::PX(self.lease.as_millis() as i64)),
                 Some(SetOptions::NX),
@@ -441,10 +624,10 @@ impl Reaper {
         if got.is_none() {
             return Ok(total);
         }
-        let consumers: HashMap<String, String> = self.redis.pool.hgetall(&self.q.consumers).await?;
+        let consumers: HashMap<String, String> = self.redis.pool.hgetall(&q.consumers).await?;
         // Read after the registrations: a consumer registers once its connection is named.
         let connected = if consumers.values().any(|v| Registration::parse(v).connection.is_some()) {
-            connection_names(&self.redis, &self.q.queue).await?
+            connection_names(&self.redis, &q.queue).await?
         } else {
             HashSet::new()
         };
@@ -456,20 +639,20 @@ impl Reaper {
                 continue;
             }
             if beating == 1 {
-                tracing::info!(queue = %self.q.queue, queue.inflight = %inflight,
+                tracing::info!(queue = %q.queue, queue.inflight = %inflight,
                     "a consumer's Redis connection is gone (its process died, or lost Redis): returning its frames now");
             }
             loop {
                 let args = requeue::Args {
                     inflight: &inflight,
-                    queue: &self.q.queue,
-                    dead: &self.q.dead,
-                    deliveries: &self.q.deliveries,
-                    consumers: &self.q.consumers,
+                    queue: &q.queue,
+                    dead: &q.dead,
+                    deliveries: &q.deliveries,
+                    consumers: &q.consumers,
                     max_attempts: self.max_attempts as u64,
                     limit: REQUEUE_CHUNK as u64,
                     deliveries_ttl_s: DELIVERIES_TTL_S,
-                    dead_list: self.q.dead_list,
+                    dead_list: q.dead_list,
                 };
                 let requeue::Outcome::Requeued { moved, dead, remaining } = requeue::call(&self.redis, &args).await?;
                 total.requeued += moved;
@@ -479,17 +662,16 @@ impl Reaper {
                 }
             }
             if total.requeued + total.dead > 0 {
-                tracing::warn!(queue = %self.q.queue, queue.inflight = %inflight, requeued = total.requeued, dead = total.dead,
+                tracing::warn!(queue = %q.queue, queue.inflight = %inflight, requeued = total.requeued, dead = total.dead,
                     "returned the frames of a dead consumer");
             }
         }
         if total.dead > 0 {
-            tracing::error!(queue = %self.q.queue, queue.dead = %self.q.dead, frames = total.dead,
+            tracing::error!(queue = %q.queue, queue.dead = %q.dead, frames = total.dead,
                 "frames failed too often and were moved to the dead list; inspect them");
-            metrics::counter!("matchday_queue_dead_total", "queue" => queue_label(&self.q.queue)).increment(total.dead);
+            metrics::counter!("matchday_queue_dead_total", "queue" => queue_label(&q.queue)).increment(total.dead);
         }
-        metrics::counter!("matchday_queue_requeued_total", "queue" => queue_label(&self.q.queue))
-            .increment(total.requeued);
+        metrics::counter!("matchday_queue_requeued_total", "queue" => queue_label(&q.queue)).increment(total.requeued);
         Ok(total)
     }
 
@@ -498,7 +680,7 @@ impl Reaper {
         let mut every = Every::new(interval);
         while every.tick(&shutdown).await {
             if let Err(e) = self.reap_once().await {
-                tracing::warn!(queue = %self.q.queue, error = format!("{e:#}"), "reaper pass failed; retrying");
+                tracing::warn!(queue = %self.lanes[0].queue, lanes = self.lanes.len(), error = format!("{e:#}"), "reaper pass failed; retrying");
             }
         }
     }

@@ -1,11 +1,11 @@
 //! The change records of a bet's life, one per step: "placed" (place_bet.lua) and "settled"
 //! (settle_batch.lua). Each is a flat MessagePack map that serves several readers at once, so a
 //! script packs it once and pushes the same bytes everywhere:
-//! - dbsvr (from `q:{outbox}`) writes the bet row, the wallet row and the ledger row from it, and
+//! - dbsvr (from `q:outbox:{…}`) writes the bet row, the wallet row and the ledger row from it, and
 //!   counts the day's bets and volume from "placed" records (docs/architecture.md);
 //! - the user's ledger list `ledger:{uid}` holds it as the ledger entry (id, uid, delta, balance,
 //!   reason, ref, ts: what `protocol::body::LedgerItem` and the verify read);
-//! - a "settled" record is also the `bet_settled` event on `q:{notify}` (`kind`, uid, bet_id,
+//! - a "settled" record is also the `bet_settled` event on `q:notify:{…}` (`kind`, uid, bet_id,
 //!   match_id, result, payout, balance, ts: [`crate::events::Event::BetSettled`]).
 //!
 //! Other tables keep the generic record `{ts, table, key, ver, fields}`.

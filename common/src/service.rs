@@ -26,8 +26,10 @@ pub type Counter = Arc<dyn Fn() -> u64 + Send + Sync>;
 pub struct Consumers {
     /// The role in heartbeats and logs ("logic", "dbsvr", ...).
     pub role: &'static str,
-    /// The queue key (from [`crate::Keys`]).
-    pub queue: String,
+    /// The queue key (from [`crate::Keys`]), or every lane of a sharded queue
+    /// ([`crate::Keys::outboxes`]): worker k of W then serves lanes k, k + W, k + 2W, … (so W is
+    /// at most the number of lanes), and each process serves them all.
+    pub queues: Vec<String>,
     pub workers: usize,
     /// Frames a consumer takes at once.
     pub batch: usize,
@@ -58,37 +60,48 @@ where
     anyhow::ensure!(!node.is_empty(), "node.id must be set before starting {}", spec.role);
     let q = &cfg.queue;
     let every = Duration::from_millis(q.heartbeat_interval_ms);
-    let queue = QueueKeys::new(&redis.keys, spec.queue.clone(), q);
-    let names: Vec<String> = (0..spec.workers).map(|k| format!("{node}.{k}")).collect();
-    let inflight = names.iter().map(|w| redis.keys.inflight(&queue.queue, w)).collect();
+    anyhow::ensure!(!spec.queues.is_empty(), "{} has no queue to consume", spec.role);
+    let lanes: Vec<QueueKeys> = spec.queues.iter().map(|queue| QueueKeys::new(&redis.keys, queue.clone(), q)).collect();
+    let family = family_label(&spec.queues);
+    let workers = if lanes.len() > 1 { spec.workers.clamp(1, lanes.len()) } else { spec.workers };
+    // Worker k's lanes: every lane for a one-queue service, else lanes k, k + W, ...
+    let assigned: Vec<(String, Vec<QueueKeys>)> = (0..workers)
+        .map(|k| {
+            let mine =
+                if lanes.len() == 1 { lanes.clone() } else { lanes.iter().skip(k).step_by(workers).cloned().collect() };
+            (format!("{node}.{k}"), mine)
+        })
+        .collect();
+    let inflight =
+        assigned.iter().flat_map(|(w, mine)| mine.iter().map(|lane| redis.keys.inflight(&lane.queue, w))).collect();
     let info = NodeInfo {
         role: spec.role,
         id: node.clone(),
         group: cfg.node.group,
-        extra: vec![("workers".into(), spec.workers.to_string()), ("queue".into(), label(&queue.queue))],
+        extra: vec![("workers".into(), workers.to_string()), ("queue".into(), family.clone())],
         live: Some(load_fields(redis.clone(), spec.handled.clone(), inflight)),
     };
     let ttl = Duration::from_millis(q.heartbeat_ttl_ms);
     let heartbeat = Heartbeat::start(redis, info, every, ttl, shutdown).await;
     control::serve(redis, spec.role, &node, shutdown, spec.control.clone()).await?;
-    let mut workers = Vec::with_capacity(spec.workers);
-    for worker in names {
+    let mut running = Vec::with_capacity(workers);
+    for (worker, mine) in assigned {
         let consumer =
-            Consumer::start(redis, queue.clone(), &worker, &heartbeat.key, spec.batch, spec.block, every).await?;
+            Consumer::start_lanes(redis, mine, &worker, &heartbeat.key, spec.batch, spec.block, every).await?;
         let span = tracing::info_span!("worker", worker = %worker);
-        workers.push(shutdown.tracker.spawn(tracing::Instrument::instrument(work(consumer), span)));
+        running.push(shutdown.tracker.spawn(tracing::Instrument::instrument(work(consumer), span)));
     }
-    shutdown.tracker.spawn(watch_depth(redis.clone(), queue.queue.clone(), shutdown.clone()));
+    shutdown.tracker.spawn(watch_depth(redis.clone(), spec.queues.clone(), family.clone(), shutdown.clone()));
     let reap_every = Duration::from_millis(q.reap_interval_ms);
     // After a Redis restart, live processes have their heartbeats back within one reconnect delay and
     // one beat: until then nobody is taken for dead.
     let grace = ttl + Duration::from_millis(cfg.redis.reconnect_max_ms.into());
-    let reaper = Reaper::new(redis, queue.clone(), &node, q.max_attempts, reap_every, grace);
+    let reaper = Reaper::lanes(redis, lanes, &node, q.max_attempts, reap_every, grace);
     shutdown.tracker.spawn(reaper.run(reap_every, shutdown.clone()));
-    tracing::info!(node = %node, workers = spec.workers, queue = %queue.queue, "{} running", spec.role);
+    tracing::info!(node = %node, workers, queue = %family, lanes = spec.queues.len(), "{} running", spec.role);
 
     shutdown.cancelled().await;
-    for w in workers {
+    for w in running {
         let _ = w.await;
     }
     heartbeat.stopped().await;
@@ -118,8 +131,9 @@ pub fn load_fields(redis: Redis, handled: Option<Counter>, inflight: Vec<String>
                 fields.push(("frames_per_s".to_owned(), format!("{per_s:.1}")));
             }
             let mut held = 0;
-            for key in &inflight {
-                let n: Result<i64, _> = redis.pool.llen(key).await;
+            let lengths =
+                futures_util::future::join_all(inflight.iter().map(|key| redis.pool.llen::<i64, _>(key))).await;
+            for n in lengths {
                 held += n.unwrap_or(0);
             }
             fields.push(("inflight".to_owned(), held.to_string()));
@@ -133,6 +147,15 @@ pub fn label(queue: &str) -> String {
     queue.find("q:").map_or(queue.to_owned(), |i| queue[i..].to_owned())
 }
 
+/// The label of a queue, or of a sharded queue's lanes together (`q:outbox` for `q:outbox:{s0}`, …).
+fn family_label(queues: &[String]) -> String {
+    let first = label(&queues[0]);
+    match (queues.len() > 1, first.rfind(":{")) {
+        (true, Some(i)) => first[..i].to_owned(),
+        _ => first,
+    }
+}
+
 /// How many elements wait in `queue` and how long the oldest has waited, ms (0 when empty, or
 /// when the oldest carries no time).
 pub async fn depth_and_age(redis: &Redis, queue: &str) -> Result<(i64, u64), fred::error::Error> {
@@ -142,13 +165,46 @@ pub async fn depth_and_age(redis: &Redis, queue: &str) -> Result<(i64, u64), fre
     Ok((depth, age_ms))
 }
 
-/// Every second, sets `matchday_queue_depth{queue}` (frames waiting) and
+/// What a queue (all its `lanes`) holds: frames waiting, frames inflight (taken by a registered
+/// consumer, not yet acked), the consumers registered, and frames on its dead lists.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pending {
+    pub waiting: u64,
+    pub inflight: u64,
+    pub consumers: u64,
+    pub dead: u64,
+}
+
+/// Reads [`Pending`] lane by lane (not at one instant: a caller that needs "empty" asks after its
+/// producers have stopped).
+pub async fn pending(redis: &Redis, lanes: &[String]) -> Result<Pending, fred::error::Error> {
+    let k = &redis.keys;
+    let mut p = Pending::default();
+    for lane in lanes {
+        p.waiting += redis.pool.llen::<u64, _>(lane).await?;
+        let inflight: Vec<String> = redis.pool.hkeys(k.consumers(lane)).await?;
+        p.consumers += inflight.len() as u64;
+        for list in inflight {
+            p.inflight += redis.pool.llen::<u64, _>(&list).await?;
+        }
+        p.dead += redis.pool.llen::<u64, _>(k.dead(lane)).await?;
+    }
+    Ok(p)
+}
+
+/// How many elements wait in all `lanes` of a queue together, and how long the oldest of them has
+/// waited, ms.
+pub async fn lanes_depth_and_age(redis: &Redis, lanes: &[String]) -> Result<(i64, u64), fred::error::Error> {
+    let each = futures_util::future::try_join_all(lanes.iter().map(|lane| depth_and_age(redis, lane))).await?;
+    Ok(each.into_iter().fold((0, 0), |(depth, age), (d, a)| (depth + d, age.max(a))))
+}
+
+/// Every second, sets `matchday_queue_depth{queue}` (frames waiting in all its lanes) and
 /// `matchday_queue_oldest_age_seconds{queue}` (how long the oldest has waited).
-async fn watch_depth(redis: Redis, queue: String, shutdown: Shutdown) {
-    let label = label(&queue);
+async fn watch_depth(redis: Redis, lanes: Vec<String>, label: String, shutdown: Shutdown) {
     let mut every = crate::retry::Every::new(Duration::from_secs(1));
     while every.tick(&shutdown).await {
-        let Ok((depth, age_ms)) = depth_and_age(&redis, &queue).await else { continue };
+        let Ok((depth, age_ms)) = lanes_depth_and_age(&redis, &lanes).await else { continue };
         metrics::gauge!("matchday_queue_depth", "queue" => label.clone()).set(depth as f64);
         metrics::gauge!("matchday_queue_oldest_age_seconds", "queue" => label.clone()).set(age_ms as f64 / 1000.0);
     }

@@ -48,6 +48,37 @@ pub fn id_in(shard: u16, n: u64) -> u64 {
     n * u64::from(SHARDS) + u64::from(shard)
 }
 
+/// Where a key lives: in one logical shard (a user's keys, a shard's queue lanes) or in the global
+/// tag `{g}` (the match catalogue, the scheduler, staff records).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Home {
+    Shard(u16),
+    Global,
+}
+
+/// The global keys' tag, without its braces.
+pub const GLOBAL_TAG: &str = "g";
+
+impl Home {
+    /// The home of user `uid`'s keys.
+    pub fn of_uid(uid: u64) -> Home {
+        Home::Shard(of_uid(uid))
+    }
+
+    /// The hash tag, without its braces.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Home::Shard(s) => tag(s),
+            Home::Global => GLOBAL_TAG,
+        }
+    }
+
+    /// Every home: the shards in order, then the global one (the lanes of a sharded queue).
+    pub fn all() -> impl Iterator<Item = Home> {
+        (0..SHARDS).map(Home::Shard).chain(std::iter::once(Home::Global))
+    }
+}
+
 /// The first of `s{shard}`, `s{shard}.1`, `s{shard}.2`, … whose slot is near the middle of the
 /// shard's slice (within an eighth of it): a primary whose range ends inside a slice then holds its
 /// shard only if it holds most of the slice, which keeps 3 primaries at 21–22 shards each.

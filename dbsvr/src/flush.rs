@@ -58,10 +58,7 @@ pub struct Batches {
 impl BatchHandler for Batches {
     async fn handle(&self, frames: &[Bytes]) -> BatchOutcome {
         match flush(&self.ctx, frames, &self.shutdown).await {
-            Ok(()) => {
-                report_lag(&self.ctx).await;
-                BatchOutcome::Ack
-            }
+            Ok(()) => BatchOutcome::Ack,
             // Shutdown while MySQL was away: the batch stays inflight for the next start / the reaper.
             Err(Stopped) => BatchOutcome::Retry,
         }
@@ -225,21 +222,21 @@ async fn bury(ctx: &Ctx, record: &[u8], reason: &str) {
     }
 }
 
-/// Sets the backlog and lag gauges: records waiting, and the age of the oldest one.
-async fn report_lag(ctx: &Ctx) {
-    let outbox = ctx.redis.keys.outbox();
-    let backlog: i64 = ctx.redis.pool.llen(&outbox).await.unwrap_or(0);
-    let oldest: Option<Bytes> = ctx.redis.pool.lindex(&outbox, -1).await.unwrap_or(None);
-    let ts = oldest.and_then(|b| rmp_serde::from_slice::<Ts>(&b).ok()).and_then(|t| t.ts);
-    let lag_ms = ts.map_or(0, |ts| common::time::now_ms().saturating_sub(ts));
+/// Every second until shutdown, sets the backlog and lag gauges: records waiting in all the
+/// outbox's lanes, and the age of the oldest one.
+pub async fn watch_lag(ctx: Ctx, shutdown: Shutdown) {
+    let lanes = ctx.redis.keys.outboxes();
+    let mut every = common::retry::Every::new(std::time::Duration::from_secs(1));
+    while every.tick(&shutdown).await {
+        if let Ok((backlog, lag_ms)) = common::service::lanes_depth_and_age(&ctx.redis, &lanes).await {
+            report_lag(&ctx, backlog, lag_ms);
+        }
+    }
+}
+
+fn report_lag(ctx: &Ctx, backlog: i64, lag_ms: u64) {
     ctx.stats.backlog.store(backlog as u64, Ordering::Relaxed);
     ctx.stats.lag_ms.store(lag_ms, Ordering::Relaxed);
     metrics::gauge!("matchday_dbsvr_backlog").set(backlog as f64);
     metrics::gauge!("matchday_dbsvr_lag_seconds").set(lag_ms as f64 / 1000.0);
-}
-
-#[derive(serde::Deserialize)]
-struct Ts {
-    #[serde(default)]
-    ts: Option<u64>,
 }

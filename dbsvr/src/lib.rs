@@ -1,7 +1,7 @@
 //! # matchday-dbsvr
 //!
 //! Copies every durable change into MySQL. The Lua scripts append change records
-//! (`{ts, table, key, ver, fields}`) to `q:{outbox}`; dbsvr takes them in batches through the reliable
+//! (`{ts, table, key, ver, fields}`) to `q:outbox:{…}`; dbsvr takes them in batches through the reliable
 //! queue, writes each batch in one transaction with idempotent multi-row statements, then acks.
 //!
 //! - [`run`] / [`run_with`]: schema check, workers, heartbeat, reaper; returns on shutdown.
@@ -36,7 +36,7 @@ pub struct Stats {
     pub dead: AtomicU64,
     /// Write attempts that found MySQL unavailable.
     pub retries: AtomicU64,
-    /// Records waiting in q:{outbox}, and the age of the oldest (ms), as last seen.
+    /// Records waiting in q:outbox:{…}, and the age of the oldest (ms), as last seen.
     pub backlog: AtomicU64,
     pub lag_ms: AtomicU64,
 }
@@ -88,19 +88,21 @@ pub async fn run_with(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) -> any
         pool: pool.clone(),
         cfg: d.clone(),
         stats: stats.clone(),
-        dead: redis.keys.dead(&redis.keys.outbox()),
+        dead: redis.keys.dead(&redis.keys.outbox(common::shards::Home::Global)),
         dead_list: common::queue::DeadList::new(&cfg.queue),
         max_attempts: cfg.queue.max_attempts,
     };
     let spec = Consumers {
         role: "dbsvr",
-        queue: redis.keys.outbox(),
+        queues: redis.keys.outboxes(),
         workers: d.workers,
         batch: d.batch_max,
-        block: Duration::from_secs(1),
+        // The longest wait between two sweeps of the outbox lanes that find nothing.
+        block: Duration::from_millis(250),
         handled: Some(Arc::new(move || stats.flushed())),
         control: common::control::Handlers::new(),
     };
+    shutdown.tracker.spawn(flush::watch_lag(ctx.clone(), shutdown.clone()));
     let handler = Arc::new(flush::Batches { ctx, shutdown: shutdown.clone() });
     let result = run_consumers(&cfg, &redis, spec, &shutdown, |consumer| {
         let (gather, backoff) = (flush::gather(&d), flush::retry_policy(&d));

@@ -1,4 +1,4 @@
-//! Change records from `q:{outbox}` (MessagePack `{ts, table, key, ver, fields}`, written by the Lua
+//! Change records from `q:outbox:{…}` (MessagePack `{ts, table, key, ver, fields}`, written by the Lua
 //! scripts and by gm's audit; a bet's flat "placed" and "settled" records, `common::records`)
 //! decoded into typed rows. A record that cannot be decoded is poison:
 //! it goes to the dead list with the reason.

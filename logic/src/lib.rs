@@ -81,7 +81,7 @@ pub async fn run_with(cfg: Config, shutdown: Shutdown, extras: Extras) -> anyhow
     }
     let spec = Consumers {
         role: "logic",
-        queue: redis.keys.c2l(cfg.node.group),
+        queues: vec![redis.keys.c2l(cfg.node.group)],
         workers: cfg.logic.workers,
         batch: cfg.logic.batch,
         block: Duration::from_millis(cfg.logic.block_timeout_ms),

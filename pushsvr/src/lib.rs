@@ -1,6 +1,6 @@
 //! # matchday-pushsvr
 //!
-//! Turns events into pushes (DESIGN.md §7 Notifications). Workers consume `q:{notify}` through the
+//! Turns events into pushes (DESIGN.md §7 Notifications). Workers consume `q:notify:{…}` through the
 //! reliable queue; each event becomes client frames `[{id, seq: 0, code: 0}, body]`:
 //!
 //! | event | push | to |
@@ -15,7 +15,7 @@
 //! A user's pushes go to every connection of theirs on a live connect node (`online:{uid}` →
 //! `q:push:{node}`); when there is none they are kept in `inbox:{uid}` (capped), which connect hands
 //! over right after the next login or resume reply. The choice is atomic (`push_user.lua`).
-//! A sched poller moves due delayed events from `sched` to `q:{notify}` (`sched_due.lua`).
+//! A sched poller moves due delayed events from `sched` to `q:notify:{…}` (`sched_due.lua`).
 //!
 //! - [`run`] / [`run_with`]: start the workers, the reaper, the sched poller and the heartbeat;
 //!   return on shutdown.
@@ -45,8 +45,9 @@ pub const PUSHES: &[MsgId] = &[PUSH_BET_SETTLED, PUSH_MATCH_STATE, PUSH_ANNOUNCE
 
 /// Events a worker takes from the queue at once; it finishes them before it checks for shutdown.
 const BATCH: usize = 16;
-/// How long a worker's BLMOVE waits for an event (bounds how long shutdown waits for it).
-const BLOCK_TIMEOUT: Duration = Duration::from_secs(1);
+/// The longest wait between two sweeps of the event lanes that find nothing: the most an event
+/// after a quiet spell waits before a worker sees it (`Consumer::start_lanes`).
+const IDLE_SWEEP_MAX: Duration = Duration::from_millis(50);
 
 /// Counters of a pushsvr process, readable by tests and mirrored to Prometheus.
 #[derive(Debug, Default)]
@@ -63,7 +64,7 @@ pub struct Stats {
     pub stale_removed: AtomicU64,
     /// Events moved to the dead list (undecodable, or failing every attempt).
     pub dead: AtomicU64,
-    /// Delayed events moved from `sched` to `q:{notify}` by this process.
+    /// Delayed events moved from `sched` to `q:notify:{…}` by this process.
     pub sched_moved: AtomicU64,
 }
 
@@ -114,10 +115,10 @@ pub async fn run_with(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) -> any
     let sched = shutdown.tracker.spawn(sched::run(redis.clone(), stats, poll, shutdown.clone()));
     let spec = Consumers {
         role: "pushsvr",
-        queue: redis.keys.notify(),
+        queues: redis.keys.notifies(),
         workers: cfg.pushsvr.workers,
         batch: BATCH,
-        block: BLOCK_TIMEOUT,
+        block: IDLE_SWEEP_MAX,
         handled: Some(Arc::new(move || counted.handled())),
         control: common::control::Handlers::new(),
     };

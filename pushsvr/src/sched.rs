@@ -1,5 +1,5 @@
 //! The delayed-event poller: every `pushsvr.poll_interval_ms`, moves the events of `sched` that are
-//! due to `q:{notify}` with `sched_due.lua`. The move is atomic, so with several pushsvr processes
+//! due to `q:notify:{…}` with `sched_due.lua`. The move is atomic, so with several pushsvr processes
 //! polling, each due event is moved exactly once; an event becomes due at its score and is moved
 //! within one poll interval after it.
 

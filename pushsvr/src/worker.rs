@@ -1,4 +1,4 @@
-//! The handler of `q:{notify}`, run by the consumer runtime (`common::consumer`, shape `InOrder`): a
+//! The handler of `q:notify:{…}`, run by the consumer runtime (`common::consumer`, shape `InOrder`): a
 //! batch of events is handled one after another (so a user's pushes from one batch keep their
 //! order), each acked; shutdown is checked only between batches, so an event taken is finished.
 //!

@@ -54,7 +54,7 @@ pub async fn run_with(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) -> any
     // One job at a time per consumer: a job is a whole match.
     let spec = Consumers {
         role: "resultcenter",
-        queue: redis.keys.settle(),
+        queues: vec![redis.keys.settle()],
         workers: cfg.resultcenter.workers,
         batch: 1,
         block: Duration::from_secs(1),

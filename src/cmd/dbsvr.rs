@@ -1,4 +1,4 @@
-//! `matchday dbsvr`: the outbox into MySQL (consumes q:{outbox}).
+//! `matchday dbsvr`: the outbox into MySQL (consumes q:outbox:{…}).
 
 use common::{Config, Shutdown};
 

@@ -48,7 +48,7 @@ pub enum Command {
     Gm(gm::Args),
     /// Run the settlement service (consumes q:{settle}).
     Resultcenter(Workers),
-    /// Run the notification service (consumes q:{notify}, runs delayed events).
+    /// Run the notification service (consumes q:notify:{…}, runs delayed events).
     Pushsvr(Workers),
     /// Flush the outbox into MySQL (dbsvr).
     Dbsvr(Workers),

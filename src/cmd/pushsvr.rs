@@ -1,4 +1,4 @@
-//! `matchday pushsvr`: the notification service (consumes q:{notify}, runs delayed events).
+//! `matchday pushsvr`: the notification service (consumes q:notify:{…}, runs delayed events).
 
 use common::{Config, Shutdown};
 

@@ -4,7 +4,7 @@
 //! token, matches opened through gm.
 //!
 //! A test ends with `app.finish().await`, which fails the test when anything is left in flight:
-//! frames in a queue or an inflight list of `q:c2l`, `q:{settle}`, `q:{notify}` or `q:{outbox}` (of the
+//! frames in a queue or an inflight list of `q:c2l`, `q:{settle}`, `q:notify:{…}` or `q:outbox:{…}` (of the
 //! queues whose consumer runs in the app; it waits for them to drain first), or in any dead list
 //! (`q:dead:*`). Then it stops the services. Dropping an app without `finish` fails the test too
 //! (unless it is already failing). A test that leaves frames on purpose says so with
@@ -280,11 +280,13 @@ impl App {
     fn consumed_queues(&self) -> Vec<String> {
         let k = self.keys();
         let mut queues = vec![k.c2l(self.cfg.node.group)];
-        for (service, queue) in
-            [(Service::Resultcenter, k.settle()), (Service::Pushsvr, k.notify()), (Service::Dbsvr, k.outbox())]
-        {
+        for (service, lanes) in [
+            (Service::Resultcenter, vec![k.settle()]),
+            (Service::Pushsvr, k.notifies()),
+            (Service::Dbsvr, k.outboxes()),
+        ] {
             if !self.without.contains(&service) {
-                queues.push(queue);
+                queues.extend(lanes);
             }
         }
         queues

@@ -115,6 +115,37 @@ impl TestEnv {
         .await;
     }
 
+    /// [`TestEnv::queue_idle`] for every lane of a sharded queue (`keys.outboxes()`, `keys.notifies()`).
+    pub async fn lanes_idle(&self, lanes: &[String]) {
+        eventually(&format!("{} lanes like {} and their inflight lists are empty", lanes.len(), lanes[0]), || async {
+            for lane in lanes {
+                if self.queued(lane).await > 0 {
+                    return None;
+                }
+            }
+            Some(())
+        })
+        .await;
+    }
+
+    /// Every element of every lane (`keys.outboxes()`, `keys.notifies()`), each lane newest first.
+    pub async fn lanes_lrange(&self, lanes: &[String]) -> Vec<bytes::Bytes> {
+        let mut all = Vec::new();
+        for lane in lanes {
+            all.extend(self.redis.pool.lrange::<Vec<bytes::Bytes>, _>(lane, 0, -1).await.expect("LRANGE"));
+        }
+        all
+    }
+
+    /// Elements in all `lanes` together.
+    pub async fn lanes_len(&self, lanes: &[String]) -> i64 {
+        let mut n = 0;
+        for lane in lanes {
+            n += self.llen(lane).await;
+        }
+        n
+    }
+
     /// Frames in `queue` and in the inflight lists of its registered consumers, at one instant.
     /// The lengths are read in one MULTI block (plain LLENs, atomic), so a frame moving from the
     /// queue to an inflight list cannot slip between two reads. The inflight lists are the

@@ -48,7 +48,7 @@ fn unban_path(uid: u64) -> String {
 
 /// The change records of `table` on the outbox, oldest first.
 async fn outbox_records(env: &TestEnv, table: &str) -> Vec<Value> {
-    let raw: Vec<Bytes> = env.redis.pool.lrange(env.keys().outbox(), 0, -1).await.unwrap();
+    let raw: Vec<Bytes> = env.lanes_lrange(&env.keys().outboxes()).await;
     raw.iter().rev().map(|r| rmp_serde::from_slice::<Value>(r).unwrap()).filter(|r| r["table"] == table).collect()
 }
 
@@ -233,7 +233,7 @@ async fn the_ban_is_durable_in_mysql_and_comes_back_with_a_restore() {
     assert_eq!(gm.post(&ban_path(g), OPERATOR, &json!({ "reason": "abuse" })).await.status, 200);
     assert_eq!(gm.post(&ban_path(h), OPERATOR, &json!({ "reason": "spam" })).await.status, 200);
     assert_eq!(gm.post(&unban_path(h), ADMIN, &json!({ "reason": "mistake" })).await.status, 200);
-    env.queue_idle(&env.keys().outbox()).await;
+    env.lanes_idle(&env.keys().outboxes()).await;
     let rows = sqlx::query("SELECT uid, banned, reason, changed_by, ver FROM user_bans ORDER BY uid")
         .fetch_all(&db.pool)
         .await

@@ -171,7 +171,7 @@ async fn scenario(secs: u64, players: usize, mut plan: Vec<(f64, Fault)>) {
         .await;
     }
     let k = env.keys();
-    let queues = [k.c2l(env.cfg.node.group), k.settle(), k.notify(), k.outbox()];
+    let queues = [vec![k.c2l(env.cfg.node.group), k.settle()], k.notifies(), k.outboxes()].concat();
     for q in &queues {
         wait(&format!("{q} and its inflight lists are empty"), || async { (env.queued(q).await == 0).then_some(()) })
             .await;

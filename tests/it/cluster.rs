@@ -127,3 +127,41 @@ async fn a_scan_on_the_cluster_finds_keys_on_every_primary() {
     let first = env.redis.any_key("{*}:scanned").await.unwrap();
     assert!(first.is_some_and(|k| written.contains(&k)));
 }
+
+/// A consumer of every lane of the outbox on the cluster (dbsvr's): its sweeps reach every primary,
+/// and it takes and acks a frame from each of the 65 lanes, each claim and ack in its lane's slot.
+#[tokio::test]
+async fn a_consumer_of_all_the_outbox_lanes_takes_from_every_primary() {
+    let env = TestEnv::on(&cluster_url().await).await;
+    let k = env.keys();
+    let lanes: Vec<QueueKeys> = k.outboxes().into_iter().map(|q| QueueKeys::new(k, q, &env.cfg.queue)).collect();
+    for (i, lane) in lanes.iter().enumerate() {
+        let _: i64 = env.redis.pool.lpush(&lane.queue, format!("record {i}")).await.unwrap();
+    }
+    let mut consumer = Consumer::start_lanes(
+        &env.redis,
+        lanes.clone(),
+        "w",
+        "hb",
+        8,
+        Duration::from_millis(20),
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    let mut taken = Vec::new();
+    while taken.len() < lanes.len() {
+        for frame in consumer.take().await.unwrap() {
+            assert!(consumer.ack(&frame, None).await.unwrap());
+            taken.push(String::from_utf8(frame.to_vec()).unwrap());
+        }
+    }
+    taken.sort();
+    let mut expected: Vec<String> = (0..lanes.len()).map(|i| format!("record {i}")).collect();
+    expected.sort();
+    assert_eq!(taken, expected);
+    consumer.leave().await.unwrap();
+    let crossed: Vec<_> =
+        cross_slot_calls().into_iter().filter(|c| c.keys.iter().any(|(key, _)| key.starts_with(k.prefix()))).collect();
+    assert!(crossed.is_empty(), "this test's scripts called with keys of more than one slot: {crossed:?}");
+}

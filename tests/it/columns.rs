@@ -166,7 +166,7 @@ async fn the_longest_values_reach_mysql_and_verify_is_clean() {
     let r = gm.post(&format!("/api/users/{uid}/ban"), token, &json!({"reason": "b".repeat(STAFF_REASON_MAX)})).await;
     assert_eq!(r.status, 200, "{r:?}");
 
-    env.queue_idle(&env.keys().outbox()).await;
+    env.lanes_idle(&env.keys().outboxes()).await;
     assert_eq!(stats.dead.load(std::sync::atomic::Ordering::Relaxed), 0, "nothing was dead-lettered");
     let report = dbsvr::verify::run(&env.redis, &db.pool, dbsvr::verify::Options::default()).await.unwrap();
     assert!(report.is_clean(), "MySQL equals Redis: {:?}", report.differences);

@@ -3,6 +3,7 @@
 //! list with its reason while the rest flows, and that list is capped and expires; an unknown schema
 //! is refused.
 
+use common::shards::Home;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -51,7 +52,7 @@ async fn count(db: &TestDb, sql: &str) -> i64 {
 
 /// Waits until dbsvr has written everything queued so far (outbox and inflight lists empty).
 async fn drained(env: &TestEnv) {
-    env.queue_idle(&env.keys().outbox()).await;
+    env.lanes_idle(&env.keys().outboxes()).await;
 }
 
 async fn config(env: &TestEnv, db: &TestDb) -> common::Config {
@@ -106,17 +107,17 @@ async fn replays_and_older_records_leave_mysql_unchanged() {
     let shutdown = Shutdown::new();
     seed::book(&env.redis, "lol", 1, 20, 3).await.unwrap();
     // Keep a copy of everything about to be flushed.
-    let records: Vec<Bytes> = env.redis.pool.lrange(env.keys().outbox(), 0, -1).await.unwrap();
+    let records: Vec<Bytes> = env.lanes_lrange(&env.keys().outboxes()).await;
     spawn_dbsvr(config(&env, &db).await, &shutdown);
     drained(&env).await;
     let before = dump(&db).await;
     // The same records again (a replayed batch), then an older wallet version after the newest.
-    let _: i64 = env.redis.pool.rpush(env.keys().outbox(), records.clone()).await.unwrap();
+    let _: i64 = env.redis.pool.rpush(env.keys().outbox(Home::Shard(0)), records.clone()).await.unwrap();
     let stale = rmp_serde::to_vec_named(
         &json!({"ts": 1, "table": "wallet", "key": "1", "ver": 1, "fields": {"balance": 424242}}),
     )
     .unwrap();
-    let _: i64 = env.redis.pool.lpush(env.keys().outbox(), Bytes::from(stale)).await.unwrap();
+    let _: i64 = env.redis.pool.lpush(env.keys().outbox(Home::Shard(0)), Bytes::from(stale)).await.unwrap();
     drained(&env).await;
     assert_eq!(dump(&db).await, before, "MySQL never goes back to an older state");
     let day = common::time::day_of(common::time::now_ms());
@@ -157,7 +158,7 @@ async fn with_mysql_cut_off_under_load_nothing_is_lost() {
 async fn a_poison_record_goes_to_the_dead_list_with_its_reason_and_the_rest_flows() {
     let (env, db) = (TestEnv::new().await, TestDb::new().await);
     let shutdown = Shutdown::new();
-    let outbox = env.keys().outbox();
+    let outbox = env.keys().outbox(Home::Global); // dbsvr buries records in this lane's dead list
     let good = |uid: u64| json!({"ts": 1, "table": "wallet", "key": uid.to_string(), "ver": 1, "fields": {"balance": 10 * uid}});
     let records = vec![
         good(1),
@@ -198,7 +199,7 @@ async fn a_poison_record_goes_to_the_dead_list_with_its_reason_and_the_rest_flow
 async fn dbsvr_caps_its_dead_list_and_gives_it_a_ttl() {
     let (env, db) = (TestEnv::new().await, TestDb::new().await);
     let shutdown = Shutdown::new();
-    let outbox = env.keys().outbox();
+    let outbox = env.keys().outbox(Home::Global); // dbsvr buries records in this lane's dead list
     for uid in 1..=4u64 {
         let poison =
             json!({"ts": 1, "table": "wallet", "key": uid.to_string(), "ver": 1, "fields": {"balance": "lots"}});

@@ -2,6 +2,7 @@
 //! and every illegal transition refused with 409 and no change), odds, import, users and grants,
 //! payments, announcements, ops figures, the audit trail and the error shape.
 
+use common::shards::Home;
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
@@ -57,7 +58,7 @@ async fn snapshot(env: &TestEnv, mid: u64) -> BTreeMap<String, String> {
         let ids: Vec<String> = env.redis.pool.zrange(&z, 0, -1, None, false, None, false).await.unwrap();
         out.insert(z, ids.join(","));
     }
-    for q in [k.notify(), k.settle(), k.outbox()] {
+    for q in [k.notifies(), vec![k.settle()], k.outboxes()].concat() {
         out.insert(q.clone(), env.llen(&q).await.to_string());
     }
     out
@@ -186,7 +187,7 @@ async fn the_legal_path_moves_state_indexes_jobs_and_events() {
     }
     assert_eq!(gm.get(&format!("/api/matches/{mid}"), VIEWER).await.body["result"], "a");
     // One event per transition, and one settle job.
-    let events = decoded(&env, &k.notify()).await;
+    let events = decoded(&env, &k.notify(Home::Global)).await;
     let states: Vec<i64> = events.iter().map(|e| e["state"].as_i64().unwrap()).collect();
     assert_eq!(states, vec![0, 2, 1, 2, 1, 3]);
     assert!(events.iter().all(|e| e["kind"] == "match_state" && e["match_id"] == mid));
@@ -448,7 +449,7 @@ async fn grants_write_the_ledger_and_never_go_below_zero() {
 
 async fn snapshot_wallet(env: &TestEnv, uid: u64) -> (BTreeMap<String, String>, i64, i64) {
     let w: BTreeMap<String, String> = env.redis.pool.hgetall(env.keys().wallet(uid)).await.unwrap();
-    (w, env.llen(&env.keys().ledger(uid)).await, env.llen(&env.keys().outbox()).await)
+    (w, env.llen(&env.keys().ledger(uid)).await, env.lanes_len(&env.keys().outboxes()).await)
 }
 
 fn sig_for_body(body: &[u8]) -> String {
@@ -509,7 +510,7 @@ async fn announcements_now_or_later_and_ops_figures() {
     let (env, gm, shutdown) = start().await;
     let r = gm.post("/api/announcements", OPERATOR, &json!({"text": "finals tonight"})).await;
     assert_eq!(r.status, 202, "{r:?}");
-    let events = decoded(&env, &env.keys().notify()).await;
+    let events = decoded(&env, &env.keys().notify(Home::Global)).await;
     assert_eq!(
         (events[0]["kind"].as_str(), events[0]["text"].as_str()),
         (Some("announcement"), Some("finals tonight"))
@@ -537,7 +538,7 @@ async fn announcements_now_or_later_and_ops_figures() {
     let depth = |name: &str| {
         queues["items"].as_array().unwrap().iter().find(|q| q["name"] == name).map(|q| q["depth"].as_i64().unwrap())
     };
-    assert_eq!(depth("q:{notify}"), Some(1));
+    assert_eq!(depth("q:notify:{g}"), Some(1), "announcements are queued in the global lane");
     assert_eq!(depth("sched"), Some(1));
     let nodes = gm.get("/api/nodes", VIEWER).await;
     assert_eq!(nodes.status, 200);
@@ -561,15 +562,20 @@ async fn every_mutating_call_is_audited_in_the_outbox() {
     .await;
     gm.post("/api/users/8/grant", ADMIN, &json!({"amount": 10, "reason": "r"})).await;
     gm.post("/api/announcements", OPERATOR, &json!({"text": "hi"})).await;
+    let k = env.keys();
     let audits: Vec<Value> =
-        decoded(&env, &env.keys().outbox()).await.into_iter().filter(|r| r["table"] == "audit").collect();
+        decoded(&env, &k.outbox(Home::Global)).await.into_iter().filter(|r| r["table"] == "audit").collect();
     let actions: Vec<&str> = audits.iter().map(|a| a["fields"]["action"].as_str().unwrap()).collect();
-    assert_eq!(
-        actions,
-        vec!["match.create", "match.approve", "match.open", "match.odds", "user.grant", "announcement"]
-    );
-    assert!(audits.iter().all(|a| a["fields"]["who"] == "otto" || a["fields"]["who"] == "ada"));
-    assert_eq!(audits[4]["fields"]["who"], "ada");
+    assert_eq!(actions, vec!["match.create", "match.approve", "match.open", "match.odds", "announcement"]);
+    assert!(audits.iter().all(|a| a["fields"]["who"] == "otto"));
     assert_eq!(audits[1]["fields"]["target"], format!("match:{mid}"));
+    // A grant's audit is written with the credit, in the user's own lane.
+    let grants: Vec<Value> =
+        decoded(&env, &k.outbox(Home::of_uid(8))).await.into_iter().filter(|r| r["table"] == "audit").collect();
+    assert_eq!(grants.len(), 1, "{grants:?}");
+    assert_eq!(
+        (grants[0]["fields"]["action"].as_str(), grants[0]["fields"]["who"].as_str()),
+        (Some("user.grant"), Some("ada"))
+    );
     shutdown.shutdown(std::time::Duration::from_secs(5)).await;
 }

@@ -5,8 +5,9 @@
 //! start time; pushes for a dead connect node end up in the inbox.
 //!
 //! resultcenter is built separately: its "bet settled" events are written here the way it writes
-//! them (MessagePack maps on q:{notify}).
+//! them (MessagePack maps on q:notify:{…}).
 
+use common::shards::Home;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,22 +100,20 @@ impl World {
         r.body["balance"].as_i64().unwrap()
     }
 
-    /// Queues an event on q:{notify} as a producer does.
+    /// Queues an event on a lane of the event queue (the global one) as a producer does.
     async fn notify(&self, event: &Event) {
         let bytes = rmp_serde::to_vec_named(event).unwrap();
-        let _: i64 = self.env.redis.pool.lpush(self.env.keys().notify(), bytes).await.unwrap();
+        let _: i64 = self.env.redis.pool.lpush(self.env.keys().notify(Home::Global), bytes).await.unwrap();
     }
 
-    /// Waits until q:{notify}, every pushsvr inflight list and every connect node's push list are
+    /// Waits until q:notify:{…}, every pushsvr inflight list and every connect node's push list are
     /// empty: every event queued so far has been handled, and its pushes taken by connect (which
     /// writes them to the connections before any later reply: see [`Client::pushes_until_ping`]).
     async fn pushsvr_idle(&self) {
-        let notify = self.env.keys().notify();
-        eventually("pushsvr has handled every queued event", || async {
-            let mut lists = vec![notify.clone()];
-            lists.extend(self.env.scan("q:{notify}:inflight:*").await);
-            lists.extend(self.env.scan("q:push:*").await);
-            for l in lists {
+        // Events are acked once their pushes are queued: the lanes first, then the push lists.
+        self.env.lanes_idle(&self.env.keys().notifies()).await;
+        eventually("connect has taken every push", || async {
+            for l in self.env.scan("q:push:*").await {
                 if self.env.llen(&l).await > 0 {
                     return None;
                 }
@@ -149,7 +148,7 @@ impl World {
         self.stack.stop().await;
         assert!(self.services.shutdown(Duration::from_secs(10)).await, "gm and pushsvr did not stop in time");
         self.env.assert_queues_drained().await;
-        assert_eq!(self.env.llen(&self.env.keys().notify()).await, 0, "q:{{notify}} is drained");
+        assert_eq!(self.env.lanes_len(&self.env.keys().notifies()).await, 0, "the event queue is drained");
     }
 }
 
@@ -408,7 +407,7 @@ async fn pushes_for_a_dead_connect_node_expire_with_it_and_then_go_to_the_inbox(
 #[tokio::test]
 async fn an_event_pushsvr_cannot_read_goes_to_the_dead_list() {
     let w = world(1, |_| {}).await;
-    let notify = w.env.keys().notify();
+    let notify = w.env.keys().notify(Home::Shard(5));
     let _: i64 = w
         .env
         .redis
@@ -507,13 +506,13 @@ async fn sched_due_moves_what_is_due_once_in_due_order() {
         .zadd(k.sched(), None, None, false, false, vec![(300.0, "c"), (100.0, "a"), (200.0, "b"), (900.0, "z")])
         .await
         .unwrap();
-    let _: i64 = redis.lpush(k.notify(), "queued-before").await.unwrap();
+    let _: i64 = redis.lpush(k.notify(Home::Global), "queued-before").await.unwrap();
     assert_eq!(sched_due(&env, 50, 10).await, 0);
     assert_eq!(sched_due(&env, 300, 2).await, 2, "at most the limit");
     assert_eq!(sched_due(&env, 300, 2).await, 1);
     assert_eq!(sched_due(&env, 300, 2).await, 0, "moved once");
     // Consumers take from the right: what was queued before, then the events in due order.
-    assert_eq!(lrange(&env, &k.notify()).await, vec!["c", "b", "a", "queued-before"]);
+    assert_eq!(lrange(&env, &k.notify(Home::Global)).await, vec!["c", "b", "a", "queued-before"]);
     let left: Vec<String> = redis.zrange(k.sched(), 0, -1, None, false, None, false).await.unwrap();
     assert_eq!(left, vec!["z"]);
 }

@@ -364,3 +364,87 @@ async fn the_reaper_waits_out_a_fresh_redis_before_taking_anyone_for_dead() {
     let queued: i64 = env.redis.pool.llen(&q.queue).await.unwrap();
     assert_eq!(queued, 2);
 }
+
+/// A consumer of a sharded queue's lanes (dbsvr, pushsvr) sweeps them: each take is one lane's
+/// frames, acked to that lane's inflight list; a sweep that finds nothing returns empty; and a
+/// dead consumer's frames go back to the lane each came from.
+#[tokio::test]
+async fn a_consumer_of_lanes_takes_each_lane_whole_and_its_frames_go_back_to_their_own_lane() {
+    use common::shards::Home;
+    let env = TestEnv::new().await;
+    let k = env.keys();
+    let homes = [Home::Shard(0), Home::Shard(1), Home::Global];
+    let lanes: Vec<QueueKeys> = homes.iter().map(|h| QueueKeys::new(k, k.outbox(*h), &env.cfg.queue)).collect();
+    lpush(&env, &lanes[0].queue, vec![b"s0 a".to_vec(), b"s0 b".to_vec()]).await;
+    lpush(&env, &lanes[2].queue, vec![b"g a".to_vec()]).await;
+    let start = |worker: &'static str| {
+        let (redis, lanes) = (env.redis.clone(), lanes.clone());
+        async move {
+            Consumer::start_lanes(&redis, lanes, worker, "hb", 8, Duration::from_millis(20), Duration::from_secs(60))
+                .await
+                .unwrap()
+        }
+    };
+    let mut consumer = start("w").await;
+    assert_eq!(consumer.connection_name(), "", "a consumer of lanes has no blocking connection");
+    for lane in &lanes {
+        let registered: Option<String> =
+            env.redis.pool.hget(&lane.consumers, k.inflight(&lane.queue, "w")).await.unwrap();
+        assert_eq!(registered.as_deref(), Some("hb"), "registered in {} by its heartbeat alone", lane.queue);
+    }
+    let mut taken = Vec::new();
+    while taken.len() < 3 {
+        let frames = consumer.take().await.unwrap();
+        let Some(first) = frames.first() else { continue };
+        let lane = if first.starts_with(b"s0") { &lanes[0] } else { &lanes[2] };
+        assert!(frames.iter().all(|f| f[..2] == first[..2]), "one take, one lane: {frames:?}");
+        assert_eq!(consumer.inflight_key(), k.inflight(&lane.queue, "w"));
+        assert_eq!(env.llen(consumer.inflight_key()).await, frames.len() as i64, "held in its lane's inflight list");
+        for f in &frames {
+            assert!(consumer.ack(f, None).await.unwrap(), "acked in its own lane");
+        }
+        assert_eq!(env.llen(consumer.inflight_key()).await, 0);
+        taken.extend(frames);
+    }
+    taken.sort();
+    assert_eq!(taken, vec![Bytes::from_static(b"g a"), Bytes::from_static(b"s0 a"), Bytes::from_static(b"s0 b")]);
+    assert!(consumer.take().await.unwrap().is_empty(), "nothing left: the sweep finds nothing");
+
+    // A batch gathered across lanes (dbsvr's): take, then take_more from the other lanes; ack_all
+    // empties every inflight list the batch came from.
+    lpush(&env, &lanes[0].queue, vec![b"s0 c".to_vec()]).await;
+    lpush(&env, &lanes[2].queue, vec![b"g b".to_vec()]).await;
+    let mut batch = loop {
+        let frames = consumer.take().await.unwrap();
+        if !frames.is_empty() {
+            break frames;
+        }
+    };
+    while batch.len() < 2 {
+        batch.extend(consumer.take_more(8).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    batch.sort();
+    assert_eq!(batch, vec![Bytes::from_static(b"g b"), Bytes::from_static(b"s0 c")]);
+    let held = env.llen(&k.inflight(&lanes[0].queue, "w")).await + env.llen(&k.inflight(&lanes[2].queue, "w")).await;
+    assert_eq!(held, 2, "each frame held in its own lane's inflight list");
+    consumer.ack_all().await.unwrap();
+    let held = env.llen(&k.inflight(&lanes[0].queue, "w")).await + env.llen(&k.inflight(&lanes[2].queue, "w")).await;
+    assert_eq!(held, 0, "the whole batch acked");
+
+    // A consumer that dies holding a frame of lane 1: the reaper of the lanes returns it there.
+    lpush(&env, &lanes[1].queue, vec![b"s1 a".to_vec()]).await;
+    let frames = loop {
+        let frames = consumer.take().await.unwrap();
+        if !frames.is_empty() {
+            break frames;
+        }
+    };
+    assert_eq!(frames, vec![Bytes::from_static(b"s1 a")]);
+    drop(consumer); // no heartbeat key "hb" exists: the reaper takes it for dead
+    let reaper = Reaper::lanes(&env.redis, lanes.clone(), "reaper", 3, Duration::from_secs(5), Duration::ZERO);
+    assert_eq!(reaper.reap_once().await.unwrap().requeued, 1);
+    let back: Vec<Bytes> = env.redis.pool.lrange(&lanes[1].queue, 0, -1).await.unwrap();
+    assert_eq!(back, frames, "back in the lane it came from");
+    assert_eq!(env.llen(&lanes[0].queue).await + env.llen(&lanes[2].queue).await, 0, "and nowhere else");
+}

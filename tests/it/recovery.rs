@@ -98,10 +98,10 @@ impl Services {
     }
 }
 
-/// Waits until dbsvr has written everything queued so far: q:{outbox} and every inflight list are
+/// Waits until dbsvr has written everything queued so far: q:outbox:{…} and every inflight list are
 /// empty (a record leaves its inflight list only once its transaction has committed).
 async fn drained(env: &TestEnv, stats: &dbsvr::Stats) {
-    env.queue_idle(&env.keys().outbox()).await;
+    env.lanes_idle(&env.keys().outboxes()).await;
     eventually("dbsvr has written something", || async { (stats.flushed() > 0).then_some(()) }).await;
 }
 

@@ -72,7 +72,7 @@ async fn a_second_logic_process_shares_a_loaded_group_and_drains_without_losing_
 
     load.finish().await;
     // The drain was audited (the outbox holds it until a dbsvr copies it).
-    let records: Vec<bytes::Bytes> = env.redis.pool.lrange(env.keys().outbox(), 0, -1).await.expect("LRANGE");
+    let records: Vec<bytes::Bytes> = env.lanes_lrange(&env.keys().outboxes()).await;
     let drains = records
         .iter()
         .filter_map(|r| rmp_serde::from_slice::<Value>(r).ok())
@@ -264,7 +264,7 @@ async fn drain_is_for_admins_and_live_nodes_only() {
     let wrong_role = gm.post("/api/ops/drain", ADMIN, &json!({ "node": env.cfg.node.id, "role": "logic" })).await;
     assert_eq!(wrong_role.status, 404, "gm's node id has no live logic process");
     assert_eq!(gm.post("/api/ops/drain", ADMIN, &json!({ "node": "" })).await.status, 400);
-    let audited: i64 = env.redis.pool.llen(env.keys().outbox()).await.expect("LLEN");
+    let audited = env.lanes_len(&env.keys().outboxes()).await;
     assert_eq!(audited, 0, "refused drains are not audited");
     assert!(!shutdown.is_cancelled(), "gm still runs");
     shutdown.shutdown(Duration::from_secs(5)).await;

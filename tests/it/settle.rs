@@ -121,7 +121,7 @@ async fn ten_thousand_bets_are_settled_exactly_once() {
     let _: i64 = env.redis.pool.rpush(env.keys().settle(), Bytes::from(job)).await.unwrap();
     eventually("the duplicate job is consumed", || async { (stats.handled() >= 2).then_some(()) }).await;
     assert_eq!(balances(&env, book.funded.keys().copied()).await, before, "a job run twice pays nothing twice");
-    let events: Vec<Bytes> = env.redis.pool.lrange(env.keys().notify(), 0, -1).await.unwrap();
+    let events: Vec<Bytes> = env.lanes_lrange(&env.keys().notifies()).await;
     let settled_events =
         events.iter().filter(|e| rmp_serde::from_slice::<Value>(e).unwrap()["kind"] == "bet_settled").count();
     assert_eq!(settled_events, 10_000, "one bet_settled event per bet");

@@ -1,6 +1,7 @@
 //! announce.lua: queue an announcement for pushsvr, now or at a time, and record the staff action.
 //! The contract (KEYS, ARGV, replies, errors) is the header of redis-scripts/announce.lua.
 
+use crate::shards::Home;
 use bytes::Bytes;
 
 use super::{Reply, ScriptName, StoreError};
@@ -13,14 +14,14 @@ pub struct Args {
     pub event: Bytes,
     /// When to deliver it, Unix ms; none (or 0): now.
     pub due_ms: Option<u64>,
-    /// The audit record (MessagePack change record) for q:{outbox}, if any.
+    /// The audit record (MessagePack change record) for q:outbox:{…}, if any.
     pub audit: Option<Bytes>,
 }
 
 /// What announce.lua answered.
 #[derive(Clone, Debug, PartialEq, Eq, strum::VariantNames)]
 pub enum Outcome {
-    /// Queued on q:{notify} now.
+    /// Queued on q:notify:{…} now.
     Queued,
     /// Scheduled in the sched zset.
     Scheduled,
@@ -28,7 +29,7 @@ pub enum Outcome {
 
 pub async fn call(redis: &Redis, args: &Args) -> Result<Outcome, StoreError> {
     let k = &redis.keys;
-    let keys = vec![k.notify(), k.sched(), k.outbox()];
+    let keys = vec![k.notify(Home::Global), k.sched(), k.outbox(Home::Global)];
     let argv = vec![
         args.event.clone(),
         Bytes::from(args.due_ms.unwrap_or(0).to_string()),

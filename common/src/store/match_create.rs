@@ -2,6 +2,7 @@
 //! reminder events and its change record, atomically; idempotent by external id for data-feed imports.
 //! The contract (KEYS, ARGV, replies, errors) is the header of redis-scripts/match_create.lua.
 
+use crate::shards::Home;
 use bytes::Bytes;
 use fred::types::Value;
 
@@ -41,7 +42,7 @@ pub enum Outcome {
 pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError> {
     let k = &redis.keys;
     let ext = args.external_id.unwrap_or("");
-    let keys = vec![k.match_(args.mid), k.matches_pending(), k.match_ext(ext), k.outbox(), k.sched()];
+    let keys = vec![k.match_(args.mid), k.matches_pending(), k.match_ext(ext), k.outbox(Home::Global), k.sched()];
     let mut argv: Vec<Value> = vec![
         args.mid.to_string().into(),
         ext.into(),

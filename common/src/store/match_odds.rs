@@ -2,6 +2,7 @@
 //! placed against the old odds is refused with "odds changed"), with its change record, atomically.
 //! The contract (KEYS, ARGV, replies, errors) is the header of redis-scripts/match_odds.lua.
 
+use crate::shards::Home;
 use bytes::Bytes;
 use fred::types::Value;
 use protocol::matches::MatchState;
@@ -39,7 +40,7 @@ pub enum Outcome {
 
 pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError> {
     let k = &redis.keys;
-    let keys = vec![k.match_(args.mid), k.outbox()];
+    let keys = vec![k.match_(args.mid), k.outbox(Home::Global)];
     let editable: Vec<String> = args.editable.iter().map(|s| s.code().to_string()).collect();
     let changes: serde_json::Map<String, serde_json::Value> =
         args.changes.iter().map(|(key, odds)| ((*key).to_owned(), (*odds).into())).collect();

@@ -3,6 +3,7 @@
 //! one atomic step; nothing is written when the row does not allow it.
 //! The contract (KEYS, ARGV, replies, errors) is the header of redis-scripts/match_transition.lua.
 
+use crate::shards::Home;
 use bytes::Bytes;
 use fred::prelude::*;
 use fred::types::Value;
@@ -51,9 +52,9 @@ pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError>
         k.matches_index("doing", args.kind),
         k.matches_index("finished", "all"),
         k.matches_index("finished", args.kind),
-        k.notify(),
+        k.notify(Home::Global),
         k.settle(),
-        k.outbox(),
+        k.outbox(Home::Global),
     ];
     let from: Vec<String> = t.from.iter().map(|s| s.code().to_string()).collect();
     let argv: Vec<Value> = vec![

@@ -3,6 +3,7 @@
 
 use super::{Reply, ScriptName, StoreError};
 use crate::Redis;
+use crate::shards::Home;
 
 #[derive(Clone, Debug)]
 pub struct Args<'a> {
@@ -25,7 +26,7 @@ pub enum Outcome {
 
 pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError> {
     let k = &redis.keys;
-    let keys = vec![k.wallet(args.uid), k.outbox()];
+    let keys = vec![k.wallet(args.uid), k.outbox(Home::of_uid(args.uid))];
     let argv = vec![args.uid.to_string(), args.stake.to_string(), args.req_id.to_owned(), args.bid.to_string()];
     let reply = redis.scripts.eval(&redis.pool, ScriptName::MinBet, keys, argv).await?;
     parse(&reply)

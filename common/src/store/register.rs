@@ -4,6 +4,7 @@
 
 use super::{Reply, ScriptName, StoreError};
 use crate::Redis;
+use crate::shards::Home;
 
 /// One sign-up, with its user id already allocated (`INCR seq:user`; an id unused after a refusal
 /// is a gap).
@@ -41,7 +42,7 @@ pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError>
         k.user(args.uid),
         k.wallet(args.uid),
         k.ledger(args.uid),
-        k.outbox(),
+        k.outbox(Home::of_uid(args.uid)),
         k.stats_day("reg", day),
     ];
     let argv = vec![

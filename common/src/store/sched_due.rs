@@ -1,8 +1,9 @@
-//! sched_due.lua: move the delayed events that are due from `sched` to `q:{notify}`, atomically.
+//! sched_due.lua: move the delayed events that are due from `sched` to `q:notify:{…}`, atomically.
 //! The contract (KEYS, ARGV, replies, errors) is the header of redis-scripts/sched_due.lua.
 
 use super::{Reply, ScriptName, StoreError};
 use crate::Redis;
+use crate::shards::Home;
 
 /// One bounded move.
 #[derive(Clone, Debug)]
@@ -21,7 +22,7 @@ pub enum Outcome {
 }
 
 pub async fn call(redis: &Redis, args: &Args) -> Result<Outcome, StoreError> {
-    let keys = vec![redis.keys.sched(), redis.keys.notify()];
+    let keys = vec![redis.keys.sched(), redis.keys.notify(Home::Global)];
     let argv = vec![args.now_ms.to_string(), args.limit.to_string()];
     let reply = redis.scripts.eval(&redis.pool, ScriptName::SchedDue, keys, argv).await?;
     parse(&reply)

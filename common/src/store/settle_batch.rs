@@ -3,6 +3,7 @@
 //! on the open list is skipped, so a batch replayed or run twice pays nothing twice.
 //! The contract (KEYS, ARGV, replies, errors) is the header of redis-scripts/settle_batch.lua.
 
+use crate::shards::Home;
 use protocol::matches::{Action, Job, transition};
 
 use super::{Reply, ScriptName, StoreError};
@@ -45,7 +46,7 @@ pub enum Outcome {
 pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError> {
     let k = &redis.keys;
     let mut keys = Vec::with_capacity(10 + 3 * args.bets.len());
-    keys.extend([k.match_(args.mid), k.match_open(args.mid), k.outbox(), k.notify()]);
+    keys.extend([k.match_(args.mid), k.match_open(args.mid), k.outbox(Home::Global), k.notify(Home::Global)]);
     keys.extend(k.settle_indexes(args.kind));
     let (steps, from) = finals(args.finals);
     let mut argv = Vec::with_capacity(5 + args.bets.len());

@@ -2,6 +2,7 @@
 //! connect node of each live connection of theirs to close it, atomically.
 //! The contract (KEYS, ARGV, replies, errors) is the header of redis-scripts/user_ban.lua.
 
+use crate::shards::Home;
 use bytes::Bytes;
 use fred::types::Value;
 
@@ -57,7 +58,7 @@ pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError>
     let k = &redis.keys;
     let (sids, conns) = (args.sessions, args.connections);
     let mut keys = Vec::with_capacity(5 + sids.len() + 2 * conns.len());
-    keys.extend([k.user(args.uid), k.sessions(args.uid), k.online(args.uid), k.outbox()]);
+    keys.extend([k.user(args.uid), k.sessions(args.uid), k.online(args.uid), k.outbox(Home::of_uid(args.uid))]);
     keys.extend(sids.iter().map(|sid| k.session(sid)));
     for c in conns {
         keys.push(k.node("connect", c.node));

@@ -1,6 +1,7 @@
 //! user_unban.lua: lift a user's ban, atomically with its change record and audit record.
 //! The contract (KEYS, ARGV, replies, errors) is the header of redis-scripts/user_unban.lua.
 
+use crate::shards::Home;
 use bytes::Bytes;
 use fred::types::Value;
 
@@ -30,7 +31,7 @@ pub enum Outcome {
 
 pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError> {
     let k = &redis.keys;
-    let keys = vec![k.user(args.uid), k.outbox(), k.wallet(args.uid)];
+    let keys = vec![k.user(args.uid), k.outbox(Home::of_uid(args.uid)), k.wallet(args.uid)];
     let argv: Vec<Value> = vec![
         args.uid.to_string().into(),
         args.by.into(),

@@ -3,6 +3,7 @@
 //! atomically; once per idempotency record when one is given.
 //! The contract (KEYS, ARGV, replies, errors) is the header of redis-scripts/wallet_change.lua.
 
+use crate::shards::Home;
 use bytes::Bytes;
 use fred::types::Value;
 
@@ -62,7 +63,14 @@ pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError>
         Some(Once::Grant { request_id }) => (k.grant(request_id), "grant", request_id),
         None => (k.wallet(args.uid), "", ""),
     };
-    let keys = vec![k.user(args.uid), k.wallet(args.uid), k.ledger(args.uid), k.outbox(), once_key, k.notify()];
+    let keys = vec![
+        k.user(args.uid),
+        k.wallet(args.uid),
+        k.ledger(args.uid),
+        k.outbox(Home::of_uid(args.uid)),
+        once_key,
+        k.notify(Home::of_uid(args.uid)),
+    ];
     let argv: Vec<Value> = vec![
         args.uid.to_string().into(),
         args.delta.to_string().into(),

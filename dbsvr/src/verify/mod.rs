@@ -114,13 +114,6 @@ async fn max_id(pool: &MySqlPool, sql: &str) -> anyhow::Result<u64> {
 
 /// Change records waiting for dbsvr (queue + inflight lists), and those it gave up on.
 async fn backlog(redis: &Redis) -> anyhow::Result<(u64, u64)> {
-    let (k, outbox) = (&redis.keys, redis.keys.outbox());
-    let mut waiting: u64 = redis.pool.llen(&outbox).await?;
-    let inflight: Vec<String> = redis.pool.hkeys(k.consumers(&outbox)).await?;
-    for list in inflight {
-        let n: u64 = redis.pool.llen(&list).await?;
-        waiting += n;
-    }
-    let dead: u64 = redis.pool.llen(k.dead(&outbox)).await?;
-    Ok((waiting, dead))
+    let p = common::service::pending(redis, &redis.keys.outboxes()).await?;
+    Ok((p.waiting + p.inflight, p.dead))
 }

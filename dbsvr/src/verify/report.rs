@@ -52,10 +52,10 @@ pub struct Report {
     pub gaps: u64,
     /// `(N, seed)` when a sample was compared.
     pub sample: Option<(u64, u64)>,
-    /// Change records not yet in MySQL when the comparison started: waiting in q:{outbox} or
+    /// Change records not yet in MySQL when the comparison started: waiting in q:outbox:{…} or
     /// taken by a dbsvr and not yet acked.
     pub unflushed: u64,
-    /// Change records dbsvr could never write (q:{outbox}'s dead list); MySQL lacks them.
+    /// Change records dbsvr could never write (q:outbox:{…}'s dead list); MySQL lacks them.
     pub dead: u64,
 }
 

@@ -12,7 +12,7 @@ use crate::auth::Operator;
 use crate::error::{ApiError, ErrorBody, JsonBody};
 use crate::model::*;
 
-/// The event pushsvr reads from q:{notify} (or from sched when it is due).
+/// The event pushsvr reads from q:notify:{…} (or from sched when it is due).
 #[derive(Serialize)]
 struct Event<'a> {
     kind: &'static str,

@@ -215,7 +215,7 @@ pub fn binder(lua: &Lua) -> mlua::Result<mlua::Function> {
                 let member = push_event(&lua, &e, id, body)?;
                 let _: i64 = e
                     .budget
-                    .waiting(e.redis.pool.lpush(e.redis.keys.notify(), member))
+                    .waiting(e.redis.pool.lpush(e.redis.keys.notify(common::shards::Home::Global), member))
                     .await?
                     .map_err(|x| redis_err("push", x))?;
                 Ok(())

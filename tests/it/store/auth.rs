@@ -127,7 +127,7 @@ async fn register_creates_once_and_replays_for_the_same_frame() {
     let entry: serde_json::Value = rmp_serde::from_slice(&ledger[0]).unwrap();
     assert_eq!((entry["delta"].as_i64(), entry["balance"].as_i64()), (Some(1000), Some(1000)));
     assert_eq!(entry["reason"], "signup");
-    let outbox: Vec<Bytes> = env.redis.pool.lrange(k.outbox(), 0, -1).await.unwrap();
+    let outbox: Vec<Bytes> = env.lanes_lrange(&k.outboxes()).await;
     let tables: Vec<String> = outbox
         .iter()
         .rev()
@@ -146,7 +146,7 @@ async fn register_with_no_grant_writes_no_ledger() {
     let r = register::call(&env.redis, &args).await.unwrap();
     assert_eq!(r, register::Outcome::Created { uid: 1, replayed: false });
     assert_eq!(env.llen(&k.ledger(1)).await, 0);
-    assert_eq!(env.llen(&k.outbox()).await, 2);
+    assert_eq!(env.lanes_len(&k.outboxes()).await, 2);
 }
 
 /// Calls session_open.lua for user 7 and session `sid`: a login (cap 20, lifetime 1 hour, no index
@@ -361,7 +361,7 @@ async fn user_ban_marks_revokes_and_closes_at_once_and_asks_to_read_again_when_a
     let env = TestEnv::new().await;
     let k = env.keys();
     assert_eq!(ban(&env, &[], &[]).await, user_ban::Outcome::NoUser, "no such user");
-    assert_eq!(env.llen(&k.outbox()).await, 0);
+    assert_eq!(env.lanes_len(&k.outboxes()).await, 0);
     let _: () = env.redis.pool.hset(k.user(7), ("id", 7)).await.unwrap();
     for sid in ["s1", "s2"] {
         let _: () = env.redis.pool.set(k.session(sid), 7, None, None, false).await.unwrap();
@@ -404,7 +404,7 @@ async fn user_ban_marks_revokes_and_closes_at_once_and_asks_to_read_again_when_a
     assert_eq!(online, HashMap::from([("5".to_owned(), "live".to_owned())]));
 
     // Marked once: one change record and one audit record, whatever the number of calls.
-    let outbox: Vec<Bytes> = env.redis.pool.lrange(k.outbox(), 0, -1).await.unwrap();
+    let outbox: Vec<Bytes> = env.lanes_lrange(&k.outboxes()).await;
     assert_eq!(outbox.len(), 2, "{outbox:?}");
     assert_eq!(&outbox[0][..], b"audit-record");
     let record: serde_json::Value = rmp_serde::from_slice(&outbox[1]).unwrap();
@@ -429,7 +429,7 @@ async fn user_unban_lifts_a_ban_once() {
     assert_eq!(unban(&env).await, user_unban::Outcome::NoUser);
     let _: () = env.redis.pool.hset(k.user(7), ("id", 7)).await.unwrap();
     assert_eq!(unban(&env).await, unbanned(false), "not banned: nothing to lift");
-    assert_eq!(env.llen(&k.outbox()).await, 0);
+    assert_eq!(env.lanes_len(&k.outboxes()).await, 0);
     let ban = [("banned", "1"), ("ban_reason", "bots"), ("banned_by", "otto"), ("banned_at", "1000"), ("ban_ver", "1")];
     let _: () = env.redis.pool.hset(k.user(7), ban).await.unwrap();
     assert_eq!(unban(&env).await, unbanned(true));
@@ -437,7 +437,7 @@ async fn user_unban_lifts_a_ban_once() {
     let expected = [("id", "7"), ("banned", "0"), ("ban_ver", "2")].map(|(f, v)| (f.to_owned(), v.to_owned()));
     assert_eq!(user, HashMap::from(expected));
     assert_eq!(unban(&env).await, unbanned(false));
-    let outbox: Vec<Bytes> = env.redis.pool.lrange(k.outbox(), 0, -1).await.unwrap();
+    let outbox: Vec<Bytes> = env.lanes_lrange(&k.outboxes()).await;
     assert_eq!(outbox.len(), 1, "one change record, no audit record when none is given");
     let record: serde_json::Value = rmp_serde::from_slice(&outbox[0]).unwrap();
     assert_eq!(

@@ -1,5 +1,6 @@
 //! Coins and matches: place_bet, wallet_change, settle_batch and the max balance.
 
+use common::shards::Home;
 use std::collections::HashMap;
 
 use common::store::place_bet::{self, Outcome as Bet};
@@ -53,13 +54,13 @@ async fn place_bet_repeats_answer_the_first_reply_even_after_the_match_closed() 
     assert_eq!(open, HashMap::from([("1".to_owned(), "5".to_owned())]), "resultcenter's work list holds the bet once");
     // A malformed stake is a script error that writes nothing.
     let _: () = env.redis.pool.hset(env.keys().match_(9), ("state", 2)).await.unwrap();
-    let before = env.llen(&env.keys().outbox()).await;
+    let before = env.lanes_len(&env.keys().outboxes()).await;
     for stake in [0, -5, MAX + 1] {
         let err = place(&env, 9, stake, "req-3", 4).await.unwrap_err();
         assert!(matches!(err, StoreError::Refused(_)), "{err}");
         assert!(err.refusal().is_some_and(|e| e.contains("bad stake")), "{err}");
     }
-    assert_eq!(env.llen(&env.keys().outbox()).await, before);
+    assert_eq!(env.lanes_len(&env.keys().outboxes()).await, before);
 }
 
 /// Calls wallet_change.lua for user 5 (a grant without an idempotency record).
@@ -80,7 +81,7 @@ async fn wallet_change_refuses_a_bad_delta_and_an_overdraft_without_writing() {
     assert_eq!(change_5(&env, -11).await.unwrap(), Change::InsufficientBalance { balance: 10 });
     assert_eq!(change_5(&env, -10).await.unwrap(), Change::Changed { balance: 0, repeated: false });
     assert_eq!(env.llen(&k.ledger(5)).await, 1, "only the accepted change is in the ledger");
-    assert_eq!(env.llen(&k.notify()).await, 1, "and only it tells the user");
+    assert_eq!(env.lanes_len(&k.notifies()).await, 1, "and only it tells the user");
 }
 
 #[tokio::test]
@@ -167,10 +168,10 @@ async fn place_bet_refuses_a_banned_users_queued_bet_after_the_repeat_check() {
     assert!(matches!(user_ban::call(&env.redis, &ban).await.unwrap(), user_ban::Outcome::Banned { .. }));
     // A bet placed before the ban still answers its first reply; a new one is refused.
     assert_eq!(place(&env, 9, 10, "before", 2).await.unwrap(), placed(1, 90, 1850, true));
-    let outbox = env.llen(&env.keys().outbox()).await;
+    let outbox = env.lanes_len(&env.keys().outboxes()).await;
     assert_eq!(place(&env, 9, 10, "after", 3).await.unwrap(), Bet::Banned);
     let bet3: i64 = env.redis.pool.exists(env.keys().bet(3)).await.unwrap();
-    assert_eq!((bet3, env.llen(&env.keys().outbox()).await), (0, outbox), "nothing written");
+    assert_eq!((bet3, env.lanes_len(&env.keys().outboxes()).await), (0, outbox), "nothing written");
     assert_eq!(wallet_of_5(&env).await["balance"], "90");
     // Unbanned, betting works again.
     let unban = user_unban::Args { uid: 5, by: "otto", now_ms: 2, audit: b"" };
@@ -203,7 +204,10 @@ async fn a_credit_past_the_max_balance_is_refused() {
     let change = move |delta| async move { change_5(e, delta).await.unwrap() };
     let done = |balance| Change::Changed { balance, repeated: false };
     assert_eq!(change(6).await, Change::BalanceLimit { balance: MAX - 5, room: 5 }, "refused, with the room left");
-    assert_eq!((env.llen(&k.ledger(5)).await, env.llen(&k.outbox()).await, env.llen(&k.notify()).await), (0, 0, 0));
+    assert_eq!(
+        (env.llen(&k.ledger(5)).await, env.lanes_len(&k.outboxes()).await, env.lanes_len(&k.notifies()).await),
+        (0, 0, 0)
+    );
     assert_eq!(wallet_of_5(&env).await["ver"], "1", "nothing written");
     assert_eq!(change(5).await, done(MAX), "up to the maximum exactly");
     assert_eq!(wallet_of_5(&env).await["balance"], MAX.to_string());
@@ -312,7 +316,7 @@ async fn min_bet_debits_once_per_request_and_refuses_an_overdraft_or_a_bad_stake
     }
     let balance: i64 = env.redis.pool.hget(env.keys().wallet(5), "balance").await.unwrap();
     assert_eq!(balance, 5);
-    let records: Vec<String> = env.redis.pool.lrange(env.keys().outbox(), 0, -1).await.unwrap();
+    let records: Vec<String> = env.redis.pool.lrange(env.keys().outbox(Home::of_uid(5)), 0, -1).await.unwrap();
     assert_eq!(records, vec!["bet:1:5:10:15", "bet:3:5:10:5"], "one change record per debit");
 }
 
@@ -341,7 +345,7 @@ async fn place_bet_reads_the_odds_field_and_decodes_options_only_for_an_older_ma
 
 /// A bet writes one change record per step of its life, and every reader takes the same bytes:
 /// "placed" is on the outbox and in the ledger (place_bet.lua appends what only it knows to the
-/// prefix the binding packs); "settled" is on the outbox, on q:{notify} (the bet_settled event) and,
+/// prefix the binding packs); "settled" is on the outbox, on q:notify:{…} (the bet_settled event) and,
 /// for a payout, in the ledger. dbsvr turns each into its rows.
 #[tokio::test]
 async fn a_bet_has_one_record_per_step_and_each_reader_decodes_the_same_bytes() {
@@ -356,7 +360,7 @@ async fn a_bet_has_one_record_per_step_and_each_reader_decodes_the_same_bytes() 
     let _: () = env.redis.pool.hset(k.wallet(5), [("balance", 100), ("ver", 3)]).await.unwrap();
     assert_eq!(place(&env, 9, 40, "req-1", 7).await.unwrap(), placed(7, 60, 1850, false));
 
-    let outbox: Vec<Bytes> = env.redis.pool.lrange(k.outbox(), 0, -1).await.unwrap();
+    let outbox: Vec<Bytes> = env.lanes_lrange(&k.outboxes()).await;
     let ledger: Vec<Bytes> = env.redis.pool.lrange(k.ledger(5), 0, -1).await.unwrap();
     assert_eq!((outbox.len(), ledger.len()), (1, 1), "one record");
     assert_eq!(outbox[0], ledger[0], "the same bytes");
@@ -424,9 +428,9 @@ async fn a_bet_has_one_record_per_step_and_each_reader_decodes_the_same_bytes() 
     };
     let done = settle_batch::call(&env.redis, &args).await.unwrap();
     assert_eq!(done, settle_batch::Outcome::Settled { settled: 1, remaining: 0, finished: true });
-    let outbox: Vec<Bytes> = env.redis.pool.lrange(k.outbox(), 0, -1).await.unwrap();
+    let outbox: Vec<Bytes> = env.lanes_lrange(&k.outboxes()).await;
     let records: Vec<&Bytes> = outbox.iter().filter(|r| rmp_serde::from_slice::<Settled>(r).is_ok()).collect();
-    let notify: Vec<Bytes> = env.redis.pool.lrange(k.notify(), 0, -1).await.unwrap();
+    let notify: Vec<Bytes> = env.lanes_lrange(&k.notifies()).await;
     let ledger: Vec<Bytes> = env.redis.pool.lrange(k.ledger(5), 0, -1).await.unwrap();
     assert_eq!(records.len(), 1, "one settled record");
     assert!(notify.contains(records[0]), "the same bytes are the bet_settled event");
