@@ -32,3 +32,24 @@ impl IdBlock {
         Ok(id)
     }
 }
+
+/// A new user id for (lowercased) username `name`, in the name's shard (`shards::of_name`): the
+/// n-th id of that shard's counter, `shards::id_in(shard, n)`. The user's keys and the name's
+/// index then share one slot, so register.lua is one single-slot script (docs/scaling.md).
+pub async fn new_uid(redis: &Redis, name: &str) -> Result<u64, fred::error::Error> {
+    let shard = crate::shards::of_name(name);
+    let n: u64 = redis.pool.incr(redis.keys.user_seq(shard)).await?;
+    Ok(crate::shards::id_in(shard, n))
+}
+
+/// The highest user id allocated so far (the largest over every shard's counter).
+pub async fn highest_uid(redis: &Redis) -> Result<u64, fred::error::Error> {
+    let mut highest = 0;
+    for shard in 0..crate::shards::SHARDS {
+        let n: Option<u64> = redis.pool.get(redis.keys.user_seq(shard)).await?;
+        if let Some(n) = n.filter(|n| *n > 0) {
+            highest = highest.max(crate::shards::id_in(shard, n));
+        }
+    }
+    Ok(highest)
+}

@@ -26,6 +26,12 @@ impl Keys {
         format!("{}{}", self.prefix, rest)
     }
 
+    /// The hash tag of user `uid`'s shard (docs/scaling.md): every key of one user shares it, so
+    /// the scripts that change a user touch one slot.
+    fn of(uid: u64) -> &'static str {
+        Home::of_uid(uid).tag()
+    }
+
     /// Client frames for group `g`.
     pub fn c2l(&self, group: u32) -> String {
         self.k(format_args!("q:c2l:{{{group}}}"))
@@ -106,70 +112,75 @@ impl Keys {
 
     /// Connections of a logged-in user: hash conn id -> node id.
     pub fn online(&self, uid: u64) -> String {
-        self.k(format_args!("online:{uid}"))
+        self.k(format_args!("{{{}}}:online:{uid}", Keys::of(uid)))
     }
 
-    /// The user id counter.
-    pub fn user_seq(&self) -> String {
-        self.k(format_args!("seq:user"))
+    /// The user id counter of shard `shard`: its n-th user is `shards::id_in(shard, n)`.
+    pub fn user_seq(&self, shard: u16) -> String {
+        self.k(format_args!("{{{}}}:seq:user", crate::shards::tag(shard)))
     }
 
     pub fn user(&self, uid: u64) -> String {
-        self.k(format_args!("user:{uid}"))
+        self.k(format_args!("{{{}}}:user:{uid}", Keys::of(uid)))
     }
 
-    /// Username index: hash { uid, reg } (reg = trace id of the registering frame).
+    /// Username index: hash { uid, reg } (reg = trace id of the registering frame), in the shard of
+    /// the (lowercased) name, where a new user of that name is created (`shards::of_name`).
     pub fn uname(&self, username: &str) -> String {
-        self.k(format_args!("uname:{username}"))
+        self.k(format_args!("{{{}}}:uname:{username}", crate::shards::tag(crate::shards::of_name(username))))
     }
 
-    /// A session, keyed by the session id (SHA-256 of the token, so Redis never holds a usable token).
+    /// A session, keyed by the session id (SHA-256 of the token, so Redis never holds a usable token),
+    /// in the shard its id falls in (`shards::of_sid`) — its user's, as logic draws tokens so.
     pub fn session(&self, sid: &str) -> String {
-        self.k(format_args!("session:{sid}"))
+        self.k(format_args!("{{{}}}:session:{sid}", crate::shards::tag(crate::shards::of_sid(sid))))
     }
 
     /// A user's sessions: zset sid -> expiry (Unix ms), so a ban can revoke them all. Expired
     /// members are pruned whenever a session is opened; the key expires with its latest member.
     pub fn sessions(&self, uid: u64) -> String {
-        self.k(format_args!("sessions:{uid}"))
+        self.k(format_args!("{{{}}}:sessions:{uid}", Keys::of(uid)))
     }
+
+    // The sign-in limits (login_guard.lua, rate_limit.lua) check several counters in one script: they
+    // share the tag `{auth}`, one slot, apart from the users' shards and the global catalogue.
 
     /// Failed logins of an account (by lowercased username) from every address, in the current window.
     pub fn login_failures_user(&self, username: &str) -> String {
-        self.k(format_args!("loginfail:user:{username}"))
+        self.k(format_args!("{{auth}}:loginfail:user:{username}"))
     }
 
     /// Failed logins from a client address group (`common::net::addr_group`) in the current window.
     pub fn login_failures_addr(&self, group: &str) -> String {
-        self.k(format_args!("loginfail:addr:{group}"))
+        self.k(format_args!("{{auth}}:loginfail:addr:{group}"))
     }
 
     /// Failed logins of an account from one address group in the current window.
     pub fn login_failures_pair(&self, group: &str, username: &str) -> String {
-        self.k(format_args!("loginfail:pair:{group}:{username}"))
+        self.k(format_args!("{{auth}}:loginfail:pair:{group}:{username}"))
     }
 
     /// Marker (with a TTL) that an account logged in successfully from an address group: the address
     /// and account failure limits do not apply to that pair (`login_guard.lua`).
     pub fn login_known(&self, group: &str, username: &str) -> String {
-        self.k(format_args!("loginok:{group}:{username}"))
+        self.k(format_args!("{{auth}}:loginok:{group}:{username}"))
     }
 
     /// A fixed-window rate counter (`rate_limit.lua`): `kind` names the limit ("register:addr",
     /// "hash:all", ...), `subject` what it counts (an address group, or "" for deployment-wide).
     pub fn rate(&self, kind: &str, subject: &str) -> String {
-        self.k(format_args!("rate:{kind}:{subject}"))
+        self.k(format_args!("{{auth}}:rate:{kind}:{subject}"))
     }
 
     /// A user's wallet: balance, version, exposure, the `banned` mirror and each bet request's
     /// first reply (`r:{req_id}`), all read by place_bet.lua in one HMGET.
     pub fn wallet(&self, uid: u64) -> String {
-        self.k(format_args!("wallet:{uid}"))
+        self.k(format_args!("{{{}}}:wallet:{uid}", Keys::of(uid)))
     }
 
     /// A user's ledger, newest first (list of MessagePack records).
     pub fn ledger(&self, uid: u64) -> String {
-        self.k(format_args!("ledger:{uid}"))
+        self.k(format_args!("{{{}}}:ledger:{uid}", Keys::of(uid)))
     }
 
     /// Settlement jobs for resultcenter.
@@ -223,7 +234,7 @@ impl Keys {
 
     /// Pushes kept for an offline user (list of client frames, newest first, capped).
     pub fn inbox(&self, uid: u64) -> String {
-        self.k(format_args!("inbox:{uid}"))
+        self.k(format_args!("{{{}}}:inbox:{uid}", Keys::of(uid)))
     }
 
     /// Matches awaiting approval.
@@ -247,17 +258,19 @@ impl Keys {
 
     /// A user's bet ids, newest first (list: place_bet.lua pushes each bet).
     pub fn user_bets(&self, uid: u64) -> String {
-        self.k(format_args!("user:{uid}:bets"))
+        self.k(format_args!("{{{}}}:user:{uid}:bets", Keys::of(uid)))
     }
 
-    /// The record of a payment order (idempotency of the provider's callbacks).
-    pub fn payment(&self, order_id: &str) -> String {
-        self.k(format_args!("payment:{order_id}"))
+    /// The record of a payment order to user `uid` (idempotency of the provider's callbacks), in
+    /// the user's shard: checked in the same script as the credit.
+    pub fn payment(&self, uid: u64, order_id: &str) -> String {
+        self.k(format_args!("{{{}}}:payment:{order_id}", Keys::of(uid)))
     }
 
-    /// The record of a staff grant sent with a request id (a retried grant happens once).
-    pub fn grant(&self, request_id: &str) -> String {
-        self.k(format_args!("grant:{request_id}"))
+    /// The record of a staff grant to user `uid` sent with a request id (a retried grant happens
+    /// once), in the user's shard.
+    pub fn grant(&self, uid: u64, request_id: &str) -> String {
+        self.k(format_args!("{{{}}}:grant:{request_id}", Keys::of(uid)))
     }
 
     /// Control commands for the `role` service of process `node` (common::control). The role is
@@ -276,9 +289,15 @@ impl Keys {
         self.k(format_args!("replication:marker"))
     }
 
-    /// A daily counter (`what` = reg, bets, volume), `day` = days since the Unix epoch (UTC).
+    /// A daily counter kept by dbsvr (`what` = bets, volume), `day` = days since the Unix epoch (UTC).
     pub fn stats_day(&self, what: &str, day: u64) -> String {
         self.k(format_args!("stats:{what}:{day}"))
+    }
+
+    /// Registrations on `day` in shard `shard` (counted by register.lua where the user is created;
+    /// gm sums the shards).
+    pub fn stats_reg(&self, shard: u16, day: u64) -> String {
+        self.k(format_args!("{{{}}}:stats:reg:{day}", crate::shards::tag(shard)))
     }
 
     /// The keys of place_bet.lua, in its KEYS order, for user `uid` betting on match `mid` as bet
@@ -353,8 +372,23 @@ mod tests {
             "replies share the group queue's slot"
         );
         assert_eq!(k.node("logic", "n1"), "md:node:logic:n1");
-        assert_eq!(k.session("ab"), "md:session:ab");
-        assert_eq!(k.sessions(7), "md:sessions:7");
+        assert_eq!(k.session("ab"), format!("md:{{{}}}:session:ab", crate::shards::tag(crate::shards::of_sid("ab"))));
+        assert_eq!(k.sessions(7), format!("md:{{{}}}:sessions:7", crate::shards::tag(7)));
+        let one_user = [
+            k.user(70),
+            k.wallet(70),
+            k.ledger(70),
+            k.sessions(70),
+            k.online(70),
+            k.inbox(70),
+            k.user_bets(70),
+            k.payment(70, "o"),
+            k.grant(70, "r"),
+        ];
+        for key in &one_user {
+            assert_eq!(crate::shards::slot(key), crate::shards::slot(&one_user[0]), "{key}: one user, one slot");
+        }
+        assert_ne!(crate::shards::slot(&k.wallet(70)), crate::shards::slot(&k.wallet(71)), "users spread over shards");
         assert_eq!(k.ext("signin:board"), "md:ext:signin:board");
         assert_eq!(k.control("logic", "n1"), "md:ctl:logic:n1");
     }

@@ -368,6 +368,12 @@ impl Consumer {
             self.find_ready().await?;
         }
         while let Some(i) = self.ready.pop() {
+            // A lane whose inflight list is still to be read back (after a start or an error) is
+            // left to `take`: `ack_all` empties the lists of the lanes a batch touched, which must
+            // hold only that batch.
+            if self.lanes[i].recover {
+                continue;
+            }
             self.current = i;
             if !self.touched.contains(&i) {
                 self.touched.push(i);

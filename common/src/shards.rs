@@ -43,6 +43,12 @@ pub fn of_name(name: &str) -> u16 {
     slot(name) / SLICE
 }
 
+/// The shard of a session (by its id, the digest of its token): the slice that holds the id's own
+/// slot. A session is kept in its user's shard: tokens are drawn until their id falls there.
+pub fn of_sid(sid: &str) -> u16 {
+    slot(sid) / SLICE
+}
+
 /// The `n`-th id allocated in `shard` (`n` from that shard's counter): `n * SHARDS + shard`.
 pub fn id_in(shard: u16, n: u64) -> u64 {
     n * u64::from(SHARDS) + u64::from(shard)

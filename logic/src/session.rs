@@ -10,6 +10,7 @@
 //! `logic.session_ttl_s` after its login or latest resume, and never more than
 //! `logic.session_max_lifetime_s` after its login.
 
+use common::shards::{of_sid, of_uid};
 use common::store::session_open::{self, Open, Outcome};
 use fred::prelude::*;
 use protocol::body::SessionReply;
@@ -33,6 +34,13 @@ pub fn new_token() -> String {
     hex::encode(rand::random::<[u8; 32]>())
 }
 
+/// A new random token whose session lives in `shard` (the user's): drawn again until its session
+/// id falls there (`shards::of_sid`), 64 draws on average — a few microseconds — so a session is
+/// kept in its user's shard and found from the token alone, the token's shape unchanged.
+pub fn new_token_in(shard: u16) -> String {
+    std::iter::repeat_with(new_token).find(|t| of_sid(&session_id(t)) == shard).expect("an endless supply")
+}
+
 /// The session id of a token: the first 128 bits of its SHA-256, hex.
 pub fn session_id(token: &str) -> String {
     hex::encode(&Sha256::digest(token.as_bytes())[..16])
@@ -42,12 +50,25 @@ pub fn session_id(token: &str) -> String {
 /// keyed by the old token (a secret only its holder knows) over the trace id (unique per frame,
 /// never shown to clients). Deterministic, so a redelivered frame answers the same token; the old
 /// token and the trace are fixed-length fields, so no two inputs run together.
-pub fn rotated_token(token: &str, trace: &str) -> String {
+/// The `n`-th candidate adds the counter, a fixed-length field, after them.
+fn rotated_token_at(token: &str, trace: &str, n: u32) -> String {
     let mut h = Sha256::new();
     h.update(b"matchday session rotation v1\0");
     h.update(Sha256::digest(token.as_bytes()));
     h.update(Sha256::digest(trace.as_bytes()));
+    if n > 0 {
+        h.update(n.to_be_bytes());
+    }
     hex::encode(h.finalize())
+}
+
+/// The rotation of `token` by the frame traced `trace` whose session lives in `shard`: the first
+/// candidate that falls there, so a redelivered frame still answers the same token.
+pub fn rotated_token_in(token: &str, trace: &str, shard: u16) -> String {
+    (0..)
+        .map(|n| rotated_token_at(token, trace, n))
+        .find(|t| of_sid(&session_id(t)) == shard)
+        .expect("an endless supply")
 }
 
 /// The user a stored session value ("uid:born…", or "uid" from before lifetimes) belongs to.
@@ -68,8 +89,8 @@ pub struct Resumed<'a> {
 pub async fn open(ctx: &Ctx, uid: u64, resumed: Option<Resumed<'_>>) -> Result<Reply, AppError> {
     let keys = &ctx.redis.keys;
     let (token, old) = match &resumed {
-        Some(r) => (rotated_token(&r.token, r.trace), Some((session_id(&r.token), r.trace))),
-        None => (new_token(), None),
+        Some(r) => (rotated_token_in(&r.token, r.trace, of_uid(uid)), Some((session_id(&r.token), r.trace))),
+        None => (new_token_in(of_uid(uid)), None),
     };
     let sid = session_id(&token);
     for _ in 0..CAP_ATTEMPTS {
@@ -123,11 +144,11 @@ mod tests {
     #[test]
     fn rotation_is_deterministic_per_frame_and_new_per_frame() {
         let t = new_token();
-        assert_eq!(rotated_token(&t, "trace-1"), rotated_token(&t, "trace-1"));
-        assert_ne!(rotated_token(&t, "trace-1"), rotated_token(&t, "trace-2"));
-        assert_ne!(rotated_token(&t, "trace-1"), rotated_token(&new_token(), "trace-1"));
-        assert_ne!(rotated_token(&t, "trace-1"), t);
-        assert_eq!(rotated_token(&t, "x").len(), 64);
+        assert_eq!(rotated_token_at(&t, "trace-1", 0), rotated_token_at(&t, "trace-1", 0));
+        assert_ne!(rotated_token_at(&t, "trace-1", 0), rotated_token_at(&t, "trace-2", 0));
+        assert_ne!(rotated_token_at(&t, "trace-1", 0), rotated_token_at(&new_token(), "trace-1", 0));
+        assert_ne!(rotated_token_at(&t, "trace-1", 0), t);
+        assert_eq!(rotated_token_at(&t, "x", 0).len(), 64);
     }
 
     #[test]
@@ -136,5 +157,18 @@ mod tests {
         assert_eq!(session_owner("7:1700000000000"), Some(7));
         assert_eq!(session_owner("7:1700000000000:abc:def"), Some(7));
         assert_eq!(session_owner("x"), None);
+    }
+
+    #[test]
+    fn tokens_put_their_session_in_the_users_shard_and_rotate_deterministically_there() {
+        for shard in [0, 7, 63] {
+            let t = new_token_in(shard);
+            assert_eq!(of_sid(&session_id(&t)), shard);
+            let r = rotated_token_in(&t, "trace-1", shard);
+            assert_eq!(of_sid(&session_id(&r)), shard);
+            assert_eq!(r, rotated_token_in(&t, "trace-1", shard), "the same frame, the same token");
+            assert_ne!(r, rotated_token_in(&t, "trace-2", shard));
+            assert_eq!(r.len(), 64);
+        }
     }
 }

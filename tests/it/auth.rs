@@ -224,7 +224,7 @@ impl Floodable {
         let redis = &self.env.redis;
         let mut accounts = 0;
         let mut coins = 0;
-        for key in self.env.scan("uname:sybil*").await {
+        for key in self.env.scan("{*}:uname:sybil*").await {
             let uid: u64 = redis.pool.hget(&key, "uid").await.unwrap();
             let balance: i64 = redis.pool.hget(redis.keys.wallet(uid), "balance").await.unwrap();
             accounts += 1;

@@ -165,3 +165,16 @@ async fn a_consumer_of_all_the_outbox_lanes_takes_from_every_primary() {
         cross_slot_calls().into_iter().filter(|c| c.keys.iter().any(|(key, _)| key.starts_with(k.prefix()))).collect();
     assert!(crossed.is_empty(), "this test's scripts called with keys of more than one slot: {crossed:?}");
 }
+
+/// Register, log in, resume and log out through connect and logic on the cluster: a user's keys,
+/// its name's index and its sessions are in one shard, the sign-in counters in `{auth}`, so every
+/// script of the path runs in one slot.
+#[tokio::test]
+async fn the_sign_in_path_runs_on_the_cluster_each_script_in_one_slot() {
+    let env = TestEnv::on(&cluster_url().await).await;
+    let prefix = env.keys().prefix().to_owned();
+    crate::e2e::sessions_story(env).await;
+    let crossed: Vec<_> =
+        cross_slot_calls().into_iter().filter(|c| c.keys.iter().any(|(key, _)| key.starts_with(&prefix))).collect();
+    assert!(crossed.is_empty(), "scripts called with keys of more than one slot: {crossed:?}");
+}

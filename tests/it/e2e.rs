@@ -40,7 +40,12 @@ async fn a_hundred_concurrent_clients_register_log_in_and_read_their_balance() {
 
 #[tokio::test]
 async fn sessions_login_resume_logout() {
-    let env = TestEnv::new().await;
+    sessions_story(TestEnv::new().await).await;
+}
+
+/// Register, log in, resume on a new connection, log out: on `env`'s Redis (one, or the cluster:
+/// `cluster::the_sign_in_path_runs_on_the_cluster_each_script_in_one_slot`).
+pub(crate) async fn sessions_story(env: TestEnv) {
     let stack = Stack::spawn(env.node(1)).await;
     let mut c = stack.client().await;
     let ping = c.call(msg::PING, json!({})).await;
@@ -62,7 +67,7 @@ async fn sessions_login_resume_logout() {
     let profile = c.call(msg::PROFILE, json!({})).await;
     assert_eq!(profile.code(), 0);
     assert_eq!((profile.body["user_id"].as_u64(), profile.body["username"].as_str()), (Some(uid), Some("Trinity")));
-    assert_eq!(env.scan(&format!("online:{uid}")).await.len(), 1, "the user is online");
+    assert_eq!(env.scan(&format!("{{*}}:online:{uid}")).await.len(), 1, "the user is online");
 
     // A new connection resumes with the token.
     let mut c2 = stack.client().await;
@@ -78,7 +83,7 @@ async fn sessions_login_resume_logout() {
     assert_eq!(c3.call(msg::RESUME, json!({"token": token})).await.code(), 1008);
     drop((c, c2, c3));
     eventually("the user is offline once every connection is gone", || async {
-        env.scan(&format!("online:{uid}")).await.is_empty().then_some(())
+        env.scan(&format!("{{*}}:online:{uid}")).await.is_empty().then_some(())
     })
     .await;
     stack.stop().await;

@@ -525,8 +525,10 @@ async fn announcements_now_or_later_and_ops_figures() {
     assert_eq!(gm.post("/api/announcements", OPERATOR, &json!({"text": ""})).await.status, 400);
 
     let today = common::time::day_of(common::time::now_ms());
-    let _: () = env.redis.pool.set(env.keys().stats_day("reg", today), 4, None, None, false).await.unwrap();
-    let _: () = env.redis.pool.set(env.keys().stats_day("reg", today - 1), 9, None, None, false).await.unwrap();
+    // Registrations are counted per shard: gm sums them.
+    let _: () = env.redis.pool.set(env.keys().stats_reg(3, today), 3, None, None, false).await.unwrap();
+    let _: () = env.redis.pool.set(env.keys().stats_reg(60, today), 1, None, None, false).await.unwrap();
+    let _: () = env.redis.pool.set(env.keys().stats_reg(7, today - 1), 9, None, None, false).await.unwrap();
     let _: () = env.redis.pool.hset(env.keys().online(5), ("c1", "n1")).await.unwrap();
     let stats = gm.get("/api/stats", VIEWER).await.body;
     assert_eq!(

@@ -361,7 +361,7 @@ return {
     dir.write("redis/secret.lua", "return 1");
     dir.write("redis/touch.lua", "return redis.call('SET', KEYS[1], 1)");
     let stack = Stack::spawn(config(&env, dir.path())).await;
-    let (mut c, _) = user(&stack, "mallory").await;
+    let (mut c, uid) = user(&stack, "mallory").await;
     let r = c.call(620, json!({ "what": "fine" })).await;
     assert_eq!((r.code(), &r.body), (0, &json!({ "ok": true, "lib": 1 })));
     for what in [
@@ -372,8 +372,9 @@ return {
         assert_eq!(r.code(), 1, "{what} escaped: {r:?}");
     }
     assert!(!Path::new("/tmp/md-lua-escaped").exists());
-    let user1: i64 = env.redis.pool.exists(env.keys().user(1)).await.unwrap();
-    assert_eq!(user1, 1, "the user is untouched");
+    let user: std::collections::HashMap<String, String> = env.redis.pool.hgetall(env.keys().user(uid)).await.unwrap();
+    assert_eq!(user.get("username").map(String::as_str), Some("mallory"), "the user is untouched");
+    assert!(env.scan("user:1").await.is_empty(), "no key outside ext: was written");
     stack.stop().await;
 }
 

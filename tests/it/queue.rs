@@ -94,7 +94,7 @@ async fn a_frame_taken_by_a_worker_that_dies_is_delivered_again_and_answered_onc
     let got = replies(&env, "cn").await;
     assert_eq!(got.len(), 1, "answered exactly once: {got:?}");
     assert_eq!(got[0].0.code, 0);
-    let users = env.scan("user:*").await;
+    let users = env.scan("{*}:user:*").await;
     assert_eq!(users.len(), 1, "one user created: {users:?}");
     assert!(shutdown.shutdown(Duration::from_secs(10)).await);
     env.assert_queues_drained().await;
@@ -123,8 +123,8 @@ async fn a_retried_register_cannot_create_two_users() {
     assert!(created.iter().all(|u| *u == created[0]), "every success names the same user: {created:?}");
     assert_eq!(created.len() + taken, 10);
     assert!(created.len() <= 2, "only the two copies of the first frame can succeed: {got:?}");
-    assert_eq!(env.scan("user:*").await.len(), 1);
-    assert_eq!(env.scan("wallet:*").await.len(), 1);
+    assert_eq!(env.scan("{*}:user:*").await.len(), 1);
+    assert_eq!(env.scan("{*}:wallet:*").await.len(), 1);
     assert!(shutdown.shutdown(Duration::from_secs(10)).await);
 }
 

@@ -43,7 +43,7 @@ pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError>
         k.wallet(args.uid),
         k.ledger(args.uid),
         k.outbox(Home::of_uid(args.uid)),
-        k.stats_day("reg", day),
+        k.stats_reg(crate::shards::of_uid(args.uid), day),
     ];
     let argv = vec![
         args.uid.to_string(),

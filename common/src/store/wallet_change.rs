@@ -59,8 +59,8 @@ pub enum Outcome {
 pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError> {
     let k = &redis.keys;
     let (once_key, once_kind, once_id) = match args.once {
-        Some(Once::Payment { order_id }) => (k.payment(order_id), "payment", order_id),
-        Some(Once::Grant { request_id }) => (k.grant(request_id), "grant", request_id),
+        Some(Once::Payment { order_id }) => (k.payment(args.uid, order_id), "payment", order_id),
+        Some(Once::Grant { request_id }) => (k.grant(args.uid, request_id), "grant", request_id),
         None => (k.wallet(args.uid), "", ""),
     };
     let keys = vec![

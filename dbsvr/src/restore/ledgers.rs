@@ -107,8 +107,8 @@ pub(super) async fn credits(
                 )),
             }
             let key = match kind {
-                Credit::Payment => k.payment(id),
-                Credit::Grant => k.grant(id),
+                Credit::Payment => k.payment(*uid, id),
+                Credit::Grant => k.grant(*uid, id),
             };
             w.hset(key, fields).await?;
             match kind {

@@ -11,12 +11,15 @@ use super::writer::Writer;
 pub(super) async fn stats(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut RestoreReport) -> anyhow::Result<()> {
     let k = w.redis.keys.clone();
     let mut days = BTreeSet::new();
-    let reg: Vec<(i64, i64)> =
-        sqlx::query_as("SELECT CAST(created_at DIV 86400000 AS SIGNED) AS d, COUNT(*) FROM users GROUP BY d")
-            .fetch_all(pool)
-            .await?;
-    for (day, n) in reg {
-        w.set(k.stats_day("reg", day as u64), n.to_string()).await?;
+    // Registrations are counted in each user's shard (`id mod SHARDS`).
+    let reg: Vec<(i64, i64, i64)> = sqlx::query_as(&format!(
+        "SELECT CAST(created_at DIV 86400000 AS SIGNED) AS d, CAST(id % {} AS SIGNED) AS s, COUNT(*) FROM users GROUP BY d, s",
+        common::shards::SHARDS
+    ))
+    .fetch_all(pool)
+    .await?;
+    for (day, shard, n) in reg {
+        w.set(k.stats_reg(shard as u16, day as u64), n.to_string()).await?;
         days.insert(day);
     }
     let bets: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
@@ -36,12 +39,22 @@ pub(super) async fn stats(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Res
 /// The id counters, at the highest id in use, so new ids continue after them.
 pub(super) async fn counters(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut RestoreReport) -> anyhow::Result<()> {
     let k = w.redis.keys.clone();
+    // Each shard's user counter at the highest id in use in that shard (`id mod SHARDS`), so its
+    // next id (`n * SHARDS + shard`) is above every one there.
+    let per_shard: Vec<(u64, u64)> = sqlx::query_as(&format!(
+        "SELECT CAST(s AS UNSIGNED), CAST(MAX(id) AS UNSIGNED) FROM \
+         (SELECT id, id % {n} AS s FROM users UNION ALL SELECT uid, uid % {n} FROM wallets) ids GROUP BY s",
+        n = common::shards::SHARDS
+    ))
+    .fetch_all(pool)
+    .await?;
+    let mut highest = 0;
+    for (shard, max) in per_shard {
+        w.set(k.user_seq(shard as u16), (max / u64::from(common::shards::SHARDS)).to_string()).await?;
+        highest = highest.max(max);
+    }
+    report.counters.push(("seq:user".to_owned(), highest));
     for (key, name, sql) in [
-        (
-            k.user_seq(),
-            "seq:user",
-            "SELECT CAST(GREATEST(COALESCE((SELECT MAX(id) FROM users), 0), COALESCE((SELECT MAX(uid) FROM wallets), 0)) AS UNSIGNED)",
-        ),
         (k.match_seq(), "seq:match", "SELECT CAST(COALESCE(MAX(id), 0) AS UNSIGNED) FROM matches"),
         (k.bet_seq(), "seq:bet", "SELECT CAST(COALESCE(MAX(id), 0) AS UNSIGNED) FROM bets"),
     ] {

@@ -11,6 +11,19 @@ pub(super) enum Ids {
 }
 
 impl Ids {
+    /// All of `ids` (sorted), or a sorted random sample of them.
+    pub(super) fn pick_from(ids: Vec<u64>, sample: Option<u64>, rng: &mut StdRng) -> Ids {
+        match sample {
+            Some(n) if (n as usize) < ids.len() => {
+                let mut picked: Vec<u64> =
+                    rand::seq::index::sample(rng, ids.len(), n as usize).into_iter().map(|i| ids[i]).collect();
+                picked.sort_unstable();
+                Ids::Picked(picked)
+            }
+            _ => Ids::Picked(ids),
+        }
+    }
+
     pub(super) fn pick(max: u64, sample: Option<u64>, rng: &mut StdRng) -> Ids {
         match sample {
             Some(n) if n < max => {

@@ -67,13 +67,8 @@ pub async fn run(redis: &Redis, pool: &MySqlPool, opts: Options) -> anyhow::Resu
     let mut report = Report { sample: opts.sample.map(|n| (n, seed)), unflushed, dead, ..Report::default() };
     let k = &redis.keys;
 
-    let users = highest(&[
-        counter(redis, &k.user_seq()).await?,
-        max_id(pool, "SELECT MAX(id) FROM users").await?,
-        max_id(pool, "SELECT MAX(uid) FROM wallets").await?,
-        max_id(pool, "SELECT MAX(uid) FROM ledger").await?,
-    ]);
-    for ids in Ids::pick(users, opts.sample, &mut rng).chunks() {
+    let users = user_ids(redis, pool).await?;
+    for ids in Ids::pick_from(users, opts.sample, &mut rng).chunks() {
         users_chunk(redis, pool, &ids, &mut report).await?;
     }
     let bets = highest(&[counter(redis, &k.bet_seq()).await?, max_id(pool, "SELECT MAX(id) FROM bets").await?]);
@@ -105,6 +100,42 @@ fn highest(values: &[u64]) -> u64 {
 async fn counter(redis: &Redis, key: &str) -> anyhow::Result<u64> {
     let v: Option<u64> = redis.pool.get(key).await?;
     Ok(v.unwrap_or(0))
+}
+
+/// Every user id that may be in use: each shard's ids (`n · SHARDS + shard`) up to the highest of
+/// its Redis counter and of the ids MySQL holds in it — not every number up to the highest id,
+/// which would look at 64 gaps for each user.
+async fn user_ids(redis: &Redis, pool: &MySqlPool) -> anyhow::Result<Vec<u64>> {
+    let shards = u64::from(common::shards::SHARDS);
+    // The highest n of each shard; none: the shard has no user in either store.
+    let mut top: Vec<Option<u64>> = Vec::with_capacity(shards as usize);
+    for shard in 0..common::shards::SHARDS {
+        top.push(redis.pool.get(redis.keys.user_seq(shard)).await?);
+    }
+    let in_mysql: Vec<(u64, u64, u64)> = sqlx::query_as(&format!(
+        "SELECT CAST(id % {shards} AS UNSIGNED), CAST(MAX(id) AS UNSIGNED), CAST(MIN(id) AS UNSIGNED) FROM \
+         (SELECT id FROM users UNION ALL SELECT uid FROM wallets UNION ALL SELECT uid FROM ledger) ids \
+         GROUP BY id % {shards}"
+    ))
+    .fetch_all(pool)
+    .await?;
+    // New ids start at n = 1; an id below SHARDS (n = 0) is one from before the shards, which only
+    // MySQL (restored from) can name.
+    let mut first = vec![1u64; shards as usize];
+    for (shard, max, min) in in_mysql {
+        let top = &mut top[shard as usize];
+        *top = Some(top.unwrap_or(0).max(max / shards));
+        if min < shards {
+            first[shard as usize] = 0;
+        }
+    }
+    let mut ids: Vec<u64> = (0..shards)
+        .filter_map(|s| top[s as usize].map(|n| (s, first[s as usize], n)))
+        .flat_map(|(s, from, n)| (from..=n).map(move |i| i * shards + s))
+        .filter(|&id| id > 0)
+        .collect();
+    ids.sort_unstable();
+    Ok(ids)
 }
 
 async fn max_id(pool: &MySqlPool, sql: &str) -> anyhow::Result<u64> {

@@ -15,12 +15,21 @@ pub async fn stats(State(st): State<AppState>, Viewer(_viewer): Viewer) -> Resul
     let k = &st.redis.keys;
     let today = common::time::day_of(common::time::now_ms());
     let mut figures = Vec::new();
-    for what in ["reg", "bets", "volume"] {
+    // Registrations are counted in each shard (by register.lua): summed here.
+    let mut reg = DayFigures { today: 0, yesterday: 0 };
+    for shard in 0..common::shards::SHARDS {
+        let counts: Vec<Option<i64>> =
+            st.redis.pool.mget(vec![k.stats_reg(shard, today), k.stats_reg(shard, today - 1)]).await?;
+        reg.today += counts[0].unwrap_or(0);
+        reg.yesterday += counts[1].unwrap_or(0);
+    }
+    figures.push(reg);
+    for what in ["bets", "volume"] {
         let t: Option<i64> = st.redis.pool.get(k.stats_day(what, today)).await?;
         let y: Option<i64> = st.redis.pool.get(k.stats_day(what, today - 1)).await?;
         figures.push(DayFigures { today: t.unwrap_or(0), yesterday: y.unwrap_or(0) });
     }
-    let users_online = st.redis.scan("online:*").await?.len() as u64;
+    let users_online = st.redis.scan("{*}:online:*").await?.len() as u64;
     let volume = figures.pop().expect("three figures");
     let bets = figures.pop().expect("three figures");
     let registrations = figures.pop().expect("three figures");

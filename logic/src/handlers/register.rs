@@ -7,7 +7,7 @@
 //! twice answers the same user; another attempt on a taken name gets 1002.
 
 use common::store::register::{self, Outcome};
-use fred::prelude::{HashesInterface, KeysInterface};
+use fred::prelude::HashesInterface;
 use protocol::ErrorCode;
 use protocol::body::{Credentials, RegisterReply};
 use protocol::fields::{USERNAME_MAX, USERNAME_MIN};
@@ -45,7 +45,7 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
     };
     throttle::check_rates(ctx, &[per_addr, all, accounts]).await?;
     let phc = place.hash(password).await?;
-    let uid: u64 = ctx.redis.pool.incr(keys.user_seq()).await?;
+    let uid = common::ids::new_uid(&ctx.redis, &username.to_lowercase()).await?;
     let args = register::Args {
         uid,
         username: &username,

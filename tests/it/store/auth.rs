@@ -134,7 +134,8 @@ async fn register_creates_once_and_replays_for_the_same_frame() {
         .map(|r| rmp_serde::from_slice::<serde_json::Value>(r).unwrap()["table"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(tables, vec!["user", "wallet", "ledger"]);
-    let registered: i64 = env.redis.pool.get(k.stats_day("reg", common::time::day_of(now_ms))).await.unwrap();
+    let registered: i64 =
+        env.redis.pool.get(k.stats_reg(common::shards::of_uid(uid), common::time::day_of(now_ms))).await.unwrap();
     assert_eq!(registered, 1, "counted once, not for the replay or the refusal");
 }
 

@@ -106,7 +106,7 @@ async fn wallet_change_happens_once_per_record_and_refuses_the_record_for_anothe
     assert_eq!(wallet_change::call(&env.redis, &grant(8)).await.unwrap(), Change::OnceConflict);
     assert_eq!(wallet_of_5(&env).await["balance"], "17");
     assert_eq!(env.llen(&k.ledger(5)).await, 1);
-    let record: HashMap<String, String> = env.redis.pool.hgetall(k.grant("r-1")).await.unwrap();
+    let record: HashMap<String, String> = env.redis.pool.hgetall(k.grant(5, "r-1")).await.unwrap();
     assert_eq!((record["uid"].as_str(), record["delta"].as_str(), record["balance"].as_str()), ("5", "7", "17"));
     let nobody = wallet_change::Args { uid: 6, once: None, ..grant(7) };
     assert_eq!(wallet_change::call(&env.redis, &nobody).await.unwrap(), Change::NoUser);
