@@ -19,8 +19,9 @@ use serde::Serialize;
 use sqlx::MySqlPool;
 
 use crate::Stats;
+use crate::rows::CreditKind;
 use crate::rows::{self, Row};
-use crate::write::{self, WriteError, Written};
+use crate::write::{self, CreditConflict, WriteError, Written};
 
 #[derive(Clone)]
 pub struct Ctx {
@@ -91,17 +92,12 @@ async fn flush(ctx: &Ctx, frames: &[Bytes], shutdown: &Shutdown) -> Result<(), S
     let rows: Vec<Row> = records.iter().flat_map(|(r, _)| r.iter().cloned()).collect();
     let started = Instant::now();
     let mut backoff = retry_policy(&ctx.cfg);
-    let mut new_bets = Vec::new();
-    loop {
+    let written = loop {
         match write_tx(&ctx.pool, &rows).await {
-            Ok(written) => {
-                new_bets = written.new_bets;
-                break;
-            }
+            Ok(written) => break written,
             Err(WriteError::Rows(e)) => {
                 tracing::warn!(error = %e, records = records.len(), "MySQL refused a batch; writing its records one by one");
-                new_bets.extend(one_by_one(ctx, &records, shutdown).await?);
-                break;
+                break one_by_one(ctx, &records, shutdown).await?;
             }
             Err(WriteError::Unavailable(e)) => {
                 ctx.stats.retries.fetch_add(1, Ordering::Relaxed);
@@ -113,8 +109,9 @@ async fn flush(ctx: &Ctx, frames: &[Bytes], shutdown: &Shutdown) -> Result<(), S
                 }
             }
         }
-    }
-    count_days(ctx, &new_bets, shutdown).await;
+    };
+    count_days(ctx, &written.new_bets, shutdown).await;
+    hold_conflicts(ctx, &records, &written.conflicts).await;
     ctx.stats.flushed.fetch_add(records.len() as u64, Ordering::Relaxed);
     ctx.stats.batches.fetch_add(1, Ordering::Relaxed);
     metrics::counter!("matchday_dbsvr_records_total").increment(records.len() as u64);
@@ -130,19 +127,16 @@ async fn write_tx(pool: &MySqlPool, rows: &[Row]) -> Result<Written, WriteError>
 }
 
 /// Each record in its own transaction; one that MySQL keeps refusing is buried with the reason.
-async fn one_by_one(
-    ctx: &Ctx,
-    records: &[(Vec<Row>, &Bytes)],
-    shutdown: &Shutdown,
-) -> Result<Vec<(u64, i64)>, Stopped> {
-    let mut new_bets = Vec::new();
+async fn one_by_one(ctx: &Ctx, records: &[(Vec<Row>, &Bytes)], shutdown: &Shutdown) -> Result<Written, Stopped> {
+    let mut all = Written::default();
     for (rows, frame) in records {
         let mut attempts = 0;
         let mut backoff = retry_policy(&ctx.cfg);
         loop {
             match write_tx(&ctx.pool, rows).await {
                 Ok(written) => {
-                    new_bets.extend(written.new_bets);
+                    all.new_bets.extend(written.new_bets);
+                    all.conflicts.extend(written.conflicts);
                     break;
                 }
                 Err(WriteError::Rows(e)) => {
@@ -161,7 +155,34 @@ async fn one_by_one(
             }
         }
     }
-    Ok(new_bets)
+    Ok(all)
+}
+
+/// Holds the record of each credit MySQL could not take because its order (or grant request) id
+/// was credited to another user first: on the dead list with the reason, an ERROR line and
+/// `matchday_dbsvr_credit_conflicts_total`, for staff to settle with the payment provider. The
+/// coins were credited in Redis (each user's shard keeps its own idempotency record); MySQL keeps
+/// the first credit's row, and the held record is the evidence of the second.
+async fn hold_conflicts(ctx: &Ctx, records: &[(Vec<Row>, &Bytes)], conflicts: &[CreditConflict]) {
+    for c in conflicts {
+        metrics::counter!("matchday_dbsvr_credit_conflicts_total").increment(1);
+        let what = match c.kind {
+            CreditKind::Payment => "payment order",
+            CreditKind::Grant => "grant request",
+        };
+        let reason = format!(
+            "{what} {:?} was already credited to user {}; this credit to user {} is held for staff",
+            c.id, c.first_uid, c.uid
+        );
+        let held = records.iter().find(|(rows, _)| {
+            rows.iter().any(
+                |r| matches!(r, Row::Credit { kind, id, uid, .. } if *kind == c.kind && *id == c.id && *uid == c.uid),
+            )
+        });
+        if let Some((_, frame)) = held {
+            bury(ctx, frame, &reason).await;
+        }
+    }
 }
 
 /// Tries to add this many times before giving up on a day's figures (see [`count_days`]).

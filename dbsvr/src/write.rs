@@ -41,6 +41,20 @@ impl From<sqlx::Error> for WriteError {
 #[derive(Debug, Default)]
 pub struct Written {
     pub new_bets: Vec<(u64, i64)>,
+    /// Credits whose order (or grant request) id MySQL already holds for another user: not
+    /// written (the id is the table's key); the caller holds their records for staff.
+    pub conflicts: Vec<CreditConflict>,
+}
+
+/// A credit to `uid` under an id already credited to `first_uid`. Redis keeps a payment's
+/// idempotency record in the paid user's shard (docs/scaling.md), so the same order id sent for
+/// two users credits both there; MySQL, keyed by the order id, is where that shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreditConflict {
+    pub kind: CreditKind,
+    pub id: String,
+    pub uid: u64,
+    pub first_uid: u64,
 }
 
 /// Writes `rows` on `conn` (the caller owns the transaction).
@@ -142,6 +156,34 @@ pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<Written, 
                 CreditKind::Payment => ("payments", "order_id"),
                 CreditKind::Grant => ("grant_requests", "request_id"),
             };
+            // The owner of each id: MySQL's row, else the first credit of it in this chunk.
+            let mut owners: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+            let mut q = QueryBuilder::<MySql>::new(format!("SELECT {id_col}, uid FROM {table} WHERE {id_col} IN ("));
+            let mut ids = q.separated(", ");
+            for r in &of_kind {
+                if let Row::Credit { id, .. } = r {
+                    ids.push_bind(id);
+                }
+            }
+            q.push(") FOR UPDATE");
+            for (id, uid) in q.build_query_as::<(String, u64)>().fetch_all(&mut *conn).await? {
+                owners.insert(id, uid);
+            }
+            let mut fresh = Vec::with_capacity(of_kind.len());
+            for r in of_kind {
+                if let Row::Credit { id, uid, .. } = r {
+                    let first_uid = *owners.entry(id.clone()).or_insert(*uid);
+                    if first_uid == *uid {
+                        fresh.push(r);
+                    } else {
+                        written.conflicts.push(CreditConflict { kind, id: id.clone(), uid: *uid, first_uid });
+                    }
+                }
+            }
+            if fresh.is_empty() {
+                continue;
+            }
+            let of_kind = fresh;
             let mut q =
                 QueryBuilder::<MySql>::new(format!("INSERT INTO {table} ({id_col}, uid, amount, balance, ts) "));
             q.push_values(of_kind, |mut b, r| {

@@ -252,3 +252,58 @@ async fn two_dbsvr_processes_drain_one_outbox_without_corrupting_anything() {
     assert!(shutdown.shutdown(Duration::from_secs(10)).await);
     env.assert_queues_drained().await;
 }
+
+/// A payment order id sent for two users credits both in Redis (each user's shard keeps its own
+/// idempotency record, docs/scaling.md); MySQL keeps the first credit's row under the order id and
+/// dbsvr holds the second's record on the dead list with the reason, for staff — wallets and
+/// ledgers of both are written as usual.
+#[tokio::test]
+async fn an_order_id_paid_to_two_users_is_held_for_staff_with_the_reason() {
+    use common::store::wallet_change;
+    let (env, db) = (TestEnv::new().await, TestDb::new().await);
+    let shutdown = Shutdown::new();
+    let (a, b) = (3u64, 4u64);
+    for uid in [a, b] {
+        seed::fund(&env.redis, uid, 100).await.unwrap();
+    }
+    for uid in [a, b] {
+        let args = wallet_change::Args {
+            uid,
+            delta: 50,
+            reason: "payment",
+            reference: "order-7",
+            now_ms: 1_000,
+            once: Some(wallet_change::Once::Payment { order_id: "order-7" }),
+            audit: &[],
+        };
+        let outcome = wallet_change::call(&env.redis, &args).await.unwrap();
+        assert_eq!(outcome, wallet_change::Outcome::Changed { balance: 150, repeated: false }, "user {uid}");
+    }
+    let stats = spawn_dbsvr(config(&env, &db).await, &shutdown);
+    drained(&env).await;
+    let rows = sqlx::query("SELECT uid FROM payments WHERE order_id = 'order-7'").fetch_all(&db.pool).await.unwrap();
+    assert_eq!(rows.len(), 1, "one row per order id");
+    let first: u64 = rows[0].get(0);
+    let second = if first == a { b } else { a };
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM wallets WHERE balance = 150").await, 2, "both wallets written");
+    assert_eq!(stats.dead.load(std::sync::atomic::Ordering::Relaxed), 1);
+    let dead: Vec<Bytes> =
+        env.redis.pool.lrange(env.keys().dead(&env.keys().outbox(Home::Global)), 0, -1).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    #[derive(serde::Deserialize)]
+    struct Held {
+        reason: String,
+        record: serde_bytes::ByteBuf,
+    }
+    let held: Held = rmp_serde::from_slice(&dead[0]).unwrap();
+    let record: Value = rmp_serde::from_slice(&held.record).unwrap();
+    assert_eq!((record["table"].as_str(), record["fields"]["uid"].as_u64()), (Some("payment"), Some(second)));
+    let reason = held.reason.as_str();
+    assert!(
+        reason.contains("\"order-7\"")
+            && reason.contains(&format!("credited to user {first};"))
+            && reason.contains(&format!("to user {second} is held")),
+        "{reason}"
+    );
+    assert!(shutdown.shutdown(Duration::from_secs(10)).await);
+}
