@@ -7,7 +7,7 @@
 //! What this sustains is what Redis alone does with a bet's work on this machine.
 
 use bytes::Bytes;
-use common::ids::IdBlock;
+use common::ids::ShardedIds;
 use common::store::{ack, place_bet};
 use common::{Config, Redis};
 use fred::prelude::*;
@@ -37,7 +37,7 @@ struct RealBet {
     group: u32,
     mid: u64,
     /// As logic takes bet ids: a block per INCRBY.
-    bet_ids: IdBlock,
+    bet_ids: ShardedIds,
 }
 
 impl Series for RealBet {
@@ -48,7 +48,11 @@ impl Series for RealBet {
         for uid in 1..=tasks as u64 {
             seed::fund(redis, uid, 1_000_000_000).await?;
         }
-        Ok(RealBet { group: cfg.node.group, mid, bet_ids: IdBlock::new(redis.keys.bet_seq(), logic::BET_ID_BLOCK) })
+        Ok(RealBet {
+            group: cfg.node.group,
+            mid,
+            bet_ids: ShardedIds::new(|s| redis.keys.bet_seq(s), logic::BET_ID_BLOCK),
+        })
     }
 
     async fn one(&self, redis: &Redis, uid: u64, n: u64) -> anyhow::Result<()> {
@@ -87,7 +91,7 @@ impl Series for RealBet {
             redis.pool.lmove(&queue, &inflight, LMoveDirection::Right, LMoveDirection::Left).await?;
         let claimed = claimed.ok_or_else(|| anyhow::anyhow!("the queue was empty after a push"))?;
         // logic: the place-bet handler
-        let bid = self.bet_ids.next(redis).await?;
+        let bid = self.bet_ids.next(redis, common::shards::of_uid(uid)).await?;
         let req_id = seq.to_string();
         let args =
             place_bet::Args { uid, mid, option: "a", stake: STAKE, odds_ver: 1, req_id: &req_id, bid, now_ms: now };

@@ -33,6 +33,25 @@ impl IdBlock {
     }
 }
 
+/// Ids of every shard from the shards' own counters, a block at a time per shard (bet ids: a bet
+/// lives in its bettor's shard and its id names that shard, `shards::id_in`).
+pub struct ShardedIds {
+    blocks: Vec<IdBlock>,
+}
+
+impl ShardedIds {
+    /// `counter(shard)` names each shard's counter (e.g. `|s| keys.bet_seq(s)`); `size` ids per INCRBY.
+    pub fn new(counter: impl Fn(u16) -> String, size: u64) -> ShardedIds {
+        ShardedIds { blocks: (0..crate::shards::SHARDS).map(|s| IdBlock::new(counter(s), size)).collect() }
+    }
+
+    /// The next id of `shard`: `n · SHARDS + shard`, n from that shard's block.
+    pub async fn next(&self, redis: &Redis, shard: u16) -> Result<u64, fred::error::Error> {
+        let n = self.blocks[usize::from(shard)].next(redis).await?;
+        Ok(crate::shards::id_in(shard, n))
+    }
+}
+
 /// A new user id for (lowercased) username `name`, in the name's shard (`shards::of_name`): the
 /// n-th id of that shard's counter, `shards::id_in(shard, n)`. The user's keys and the name's
 /// index then share one slot, so register.lua is one single-slot script (docs/scaling.md).

@@ -247,13 +247,14 @@ impl Keys {
         self.k(format_args!("matches:{family}:{of}"))
     }
 
-    /// The bet id counter.
-    pub fn bet_seq(&self) -> String {
-        self.k(format_args!("seq:bet"))
+    /// Shard `shard`'s bet id counter: its n-th bet is `shards::id_in(shard, n)`.
+    pub fn bet_seq(&self, shard: u16) -> String {
+        self.k(format_args!("{{{}}}:seq:bet", crate::shards::tag(shard)))
     }
 
+    /// A bet, in its bettor's shard, which its id names (`shards::of_uid(bid)`).
     pub fn bet(&self, bid: u64) -> String {
-        self.k(format_args!("bet:{bid}"))
+        self.k(format_args!("{{{}}}:bet:{bid}", Keys::of(bid)))
     }
 
     /// A user's bet ids, newest first (list: place_bet.lua pushes each bet).

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::config::LogicConfig;
-use common::ids::IdBlock;
+use common::ids::ShardedIds;
 use common::{Config, Redis};
 
 use crate::handlers::Dispatch;
@@ -23,16 +23,16 @@ pub struct Ctx {
     /// Known match types and the page cap (from `matches`).
     pub match_types: Arc<Vec<String>>,
     pub max_page: usize,
-    /// Bet ids, [`BET_ID_BLOCK`] per round trip.
-    pub bet_ids: Arc<IdBlock>,
+    /// Bet ids in each bettor's shard, [`BET_ID_BLOCK`] per round trip and shard.
+    pub bet_ids: Arc<ShardedIds>,
     /// How long a connect node's reply list outlives its last reply (a dead node's expires).
     pub reply_ttl: Duration,
     /// The group this process serves: replies go to `q:l2c:{group}:{node}`, in the group queue's slot.
     pub group: u32,
 }
 
-/// Bet ids a logic process takes from `seq:bet` at once.
-pub const BET_ID_BLOCK: u64 = 100;
+/// Bet ids a logic process takes from a shard's `seq:bet` at once.
+pub const BET_ID_BLOCK: u64 = 32;
 
 impl Ctx {
     pub fn new(redis: Redis, cfg: &Config, stats: Arc<crate::Stats>, dispatch: Dispatch) -> anyhow::Result<Ctx> {
@@ -45,7 +45,7 @@ impl Ctx {
             lua: Arc::new(crate::lua::LuaHandlers::new(crate::lua::Limits::from_config(&cfg.logic))),
             match_types: Arc::new(cfg.matches.types.clone()),
             max_page: cfg.matches.max_page,
-            bet_ids: Arc::new(IdBlock::new(redis.keys.bet_seq(), BET_ID_BLOCK)),
+            bet_ids: Arc::new(ShardedIds::new(|s| redis.keys.bet_seq(s), BET_ID_BLOCK)),
             reply_ttl: Duration::from_millis(cfg.queue.node_list_ttl_ms()),
             group: cfg.node.group,
             redis,

@@ -120,9 +120,12 @@ pub async fn book(redis: &Redis, kind: &str, first_uid: u64, users: u64, per_use
     Ok(Book { match_id: mid, funded, bets })
 }
 
-/// Places one bet at odds version 1 through place_bet.lua (its bet id from `seq:bet`).
+/// Places one bet at odds version 1 through place_bet.lua (its bet id from the bettor's shard's
+/// `seq:bet`).
 pub async fn place(redis: &Redis, mid: u64, uid: u64, option: &str, stake: i64) -> anyhow::Result<Bet> {
-    let bid: u64 = redis.pool.incr(redis.keys.bet_seq()).await?;
+    let shard = common::shards::of_uid(uid);
+    let n: u64 = redis.pool.incr(redis.keys.bet_seq(shard)).await?;
+    let bid = common::shards::id_in(shard, n);
     let req_id = format!("f{bid}");
     let args =
         place_bet::Args { uid, mid, option, stake, odds_ver: 1, req_id: &req_id, bid, now_ms: common::time::now_ms() };

@@ -46,8 +46,12 @@ async fn a_rolling_restart_of_logic_under_load_answers_every_request_once() {
     // balances and the match checked afterwards.
     let load = SteadyLoad::start(&env.cfg, ws, gm);
 
-    let bet_seq = env.keys().bet_seq();
-    let seq = || async { env.redis.pool.get::<Option<u64>, _>(&bet_seq).await.expect("GET").unwrap_or(0) };
+    // Every shard's bet counter, summed (bet ids are taken per shard).
+    let bet_seqs: Vec<String> = (0..common::shards::SHARDS).map(|s| env.keys().bet_seq(s)).collect();
+    let seq = || async {
+        let each: Vec<Option<u64>> = env.redis.pool.mget(bet_seqs.clone()).await.expect("MGET");
+        each.into_iter().flatten().sum::<u64>()
+    };
     eventually("the load places bets", || async { (seq().await > 0).then_some(()) }).await;
     for round in 0..3 {
         let next = Process::spawn(BIN, &env, "logic", &[]);

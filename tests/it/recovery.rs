@@ -231,10 +231,17 @@ async fn after_a_burst_and_a_flush_verify_finds_nothing_then_exactly_what_was_ta
     })
     .await;
     assert_eq!(report.lines(), Vec::<String>::new(), "{}", report.summary());
-    // Bet ids no bet has are gaps, not differences: logic took a block of ids and 12 bets used 12
-    // (the retry of alice's first bet took one that no bet got; the rest of the block is unused).
+    // Bet ids no bet has are gaps, not differences: logic took a block of ids in each bettor's
+    // shard and 12 bets used 12 (the retry of alice's first bet took one that no bet got; the rest
+    // of each block is unused). Users' ids are dense in their shards: no gaps.
     assert_eq!((report.users, report.bets, report.matches), (6, 12, 4));
-    assert_eq!(report.gaps, logic::BET_ID_BLOCK - 12);
+    let mut taken = 0;
+    for shard in 0..common::shards::SHARDS {
+        let n: Option<u64> = env.redis.pool.get(env.keys().bet_seq(shard)).await.unwrap();
+        taken += n.unwrap_or(0);
+    }
+    assert_eq!(taken % logic::BET_ID_BLOCK, 0, "whole blocks");
+    assert_eq!(report.gaps, taken - 12);
     assert_eq!((report.unflushed, report.dead), (0, 0));
     // A sample sees a part, and nothing wrong in it either.
     let sample = dbsvr::verify::Options { sample: Some(3), seed: Some(42) };
@@ -469,9 +476,11 @@ async fn restore_into_a_fresh_prefix_verifies_clean_and_clients_log_in_and_bet()
     assert_eq!(ids, vec![b.open]);
     let r = c.call(msg::PLACE_BET, bet(b.open, "a", 100, "r-after-restore")).await;
     assert_eq!(r.code(), 0, "{r:?}");
+    // Bet ids continue in the bettor's shard: the stuck bet was alice's last, the highest id there.
+    assert_eq!(common::shards::of_uid(stuck_bet), common::shards::of_uid(b.uids["alice"]));
     assert_eq!(
         (r.body["bet_id"].as_u64(), r.body["balance"].as_i64()),
-        (Some(stuck_bet + 1), Some(alice_balance - 100))
+        (Some(stuck_bet + u64::from(common::shards::SHARDS)), Some(alice_balance - 100))
     );
     // A request from before the restore is answered as it was then, and debits nothing.
     let r = c.call(msg::PLACE_BET, &b.first_bet.0).await;

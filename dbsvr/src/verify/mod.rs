@@ -67,12 +67,18 @@ pub async fn run(redis: &Redis, pool: &MySqlPool, opts: Options) -> anyhow::Resu
     let mut report = Report { sample: opts.sample.map(|n| (n, seed)), unflushed, dead, ..Report::default() };
     let k = &redis.keys;
 
-    let users = user_ids(redis, pool).await?;
+    let users = sharded_ids(
+        redis,
+        pool,
+        |s| k.user_seq(s),
+        "SELECT id FROM users UNION ALL SELECT uid FROM wallets UNION ALL SELECT uid FROM ledger",
+    )
+    .await?;
     for ids in Ids::pick_from(users, opts.sample, &mut rng).chunks() {
         users_chunk(redis, pool, &ids, &mut report).await?;
     }
-    let bets = highest(&[counter(redis, &k.bet_seq()).await?, max_id(pool, "SELECT MAX(id) FROM bets").await?]);
-    for ids in Ids::pick(bets, opts.sample, &mut rng).chunks() {
+    let bets = sharded_ids(redis, pool, |s| k.bet_seq(s), "SELECT id FROM bets").await?;
+    for ids in Ids::pick_from(bets, opts.sample, &mut rng).chunks() {
         bets_chunk(redis, pool, &ids, &mut report).await?;
     }
     let matches = highest(&[counter(redis, &k.match_seq()).await?, max_id(pool, "SELECT MAX(id) FROM matches").await?]);
@@ -102,20 +108,25 @@ async fn counter(redis: &Redis, key: &str) -> anyhow::Result<u64> {
     Ok(v.unwrap_or(0))
 }
 
-/// Every user id that may be in use: each shard's ids (`n · SHARDS + shard`) up to the highest of
-/// its Redis counter and of the ids MySQL holds in it — not every number up to the highest id,
-/// which would look at 64 gaps for each user.
-async fn user_ids(redis: &Redis, pool: &MySqlPool) -> anyhow::Result<Vec<u64>> {
+/// Every id (of users, or bets) that may be in use: each shard's ids (`n · SHARDS + shard`) up to
+/// the highest of its Redis counter (`counter(shard)`) and of the ids MySQL holds in it (`ids`, a
+/// query of one `id` column) — not every number up to the highest id, which would look at 64 gaps
+/// for each one in use.
+async fn sharded_ids(
+    redis: &Redis,
+    pool: &MySqlPool,
+    counter: impl Fn(u16) -> String,
+    ids_sql: &str,
+) -> anyhow::Result<Vec<u64>> {
     let shards = u64::from(common::shards::SHARDS);
     // The highest n of each shard; none: the shard has no user in either store.
     let mut top: Vec<Option<u64>> = Vec::with_capacity(shards as usize);
     for shard in 0..common::shards::SHARDS {
-        top.push(redis.pool.get(redis.keys.user_seq(shard)).await?);
+        top.push(redis.pool.get(counter(shard)).await?);
     }
     let in_mysql: Vec<(u64, u64, u64)> = sqlx::query_as(&format!(
-        "SELECT CAST(id % {shards} AS UNSIGNED), CAST(MAX(id) AS UNSIGNED), CAST(MIN(id) AS UNSIGNED) FROM \
-         (SELECT id FROM users UNION ALL SELECT uid FROM wallets UNION ALL SELECT uid FROM ledger) ids \
-         GROUP BY id % {shards}"
+        "SELECT CAST(id % {shards} AS UNSIGNED), CAST(MAX(id) AS UNSIGNED), CAST(MIN(id) AS UNSIGNED) \
+         FROM ({ids_sql}) ids GROUP BY id % {shards}"
     ))
     .fetch_all(pool)
     .await?;

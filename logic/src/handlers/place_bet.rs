@@ -28,7 +28,7 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
             format!("stake must be a positive number of coins, at most {MAX_BALANCE}"),
         ));
     }
-    let bid = ctx.bet_ids.next(&ctx.redis).await?;
+    let bid = ctx.bet_ids.next(&ctx.redis, common::shards::of_uid(uid)).await?;
     let args = place_bet::Args {
         uid,
         mid: bet.match_id,
