@@ -92,7 +92,12 @@ where
         running.push(shutdown.tracker.spawn(tracing::Instrument::instrument(work(consumer), span)));
     }
     shutdown.tracker.spawn(watch_depth(redis.clone(), spec.queues.clone(), family.clone(), shutdown.clone()));
-    let reap_every = Duration::from_millis(q.reap_interval_ms);
+    // A consumer of lanes has no blocking connection: the reaper knows it dead only by its
+    // heartbeat, so looking at every lane more often than half the heartbeat TTL gains nothing.
+    let reap_every = match lanes.len() {
+        1 => Duration::from_millis(q.reap_interval_ms),
+        _ => Duration::from_millis(q.reap_interval_ms.max(q.heartbeat_ttl_ms / 2)),
+    };
     // After a Redis restart, live processes have their heartbeats back within one reconnect delay and
     // one beat: until then nobody is taken for dead.
     let grace = ttl + Duration::from_millis(cfg.redis.reconnect_max_ms.into());
@@ -160,6 +165,9 @@ fn family_label(queues: &[String]) -> String {
 /// when the oldest carries no time).
 pub async fn depth_and_age(redis: &Redis, queue: &str) -> Result<(i64, u64), fred::error::Error> {
     let depth: i64 = redis.pool.llen(queue).await?;
+    if depth == 0 {
+        return Ok((0, 0)); // most lanes of a sharded queue, most of the time: one command
+    }
     let oldest: Option<bytes::Bytes> = redis.pool.lindex(queue, -1).await?;
     let age_ms = oldest.and_then(|f| enqueued_at(&f)).map_or(0, |ts| crate::time::now_ms().saturating_sub(ts));
     Ok((depth, age_ms))
