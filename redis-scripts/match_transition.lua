@@ -8,7 +8,7 @@
 -- KEYS[3]  matches:list:all       KEYS[4]  matches:list:{type}
 -- KEYS[5]  matches:doing:all      KEYS[6]  matches:doing:{type}
 -- KEYS[7]  matches:finished:all   KEYS[8]  matches:finished:{type}
--- KEYS[9]  q:notify:{g}               KEYS[10] q:{settle}            KEYS[11] q:outbox:{g}
+-- KEYS[9]  q:notify:{g}               KEYS[10] q:settle:{g}            KEYS[11] q:outbox:{g}
 -- ARGV[1]  action name (for the event and the job)
 -- ARGV[2]  allowed from-states, comma separated ("0,1")
 -- ARGV[3]  the new state

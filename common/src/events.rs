@@ -1,10 +1,10 @@
-//! What services tell each other through `q:{settle}` (jobs for resultcenter) and `q:notify:{…}` / `sched`
+//! What services tell each other through `q:settle:{g}` (jobs for resultcenter) and `q:notify:{…}` / `sched`
 //! (events for pushsvr). Lua scripts write them with cmsgpack as maps with a `kind`; these types
 //! read (and, from Rust, write) the same shapes.
 
 use serde::{Deserialize, Serialize};
 
-/// A job on `q:{settle}`.
+/// A job on `q:settle:{g}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettleJob {
     /// "settle" (pay the winners) or "refund" (return every stake).

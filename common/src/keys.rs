@@ -183,9 +183,13 @@ impl Keys {
         self.k(format_args!("{{{}}}:ledger:{uid}", Keys::of(uid)))
     }
 
+    // The match catalogue and what staff drive with it (match records, indexes, the match id
+    // counter, delayed events, settlement jobs) share the global tag `{g}`: the gm scripts that
+    // change a match, its indexes, its events and its jobs run in one slot (docs/scaling.md).
+
     /// Settlement jobs for resultcenter.
     pub fn settle(&self) -> String {
-        self.k(format_args!("q:{{settle}}"))
+        self.k(format_args!("q:settle:{{g}}"))
     }
 
     /// Events for pushsvr from the scripts of `home`: one lane per home, as [`Keys::outbox`].
@@ -200,21 +204,21 @@ impl Keys {
 
     /// Delayed events (zset, score = due time in ms).
     pub fn sched(&self) -> String {
-        self.k(format_args!("sched"))
+        self.k(format_args!("{{g}}:sched"))
     }
 
     /// The match id counter.
     pub fn match_seq(&self) -> String {
-        self.k(format_args!("seq:match"))
+        self.k(format_args!("{{g}}:seq:match"))
     }
 
     pub fn match_(&self, mid: u64) -> String {
-        self.k(format_args!("match:{mid}"))
+        self.k(format_args!("{{g}}:match:{mid}"))
     }
 
     /// Import index: external id (from a data feed) -> match id.
     pub fn match_ext(&self, external_id: &str) -> String {
-        self.k(format_args!("match:ext:{external_id}"))
+        self.k(format_args!("{{g}}:match:ext:{external_id}"))
     }
 
     /// Stake totals per option of a match.
@@ -239,12 +243,12 @@ impl Keys {
 
     /// Matches awaiting approval.
     pub fn matches_pending(&self) -> String {
-        self.k(format_args!("matches:pending"))
+        self.k(format_args!("{{g}}:matches:pending"))
     }
 
     /// A match index: `family` is list / doing / finished, `of` a type or "all".
     pub fn matches_index(&self, family: &str, of: &str) -> String {
-        self.k(format_args!("matches:{family}:{of}"))
+        self.k(format_args!("{{g}}:matches:{family}:{of}"))
     }
 
     /// Shard `shard`'s bet id counter: its n-th bet is `shards::id_in(shard, n)`.

@@ -5,7 +5,7 @@
 //! - [`bets`]: bets as stored in Redis, read back.
 //! - [`control`]: commands to running processes (reload, drain) and their answers.
 //! - [`config`]: layered, typed settings (`config/default.toml`, `--config FILE`, `MATCHDAY__…`).
-//! - [`events`]: jobs and events between services (q:{settle}, q:notify:{…}, sched).
+//! - [`events`]: jobs and events between services (q:settle:{g}, q:notify:{…}, sched).
 //! - [`ids`]: ids from a Redis counter, a block per round trip (bet ids).
 //! - [`keys`]: the one place Redis key names are built.
 //! - [`limits`]: the open-files limit, raised at start by every server.

@@ -1,6 +1,6 @@
 //! # matchday-resultcenter
 //!
-//! Settles matches. Consumes `q:{settle}` through the reliable queue; a job settles (or refunds) every
+//! Settles matches. Consumes `q:settle:{g}` through the reliable queue; a job settles (or refunds) every
 //! open bet of one match in batches through `settle_batch.lua`, and the batch that settles the last
 //! bet finishes the match. Because each bet leaves the match's open list in the same atomic step that
 //! pays it, a job run twice, a batch replayed after a crash, or two resultcenters on one match pay

@@ -1,4 +1,4 @@
-//! The handler of `q:{settle}`, run by the consumer runtime (`common::consumer`, shape `InOrder`, one
+//! The handler of `q:settle:{g}`, run by the consumer runtime (`common::consumer`, shape `InOrder`, one
 //! job at a time): acked when the match is done, left inflight and retried when Redis failed, and
 //! left inflight on shutdown between batches (resumed by the next start, or by the reaper).
 

@@ -46,7 +46,7 @@ pub enum Command {
     Logic(Workers),
     /// Run the staff HTTP API (gm).
     Gm(gm::Args),
-    /// Run the settlement service (consumes q:{settle}).
+    /// Run the settlement service (consumes q:settle:{g}).
     Resultcenter(Workers),
     /// Run the notification service (consumes q:notify:{…}, runs delayed events).
     Pushsvr(Workers),

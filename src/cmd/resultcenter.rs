@@ -1,4 +1,4 @@
-//! `matchday resultcenter`: the settlement service (consumes q:{settle}).
+//! `matchday resultcenter`: the settlement service (consumes q:settle:{g}).
 
 use common::{Config, Shutdown};
 

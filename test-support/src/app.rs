@@ -4,7 +4,7 @@
 //! token, matches opened through gm.
 //!
 //! A test ends with `app.finish().await`, which fails the test when anything is left in flight:
-//! frames in a queue or an inflight list of `q:c2l`, `q:{settle}`, `q:notify:{…}` or `q:outbox:{…}` (of the
+//! frames in a queue or an inflight list of `q:c2l`, `q:settle:{g}`, `q:notify:{…}` or `q:outbox:{…}` (of the
 //! queues whose consumer runs in the app; it waits for them to drain first), or in any dead list
 //! (`q:dead:*`). Then it stops the services. Dropping an app without `finish` fails the test too
 //! (unless it is already failing). A test that leaves frames on purpose says so with

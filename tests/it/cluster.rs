@@ -178,3 +178,45 @@ async fn the_sign_in_path_runs_on_the_cluster_each_script_in_one_slot() {
         cross_slot_calls().into_iter().filter(|c| c.keys.iter().any(|(key, _)| key.starts_with(&prefix))).collect();
     assert!(crossed.is_empty(), "scripts called with keys of more than one slot: {crossed:?}");
 }
+
+/// Staff drive a match through gm on the cluster — create, approve, open, change the odds, start,
+/// set the result — and announce now and later: the catalogue, its indexes, `sched`, the
+/// settlement queue and the global lanes share `{g}`, so every script of these runs in one slot.
+#[tokio::test]
+async fn staff_drive_a_match_on_the_cluster_each_script_in_one_slot() {
+    use serde_json::json;
+    use test_support::http::Gm;
+    use test_support::{OPERATOR, spawn_gm};
+    let env = TestEnv::on(&cluster_url().await).await;
+    let prefix = env.keys().prefix().to_owned();
+    let shutdown = common::Shutdown::new();
+    let gm = Gm::new(spawn_gm(env.node(1), &shutdown).await);
+    let spec = json!({
+        "type": "lol", "title": "T1 vs GEN", "teams": ["T1", "GEN"], "start_at": 1_900_000_000_000u64,
+        "options": [{"key": "a", "label": "T1", "odds": 1850}, {"key": "b", "label": "GEN", "odds": 2100}],
+        "min_stake": 10, "max_stake": 5000, "external_id": "feed-1"
+    });
+    let created = gm.post("/api/matches", OPERATOR, &spec).await;
+    assert_eq!(created.status, 201, "{created:?}");
+    let mid = created.body["match_id"].as_u64().unwrap();
+    for action in ["approve", "open"] {
+        let r = gm.post(&format!("/api/matches/{mid}/{action}"), OPERATOR, &json!({})).await;
+        assert_eq!(r.status, 200, "{action}: {r:?}");
+    }
+    let odds = json!({"options": [{"key": "a", "odds": 1700}]});
+    let r = gm.call("PUT", &format!("/api/matches/{mid}/odds"), Some(OPERATOR), Some(&odds)).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(gm.post(&format!("/api/matches/{mid}/start"), OPERATOR, &json!({})).await.status, 200);
+    let r = gm.post(&format!("/api/matches/{mid}/result"), OPERATOR, &json!({"winner": "a"})).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(gm.post("/api/announcements", OPERATOR, &json!({"text": "now"})).await.status, 202);
+    let later = json!({"text": "later", "at": 1_900_000_000_000u64});
+    assert_eq!(gm.post("/api/announcements", OPERATOR, &later).await.status, 202);
+    let view = gm.get(&format!("/api/matches/{mid}"), OPERATOR).await;
+    assert_eq!((view.body["result"].as_str(), view.body["odds_ver"].as_u64()), (Some("a"), Some(2)), "{view:?}");
+    assert_eq!(env.llen(&env.keys().settle()).await, 1, "the settle job is queued");
+    let crossed: Vec<_> =
+        cross_slot_calls().into_iter().filter(|c| c.keys.iter().any(|(key, _)| key.starts_with(&prefix))).collect();
+    assert!(crossed.is_empty(), "scripts called with keys of more than one slot: {crossed:?}");
+    shutdown.shutdown(Duration::from_secs(5)).await;
+}

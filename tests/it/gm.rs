@@ -145,7 +145,7 @@ async fn each_validation_failure_is_named() {
         assert_eq!((r.status, r.error_code()), (400, "invalid"), "{field}: {r:?}");
         assert!(r.message().starts_with(named), "{field}: the message names {named}: {}", r.message());
     }
-    assert!(env.scan("match:*").await.is_empty(), "nothing was created");
+    assert!(env.scan("{g}:match:*").await.is_empty(), "nothing was created");
     shutdown.shutdown(std::time::Duration::from_secs(5)).await;
 }
 
@@ -353,8 +353,8 @@ async fn import_is_idempotent_and_lists_filter_and_page() {
         r.body["items"].as_array().unwrap().iter().map(|i| i["match_id"].as_u64().unwrap()).collect::<Vec<_>>()
     };
     assert_eq!(ids(&first), ids(&again), "the same matches");
-    assert_eq!(env.scan("match:ext:*").await.len(), 5);
-    let matches: Vec<String> = env.scan("match:*").await.into_iter().filter(|k| !k.contains("ext")).collect();
+    assert_eq!(env.scan("{g}:match:ext:*").await.len(), 5);
+    let matches: Vec<String> = env.scan("{g}:match:*").await.into_iter().filter(|k| !k.contains("ext")).collect();
     assert_eq!(matches.len(), 5, "nothing new on the second import");
     let mut bad = feed.clone();
     bad[2]["options"][0]["odds"] = json!(500);
@@ -541,6 +541,7 @@ async fn announcements_now_or_later_and_ops_figures() {
         queues["items"].as_array().unwrap().iter().find(|q| q["name"] == name).map(|q| q["depth"].as_i64().unwrap())
     };
     assert_eq!(depth("q:notify:{g}"), Some(1), "announcements are queued in the global lane");
+    assert_eq!(depth("q:settle:{g}"), None, "no settlement queued");
     assert_eq!(depth("sched"), Some(1));
     let nodes = gm.get("/api/nodes", VIEWER).await;
     assert_eq!(nodes.status, 200);

@@ -68,7 +68,7 @@ async fn metrics_hold_every_family_after_real_traffic() {
     let text = eventually("every family is exported", || async {
         let text = gm.get_with("/metrics", &[]).await.text;
         // Every service's queue watcher has reported (each starts once its consumers are up).
-        let queues = ["q:c2l:{1}", "q:{settle}", "q:notify", "q:outbox"]; // a sharded queue's lanes together
+        let queues = ["q:c2l:{1}", "q:settle:{g}", "q:notify", "q:outbox"]; // a sharded queue's lanes together
         let watched = queues.iter().all(|q| text.contains(&format!(r#"matchday_queue_depth{{queue="{q}"}}"#)));
         (watched && FAMILIES.iter().all(|f| text.contains(f))).then_some(text)
     })

@@ -300,21 +300,31 @@ async fn after_a_burst_and_a_flush_verify_finds_nothing_then_exactly_what_was_ta
 /// (ledger entries decoded, sets and users' bet lists sorted; `uname.reg` left out: it names the
 /// registering frame).
 async fn state(env: &TestEnv) -> BTreeMap<String, Value> {
+    state_of(env, false).await
+}
+
+/// [`state`]; `every_pattern`: each key family must be present (a pattern that matches nothing
+/// would compare nothing, as after a change of the key shapes).
+async fn state_of(env: &TestEnv, every_pattern: bool) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
     let prefix = env.keys().prefix().to_owned();
     for pattern in [
         "{*}:user:*",
-        "uname:*",
+        "{*}:uname:*",
         "{*}:wallet:*",
         "{*}:ledger:*",
+        "{g}:match:*",
         "match:*",
-        "matches:*",
-        "bet:*",
+        "{g}:matches:*",
+        "{*}:bet:*",
         "{*}:payment:*",
         "{*}:grant:*",
         "stats:*",
+        "{*}:stats:*",
     ] {
-        for key in env.scan(pattern).await {
+        let keys = env.scan(pattern).await;
+        assert!(!every_pattern || !keys.is_empty(), "{pattern} matches no key");
+        for key in keys {
             let kind: String = env
                 .redis
                 .pool
@@ -327,7 +337,7 @@ async fn state(env: &TestEnv) -> BTreeMap<String, Value> {
             let value = match kind.as_str() {
                 "hash" => {
                     let mut h: BTreeMap<String, String> = env.redis.pool.hgetall(&key).await.unwrap();
-                    if pattern == "uname:*" {
+                    if pattern == "{*}:uname:*" {
                         h.remove("reg");
                     }
                     json!(h)
@@ -413,7 +423,7 @@ async fn restore_into_a_fresh_prefix_verifies_clean_and_clients_log_in_and_bet()
     s.act(stuck, "start", json!({})).await;
     s.act(stuck, "result", json!({"winner": "b"})).await;
     drained(&env, &s.dbsvr).await;
-    let before = state(&env).await;
+    let before = state_of(&env, true).await;
     let alice_balance = alice.call(msg::BALANCE, json!({})).await.body["balance"].as_i64().unwrap();
     drop(alice);
     s.stop().await;
@@ -429,7 +439,7 @@ async fn restore_into_a_fresh_prefix_verifies_clean_and_clients_log_in_and_bet()
     // The state is what the scripts had built, key for key.
     let after = state(&env2).await;
     assert_same(&before, &after);
-    assert!(after.contains_key("match:ext:feed-42") && after.keys().any(|k| k.ends_with("}:grant:promo-bob-1")));
+    assert!(after.contains_key("{g}:match:ext:feed-42") && after.keys().any(|k| k.ends_with("}:grant:promo-bob-1")));
     // Delayed events for the match that has not started; the stuck settlement is queued again.
     let sched: Vec<(Bytes, f64)> =
         env2.redis.pool.zrange(env2.keys().sched(), 0, -1, None, false, None, true).await.unwrap();

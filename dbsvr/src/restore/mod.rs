@@ -16,7 +16,7 @@
 //! | — | `seq:user`, `seq:match`, `seq:bet` = the highest ids |
 //!
 //! Work that was pending when Redis was lost is queued again: `auto_start` (and future `reminder`)
-//! events in `sched` for matches that have not started, and a settle / refund job on `q:{settle}` for
+//! events in `sched` for matches that have not started, and a settle / refund job on `q:settle:{g}` for
 //! matches left settling (3), cancelled (6) or without a result (7); resultcenter settles exactly
 //! the bets still open, so a job for a match already partly settled pays nothing twice.
 //!

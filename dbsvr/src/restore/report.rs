@@ -20,7 +20,7 @@ pub struct RestoreReport {
     pub idempotency: u64,
     /// Events put back in `sched` (auto starts and reminders).
     pub delayed_events: u64,
-    /// Jobs put back on `q:{settle}`.
+    /// Jobs put back on `q:settle:{g}`.
     pub settle_jobs: u64,
     /// Days with daily figures.
     pub stats_days: u64,
