@@ -175,9 +175,13 @@ pub async fn run_batches<H: BatchHandler>(
             }
             BatchOutcome::Ack => {
                 worker.backoff.reset();
-                if let Err(e) = worker.consumer.ack_all().await {
-                    tracing::warn!(error = format!("{e:#}"), "ack failed; the batch will be handled again");
-                    worker.consumer.mark_recover();
+                match worker.consumer.ack_all().await {
+                    Ok(true) => {}
+                    Ok(false) => worker.consumer.mark_recover(),
+                    Err(e) => {
+                        tracing::warn!(error = format!("{e:#}"), "ack failed; the batch will be handled again");
+                        worker.consumer.mark_recover();
+                    }
                 }
             }
             BatchOutcome::Retry => {

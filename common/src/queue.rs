@@ -98,6 +98,9 @@ struct Lane {
     inflight: String,
     /// Read the inflight list back before taking from this lane again (after a start or an error).
     recover: bool,
+    /// Frames handed out from this lane since the last take: what its inflight list should hold
+    /// when `ack_all` empties it.
+    held: usize,
     acker: Acker,
     flusher: Flusher,
 }
@@ -191,7 +194,7 @@ impl Consumer {
             .map(|q| {
                 let inflight = redis.keys.inflight(&q.queue, worker);
                 let (acker, flusher) = acker::start(redis, &inflight, &q.dead, q.dead_list);
-                Lane { q, inflight, recover: true, acker, flusher }
+                Lane { q, inflight, recover: true, held: 0, acker, flusher }
             })
             .collect();
         let consumer = Consumer {
@@ -250,9 +253,11 @@ impl Consumer {
     /// own inflight lists (frames whose claim reply was lost, or whose ack failed), so nothing is
     /// stranded there.
     pub async fn take(&mut self) -> anyhow::Result<Vec<Bytes>> {
+        self.lanes.iter_mut().for_each(|lane| lane.held = 0);
         let result = self.take_inner().await;
-        if result.is_err() {
-            self.mark_recover_all();
+        match &result {
+            Ok(frames) => self.lanes[self.current].held = frames.len(),
+            Err(_) => self.mark_recover_all(),
         }
         result
     }
@@ -353,8 +358,9 @@ impl Consumer {
             return Ok(Vec::new());
         }
         let result = self.take_more_inner(n).await;
-        if result.is_err() {
-            self.mark_recover();
+        match &result {
+            Ok(frames) => self.lanes[self.current].held += frames.len(),
+            Err(_) => self.mark_recover(),
         }
         result
     }
@@ -413,10 +419,28 @@ impl Consumer {
     /// replies (dbsvr) — only when the lists hold exactly the batch: after a claim whose answer
     /// was lost one may hold frames the batch does not (`consumer::run_batches` then reads the
     /// lists back instead).
-    pub async fn ack_all(&self) -> anyhow::Result<()> {
+    ///
+    /// Checked first: each list must hold just the frames handed out from it. A claim whose
+    /// answer was lost and that the client sent again (fred replays a command in flight when the
+    /// connection drops; Redis may have run it and written its AOF before it was killed) moved
+    /// frames no take returned; the lists are then left as they are and `Ok(false)` tells the
+    /// caller to read them back ([`Consumer::mark_recover`]) — their frames are handled again,
+    /// none is dropped unwritten. Only this consumer puts frames into its inflight lists (the
+    /// reaper only takes them out), and a replayed claim runs before this consumer's later
+    /// commands, so nothing can slip in between the check and the delete.
+    pub async fn ack_all(&self) -> anyhow::Result<bool> {
+        let lengths = self.touched.iter().map(|&i| self.redis.pool.llen::<usize, _>(&self.lanes[i].inflight));
+        let lengths = futures_util::future::try_join_all(lengths).await?;
+        for (&i, len) in self.touched.iter().zip(lengths) {
+            if len > self.lanes[i].held {
+                tracing::warn!(queue.inflight = %self.lanes[i].inflight, held = self.lanes[i].held, len,
+                    "the inflight list holds frames no take returned (a claim sent twice); reading it back");
+                return Ok(false);
+            }
+        }
         let deletes = self.touched.iter().map(|&i| self.redis.pool.del::<i64, _>(&self.lanes[i].inflight));
         futures_util::future::try_join_all(deletes).await?;
-        Ok(())
+        Ok(true)
     }
 
     /// Acks `frame` and, in the same script, pushes `reply` (list key, element); see [`Acker::ack`].

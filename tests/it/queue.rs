@@ -428,9 +428,28 @@ async fn a_consumer_of_lanes_takes_each_lane_whole_and_its_frames_go_back_to_the
     assert_eq!(batch, vec![Bytes::from_static(b"g b"), Bytes::from_static(b"s0 c")]);
     let held = env.llen(&k.inflight(&lanes[0].queue, "w")).await + env.llen(&k.inflight(&lanes[2].queue, "w")).await;
     assert_eq!(held, 2, "each frame held in its own lane's inflight list");
-    consumer.ack_all().await.unwrap();
+    assert!(consumer.ack_all().await.unwrap());
     let held = env.llen(&k.inflight(&lanes[0].queue, "w")).await + env.llen(&k.inflight(&lanes[2].queue, "w")).await;
     assert_eq!(held, 0, "the whole batch acked");
+
+    // A claim the client sent twice (its first answer lost) leaves a frame in the inflight list
+    // that no take returned: ack_all refuses to empty the list, and the read-back hands it over.
+    lpush(&env, &lanes[0].queue, vec![b"s0 d".to_vec()]).await;
+    let batch = loop {
+        let frames = consumer.take().await.unwrap();
+        if !frames.is_empty() {
+            break frames;
+        }
+    };
+    assert_eq!(batch, vec![Bytes::from_static(b"s0 d")]);
+    lpush(&env, &k.inflight(&lanes[0].queue, "w"), vec![b"s0 replayed".to_vec()]).await;
+    assert!(!consumer.ack_all().await.unwrap(), "the list holds more than the batch");
+    assert_eq!(env.llen(&k.inflight(&lanes[0].queue, "w")).await, 2, "nothing dropped");
+    consumer.mark_recover();
+    let mut again = consumer.take().await.unwrap();
+    again.sort();
+    assert_eq!(again, vec![Bytes::from_static(b"s0 d"), Bytes::from_static(b"s0 replayed")], "read back whole");
+    assert!(consumer.ack_all().await.unwrap());
 
     // A consumer that dies holding a frame of lane 1: the reaper of the lanes returns it there.
     lpush(&env, &lanes[1].queue, vec![b"s1 a".to_vec()]).await;

@@ -260,11 +260,13 @@ async fn after_a_burst_and_a_flush_verify_finds_nothing_then_exactly_what_was_ta
     sqlx::query("UPDATE wallets SET balance = balance + 1 WHERE uid = ?").bind(carol).execute(&db.pool).await.unwrap();
     let _: () = env.redis.pool.hset(env.keys().bet(b.winning_bet), ("state", "lost")).await.unwrap();
     let balance = b.balances["carol"];
+    // Each line names the shard the difference is in (an id's shard is the id mod 64).
+    let shard = |id: u64| common::shards::of_uid(id);
     let expected = vec![
-        format!("user {dave}: banned redis=1 mysql=0"),
-        format!("wallet {carol}: balance redis={balance} mysql={}", balance + 1),
-        format!("ledger {carol}: mysql sum {balance} != mysql balance {}", balance + 1),
-        format!("bet {}: state redis=\"lost\" mysql=\"won\"", b.winning_bet),
+        format!("user {dave} (shard {}): banned redis=1 mysql=0", shard(dave)),
+        format!("wallet {carol} (shard {}): balance redis={balance} mysql={}", shard(carol), balance + 1),
+        format!("ledger {carol} (shard {}): mysql sum {balance} != mysql balance {}", shard(carol), balance + 1),
+        format!("bet {} (shard {}): state redis=\"lost\" mysql=\"won\"", b.winning_bet, shard(b.winning_bet)),
     ];
     let report = verify(&env, &db).await;
     assert_eq!(report.lines(), expected);
@@ -273,7 +275,7 @@ async fn after_a_burst_and_a_flush_verify_finds_nothing_then_exactly_what_was_ta
     for line in &expected {
         assert!(out.lines().any(|l| l == line), "{line:?} not printed:\n{out}");
     }
-    assert!(out.contains(": 4 differences"), "{out}");
+    assert!(out.contains(": 4 differences, in shard"), "{out}");
     // A sample big enough to hold every id finds them too.
     let (code, out) = cli(&env, &db, &["verify", "--sample", "1000"]).await;
     assert_eq!((code, out.lines().filter(|l| expected.contains(&l.to_string())).count()), (1, 4), "{out}");
@@ -286,8 +288,9 @@ async fn after_a_burst_and_a_flush_verify_finds_nothing_then_exactly_what_was_ta
         .unwrap();
     let _: i64 = env.redis.pool.del(env.keys().user(b.uids["erin"])).await.unwrap();
     let lines = verify(&env, &db).await.lines();
-    assert!(lines.contains(&format!("user {}: missing in redis", b.uids["erin"])), "{lines:?}");
-    assert!(lines.contains(&format!("bet {}: missing in mysql", b.winning_bet)), "{lines:?}");
+    let (erin, bet) = (b.uids["erin"], b.winning_bet);
+    assert!(lines.contains(&format!("user {erin} (shard {}): missing in redis", shard(erin))), "{lines:?}");
+    assert!(lines.contains(&format!("bet {bet} (shard {}): missing in mysql", shard(bet))), "{lines:?}");
 
     // restore refuses a prefix that holds anything.
     let (code, out) = cli(&env, &db, &["restore"]).await;
@@ -574,7 +577,10 @@ async fn a_big_book_restores_and_verifies_across_pages_and_samples_find_a_differ
     let r = dbsvr::verify::run(&env2.redis, &db.pool, opts).await.unwrap();
     let payout = book.bets[1234].stake * book.bets[1234].odds / 1000;
     let payout = if book.bets[1234].option == "a" { payout } else { 0 };
-    assert_eq!(r.lines(), vec![format!("bet {bid}: payout redis=1 mysql={payout}")]);
+    assert_eq!(
+        r.lines(),
+        vec![format!("bet {bid} (shard {}): payout redis=1 mysql={payout}", common::shards::of_uid(bid))]
+    );
 }
 
 /// Ledger entries the settlement added: one per winning bet.

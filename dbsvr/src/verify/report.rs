@@ -24,7 +24,9 @@ impl Kind {
     }
 }
 
-/// One difference between the stores, e.g. `wallet 17: balance redis=900 mysql=1000`.
+/// One difference between the stores, e.g. `wallet 17 (shard 17): balance redis=900 mysql=1000`:
+/// a user's, wallet's, ledger's or bet's names the shard its id is in (docs/scaling.md), where
+/// its keys live on a Redis Cluster; a match's is in the global catalogue.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Difference {
     pub kind: Kind,
@@ -33,9 +35,19 @@ pub struct Difference {
     pub what: String,
 }
 
+impl Difference {
+    /// The shard the difference is in; none for a match (the global catalogue).
+    pub fn shard(&self) -> Option<u16> {
+        (self.kind != Kind::Match).then(|| common::shards::of_uid(self.id))
+    }
+}
+
 impl fmt::Display for Difference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.kind.name(), self.id, self.what)
+        match self.shard() {
+            Some(shard) => write!(f, "{} {} (shard {shard}): {}", self.kind.name(), self.id, self.what),
+            None => write!(f, "{} {}: {}", self.kind.name(), self.id, self.what),
+        }
     }
 }
 
@@ -83,6 +95,13 @@ impl Report {
             self.differences.len(),
             if self.differences.len() == 1 { "" } else { "s" }
         );
+        let mut shards: Vec<u16> = self.differences.iter().filter_map(Difference::shard).collect();
+        shards.sort_unstable();
+        shards.dedup();
+        if !shards.is_empty() {
+            let list: Vec<String> = shards.iter().map(u16::to_string).collect();
+            s.push_str(&format!(", in shard{} {}", if shards.len() == 1 { "" } else { "s" }, list.join(", ")));
+        }
         if self.unflushed > 0 {
             s.push_str(&format!(
                 "; note: {} change records were not flushed yet (differences may be flush lag; run again)",
@@ -147,9 +166,18 @@ mod tests {
         r.field(Kind::Wallet, 17, "balance", "900".into(), "1000".into());
         r.field(Kind::Wallet, 17, "ver", "3".into(), "3".into());
         r.diff(Kind::Bet, 4, "missing in mysql");
-        assert_eq!(r.lines(), vec!["wallet 17: balance redis=900 mysql=1000", "bet 4: missing in mysql"]);
+        assert_eq!(
+            r.lines(),
+            vec!["wallet 17 (shard 17): balance redis=900 mysql=1000", "bet 4 (shard 4): missing in mysql"]
+        );
         r.users = 3;
-        assert!(r.summary().ends_with("3 users (with their wallets and ledgers), 0 bets, 0 matches: 2 differences"));
+        assert!(
+            r.summary().ends_with(
+                "3 users (with their wallets and ledgers), 0 bets, 0 matches: 2 differences, in shards 4, 17"
+            ),
+            "{}",
+            r.summary()
+        );
         let h: HashMap<String, String> = [("a".to_string(), "12".to_string()), ("b".into(), "x".into())].into();
         assert_eq!((rnum(&h, "a"), rnum(&h, "b"), rnum(&h, "c")), ("12".into(), "\"x\"".into(), "none".into()));
     }
@@ -162,6 +190,6 @@ mod tests {
         assert!(!r.present_in_both(Kind::Bet, 3, true, false));
         assert!(!r.present_in_both(Kind::Match, 4, false, true));
         assert_eq!((r.bets, r.matches, r.gaps), (2, 1, 1));
-        assert_eq!(r.lines(), vec!["bet 3: missing in mysql", "match 4: missing in redis"]);
+        assert_eq!(r.lines(), vec!["bet 3 (shard 3): missing in mysql", "match 4: missing in redis"]);
     }
 }
