@@ -60,15 +60,3 @@ pub async fn new_uid(redis: &Redis, name: &str) -> Result<u64, fred::error::Erro
     let n: u64 = redis.pool.incr(redis.keys.user_seq(shard)).await?;
     Ok(crate::shards::id_in(shard, n))
 }
-
-/// The highest user id allocated so far (the largest over every shard's counter).
-pub async fn highest_uid(redis: &Redis) -> Result<u64, fred::error::Error> {
-    let mut highest = 0;
-    for shard in 0..crate::shards::SHARDS {
-        let n: Option<u64> = redis.pool.get(redis.keys.user_seq(shard)).await?;
-        if let Some(n) = n.filter(|n| *n > 0) {
-            highest = highest.max(crate::shards::id_in(shard, n));
-        }
-    }
-    Ok(highest)
-}

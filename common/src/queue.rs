@@ -323,13 +323,10 @@ impl Consumer {
         if self.ready.is_empty() {
             self.find_ready().await?;
         }
-        while let Some(i) = self.ready.pop() {
-            self.current = i;
-            let frames = self.claim(self.batch).await?;
-            if !frames.is_empty() {
-                self.idle = FIRST_IDLE;
-                return Ok(frames);
-            }
+        let frames = self.claim_ready(self.batch).await?;
+        if !frames.is_empty() {
+            self.idle = FIRST_IDLE;
+            return Ok(frames);
         }
         tokio::time::sleep(self.idle.min(self.block_timeout)).await;
         self.idle = (self.idle * 2).min(self.block_timeout);
@@ -373,6 +370,12 @@ impl Consumer {
         if self.ready.is_empty() && self.swept.elapsed() >= SWEEP_GAP {
             self.find_ready().await?;
         }
+        self.claim_ready(n).await
+    }
+
+    /// Claims up to `n` frames from the next lane the last sweep found frames in (the lanes that
+    /// turn out empty are passed), making it the current lane and one the batch touched.
+    async fn claim_ready(&mut self, n: usize) -> anyhow::Result<Vec<Bytes>> {
         while let Some(i) = self.ready.pop() {
             // A lane whose inflight list is still to be read back (after a start or an error) is
             // left to `take`: `ack_all` empties the lists of the lanes a batch touched, which must

@@ -21,6 +21,10 @@ use crate::{Config, Redis, Shutdown};
 /// A running total read at every heartbeat (e.g. a service's frames handled).
 pub type Counter = Arc<dyn Fn() -> u64 + Send + Sync>;
 
+/// Told each second what the queue's depth watcher read: frames waiting in all its lanes, and the
+/// age of the oldest, ms (dbsvr's backlog and lag gauges).
+pub type DepthObserver = Arc<dyn Fn(i64, u64) + Send + Sync>;
+
 /// What a service consumes, and how.
 #[derive(Clone)]
 pub struct Consumers {
@@ -40,6 +44,8 @@ pub struct Consumers {
     pub handled: Option<Counter>,
     /// Control commands this service handles besides `drain` (see [`control::serve`]).
     pub control: Handlers,
+    /// Told the queue's depth each second, besides the queue metrics.
+    pub on_depth: Option<DepthObserver>,
 }
 
 /// Runs `spec.workers` consumers, each handed to `work` (which runs it with [`crate::consumer::run`]
@@ -91,7 +97,9 @@ where
         let span = tracing::info_span!("worker", worker = %worker);
         running.push(shutdown.tracker.spawn(tracing::Instrument::instrument(work(consumer), span)));
     }
-    shutdown.tracker.spawn(watch_depth(redis.clone(), spec.queues.clone(), family.clone(), shutdown.clone()));
+    let watch =
+        watch_depth(redis.clone(), spec.queues.clone(), family.clone(), spec.on_depth.clone(), shutdown.clone());
+    shutdown.tracker.spawn(watch);
     // A consumer of lanes has no blocking connection: the reaper knows it dead only by its
     // heartbeat, so looking at every lane more often than half the heartbeat TTL gains nothing.
     let reap_every = match lanes.len() {
@@ -208,11 +216,21 @@ pub async fn lanes_depth_and_age(redis: &Redis, lanes: &[String]) -> Result<(i64
 }
 
 /// Every second, sets `matchday_queue_depth{queue}` (frames waiting in all its lanes) and
-/// `matchday_queue_oldest_age_seconds{queue}` (how long the oldest has waited).
-async fn watch_depth(redis: Redis, lanes: Vec<String>, label: String, shutdown: Shutdown) {
+/// `matchday_queue_oldest_age_seconds{queue}` (how long the oldest has waited), and tells
+/// `observer`.
+async fn watch_depth(
+    redis: Redis,
+    lanes: Vec<String>,
+    label: String,
+    observer: Option<DepthObserver>,
+    shutdown: Shutdown,
+) {
     let mut every = crate::retry::Every::new(Duration::from_secs(1));
     while every.tick(&shutdown).await {
         let Ok((depth, age_ms)) = lanes_depth_and_age(&redis, &lanes).await else { continue };
+        if let Some(observe) = &observer {
+            observe(depth, age_ms);
+        }
         metrics::gauge!("matchday_queue_depth", "queue" => label.clone()).set(depth as f64);
         metrics::gauge!("matchday_queue_oldest_age_seconds", "queue" => label.clone()).set(age_ms as f64 / 1000.0);
     }

@@ -243,21 +243,11 @@ async fn bury(ctx: &Ctx, record: &[u8], reason: &str) {
     }
 }
 
-/// Every second until shutdown, sets the backlog and lag gauges: records waiting in all the
-/// outbox's lanes, and the age of the oldest one.
-pub async fn watch_lag(ctx: Ctx, shutdown: Shutdown) {
-    let lanes = ctx.redis.keys.outboxes();
-    let mut every = common::retry::Every::new(std::time::Duration::from_secs(1));
-    while every.tick(&shutdown).await {
-        if let Ok((backlog, lag_ms)) = common::service::lanes_depth_and_age(&ctx.redis, &lanes).await {
-            report_lag(&ctx, backlog, lag_ms);
-        }
-    }
-}
-
-fn report_lag(ctx: &Ctx, backlog: i64, lag_ms: u64) {
-    ctx.stats.backlog.store(backlog as u64, Ordering::Relaxed);
-    ctx.stats.lag_ms.store(lag_ms, Ordering::Relaxed);
+/// Sets the backlog and lag gauges: records waiting in all the outbox's lanes, and the age of the
+/// oldest one (from the queue's depth watcher, `common::service::Consumers::on_depth`).
+pub fn report_lag(stats: &Stats, backlog: i64, lag_ms: u64) {
+    stats.backlog.store(backlog as u64, Ordering::Relaxed);
+    stats.lag_ms.store(lag_ms, Ordering::Relaxed);
     metrics::gauge!("matchday_dbsvr_backlog").set(backlog as f64);
     metrics::gauge!("matchday_dbsvr_lag_seconds").set(lag_ms as f64 / 1000.0);
 }

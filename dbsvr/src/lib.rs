@@ -99,10 +99,13 @@ pub async fn run_with(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) -> any
         batch: d.batch_max,
         // The longest wait between two sweeps of the outbox lanes that find nothing.
         block: Duration::from_millis(250),
-        handled: Some(Arc::new(move || stats.flushed())),
+        handled: Some(Arc::new({
+            let stats = stats.clone();
+            move || stats.flushed()
+        })),
         control: common::control::Handlers::new(),
+        on_depth: Some(Arc::new(move |backlog, lag_ms| flush::report_lag(&stats, backlog, lag_ms))),
     };
-    shutdown.tracker.spawn(flush::watch_lag(ctx.clone(), shutdown.clone()));
     let handler = Arc::new(flush::Batches { ctx, shutdown: shutdown.clone() });
     let result = run_consumers(&cfg, &redis, spec, &shutdown, |consumer| {
         let (gather, backoff) = (flush::gather(&d), flush::retry_policy(&d));

@@ -88,6 +88,7 @@ pub async fn run_with(cfg: Config, shutdown: Shutdown, extras: Extras) -> anyhow
         handled: Some(Arc::new(move || stats.handled())),
         // Control commands besides `drain` (which every service handles): `reload`.
         control: control::handlers(ctx.clone()),
+        on_depth: None,
     };
     let handler = Arc::new(worker::Frames(ctx.clone()));
     let options =

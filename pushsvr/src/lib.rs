@@ -121,6 +121,7 @@ pub async fn run_with(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) -> any
         block: IDLE_SWEEP_MAX,
         handled: Some(Arc::new(move || counted.handled())),
         control: common::control::Handlers::new(),
+        on_depth: None,
     };
     let result = run_consumers(&cfg, &redis, spec, &shutdown, |consumer| {
         let handler = Arc::new(worker::Events::new(ctx.clone()));

@@ -60,6 +60,7 @@ pub async fn run_with(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) -> any
         block: Duration::from_secs(1),
         handled: Some(Arc::new(move || stats.handled())),
         control: common::control::Handlers::new(),
+        on_depth: None,
     };
     let handler = Arc::new(worker::Jobs { ctx, shutdown: shutdown.clone() });
     let result = run_consumers(&cfg, &redis, spec, &shutdown, |consumer| {

@@ -414,33 +414,24 @@ async fn a_consumer_of_lanes_takes_each_lane_whole_and_its_frames_go_back_to_the
     // empties every inflight list the batch came from.
     lpush(&env, &lanes[0].queue, vec![b"s0 c".to_vec()]).await;
     lpush(&env, &lanes[2].queue, vec![b"g b".to_vec()]).await;
-    let mut batch = loop {
-        let frames = consumer.take().await.unwrap();
-        if !frames.is_empty() {
-            break frames;
-        }
-    };
+    let mut batch = take_some(&mut consumer).await;
     while batch.len() < 2 {
         batch.extend(consumer.take_more(8).await.unwrap());
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     batch.sort();
     assert_eq!(batch, vec![Bytes::from_static(b"g b"), Bytes::from_static(b"s0 c")]);
-    let held = env.llen(&k.inflight(&lanes[0].queue, "w")).await + env.llen(&k.inflight(&lanes[2].queue, "w")).await;
-    assert_eq!(held, 2, "each frame held in its own lane's inflight list");
+    let held = || async {
+        env.llen(&k.inflight(&lanes[0].queue, "w")).await + env.llen(&k.inflight(&lanes[2].queue, "w")).await
+    };
+    assert_eq!(held().await, 2, "each frame held in its own lane's inflight list");
     assert!(consumer.ack_all().await.unwrap());
-    let held = env.llen(&k.inflight(&lanes[0].queue, "w")).await + env.llen(&k.inflight(&lanes[2].queue, "w")).await;
-    assert_eq!(held, 0, "the whole batch acked");
+    assert_eq!(held().await, 0, "the whole batch acked");
 
     // A claim the client sent twice (its first answer lost) leaves a frame in the inflight list
     // that no take returned: ack_all refuses to empty the list, and the read-back hands it over.
     lpush(&env, &lanes[0].queue, vec![b"s0 d".to_vec()]).await;
-    let batch = loop {
-        let frames = consumer.take().await.unwrap();
-        if !frames.is_empty() {
-            break frames;
-        }
-    };
+    let batch = take_some(&mut consumer).await;
     assert_eq!(batch, vec![Bytes::from_static(b"s0 d")]);
     lpush(&env, &k.inflight(&lanes[0].queue, "w"), vec![b"s0 replayed".to_vec()]).await;
     assert!(!consumer.ack_all().await.unwrap(), "the list holds more than the batch");
@@ -453,12 +444,7 @@ async fn a_consumer_of_lanes_takes_each_lane_whole_and_its_frames_go_back_to_the
 
     // A consumer that dies holding a frame of lane 1: the reaper of the lanes returns it there.
     lpush(&env, &lanes[1].queue, vec![b"s1 a".to_vec()]).await;
-    let frames = loop {
-        let frames = consumer.take().await.unwrap();
-        if !frames.is_empty() {
-            break frames;
-        }
-    };
+    let frames = take_some(&mut consumer).await;
     assert_eq!(frames, vec![Bytes::from_static(b"s1 a")]);
     drop(consumer); // no heartbeat key "hb" exists: the reaper takes it for dead
     let reaper = Reaper::lanes(&env.redis, lanes.clone(), "reaper", 3, Duration::from_secs(5), Duration::ZERO);
@@ -466,4 +452,14 @@ async fn a_consumer_of_lanes_takes_each_lane_whole_and_its_frames_go_back_to_the
     let back: Vec<Bytes> = env.redis.pool.lrange(&lanes[1].queue, 0, -1).await.unwrap();
     assert_eq!(back, frames, "back in the lane it came from");
     assert_eq!(env.llen(&lanes[0].queue).await + env.llen(&lanes[2].queue).await, 0, "and nowhere else");
+}
+
+/// The next frames a consumer takes, waiting out takes that find nothing.
+async fn take_some(consumer: &mut Consumer) -> Vec<Bytes> {
+    loop {
+        let frames = consumer.take().await.unwrap();
+        if !frames.is_empty() {
+            return frames;
+        }
+    }
 }
