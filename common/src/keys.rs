@@ -278,6 +278,13 @@ impl Keys {
         self.k(format_args!("{{{}}}:grant:{request_id}", Keys::of(uid)))
     }
 
+    /// The user an idempotency id (`kind` = payment or grant, `id` = its order or request id) was
+    /// first used for: user `uid`'s own record (`payment`, `grant`) lives in that user's shard, so
+    /// this one global claim is what refuses the same id for another user (gm, before the credit).
+    pub fn once_owner(&self, kind: &str, id: &str) -> String {
+        self.k(format_args!("{{g}}:owner:{kind}:{id}"))
+    }
+
     /// Control commands for the `role` service of process `node` (common::control). The role is
     /// part of the key because `matchday up` runs every role under one node id.
     pub fn control(&self, role: &str, node: &str) -> String {

@@ -486,15 +486,19 @@ impl Consumer {
     /// Sends every ack already handed over (then refuses more), and unregisters the consumer from
     /// each lane whose inflight list is empty (on graceful shutdown).
     pub async fn leave(self) -> anyhow::Result<()> {
-        for lane in self.lanes {
+        let redis = &self.redis;
+        // Every lane at once: a consumer of 65 lanes leaves in a few round trips, not 130.
+        let leaving = self.lanes.into_iter().map(|lane| async move {
             lane.flusher.finish().await;
-            let left: i64 = self.redis.pool.llen(&lane.inflight).await?;
+            let left: i64 = redis.pool.llen(&lane.inflight).await?;
             if left == 0 {
-                let _: i64 = self.redis.pool.hdel(&lane.q.consumers, &lane.inflight).await?;
+                let _: i64 = redis.pool.hdel(&lane.q.consumers, &lane.inflight).await?;
             } else {
                 tracing::warn!(queue.inflight = %lane.inflight, frames = left, "leaving frames inflight for the reaper");
             }
-        }
+            anyhow::Ok(())
+        });
+        futures_util::future::try_join_all(leaving).await?;
         if let Some((blocking, _)) = self.blocking {
             let _ = blocking.quit().await;
         }

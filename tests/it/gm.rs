@@ -493,9 +493,21 @@ async fn payment_callbacks_are_signed_and_credit_once() {
     let other = serde_json::to_vec(&json!({"order_id": "ord-1", "user_id": 3, "amount": 999})).unwrap();
     let r = gm.raw("/api/payments/callback", other.clone(), &[("x-signature", sign(&other, PAYMENT_SECRET))]).await;
     assert_eq!(r.status, 409);
+    // So is the same order id for another user (whose wallet is in another shard): nothing credited.
+    user(&env, 4, 100).await;
+    let before = snapshot_wallet(&env, 4).await;
+    let theirs = serde_json::to_vec(&json!({"order_id": "ord-1", "user_id": 4, "amount": 250})).unwrap();
+    let r = gm.raw("/api/payments/callback", theirs.clone(), &[("x-signature", sign(&theirs, PAYMENT_SECRET))]).await;
+    assert_eq!((r.status, r.error_code()), (409, "conflict"), "{r:?}");
+    assert_eq!(snapshot_wallet(&env, 4).await, before, "nothing credited to the other user");
     let unknown = serde_json::to_vec(&json!({"order_id": "ord-2", "user_id": 404, "amount": 5})).unwrap();
     let r = gm.raw("/api/payments/callback", unknown.clone(), &[("x-signature", sign(&unknown, PAYMENT_SECRET))]).await;
     assert_eq!(r.status, 404);
+    // An order refused for an unknown user does not hold its id: the provider's corrected callback
+    // for the right user is credited.
+    let right = serde_json::to_vec(&json!({"order_id": "ord-2", "user_id": 4, "amount": 5})).unwrap();
+    let r = gm.raw("/api/payments/callback", right.clone(), &[("x-signature", sign(&right, PAYMENT_SECRET))]).await;
+    assert_eq!(r.status, 200, "{r:?}");
     // Without a configured secret, callbacks are refused as a configuration matter, not a retry.
     let mut unconfigured = env.node(1);
     unconfigured.gm.payment_secret = "".into();

@@ -321,6 +321,7 @@ async fn state_of(env: &TestEnv, every_pattern: bool) -> BTreeMap<String, Value>
         "{g}:matches:*",
         "{*}:bet:*",
         "{*}:payment:*",
+        "{g}:owner:*",
         "{*}:grant:*",
         "stats:*",
         "{*}:stats:*",

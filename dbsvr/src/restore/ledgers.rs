@@ -106,11 +106,12 @@ pub(super) async fn credits(
                     "{reason} {id:?}: no matching ledger row; its record is restored without the `ledger` field"
                 )),
             }
-            let key = match kind {
-                Credit::Payment => k.payment(*uid, id),
-                Credit::Grant => k.grant(*uid, id),
+            let (key, owner) = match kind {
+                Credit::Payment => (k.payment(*uid, id), k.once_owner("payment", id)),
+                Credit::Grant => (k.grant(*uid, id), k.once_owner("grant", id)),
             };
             w.hset(key, fields).await?;
+            w.set(owner, uid.to_string()).await?;
             match kind {
                 Credit::Payment => report.payments += 1,
                 Credit::Grant => report.grants += 1,

@@ -6,6 +6,7 @@ use axum::extract::State;
 use bytes::Bytes;
 use common::store::wallet_change::{self, Outcome};
 use fred::prelude::*;
+use fred::types::SetOptions;
 
 use crate::AppState;
 use crate::audit;
@@ -127,6 +128,21 @@ pub async fn change(
     once: Option<Once<'_>>,
     audit: Vec<u8>,
 ) -> Result<(i64, bool), ApiError> {
+    // The id's owner first: the user's own idempotency record is in the user's shard, so only this
+    // global claim sees the same id sent for another user. A claim whose credit then fails is kept
+    // (a retry for the same user passes it), except when there is no such user.
+    let mut claimed = None;
+    if let Some(o) = &once {
+        let owner = st.redis.keys.once_owner(o.kind, o.id);
+        let first: Option<u64> = st.redis.pool.set(&owner, uid, None, Some(SetOptions::NX), true).await?;
+        match first {
+            Some(first) if first != uid => {
+                return Err(ApiError::conflict("conflict", "this id was already used for another user or amount"));
+            }
+            Some(_) => {}
+            None => claimed = Some(owner),
+        }
+    }
     let once = once.map(|o| match o.kind {
         "payment" => wallet_change::Once::Payment { order_id: o.id },
         _ => wallet_change::Once::Grant { request_id: o.id },
@@ -139,7 +155,12 @@ pub async fn change(
             "insufficient_balance",
             format!("user {uid} has {balance} coins; taking {} would go below zero", -delta),
         )),
-        Outcome::NoUser => Err(ApiError::NotFound(format!("no user {uid}"))),
+        Outcome::NoUser => {
+            if let Some(owner) = claimed {
+                let _: i64 = st.redis.pool.del(&owner).await?;
+            }
+            Err(ApiError::NotFound(format!("no user {uid}")))
+        }
         Outcome::OnceConflict => {
             Err(ApiError::conflict("conflict", "this id was already used for another user or amount"))
         }
