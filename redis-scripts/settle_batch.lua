@@ -1,67 +1,63 @@
--- settle_batch.lua — settle (or refund) a batch of a match's open bets, atomically, and finish the
--- match when its last open bet is done. A bet is taken off the match's open list in the same step
--- that pays it, so a batch replayed (after a crash) or run by two resultcenters at once pays nothing
--- twice: a bet no longer on the list is skipped.
+-- settle_batch.lua — settle (or refund) a batch of a match's open bets in one shard, atomically.
+-- A bet is taken off the shard's open list in the same step that pays it, so a batch replayed
+-- (after a crash) or run by two resultcenters at once pays nothing twice: a bet no longer on the
+-- list is skipped. Each shard settles on its own, in its own slot (docs/scaling.md); when every
+-- shard's list is empty resultcenter finishes the match with match_finish.lua on the catalogue.
 --
 -- won      → credit floor(stake × odds / 1000) (computed without overflow), ledger reason "payout"
 -- lost     → nothing
 -- refunded → credit the stake, ledger reason "refund"
 -- Every settled bet: one "settled" change record (common::records::Settled), packed once and pushed
--- to the outbox (dbsvr writes the bet, and with a payout the wallet and ledger rows from it), to
--- q:notify:{…} (it is also the "bet_settled" event) and, with a payout, to the user's ledger (it is
--- the ledger entry); and its potential payout released from the wallet's `exposure` (place_bet.lua
--- added it). The batch's records go to the outbox and q:notify:{…} in one LPUSH each.
+-- to the shard's outbox lane (dbsvr writes the bet, and with a payout the wallet and ledger rows
+-- from it), to the shard's q:notify lane (it is also the "bet_settled" event) and, with a payout,
+-- to the user's ledger (it is the ledger entry); and its potential payout released from the
+-- wallet's `exposure` (place_bet.lua added it). The batch's records go to the two lanes in one
+-- LPUSH each. The shard's copy counts what it settled and paid (`settled`, `paid`), which
+-- match_finish.lua's caller sums into the catalogue record.
 -- The maximum balance: place_bet.lua refuses a bet unless balance + exposure (the potential payouts
 -- of open bets) stays within MAX_BALANCE (protocol::error_code::MAX_BALANCE, 10^15), and a payout
 -- or refund is at most the bet's potential payout, so no payout takes a balance past it. A payout is
 -- always credited in full, never refused nor truncated: a bet placed before exposure was kept is
 -- paid in full even past MAX_BALANCE, which stays exact in Lua's doubles: one payout is at most
 -- 10^15 and 2^53 is 9 times MAX_BALANCE. Coins are written as integer strings (%d).
--- Last bet done (and the match in a state the final transitions allow): the match goes through its
--- final states (3 → 4 settled → 9 credited, every payout being delivered in the same steps; or
--- 6/7 → 8 refunded), from the doing/list indexes to finished, with an event per state.
 --
--- KEYS[1]  match:{mid}            KEYS[2]  match:{mid}:open (hash bid -> uid)
--- KEYS[3]  q:outbox:{g}               KEYS[4]  q:notify:{g}
--- KEYS[5]  matches:doing:all      KEYS[6]  matches:doing:{type}
--- KEYS[7]  matches:finished:all   KEYS[8]  matches:finished:{type}
--- KEYS[9]  matches:list:all       KEYS[10] matches:list:{type}
--- then for bet i = 1..n: KEYS[8+3i] bet:{bid}, KEYS[9+3i] wallet:{uid}, KEYS[10+3i] ledger:{uid}
--- ARGV[1]  "settle" (pay the winner recorded in the match's `result`) or "refund"
+-- KEYS[1]  {s}:match:{mid}        the shard's copy (match_copy.lua): state and result
+-- KEYS[2]  {s}:match:{mid}:open   (hash bid -> uid)
+-- KEYS[3]  q:outbox:{s}           KEYS[4]  q:notify:{s}
+-- then for bet i = 1..n: KEYS[2+3i] bet:{bid}, KEYS[3+3i] wallet:{uid}, KEYS[4+3i] ledger:{uid}
+-- ARGV[1]  "settle" (pay the winner recorded in the copy's `result`) or "refund"
 -- ARGV[2]  now, Unix ms
--- ARGV[3]  the final steps in order, "state:action" comma separated ("4:settled,9:credited" for
---          settle, "8:refunded" for refund); each step's event names its action
--- ARGV[4]  states the first final transition is allowed from, comma separated ("3", or "6,7")
--- ARGV[5]  n, the number of bets in this batch (may be 0: just finish the match if nothing is open)
+-- ARGV[3]  states the copy must be in, comma separated ("3" to settle, "6,7" to refund)
+-- ARGV[4]  mid
+-- ARGV[5]  n, the number of bets in this batch (may be 0: just count what is left)
 -- ARGV[6..5+n] the bet ids, in the order of the bet keys
 --
--- Reply:   Settled        {settled, remaining, finished}  bets settled now; open bets left; 1 if the
---                          match was finished now
---          NotSettleable  {-1, remaining, state}          the match is not in a state this job may
---                          settle: nothing written
--- Errors:  "ERR no such match" (nothing written).
+-- Reply:   Settled        {settled, remaining}    bets settled now; open bets left in the shard
+--          NotSettleable  {-1, remaining, state}  the shard's copy is in a state this job may not
+--                          settle (it may lag the catalogue: copy, then retry): nothing written
+--          NoCopy         {-2, remaining}         the shard holds no copy of the match: nothing written
+-- Errors:  none for valid input.
 -- Cost:    per bet settled: HDEL, HMGET bet, HSET bet, HMGET wallet, one HSET or HDEL of the wallet
 --          (a payout that empties the exposure: both), and with a payout LPUSH ledger; one
---          cmsgpack.pack. Per batch: HMGET match, LPUSH outbox, LPUSH notify, 2 HINCRBY match, HLEN;
---          the batch that finishes the match adds its transitions (a few commands).
-local m = redis.call('HMGET', KEYS[1], 'state', 'result', 'ver', 'start_at', 'id')
-if not m[1] then return redis.error_reply('ERR no such match') end
+--          cmsgpack.pack. Per batch: HMGET copy, LPUSH outbox, LPUSH notify, 2 HINCRBY copy, HLEN.
+local m = redis.call('HMGET', KEYS[1], 'state', 'result')
+if not m[1] then return {-2, redis.call('HLEN', KEYS[2])} end
 local state = tonumber(m[1])
 local allowed = false
-for s in string.gmatch(ARGV[4], '[^,]+') do
+for s in string.gmatch(ARGV[3], '[^,]+') do
   if tonumber(s) == state then allowed = true end
 end
 if not allowed then
   return {-1, redis.call('HLEN', KEYS[2]), state}
 end
 local mode, now, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[5])
-local winner, mid = m[2], tonumber(m[5])
+local winner, mid = m[2], tonumber(ARGV[4])
 local function int(n) return string.format('%d', n) end
 local TWO_53 = 9007199254740992
 local settled, paid, records = 0, 0, {}
 for i = 1, n do
   if redis.call('HDEL', KEYS[2], ARGV[5 + i]) == 1 then
-    local bk, wk, lk = KEYS[8 + 3 * i], KEYS[9 + 3 * i], KEYS[10 + 3 * i]
+    local bk, wk, lk = KEYS[2 + 3 * i], KEYS[3 + 3 * i], KEYS[4 + 3 * i]
     local b = redis.call('HMGET', bk, 'state', 'stake', 'odds', 'option', 'uid', 'ver', 'id', 'match_id', 'ts', 'req_id')
     if b[1] == 'open' then
       local stake, odds = tonumber(b[2]), tonumber(b[3])
@@ -127,23 +123,4 @@ if settled > 0 then
   redis.call('HINCRBY', KEYS[1], 'settled', settled)
   redis.call('HINCRBY', KEYS[1], 'paid', int(paid)) -- (0 too: the field exists from the first batch)
 end
-local remaining = redis.call('HLEN', KEYS[2])
-if remaining > 0 then return {settled, remaining, 0} end
-
-local from, final = state, state
-for code, action in string.gmatch(ARGV[3], '(-?%d+):([%a_]+)') do
-  final = tonumber(code)
-  redis.call('LPUSH', KEYS[4], cmsgpack.pack({kind = 'match_state', match_id = mid, state = final, from = from,
-    action = action, ts = now}))
-  from = final
-end
-local ver = tonumber(m[3]) + 1
-redis.call('HSET', KEYS[1], 'state', final, 'ver', ver, 'updated_at', now)
-for i = 5, 10 do redis.call('ZREM', KEYS[i], mid) end
-redis.call('ZADD', KEYS[7], tonumber(m[4]), mid)
-redis.call('ZADD', KEYS[8], tonumber(m[4]), mid)
-local flat = redis.call('HGETALL', KEYS[1])
-local snapshot = {}
-for i = 1, #flat, 2 do snapshot[flat[i]] = flat[i + 1] end
-redis.call('LPUSH', KEYS[3], cmsgpack.pack({ts = now, table = 'match', key = m[5], ver = ver, fields = snapshot}))
-return {settled, 0, 1}
+return {settled, redis.call('HLEN', KEYS[2])}

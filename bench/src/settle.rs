@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::store::match_finish;
 use common::store::settle_batch::{self, Outcome};
 use common::{Config, Redis, Shutdown};
 use fred::prelude::*;
@@ -123,25 +124,31 @@ async fn close(redis: &Redis, mid: u64) -> anyhow::Result<()> {
     step(redis, mid, Action::Result, Some("a")).await
 }
 
-/// Calls settle_batch.lua back to back until the match is finished (what resultcenter does, minus
-/// the queue, the job and the service).
+/// Calls settle_batch.lua back to back, shard by shard, until every shard is empty, then
+/// match_finish.lua (what resultcenter does, minus the queue, the job and the service).
 async fn drive_script(redis: &Redis, mid: u64, batch: usize) -> anyhow::Result<()> {
-    let mut cursor = 0;
-    loop {
-        let (bets, next) = common::bets::open_page(redis, mid, cursor, batch as u64).await?;
-        cursor = next;
-        let args = settle_batch::Args {
-            mid,
-            kind: "lol",
-            job: Job::Settle,
-            now_ms: 1,
-            finals: &[Action::Settled, Action::Credited],
-            bets: &bets,
-        };
-        let r = settle_batch::call(redis, &args).await?;
-        if let Outcome::Settled { finished: true, .. } = r {
-            return Ok(());
+    let finals = &[Action::Settled, Action::Credited];
+    let (mut settled, mut paid) = (0u64, 0u64);
+    for shard in 0..common::shards::SHARDS {
+        let mut cursor = 0;
+        loop {
+            let (bets, next) = common::bets::open_page(redis, shard, mid, cursor, batch as u64).await?;
+            cursor = next;
+            let args = settle_batch::Args { mid, shard, job: Job::Settle, now_ms: 1, finals, bets: &bets };
+            match settle_batch::call(redis, &args).await? {
+                Outcome::Settled { remaining: 0, .. } | Outcome::NoCopy { remaining: 0 } => break,
+                Outcome::Settled { .. } => {}
+                other => anyhow::bail!("settle_batch.lua answered {other:?} in shard {shard}"),
+            }
         }
-        anyhow::ensure!(!bets.is_empty() || cursor != 0, "settle_batch.lua answered {r:?} with nothing open");
+        let counters: Vec<Option<u64>> =
+            redis.pool.hmget(redis.keys.match_copy(shard, mid), vec!["settled", "paid"]).await?;
+        settled += counters[0].unwrap_or(0);
+        paid += counters[1].unwrap_or(0);
+    }
+    let args = match_finish::Args { mid, kind: "lol", finals, settled, paid, now_ms: 1 };
+    match match_finish::call(redis, &args).await? {
+        match_finish::Outcome::Finished { .. } => Ok(()),
+        other => anyhow::bail!("match_finish.lua answered {other:?}"),
     }
 }

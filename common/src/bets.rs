@@ -28,11 +28,13 @@ pub fn owner(h: &HashMap<String, String>) -> Option<u64> {
     h.get("uid").and_then(|u| u.parse().ok())
 }
 
-/// A page of match `mid`'s open bets (`match:{mid}:open`, hash bid → uid) from `cursor` (0 to
-/// start), by HSCAN: the bets and the cursor to go on from (0: the walk is over). A walk that
-/// deletes what it settled still sees every bet that stayed open throughout at least once.
+/// A page of match `mid`'s open bets in shard `shard` (`{s}:match:{mid}:open`, hash bid → uid)
+/// from `cursor` (0 to start), by HSCAN: the bets and the cursor to go on from (0: the walk is
+/// over). A walk that deletes what it settled still sees every bet that stayed open throughout at
+/// least once.
 pub async fn open_page(
     redis: &crate::Redis,
+    shard: u16,
     mid: u64,
     cursor: u64,
     count: u64,
@@ -40,8 +42,8 @@ pub async fn open_page(
     use fred::prelude::*;
     use fred::types::{ClusterHash, CustomCommand};
     let cmd = CustomCommand::new_static("HSCAN", ClusterHash::FirstKey, false);
-    let args: Vec<Value> =
-        vec![redis.keys.match_open(mid).into(), cursor.to_string().into(), "COUNT".into(), count.to_string().into()];
+    let key = redis.keys.match_open(shard, mid);
+    let args: Vec<Value> = vec![key.into(), cursor.to_string().into(), "COUNT".into(), count.to_string().into()];
     let reply: Value = redis.pool.custom(cmd, args).await?;
     let mut parts = match reply {
         Value::Array(parts) if parts.len() == 2 => parts.into_iter(),
@@ -50,18 +52,6 @@ pub async fn open_page(
     let next: u64 = parts.next().and_then(|c| c.convert::<String>().ok()).and_then(|c| c.parse().ok()).unwrap_or(0);
     let flat: Vec<String> = parts.next().map(|v| v.convert()).transpose()?.unwrap_or_default();
     Ok((pairs(&flat), next))
-}
-
-/// Up to `count` of match `mid`'s open bets picked at random (HRANDFIELD): what a split job's
-/// helper takes, so that parts settling one match side by side rarely pick the same bets.
-pub async fn open_sample(
-    redis: &crate::Redis,
-    mid: u64,
-    count: u64,
-) -> Result<Vec<crate::store::settle_batch::OpenBet>, fred::error::Error> {
-    use fred::prelude::*;
-    let flat: Vec<String> = redis.pool.hrandfield(redis.keys.match_open(mid), Some((count as i64, true))).await?;
-    Ok(pairs(&flat))
 }
 
 /// Open bets from a flat [bid, uid, bid, uid, ...]; entries that are not ids are skipped.

@@ -17,9 +17,13 @@ pub struct SettleJob {
     /// A copy made to split a big match across consumers.
     #[serde(default)]
     pub helper: bool,
-    /// Which part of the open bets a copy starts with (0 for the original job).
+    /// Which part of the shards a copy settles: shards `s` with `s % parts == part` (0 for the
+    /// original job).
     #[serde(default)]
     pub part: u32,
+    /// Into how many parts the match was split (0 or 1: one job settles every shard).
+    #[serde(default)]
+    pub parts: u32,
 }
 
 /// An event on `q:notify:{…}` (or due in `sched`).
@@ -100,8 +104,15 @@ mod tests {
         let v: serde_json::Value = rmp_serde::from_slice(&bytes).unwrap();
         assert_eq!(v["kind"], "bet_settled");
         assert_eq!(rmp_serde::from_slice::<Event>(&bytes).unwrap(), e);
-        let job =
-            SettleJob { kind: "refund".into(), match_id: 4, winner: String::new(), ts: 0, helper: false, part: 0 };
+        let job = SettleJob {
+            kind: "refund".into(),
+            match_id: 4,
+            winner: String::new(),
+            ts: 0,
+            helper: false,
+            part: 0,
+            parts: 0,
+        };
         assert_eq!(rmp_serde::from_slice::<SettleJob>(&rmp_serde::to_vec_named(&job).unwrap()).unwrap(), job);
     }
 }

@@ -221,19 +221,25 @@ impl Keys {
         self.k(format_args!("{{g}}:match:ext:{external_id}"))
     }
 
-    /// Stake totals per option of a match.
-    pub fn match_pool(&self, mid: u64) -> String {
-        self.k(format_args!("match:{mid}:pool"))
+    /// Shard `shard`'s copy of match `mid`: the fields a bet and a settlement batch read (state,
+    /// odds, limits, result; match_copy.lua), and the shard's settlement counters.
+    pub fn match_copy(&self, shard: u16, mid: u64) -> String {
+        self.k(format_args!("{{{}}}:match:{mid}", crate::shards::tag(shard)))
     }
 
-    /// Open (unsettled) bets of a match: zset of "bid:uid" by time; resultcenter's work list.
-    pub fn match_open(&self, mid: u64) -> String {
-        self.k(format_args!("match:{mid}:open"))
+    /// Stake totals per option of a match's bets in shard `shard`.
+    pub fn match_pool(&self, shard: u16, mid: u64) -> String {
+        self.k(format_args!("{{{}}}:match:{mid}:pool", crate::shards::tag(shard)))
     }
 
-    /// Users who bet on a match (set of uids; match events go to them).
-    pub fn match_bettors(&self, mid: u64) -> String {
-        self.k(format_args!("match:{mid}:bettors"))
+    /// Open (unsettled) bets of a match in shard `shard`: hash bid -> uid; resultcenter's work list.
+    pub fn match_open(&self, shard: u16, mid: u64) -> String {
+        self.k(format_args!("{{{}}}:match:{mid}:open", crate::shards::tag(shard)))
+    }
+
+    /// Users of shard `shard` who bet on a match (set of uids; match events go to them).
+    pub fn match_bettors(&self, shard: u16, mid: u64) -> String {
+        self.k(format_args!("{{{}}}:match:{mid}:bettors", crate::shards::tag(shard)))
     }
 
     /// Pushes kept for an offline user (list of client frames, newest first, capped).
@@ -315,20 +321,21 @@ impl Keys {
     /// The keys of place_bet.lua, in its KEYS order, for user `uid` betting on match `mid` as bet
     /// `bid`.
     pub fn place_bet(&self, uid: u64, mid: u64, bid: u64) -> Vec<String> {
+        let shard = crate::shards::of_uid(uid);
         vec![
-            self.match_(mid),
+            self.match_copy(shard, mid),
             self.wallet(uid),
             self.bet(bid),
             self.user_bets(uid),
-            self.match_pool(mid),
+            self.match_pool(shard, mid),
             self.ledger(uid),
-            self.outbox(Home::of_uid(uid)),
-            self.match_open(mid),
-            self.match_bettors(mid),
+            self.outbox(Home::Shard(shard)),
+            self.match_open(shard, mid),
+            self.match_bettors(shard, mid),
         ]
     }
 
-    /// The index keys a settling match can be in or move to, in settle_batch.lua's KEYS[5..10]
+    /// The index keys a settling match can be in or move to, in match_finish.lua's KEYS[4..9]
     /// order: doing, finished and list, each for all types and for `kind`.
     pub fn settle_indexes(&self, kind: &str) -> Vec<String> {
         ["doing", "finished", "list"]

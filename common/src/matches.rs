@@ -1,5 +1,6 @@
 //! Matches as stored in Redis (`match:{mid}` hash) and read back: one place that knows the fields,
-//! used by gm (staff views) and logic (client lists and details).
+//! used by gm (staff views) and logic (client lists and details); and each shard's copy of a match
+//! and its part of the pools, open bets and settlement (docs/scaling.md).
 
 use std::collections::HashMap;
 
@@ -9,7 +10,9 @@ use protocol::matches::{Index, MatchState};
 use serde::{Deserialize, Serialize};
 
 use crate::redis::Redis;
-use crate::store::StoreError;
+use crate::retry::Backoff;
+use crate::shards::SHARDS;
+use crate::store::{StoreError, match_copy};
 
 /// One betting option: a key, a label, and odds in thousandths (1850 = 1.85).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,6 +130,98 @@ pub async fn load_many(redis: &Redis, ids: &[u64]) -> Result<Vec<MatchRecord>, S
         if !h.is_empty() {
             out.push(MatchRecord::from_hash(&h).map_err(|e| malformed(*id, e))?);
         }
+    }
+    Ok(out)
+}
+
+/// The fields of the catalogue record that each shard's copy holds: what place_bet.lua and
+/// settle_batch.lua read (state, odds, limits, result), besides every `odds:{key}`.
+const COPIED: &[&str] =
+    &["id", "type", "state", "live", "odds_ver", "options", "min_stake", "max_stake", "result", "ver"];
+
+/// Whether a shard's copy of a match holds catalogue field `field` (restore writes the copies).
+pub fn is_copied(field: &str) -> bool {
+    COPIED.contains(&field) || field.starts_with("odds:")
+}
+
+/// Attempts at each shard's copy before [`copy_to_shards`] gives up (with jittered backoff between).
+const COPY_ATTEMPTS: u32 = 3;
+
+/// Copies match `mid`'s catalogue record, as it is now, to every shard (match_copy.lua, all shards
+/// at once): after a transition or an odds change, a bet in any shard sees it. A copy only moves
+/// forward, so a repeat, or a copy racing a newer one, changes nothing. Ok(false) if there is no
+/// such match. A shard that cannot be reached is retried with jittered backoff, then the error is
+/// returned (transient: the caller answers "unavailable"; the change is in the catalogue, and the
+/// next copy of the match — a retried action, resultcenter's job — brings the lagging shard up).
+pub async fn copy_to_shards(redis: &Redis, mid: u64) -> Result<bool, StoreError> {
+    let h: HashMap<String, String> = redis.pool.hgetall(redis.keys.match_(mid)).await?;
+    if h.is_empty() {
+        return Ok(false);
+    }
+    let ver: u64 = h.get("ver").and_then(|v| v.parse().ok()).ok_or_else(|| malformed(mid, "no version".into()))?;
+    let fields: Vec<(String, String)> = h.into_iter().filter(|(f, _)| f != "ver" && is_copied(f)).collect();
+    let copies = (0..SHARDS).map(|shard| copy_one(redis, match_copy::Args { shard, mid, ver, fields: &fields }));
+    futures_util::future::try_join_all(copies).await?;
+    Ok(true)
+}
+
+async fn copy_one(redis: &Redis, args: match_copy::Args<'_>) -> Result<(), StoreError> {
+    let mut backoff = Backoff::redis();
+    for attempt in 1.. {
+        match match_copy::call(redis, &args).await {
+            Ok(_) => return Ok(()),
+            Err(e) if e.is_transient() && attempt < COPY_ATTEMPTS => {
+                tracing::warn!(match_id = args.mid, shard = args.shard, error = %e, "copying a match to a shard failed; retrying");
+                tokio::time::sleep(backoff.next_delay()).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("the loop returns")
+}
+
+/// What the shards hold of one match besides its copy: the stakes per option, the open bets, and
+/// what settlement has settled and paid so far.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ShardTotals {
+    pub pool: HashMap<String, i64>,
+    pub open: u64,
+    pub settled: u64,
+    pub paid: u64,
+}
+
+/// Sums each match's pools, open bets and settlement counters over the shards, for `mids` in
+/// order, in one pipeline (3 reads per shard and match).
+pub async fn shard_totals(redis: &Redis, mids: &[u64]) -> Result<Vec<ShardTotals>, StoreError> {
+    if mids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let k = &redis.keys;
+    let pipe = redis.pool.next().pipeline();
+    for mid in mids {
+        for shard in 0..SHARDS {
+            let _: () = pipe.hgetall(k.match_pool(shard, *mid)).await?;
+            let _: () = pipe.hlen(k.match_open(shard, *mid)).await?;
+            let _: () = pipe.hmget(k.match_copy(shard, *mid), vec!["settled", "paid"]).await?;
+        }
+    }
+    let replies: Vec<fred::types::Value> = Redis::each(pipe).await?;
+    let mut replies = replies.into_iter();
+    let mut next = || replies.next().ok_or_else(|| malformed(0, "a reply missing from the pipeline".into()));
+    let mut out = Vec::with_capacity(mids.len());
+    for _ in mids {
+        let mut t = ShardTotals::default();
+        for _ in 0..SHARDS {
+            let pool: HashMap<String, i64> = next()?.convert()?;
+            for (option, stake) in pool {
+                *t.pool.entry(option).or_default() += stake;
+            }
+            t.open += next()?.convert::<u64>()?;
+            let counters: Vec<Option<u64>> = next()?.convert()?;
+            t.settled += counters.first().copied().flatten().unwrap_or(0);
+            t.paid += counters.get(1).copied().flatten().unwrap_or(0);
+        }
+        out.push(t);
     }
     Ok(out)
 }

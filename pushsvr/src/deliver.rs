@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
+use common::shards::SHARDS;
 use common::store::push_user;
 use fred::prelude::*;
 use fred::types::Value;
@@ -127,10 +128,12 @@ fn count(ctx: &Ctx, pushes: &[Push], connections: u64, kept: bool) {
     }
 }
 
-/// Delivers `pushes` to every user who bet on match `mid`; returns how many users got them (on a
-/// connection, or in the inbox).
+/// Delivers `pushes` to every user who bet on match `mid` (each shard keeps its own bettors);
+/// returns how many users got them (on a connection, or in the inbox).
 pub async fn to_bettors(ctx: &Ctx, mid: u64, pushes: &[Push], offline: Offline) -> anyhow::Result<u64> {
-    let uids: Vec<u64> = ctx.redis.pool.smembers(ctx.redis.keys.match_bettors(mid)).await?;
+    let (redis, keys) = (&ctx.redis, &ctx.redis.keys);
+    let sets = (0..SHARDS).map(|shard| redis.pool.smembers::<Vec<u64>, _>(keys.match_bettors(shard, mid)));
+    let uids: Vec<u64> = futures_util::future::try_join_all(sets).await?.into_iter().flatten().collect();
     let results: Vec<anyhow::Result<Delivered>> =
         stream::iter(uids).map(|uid| to_user(ctx, uid, pushes, offline)).buffer_unordered(FANOUT).collect().await;
     let mut reached = 0;

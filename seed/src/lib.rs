@@ -32,11 +32,11 @@ pub struct Bet {
 /// The odds of [`open_match`]'s options: a at 1.85, b at 2.133.
 pub const ODDS: [(&str, i64); 2] = [("a", 1850), ("b", 2133)];
 
-/// Creates user `uid` ("u{uid}") holding `amount` coins, through register.lua (so the user, the
-/// wallet and the ledger are in the outbox like any sign-up; the amount is its sign-up grant), and
-/// moves `seq:user` to `uid` (a sign-up afterwards gets the next id).
+/// Creates user `uid` ([`fixture_name`]) holding `amount` coins, through register.lua (so the user,
+/// the wallet and the ledger are in the outbox like any sign-up; the amount is its sign-up grant),
+/// and moves `seq:user` to `uid` (a sign-up afterwards gets the next id).
 pub async fn fund(redis: &Redis, uid: u64, amount: i64) -> anyhow::Result<()> {
-    let name = format!("u{uid}");
+    let name = fixture_name(uid);
     let trace = format!("fixture-{uid}");
     let args = register::Args {
         uid,
@@ -58,6 +58,17 @@ pub async fn fund(redis: &Redis, uid: u64, amount: i64) -> anyhow::Result<()> {
         let _: () = redis.pool.set(&seq, n, None, None, false).await?;
     }
     Ok(())
+}
+
+/// A fixture user's name: "u{uid}", or the first of "u{uid}-1", "u{uid}-2", … that lies in the
+/// user's shard — as a name registered through logic does (its id is allocated in its name's
+/// shard), so register.lua's keys share one slot on a Redis Cluster.
+pub fn fixture_name(uid: u64) -> String {
+    let home = common::shards::of_uid(uid);
+    (0u32..)
+        .map(|n| if n == 0 { format!("u{uid}") } else { format!("u{uid}-{n}") })
+        .find(|name| common::shards::of_name(name) == home)
+        .expect("some suffix hashes into every shard")
 }
 
 /// Creates a match of `kind` (teams A and B, options [`ODDS`], stakes 1 to 100,000) and opens it

@@ -302,9 +302,10 @@ async fn a_bet_queued_before_the_ban_is_refused_after_it() {
         ("min_stake", "1"),
         ("max_stake", "100"),
     ];
-    let _: () = env.redis.pool.hset(k.match_(9), m).await.unwrap();
     let mut c = Client::connect(addr).await;
     let uid = c.register("gina", "ginas-password").await;
+    let shard = common::shards::of_uid(uid);
+    let _: () = env.redis.pool.hset(k.match_copy(shard, 9), m).await.unwrap();
     c.login("gina", "ginas-password").await;
     let before: i64 = env.redis.pool.hget(k.wallet(uid), "balance").await.unwrap();
     let bet = json!({ "match_id": 9, "option": "a", "stake": 10, "odds_ver": 1, "req_id": "queued" });
@@ -312,7 +313,7 @@ async fn a_bet_queued_before_the_ban_is_refused_after_it() {
     assert_eq!(r.code(), 1009, "{r:?}");
     let after: i64 = env.redis.pool.hget(k.wallet(uid), "balance").await.unwrap();
     assert_eq!(after, before, "nothing debited");
-    let bets: i64 = env.redis.pool.exists(k.match_open(9)).await.unwrap();
+    let bets: i64 = env.redis.pool.exists(k.match_open(shard, 9)).await.unwrap();
     assert_eq!(bets, 0, "no bet recorded");
     assert!(shutdown.shutdown(std::time::Duration::from_secs(10)).await);
 }

@@ -220,3 +220,32 @@ async fn staff_drive_a_match_on_the_cluster_each_script_in_one_slot() {
     assert!(crossed.is_empty(), "scripts called with keys of more than one slot: {crossed:?}");
     shutdown.shutdown(Duration::from_secs(5)).await;
 }
+
+/// Bets and their settlement on the cluster: users in every shard bet through the production
+/// scripts (each reading its shard's copy of the match), staff start the match and set the result
+/// through gm (every shard's copy follows before gm answers), and resultcenter settles each shard's
+/// open bets and finishes the match in the catalogue — every bet paid once, every balance exact, and
+/// every script of it in one slot.
+#[tokio::test]
+async fn bets_are_placed_and_settled_on_the_cluster_each_script_in_one_slot() {
+    use serde_json::json;
+    use test_support::http::Gm;
+    use test_support::{OPERATOR, spawn_gm, spawn_resultcenter};
+    let env = TestEnv::on(&cluster_url().await).await;
+    let prefix = env.keys().prefix().to_owned();
+    let shutdown = common::Shutdown::new();
+    let gm = Gm::new(spawn_gm(env.node(1), &shutdown).await);
+    let (mid, book) = crate::settle::book(&env, &gm, 200, 3).await;
+    let shards: std::collections::BTreeSet<u16> = book.bets.iter().map(|b| shards::of_uid(b.uid)).collect();
+    assert!(shards.len() > 48, "bettors in most shards: {}", shards.len());
+    assert_eq!(gm.post(&format!("/api/matches/{mid}/start"), OPERATOR, &json!({})).await.status, 200);
+    let r = gm.post(&format!("/api/matches/{mid}/result"), OPERATOR, &json!({"winner": "a"})).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    spawn_resultcenter(env.node(1), &shutdown);
+    crate::settle::wait_finished(&gm, mid, 9).await;
+    crate::settle::check_settled(&env, &gm, mid, &book, Some("a")).await;
+    let crossed: Vec<_> =
+        cross_slot_calls().into_iter().filter(|c| c.keys.iter().any(|(key, _)| key.starts_with(&prefix))).collect();
+    assert!(crossed.is_empty(), "scripts called with keys of more than one slot: {crossed:?}");
+    shutdown.shutdown(Duration::from_secs(5)).await;
+}

@@ -381,18 +381,22 @@ async fn import_is_idempotent_and_lists_filter_and_page() {
 async fn match_detail_reports_pool_totals_and_bet_count() {
     let (env, gm, shutdown) = start().await;
     let mid = create(&gm).await;
-    // What place_bet writes (issue 4) is read back as is; the bet count is the open bets plus
-    // those settled so far.
-    let _: () = env.redis.pool.hset(env.keys().match_pool(mid), [("a", 300), ("b", 120)]).await.unwrap();
-    let _: () = env.redis.pool.hset(env.keys().match_open(mid), vec![("1", "7"), ("2", "8")]).await.unwrap();
+    // What place_bet writes in each shard (issue 4) is summed over the shards; the bet count is
+    // the open bets plus those settled so far (each shard's copy counts them).
+    let k = env.keys();
+    let _: () = env.redis.pool.hset(k.match_pool(3, mid), [("a", 300), ("b", 20)]).await.unwrap();
+    let _: () = env.redis.pool.hset(k.match_pool(40, mid), [("b", 100)]).await.unwrap();
+    let _: () = env.redis.pool.hset(k.match_open(3, mid), vec![("3", "67")]).await.unwrap();
+    let _: () = env.redis.pool.hset(k.match_open(40, mid), vec![("40", "104")]).await.unwrap();
     let m = gm.get(&format!("/api/matches/{mid}"), VIEWER).await.body;
     assert_eq!(
         (m["pool"]["a"].as_i64(), m["pool"]["b"].as_i64(), m["bet_count"].as_u64()),
         (Some(300), Some(120), Some(2))
     );
-    let _: () = env.redis.pool.hset(env.keys().match_(mid), ("settled", 3)).await.unwrap();
+    let _: () = env.redis.pool.hset(k.match_copy(3, mid), ("settled", 1)).await.unwrap();
+    let _: () = env.redis.pool.hset(k.match_copy(63, mid), ("settled", 2)).await.unwrap();
     let m = gm.get(&format!("/api/matches/{mid}"), VIEWER).await.body;
-    assert_eq!(m["bet_count"].as_u64(), Some(5), "2 open + 3 settled");
+    assert_eq!((m["bet_count"].as_u64(), m["settled"].as_u64()), (Some(5), Some(3)), "2 open + 3 settled");
     shutdown.shutdown(std::time::Duration::from_secs(5)).await;
 }
 

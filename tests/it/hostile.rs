@@ -601,7 +601,7 @@ async fn stakes_of_zero_negative_huge_or_not_an_i64_are_refused_and_change_nothi
 
     assert_eq!(w.balance_of(w.alice_id).await, grant, "no balance change");
     assert_eq!(w.bets_of(w.alice_id).await, Vec::<u64>::new(), "no bet stored");
-    let open: i64 = w.env.redis.pool.hlen(w.env.keys().match_open(w.mid)).await.unwrap();
+    let open = common::matches::shard_totals(&w.env.redis, &[w.mid]).await.unwrap().remove(0).open;
     assert_eq!(open, 0);
     let ledger: i64 = w.env.redis.pool.llen(w.env.keys().ledger(w.alice_id)).await.unwrap();
     assert_eq!(ledger, 1, "only the sign-up grant in the ledger");

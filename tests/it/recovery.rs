@@ -317,7 +317,7 @@ async fn state_of(env: &TestEnv, every_pattern: bool) -> BTreeMap<String, Value>
         "{*}:wallet:*",
         "{*}:ledger:*",
         "{g}:match:*",
-        "match:*",
+        "{s*}:match:*",
         "{g}:matches:*",
         "{*}:bet:*",
         "{*}:payment:*",

@@ -15,7 +15,7 @@ use test_support::http::Gm;
 use test_support::{OPERATOR, TestEnv, VIEWER, eventually, spawn_gm, spawn_resultcenter};
 
 /// An open match of type dota2 with `users` × `per_user` bets, through the production scripts.
-async fn book(env: &TestEnv, _gm: &Gm, users: u64, per_user: u64) -> (u64, Book) {
+pub(crate) async fn book(env: &TestEnv, _gm: &Gm, users: u64, per_user: u64) -> (u64, Book) {
     let book = seed::book(&env.redis, "dota2", 1, users, per_user).await.expect("book");
     (book.match_id, book)
 }
@@ -39,7 +39,7 @@ async fn ledger_sum(env: &TestEnv, uid: u64) -> i64 {
 }
 
 /// Checks every invariant of a settled (or refunded) book.
-async fn check_settled(env: &TestEnv, gm: &Gm, mid: u64, book: &Book, winner: Option<&str>) {
+pub(crate) async fn check_settled(env: &TestEnv, gm: &Gm, mid: u64, book: &Book, winner: Option<&str>) {
     let mut expected = book.funded.clone();
     let (mut stakes, mut payouts) = (0i64, 0i64);
     for Bet { bet_id: bid, uid, option, stake, odds } in &book.bets {
@@ -76,8 +76,9 @@ async fn check_settled(env: &TestEnv, gm: &Gm, mid: u64, book: &Book, winner: Op
         (m["state"].as_i64(), m["settled"].as_u64(), m["bet_count"].as_u64()),
         (Some(final_state), Some(book.bets.len() as u64), Some(book.bets.len() as u64))
     );
-    let open: i64 = env.redis.pool.hlen(env.keys().match_open(mid)).await.unwrap();
-    assert_eq!(open, 0);
+    let totals = common::matches::shard_totals(&env.redis, &[mid]).await.unwrap().remove(0);
+    assert_eq!(totals.open, 0, "no shard holds an open bet");
+    assert_eq!(totals.settled, book.bets.len() as u64, "the shards settled every bet once");
     let finished: Option<f64> =
         env.redis.pool.zscore(env.keys().matches_index("finished", "dota2"), mid).await.unwrap();
     assert!(finished.is_some(), "the match moved to the finished index");
@@ -85,7 +86,7 @@ async fn check_settled(env: &TestEnv, gm: &Gm, mid: u64, book: &Book, winner: Op
     assert!(doing.is_none());
 }
 
-async fn wait_finished(gm: &Gm, mid: u64, state: i64) {
+pub(crate) async fn wait_finished(gm: &Gm, mid: u64, state: i64) {
     eventually("the match is finished", || async {
         (gm.get(&format!("/api/matches/{mid}"), VIEWER).await.body["state"].as_i64() == Some(state)).then_some(())
     })
@@ -116,6 +117,7 @@ async fn ten_thousand_bets_are_settled_exactly_once() {
         ts: 0,
         helper: false,
         part: 0,
+        parts: 0,
     })
     .unwrap();
     let _: i64 = env.redis.pool.rpush(env.keys().settle(), Bytes::from(job)).await.unwrap();
@@ -193,6 +195,7 @@ async fn cancel_and_no_result_refund_every_stake_exactly_once() {
         ts: 0,
         helper: false,
         part: 0,
+        parts: 0,
     })
     .unwrap();
     let _: i64 = env.redis.pool.rpush(env.keys().settle(), Bytes::from(job)).await.unwrap();
@@ -247,4 +250,25 @@ async fn a_big_match_is_split_across_two_resultcenters() {
     .await;
     assert!(shutdown.shutdown(Duration::from_secs(10)).await);
     env.assert_queues_drained().await;
+}
+
+/// A shard whose copy of the match lags the catalogue (the fan-out after "result" failed there) is
+/// not settled while it says "stopped": resultcenter copies the match again, then settles it.
+#[tokio::test]
+async fn a_shard_whose_copy_lags_is_copied_before_it_is_settled() {
+    let env = TestEnv::new().await;
+    let shutdown = Shutdown::new();
+    let gm = Gm::new(spawn_gm(env.node(1), &shutdown).await);
+    let (mid, book) = book(&env, &gm, 50, 2).await;
+    assert_eq!(gm.post(&format!("/api/matches/{mid}/start"), OPERATOR, &json!({})).await.status, 200);
+    assert_eq!(gm.post(&format!("/api/matches/{mid}/result"), OPERATOR, &json!({"winner": "a"})).await.status, 200);
+    let shard = common::shards::of_uid(book.bets[0].uid);
+    let copy = env.keys().match_copy(shard, mid);
+    let _: () = env.redis.pool.hset(&copy, [("state", "1"), ("ver", "1"), ("result", "")]).await.unwrap();
+    spawn_resultcenter(env.node(1), &shutdown);
+    wait_finished(&gm, mid, 9).await;
+    check_settled(&env, &gm, mid, &book, Some("a")).await;
+    let state: i64 = env.redis.pool.hget(&copy, "state").await.unwrap();
+    assert_eq!(state, 9, "the copy followed the catalogue to the end");
+    shutdown.shutdown(Duration::from_secs(5)).await;
 }

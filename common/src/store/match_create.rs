@@ -1,5 +1,7 @@
 //! match_create.lua: create a match in state -1 (pending approval), index it, queue its start and
 //! reminder events and its change record, atomically; idempotent by external id for data-feed imports.
+//! Then the match is copied to every shard (`crate::matches::copy_to_shards`), so a bet in any shard
+//! finds it (a repeated import copies it again: it heals a copy an earlier failure left behind).
 //! The contract (KEYS, ARGV, replies, errors) is the header of redis-scripts/match_create.lua.
 
 use crate::shards::Home;
@@ -53,7 +55,10 @@ pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError>
     ];
     argv.extend(args.fields.iter().map(|f| Value::from(f.as_str())));
     let reply = redis.scripts.eval(&redis.pool, ScriptName::MatchCreate, keys, argv).await?;
-    parse(&reply)
+    let outcome = parse(&reply)?;
+    let (Outcome::Created { mid } | Outcome::AlreadyImported { mid }) = outcome;
+    crate::matches::copy_to_shards(redis, mid).await?;
+    Ok(outcome)
 }
 
 fn parse(r: &Reply) -> Result<Outcome, StoreError> {

@@ -1,5 +1,7 @@
 //! match_odds.lua: change the odds of some options of a match and bump its odds version (so a bet
 //! placed against the old odds is refused with "odds changed"), with its change record, atomically.
+//! Then the match is copied to every shard (`crate::matches::copy_to_shards`): a bet in any shard
+//! against the old odds is refused once the caller hears "changed".
 //! The contract (KEYS, ARGV, replies, errors) is the header of redis-scripts/match_odds.lua.
 
 use crate::shards::Home;
@@ -51,7 +53,11 @@ pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError>
         Bytes::copy_from_slice(args.audit).into(),
     ];
     let reply = redis.scripts.eval(&redis.pool, ScriptName::MatchOdds, keys, argv).await?;
-    parse(&reply)
+    let outcome = parse(&reply)?;
+    if let Outcome::Changed { .. } = outcome {
+        crate::matches::copy_to_shards(redis, args.mid).await?;
+    }
+    Ok(outcome)
 }
 
 fn parse(r: &Reply) -> Result<Outcome, StoreError> {

@@ -1,6 +1,10 @@
 //! match_transition.lua: change a match's state by one row of the transition table
 //! (`protocol::matches::TRANSITIONS`) — state, indexes, settlement job, event and change record in
 //! one atomic step; nothing is written when the row does not allow it.
+//! Then the match is copied to every shard (`crate::matches::copy_to_shards`) before the caller
+//! hears the outcome: a transition is done (a close: no bet in any shard after it) once every shard
+//! holds it. An illegal transition copies too, so repeating an action whose copy failed (answered
+//! "unavailable") brings the lagging shards up.
 //! The contract (KEYS, ARGV, replies, errors) is the header of redis-scripts/match_transition.lua.
 
 use crate::shards::Home;
@@ -71,7 +75,11 @@ pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError>
         Bytes::copy_from_slice(args.audit).into(),
     ];
     let reply = redis.scripts.eval(&redis.pool, ScriptName::MatchTransition, keys, argv).await?;
-    parse(&reply)
+    let outcome = parse(&reply)?;
+    if outcome != Outcome::NotFound {
+        crate::matches::copy_to_shards(redis, args.mid).await?;
+    }
+    Ok(outcome)
 }
 
 /// Applies `action` to match `mid` as it is stored now (its type read first): [`call`] for

@@ -42,10 +42,11 @@ pub(super) async fn bets(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Rest
         .bind(ROWS)
         .fetch_all(pool)
         .await?;
-        let mut open: BTreeMap<u64, Vec<(String, String)>> = BTreeMap::new();
+        // Each shard's part of a match (its bettors' pool, open bets and bettors), by (match, shard).
+        let mut open: BTreeMap<(u64, u16), Vec<(String, String)>> = BTreeMap::new();
         let mut exposure: BTreeMap<u64, i64> = BTreeMap::new();
-        let mut bettors: BTreeMap<u64, BTreeSet<String>> = BTreeMap::new();
-        let mut pools: BTreeMap<(u64, String), i64> = BTreeMap::new();
+        let mut bettors: BTreeMap<(u64, u16), BTreeSet<String>> = BTreeMap::new();
+        let mut pools: BTreeMap<(u64, u16, String), i64> = BTreeMap::new();
         let mut idem: BTreeMap<u64, Vec<(String, String)>> = BTreeMap::new();
         for b in &page {
             let mut fields = vec![
@@ -68,10 +69,11 @@ pub(super) async fn bets(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Rest
             }
             w.hset(k.bet(b.id), fields).await?;
             report.bets += 1;
-            bettors.entry(b.match_id).or_default().insert(b.uid.to_string());
-            *pools.entry((b.match_id, b.option_key.clone())).or_default() += b.stake;
+            let shard = common::shards::of_uid(b.uid);
+            bettors.entry((b.match_id, shard)).or_default().insert(b.uid.to_string());
+            *pools.entry((b.match_id, shard, b.option_key.clone())).or_default() += b.stake;
             if b.state == "open" {
-                open.entry(b.match_id).or_default().push((b.id.to_string(), b.uid.to_string()));
+                open.entry((b.match_id, shard)).or_default().push((b.id.to_string(), b.uid.to_string()));
                 report.open_bets += 1;
                 *exposure.entry(b.uid).or_default() += protocol::error_code::potential_payout(b.stake, b.odds);
             }
@@ -89,17 +91,17 @@ pub(super) async fn bets(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Rest
                 )),
             }
         }
-        for (mid, members) in open {
+        for ((mid, shard), members) in open {
             for part in members.chunks(VALUES) {
                 let fields: Vec<(&str, String)> = part.iter().map(|(bid, uid)| (bid.as_str(), uid.clone())).collect();
-                w.hset(k.match_open(mid), fields).await?;
+                w.hset(k.match_open(shard, mid), fields).await?;
             }
         }
-        for (mid, uids) in bettors {
-            w.sadd(k.match_bettors(mid), uids.into_iter().collect()).await?;
+        for ((mid, shard), uids) in bettors {
+            w.sadd(k.match_bettors(shard, mid), uids.into_iter().collect()).await?;
         }
-        for ((mid, option), stake) in pools {
-            w.hincrby(k.match_pool(mid), &option, stake).await?;
+        for ((mid, shard, option), stake) in pools {
+            w.hincrby(k.match_pool(shard, mid), &option, stake).await?;
         }
         // What the user's open bets could pay (place_bet.lua keeps it; settle_batch.lua releases it).
         for (uid, potential) in exposure.into_iter().filter(|(_, p)| *p > 0) {

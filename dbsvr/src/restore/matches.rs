@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use common::events::{Event, SettleJob};
+use common::shards::SHARDS;
 use protocol::matches::{Index, MatchState};
 use sqlx::{FromRow, MySqlPool};
 
@@ -52,18 +53,20 @@ pub(super) async fn matches(
         .fetch_all(pool)
         .await?;
         let (Some(first), Some(last)) = (page.first(), page.last()) else { return Ok(()) };
-        // resultcenter's progress (`settled`, `paid`) counts the match's settled bets; the match row
-        // only has it as of the match's last change, so it is taken from the bets.
-        let progress: BTreeMap<u64, (i64, Option<i64>)> = sqlx::query_as::<_, (u64, i64, Option<i64>)>(
-            "SELECT match_id, COUNT(*), CAST(SUM(payout) AS SIGNED) FROM bets \
-             WHERE match_id BETWEEN ? AND ? AND state <> 'open' GROUP BY match_id",
+        // resultcenter's progress (`settled`, `paid`) counts the match's settled bets in each shard
+        // (a user's shard is their id mod SHARDS); the match row only has the total as of the
+        // match's last change, so it is taken from the bets.
+        let progress: BTreeMap<(u64, u16), (i64, Option<i64>)> = sqlx::query_as::<_, (u64, u16, i64, Option<i64>)>(
+            "SELECT match_id, CAST(uid % ? AS UNSIGNED), COUNT(*), CAST(SUM(payout) AS SIGNED) FROM bets \
+             WHERE match_id BETWEEN ? AND ? AND state <> 'open' GROUP BY 1, 2",
         )
+        .bind(SHARDS)
         .bind(first.id)
         .bind(last.id)
         .fetch_all(pool)
         .await?
         .into_iter()
-        .map(|(mid, n, paid)| (mid, (n, paid)))
+        .map(|(mid, shard, n, paid)| ((mid, shard), (n, paid)))
         .collect();
         for m in &page {
             let mut fields = vec![
@@ -91,10 +94,25 @@ pub(super) async fn matches(
             let odds: Vec<(String, String)> =
                 options.iter().map(|o| (format!("odds:{}", o.key), o.odds.to_string())).collect();
             fields.extend(odds.iter().map(|(k, v)| (k.as_str(), v.clone())));
-            // settle_batch.lua creates both fields with the first settled bet.
-            if let Some((settled, paid)) = progress.get(&m.id).filter(|(n, _)| *n > 0) {
-                fields.push(("settled", settled.to_string()));
-                fields.push(("paid", paid.unwrap_or(0).to_string()));
+            // Each shard's copy (match_copy.lua's fields) with its own progress (settle_batch.lua
+            // creates both counters with the shard's first settled bet); the catalogue record
+            // with the sums.
+            let copied: Vec<(&str, String)> =
+                fields.iter().filter(|(f, _)| common::matches::is_copied(f)).cloned().collect();
+            let (mut settled, mut paid) = (0i64, 0i64);
+            for shard in 0..SHARDS {
+                let mut copy = copied.clone();
+                if let Some((n, p)) = progress.get(&(m.id, shard)).filter(|(n, _)| *n > 0) {
+                    copy.extend([("settled", n.to_string()), ("paid", p.unwrap_or(0).to_string())]);
+                    settled += n;
+                    paid += p.unwrap_or(0);
+                }
+                w.hset(k.match_copy(shard, m.id), copy).await?;
+            }
+            // match_finish.lua writes the sums when it finishes the match (zero too).
+            let finished = [MatchState::Settled, MatchState::Credited, MatchState::Refunded, MatchState::Closed];
+            if finished.iter().any(|s| i64::from(s.code()) == i64::from(m.state)) {
+                fields.extend([("settled", settled.to_string()), ("paid", paid.to_string())]);
             }
             w.hset(k.match_(m.id), fields).await?;
             report.matches += 1;
@@ -133,7 +151,8 @@ pub(super) async fn matches(
                 _ => None,
             };
             if let Some((kind, winner)) = job {
-                let job = SettleJob { kind: kind.into(), match_id: m.id, winner, ts: now, helper: false, part: 0 };
+                let job =
+                    SettleJob { kind: kind.into(), match_id: m.id, winner, ts: now, helper: false, part: 0, parts: 0 };
                 w.lpush(k.settle(), Bytes::from(rmp_serde::to_vec_named(&job)?)).await?;
                 report.settle_jobs += 1;
             }

@@ -1,7 +1,5 @@
 //! Creating, importing, listing and reading matches.
 
-use std::collections::HashMap;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use common::Redis;
@@ -153,30 +151,19 @@ pub async fn view(redis: &Redis, mid: u64) -> Result<GmMatch, ApiError> {
     Ok(views(redis, vec![m]).await?.remove(0))
 }
 
-/// Staff views of matches, with their pools and bet counts read in one round trip. A match's bet
-/// count is its open bets (the work list `match:{mid}:open`) plus those settled so far (its
-/// `settled` field, which settle_batch.lua raises as it takes bets off the open list).
+/// Staff views of matches, with their pools and bet counts summed over the shards in one round
+/// trip. A match's bet count is its open bets (each shard's work list `match:{mid}:open`) plus
+/// those settled so far (each shard's copy counts them, as settle_batch.lua takes bets off its open
+/// list).
 async fn views(redis: &Redis, records: Vec<MatchRecord>) -> Result<Vec<GmMatch>, ApiError> {
-    if records.is_empty() {
-        return Ok(Vec::new());
-    }
-    let pipe = redis.pool.next().pipeline();
-    for m in &records {
-        let _: () = pipe.hgetall(redis.keys.match_pool(m.id)).await?;
-    }
-    let pools: Vec<HashMap<String, i64>> = Redis::each(pipe).await?;
-    let pipe = redis.pool.next().pipeline();
-    for m in &records {
-        let _: () = pipe.hlen(redis.keys.match_open(m.id)).await?;
-    }
-    let open: Vec<u64> = Redis::each(pipe).await?;
+    let ids: Vec<u64> = records.iter().map(|m| m.id).collect();
+    let totals = matches::shard_totals(redis, &ids).await?;
     Ok(records
         .into_iter()
-        .zip(pools)
-        .zip(open)
-        .map(|((m, pool), open)| {
-            let n = open + m.settled;
-            GmMatch::new(m, pool, n)
+        .zip(totals)
+        .map(|(mut m, t)| {
+            m.settled = t.settled;
+            GmMatch::new(m, t.pool, t.open + t.settled)
         })
         .collect())
 }

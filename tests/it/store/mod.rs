@@ -4,6 +4,7 @@
 mod auth;
 mod contract;
 mod ext;
+mod matches;
 mod money;
 mod push;
 mod queue;

@@ -3,16 +3,22 @@
 use common::shards::Home;
 use std::collections::HashMap;
 
+use common::store::match_finish;
 use common::store::place_bet::{self, Outcome as Bet};
 use common::store::settle_batch::{self, OpenBet};
 use common::store::wallet_change::{self, Outcome as Change};
 use common::store::{ScriptName, StoreError};
 use common::store::{user_ban, user_unban};
 use fred::prelude::*;
-use protocol::matches::{Action, Job};
+use protocol::matches::{Action, Job, MatchState};
 use test_support::TestEnv;
 
-/// A match hash as match_create.lua leaves it, in state `state`.
+/// Where user 5's bets read match `mid`: its copy in user 5's shard (match_copy.lua).
+fn copy_of(env: &TestEnv, mid: u64) -> String {
+    env.keys().match_copy(common::shards::of_uid(5), mid)
+}
+
+/// A shard's copy of a match as match_copy.lua leaves it, in state `state`, where user 5 bets.
 async fn stored_match(env: &TestEnv, mid: u64, state: i64) {
     let options = r#"[{"key":"a","label":"A","odds":1850},{"key":"b","label":"B","odds":2100}]"#;
     let fields: Vec<(&str, String)> = vec![
@@ -23,7 +29,7 @@ async fn stored_match(env: &TestEnv, mid: u64, state: i64) {
         ("min_stake", "10".into()),
         ("max_stake", "100".into()),
     ];
-    let _: () = env.redis.pool.hset(env.keys().match_(mid), fields).await.unwrap();
+    let _: () = env.redis.pool.hset(copy_of(env, mid), fields).await.unwrap();
 }
 
 /// User 5 bets `stake` on option "a" of match `mid` (odds version 1) as bet `bid`.
@@ -42,7 +48,7 @@ async fn place_bet_repeats_answer_the_first_reply_even_after_the_match_closed() 
     stored_match(&env, 9, 2).await;
     let _: () = env.redis.pool.hset(env.keys().wallet(5), [("balance", 100), ("ver", 1)]).await.unwrap();
     assert_eq!(place(&env, 9, 40, "req-1", 1).await.unwrap(), placed(1, 60, 1850, false));
-    let _: () = env.redis.pool.hset(env.keys().match_(9), ("state", 1)).await.unwrap();
+    let _: () = env.redis.pool.hset(copy_of(&env, 9), ("state", 1)).await.unwrap();
     let again = place(&env, 9, 40, "req-1", 2).await.unwrap();
     assert_eq!(again, placed(1, 60, 1850, true), "the first reply, marked repeated");
     assert_eq!(place(&env, 9, 40, "req-2", 3).await.unwrap(), Bet::NotOpen { state: 1 });
@@ -50,10 +56,11 @@ async fn place_bet_repeats_answer_the_first_reply_even_after_the_match_closed() 
     assert_eq!(exists, 0, "no bet written for the repeat or the refusal");
     let balance: i64 = env.redis.pool.hget(env.keys().wallet(5), "balance").await.unwrap();
     assert_eq!(balance, 60);
-    let open: HashMap<String, String> = env.redis.pool.hgetall(env.keys().match_open(9)).await.unwrap();
+    let open: HashMap<String, String> =
+        env.redis.pool.hgetall(env.keys().match_open(common::shards::of_uid(5), 9)).await.unwrap();
     assert_eq!(open, HashMap::from([("1".to_owned(), "5".to_owned())]), "resultcenter's work list holds the bet once");
     // A malformed stake is a script error that writes nothing.
-    let _: () = env.redis.pool.hset(env.keys().match_(9), ("state", 2)).await.unwrap();
+    let _: () = env.redis.pool.hset(copy_of(&env, 9), ("state", 2)).await.unwrap();
     let before = env.lanes_len(&env.keys().outboxes()).await;
     for stake in [0, -5, MAX + 1] {
         let err = place(&env, 9, stake, "req-3", 4).await.unwrap_err();
@@ -237,17 +244,21 @@ async fn settle_batch_sums_past_2_53_exactly_and_releases_what_place_bet_held() 
     let payout = |i: u64| stake(i) / 1000 * odds + stake(i) % 1000 * odds / 1000;
     let total: i64 = (1..=10).map(payout).sum();
     assert!(total > 1 << 53 && total % 2 == 1);
-    let fields: Vec<(&str, String)> = vec![
+    // The catalogue record and shard 5's copy, settling; the ten bettors all in shard 5.
+    let record: Vec<(&str, String)> = vec![
         ("id", mid.to_string()),
+        ("type", "lol".into()),
         ("state", "3".into()),
         ("result", "a".into()),
         ("ver", "1".into()),
         ("start_at", "1".into()),
     ];
-    let _: () = env.redis.pool.hset(k.match_(mid), fields).await.unwrap();
+    let _: () = env.redis.pool.hset(k.match_(mid), record.clone()).await.unwrap();
+    let _: () = env.redis.pool.hset(k.match_copy(5, mid), record).await.unwrap();
+    let uid_of = |i: u64| 5 + 64 * i;
     let mut bets = Vec::new();
     for i in 1..=10u64 {
-        let uid = 100 + i;
+        let uid = uid_of(i);
         let bet: Vec<(&str, String)> = vec![
             ("id", i.to_string()),
             ("uid", uid.to_string()),
@@ -265,34 +276,54 @@ async fn settle_batch_sums_past_2_53_exactly_and_releases_what_place_bet_held() 
         let held = if i == 1 { payout(i) + 1 } else { payout(i) };
         let _: () =
             env.redis.pool.hset(k.wallet(uid), [("balance", i as i64), ("ver", 1), ("exposure", held)]).await.unwrap();
-        let _: () = env.redis.pool.hset(k.match_open(mid), (i.to_string(), uid.to_string())).await.unwrap();
+        let _: () = env.redis.pool.hset(k.match_open(5, mid), (i.to_string(), uid.to_string())).await.unwrap();
         bets.push(OpenBet { bid: i, uid });
     }
-    let args = settle_batch::Args {
-        mid,
-        kind: "lol",
-        job: Job::Settle,
-        now_ms: 5000,
-        finals: &[Action::Settled, Action::Credited],
-        bets: &bets,
-    };
+    let finals = &[Action::Settled, Action::Credited];
+    let args = settle_batch::Args { mid, shard: 5, job: Job::Settle, now_ms: 5000, finals, bets: &bets };
     let reply = settle_batch::call(&env.redis, &args).await.unwrap();
-    assert_eq!(reply, settle_batch::Outcome::Settled { settled: 10, remaining: 0, finished: true });
-    let paid: String = env.redis.pool.hget(k.match_(mid), "paid").await.unwrap();
+    assert_eq!(reply, settle_batch::Outcome::Settled { settled: 10, remaining: 0 });
+    let paid: String = env.redis.pool.hget(k.match_copy(5, mid), "paid").await.unwrap();
     assert_eq!(paid, total.to_string(), "summed by Redis in integers");
+    let wallets = || async {
+        let mut all = Vec::new();
+        for i in 1..=10u64 {
+            let w: HashMap<String, String> = env.redis.pool.hgetall(k.wallet(uid_of(i))).await.unwrap();
+            all.push(w);
+        }
+        all
+    };
+    let after = wallets().await;
     for i in 1..=10u64 {
-        let w: HashMap<String, String> = env.redis.pool.hgetall(k.wallet(100 + i)).await.unwrap();
+        let w = &after[i as usize - 1];
         assert_eq!(w["balance"], (payout(i) + i as i64).to_string());
         let held = w.get("exposure").map(String::as_str);
         assert_eq!(held, if i == 1 { Some("1") } else { None }, "the bet's hold released (the field goes at 0)");
         let b: String = env.redis.pool.hget(k.bet(i), "payout").await.unwrap();
         assert_eq!(b, payout(i).to_string());
     }
-    let state: String = env.redis.pool.hget(k.match_(mid), "state").await.unwrap();
-    assert_eq!(state, "9", "settled, then credited");
-    // Replayed, the batch pays nothing twice; a match not in a state the job may settle is left alone.
+    // Replayed, the batch pays nothing twice.
     let again = settle_batch::call(&env.redis, &args).await.unwrap();
-    assert_eq!(again, settle_batch::Outcome::NotSettleable { remaining: 0, state: 9 });
+    assert_eq!(again, settle_batch::Outcome::Settled { settled: 0, remaining: 0 });
+    assert_eq!(wallets().await, after);
+    // The catalogue takes the shards' sums when resultcenter finishes the match (exact past 2^53:
+    // the sum is a 64-bit integer, passed and written as a string), once.
+    let settled: u64 = env.redis.pool.hget(k.match_copy(5, mid), "settled").await.unwrap();
+    let finish = match_finish::Args { mid, kind: "lol", finals, settled, paid: total as u64, now_ms: 6000 };
+    let done = match_finish::call(&env.redis, &finish).await.unwrap();
+    assert_eq!(done, match_finish::Outcome::Finished { from: MatchState::Settling, to: MatchState::Credited });
+    let m: HashMap<String, String> = env.redis.pool.hgetall(k.match_(mid)).await.unwrap();
+    assert_eq!((m["state"].as_str(), m["settled"].as_str()), ("9", "10"), "settled, then credited");
+    assert_eq!(m["paid"], total.to_string());
+    let twice = match_finish::call(&env.redis, &finish).await.unwrap();
+    assert_eq!(twice, match_finish::Outcome::NotFinishable { state: MatchState::Credited });
+    // A copy that lags (still open) is not settled from: the job copies the match first.
+    let _: () = env.redis.pool.hset(k.match_copy(6, mid), ("state", 2)).await.unwrap();
+    let lagging = settle_batch::Args { shard: 6, bets: &[], ..args.clone() };
+    let reply = settle_batch::call(&env.redis, &lagging).await.unwrap();
+    assert_eq!(reply, settle_batch::Outcome::NotSettleable { remaining: 0, state: 2 });
+    let none = settle_batch::Args { shard: 7, ..lagging };
+    assert_eq!(settle_batch::call(&env.redis, &none).await.unwrap(), settle_batch::Outcome::NoCopy { remaining: 0 });
 }
 
 /// min_bet.lua (the bench's minimal ceiling) is a bet all the same: a debit once per request id,
@@ -331,7 +362,7 @@ async fn place_bet_reads_the_odds_field_and_decodes_options_only_for_an_older_ma
     stored_match(&env, 9, 2).await;
     assert_eq!(place(&env, 9, 10, "old", 1).await.unwrap(), placed(1, 990, 1850, false));
     // The field wins over the JSON.
-    let _: () = env.redis.pool.hset(env.keys().match_(9), ("odds:a", 1900)).await.unwrap();
+    let _: () = env.redis.pool.hset(copy_of(&env, 9), ("odds:a", 1900)).await.unwrap();
     assert_eq!(place(&env, 9, 10, "field", 2).await.unwrap(), placed(2, 980, 1900, false));
     // A match made by match_create.lua has a field per option, equal to its options.
     let mid = seed::open_match(&env.redis, "lol").await.unwrap();
@@ -340,6 +371,16 @@ async fn place_bet_reads_the_odds_field_and_decodes_options_only_for_an_older_ma
     assert!(!options.is_empty());
     for o in &options {
         assert_eq!(m.get(&format!("odds:{}", o.key)), Some(&o.odds.to_string()), "{m:?}");
+    }
+    // And so has its copy in every shard, with the state, limits and versions.
+    for shard in [0, 5, common::shards::SHARDS - 1] {
+        let c: HashMap<String, String> = env.redis.pool.hgetall(env.keys().match_copy(shard, mid)).await.unwrap();
+        for f in ["state", "odds_ver", "min_stake", "max_stake", "options", "ver"] {
+            assert_eq!(c.get(f), m.get(f), "shard {shard}'s copy: {f}");
+        }
+        for o in &options {
+            assert_eq!(c.get(&format!("odds:{}", o.key)), Some(&o.odds.to_string()), "shard {shard}: {c:?}");
+        }
     }
 }
 
@@ -356,7 +397,7 @@ async fn a_bet_has_one_record_per_step_and_each_reader_decodes_the_same_bytes() 
     let env = TestEnv::new().await;
     let k = env.keys();
     stored_match(&env, 9, 2).await;
-    let _: () = env.redis.pool.hset(k.match_(9), ("odds:a", 1850)).await.unwrap();
+    let _: () = env.redis.pool.hset(copy_of(&env, 9), ("odds:a", 1850)).await.unwrap();
     let _: () = env.redis.pool.hset(k.wallet(5), [("balance", 100), ("ver", 3)]).await.unwrap();
     assert_eq!(place(&env, 9, 40, "req-1", 7).await.unwrap(), placed(7, 60, 1850, false));
 
@@ -416,18 +457,18 @@ async fn a_bet_has_one_record_per_step_and_each_reader_decodes_the_same_bytes() 
     );
 
     // Settled: option "a" won, 40 × 1.85 = 74 paid.
-    let fields = [("state", "3"), ("result", "a"), ("ver", "1"), ("start_at", "1")];
-    let _: () = env.redis.pool.hset(k.match_(9), fields.to_vec()).await.unwrap();
+    let fields = [("state", "3"), ("result", "a"), ("ver", "2")];
+    let _: () = env.redis.pool.hset(copy_of(&env, 9), fields.to_vec()).await.unwrap();
     let args = settle_batch::Args {
         mid: 9,
-        kind: "lol",
+        shard: common::shards::of_uid(5),
         job: Job::Settle,
         now_ms: 5000,
         finals: &[Action::Settled, Action::Credited],
         bets: &[OpenBet { bid: 7, uid: 5 }],
     };
     let done = settle_batch::call(&env.redis, &args).await.unwrap();
-    assert_eq!(done, settle_batch::Outcome::Settled { settled: 1, remaining: 0, finished: true });
+    assert_eq!(done, settle_batch::Outcome::Settled { settled: 1, remaining: 0 });
     let outbox: Vec<Bytes> = env.lanes_lrange(&k.outboxes()).await;
     let records: Vec<&Bytes> = outbox.iter().filter(|r| rmp_serde::from_slice::<Settled>(r).is_ok()).collect();
     let notify: Vec<Bytes> = env.lanes_lrange(&k.notifies()).await;
