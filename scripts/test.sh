@@ -7,6 +7,10 @@
 #   scripts/test.sh -p matchday-connect          (one package instead of the workspace)
 #   scripts/test.sh -- --nocapture
 #   scripts/test.sh chaos::                      (the integration tests whose names contain chaos::)
+# A run without test names (the full set, or --fast) then runs the suites of the Redis Cluster pass
+# again on a local 3-primary cluster (scripts/cluster.sh; MATCHDAY_TEST_REDIS points the tests at
+# it): the betting, settlement, push, gm, dbsvr, ban, Lua-handler, store and end-to-end tests, with
+# the same test binary (docs/scaling.md). --no-cluster skips that pass.
 # CI (.ci/run) runs the full set; fuzzing is scripts/fuzz.sh.
 set -euo pipefail
 
@@ -19,10 +23,17 @@ export MATCHDAY_TEST_PYTHON="$ROOT/.venv/bin/python"
 # --fast: skip the long tests by name (tests/it/chaos.rs, tests/it/console.rs), after any `--`
 # the caller gave (the test harness takes the rest of the line).
 fast=0
+cluster=1
 args=()
 for arg in "$@"; do
-    if [ "$arg" = --fast ]; then fast=1; else args+=("$arg"); fi
+    case "$arg" in
+        --fast) fast=1 ;;
+        --no-cluster) cluster=0 ;;
+        *) args+=("$arg") ;;
+    esac
 done
+# The cluster pass follows only a run of every test (no names, packages or options given).
+if [ "${#args[@]}" -gt 0 ]; then cluster=0; fi
 if [ "$fast" = 1 ]; then
     has_sep=0
     for arg in ${args[@]+"${args[@]}"}; do
@@ -48,6 +59,14 @@ export RUST_BACKTRACE="${MATCHDAY_TEST_BACKTRACE:-0}"
 start=$SECONDS
 status=0
 cargo test ${scope[@]+"${scope[@]}"} "$@" || status=$?
+if [ "$status" -eq 0 ] && [ "$cluster" = 1 ]; then
+    # The same suites on a Redis Cluster: every script must run in one slot there (a CROSSSLOT
+    # answer fails the test; on one Redis the store's record of cross-slot calls does).
+    url="$("$ROOT/scripts/cluster.sh" up | sed -n 's/^redis.url = //p')"
+    echo "== the cluster pass on $url"
+    MATCHDAY_TEST_REDIS="$url" cargo test --test it -- \
+        betting:: settle:: push:: gm:: dbsvr:: ban:: lua:: store:: e2e:: || status=$?
+fi
 elapsed=$((SECONDS - start))
 tier="tests"
 if [ "$fast" = 1 ]; then tier="fast tier"; fi

@@ -1,7 +1,8 @@
 //! Where pushes go. A user's pushes go to each of their connections on a live connect node, or —
 //! when they have none — into their inbox; `push_user.lua` makes that choice atomically against
-//! connect's bind (see below). A broadcast goes once to every live connect node, which writes it to
-//! all its connections.
+//! connect's bind (see below), in the user's shard, and the frames then go to the chosen
+//! connections' node lists (`common::push_lists`, each in its node's slot). A broadcast goes once
+//! to every live connect node, which writes it to all its connections.
 //!
 //! Why atomic: connect binds a login by writing `online:{uid}`, then queues the login reply, then
 //! takes the inbox. If pushsvr read the index, decided "offline", and wrote the inbox after connect
@@ -15,7 +16,6 @@ use bytes::Bytes;
 use common::shards::SHARDS;
 use common::store::push_user;
 use fred::prelude::*;
-use fred::types::Value;
 use futures_util::stream::{self, StreamExt};
 use protocol::codec::{encode_frame, encode_routed};
 use protocol::{MsgId, ReplyHead, Route};
@@ -82,29 +82,39 @@ pub async fn to_user(ctx: &Ctx, uid: u64, pushes: &[Push], offline: Offline) -> 
             let _: i64 = redis.pool.hdel(&online_key, garbage).await?;
             continue;
         }
-        let mut connections = Vec::with_capacity(conns.len());
-        for (id, conn, node) in &conns {
-            let elements = pushes
-                .iter()
-                .map(|p| Ok(Bytes::from(encode_routed(&Route::to(*id), &p.frame)?)))
-                .collect::<anyhow::Result<Vec<Bytes>>>()?;
-            connections.push(push_user::Connection { conn, node, elements });
-        }
+        let nodes: Vec<&str> = conns.iter().map(|(_, _, node)| *node).collect();
+        let live = common::push_lists::live(redis, &nodes).await?;
+        let connections: Vec<push_user::Connection> = conns
+            .iter()
+            .zip(&live)
+            .map(|((_, conn, node), live)| push_user::Connection { conn, node, live: *live })
+            .collect();
         let frames: Vec<Bytes> = pushes.iter().map(|p| p.frame.clone()).collect();
         let args = push_user::Args {
             uid,
             inbox_cap: if offline == Offline::Keep { ctx.cfg.inbox_cap as u64 } else { 0 },
-            push_ttl_ms: ctx.push_ttl_ms,
             connections: &connections,
             frames: &frames,
         };
         match push_user::call(redis, &args).await? {
             push_user::Outcome::IndexChanged => continue,
-            push_user::Outcome::Delivered { connections, kept, removed } => {
+            push_user::Outcome::Delivered { targets, kept, removed } => {
                 if removed > 0 {
                     Stats::add(&ctx.stats.stale_removed, removed);
                     tracing::debug!(user.id = uid, removed, "removed connections of dead connect nodes");
                 }
+                let mut lists = Vec::with_capacity(targets.len());
+                for &i in &targets {
+                    let (id, _, node) = conns[i];
+                    let elements = pushes
+                        .iter()
+                        .map(|p| Ok(Bytes::from(encode_routed(&Route::to(id), &p.frame)?)))
+                        .collect::<anyhow::Result<Vec<Bytes>>>()?;
+                    lists.push((node, elements));
+                }
+                let lists: Vec<(&str, &[Bytes])> = lists.iter().map(|(n, e)| (*n, e.as_slice())).collect();
+                common::push_lists::append(redis, &lists, ctx.push_ttl_ms).await?;
+                let connections = targets.len() as u64;
                 count(ctx, pushes, connections, kept > 0);
                 return Ok(Delivered { connections, kept });
             }
@@ -149,7 +159,7 @@ pub async fn to_bettors(ctx: &Ctx, mid: u64, pushes: &[Push], offline: Offline) 
 /// Delivers `push` to every connection of every live connect node (nodes found by their
 /// heartbeat keys); returns the number of nodes.
 pub async fn broadcast(ctx: &Ctx, push: &Push) -> anyhow::Result<u64> {
-    let (redis, keys) = (&ctx.redis, &ctx.redis.keys);
+    let redis = &ctx.redis;
     // SCAN walks the keyspace; announcements are rare enough for that.
     let beats = redis.scan("node:connect:*").await?;
     if beats.is_empty() {
@@ -164,14 +174,9 @@ pub async fn broadcast(ctx: &Ctx, push: &Push) -> anyhow::Result<u64> {
     if nodes.is_empty() {
         return Ok(0);
     }
-    let element = Bytes::from(encode_routed(&Route { all: true, ..Route::default() }, &push.frame)?);
-    let pipe = redis.pool.next().pipeline();
-    for node in &nodes {
-        let list = keys.push(node);
-        let _: () = pipe.lpush(&list, element.clone()).await?;
-        let _: () = pipe.pexpire(&list, ctx.push_ttl_ms as i64, None).await?;
-    }
-    let _: Vec<Value> = common::Redis::each(pipe).await?;
+    let element = [Bytes::from(encode_routed(&Route { all: true, ..Route::default() }, &push.frame)?)];
+    let lists: Vec<(&str, &[Bytes])> = nodes.iter().map(|node| (node.as_str(), &element[..])).collect();
+    common::push_lists::append(redis, &lists, ctx.push_ttl_ms).await?;
     let n = nodes.len() as u64;
     metrics::counter!("matchday_push_sent_total", "msg" => push.id.to_string()).increment(n);
     Stats::add(&ctx.stats.pushed, n);

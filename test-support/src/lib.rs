@@ -190,7 +190,14 @@ impl TestEnv {
 }
 
 impl Drop for TestEnv {
+    /// Fails the test if any script it called touched keys of more than one slot (a Redis Cluster
+    /// refuses such a call: docs/scaling.md), then deletes the test's keys.
     fn drop(&mut self) {
+        let prefix = self.redis.keys.prefix().to_owned();
+        let crossed: Vec<_> = common::store::scripts::cross_slot_calls()
+            .into_iter()
+            .filter(|c| c.keys.iter().any(|(key, _)| key.starts_with(&prefix)))
+            .collect();
         let url = self.cfg.redis.url.clone();
         let pattern = self.redis.keys.all_pattern();
         // Drop runs inside the test's runtime, which cannot block: clean up from a thread of its own.
@@ -224,6 +231,9 @@ impl Drop for TestEnv {
             });
         })
         .join();
+        if !crossed.is_empty() && !std::thread::panicking() {
+            panic!("scripts called with keys of more than one slot (CROSSSLOT on a Redis Cluster): {crossed:?}");
+        }
     }
 }
 

@@ -429,22 +429,31 @@ async fn an_event_pushsvr_cannot_read_goes_to_the_dead_list() {
 
 // The scripts on their own.
 
-/// Calls push_user.lua for `uid` with the online entries `read` (conn, node) and `frames`.
-/// Its reply as the script gives it: `{connections, kept, removed}`, or `{-1}`.
+/// Calls push_user.lua for `uid` with the online entries `read` (conn, node) and `frames`, each
+/// node's liveness read from its heartbeat as pushsvr reads it; then, as pushsvr does, appends
+/// "{conn}:{frame}" for each frame to the node list of each connection the script chose (TTL 5 s).
+/// `{connections, kept, removed}`, or `{-1}`.
 async fn push_user(env: &TestEnv, uid: u64, read: &[(&str, &str)], frames: &[&str], cap: u64) -> Vec<i64> {
     use common::store::push_user::{self, Connection, Outcome};
-    let connections: Vec<Connection> = read
-        .iter()
-        .map(|(conn, node)| Connection {
-            conn,
-            node,
-            elements: frames.iter().map(|f| bytes::Bytes::from(format!("{conn}:{f}"))).collect(),
-        })
-        .collect();
-    let frames: Vec<bytes::Bytes> = frames.iter().map(|f| bytes::Bytes::copy_from_slice(f.as_bytes())).collect();
-    let args = push_user::Args { uid, inbox_cap: cap, push_ttl_ms: 5_000, connections: &connections, frames: &frames };
+    let nodes: Vec<&str> = read.iter().map(|(_, node)| *node).collect();
+    let live = common::push_lists::live(&env.redis, &nodes).await.unwrap();
+    let connections: Vec<Connection> =
+        read.iter().zip(live).map(|((conn, node), live)| Connection { conn, node, live }).collect();
+    let pushed: Vec<bytes::Bytes> = frames.iter().map(|f| bytes::Bytes::copy_from_slice(f.as_bytes())).collect();
+    let args = push_user::Args { uid, inbox_cap: cap, connections: &connections, frames: &pushed };
     match push_user::call(&env.redis, &args).await.unwrap() {
-        Outcome::Delivered { connections, kept, removed } => vec![connections as i64, kept as i64, removed as i64],
+        Outcome::Delivered { targets, kept, removed } => {
+            let lists: Vec<(&str, Vec<bytes::Bytes>)> = targets
+                .iter()
+                .map(|&i| {
+                    let (conn, node) = read[i];
+                    (node, frames.iter().map(|f| bytes::Bytes::from(format!("{conn}:{f}"))).collect())
+                })
+                .collect();
+            let lists: Vec<(&str, &[bytes::Bytes])> = lists.iter().map(|(n, e)| (*n, e.as_slice())).collect();
+            common::push_lists::append(&env.redis, &lists, 5_000).await.unwrap();
+            vec![targets.len() as i64, kept as i64, removed as i64]
+        }
         Outcome::IndexChanged => vec![-1],
     }
 }

@@ -1,5 +1,7 @@
-//! push_user.lua: deliver pushes to every connection of a user on a live connect node, or keep
-//! them in the user's inbox when none is live, decided atomically against the online index.
+//! push_user.lua: decide, atomically against the online index, whether a user's pushes go to their
+//! connections on live connect nodes or into their inbox (when none is live); stale connections
+//! leave the index. The caller appends the frames to the chosen connections' node lists after
+//! (`crate::push_lists`).
 //! The contract (KEYS, ARGV, replies, errors) is the header of redis-scripts/push_user.lua.
 
 use bytes::Bytes;
@@ -15,8 +17,8 @@ pub struct Connection<'a> {
     pub conn: &'a str,
     /// The connect node it is on.
     pub node: &'a str,
-    /// One element `[route, frame]` for the node's push list per frame, in the frames' order.
-    pub elements: Vec<Bytes>,
+    /// The node's heartbeat was live when read.
+    pub live: bool,
 }
 
 /// Pushes for one user.
@@ -26,8 +28,6 @@ pub struct Args<'a> {
     /// Keep at most this many frames in the inbox when the user has no live connection; 0: do not
     /// keep them (online-only pushes).
     pub inbox_cap: u64,
-    /// Lifetime of a push list, ms (refreshed on every push; a dead node's list expires).
-    pub push_ttl_ms: u64,
     /// Every connection the caller read from the online index.
     pub connections: &'a [Connection<'a>],
     /// The client frames, oldest first (at least one): what goes into the inbox.
@@ -37,9 +37,10 @@ pub struct Args<'a> {
 /// What push_user.lua answered.
 #[derive(Clone, Debug, PartialEq, Eq, strum::VariantNames)]
 pub enum Outcome {
-    /// Pushed to `connections` connections, or `kept` frames in the inbox; `removed` connections
-    /// of dead nodes were taken out of the online index.
-    Delivered { connections: u64, kept: u64, removed: u64 },
+    /// Push to `targets` (positions in [`Args::connections`]: live and still in the index), or
+    /// `kept` frames were kept in the inbox; `removed` connections of dead nodes were taken out of
+    /// the online index.
+    Delivered { targets: Vec<usize>, kept: u64, removed: u64 },
     /// The online index changed since the caller read it: nothing written, read it again.
     IndexChanged,
 }
@@ -47,33 +48,32 @@ pub enum Outcome {
 pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError> {
     let k = &redis.keys;
     let conns = args.connections;
-    debug_assert!(conns.iter().all(|c| c.elements.len() == args.frames.len()), "one element per frame and connection");
-    let mut keys = Vec::with_capacity(2 + 2 * conns.len());
-    keys.push(k.online(args.uid));
-    keys.push(k.inbox(args.uid));
-    for c in conns {
-        keys.push(k.node("connect", c.node));
-        keys.push(k.push(c.node));
-    }
-    let mut argv: Vec<Value> = Vec::with_capacity(4 + conns.len() * (2 + args.frames.len()) + args.frames.len());
+    let keys = vec![k.online(args.uid), k.inbox(args.uid)];
+    let mut argv: Vec<Value> = Vec::with_capacity(3 + 3 * conns.len() + args.frames.len());
     argv.push(args.inbox_cap.to_string().into());
-    argv.push(args.push_ttl_ms.to_string().into());
     argv.push(conns.len().to_string().into());
     argv.push(args.frames.len().to_string().into());
     argv.extend(conns.iter().map(|c| Value::from(c.conn)));
     argv.extend(conns.iter().map(|c| Value::from(c.node)));
+    argv.extend(conns.iter().map(|c| Value::from(if c.live { "1" } else { "0" })));
     argv.extend(args.frames.iter().map(|f| Value::from(f.clone())));
-    for c in conns {
-        argv.extend(c.elements.iter().map(|e| Value::from(e.clone())));
-    }
     let reply = redis.scripts.eval(&redis.pool, ScriptName::PushUser, keys, argv).await?;
-    parse(&reply)
+    parse(&reply, conns.len())
 }
 
-fn parse(r: &Reply) -> Result<Outcome, StoreError> {
-    Ok(match r.len() {
-        1 if r.int(0)? == -1 => Outcome::IndexChanged,
-        3 => Outcome::Delivered { connections: r.uint(0)?, kept: r.uint(1)?, removed: r.uint(2)? },
-        _ => return Err(r.unexpected()),
-    })
+fn parse(r: &Reply, read: usize) -> Result<Outcome, StoreError> {
+    if r.len() == 1 && r.int(0)? == -1 {
+        return Ok(Outcome::IndexChanged);
+    }
+    if r.len() < 2 {
+        return Err(r.unexpected());
+    }
+    let mut targets = Vec::with_capacity(r.len() - 2);
+    for i in 2..r.len() {
+        match usize::try_from(r.uint(i)?) {
+            Ok(p) if (1..=read).contains(&p) => targets.push(p - 1),
+            _ => return Err(r.unexpected()),
+        }
+    }
+    Ok(Outcome::Delivered { targets, kept: r.uint(0)?, removed: r.uint(1)? })
 }

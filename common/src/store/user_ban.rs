@@ -1,5 +1,6 @@
-//! user_ban.lua: ban a user — mark them banned, revoke every session of theirs and tell the
-//! connect node of each live connection of theirs to close it, atomically.
+//! user_ban.lua: ban a user — mark them banned, revoke every session of theirs and name each live
+//! connection of theirs to close, atomically in the user's shard; the caller then sends the close
+//! frames to the connections' node lists (`crate::push_lists`).
 //! The contract (KEYS, ARGV, replies, errors) is the header of redis-scripts/user_ban.lua.
 
 use crate::shards::Home;
@@ -16,8 +17,8 @@ pub struct Connection<'a> {
     pub conn: &'a str,
     /// The connect node it is on.
     pub node: &'a str,
-    /// The element `[route, frame]` for the node's push list that closes it.
-    pub close: Bytes,
+    /// The node's heartbeat was live when read.
+    pub live: bool,
 }
 
 /// One ban, with the indexes as the caller read them just before.
@@ -30,8 +31,6 @@ pub struct Args<'a> {
     pub by: &'a str,
     /// Unix ms.
     pub now_ms: u64,
-    /// Lifetime of a push list, ms (refreshed on every push; a dead node's list expires).
-    pub push_ttl_ms: u64,
     /// The audit record (a MessagePack change record), or empty for none.
     pub audit: &'a [u8],
     /// The sids `sessions:{uid}` held.
@@ -44,9 +43,10 @@ pub struct Args<'a> {
 /// the ban's reason, author and time are kept).
 #[derive(Clone, Debug, PartialEq, Eq, strum::VariantNames)]
 pub enum Outcome {
-    /// Banned: `revoked` sessions deleted, `closed` connections told to close, `removed`
-    /// connections of dead nodes taken out of the online index.
-    Banned { marked: bool, revoked: u64, closed: u64, removed: u64 },
+    /// Banned: `revoked` sessions deleted, `close` the connections to close (positions in
+    /// [`Args::connections`]: live and still in the index), `removed` connections of dead nodes
+    /// taken out of the online index.
+    Banned { marked: bool, revoked: u64, close: Vec<usize>, removed: u64 },
     /// An index held an entry the caller did not pass: the user is marked, nothing else done;
     /// read again and call again.
     IndexChanged { marked: bool },
@@ -57,35 +57,37 @@ pub enum Outcome {
 pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError> {
     let k = &redis.keys;
     let (sids, conns) = (args.sessions, args.connections);
-    let mut keys = Vec::with_capacity(5 + sids.len() + 2 * conns.len());
+    let mut keys = Vec::with_capacity(5 + sids.len());
     keys.extend([k.user(args.uid), k.sessions(args.uid), k.online(args.uid), k.outbox(Home::of_uid(args.uid))]);
     keys.extend(sids.iter().map(|sid| k.session(sid)));
-    for c in conns {
-        keys.push(k.node("connect", c.node));
-        keys.push(k.push(c.node));
-    }
     keys.push(k.wallet(args.uid));
-    let mut argv: Vec<Value> = Vec::with_capacity(8 + sids.len() + 3 * conns.len());
+    let mut argv: Vec<Value> = Vec::with_capacity(7 + sids.len() + 3 * conns.len());
     argv.push(args.uid.to_string().into());
     argv.push(args.reason.into());
     argv.push(args.by.into());
     argv.push(args.now_ms.to_string().into());
-    argv.push(args.push_ttl_ms.to_string().into());
     argv.push(Bytes::copy_from_slice(args.audit).into());
     argv.push(sids.len().to_string().into());
     argv.push(conns.len().to_string().into());
     argv.extend(sids.iter().map(|sid| Value::from(sid.as_str())));
     argv.extend(conns.iter().map(|c| Value::from(c.conn)));
     argv.extend(conns.iter().map(|c| Value::from(c.node)));
-    argv.extend(conns.iter().map(|c| Value::from(c.close.clone())));
+    argv.extend(conns.iter().map(|c| Value::from(if c.live { "1" } else { "0" })));
     let reply = redis.scripts.eval(&redis.pool, ScriptName::UserBan, keys, argv).await?;
-    parse(&reply)
+    parse(&reply, conns.len())
 }
 
-fn parse(r: &Reply) -> Result<Outcome, StoreError> {
+fn parse(r: &Reply, read: usize) -> Result<Outcome, StoreError> {
     Ok(match (r.len(), r.int(0)?) {
-        (5, 0) => {
-            Outcome::Banned { marked: r.int(1)? == 1, revoked: r.uint(2)?, closed: r.uint(3)?, removed: r.uint(4)? }
+        (n, 0) if n >= 4 => {
+            let mut close = Vec::with_capacity(n - 4);
+            for i in 4..n {
+                match usize::try_from(r.uint(i)?) {
+                    Ok(p) if (1..=read).contains(&p) => close.push(p - 1),
+                    _ => return Err(r.unexpected()),
+                }
+            }
+            Outcome::Banned { marked: r.int(1)? == 1, revoked: r.uint(2)?, close, removed: r.uint(3)? }
         }
         (2, -1) => Outcome::IndexChanged { marked: r.int(1)? == 1 },
         (1, 1007) => Outcome::NoUser,

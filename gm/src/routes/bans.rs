@@ -45,25 +45,37 @@ pub async fn ban(
     for _ in 0..ATTEMPTS {
         let sids: Vec<String> = redis.pool.zrange(k.sessions(uid), 0, -1, None, false, None, false).await?;
         let conns = online(&st, uid).await?;
-        let mut connections = Vec::with_capacity(conns.len());
-        for (id, conn, node) in &conns {
-            let close = encode_routed(&Route::close(*id, Close::banned()), &[]).map_err(|e| anyhow::anyhow!(e))?;
-            connections.push(user_ban::Connection { conn, node, close: Bytes::from(close) });
-        }
+        let nodes: Vec<&str> = conns.iter().map(|(_, _, node)| node.as_str()).collect();
+        let live = common::push_lists::live(redis, &nodes).await?;
+        let connections: Vec<user_ban::Connection> = conns
+            .iter()
+            .zip(&live)
+            .map(|((_, conn, node), live)| user_ban::Connection { conn, node, live: *live })
+            .collect();
         let args = user_ban::Args {
             uid,
             reason: &body.reason,
             by: &staff.name,
             now_ms: common::time::now_ms(),
-            push_ttl_ms,
             audit: &audit,
             sessions: &sids,
             connections: &connections,
         };
         match user_ban::call(redis, &args).await? {
             user_ban::Outcome::IndexChanged { marked: m } => marked |= m,
-            user_ban::Outcome::Banned { marked: m, revoked, closed, removed } => {
+            user_ban::Outcome::Banned { marked: m, revoked, close, removed } => {
                 marked |= m;
+                // Each connection named is told to close (1008 "banned") through its node's list.
+                let mut frames = Vec::with_capacity(close.len());
+                for &i in &close {
+                    let (id, _, node) = &conns[i];
+                    let frame =
+                        encode_routed(&Route::close(*id, Close::banned()), &[]).map_err(|e| anyhow::anyhow!(e))?;
+                    frames.push((node.as_str(), [Bytes::from(frame)]));
+                }
+                let lists: Vec<(&str, &[Bytes])> = frames.iter().map(|(n, f)| (*n, &f[..])).collect();
+                common::push_lists::append(redis, &lists, push_ttl_ms).await?;
+                let closed = close.len() as u64;
                 if marked {
                     audit::log(&staff, "user.ban", &target);
                 } else {

@@ -11,8 +11,6 @@ use common::store::{StoreError, register, user_ban, user_unban};
 use fred::prelude::*;
 use test_support::TestEnv;
 
-use super::lrange;
-
 /// Calls login_guard.lua for alice from 10.0.0.7. Limits: pair 2, address 3, account 100; a 60 s
 /// window; known for 60 s.
 async fn guard(env: &TestEnv, mode: Mode) -> login_guard::Outcome {
@@ -97,7 +95,9 @@ async fn rate_limit_counts_every_counter_or_none() {
 async fn register_creates_once_and_replays_for_the_same_frame() {
     let env = TestEnv::new().await;
     let k = env.keys();
-    let uid = 41u64;
+    // Ids in the name's shard, as logic allocates them (`ids::new_uid`): one slot per register.
+    let home = common::shards::of_name("neo");
+    let (uid, other) = (common::shards::id_in(home, 1), common::shards::id_in(home, 2));
     let env_ref = &env;
     let now_ms = 1_700_000_000_000;
     let call = move |uid: u64, grant: i64, trace: &'static str| async move {
@@ -112,12 +112,13 @@ async fn register_creates_once_and_replays_for_the_same_frame() {
     assert!(env.scan("*").await.is_empty());
 
     let created = |uid, replayed| register::Outcome::Created { uid, replayed };
-    assert_eq!(call(uid, 1000, "t1").await.unwrap(), created(41, false));
-    assert_eq!(call(99, 1000, "t1").await.unwrap(), created(41, true), "the same frame again answers the same user");
-    assert_eq!(call(99, 1000, "t2").await.unwrap(), register::Outcome::UsernameTaken, "another frame is refused");
+    assert_eq!(call(uid, 1000, "t1").await.unwrap(), created(uid, false));
+    let replay = call(other, 1000, "t1").await.unwrap();
+    assert_eq!(replay, created(uid, true), "the same frame again answers the same user");
+    assert_eq!(call(other, 1000, "t2").await.unwrap(), register::Outcome::UsernameTaken, "another frame is refused");
     let uname: Option<u64> = env.redis.pool.hget(k.uname("neo"), "uid").await.unwrap();
-    assert_eq!(uname, Some(41), "the name is indexed lowercased");
-    let exists: i64 = env.redis.pool.exists(k.user(99)).await.unwrap();
+    assert_eq!(uname, Some(uid), "the name is indexed lowercased");
+    let exists: i64 = env.redis.pool.exists(k.user(other)).await.unwrap();
     assert_eq!(exists, 0, "a refused register writes no user");
 
     let wallet: HashMap<String, i64> = env.redis.pool.hgetall(k.wallet(uid)).await.unwrap();
@@ -143,36 +144,50 @@ async fn register_creates_once_and_replays_for_the_same_frame() {
 async fn register_with_no_grant_writes_no_ledger() {
     let env = TestEnv::new().await;
     let k = env.keys();
-    let args = register::Args { uid: 1, username: "z", pw_hash: "h", grant: 0, now_ms: 1, trace: "t" };
+    let uid = common::shards::id_in(common::shards::of_name("z"), 1);
+    let args = register::Args { uid, username: "z", pw_hash: "h", grant: 0, now_ms: 1, trace: "t" };
     let r = register::call(&env.redis, &args).await.unwrap();
-    assert_eq!(r, register::Outcome::Created { uid: 1, replayed: false });
-    assert_eq!(env.llen(&k.ledger(1)).await, 0);
+    assert_eq!(r, register::Outcome::Created { uid, replayed: false });
+    assert_eq!(env.llen(&k.ledger(uid)).await, 0);
     assert_eq!(env.lanes_len(&k.outboxes()).await, 2);
+}
+
+/// The session id named `name` in these tests: hex, as a real one (a SHA-256 digest) is — the
+/// name's bytes, then the first counter that puts the session in user 7's shard, as logic draws
+/// tokens until their session does (`shards::of_sid`), so each call's keys share user 7's slot.
+fn sid(name: &str) -> String {
+    let home = common::shards::of_uid(7);
+    let hex: String = name.bytes().map(|b| format!("{b:02x}")).collect();
+    (0u32..)
+        .map(|n| format!("{hex}{n:04x}"))
+        .find(|sid| common::shards::of_sid(sid) == home)
+        .expect("some counter hashes into every shard")
 }
 
 /// Calls session_open.lua for user 7 and session `sid`: a login (cap 20, lifetime 1 hour, no index
 /// read), or a resume of `sid` (rotated to `sid` + "'", by trace "t").
-async fn open_session(env: &TestEnv, sid: &str, now: u64, mode: &str) -> Result<session_open::Outcome, StoreError> {
+async fn open_session(env: &TestEnv, name: &str, now: u64, mode: &str) -> Result<session_open::Outcome, StoreError> {
     match mode {
-        "resume" => rotate(env, sid, &format!("{sid}'"), "t", now, 3_600).await,
-        _ => login_session(env, sid, now, 20, &[]).await,
+        "resume" => rotate(env, name, &format!("{name}'"), "t", now, 3_600).await,
+        _ => login_session(env, name, now, 20, &[]).await,
     }
 }
 
 const LIFETIME_S: u64 = 3_600;
 
-/// A login of user 7 as `sid` with at most `cap` sessions, passing `read` as the index read.
+/// A login of user 7 as session `name` ([`sid`]) with at most `cap` sessions, passing `read` (names)
+/// as the index read.
 async fn login_session(
     env: &TestEnv,
-    sid: &str,
+    name: &str,
     now: u64,
     cap: u64,
     read: &[&str],
 ) -> Result<session_open::Outcome, StoreError> {
-    let read: Vec<String> = read.iter().map(|s| s.to_string()).collect();
+    let read: Vec<String> = read.iter().map(|s| sid(s)).collect();
     let args = session_open::Args {
         uid: 7,
-        sid,
+        sid: &sid(name),
         ttl_s: 60,
         now_ms: now,
         max_lifetime_s: LIFETIME_S,
@@ -182,7 +197,7 @@ async fn login_session(
     session_open::call(&env.redis, &args).await
 }
 
-/// A resume of user 7's session `old`, rotated to `new` by the frame traced `trace`.
+/// A resume of user 7's session `old`, rotated to `new` (names: [`sid`]) by the frame traced `trace`.
 async fn rotate(
     env: &TestEnv,
     old: &str,
@@ -193,12 +208,12 @@ async fn rotate(
 ) -> Result<session_open::Outcome, StoreError> {
     let args = session_open::Args {
         uid: 7,
-        sid: new,
+        sid: &sid(new),
         ttl_s: 60,
         now_ms: now,
         max_lifetime_s: lifetime_s,
         max_sessions: 20,
-        open: Open::Resume { old_sid: old, trace, grace_ms: 5_000 },
+        open: Open::Resume { old_sid: &sid(old), trace, grace_ms: 5_000 },
     };
     session_open::call(&env.redis, &args).await
 }
@@ -207,8 +222,8 @@ fn opened(pruned: u64, ended: u64) -> session_open::Outcome {
     session_open::Outcome::Opened { pruned, ended }
 }
 
-async fn session_value(env: &TestEnv, sid: &str) -> Option<String> {
-    env.redis.pool.get(env.keys().session(sid)).await.unwrap()
+async fn session_value(env: &TestEnv, name: &str) -> Option<String> {
+    env.redis.pool.get(env.keys().session(&sid(name))).await.unwrap()
 }
 
 async fn index_of_7(env: &TestEnv) -> Vec<String> {
@@ -222,16 +237,17 @@ async fn session_open_indexes_prunes_renews_and_refuses_a_banned_user() {
     let now = common::time::now_ms();
     let _: () = env.redis.pool.hset(k.user(7), ("id", 7)).await.unwrap();
     // An expired session the index still names, and one of another user.
-    let _: () = env.redis.pool.zadd(k.sessions(7), None, None, false, false, (now as f64 - 1.0, "old")).await.unwrap();
-    let _: () = env.redis.pool.set(k.session("other"), 8, None, None, false).await.unwrap();
+    let _: () =
+        env.redis.pool.zadd(k.sessions(7), None, None, false, false, (now as f64 - 1.0, sid("old"))).await.unwrap();
+    let _: () = env.redis.pool.set(k.session(&sid("other")), 8, None, None, false).await.unwrap();
 
     assert_eq!(open_session(&env, "s1", now, "login").await.unwrap(), opened(1, 0), "the expired one is pruned");
     assert_eq!(session_value(&env, "s1").await, Some(format!("7:{now}")), "the owner and the login time");
-    let ttl: i64 = env.redis.pool.ttl(k.session("s1")).await.unwrap();
+    let ttl: i64 = env.redis.pool.ttl(k.session(&sid("s1"))).await.unwrap();
     assert!((1..=60).contains(&ttl), "{ttl}");
     assert_eq!(open_session(&env, "s2", now + 1_000, "login").await.unwrap(), opened(0, 0));
     let index: Vec<(String, f64)> = env.redis.pool.zrange(k.sessions(7), 0, -1, None, false, None, true).await.unwrap();
-    assert_eq!(index, vec![("s1".to_owned(), (now + 60_000) as f64), ("s2".to_owned(), (now + 61_000) as f64)]);
+    assert_eq!(index, vec![(sid("s1"), (now + 60_000) as f64), (sid("s2"), (now + 61_000) as f64)]);
     // The index expires with its latest session.
     let expire_at: i64 = env.redis.pool.pexpire_time(k.sessions(7)).await.unwrap();
     assert_eq!(expire_at, (now + 61_000) as i64);
@@ -240,23 +256,24 @@ async fn session_open_indexes_prunes_renews_and_refuses_a_banned_user() {
     assert_eq!(open_session(&env, "gone", now, "resume").await.unwrap(), session_open::Outcome::NoSession);
     assert_eq!(open_session(&env, "other", now, "resume").await.unwrap(), session_open::Outcome::NoSession);
     assert_eq!(open_session(&env, "s1", now + 5_000, "resume").await.unwrap(), opened(0, 0));
-    let score: Option<f64> = env.redis.pool.zscore(k.sessions(7), "s1'").await.unwrap();
+    let score: Option<f64> = env.redis.pool.zscore(k.sessions(7), sid("s1'")).await.unwrap();
     assert_eq!(score, Some((now + 65_000) as f64), "a resume renews the session's expiry in the index");
-    assert_eq!(index_of_7(&env).await, vec!["s2".to_owned(), "s1'".to_owned()]);
+    assert_eq!(index_of_7(&env).await, vec![sid("s2"), sid("s1'")]);
 
     // Banned: nothing opens, and a resumed session is dropped.
     let _: () = env.redis.pool.hset(k.user(7), ("banned", 1)).await.unwrap();
     assert_eq!(open_session(&env, "s3", now, "login").await.unwrap(), session_open::Outcome::Banned);
-    let s3: i64 = env.redis.pool.exists(k.session("s3")).await.unwrap();
+    let s3: i64 = env.redis.pool.exists(k.session(&sid("s3"))).await.unwrap();
     assert_eq!(s3, 0);
     assert_eq!(open_session(&env, "s2", now, "resume").await.unwrap(), session_open::Outcome::Banned);
-    let s2: i64 = env.redis.pool.exists(k.session("s2")).await.unwrap();
-    assert_eq!((s2, index_of_7(&env).await), (0, vec!["s1'".to_owned()]));
+    let s2: i64 = env.redis.pool.exists(k.session(&sid("s2"))).await.unwrap();
+    assert_eq!((s2, index_of_7(&env).await), (0, vec![sid("s1'")]));
     // A bad TTL, lifetime or cap writes nothing.
+    let s4 = sid("s4");
     for (ttl_s, max_lifetime_s, max_sessions) in [(0, 60, 20), (60, 0, 20), (60, 60, 0)] {
         let args = session_open::Args {
             uid: 7,
-            sid: "s4",
+            sid: &s4,
             ttl_s,
             now_ms: 1,
             max_lifetime_s,
@@ -265,7 +282,7 @@ async fn session_open_indexes_prunes_renews_and_refuses_a_banned_user() {
         };
         let err = session_open::call(&env.redis, &args).await.unwrap_err();
         assert!(err.refusal().is_some_and(|e| e.contains("bad ttl")), "{err}");
-        let s4: i64 = env.redis.pool.exists(k.session("s4")).await.unwrap();
+        let s4: i64 = env.redis.pool.exists(k.session(&sid("s4"))).await.unwrap();
         assert_eq!(s4, 0);
     }
 }
@@ -281,16 +298,16 @@ async fn session_open_caps_a_users_sessions_ending_the_soonest_to_expire() {
     // A third session ends the first (the soonest to expire), key and index entry.
     assert_eq!(login_session(&env, "s3", now + 2_000, 2, &["s1", "s2"]).await.unwrap(), opened(0, 1));
     assert_eq!(session_value(&env, "s1").await, None);
-    assert_eq!(index_of_7(&env).await, vec!["s2".to_owned(), "s3".to_owned()]);
+    assert_eq!(index_of_7(&env).await, vec![sid("s2"), sid("s3")]);
     assert!(session_value(&env, "s2").await.is_some());
     // The caller's read missed the session to end (s2): nothing written, read again.
     assert_eq!(login_session(&env, "s4", now + 3_000, 2, &["s3"]).await.unwrap(), session_open::Outcome::IndexChanged);
     assert_eq!(session_value(&env, "s4").await, None);
-    assert_eq!(index_of_7(&env).await, vec!["s2".to_owned(), "s3".to_owned()]);
+    assert_eq!(index_of_7(&env).await, vec![sid("s2"), sid("s3")]);
     // A lowered cap ends as many as it takes.
     assert_eq!(login_session(&env, "s5", now + 4_000, 1, &["s2", "s3"]).await.unwrap(), opened(0, 2));
-    assert_eq!(index_of_7(&env).await, vec!["s5".to_owned()]);
-    let left: i64 = env.redis.pool.exists(vec![k.session("s2"), k.session("s3")]).await.unwrap();
+    assert_eq!(index_of_7(&env).await, vec![sid("s5")]);
+    let left: i64 = env.redis.pool.exists(vec![k.session(&sid("s2")), k.session(&sid("s3"))]).await.unwrap();
     assert_eq!(left, 0);
 }
 
@@ -305,51 +322,50 @@ async fn session_open_rotates_on_resume_once_per_frame_within_an_absolute_lifeti
     // A resume moves the session to its new sid, born when it was.
     assert_eq!(rotate(&env, "a", "b", "t1", now + 1_000, LIFETIME_S).await.unwrap(), opened(0, 0));
     assert_eq!(session_value(&env, "b").await, Some(format!("7:{now}")));
-    assert_eq!(index_of_7(&env).await, vec!["b".to_owned()], "the old sid leaves the index");
+    assert_eq!(index_of_7(&env).await, vec![sid("b")], "the old sid leaves the index");
     // The same frame again (redelivered) gets the same answer; any other resume of `a` is 1008.
     assert_eq!(rotate(&env, "a", "b", "t1", now + 2_000, LIFETIME_S).await.unwrap(), opened(0, 0));
     assert_eq!(rotate(&env, "a", "c", "t2", now + 2_000, LIFETIME_S).await.unwrap(), session_open::Outcome::NoSession);
     assert_eq!(session_value(&env, "c").await, None);
-    let grace: i64 = env.redis.pool.pttl(k.session("a")).await.unwrap();
+    let grace: i64 = env.redis.pool.pttl(k.session(&sid("a"))).await.unwrap();
     assert!((1..=5_000).contains(&grace), "the old key is kept for the grace only: {grace}");
     // Once the new session is gone (logged out), the redelivery is 1008 too.
-    let _: i64 = env.redis.pool.del(k.session("b")).await.unwrap();
+    let _: i64 = env.redis.pool.del(k.session(&sid("b"))).await.unwrap();
     assert_eq!(rotate(&env, "a", "b", "t1", now + 3_000, LIFETIME_S).await.unwrap(), session_open::Outcome::NoSession);
 
     // The absolute lifetime: resumes never extend it.
     assert_eq!(login_session(&env, "d", now, 20, &[]).await.unwrap(), opened(0, 0));
     let near_end = now + LIFETIME_S * 1_000 - 10_000;
     assert_eq!(rotate(&env, "d", "e", "t3", near_end, LIFETIME_S).await.unwrap(), opened(1, 0), "b expired");
-    let ttl: i64 = env.redis.pool.pttl(k.session("e")).await.unwrap();
+    let ttl: i64 = env.redis.pool.pttl(k.session(&sid("e"))).await.unwrap();
     assert!((1..=10_000).contains(&ttl), "the idle TTL (60 s) is cut to the 10 s of lifetime left: {ttl}");
-    let score: Option<f64> = env.redis.pool.zscore(k.sessions(7), "e").await.unwrap();
+    let score: Option<f64> = env.redis.pool.zscore(k.sessions(7), sid("e")).await.unwrap();
     assert_eq!(score, Some((now + LIFETIME_S * 1_000) as f64));
     // Past it, a resume is 1008 and the session is deleted (its key may still be there if the
     // resume came early enough; here it is called with a later clock).
     let end = now + LIFETIME_S * 1_000;
     assert_eq!(rotate(&env, "e", "f", "t4", end, LIFETIME_S).await.unwrap(), session_open::Outcome::NoSession);
     assert_eq!((session_value(&env, "e").await, session_value(&env, "f").await), (None, None));
-    assert!(!index_of_7(&env).await.contains(&"e".to_owned()));
+    assert!(!index_of_7(&env).await.contains(&sid("e")));
     // A session stored before lifetimes ("uid" alone) resumes, its lifetime counted from now.
-    let _: () = env.redis.pool.set(k.session("legacy"), "7", None, None, false).await.unwrap();
+    let _: () = env.redis.pool.set(k.session(&sid("legacy")), "7", None, None, false).await.unwrap();
     assert_eq!(rotate(&env, "legacy", "g", "t5", now, LIFETIME_S).await.unwrap(), opened(0, 0));
     assert_eq!(session_value(&env, "g").await, Some(format!("7:{now}")));
 }
 
-/// Calls user_ban.lua for user 7 with the sessions and connections (conn, node) "read"; each
-/// connection's close element is "close-{conn}".
+/// Calls user_ban.lua for user 7 with the sessions and connections (conn, node) "read", each
+/// node's liveness read from its heartbeat as gm reads it.
 async fn ban(env: &TestEnv, sids: &[&str], conns: &[(&str, &str)]) -> user_ban::Outcome {
-    let sessions: Vec<String> = sids.iter().map(|s| s.to_string()).collect();
-    let connections: Vec<user_ban::Connection<'_>> = conns
-        .iter()
-        .map(|(conn, node)| user_ban::Connection { conn, node, close: Bytes::from(format!("close-{conn}")) })
-        .collect();
+    let sessions: Vec<String> = sids.iter().map(|s| sid(s)).collect();
+    let nodes: Vec<&str> = conns.iter().map(|(_, node)| *node).collect();
+    let live = common::push_lists::live(&env.redis, &nodes).await.unwrap();
+    let connections: Vec<user_ban::Connection<'_>> =
+        conns.iter().zip(live).map(|((conn, node), live)| user_ban::Connection { conn, node, live }).collect();
     let args = user_ban::Args {
         uid: 7,
         reason: "bots",
         by: "otto",
         now_ms: 1000,
-        push_ttl_ms: 60_000,
         audit: b"audit-record",
         sessions: &sessions,
         connections: &connections,
@@ -364,11 +380,11 @@ async fn user_ban_marks_revokes_and_closes_at_once_and_asks_to_read_again_when_a
     assert_eq!(ban(&env, &[], &[]).await, user_ban::Outcome::NoUser, "no such user");
     assert_eq!(env.lanes_len(&k.outboxes()).await, 0);
     let _: () = env.redis.pool.hset(k.user(7), ("id", 7)).await.unwrap();
-    for sid in ["s1", "s2"] {
-        let _: () = env.redis.pool.set(k.session(sid), 7, None, None, false).await.unwrap();
-        let _: () = env.redis.pool.zadd(k.sessions(7), None, None, false, false, (1.0, sid)).await.unwrap();
+    for name in ["s1", "s2"] {
+        let _: () = env.redis.pool.set(k.session(&sid(name)), 7, None, None, false).await.unwrap();
+        let _: () = env.redis.pool.zadd(k.sessions(7), None, None, false, false, (1.0, sid(name))).await.unwrap();
     }
-    let _: () = env.redis.pool.set(k.session("bobs"), 8, None, None, false).await.unwrap();
+    let _: () = env.redis.pool.set(k.session(&sid("bobs")), 8, None, None, false).await.unwrap();
     let _: () = env.redis.pool.hset(k.online(7), [("5", "live"), ("6", "dead")]).await.unwrap();
     let _: () = env.redis.pool.set(k.node("connect", "live"), 1, None, None, false).await.unwrap();
 
@@ -383,24 +399,24 @@ async fn user_ban_marks_revokes_and_closes_at_once_and_asks_to_read_again_when_a
         .unwrap();
     let expected = ["1", "bots", "otto", "1000", "1"].map(|v| Some(v.to_owned()));
     assert_eq!(banned, expected.to_vec());
-    let s1: i64 = env.redis.pool.exists(k.session("s1")).await.unwrap();
+    let s1: i64 = env.redis.pool.exists(k.session(&sid("s1"))).await.unwrap();
     assert_eq!((s1, env.llen(&k.push("live")).await), (1, 0));
     // A connection the caller did not read: read again.
     assert_eq!(ban(&env, &["s1", "s2"], &conns[..1]).await, user_ban::Outcome::IndexChanged { marked: false });
 
-    // Read right: both sessions revoked, the index gone, the live node told, the dead node's
-    // connection dropped from the online index (connect clears the live one when it closes it).
+    // Read right: both sessions revoked, the index gone, the live node's connection named to close
+    // (gm tells its node: tests/it/ban.rs), the dead node's connection dropped from the online index
+    // (connect clears the live one when it closes it).
     assert_eq!(
         ban(&env, &["s1", "s2"], &conns).await,
-        user_ban::Outcome::Banned { marked: false, revoked: 2, closed: 1, removed: 1 }
+        user_ban::Outcome::Banned { marked: false, revoked: 2, close: vec![0], removed: 1 }
     );
-    let left: i64 = env.redis.pool.exists(vec![k.session("s1"), k.session("s2"), k.sessions(7)]).await.unwrap();
+    let left: i64 =
+        env.redis.pool.exists(vec![k.session(&sid("s1")), k.session(&sid("s2")), k.sessions(7)]).await.unwrap();
     assert_eq!(left, 0);
-    let bobs: i64 = env.redis.pool.exists(k.session("bobs")).await.unwrap();
+    let bobs: i64 = env.redis.pool.exists(k.session(&sid("bobs"))).await.unwrap();
     assert_eq!(bobs, 1, "another user's session is untouched");
-    assert_eq!(lrange(&env, &k.push("live")).await, vec!["close-5"]);
-    let ttl: i64 = env.redis.pool.pttl(k.push("live")).await.unwrap();
-    assert!(ttl > 0 && ttl <= 60_000, "{ttl}");
+    assert_eq!(env.llen(&k.push("live")).await, 0, "the script writes no node's list (another slot)");
     let online: HashMap<String, String> = env.redis.pool.hgetall(k.online(7)).await.unwrap();
     assert_eq!(online, HashMap::from([("5".to_owned(), "live".to_owned())]));
 

@@ -32,14 +32,22 @@ async fn stored_match(env: &TestEnv, mid: u64, state: i64) {
     let _: () = env.redis.pool.hset(copy_of(env, mid), fields).await.unwrap();
 }
 
-/// User 5 bets `stake` on option "a" of match `mid` (odds version 1) as bet `bid`.
-async fn place(env: &TestEnv, mid: u64, stake: i64, req: &str, bid: u64) -> Result<Bet, StoreError> {
+/// User 5's n-th bet id: bet ids are taken in the bettor's shard (`shards::id_in`), so a bet's
+/// keys share the bettor's slot.
+fn bid(n: u64) -> u64 {
+    common::shards::id_in(common::shards::of_uid(5), n)
+}
+
+/// User 5 bets `stake` on option "a" of match `mid` (odds version 1) as its `n`-th bet ([`bid`]).
+async fn place(env: &TestEnv, mid: u64, stake: i64, req: &str, n: u64) -> Result<Bet, StoreError> {
+    let bid = bid(n);
     let args = place_bet::Args { uid: 5, mid, option: "a", stake, odds_ver: 1, req_id: req, bid, now_ms: 1000 };
     place_bet::call(&env.redis, &args).await
 }
 
-fn placed(bid: u64, balance: i64, odds: i64, repeated: bool) -> Bet {
-    Bet::Placed { bid, balance, odds, repeated }
+/// Placed as user 5's `n`-th bet.
+fn placed(n: u64, balance: i64, odds: i64, repeated: bool) -> Bet {
+    Bet::Placed { bid: bid(n), balance, odds, repeated }
 }
 
 #[tokio::test]
@@ -52,13 +60,17 @@ async fn place_bet_repeats_answer_the_first_reply_even_after_the_match_closed() 
     let again = place(&env, 9, 40, "req-1", 2).await.unwrap();
     assert_eq!(again, placed(1, 60, 1850, true), "the first reply, marked repeated");
     assert_eq!(place(&env, 9, 40, "req-2", 3).await.unwrap(), Bet::NotOpen { state: 1 });
-    let exists: i64 = env.redis.pool.exists(vec![env.keys().bet(2), env.keys().bet(3)]).await.unwrap();
+    let exists: i64 = env.redis.pool.exists(vec![env.keys().bet(bid(2)), env.keys().bet(bid(3))]).await.unwrap();
     assert_eq!(exists, 0, "no bet written for the repeat or the refusal");
     let balance: i64 = env.redis.pool.hget(env.keys().wallet(5), "balance").await.unwrap();
     assert_eq!(balance, 60);
     let open: HashMap<String, String> =
         env.redis.pool.hgetall(env.keys().match_open(common::shards::of_uid(5), 9)).await.unwrap();
-    assert_eq!(open, HashMap::from([("1".to_owned(), "5".to_owned())]), "resultcenter's work list holds the bet once");
+    assert_eq!(
+        open,
+        HashMap::from([(bid(1).to_string(), "5".to_owned())]),
+        "resultcenter's work list holds the bet once"
+    );
     // A malformed stake is a script error that writes nothing.
     let _: () = env.redis.pool.hset(copy_of(&env, 9), ("state", 2)).await.unwrap();
     let before = env.lanes_len(&env.keys().outboxes()).await;
@@ -149,8 +161,8 @@ async fn place_bet_with_a_balance_above_10_14_answers_and_repeats_the_exact_inte
     let w = wallet_of_5(&env).await;
     assert_eq!(w["balance"], (start - 41).to_string());
     let record: Option<String> = env.redis.pool.hget(env.keys().wallet(5), "r:big-1").await.unwrap();
-    assert_eq!(record, Some(format!("1:{}:1850", start - 41)), "the repeat record in integers");
-    let stake: String = env.redis.pool.hget(env.keys().bet(1), "stake").await.unwrap();
+    assert_eq!(record, Some(format!("{}:{}:1850", bid(1), start - 41)), "the repeat record in integers");
+    let stake: String = env.redis.pool.hget(env.keys().bet(bid(1)), "stake").await.unwrap();
     assert_eq!(stake, "41");
 }
 
@@ -162,22 +174,14 @@ async fn place_bet_refuses_a_banned_users_queued_bet_after_the_repeat_check() {
     assert_eq!(place(&env, 9, 10, "before", 1).await.unwrap(), placed(1, 90, 1850, false));
     // Banned by user_ban.lua, which keeps the wallet's mirror that place_bet.lua reads.
     let _: () = env.redis.pool.hset(env.keys().user(5), ("username", "five")).await.unwrap();
-    let ban = user_ban::Args {
-        uid: 5,
-        reason: "bots",
-        by: "otto",
-        now_ms: 1,
-        push_ttl_ms: 1000,
-        audit: b"",
-        sessions: &[],
-        connections: &[],
-    };
+    let ban =
+        user_ban::Args { uid: 5, reason: "bots", by: "otto", now_ms: 1, audit: b"", sessions: &[], connections: &[] };
     assert!(matches!(user_ban::call(&env.redis, &ban).await.unwrap(), user_ban::Outcome::Banned { .. }));
     // A bet placed before the ban still answers its first reply; a new one is refused.
     assert_eq!(place(&env, 9, 10, "before", 2).await.unwrap(), placed(1, 90, 1850, true));
     let outbox = env.lanes_len(&env.keys().outboxes()).await;
     assert_eq!(place(&env, 9, 10, "after", 3).await.unwrap(), Bet::Banned);
-    let bet3: i64 = env.redis.pool.exists(env.keys().bet(3)).await.unwrap();
+    let bet3: i64 = env.redis.pool.exists(env.keys().bet(bid(3))).await.unwrap();
     assert_eq!((bet3, env.lanes_len(&env.keys().outboxes()).await), (0, outbox), "nothing written");
     assert_eq!(wallet_of_5(&env).await["balance"], "90");
     // Unbanned, betting works again.
@@ -193,7 +197,7 @@ async fn place_bet_refuses_a_stake_whose_payout_could_pass_the_max_balance() {
     let _: () = env.redis.pool.hset(env.keys().wallet(5), [("balance", MAX - 50), ("ver", 1)]).await.unwrap();
     // 100 at 1.85 could bring back 185: MAX - 50 - 100 + 185 > MAX. 58 fits (58 - 58 + 107 = 49 <= 50).
     assert_eq!(place(&env, 9, 100, "r1", 1).await.unwrap(), Bet::StakeOutOfRange { min: 10, max: 58 });
-    let bet1: i64 = env.redis.pool.exists(env.keys().bet(1)).await.unwrap();
+    let bet1: i64 = env.redis.pool.exists(env.keys().bet(bid(1))).await.unwrap();
     assert_eq!(bet1, 0);
     assert_eq!(place(&env, 9, 58, "r2", 2).await.unwrap(), placed(2, MAX - 108, 1850, false));
     assert_eq!(wallet_of_5(&env).await["exposure"], "107", "the open bet's potential payout");
@@ -260,7 +264,7 @@ async fn settle_batch_sums_past_2_53_exactly_and_releases_what_place_bet_held() 
     for i in 1..=10u64 {
         let uid = uid_of(i);
         let bet: Vec<(&str, String)> = vec![
-            ("id", i.to_string()),
+            ("id", bid(i).to_string()),
             ("uid", uid.to_string()),
             ("match_id", mid.to_string()),
             ("option", "a".into()),
@@ -271,13 +275,13 @@ async fn settle_batch_sums_past_2_53_exactly_and_releases_what_place_bet_held() 
             ("req_id", format!("r{i}")),
             ("ver", "1".into()),
         ];
-        let _: () = env.redis.pool.hset(k.bet(i), bet).await.unwrap();
+        let _: () = env.redis.pool.hset(k.bet(bid(i)), bet).await.unwrap();
         // i coins, and exactly what place_bet.lua held for the bet (one wallet holds 1 more).
         let held = if i == 1 { payout(i) + 1 } else { payout(i) };
         let _: () =
             env.redis.pool.hset(k.wallet(uid), [("balance", i as i64), ("ver", 1), ("exposure", held)]).await.unwrap();
-        let _: () = env.redis.pool.hset(k.match_open(5, mid), (i.to_string(), uid.to_string())).await.unwrap();
-        bets.push(OpenBet { bid: i, uid });
+        let _: () = env.redis.pool.hset(k.match_open(5, mid), (bid(i).to_string(), uid.to_string())).await.unwrap();
+        bets.push(OpenBet { bid: bid(i), uid });
     }
     let finals = &[Action::Settled, Action::Credited];
     let args = settle_batch::Args { mid, shard: 5, job: Job::Settle, now_ms: 5000, finals, bets: &bets };
@@ -299,7 +303,7 @@ async fn settle_batch_sums_past_2_53_exactly_and_releases_what_place_bet_held() 
         assert_eq!(w["balance"], (payout(i) + i as i64).to_string());
         let held = w.get("exposure").map(String::as_str);
         assert_eq!(held, if i == 1 { Some("1") } else { None }, "the bet's hold released (the field goes at 0)");
-        let b: String = env.redis.pool.hget(k.bet(i), "payout").await.unwrap();
+        let b: String = env.redis.pool.hget(k.bet(bid(i)), "payout").await.unwrap();
         assert_eq!(b, payout(i).to_string());
     }
     // Replayed, the batch pays nothing twice.
@@ -407,7 +411,7 @@ async fn a_bet_has_one_record_per_step_and_each_reader_decodes_the_same_bytes() 
     assert_eq!(outbox[0], ledger[0], "the same bytes");
     let p: Placed = rmp_serde::from_slice(&outbox[0]).unwrap();
     let want = Placed {
-        key: 7,
+        key: bid(7),
         ts: 1000,
         uid: 5,
         match_id: 9,
@@ -419,13 +423,16 @@ async fn a_bet_has_one_record_per_step_and_each_reader_decodes_the_same_bytes() 
         wver: 4,
         id: "5:4".into(),
         delta: -40,
-        reference: "7".into(),
+        reference: bid(7).to_string(),
     };
     assert_eq!(p, want);
     let entry: protocol::body::LedgerItem = rmp_serde::from_slice(&ledger[0]).unwrap();
-    assert_eq!((entry.delta, entry.balance, entry.reason.as_str(), entry.reference.as_str()), (-40, 60, "bet", "7"));
+    assert_eq!(
+        (entry.delta, entry.balance, entry.reason.as_str(), entry.reference.as_str()),
+        (-40, 60, "bet", bid(7).to_string().as_str())
+    );
     let bet = BetRow {
-        id: 7,
+        id: bid(7),
         uid: 5,
         match_id: 9,
         option: "a".into(),
@@ -450,7 +457,7 @@ async fn a_bet_has_one_record_per_step_and_each_reader_decodes_the_same_bytes() 
                 delta: -40,
                 balance: 60,
                 reason: "bet".into(),
-                reference: "7".into(),
+                reference: bid(7).to_string(),
                 ts: 1000
             },
         ]
@@ -465,7 +472,7 @@ async fn a_bet_has_one_record_per_step_and_each_reader_decodes_the_same_bytes() 
         job: Job::Settle,
         now_ms: 5000,
         finals: &[Action::Settled, Action::Credited],
-        bets: &[OpenBet { bid: 7, uid: 5 }],
+        bets: &[OpenBet { bid: bid(7), uid: 5 }],
     };
     let done = settle_batch::call(&env.redis, &args).await.unwrap();
     assert_eq!(done, settle_batch::Outcome::Settled { settled: 1, remaining: 0 });
@@ -479,7 +486,7 @@ async fn a_bet_has_one_record_per_step_and_each_reader_decodes_the_same_bytes() 
     let event: common::events::Event = rmp_serde::from_slice(records[0]).unwrap();
     let want_event = common::events::Event::BetSettled {
         uid: 5,
-        bet_id: 7,
+        bet_id: bid(7),
         match_id: 9,
         result: "won".into(),
         payout: 74,
@@ -500,7 +507,7 @@ async fn a_bet_has_one_record_per_step_and_each_reader_decodes_the_same_bytes() 
                 delta: 74,
                 balance: 134,
                 reason: "payout".into(),
-                reference: "7".into(),
+                reference: bid(7).to_string(),
                 ts: 5000
             },
         ]
