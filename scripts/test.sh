@@ -64,8 +64,10 @@ if [ "$status" -eq 0 ] && [ "$cluster" = 1 ]; then
     # answer fails the test; on one Redis the store's record of cross-slot calls does).
     url="$("$ROOT/scripts/cluster.sh" up | sed -n 's/^redis.url = //p')"
     echo "== the cluster pass on $url"
+    # (Left out: the outage test, which cuts the connection to a single Redis through a proxy.)
     MATCHDAY_TEST_REDIS="$url" cargo test --test it -- \
-        betting:: settle:: push:: gm:: dbsvr:: ban:: lua:: store:: e2e:: || status=$?
+        betting:: settle:: push:: gm:: dbsvr:: ban:: lua:: store:: e2e:: \
+        --skip e2e::while_redis_is_unreachable || status=$?
 fi
 elapsed=$((SECONDS - start))
 tier="tests"

@@ -76,11 +76,40 @@ impl Private {
     }
 }
 
-/// Makes sure `dep` answers; starts a private instance when it does not and can be started.
+/// The local Redis Cluster of a checkout's `scripts/cluster.sh`, started (or found running): its
+/// `redis-cluster://` URL. It keeps running after `matchday up` ends (`scripts/cluster.sh down`
+/// stops it).
+pub async fn local_cluster() -> anyhow::Result<String> {
+    let script = Path::new("scripts/cluster.sh");
+    if !script.is_file() {
+        bail!(
+            "--redis-cluster starts the local cluster with scripts/cluster.sh, run from a matchday checkout; \
+             elsewhere set redis.url to your cluster's redis-cluster://host:port?node=host:port URL"
+        );
+    }
+    let out = Command::new("bash").arg(script).arg("up").output().await.context("cannot run scripts/cluster.sh up")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!("scripts/cluster.sh up failed: {}{}", text, String::from_utf8_lossy(&out.stderr));
+    }
+    let url = text.lines().find_map(|l| l.strip_prefix("redis.url = ")).context("scripts/cluster.sh printed no URL")?;
+    println!("Redis Cluster: 3 primaries and 3 replicas (scripts/cluster.sh; `scripts/cluster.sh down` stops it)");
+    Ok(url.to_owned())
+}
+
+/// Makes sure `dep` answers; starts a private instance when it does not and can be started (never
+/// for a Redis Cluster, which `--redis-cluster` or `scripts/cluster.sh up` starts).
 pub async fn ensure(dep: Dependency, cfg: &mut Config) -> anyhow::Result<Option<Private>> {
     let (host, port) = host_port(dep.url(cfg), dep.default_port());
     if answers(&host, port).await {
         return Ok(None);
+    }
+    if dep.url(cfg).starts_with("redis-cluster://") {
+        bail!(
+            "the Redis Cluster does not answer at {host}:{port}; start it (matchday up --redis-cluster, or \
+             scripts/cluster.sh up for the local one) or point {} elsewhere",
+            dep.setting()
+        );
     }
     let local = matches!(host.as_str(), "127.0.0.1" | "localhost" | "::1" | "[::1]");
     if !local {

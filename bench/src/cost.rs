@@ -5,6 +5,10 @@
 //! From the deltas: Redis CPU µs, commands and script µs per request, each process's share of a
 //! core, and which of them is the wall.
 //!
+//! On a Redis Cluster the counters are read from every primary: the report sums them and gives each
+//! primary's share (its CPU, and its part of the commands), and Redis is the wall when its busiest
+//! primary is.
+//!
 //! Redis's counters are server-wide: anything else using the same Redis during the window is
 //! counted too (run benches on a quiet Redis).
 
@@ -13,7 +17,7 @@ use std::time::Instant;
 
 use common::Redis;
 use fred::prelude::*;
-use fred::types::InfoKind;
+use fred::types::CustomCommand;
 use serde::Serialize;
 
 /// The name of the threads that run the in-process services (connect, logic, gm): their CPU is
@@ -35,14 +39,37 @@ pub struct RedisCounters {
     pub commands: BTreeMap<String, (u64, u64)>,
 }
 
-impl RedisCounters {
-    pub async fn read(redis: &Redis) -> anyhow::Result<RedisCounters> {
+/// Every primary's counters at one moment, by address (one entry on a single Redis).
+#[derive(Debug, Clone, Default)]
+pub struct PrimaryCounters(Vec<(String, RedisCounters)>);
+
+impl PrimaryCounters {
+    pub async fn read(redis: &Redis) -> anyhow::Result<PrimaryCounters> {
         let client = redis.pool.next();
-        let cpu: String = client.info(Some(InfoKind::Cpu)).await?;
-        let stats: String = client.info(Some(InfoKind::CommandStats)).await?;
-        Ok(RedisCounters { cpu_us: parse_cpu_us(&cpu)?, commands: parse_commandstats(&stats) })
+        let mut out = Vec::new();
+        for (node, route) in redis.primaries() {
+            let info = CustomCommand::new_static("INFO", route, false);
+            let cpu: String = client.custom(info.clone(), vec!["cpu"]).await?;
+            let stats: String = client.custom(info, vec!["commandstats"]).await?;
+            out.push((node, RedisCounters { cpu_us: parse_cpu_us(&cpu)?, commands: parse_commandstats(&stats) }));
+        }
+        Ok(PrimaryCounters(out))
     }
 
+    /// Each primary's [`Totals`] since `before` (a primary not seen then counts from zero).
+    fn since(&self, before: &PrimaryCounters) -> Vec<(String, Totals)> {
+        let empty = RedisCounters::default();
+        self.0
+            .iter()
+            .map(|(node, now)| {
+                let then = before.0.iter().find(|(n, _)| n == node).map_or(&empty, |(_, c)| c);
+                (node.clone(), now.since(then))
+            })
+            .collect()
+    }
+}
+
+impl RedisCounters {
     /// Calls and script µs since `before`, per [`Totals`].
     fn since(&self, before: &RedisCounters) -> Totals {
         let mut t = Totals { cpu_us: (self.cpu_us - before.cpu_us).max(0.0), ..Totals::default() };
@@ -116,9 +143,24 @@ pub struct RedisCost {
     pub scripts_per_request: f64,
     /// Time inside scripts per request, µs (Redis's command timer: wall time while running).
     pub script_us_per_request: f64,
-    /// Redis's CPU over the window, in cores (1.0: one core busy all the time). Redis runs
-    /// commands on one thread, so near 1.0 it is the wall.
+    /// Redis's CPU over the window, in cores (1.0: one core busy all the time; on a cluster, the
+    /// primaries' sum). Redis runs commands on one thread, so a primary near 1.0 is the wall.
     pub cpu_share: f64,
+    /// Each primary (one on a single Redis): what it spent.
+    pub primaries: Vec<PrimaryCost>,
+}
+
+/// One primary's part of a window.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PrimaryCost {
+    /// Its address (host:port; "redis" on a single Redis).
+    pub node: String,
+    /// Its CPU over the window, in cores.
+    pub cpu_share: f64,
+    /// Its CPU per request of the series, µs.
+    pub us_per_request: f64,
+    /// Its part of all the commands the primaries ran, 0..1 (an even split over N is 1/N).
+    pub commands_share: f64,
 }
 
 /// One process's (or part of a process's) CPU over the window, in cores.
@@ -200,7 +242,7 @@ pub enum Here {
 
 /// Counters at the start of a window.
 pub struct Meter {
-    redis: RedisCounters,
+    redis: PrimaryCounters,
     process: ProcessCpu,
     at: Instant,
 }
@@ -225,7 +267,7 @@ pub struct Cost {
 impl Meter {
     pub async fn start(redis: &Redis) -> anyhow::Result<Meter> {
         let process = ProcessCpu::read();
-        let redis = RedisCounters::read(redis).await?;
+        let redis = PrimaryCounters::read(redis).await?;
         Ok(Meter { redis, process, at: Instant::now() })
     }
 
@@ -234,15 +276,31 @@ impl Meter {
     pub async fn finish(self, redis: &Redis, requests: u64, here: Here) -> anyhow::Result<Cost> {
         let secs = self.at.elapsed().as_secs_f64();
         let process = ProcessCpu::read();
-        let after = RedisCounters::read(redis).await?;
+        let after = PrimaryCounters::read(redis).await?;
         Ok(Cost::new(secs, requests, after.since(&self.redis), self.process, process, here))
     }
 }
 
 impl Cost {
-    fn new(secs: f64, requests: u64, t: Totals, p0: ProcessCpu, p1: ProcessCpu, here: Here) -> Cost {
+    fn new(secs: f64, requests: u64, nodes: Vec<(String, Totals)>, p0: ProcessCpu, p1: ProcessCpu, here: Here) -> Cost {
         let per = |x: f64| if requests == 0 { 0.0 } else { x / requests as f64 };
         let share = |us: f64| if secs > 0.0 { us / 1e6 / secs } else { 0.0 };
+        let mut t = Totals::default();
+        for (_, n) in &nodes {
+            t.cpu_us += n.cpu_us;
+            t.commands += n.commands;
+            t.script_calls += n.script_calls;
+            t.script_us += n.script_us;
+        }
+        let primaries: Vec<PrimaryCost> = nodes
+            .iter()
+            .map(|(node, n)| PrimaryCost {
+                node: node.clone(),
+                cpu_share: share(n.cpu_us),
+                us_per_request: per(n.cpu_us),
+                commands_share: if t.commands == 0 { 0.0 } else { n.commands as f64 / t.commands as f64 },
+            })
+            .collect();
         let redis = RedisCost {
             requests,
             us_per_request: per(t.cpu_us),
@@ -250,10 +308,18 @@ impl Cost {
             scripts_per_request: per(t.script_calls as f64),
             script_us_per_request: per(t.script_us as f64),
             cpu_share: share(t.cpu_us),
+            primaries,
         };
         let total = (p1.total_us - p0.total_us).max(0.0);
         let svc = (p1.services_us - p0.services_us).clamp(0.0, total);
-        let mut processes = vec![CpuShare { process: "redis-server".into(), cpu_share: redis.cpu_share }];
+        let mut processes: Vec<CpuShare> = match redis.primaries.as_slice() {
+            [one] => vec![CpuShare { process: "redis-server".into(), cpu_share: one.cpu_share }],
+            many => many
+                .iter()
+                .map(|p| CpuShare { process: format!("redis-server {}", p.node), cpu_share: p.cpu_share })
+                .collect(),
+        };
+        let servers = processes.len();
         match here {
             Here::LoadAndServices => {
                 processes.push(CpuShare { process: "services (connect, logic, gm)".into(), cpu_share: share(svc) });
@@ -269,7 +335,7 @@ impl Cost {
         } else {
             cores as f64 * (ticks - idle) as f64 / ticks as f64
         };
-        let wall = wall(&processes, cores, machine_busy_cores);
+        let wall = wall(&processes, servers, cores, machine_busy_cores);
         Cost { secs, redis, processes, cores, machine_busy_cores, wall }
     }
 
@@ -279,13 +345,18 @@ impl Cost {
     }
 }
 
-/// Redis runs commands on one thread: at 85 % of a core or more, it is the wall. Otherwise, when
-/// the machine's cores are 90 % busy (by anyone), the cores are, and their biggest user is named;
-/// otherwise nothing is saturated and the requests in flight bound the rate.
-fn wall(processes: &[CpuShare], cores: usize, machine_busy_cores: f64) -> String {
+/// Redis runs commands on one thread: a Redis server (the first `servers` of `processes`: one, or
+/// each primary of a cluster) at 85 % of a core or more is the wall. Otherwise, when the machine's
+/// cores are 90 % busy (by anyone), the cores are, and their biggest user is named; otherwise
+/// nothing is saturated and the requests in flight bound the rate.
+fn wall(processes: &[CpuShare], servers: usize, cores: usize, machine_busy_cores: f64) -> String {
     let top = processes.iter().max_by(|a, b| a.cpu_share.total_cmp(&b.cpu_share));
-    match (processes.first(), top) {
-        (Some(redis), _) if redis.cpu_share >= 0.85 => "Redis (its command thread is busy)".into(),
+    let busiest = processes[..servers.min(processes.len())].iter().max_by(|a, b| a.cpu_share.total_cmp(&b.cpu_share));
+    match (busiest, top) {
+        (Some(redis), _) if redis.cpu_share >= 0.85 && servers == 1 => "Redis (its command thread is busy)".into(),
+        (Some(redis), _) if redis.cpu_share >= 0.85 => {
+            format!("Redis: the primary {} (its command thread is busy)", redis.process)
+        }
         (_, Some(top)) if machine_busy_cores >= 0.9 * cores as f64 => {
             format!("the machine's {cores} cores (the biggest user: {}, {:.2} cores)", top.process, top.cpu_share)
         }
@@ -304,7 +375,21 @@ impl std::fmt::Display for Cost {
         for p in &self.processes {
             write!(f, " {} {:.2}", p.process, p.cpu_share)?;
         }
-        write!(f, "; machine {:.2} of {} cores busy; wall: {}", self.machine_busy_cores, self.cores, self.wall)
+        write!(f, "; machine {:.2} of {} cores busy; wall: {}", self.machine_busy_cores, self.cores, self.wall)?;
+        if r.primaries.len() > 1 {
+            write!(f, "\n    per primary:")?;
+            for p in &r.primaries {
+                write!(
+                    f,
+                    " {} {:.2} cores, {:.1} µs/request, {:.0} % of commands;",
+                    p.node,
+                    p.cpu_share,
+                    p.us_per_request,
+                    p.commands_share * 100.0
+                )?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -339,7 +424,7 @@ mod tests {
             machine_ticks: 1400,
             machine_idle_ticks: 700,
         };
-        let c = Cost::new(2.0, 20, t, p0, p1, Here::LoadAndServices);
+        let c = Cost::new(2.0, 20, vec![("redis".into(), t)], p0, p1, Here::LoadAndServices);
         assert_eq!(c.redis.us_per_request, 50_000.0);
         assert_eq!(c.redis.commands_per_request, 4.0);
         assert_eq!(c.redis.scripts_per_request, 1.0);
@@ -353,12 +438,32 @@ mod tests {
     }
 
     #[test]
+    fn a_cluster_window_sums_the_primaries_and_gives_each_its_part() {
+        let node = |cpu_us: f64, commands: u64| Totals { cpu_us, commands, script_calls: 0, script_us: 0 };
+        let nodes = vec![
+            ("10.0.0.1:7000".to_owned(), node(300_000.0, 600)),
+            ("10.0.0.2:7000".to_owned(), node(100_000.0, 200)),
+        ];
+        let p = ProcessCpu::default();
+        let c = Cost::new(1.0, 100, nodes, p, p, Here::Only("load"));
+        assert!((c.redis.cpu_share - 0.4).abs() < 1e-9 && (c.redis.us_per_request - 4_000.0).abs() < 1e-9);
+        assert_eq!(c.redis.commands_per_request, 8.0);
+        let parts: Vec<(f64, f64)> = c.redis.primaries.iter().map(|p| (p.commands_share, p.us_per_request)).collect();
+        assert_eq!(parts, vec![(0.75, 3_000.0), (0.25, 1_000.0)]);
+        let names: Vec<&str> = c.processes.iter().map(|p| p.process.as_str()).collect();
+        assert_eq!(names, vec!["redis-server 10.0.0.1:7000", "redis-server 10.0.0.2:7000", "load"]);
+    }
+
+    #[test]
     fn the_wall_is_redis_then_the_cores_then_none() {
         let s = |v: &[f64]| -> Vec<CpuShare> {
             v.iter().enumerate().map(|(i, x)| CpuShare { process: format!("p{i}"), cpu_share: *x }).collect()
         };
-        assert!(wall(&s(&[0.9, 0.5, 0.3]), 2, 1.7).starts_with("Redis"));
-        assert!(wall(&s(&[0.6, 0.9, 0.3]), 2, 1.9).contains("(the biggest user: p1, 0.90 cores)"));
-        assert!(wall(&s(&[0.6, 0.7, 0.3]), 2, 1.6).starts_with("none saturated"));
+        assert!(wall(&s(&[0.9, 0.5, 0.3]), 1, 2, 1.7).starts_with("Redis"));
+        assert!(wall(&s(&[0.6, 0.9, 0.3]), 1, 2, 1.9).contains("(the biggest user: p1, 0.90 cores)"));
+        assert!(wall(&s(&[0.6, 0.7, 0.3]), 1, 2, 1.6).starts_with("none saturated"));
+        // A cluster: the busiest primary is the wall, named.
+        assert_eq!(wall(&s(&[0.3, 0.88, 0.4, 0.5]), 3, 8, 2.1), "Redis: the primary p1 (its command thread is busy)");
+        assert!(wall(&s(&[0.3, 0.5, 0.4, 0.95]), 3, 8, 2.2).starts_with("none saturated"), "p3 is not a Redis");
     }
 }

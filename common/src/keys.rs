@@ -344,11 +344,12 @@ impl Keys {
             .collect()
     }
 
-    /// A key of the Lua handler modules' own (docs/lua.md): `ext:{name}`, where `name` is what a
-    /// module passed (checked by logic: letters, digits, `_ - . :` only). Module-shipped Redis
-    /// scripts may touch these keys and no others.
+    /// A key of the Lua handler modules' own (docs/lua.md): `{g}:ext:{name}`, where `name` is what
+    /// a module passed (checked by logic: letters, digits, `_ - . :` only). Module-shipped Redis
+    /// scripts may touch these keys and no others; they share the global tag, so a module's script
+    /// runs in one slot on a Redis Cluster (docs/scaling.md).
     pub fn ext(&self, name: &str) -> String {
-        self.k(format_args!("ext:{name}"))
+        self.k(format_args!("{{g}}:ext:{name}"))
     }
 
     /// Pattern matching every key of the deployment (tests clean up with it).
@@ -408,7 +409,7 @@ mod tests {
             assert_eq!(crate::shards::slot(key), crate::shards::slot(&one_user[0]), "{key}: one user, one slot");
         }
         assert_ne!(crate::shards::slot(&k.wallet(70)), crate::shards::slot(&k.wallet(71)), "users spread over shards");
-        assert_eq!(k.ext("signin:board"), "md:ext:signin:board");
+        assert_eq!(k.ext("signin:board"), "md:{g}:ext:signin:board");
         assert_eq!(k.control("logic", "n1"), "md:ctl:logic:n1");
     }
 

@@ -115,23 +115,34 @@ impl Redis {
     /// true (stop) or the pass is over. On a cluster the pass covers every primary in turn (each
     /// holds a part of the keyspace), on one Redis its one keyspace; every page is a command with
     /// the usual timeout, so a Redis that is away fails the pass instead of hanging it.
+    /// Each primary's address and a route to it (a slot it holds) for a command that is about the
+    /// server rather than a key (SCAN, INFO); on one Redis, that Redis.
+    pub fn primaries(&self) -> Vec<(String, fred::types::ClusterHash)> {
+        use fred::types::ClusterHash;
+        let client = self.pool.next();
+        match client.cached_cluster_state() {
+            Some(state) if client.is_clustered() => {
+                let mut out: Vec<(String, ClusterHash)> = Vec::new();
+                for range in state.slots() {
+                    let name = range.primary.to_string();
+                    if !out.iter().any(|(n, _)| *n == name) {
+                        out.push((name, ClusterHash::Custom(range.start)));
+                    }
+                }
+                out
+            }
+            _ => vec![("redis".to_owned(), ClusterHash::Random)],
+        }
+    }
+
     async fn scan_until(
         &self,
         pattern: &str,
         mut page: impl FnMut(Vec<String>) -> bool,
     ) -> Result<(), fred::error::Error> {
-        use fred::types::ClusterHash;
-
         let client = self.pool.next();
         let pattern = format!("{}{pattern}", self.keys.prefix());
-        // One slot of each primary routes a SCAN to that primary.
-        let primaries: Vec<ClusterHash> = match client.cached_cluster_state() {
-            Some(state) if client.is_clustered() => {
-                state.unique_hash_slots().into_iter().map(ClusterHash::Custom).collect()
-            }
-            _ => vec![ClusterHash::Random],
-        };
-        for primary in primaries {
+        for (_, primary) in self.primaries() {
             let scan = fred::types::CustomCommand::new_static("SCAN", primary, false);
             let mut cursor = "0".to_owned();
             loop {

@@ -76,6 +76,10 @@ pub enum Command {
     Up {
         #[command(flatten)]
         id: Identity,
+        /// Run on the local Redis Cluster (3 primaries, 3 replicas on ports 7380-7385), started with
+        /// scripts/cluster.sh up when it is not running; overrides redis.url.
+        #[arg(long)]
+        redis_cluster: bool,
     },
 }
 
@@ -171,9 +175,9 @@ pub async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
         Command::Status(args) => status::run(args, &cfg).await,
         Command::Reload(args) => reload::run(&cfg, Duration::from_millis(args.timeout_ms)).await,
         Command::Bench { scenario } => bench::run(scenario, cfg).await,
-        Command::Up { id } => {
+        Command::Up { id, redis_cluster } => {
             id.apply(&mut cfg);
-            up::run(cfg, shutdown.clone()).await
+            up::run(cfg, redis_cluster, shutdown.clone()).await
         }
     };
     shutdown.shutdown(Duration::from_secs(10)).await;

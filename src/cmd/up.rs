@@ -7,7 +7,10 @@ use fred::prelude::*;
 use super::{redact, serve_admin};
 use crate::local_deps::{self, Dependency};
 
-pub async fn run(mut cfg: Config, shutdown: Shutdown) -> anyhow::Result<()> {
+pub async fn run(mut cfg: Config, redis_cluster: bool, shutdown: Shutdown) -> anyhow::Result<()> {
+    if redis_cluster {
+        cfg.redis.url = local_deps::local_cluster().await?;
+    }
     let mut private = Vec::new();
     let mut result = Ok(());
     for dep in [Dependency::Redis, Dependency::Mysql] {

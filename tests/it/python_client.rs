@@ -24,11 +24,26 @@ fn python() -> PathBuf {
 
 #[test]
 fn a_python_client_talks_to_matchday_up() {
-    let prefix = format!("test:py{}:", std::process::id());
-    let database = format!("mdt_py{}", std::process::id());
-    let var = std::env::temp_dir().join(format!("matchday-py-{}", std::process::id()));
+    smoke(&[], "");
+}
+
+/// `matchday up --redis-cluster` runs the whole system on the local Redis Cluster (started by
+/// scripts/cluster.sh when it is not running), and the same client passes the same checks.
+#[test]
+fn a_python_client_talks_to_matchday_up_on_the_redis_cluster() {
+    smoke(&["--redis-cluster"], "c");
+}
+
+/// Runs `matchday up` with `args`, the Python smoke client against it, and stops it with SIGINT;
+/// `tag` keeps the key prefix, database and folder apart from the other run's.
+fn smoke(args: &[&str], tag: &str) {
+    let prefix = format!("test:py{tag}{}:", std::process::id());
+    let database = format!("mdt_py{tag}{}", std::process::id());
+    let var = std::env::temp_dir().join(format!("matchday-py{tag}-{}", std::process::id()));
     let mut up = Command::new(env!("CARGO_BIN_EXE_matchday"))
         .arg("up")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("MATCHDAY__REDIS__PREFIX", &prefix)
         .env("MATCHDAY__CONNECT__LISTEN", "127.0.0.1:0")
         .env("MATCHDAY__METRICS__LISTEN", "127.0.0.1:0")
@@ -58,7 +73,14 @@ fn a_python_client_talks_to_matchday_up() {
 
     let _ = Command::new("kill").arg("-INT").arg(up.id().to_string()).status();
     let status = up.wait().expect("wait for matchday up");
-    cleanup(&prefix);
+    if args.contains(&"--redis-cluster") {
+        // Every node of the local cluster (scripts/cluster.sh's ports), following redirects.
+        for port in 7380..=7385 {
+            cleanup(&["-c", "-p", &port.to_string()], &prefix);
+        }
+    } else {
+        cleanup(&[], &prefix);
+    }
     let _ = Command::new("mysql")
         .args(["-uroot", "-h127.0.0.1", "-e", &format!("DROP DATABASE IF EXISTS {database}")])
         .output();
@@ -69,12 +91,13 @@ fn a_python_client_talks_to_matchday_up() {
     assert!(status.success(), "matchday up exits cleanly on SIGINT: {status}");
 }
 
-fn cleanup(prefix: &str) {
-    let keys = Command::new("redis-cli").args(["--scan", "--pattern", &format!("{prefix}*")]).output();
+/// Deletes the keys under `prefix` from the Redis `server` names (redis-cli's options), one at a
+/// time (on a cluster each key may be in another slot).
+fn cleanup(server: &[&str], prefix: &str) {
+    let keys = Command::new("redis-cli").args(server).args(["--scan", "--pattern", &format!("{prefix}*")]).output();
     if let Ok(out) = keys {
-        let keys: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect();
-        for chunk in keys.chunks(500) {
-            let _ = Command::new("redis-cli").arg("del").args(chunk).output();
+        for key in String::from_utf8_lossy(&out.stdout).lines() {
+            let _ = Command::new("redis-cli").args(server).arg("del").arg(key).output();
         }
     }
 }

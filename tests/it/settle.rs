@@ -143,6 +143,7 @@ async fn a_resultcenter_killed_mid_match_is_finished_by_another_without_paying_t
     // A real resultcenter process, settling in small batches, killed with SIGKILL mid-match.
     let mut victim = Command::new(env!("CARGO_BIN_EXE_matchday"))
         .arg("resultcenter")
+        .env("MATCHDAY__REDIS__URL", &env.cfg.redis.url)
         .env("MATCHDAY__REDIS__PREFIX", env.keys().prefix())
         .env("MATCHDAY__NODE__ID", "victim")
         .env("MATCHDAY__METRICS__LISTEN", "127.0.0.1:0")

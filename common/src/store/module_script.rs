@@ -16,9 +16,10 @@ pub struct ModuleScript {
     pub sha: String,
 }
 
-/// SCRIPT LOAD `source` (a script Redis refuses is a [`StoreError::Refused`] naming the error).
+/// SCRIPT LOAD `source` on every primary (a script Redis refuses is a [`StoreError::Refused`]
+/// naming the error).
 pub async fn load(redis: &Redis, source: String) -> Result<ModuleScript, StoreError> {
-    let sha: String = redis.pool.script_load(source.clone()).await?;
+    let sha: String = redis.pool.next().script_load_cluster(source.clone()).await?;
     Ok(ModuleScript { source, sha })
 }
 
@@ -31,10 +32,12 @@ pub async fn call(
     argv: Vec<Value>,
 ) -> Result<Value, StoreError> {
     let full: Vec<String> = keys.iter().map(|k| redis.keys.ext(k)).collect();
+    let named: Vec<fred::types::Key> = full.iter().map(|k| k.as_str().into()).collect();
+    super::scripts::note_slots("a Lua handler folder's script", &named);
     let pool = &redis.pool;
     let value = match pool.evalsha(script.sha.clone(), full.clone(), argv.clone()).await {
         Err(e) if e.details().starts_with("NOSCRIPT") => {
-            let _: String = pool.script_load(script.source.clone()).await?;
+            let _: String = pool.next().script_load_cluster(script.source.clone()).await?;
             pool.evalsha(script.sha.clone(), full, argv).await?
         }
         other => other?,

@@ -219,7 +219,7 @@ impl Scripts {
         V::Error: Into<Error> + Send,
     {
         let keys: Vec<Key> = keys.into().inner();
-        note_slots(name, &keys);
+        note_slots(name.file(), &keys);
         let args: MultipleValues = args.try_into().map_err(Into::into)?;
         let sha = self.sha(name).to_owned();
         match client.evalsha(sha.clone(), keys.clone(), args.clone()).await {
@@ -237,7 +237,8 @@ impl Scripts {
 /// refuses it (CROSSSLOT). The first [`CROSS_SLOT_KEPT`] such calls are kept ([`cross_slot_calls`]).
 #[derive(Clone, Debug)]
 pub struct CrossSlot {
-    pub script: ScriptName,
+    /// The script's file name (a Lua handler folder's script: "module script" and its SHA).
+    pub script: String,
     /// Each key with its slot.
     pub keys: Vec<(String, u16)>,
 }
@@ -250,7 +251,7 @@ static CROSS_SLOT: std::sync::Mutex<Vec<CrossSlot>> = std::sync::Mutex::new(Vec:
 
 /// Notes a call of `name` whose keys span slots: a CRC16 per key and no allocation on the way of
 /// every call; a lock only for such a call.
-fn note_slots(name: ScriptName, keys: &[Key]) {
+pub(super) fn note_slots(name: &str, keys: &[Key]) {
     let slot = |k: &Key| fred::util::redis_keyslot(k.as_bytes());
     let Some(first) = keys.first().map(slot) else { return };
     if keys[1..].iter().all(|k| slot(k) == first) {
@@ -261,11 +262,8 @@ fn note_slots(name: ScriptName, keys: &[Key]) {
         return;
     }
     let keys = keys.iter().map(|k| (String::from_utf8_lossy(k.as_bytes()).into_owned(), slot(k))).collect();
-    tracing::debug!(
-        script = name.file(),
-        "a script call touched keys of more than one slot (refused on a Redis Cluster)"
-    );
-    kept.push(CrossSlot { script: name, keys });
+    tracing::debug!(script = name, "a script call touched keys of more than one slot (refused on a Redis Cluster)");
+    kept.push(CrossSlot { script: name.to_owned(), keys });
 }
 
 /// The first cross-slot calls this process has made (docs/scaling.md: every script
@@ -281,12 +279,12 @@ mod tests {
     #[test]
     fn a_call_whose_keys_span_slots_is_recorded_and_a_single_slot_one_never() {
         let one_slot: Vec<Key> = vec!["md:{s1}:wallet:1".into(), "md:{s1}:ledger:1".into()];
-        note_slots(ScriptName::UserUnban, &one_slot);
-        assert!(cross_slot_calls().iter().all(|c| c.script != ScriptName::UserUnban), "one slot: nothing recorded");
+        note_slots("user_unban.lua", &one_slot);
+        assert!(cross_slot_calls().iter().all(|c| c.script != "user_unban.lua"), "one slot: nothing recorded");
         let spanning: Vec<Key> = vec!["md:user:1".into(), "md:wallet:1".into()];
-        note_slots(ScriptName::UserUnban, &spanning);
+        note_slots("user_unban.lua", &spanning);
         let recorded: Vec<CrossSlot> =
-            cross_slot_calls().into_iter().filter(|c| c.script == ScriptName::UserUnban).collect();
+            cross_slot_calls().into_iter().filter(|c| c.script == "user_unban.lua").collect();
         assert_eq!(recorded.len(), 1, "{recorded:?}");
         let slots: Vec<u16> = recorded[0].keys.iter().map(|(_, s)| *s).collect();
         assert_eq!(slots, vec![crate::shards::slot("md:user:1"), crate::shards::slot("md:wallet:1")]);

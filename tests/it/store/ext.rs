@@ -46,7 +46,7 @@ async fn signin_streak_counts_days_in_a_row_once_per_day() {
     assert_eq!(days, HashMap::from([("7".to_owned(), "104:1".to_owned()), ("8".to_owned(), "104:1".to_owned())]));
     let bad = ext_script(&env, SIGNIN_STREAK, vec!["7".into(), "x".into()]).await.unwrap_err();
     assert!(bad.refusal().is_some_and(|r| r.contains("bad day")), "{bad}");
-    assert_eq!(env.scan("ext:*").await.len(), 2, "only its two keys");
+    assert_eq!(env.scan("{g}:ext:*").await.len(), 2, "only its two keys");
 }
 
 #[tokio::test]
