@@ -9,7 +9,7 @@ use common::store::match_finish;
 use common::store::settle_batch::{self, Outcome};
 use common::{Config, Redis, Shutdown};
 use fred::prelude::*;
-use protocol::matches::{Action, Job};
+use protocol::matches::{Action, Job, MatchState};
 
 use seed::step;
 use serde::Serialize;
@@ -100,7 +100,9 @@ async fn run(cfg: &Config, redis: &Redis, users: u64, batch: usize) -> anyhow::R
     let meter = Meter::start(redis).await?;
     let started = Instant::now();
     close(redis, book.match_id).await?;
-    while stats.handled() == 0 {
+    // Until the match is finished (every shard settled and the catalogue record credited), not
+    // until the first job is acked: a split match's parts settle their shards one after another.
+    while common::matches::load(redis, book.match_id).await?.is_none_or(|m| m.state != MatchState::Credited) {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let service_secs = started.elapsed().as_secs_f64();
