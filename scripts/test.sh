@@ -65,7 +65,8 @@ if [ "$status" -eq 0 ] && [ "$cluster" = 1 ]; then
     url="$("$ROOT/scripts/cluster.sh" up | sed -n 's/^redis.url = //p')"
     echo "== the cluster pass on $url"
     # (Left out: the outage test, which cuts the connection to a single Redis through a proxy.)
-    MATCHDAY_TEST_REDIS="$url" cargo test --test it -- \
+    # (--workspace: the features of the first run's build, so nothing is compiled again.)
+    MATCHDAY_TEST_REDIS="$url" cargo test --workspace --test it -- \
         betting:: settle:: push:: gm:: dbsvr:: ban:: lua:: store:: e2e:: \
         --skip e2e::while_redis_is_unreachable || status=$?
 fi
