@@ -41,8 +41,8 @@ const SIGNUP_CONCURRENCY: usize = 32;
 /// A running deployment to drive instead of the in-process one.
 #[derive(Debug, Clone)]
 pub struct Target {
-    /// The WebSocket endpoint, e.g. `ws://10.0.0.5:7001/ws`.
-    pub ws: String,
+    /// The WebSocket endpoints, e.g. `ws://10.0.0.5:7001/ws` (client i uses endpoint i mod n).
+    pub ws: Vec<String>,
     /// gm's base address, e.g. `http://10.0.0.5:7002`.
     pub gm: String,
     /// A gm admin token (the bench creates a match and grants coins).
@@ -68,6 +68,10 @@ pub struct BetsOptions {
     /// After the run (in process only): flush it to a scratch MySQL database, verify, restore and
     /// verify again ([`crate::durable`]).
     pub verify: bool,
+    /// In process: a connect and a logic for each of these groups (clients spread evenly over
+    /// them), so that the queues of several groups load the primaries of a cluster; empty: one, of
+    /// the config's group.
+    pub groups: Vec<u32>,
 }
 
 impl BetsOptions {
@@ -83,6 +87,7 @@ impl BetsOptions {
             progress: false,
             target: None,
             verify: false,
+            groups: Vec::new(),
         }
     }
 }
@@ -90,6 +95,9 @@ impl BetsOptions {
 #[derive(Debug, Clone, Serialize)]
 pub struct BetsReport {
     pub clients: usize,
+    /// Bets placed through each WebSocket endpoint the clients were spread over (in process: one
+    /// endpoint per group, in the order of the groups).
+    pub bets_per_endpoint: Vec<u64>,
     pub window: usize,
     /// The arrival rate asked for (bets/s), in rate mode.
     pub rate: Option<u64>,
@@ -197,6 +205,10 @@ impl std::fmt::Display for BetsReport {
             )?,
             None => writeln!(f, "bets: {} clients, closed loop, window {}", self.clients, self.window)?,
         }
+        if self.bets_per_endpoint.len() > 1 {
+            let each: Vec<String> = self.bets_per_endpoint.iter().map(u64::to_string).collect();
+            writeln!(f, "  endpoints   {} (bets placed through each connect endpoint)", each.join(" / "))?;
+        }
         writeln!(f, "  placed      {} bets in {:.2} s = {:.0} bets/s", self.bets_ok, self.secs, self.bets_per_sec)?;
         if self.rate.is_some() {
             writeln!(f, "  skipped     {} bets due while the client had its window full", self.skipped)?;
@@ -251,6 +263,8 @@ impl std::fmt::Display for BetsReport {
 pub async fn bets(cfg: Config, opts: BetsOptions) -> anyhow::Result<BetsReport> {
     let mut report = match &opts.target {
         Some(_) if opts.verify => anyhow::bail!("--verify runs in process only (it needs the run's MySQL)"),
+        Some(_) if !opts.groups.is_empty() => anyhow::bail!("--groups runs in process only (a deployment has its own)"),
+        Some(target) if target.ws.is_empty() => anyhow::bail!("no WebSocket address to drive"),
         Some(target) => {
             let redis = metered_redis(&cfg).await;
             let report = drive(target, &opts, redis.as_ref(), Here::Only("load generator")).await;
@@ -287,7 +301,7 @@ async fn in_process(cfg: Config, opts: &BetsOptions) -> anyhow::Result<BetsRepor
     let redis = Redis::new(&cfg.redis)?;
     let redis = &redis;
     let cfg = &cfg;
-    with_services(cfg, |ws, gm| async move {
+    with_services(cfg, &opts.groups, |ws, gm| async move {
         redis.ready().await?;
         let mut report = drive(&Target { ws, gm, token }, opts, Some(redis), Here::LoadAndServices).await?;
         if opts.verify {
@@ -306,16 +320,23 @@ async fn drive(target: &Target, opts: &BetsOptions, redis: Option<&Redis>, here:
     let run_id = &uuid::Uuid::new_v4().simple().to_string()[..10];
     let staff = Staff::new(&target.gm, &target.token);
     let (mid, odds_ver) = staff.open_match(&format!("bench {run_id}"), STAKE).await?;
-    let mut conns: Vec<BenchClient> = futures_util::stream::iter(0..clients)
+    // Client i on endpoint i mod n; `endpoint_of[k]` is the endpoint of conns[k] (signed up in any order).
+    let (endpoint_of, mut conns): (Vec<usize>, Vec<BenchClient>) = futures_util::stream::iter(0..clients)
         .map(|i| {
-            let (staff, ws) = (&staff, target.ws.as_str());
-            async move { BenchClient::funded(ws, staff, &format!("b{run_id}x{i}"), mid, odds_ver).await }
+            let endpoint = i % target.ws.len();
+            let (staff, ws) = (&staff, target.ws[endpoint].as_str());
+            async move {
+                let c = BenchClient::funded(ws, staff, &format!("b{run_id}x{i}"), mid, odds_ver).await?;
+                anyhow::Ok((endpoint, c))
+            }
         })
         .buffer_unordered(SIGNUP_CONCURRENCY)
         .collect::<Vec<_>>()
         .await
         .into_iter()
-        .collect::<anyhow::Result<_>>()?;
+        .collect::<anyhow::Result<Vec<_>>>()?
+        .into_iter()
+        .unzip();
     let balances_before: i64 = conns.iter().map(|c| c.balance_before).sum();
 
     let issued = Arc::new(AtomicU64::new(0));
@@ -374,7 +395,9 @@ async fn drive(target: &Target, opts: &BetsOptions, redis: Option<&Redis>, here:
     let mut lag = new_histogram();
     let mut errors = BTreeMap::new();
     let (mut ok, mut unmatched, mut skipped) = (0u64, 0u64, 0u64);
-    for o in &loop_outcomes {
+    let mut bets_per_endpoint = vec![0; target.ws.len()];
+    for (o, &endpoint) in loop_outcomes.iter().zip(&endpoint_of) {
+        bets_per_endpoint[endpoint] += o.ok;
         if let Some(h) = &o.hist {
             hist.add(h)?;
         }
@@ -396,6 +419,7 @@ async fn drive(target: &Target, opts: &BetsOptions, redis: Option<&Redis>, here:
     let view = staff.match_view(mid).await?;
     Ok(BetsReport {
         clients,
+        bets_per_endpoint,
         window,
         rate: opts.rate,
         skipped,

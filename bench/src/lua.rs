@@ -113,8 +113,12 @@ pub async fn lua(cfg: Config, clients: usize, window: usize, seconds: u64) -> an
     std::fs::write(dir.join("bench_balance.lua"), module())?;
     cfg.logic.lua_dir = dir.display().to_string();
     let result =
-        with_services(&cfg, |ws, _gm| async move { run(&ws, clients.max(1), window.max(1), seconds.max(2)).await })
-            .await;
+        with_services(
+            &cfg,
+            &[],
+            |ws, _gm| async move { run(&ws[0], clients.max(1), window.max(1), seconds.max(2)).await },
+        )
+        .await;
     remove(dir);
     result
 }

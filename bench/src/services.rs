@@ -1,15 +1,20 @@
-//! The services a bench runs in its own process: connect, logic and gm for one config under a
-//! fresh prefix, with the limits lifted that a load from one host would trip.
+//! The services a bench runs in its own process: connect and logic for each group asked for, and gm,
+//! for one config under a fresh prefix, with the limits lifted that a load from one host would trip.
 
 use std::time::Duration;
 
 use common::config::{Role, StaffToken};
 use common::{Config, Redis, Shutdown};
 
-/// Starts connect, logic and gm for `cfg` (made by [`in_process_config`]) in this process, on a
-/// runtime of their own (threads named [`crate::cost::SERVICE_THREADS`]), runs `f` with the
-/// WebSocket and gm addresses, then stops them and removes the run's keys.
-pub(crate) async fn with_services<T, Fut>(cfg: &Config, f: impl FnOnce(String, String) -> Fut) -> anyhow::Result<T>
+/// Starts a connect and a logic for each of `groups` (`cfg.node.group` when empty) and one gm, for
+/// `cfg` (made by [`in_process_config`]) in this process, on a runtime of their own (threads named
+/// [`crate::cost::SERVICE_THREADS`]), runs `f` with the WebSocket addresses (one per group, in
+/// order) and gm's, then stops them and removes the run's keys.
+pub(crate) async fn with_services<T, Fut>(
+    cfg: &Config,
+    groups: &[u32],
+    f: impl FnOnce(Vec<String>, String) -> Fut,
+) -> anyhow::Result<T>
 where
     Fut: std::future::Future<Output = anyhow::Result<T>>,
 {
@@ -25,7 +30,8 @@ where
     let shutdown = Shutdown::new();
     let result = async {
         let (c, s) = (cfg.clone(), shutdown.clone());
-        let (ws, gm) = runtime.spawn(async move { spawn_services(&c, &s).await }).await??;
+        let groups = if groups.is_empty() { vec![cfg.node.group] } else { groups.to_vec() };
+        let (ws, gm) = runtime.spawn(async move { spawn_services(&c, &groups, &s).await }).await??;
         f(ws, gm).await
     }
     .await;
@@ -58,23 +64,30 @@ pub(crate) fn in_process_config(mut cfg: Config) -> anyhow::Result<(Config, Stri
     Ok((cfg, token))
 }
 
-/// Starts connect, logic and gm; returns the WebSocket and gm addresses.
-async fn spawn_services(cfg: &Config, shutdown: &Shutdown) -> anyhow::Result<(String, String)> {
-    let listener = tokio::net::TcpListener::bind(cfg.connect.listen).await?;
-    let server = connect::Server::new(cfg.clone(), listener)?;
-    let ws = format!("ws://{}/ws", server.local_addr()?);
-    let s = shutdown.clone();
-    shutdown.tracker.spawn(async move {
-        if let Err(e) = server.run(s).await {
-            tracing::error!(error = format!("{e:#}"), "bench: connect failed");
-        }
-    });
-    let (c, s) = (cfg.clone(), shutdown.clone());
-    shutdown.tracker.spawn(async move {
-        if let Err(e) = logic::run(c, s).await {
-            tracing::error!(error = format!("{e:#}"), "bench: logic failed");
-        }
-    });
+/// Starts a connect and a logic per group (node `{id}g{group}` each) and one gm; returns the
+/// WebSocket addresses (in the order of `groups`) and gm's.
+async fn spawn_services(cfg: &Config, groups: &[u32], shutdown: &Shutdown) -> anyhow::Result<(Vec<String>, String)> {
+    let mut ws = Vec::with_capacity(groups.len());
+    for &group in groups {
+        let mut cfg = cfg.clone();
+        cfg.node.id = format!("{}g{group}", cfg.node.id);
+        cfg.node.group = group;
+        let listener = tokio::net::TcpListener::bind(cfg.connect.listen).await?;
+        let server = connect::Server::new(cfg.clone(), listener)?;
+        ws.push(format!("ws://{}/ws", server.local_addr()?));
+        let s = shutdown.clone();
+        shutdown.tracker.spawn(async move {
+            if let Err(e) = server.run(s).await {
+                tracing::error!(error = format!("{e:#}"), group, "bench: connect failed");
+            }
+        });
+        let s = shutdown.clone();
+        shutdown.tracker.spawn(async move {
+            if let Err(e) = logic::run(cfg, s).await {
+                tracing::error!(error = format!("{e:#}"), group, "bench: logic failed");
+            }
+        });
+    }
     let gm_listener = tokio::net::TcpListener::bind(cfg.gm.listen).await?;
     let gm = format!("http://{}", gm_listener.local_addr()?);
     let (c, s) = (cfg.clone(), shutdown.clone());

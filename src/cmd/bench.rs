@@ -21,8 +21,14 @@ pub enum Scenario {
         rate: Option<u64>,
         /// Drive a running deployment at this WebSocket address (e.g. ws://10.0.0.5:7001/ws)
         /// instead of starting connect, logic and gm in this process; needs --gm and --token.
+        /// Repeat it for several connect nodes: the clients are spread evenly over them.
         #[arg(long, requires_all = ["gm", "token"])]
-        addr: Option<String>,
+        addr: Vec<String>,
+        /// In process: run a connect and a logic for each of these groups (e.g. --groups 3,1,4)
+        /// and spread the clients over them. On a cluster, pick groups whose queues (hash tag
+        /// `{group}`) sit on different primaries (`redis-cli cluster keyslot '{3}'`).
+        #[arg(long, value_delimiter = ',', conflicts_with = "addr")]
+        groups: Vec<u32>,
         /// That deployment's gm (e.g. http://10.0.0.5:7002).
         #[arg(long, requires = "addr")]
         gm: Option<String>,
@@ -114,9 +120,9 @@ pub struct Load {
 
 pub async fn run(scenario: Scenario, cfg: Config) -> anyhow::Result<()> {
     match scenario {
-        Scenario::Bets { load, ceiling, rate, addr, gm, token, json, verify } => {
-            let target = match (addr, gm, token) {
-                (Some(ws), Some(gm), Some(token)) => Some(bench::Target { ws, gm, token }),
+        Scenario::Bets { load, ceiling, rate, addr, groups, gm, token, json, verify } => {
+            let target = match (gm, token) {
+                (Some(gm), Some(token)) if !addr.is_empty() => Some(bench::Target { ws: addr, gm, token }),
                 _ => None,
             };
             let opts = bench::BetsOptions {
@@ -129,6 +135,7 @@ pub async fn run(scenario: Scenario, cfg: Config) -> anyhow::Result<()> {
                 progress: !json,
                 target,
                 verify,
+                groups,
             };
             let report = bench::bets(cfg, opts).await?;
             print_report(json, &report, || report.to_json())?;

@@ -80,6 +80,22 @@ async fn bench_bets_is_correct() {
     }
 }
 
+/// `--groups`: a connect and a logic per group, the clients spread over them; every group's pair
+/// places its clients' bets (a group whose logic did not serve its queue would leave its clients
+/// unanswered and fail the run), and the money and the match agree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_bets_spread_over_several_groups_is_correct() {
+    let mut opts = bench::BetsOptions::closed(6, 2, 60, Some(120));
+    opts.groups = vec![3, 4];
+    let report = bench::bets(test_support::test_config(), opts).await.expect("bench bets --groups 3,4");
+    println!("{report}");
+    assert_eq!(report.bets_per_endpoint.len(), 2, "{report}");
+    assert!(report.bets_per_endpoint.iter().all(|&n| n > 0), "{report}");
+    assert_eq!(report.bets_per_endpoint.iter().sum::<u64>(), 120, "{report}");
+    assert!(report.is_correct(), "{report}");
+    assert!(report.to_string().contains("endpoints"), "{report}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bench_lua_answers_every_request_through_both_handlers() {
     let report = bench::lua(test_support::test_config(), 4, 2, 2).await.expect("bench lua");
@@ -107,8 +123,11 @@ async fn bench_bets_at_a_fixed_rate_against_a_running_deployment() {
     let (ws, _) = test_support::spawn_connect(cfg.clone(), &shutdown).await;
     test_support::spawn_logic(cfg.clone(), &shutdown);
     let gm = test_support::spawn_gm(cfg.clone(), &shutdown).await;
-    let target =
-        bench::Target { ws: format!("ws://{ws}/ws"), gm: format!("http://{gm}"), token: test_support::ADMIN.into() };
+    let target = bench::Target {
+        ws: vec![format!("ws://{ws}/ws")],
+        gm: format!("http://{gm}"),
+        token: test_support::ADMIN.into(),
+    };
     let mut opts = bench::BetsOptions::closed(5, 8, 60, Some(100));
     opts.rate = Some(200);
     opts.target = Some(target);

@@ -66,7 +66,7 @@ struct SteadyLoad(JoinHandle<anyhow::Result<::bench::BetsReport>>);
 impl SteadyLoad {
     fn start(cfg: &Config, ws: SocketAddr, gm: SocketAddr) -> SteadyLoad {
         let target = ::bench::Target {
-            ws: format!("ws://{ws}/ws"),
+            ws: vec![format!("ws://{ws}/ws")],
             gm: format!("http://{gm}"),
             token: test_support::ADMIN.into(),
         };
