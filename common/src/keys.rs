@@ -302,9 +302,10 @@ impl Keys {
         self.k(format_args!("ctl:reply:{id}"))
     }
 
-    /// Written before a WAIT, so the WAIT covers every write made before it (see `Redis::replicated`).
-    pub fn replication_marker(&self) -> String {
-        self.k(format_args!("replication:marker"))
+    /// Written before a WAIT on the primary of `slot`, so the WAIT covers every write made there
+    /// before it (see `Redis::replicated`); its tag ([`crate::written::tag_of_slot`]) puts it in `slot`.
+    pub fn replication_marker(&self, slot: u16) -> String {
+        self.k(format_args!("{{{}}}:replication:marker", crate::written::tag_of_slot(slot)))
     }
 
     /// A daily counter kept by dbsvr (`what` = bets, volume), `day` = days since the Unix epoch (UTC).

@@ -169,20 +169,24 @@ impl Redis {
     }
 
     /// With `redis.wait_replicas` > 0, waits (at most `redis.wait_timeout_ms`) until that many
-    /// replicas hold every write this process has seen answered so far; call it after a change and
-    /// before answering its success. WAIT covers the writes of its own connection, so it is sent
-    /// right after a marker write on that connection: replicas acknowledge offsets in the one
-    /// replication stream, and the marker comes after every write already answered, on any
-    /// connection. Returns the replicas that acknowledged (None when not configured). Fewer than
-    /// asked is logged and counted, not an error: the change is made and cannot be taken back.
-    pub async fn replicated(&self) -> Result<Option<u32>, fred::error::Error> {
+    /// replicas hold every write this process has seen answered so far on the primaries of the
+    /// `written` slots (noted by [`crate::written::tracking`]; none noted: on every primary); call
+    /// it after a change and before answering its success. WAIT covers the writes of its own
+    /// connection, so on each primary it is sent right after a marker write in one of the slots, on
+    /// the same connection: replicas acknowledge offsets in the one replication stream, and the
+    /// marker comes after every write already answered there, on any connection. The primaries are
+    /// waited on at once. Returns the fewest replicas that acknowledged on any of them (None when
+    /// not configured). Fewer than asked is logged and counted, not an error: the change is made
+    /// and cannot be taken back.
+    pub async fn replicated(&self, written: &[u16]) -> Result<Option<u32>, fred::error::Error> {
         let Some((want, timeout)) = self.wait else { return Ok(None) };
         let client = self.pool.next();
-        let _: i64 = client.incr(self.keys.replication_marker()).await?;
-        let wait = fred::types::CustomCommand::new_static("WAIT", fred::types::ClusterHash::Random, true);
-        let opts = Options { timeout: Some(timeout + self.command_timeout), ..Default::default() };
-        let acked: i64 = client.with_options(&opts).custom(wait, vec![want as i64, timeout.as_millis() as i64]).await?;
-        let acked = acked.max(0) as u32;
+        let slots = match written {
+            [] => self.primaries().into_iter().map(|(_, route)| route_slot(&route)).collect(),
+            some => self.one_slot_per_primary(client, some),
+        };
+        let waits = slots.into_iter().map(|slot| self.wait_on(client, slot, want, timeout));
+        let acked = futures_util::future::try_join_all(waits).await?.into_iter().min().unwrap_or(want);
         if acked < want {
             metrics::counter!("matchday_redis_wait_short_total").increment(1);
             tracing::warn!(
@@ -193,6 +197,37 @@ impl Redis {
             );
         }
         Ok(Some(acked))
+    }
+
+    /// Of `slots`, one per primary (on one Redis, the first).
+    fn one_slot_per_primary(&self, client: &Client, slots: &[u16]) -> Vec<u16> {
+        let state = if client.is_clustered() { client.cached_cluster_state() } else { None };
+        let Some(state) = state else { return slots[..1].to_vec() };
+        let mut seen: Vec<Option<&fred::types::config::Server>> = Vec::with_capacity(slots.len());
+        let mut out = Vec::with_capacity(slots.len());
+        for &slot in slots {
+            let server = state.get_server(slot);
+            if server.is_none() || !seen.contains(&server) {
+                seen.push(server);
+                out.push(slot);
+            }
+        }
+        out
+    }
+
+    /// The marker write in `slot` and a WAIT after it, on `client`'s connection to that slot's primary.
+    async fn wait_on(
+        &self,
+        client: &Client,
+        slot: u16,
+        want: u32,
+        timeout: Duration,
+    ) -> Result<u32, fred::error::Error> {
+        let _: i64 = client.incr(self.keys.replication_marker(slot)).await?;
+        let wait = fred::types::CustomCommand::new_static("WAIT", fred::types::ClusterHash::Custom(slot), true);
+        let opts = Options { timeout: Some(timeout + self.command_timeout), ..Default::default() };
+        let acked: i64 = client.with_options(&opts).custom(wait, vec![want as i64, timeout.as_millis() as i64]).await?;
+        Ok(acked.max(0) as u32)
     }
 
     /// Closes the pool's connections (at shutdown, so nothing keeps reconnecting after it).
@@ -220,4 +255,12 @@ fn log_connection_events(client: &Client, name: &str) {
         tracing::warn!(redis.client = %n2, redis.server = %server, error = %error, "Redis connection error; reconnecting");
         async { Ok(()) }
     });
+}
+
+/// The slot a route names (a primary's first slot, from [`Redis::primaries`]); 0 on one Redis.
+fn route_slot(route: &fred::types::ClusterHash) -> u16 {
+    match route {
+        fred::types::ClusterHash::Custom(slot) => *slot,
+        _ => 0,
+    }
 }

@@ -117,10 +117,10 @@ async fn replicated(
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let changes = !matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD);
-    let res = next.run(req).await;
+    let (res, written) = common::written::tracking(next.run(req)).await;
     if changes
         && res.status().is_success()
-        && let Err(e) = st.redis.replicated().await
+        && let Err(e) = st.redis.replicated(&written).await
     {
         tracing::warn!(error = %e, "cannot wait for the Redis replicas; answering 503");
         return error::ApiError::Unavailable.into_response();

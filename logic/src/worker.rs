@@ -22,12 +22,13 @@ use crate::request::Request;
 pub struct Frames(pub Ctx);
 
 impl common::consumer::Handler for Frames {
-    /// With `redis.wait_replicas`, a reply leaves only once the replicas hold what the handler wrote.
+    /// With `redis.wait_replicas`, a reply leaves only once the replicas hold what the handler wrote
+    /// (on the primaries of the slots it wrote: `common::written`).
     async fn handle(&self, frame: &Bytes) -> Outcome {
         let ctx = &self.0;
-        let outcome = handle_frame(ctx, frame).await;
+        let (outcome, written) = common::written::tracking(handle_frame(ctx, frame)).await;
         if matches!(outcome, Outcome::Ack(Some(_)))
-            && let Err(e) = ctx.redis.replicated().await
+            && let Err(e) = ctx.redis.replicated(&written).await
         {
             tracing::warn!(error = %e, "cannot wait for the replicas; the frame will be handled again");
             return Outcome::Retry;

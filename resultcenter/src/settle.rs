@@ -71,13 +71,21 @@ async fn settle(ctx: &Ctx, job: &SettleJob, shutdown: &Shutdown) -> anyhow::Resu
         tracing::info!(parts, "settling");
     }
     let started = Instant::now();
-    let mut settled_here = 0u64;
-    for shard in shards_of(part, parts) {
-        match settle_shard(ctx, job_kind, chain, mid, shard, shutdown).await? {
-            Some(n) => settled_here += n,
-            None => return Ok(Outcome::Interrupted),
+    let shards = async {
+        let mut settled_here = 0u64;
+        for shard in shards_of(part, parts) {
+            match settle_shard(ctx, job_kind, chain, mid, shard, shutdown).await? {
+                Some(n) => settled_here += n,
+                None => return anyhow::Ok(None),
+            }
         }
-    }
+        Ok(Some(settled_here))
+    };
+    let (settled, written) = common::written::tracking(shards).await;
+    let Some(settled_here) = settled? else { return Ok(Outcome::Interrupted) };
+    // With `redis.wait_replicas`, the match is finished on the shards' sums only once their
+    // replicas hold the settlement (a failover then cannot take back what the sums count).
+    ctx.redis.replicated(&written).await?;
     // Every shard of this part is empty: finish the match if the other parts are done too.
     let totals = matches::shard_totals(&ctx.redis, &[mid]).await?.remove(0);
     if totals.open > 0 {

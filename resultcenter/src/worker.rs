@@ -26,7 +26,15 @@ impl common::consumer::Handler for Jobs {
                 return Outcome::Dead;
             }
         };
-        match settle::run(&self.ctx, &job, &self.shutdown).await {
+        let (settled, written) = common::written::tracking(settle::run(&self.ctx, &job, &self.shutdown)).await;
+        // With `redis.wait_replicas`, a job is acked only once the replicas hold what it did.
+        let settled = match settled {
+            Ok(settle::Outcome::Done) => {
+                self.ctx.redis.replicated(&written).await.map(|_| settle::Outcome::Done).map_err(Into::into)
+            }
+            other => other,
+        };
+        match settled {
             Ok(settle::Outcome::Done) => Outcome::Ack(None),
             // Shutdown between batches: the job stays inflight and is resumed where it stopped.
             Ok(settle::Outcome::Interrupted) => Outcome::Retry,

@@ -25,6 +25,7 @@ pub mod player;
 pub mod process;
 pub mod proxy;
 pub mod raw;
+pub mod redis_cluster;
 pub mod redis_server;
 
 use std::future::Future;

@@ -16,11 +16,15 @@
 //! - `matchday verify` finds no difference between Redis and MySQL, nothing waits in a queue,
 //!   an inflight list or a dead list.
 //!
-//! The second test is a rolling restart: each role in turn gets SIGTERM, must exit 0 within the
+//! The second runs the same on a private Redis Cluster with `redis.wait_replicas = 1`, where two
+//! primaries are SIGKILLed in turn and their replicas take over (issue 20's failover chaos).
+//!
+//! The third is a rolling restart: each role in turn gets SIGTERM, must exit 0 within the
 //! grace period and is replaced, under the same load and the same checks.
 //!
-//! Length and faults are parameters (environment): CHAOS_SECS (default 40), CHAOS_KILLS (8),
-//! CHAOS_PLAYERS (12), CHAOS_MYSQL_OUTAGE_SECS (3). The long form in docs/reliability.md:
+//! Length and faults are parameters (environment): CHAOS_SECS (default 40), CHAOS_KILLS (8; 4 on
+//! the cluster), CHAOS_PLAYERS (12), CHAOS_MYSQL_OUTAGE_SECS (3), CHAOS_FAILOVERS (2, the cluster's).
+//! The long form in docs/reliability.md:
 //! `CHAOS_SECS=600 CHAOS_KILLS=60 cargo test --release --test it chaos:: -- --nocapture`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -40,6 +44,7 @@ use test_support::matchday_client::{self, gm::Request};
 use test_support::player::{Nodes, Player, Trouble};
 use test_support::process::Process;
 use test_support::proxy::Proxy;
+use test_support::redis_cluster::RedisCluster;
 use test_support::redis_server::RedisServer;
 use test_support::{ADMIN, PAYMENT_SECRET, TestDb, TestEnv};
 use tokio::time::Instant;
@@ -69,6 +74,24 @@ async fn under_kills_restarts_and_outages_every_answer_holds_and_no_coin_is_made
     scenario(secs, players, plan).await;
 }
 
+/// The same on a private Redis Cluster (3 primaries, 3 replicas, `redis.wait_replicas = 1`): under
+/// the load, the primary holding the group's queue is SIGKILLed and its replica takes over, later
+/// another primary likewise (each old primary rejoins as a replica once its replica has taken over);
+/// processes are killed as above and a connect node too. Every check of the chaos test holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_redis_cluster_primaries_fail_over_under_load_and_every_answer_holds() {
+    let secs = param("CHAOS_SECS", 40);
+    let kills = param("CHAOS_KILLS", 4);
+    let players = param("CHAOS_PLAYERS", 12) as usize;
+    let failovers = param("CHAOS_FAILOVERS", 2);
+    let mut plan: Vec<(f64, Fault)> =
+        (0..kills).map(|k| (0.10 + 0.75 * k as f64 / kills.max(1) as f64, Fault::Kill(k))).collect();
+    // Failovers from 25 % to 75 %, the queue's primary first, then another, in turn.
+    plan.extend((0..failovers).map(|f| (0.25 + 0.5 * f as f64 / failovers.max(1) as f64, Fault::Failover(f % 2))));
+    plan.push((0.70, Fault::Connect));
+    scenario_on(Backend::Cluster(RedisCluster::start().await), secs, players, plan).await;
+}
+
 /// Graceful drain, every role: under the same load, each process in turn gets SIGTERM (a connect
 /// node is first taken off the players' list, as a load balancer drains it), must exit 0 within the
 /// grace period, and is replaced; then every check of the chaos test holds.
@@ -82,14 +105,34 @@ async fn a_rolling_restart_of_every_process_under_load_loses_nothing() {
 
 /// Runs the stack under the load for `secs`, applying `plan` (faults at fractions of the run),
 /// then checks everything the module docs list.
-async fn scenario(secs: u64, players: usize, mut plan: Vec<(f64, Fault)>) {
-    let mut redis = RedisServer::start().await;
-    let env = TestEnv::on(&redis.url()).await;
+async fn scenario(secs: u64, players: usize, plan: Vec<(f64, Fault)>) {
+    scenario_on(Backend::Single(RedisServer::start().await), secs, players, plan).await;
+}
+
+/// Where the run's Redis is.
+enum Backend {
+    /// One private redis-server (AOF, fsync always).
+    Single(RedisServer),
+    /// A private Redis Cluster; the processes wait for a replica before answering a change.
+    Cluster(RedisCluster),
+}
+
+/// [`scenario`] on `backend`.
+async fn scenario_on(mut backend: Backend, secs: u64, players: usize, mut plan: Vec<(f64, Fault)>) {
+    let url = match &backend {
+        Backend::Single(redis) => redis.url(),
+        Backend::Cluster(cluster) => cluster.url(),
+    };
+    let env = TestEnv::on(&url).await;
     let db = TestDb::new().await;
     let mysql = Arc::new(Proxy::start(mysql_addr()).await);
     let db_name = db.url.rsplit('/').next().expect("database name").to_owned();
     let mysql_url = format!("mysql://root@{}/{db_name}", mysql.addr);
-    let mut fleet = Fleet { env: &env, mysql_url, procs: Vec::new(), nodes: Nodes::default(), gm: String::new() };
+    let mut extra = vec![("MATCHDAY__MYSQL__URL".to_owned(), mysql_url)];
+    if matches!(backend, Backend::Cluster(_)) {
+        extra.push(("MATCHDAY__REDIS__WAIT_REPLICAS".to_owned(), "1".to_owned()));
+    }
+    let mut fleet = Fleet { env: &env, extra, procs: Vec::new(), nodes: Nodes::default(), gm: String::new() };
     for role in ["connect", "connect", "logic", "logic", "gm", "resultcenter", "pushsvr", "dbsvr"] {
         fleet.start(role).await;
     }
@@ -118,10 +161,15 @@ async fn scenario(secs: u64, players: usize, mut plan: Vec<(f64, Fault)>) {
                 format!("SIGKILL {role}, started another")
             }
             Fault::Redis => {
+                let Backend::Single(redis) = &mut backend else { panic!("Fault::Redis is for one Redis") };
                 redis.kill().await;
                 tokio::time::sleep(Duration::from_secs(1)).await; // Redis stays down a moment
                 redis.restart().await;
                 "SIGKILL redis-server, restarted it on its AOF".to_owned()
+            }
+            Fault::Failover(n) => {
+                let Backend::Cluster(cluster) = &mut backend else { panic!("Fault::Failover is for a cluster") };
+                fail_over(cluster, &env, n).await
             }
             Fault::Mysql(outage) => {
                 mysql.cut();
@@ -255,6 +303,34 @@ enum Fault {
     Connect,
     /// SIGTERM a process of the role; it must exit 0 in the grace period. Start another.
     Term(&'static str),
+    /// SIGKILL a primary of the cluster (0: the one holding the group's queue; 1: another one) and
+    /// let its replica take over; the old primary rejoins as a replica.
+    Failover(u64),
+}
+
+/// Fault::Failover(n); returns what was done, with how long the takeover took.
+async fn fail_over(cluster: &mut RedisCluster, env: &TestEnv, n: u64) -> String {
+    let queue_slot = common::shards::slot(&env.keys().c2l(env.cfg.node.group));
+    let queue_primary = cluster.primary_of(queue_slot).await;
+    let (victim, slot, what) = if n == 0 {
+        (queue_primary, queue_slot, "the primary of the group's queue")
+    } else {
+        let nodes = cluster.nodes().await;
+        let other = nodes
+            .iter()
+            .find(|x| x.primary && !x.failed && x.port != queue_primary && !x.slots.is_empty())
+            .expect("another primary");
+        (other.port, other.slots[0].0, "a primary of user shards")
+    };
+    let killed = Instant::now();
+    cluster.kill(victim).await;
+    let promoted = cluster.wait_failover(victim, slot).await;
+    let took = killed.elapsed().as_secs_f64();
+    cluster.restart_as_replica(victim).await;
+    format!(
+        "SIGKILL {what} (port {victim}); its replica (port {promoted}) took over in {took:.1}s; the old primary \
+         rejoined as a replica"
+    )
 }
 
 /// What the players and staff were answered.
@@ -506,7 +582,8 @@ impl Staff {
 /// The processes of the run.
 struct Fleet<'a> {
     env: &'a TestEnv,
-    mysql_url: String,
+    /// Settings for every process (environment): MySQL's address, the wait for replicas.
+    extra: Vec<(String, String)>,
     procs: Vec<Process>,
     /// connect nodes' addresses, shared with the players.
     nodes: Nodes,
@@ -515,7 +592,8 @@ struct Fleet<'a> {
 
 impl Fleet<'_> {
     async fn start(&mut self, role: &str) {
-        let p = Process::spawn(BIN, self.env, role, &[("MATCHDAY__MYSQL__URL", &self.mysql_url)]);
+        let extra: Vec<(&str, &str)> = self.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let p = Process::spawn(BIN, self.env, role, &extra);
         let fields = p.ready(self.env).await;
         match role {
             "connect" => self.nodes.lock().expect("nodes").push(fields["listen"].parse().expect("connect's address")),

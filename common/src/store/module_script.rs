@@ -34,6 +34,9 @@ pub async fn call(
     let full: Vec<String> = keys.iter().map(|k| redis.keys.ext(k)).collect();
     let named: Vec<fred::types::Key> = full.iter().map(|k| k.as_str().into()).collect();
     super::scripts::note_slots("a Lua handler folder's script", &named);
+    if let Some(key) = full.first() {
+        crate::written::note(key.as_bytes());
+    }
     let pool = &redis.pool;
     let value = match pool.evalsha(script.sha.clone(), full.clone(), argv.clone()).await {
         Err(e) if e.details().starts_with("NOSCRIPT") => {

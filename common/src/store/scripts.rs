@@ -220,6 +220,9 @@ impl Scripts {
     {
         let keys: Vec<Key> = keys.into().inner();
         note_slots(name.file(), &keys);
+        if let Some(key) = keys.first() {
+            crate::written::note(key.as_bytes());
+        }
         let args: MultipleValues = args.try_into().map_err(Into::into)?;
         let sha = self.sha(name).to_owned();
         match client.evalsha(sha.clone(), keys.clone(), args.clone()).await {

@@ -45,7 +45,9 @@ pub async fn drain(
     }
     let target = format!("node:{}", body.node);
     let record = audit::record(&staff, "node.drain", &target, &body);
-    let _: i64 = st.redis.pool.lpush(st.redis.keys.outbox(common::shards::Home::Global), Bytes::from(record)).await?;
+    let outbox = st.redis.keys.outbox(common::shards::Home::Global);
+    common::written::note(outbox.as_bytes());
+    let _: i64 = st.redis.pool.lpush(outbox, Bytes::from(record)).await?;
     audit::log(&staff, "node.drain", &target);
     let answers = common::control::send(&st.redis, &nodes, common::control::DRAIN, &staff.name, ANSWER_WITHIN).await?;
     let silent = nodes.iter().filter(|n| !answers.iter().any(|a| a.role == n.role)).map(|n| n.role.clone()).collect();

@@ -68,8 +68,9 @@ pub async fn reload(
     let nodes: Vec<control::Node> =
         control::nodes(&st.redis).await?.into_iter().filter(|n| n.role == "logic").collect();
     let record = audit::record(&staff, "ops.reload", "logic", &serde_json::json!({ "nodes": nodes.len() }));
-    let _: i64 =
-        st.redis.pool.lpush(st.redis.keys.outbox(common::shards::Home::Global), bytes::Bytes::from(record)).await?;
+    let outbox = st.redis.keys.outbox(common::shards::Home::Global);
+    common::written::note(outbox.as_bytes());
+    let _: i64 = st.redis.pool.lpush(outbox, bytes::Bytes::from(record)).await?;
     let answers = control::send(&st.redis, &nodes, "reload", &staff.name, Duration::from_millis(timeout)).await?;
     audit::log(&staff, "ops.reload", "logic");
     let result = tally(&nodes, answers);

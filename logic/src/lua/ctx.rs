@@ -213,11 +213,10 @@ pub fn binder(lua: &Lua) -> mlua::Result<mlua::Function> {
             let e = e.clone();
             async move {
                 let member = push_event(&lua, &e, id, body)?;
-                let _: i64 = e
-                    .budget
-                    .waiting(e.redis.pool.lpush(e.redis.keys.notify(common::shards::Home::Global), member))
-                    .await?
-                    .map_err(|x| redis_err("push", x))?;
+                let lane = e.redis.keys.notify(common::shards::Home::Global);
+                common::written::note(lane.as_bytes());
+                let _: i64 =
+                    e.budget.waiting(e.redis.pool.lpush(lane, member)).await?.map_err(|x| redis_err("push", x))?;
                 Ok(())
             }
         })?,
@@ -233,9 +232,11 @@ pub fn binder(lua: &Lua) -> mlua::Result<mlua::Function> {
                 }
                 let member = push_event(&lua, &e, id, body)?;
                 let due = common::time::now_ms() as i64 + delay_ms;
+                let sched = e.redis.keys.sched();
+                common::written::note(sched.as_bytes());
                 let _: i64 = e
                     .budget
-                    .waiting(e.redis.pool.zadd(e.redis.keys.sched(), None, None, false, false, (due as f64, member)))
+                    .waiting(e.redis.pool.zadd(sched, None, None, false, false, (due as f64, member)))
                     .await?
                     .map_err(|x| redis_err("schedule", x))?;
                 Ok(())
