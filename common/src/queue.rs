@@ -22,6 +22,7 @@
 //! [`DeadList`]: capped at `queue.dead_max` frames and expiring `queue.dead_ttl_s` after the last.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -573,6 +574,15 @@ pub struct Reaper {
     max_attempts: u32,
     lease: Duration,
     grace: Duration,
+    /// The queue's Redis as last seen (its run_id), and when it was last seen to change.
+    server: Arc<std::sync::Mutex<ServerSeen>>,
+}
+
+/// Which Redis served the queue at the last pass (a restart or a failover changes its run_id).
+#[derive(Default)]
+struct ServerSeen {
+    run_id: String,
+    changed_at: Option<Instant>,
 }
 
 /// Frames moved per script call, so no call runs long enough to stall Redis.
@@ -603,18 +613,37 @@ impl Reaper {
         lease: Duration,
         grace: Duration,
     ) -> Reaper {
-        Reaper { redis: redis.clone(), lanes, owner: owner.to_owned(), max_attempts, lease, grace }
+        let server = Arc::default();
+        Reaper { redis: redis.clone(), lanes, owner: owner.to_owned(), max_attempts, lease, grace, server }
     }
 
-    /// How long the Redis server has been up (whole seconds, as INFO gives it).
-    async fn redis_uptime(&self) -> anyhow::Result<Duration> {
-        let info: String = self.redis.pool.next().info(Some(fred::types::InfoKind::Server)).await?;
-        let secs = info
-            .lines()
-            .find_map(|l| l.strip_prefix("uptime_in_seconds:"))
-            .and_then(|v| v.trim().parse().ok())
-            .context("INFO server has no uptime_in_seconds")?;
-        Ok(Duration::from_secs(secs))
+    /// How long the Redis serving the queue (on a cluster, the primary of the first lane's slot)
+    /// has been up (whole seconds, as INFO gives it), and its run_id.
+    async fn queue_server(&self) -> anyhow::Result<(Duration, String)> {
+        let slot = crate::shards::slot(&self.lanes[0].queue);
+        let info_server = CustomCommand::new_static("INFO", ClusterHash::Custom(slot), false);
+        let info: String = self.redis.pool.next().custom(info_server, vec!["server"]).await?;
+        let field = |name: &str| info.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_owned());
+        let secs =
+            field("uptime_in_seconds:").and_then(|v| v.parse().ok()).context("INFO server has no uptime_in_seconds")?;
+        Ok((Duration::from_secs(secs), field("run_id:").unwrap_or_default()))
+    }
+
+    /// Whether a consumer whose connection is missing may be taken for dead: not within the grace
+    /// period after the queue's Redis changed (a replica promoted by a failover, a restart this
+    /// reaper saw): every live consumer's connection is new there, and comes only once its process
+    /// has reconnected. Meanwhile the heartbeat alone tells the dead.
+    fn connections_tell(&self, run_id: &str) -> bool {
+        let mut seen = self.server.lock().expect("the reaper's server record");
+        if seen.run_id != run_id {
+            if !seen.run_id.is_empty() {
+                tracing::info!(queue = %self.lanes[0].queue, grace_s = self.grace.as_secs(),
+                    "the queue's Redis changed (a failover or a restart): consumers are judged by their heartbeats for a while");
+                seen.changed_at = Some(Instant::now());
+            }
+            seen.run_id = run_id.to_owned();
+        }
+        seen.changed_at.is_none_or(|at| at.elapsed() >= self.grace)
     }
 
     /// One pass: if this process holds the lease, requeue every consumer that is dead — whose
@@ -630,22 +659,28 @@ impl Reaper {
     /// only once they have reconnected. Reaping then would take live consumers for dead and bounce
     /// their frames from one to the next, counting a delivery each time, until a frame that was
     /// never poison reached `max_attempts` and the dead list.
+    ///
+    /// After a failover (the queue's primary replaced by its replica) every consumer's connection is
+    /// missing until its process reconnects, though the heartbeats are there: for the grace period
+    /// after a reaper sees the queue's Redis change ([`Reaper::connections_tell`]), only the
+    /// heartbeat judges.
     pub async fn reap_once(&self) -> anyhow::Result<Reaped> {
         let mut total = Reaped::default();
-        let uptime = self.redis_uptime().await?;
+        let (uptime, run_id) = self.queue_server().await?;
+        let connections_tell = self.connections_tell(&run_id);
         if uptime < self.grace {
             tracing::debug!(queue = %self.lanes[0].queue, uptime_s = uptime.as_secs(), "Redis has just started; heartbeats come back before anyone is reaped");
             return Ok(total);
         }
         for q in &self.lanes {
-            let reaped = self.reap_lane(q).await?;
+            let reaped = self.reap_lane(q, connections_tell).await?;
             total.requeued += reaped.requeued;
             total.dead += reaped.dead;
         }
         Ok(total)
     }
 
-    async fn reap_lane(&self, q: &QueueKeys) -> anyhow::Result<Reaped> {
+    async fn reap_lane(&self, q: &QueueKeys, connections_tell: bool) -> anyhow::Result<Reaped> {
         let mut total = Reaped::default();
         let got: Option<String> = self
             .redis
@@ -663,15 +698,12 @@ impl Reaper {
         }
         let consumers: HashMap<String, String> = self.redis.pool.hgetall(&q.consumers).await?;
         // Read after the registrations: a consumer registers once its connection is named.
-        let connected = if consumers.values().any(|v| Registration::parse(v).connection.is_some()) {
-            connection_names(&self.redis, &q.queue).await?
-        } else {
-            HashSet::new()
-        };
+        let judged = connections_tell && consumers.values().any(|v| Registration::parse(v).connection.is_some());
+        let connected = if judged { connection_names(&self.redis, &q.queue).await? } else { HashSet::new() };
         for (inflight, value) in consumers {
             let registration = Registration::parse(&value);
             let beating: i64 = self.redis.pool.exists(registration.heartbeat).await?;
-            let connection_gone = registration.connection.is_some_and(|c| !connected.contains(c));
+            let connection_gone = judged && registration.connection.is_some_and(|c| !connected.contains(c));
             if beating == 1 && !connection_gone {
                 continue;
             }

@@ -291,6 +291,81 @@ async fn dead_lists_keep_at_most_dead_max_frames_and_expire_after_dead_ttl_s() {
     let _: i64 = env.redis.pool.del(&q.dead).await.unwrap();
 }
 
+/// After a failover of the queue's primary every consumer's connection is missing from the promoted
+/// replica until its process reconnects, though its heartbeat lives: for the grace period after the
+/// reaper sees the queue's Redis change, only heartbeats judge (a live consumer's frames are not
+/// bounced towards the dead list); after it, a consumer whose connection never came back is reaped.
+/// The consumer here is a named raw connection to the old primary, so it never comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_failover_consumers_are_judged_by_their_heartbeats_for_the_grace_period() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut cluster = test_support::redis_cluster::RedisCluster::start().await;
+    let env = TestEnv::on(&cluster.url()).await;
+    let q = QueueKeys::new(env.keys(), env.keys().c2l(1), &env.cfg.queue);
+    let slot = common::shards::slot(&q.queue);
+    let primary = cluster.primary_of(slot).await;
+    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", primary)).await.unwrap();
+    conn.write_all(b"CLIENT SETNAME held-by-a-live-consumer\r\n").await.unwrap();
+    let mut ok = [0u8; 5];
+    conn.read_exact(&mut ok).await.unwrap();
+    assert_eq!(&ok, b"+OK\r\n");
+    let heartbeat = env.keys().node("logic", "live-host");
+    let _: () = env.redis.pool.set(&heartbeat, "1", Some(Expiration::EX(600)), None, false).await.unwrap();
+    let inflight = env.keys().inflight(&q.queue, "live");
+    let _: i64 = env
+        .redis
+        .pool
+        .hset(&q.consumers, (inflight.as_str(), format!("{heartbeat} held-by-a-live-consumer")))
+        .await
+        .unwrap();
+    lpush(&env, &inflight, vec![b"frame".to_vec()]).await;
+    let grace = Duration::from_secs(2);
+    let reaper = Reaper::new(&env.redis, q.clone(), "reaper", 3, Duration::from_millis(50), grace);
+    let lease_lapsed = || async {
+        eventually("the reaper's lease has lapsed", || async {
+            (env.redis.pool.exists::<i64, _>(&q.lease).await.ok()? == 0).then_some(())
+        })
+        .await
+    };
+    eventually("the cluster has been up longer than the grace period", || async {
+        let info: String = env.redis.pool.next().info(Some(fred::types::InfoKind::Server)).await.ok()?;
+        let up: u64 = info.lines().find_map(|l| l.strip_prefix("uptime_in_seconds:"))?.trim().parse().ok()?;
+        (up > grace.as_secs() + 1).then_some(())
+    })
+    .await;
+    let none = reaper.reap_once().await.unwrap();
+    assert_eq!((none.requeued, none.dead), (0, 0), "connected and beating");
+
+    cluster.kill(primary).await;
+    drop(conn);
+    cluster.wait_failover(primary, slot).await;
+    lease_lapsed().await;
+    let after = loop {
+        match reaper.reap_once().await {
+            Ok(r) => break r,
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await, // the client finds the new primary
+        }
+    };
+    let changed = tokio::time::Instant::now();
+    assert_eq!((after.requeued, after.dead), (0, 0), "right after the failover only the heartbeat judges");
+    assert_eq!(env.llen(&inflight).await, 1);
+
+    let reaped = eventually("the consumer whose connection never came back is reaped", || async {
+        lease_lapsed().await;
+        let r = reaper.reap_once().await.ok()?;
+        (r.requeued == 1).then_some(r)
+    })
+    .await;
+    assert_eq!(reaped.dead, 0);
+    assert!(
+        changed.elapsed() + Duration::from_millis(100) >= grace,
+        "reaped {:?} after the failover",
+        changed.elapsed()
+    );
+    assert_eq!(env.llen(&inflight).await, 0);
+    assert_eq!(env.llen(&q.queue).await, 1, "the frame waits for another consumer");
+}
+
 /// A Redis that has just started (here: a new one) has no heartbeats: nobody is reaped until the
 /// grace period has passed, so live consumers are not taken for dead while they reconnect; then the
 /// frames of a consumer that is really gone go back as usual.
