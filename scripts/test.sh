@@ -67,7 +67,7 @@ if [ "$status" -eq 0 ] && [ "$cluster" = 1 ]; then
     # (Left out: the outage test, which cuts the connection to a single Redis through a proxy.)
     # (--workspace: the features of the first run's build, so nothing is compiled again.)
     MATCHDAY_TEST_REDIS="$url" cargo test --workspace --test it -- \
-        betting:: settle:: push:: gm:: dbsvr:: ban:: lua:: store:: e2e:: \
+        betting:: settle:: push:: gm:: dbsvr:: recovery:: ban:: lua:: store:: e2e:: \
         --skip e2e::while_redis_is_unreachable || status=$?
 fi
 elapsed=$((SECONDS - start))
