@@ -69,10 +69,7 @@ pub(crate) fn fresh_prefix() -> String {
 
 /// Removes every key under the run's prefix.
 pub(crate) async fn cleanup(redis: &common::Redis) {
-    use fred::prelude::*;
-    if let Ok(keys) = redis.scan("*").await {
-        for chunk in keys.chunks(500) {
-            let _: Result<i64, _> = redis.pool.del(chunk.to_vec()).await;
-        }
+    if let Err(e) = redis.delete_prefix().await {
+        tracing::warn!(error = %e, prefix = redis.keys.prefix(), "bench: cannot remove the run's keys");
     }
 }

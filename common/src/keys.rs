@@ -352,11 +352,6 @@ impl Keys {
     pub fn ext(&self, name: &str) -> String {
         self.k(format_args!("{{g}}:ext:{name}"))
     }
-
-    /// Pattern matching every key of the deployment (tests clean up with it).
-    pub fn all_pattern(&self) -> String {
-        self.k(format_args!("*"))
-    }
 }
 
 #[cfg(test)]

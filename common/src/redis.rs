@@ -100,6 +100,22 @@ impl Redis {
         Ok(found)
     }
 
+    /// Deletes every key under this client's prefix (a test's or a bench run's scratch prefix);
+    /// returns how many. One UNLINK per key in pipelines of 1,000, so on a cluster each goes to the
+    /// node of its slot (a many-key DEL across slots is refused there).
+    pub async fn delete_prefix(&self) -> Result<u64, fred::error::Error> {
+        let keys = self.scan("*").await?;
+        let mut deleted = 0;
+        for chunk in keys.chunks(1000) {
+            let pipe = self.pool.next().pipeline();
+            for key in chunk {
+                let _: () = pipe.unlink(key.as_str()).await?;
+            }
+            deleted += Redis::each::<u64>(pipe).await?.into_iter().sum::<u64>();
+        }
+        Ok(deleted)
+    }
+
     /// The first key matching `pattern` that SCAN finds, if any (stops there).
     pub async fn any_key(&self, pattern: &str) -> Result<Option<String>, fred::error::Error> {
         let mut first = None;

@@ -199,36 +199,19 @@ impl Drop for TestEnv {
             .into_iter()
             .filter(|c| c.keys.iter().any(|(key, _)| key.starts_with(&prefix)))
             .collect();
-        let url = self.cfg.redis.url.clone();
-        let pattern = self.redis.keys.all_pattern();
+        let cfg = self.cfg.redis.clone();
         // Drop runs inside the test's runtime, which cannot block: clean up from a thread of its own.
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             rt.block_on(async move {
-                let client = fred::prelude::Builder::from_config(fred::prelude::Config::from_url(&url).expect("url"))
-                    .build()
-                    .expect("client");
-                if client.init().await.is_err() {
-                    return;
-                }
-                let mut cursor = "0".to_owned();
-                loop {
-                    let r: Result<(String, Vec<String>), _> = client
-                        .custom(
-                            fred::types::CustomCommand::new_static("SCAN", fred::types::ClusterHash::Random, false),
-                            vec![cursor.clone(), "MATCH".into(), pattern.clone(), "COUNT".into(), "1000".into()],
-                        )
-                        .await;
-                    let Ok((next, keys)) = r else { break };
-                    if !keys.is_empty() {
-                        let _: Result<i64, _> = client.del(keys).await;
-                    }
-                    if next == "0" {
-                        break;
-                    }
-                    cursor = next;
-                }
-                let _ = client.quit().await;
+                let Ok(redis) = common::Redis::new(&cfg) else { return };
+                // (A test's private Redis may be gone by now: give up rather than wait for it.)
+                let clean = async {
+                    redis.ready().await?;
+                    anyhow::Ok(redis.delete_prefix().await?)
+                };
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(20), clean).await;
+                redis.close().await;
             });
         })
         .join();

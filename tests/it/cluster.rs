@@ -250,3 +250,21 @@ async fn bets_are_placed_and_settled_on_the_cluster_each_script_in_one_slot() {
     assert!(crossed.is_empty(), "scripts called with keys of more than one slot: {crossed:?}");
     shutdown.shutdown(Duration::from_secs(5)).await;
 }
+
+/// A test's keys are deleted when its environment drops, on every primary of the cluster (a
+/// many-key DEL across slots is refused there, and a SCAN covers one node): the shared cluster
+/// otherwise fills up run after run, and every SCAN of a later test walks what is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_leaves_no_key_behind_on_the_cluster() {
+    let env = TestEnv::on(&cluster_url().await).await;
+    let cfg = env.cfg.redis.clone();
+    for shard in 0..SHARDS {
+        let _: i64 = env.redis.pool.incr(env.keys().user_seq(shard)).await.unwrap();
+    }
+    assert_eq!(env.redis.scan("*").await.unwrap().len(), usize::from(SHARDS));
+    drop(env);
+    let redis = common::Redis::new(&cfg).expect("client");
+    redis.ready().await.expect("ready");
+    assert_eq!(redis.scan("*").await.unwrap(), Vec::<String>::new(), "keys left under {}", cfg.prefix);
+    redis.close().await;
+}

@@ -19,17 +19,33 @@ use test_support::{ADMIN, Stack, TestEnv, eventually};
 /// whatever this is; one that does not fails unless it is slower than this to answer.
 const STALL: Duration = Duration::from_millis(300);
 
+/// connect, logic and gm on the Redis at `url`, each answering a change only once a replica holds
+/// it (and waiting for it as long as a test may need).
+struct Waiting {
+    env: TestEnv,
+    stack: Stack,
+    shutdown: Shutdown,
+    gm: Gm,
+}
+
+impl Waiting {
+    async fn on(url: &str) -> Waiting {
+        let env = TestEnv::on(url).await;
+        let mut cfg = env.cfg.clone();
+        cfg.redis.wait_replicas = 1;
+        cfg.redis.wait_timeout_ms = 60_000;
+        let stack = Stack::spawn(cfg.clone()).await;
+        let shutdown = Shutdown::new();
+        let gm = Gm::new(test_support::spawn_gm(cfg, &shutdown).await);
+        Waiting { env, stack, shutdown, gm }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_is_answered_only_once_the_replica_holds_it() {
     let primary = RedisServer::start().await;
     let replica = RedisServer::replica_of(&primary).await;
-    let env = TestEnv::on(&primary.url()).await;
-    let mut cfg = env.cfg.clone();
-    cfg.redis.wait_replicas = 1;
-    cfg.redis.wait_timeout_ms = 60_000;
-    let stack = Stack::spawn(cfg.clone()).await;
-    let shutdown = Shutdown::new();
-    let gm = Gm::new(test_support::spawn_gm(cfg, &shutdown).await);
+    let Waiting { env, stack, shutdown, gm } = Waiting::on(&primary.url()).await;
     let k = env.keys().clone();
 
     // A sign-up while the replica is stalled: made on the primary, not answered.
@@ -103,13 +119,7 @@ async fn a_stalled_replica_delays_an_answer_by_the_timeout_and_no_more() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_a_cluster_a_change_waits_for_the_replica_of_the_primary_that_holds_it() {
     let mut cluster = RedisCluster::start().await;
-    let env = TestEnv::on(&cluster.url()).await;
-    let mut cfg = env.cfg.clone();
-    cfg.redis.wait_replicas = 1;
-    cfg.redis.wait_timeout_ms = 60_000;
-    let stack = Stack::spawn(cfg.clone()).await;
-    let shutdown = Shutdown::new();
-    let gm = Gm::new(test_support::spawn_gm(cfg, &shutdown).await);
+    let Waiting { env, stack, shutdown, gm } = Waiting::on(&cluster.url()).await;
     let k = env.keys().clone();
     let uid = stack.client().await.register("rita", "pw-rita-123").await;
     let wallet = k.wallet(uid);
