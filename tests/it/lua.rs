@@ -211,7 +211,12 @@ async fn reloading_an_edited_module_under_load_changes_the_answers_and_loses_or_
         total += answers;
     }
     assert_eq!(total, sent.load(Ordering::Relaxed), "every request was answered once");
-    // The pings too: logic answered exactly the frames sent.
+    // The pings too: logic answered exactly the frames sent. (A reply can reach its client before
+    // logic has counted the ack that sent it: wait for the count to catch up, then hold it equal.)
+    eventually("logic has counted every frame it answered", || async {
+        (handled() - before >= total + 6).then_some(())
+    })
+    .await;
     assert_eq!(handled() - before, total + 6, "frames handled = requests sent");
     stack.stop().await;
     env.assert_queues_drained().await;
