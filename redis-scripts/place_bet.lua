@@ -21,14 +21,16 @@
 -- user_unban.lua keep it beside the user's own `banned`) and, per request id, `r:{req_id}` -> the
 -- first reply "bid:balance:odds".
 --
--- KEYS[1]  match:{mid}          KEYS[2]  wallet:{uid}        KEYS[3]  bet:{bid}
+-- Every key is in the bettor's shard {s} (one slot: docs/scaling.md), the match's keys being the
+-- shard's copy of the match and the shard's part of its pool, open bets and bettors.
+-- KEYS[1]  {s}:match:{mid} (the shard's copy)  KEYS[2]  wallet:{uid}    KEYS[3]  bet:{bid}
 -- KEYS[4]  user:{uid}:bets (list of bet ids, newest first)
--- KEYS[5]  match:{mid}:pool     KEYS[6]  ledger:{uid}
--- KEYS[7]  q:outbox:{s}   (the bettor's shard)
--- KEYS[8]  match:{mid}:open (hash bid -> uid: resultcenter's work list, and the match's open-bet
---          count; a hash, not a sorted set: HSET is O(1) where ZADD into a match's 10^5 bets cost
---          ~4 µs)
--- KEYS[9]  match:{mid}:bettors (set of uids)
+-- KEYS[5]  {s}:match:{mid}:pool  KEYS[6]  ledger:{uid}
+-- KEYS[7]  q:outbox:{s}
+-- KEYS[8]  {s}:match:{mid}:open (hash bid -> uid: resultcenter's work list in this shard, and the
+--          shard's open-bet count; a hash, not a sorted set: HSET is O(1) where ZADD into a match's
+--          10^5 bets cost ~4 µs)
+-- KEYS[9]  {s}:match:{mid}:bettors (set of uids)
 -- ARGV[1]  uid      ARGV[2]  mid      ARGV[3]  option key   ARGV[4]  stake (integer coins > 0)
 -- ARGV[5]  the client's odds_ver     ARGV[6]  req_id       ARGV[7]  bid (allocated by the caller)
 -- ARGV[8]  now, Unix ms

@@ -10,8 +10,6 @@
 //! in one step, so each push either lands in the inbox before connect takes it, or sees the new
 //! connection and goes to its node's list, which connect reads after the login reply.
 
-use std::collections::HashMap;
-
 use bytes::Bytes;
 use common::shards::SHARDS;
 use common::store::push_user;
@@ -62,33 +60,14 @@ pub struct Delivered {
 
 /// Delivers `pushes` (in order) to every live connection of `uid`, or keeps them in the inbox.
 pub async fn to_user(ctx: &Ctx, uid: u64, pushes: &[Push], offline: Offline) -> anyhow::Result<Delivered> {
-    let (redis, keys) = (&ctx.redis, &ctx.redis.keys);
-    let online_key = keys.online(uid);
+    let redis = &ctx.redis;
     for _ in 0..ATTEMPTS {
-        let online: HashMap<String, String> = redis.pool.hgetall(&online_key).await?;
-        if online.is_empty() && offline == Offline::Drop {
+        let conns = common::push_lists::online(redis, uid).await?;
+        if conns.is_empty() && offline == Offline::Drop {
             return Ok(Delivered::default());
         }
-        let mut conns: Vec<(u64, &str, &str)> = Vec::with_capacity(online.len());
-        let mut garbage = Vec::new();
-        for (conn, node) in &online {
-            match conn.parse::<u64>() {
-                Ok(id) => conns.push((id, conn.as_str(), node.as_str())),
-                Err(_) => garbage.push(conn.clone()),
-            }
-        }
-        if !garbage.is_empty() {
-            tracing::warn!(user.id = uid, entries = ?garbage, "removing malformed entries from the online index");
-            let _: i64 = redis.pool.hdel(&online_key, garbage).await?;
-            continue;
-        }
-        let nodes: Vec<&str> = conns.iter().map(|(_, _, node)| *node).collect();
-        let live = common::push_lists::live(redis, &nodes).await?;
-        let connections: Vec<push_user::Connection> = conns
-            .iter()
-            .zip(&live)
-            .map(|((_, conn, node), live)| push_user::Connection { conn, node, live: *live })
-            .collect();
+        let connections =
+            common::push_lists::connections(redis, conns.iter().map(|c| (c.conn.as_str(), c.node.as_str()))).await?;
         let frames: Vec<Bytes> = pushes.iter().map(|p| p.frame.clone()).collect();
         let args = push_user::Args {
             uid,
@@ -105,12 +84,12 @@ pub async fn to_user(ctx: &Ctx, uid: u64, pushes: &[Push], offline: Offline) -> 
                 }
                 let mut lists = Vec::with_capacity(targets.len());
                 for &i in &targets {
-                    let (id, _, node) = conns[i];
+                    let c = &conns[i];
                     let elements = pushes
                         .iter()
-                        .map(|p| Ok(Bytes::from(encode_routed(&Route::to(id), &p.frame)?)))
+                        .map(|p| Ok(Bytes::from(encode_routed(&Route::to(c.id), &p.frame)?)))
                         .collect::<anyhow::Result<Vec<Bytes>>>()?;
-                    lists.push((node, elements));
+                    lists.push((c.node.as_str(), elements));
                 }
                 let lists: Vec<(&str, &[Bytes])> = lists.iter().map(|(n, e)| (*n, e.as_slice())).collect();
                 common::push_lists::append(redis, &lists, ctx.push_ttl_ms).await?;

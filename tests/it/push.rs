@@ -434,11 +434,8 @@ async fn an_event_pushsvr_cannot_read_goes_to_the_dead_list() {
 /// "{conn}:{frame}" for each frame to the node list of each connection the script chose (TTL 5 s).
 /// `{connections, kept, removed}`, or `{-1}`.
 async fn push_user(env: &TestEnv, uid: u64, read: &[(&str, &str)], frames: &[&str], cap: u64) -> Vec<i64> {
-    use common::store::push_user::{self, Connection, Outcome};
-    let nodes: Vec<&str> = read.iter().map(|(_, node)| *node).collect();
-    let live = common::push_lists::live(&env.redis, &nodes).await.unwrap();
-    let connections: Vec<Connection> =
-        read.iter().zip(live).map(|((conn, node), live)| Connection { conn, node, live }).collect();
+    use common::store::push_user::{self, Outcome};
+    let connections = common::push_lists::connections(&env.redis, read.iter().copied()).await.unwrap();
     let pushed: Vec<bytes::Bytes> = frames.iter().map(|f| bytes::Bytes::copy_from_slice(f.as_bytes())).collect();
     let args = push_user::Args { uid, inbox_cap: cap, connections: &connections, frames: &pushed };
     match push_user::call(&env.redis, &args).await.unwrap() {

@@ -10,16 +10,7 @@ use fred::types::Value;
 use super::{Reply, ScriptName, StoreError};
 use crate::Redis;
 
-/// One connection of the user, as the caller read it from `online:{uid}`.
-#[derive(Clone, Debug)]
-pub struct Connection<'a> {
-    /// The connection id, as the online index holds it (the script compares the two as strings).
-    pub conn: &'a str,
-    /// The connect node it is on.
-    pub node: &'a str,
-    /// The node's heartbeat was live when read.
-    pub live: bool,
-}
+pub use crate::push_lists::Connection;
 
 /// Pushes for one user.
 #[derive(Clone, Debug)]

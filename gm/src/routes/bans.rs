@@ -2,8 +2,6 @@
 //! connection of theirs closed (1008 "banned"), in one atomic script (`user_ban.lua`); they cannot
 //! log in or resume (1009) until unbanned.
 
-use std::collections::HashMap;
-
 use axum::extract::State;
 use bytes::Bytes;
 use common::store::{user_ban, user_unban};
@@ -44,14 +42,9 @@ pub async fn ban(
     let mut marked = false;
     for _ in 0..ATTEMPTS {
         let sids: Vec<String> = redis.pool.zrange(k.sessions(uid), 0, -1, None, false, None, false).await?;
-        let conns = online(&st, uid).await?;
-        let nodes: Vec<&str> = conns.iter().map(|(_, _, node)| node.as_str()).collect();
-        let live = common::push_lists::live(redis, &nodes).await?;
-        let connections: Vec<user_ban::Connection> = conns
-            .iter()
-            .zip(&live)
-            .map(|((_, conn, node), live)| user_ban::Connection { conn, node, live: *live })
-            .collect();
+        let conns = common::push_lists::online(redis, uid).await?;
+        let connections =
+            common::push_lists::connections(redis, conns.iter().map(|c| (c.conn.as_str(), c.node.as_str()))).await?;
         let args = user_ban::Args {
             uid,
             reason: &body.reason,
@@ -68,10 +61,10 @@ pub async fn ban(
                 // Each connection named is told to close (1008 "banned") through its node's list.
                 let mut frames = Vec::with_capacity(close.len());
                 for &i in &close {
-                    let (id, _, node) = &conns[i];
+                    let c = &conns[i];
                     let frame =
-                        encode_routed(&Route::close(*id, Close::banned()), &[]).map_err(|e| anyhow::anyhow!(e))?;
-                    frames.push((node.as_str(), [Bytes::from(frame)]));
+                        encode_routed(&Route::close(c.id, Close::banned()), &[]).map_err(|e| anyhow::anyhow!(e))?;
+                    frames.push((c.node.as_str(), [Bytes::from(frame)]));
                 }
                 let lists: Vec<(&str, &[Bytes])> = frames.iter().map(|(n, f)| (*n, &f[..])).collect();
                 common::push_lists::append(redis, &lists, push_ttl_ms).await?;
@@ -146,23 +139,4 @@ pub async fn ban_info(st: &AppState, uid: u64) -> Result<Option<BanInfo>, ApiErr
         return Ok(None);
     }
     Ok(Some(BanInfo { reason: reason.unwrap_or_default(), by: by.unwrap_or_default(), at: at.unwrap_or(0) }))
-}
-
-/// The user's live connections as `online:{uid}` lists them: (id, id as stored, node). Entries that
-/// are not connection ids (never written by connect) are removed, as pushsvr does.
-async fn online(st: &AppState, uid: u64) -> Result<Vec<(u64, String, String)>, ApiError> {
-    let key = st.redis.keys.online(uid);
-    let entries: HashMap<String, String> = st.redis.pool.hgetall(&key).await?;
-    let (mut conns, mut garbage) = (Vec::with_capacity(entries.len()), Vec::new());
-    for (conn, node) in entries {
-        match conn.parse::<u64>() {
-            Ok(id) => conns.push((id, conn, node)),
-            Err(_) => garbage.push(conn),
-        }
-    }
-    if !garbage.is_empty() {
-        tracing::warn!(user.id = uid, entries = ?garbage, "removing malformed entries from the online index");
-        let _: i64 = st.redis.pool.hdel(&key, garbage).await?;
-    }
-    Ok(conns)
 }

@@ -357,10 +357,7 @@ async fn session_open_rotates_on_resume_once_per_frame_within_an_absolute_lifeti
 /// node's liveness read from its heartbeat as gm reads it.
 async fn ban(env: &TestEnv, sids: &[&str], conns: &[(&str, &str)]) -> user_ban::Outcome {
     let sessions: Vec<String> = sids.iter().map(|s| sid(s)).collect();
-    let nodes: Vec<&str> = conns.iter().map(|(_, node)| *node).collect();
-    let live = common::push_lists::live(&env.redis, &nodes).await.unwrap();
-    let connections: Vec<user_ban::Connection<'_>> =
-        conns.iter().zip(live).map(|((conn, node), live)| user_ban::Connection { conn, node, live }).collect();
+    let connections = common::push_lists::connections(&env.redis, conns.iter().copied()).await.unwrap();
     let args = user_ban::Args {
         uid: 7,
         reason: "bots",
