@@ -73,12 +73,13 @@ function clearMessages() {
   document.getElementById("notice").hidden = true;
 }
 
-// Runs an action: shows its error in words, or a notice, and redraws the page.
+// Runs an action: shows its error in words, or redraws the page and then a notice (so the notice
+// comes with the page that shows the change).
 async function act(fn, done) {
   try {
     const r = await fn();
-    if (done) notice(typeof done === "function" ? done(r) : done);
     await route();
+    if (done) notice(typeof done === "function" ? done(r) : done);
   } catch (e) {
     showError(e);
   }
