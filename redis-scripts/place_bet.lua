@@ -1,4 +1,4 @@
--- place_bet.lua — place a bet: check, debit, record, index, pool, ledger and outbox, atomically.
+-- place_bet.lua — place a bet: check, debit, record, open, pool, ledger and outbox, atomically.
 -- Checks, before anything is written: the request id (a repeat answers the first reply and debits
 -- nothing — checked first, so a repeat gets its first answer even after the match closed or the
 -- user was banned); the user is not banned (a bet queued before a ban is refused after it); the
@@ -11,10 +11,12 @@
 --
 -- One change record per bet, the "placed" record (docs/architecture.md): a MessagePack map the
 -- caller packs up to the fields only this script knows (ARGV[9], with the map's final length), to
--- which the script appends odds, balance, wver and id. The same bytes go to the user's ledger
--- (they are a ledger entry: id, delta, balance, reason "bet", ref, ts) and to q:outbox:{…}, from which
--- dbsvr writes the bet, wallet and ledger rows and counts the day's bets and volume. Nothing here
--- packs a table.
+-- which the script appends odds, balance, wver and id. The same bytes are the bet in the user's
+-- bets (field bid: no key of its own per bet — a new key is the dearest write), go to the user's
+-- ledger (they are a ledger entry: id, delta, balance, reason "bet", ref, ts) and to q:outbox:{…},
+-- from which dbsvr writes the bet, wallet and ledger rows and counts the day's bets and volume.
+-- Nothing here packs a table. The shard's open bets hold the bet's terms (common::bets::Terms), so
+-- settle_batch.lua reads no bet record.
 --
 -- The wallet hash holds what the bet checks about the user besides the balance, so one HMGET reads
 -- it all and one HSET writes it: `banned` ("1" while the user is banned: user_ban.lua and
@@ -23,20 +25,21 @@
 --
 -- Every key is in the bettor's shard {s} (one slot: docs/scaling.md), the match's keys being the
 -- shard's copy of the match and the shard's part of its pool, open bets and bettors.
--- KEYS[1]  {s}:match:{mid} (the shard's copy)  KEYS[2]  wallet:{uid}    KEYS[3]  bet:{bid}
--- KEYS[4]  user:{uid}:bets (list of bet ids, newest first)
--- KEYS[5]  {s}:match:{mid}:pool  KEYS[6]  ledger:{uid}
--- KEYS[7]  q:outbox:{s}
--- KEYS[8]  {s}:match:{mid}:open (hash bid -> uid: resultcenter's work list in this shard, and the
---          shard's open-bet count; a hash, not a sorted set: HSET is O(1) where ZADD into a match's
---          10^5 bets cost ~4 µs)
--- KEYS[9]  {s}:match:{mid}:bettors (set of uids)
+-- KEYS[1]  {s}:match:{mid} (the shard's copy)  KEYS[2]  wallet:{uid}
+-- KEYS[3]  user:{uid}:bets (hash bid -> the bet's latest record)
+-- KEYS[4]  {s}:match:{mid}:pool  KEYS[5]  ledger:{uid}
+-- KEYS[6]  q:outbox:{s}
+-- KEYS[7]  {s}:match:{mid}:open (hash bid -> terms "uid:odds:" .. ARGV[10]: resultcenter's work list
+--          in this shard, and the shard's open-bet count; a hash, not a sorted set: HSET is O(1)
+--          where ZADD into a match's 10^5 bets cost ~4 µs)
+-- KEYS[8]  {s}:match:{mid}:bettors (set of uids)
 -- ARGV[1]  uid      ARGV[2]  mid      ARGV[3]  option key   ARGV[4]  stake (integer coins > 0)
 -- ARGV[5]  the client's odds_ver     ARGV[6]  req_id       ARGV[7]  bid (allocated by the caller)
 -- ARGV[8]  now, Unix ms
 -- ARGV[9]  the placed record's prefix: a MessagePack map header counting 4 more entries than it
 --          holds, then table, key, ver, ts, uid, match_id, option, stake, req_id, delta, reason,
 --          ref (common/src/store/place_bet.rs builds it)
+-- ARGV[10] the terms after uid and odds: "stake:ts:{len(option)}:{option}{req_id}"
 --
 -- Reply:   Placed               {0, bid, balance, odds, repeated}  placed (repeated = 1: the first
 --                                reply of this req_id)
@@ -51,10 +54,12 @@
 --          NoOption             {1007, "option"}           no such option
 -- Errors:  "ERR bad stake" when ARGV[4] is not a positive integer of at most MAX_BALANCE coins
 --          (nothing written).
--- Cost:    a placed bet runs 10 commands: HMGET wallet, HMGET match (reads); HSET wallet (balance,
---          version, exposure and the reply), HSET bet (a new key: the dearest write), LPUSH user
---          bets, HSET open, SADD bettors, HINCRBY pool, LPUSH ledger, LPUSH outbox (writes). No
---          sorted set: a ZADD into a set of 10^4-10^5 costs ~4 µs, a push or a hash field ~1. A repeat or a refusal runs 1 or 2.
+-- Cost:    a placed bet runs 9 commands, none creating a key but the user's and the match's first:
+--          HMGET wallet, HMGET match (reads, ~4 µs each with the EVALSHA); HSET wallet (balance,
+--          version, exposure and the reply), HSET user's bets (the record), HSET open (the terms),
+--          SADD bettors, HINCRBY pool, LPUSH ledger, LPUSH outbox (writes, ~1.5-2.5 µs each:
+--          bench/micro/place_bet.sh). No sorted set: a ZADD into a set of 10^4-10^5 costs ~4 µs. A
+--          repeat or a refusal runs 1 or 2.
 local MAX_BALANCE = 1000000000000000 -- protocol::error_code::MAX_BALANCE (checked by tests/scripts.rs)
 local function int(n) return string.format('%d', n) end
 local w = redis.call('HMGET', KEYS[2], 'balance', 'exposure', 'ver', 'banned', 'r:' .. ARGV[6])
@@ -98,7 +103,7 @@ if balance - stake + exposure + potential > MAX_BALANCE then
 end
 
 -- Writes: nothing below can fail on valid input.
-local uid, mid, bid = ARGV[1], ARGV[2], ARGV[7]
+local uid, bid = ARGV[1], ARGV[7]
 -- The wallet in one HSET: the balance, version and exposure were read above (the script is atomic),
 -- with this request's reply.
 local after, ver = balance - stake, tonumber(w[3] or '0') + 1
@@ -109,13 +114,11 @@ if potential > 0 then
 else
   redis.call('HSET', KEYS[2], 'balance', int(after), 'ver', int(ver), 'r:' .. ARGV[6], reply)
 end
-redis.call('HSET', KEYS[3], 'id', bid, 'uid', uid, 'match_id', mid, 'option', ARGV[3], 'stake', int(stake),
-  'odds', int(odds), 'state', 'open', 'ts', ARGV[8], 'req_id', ARGV[6], 'ver', 1)
-redis.call('LPUSH', KEYS[4], bid)
-redis.call('HSET', KEYS[8], bid, uid)
-redis.call('SADD', KEYS[9], uid)
-redis.call('HINCRBY', KEYS[5], ARGV[3], int(stake))
 local record = ARGV[9] .. cmsgpack.pack('odds', odds, 'balance', after, 'wver', ver, 'id', uid .. ':' .. int(ver))
+redis.call('HSET', KEYS[3], bid, record)
+redis.call('HSET', KEYS[7], bid, uid .. ':' .. int(odds) .. ':' .. ARGV[10])
+redis.call('SADD', KEYS[8], uid)
+redis.call('HINCRBY', KEYS[4], ARGV[3], int(stake))
+redis.call('LPUSH', KEYS[5], record)
 redis.call('LPUSH', KEYS[6], record)
-redis.call('LPUSH', KEYS[7], record)
 return {0, tonumber(bid), after, odds, 0}

@@ -7,9 +7,12 @@
 -- won      → credit floor(stake × odds / 1000) (computed without overflow), ledger reason "payout"
 -- lost     → nothing
 -- refunded → credit the stake, ledger reason "refund"
--- Every settled bet: one "settled" change record (common::records::Settled), packed once and pushed
--- to the shard's outbox lane (dbsvr writes the bet, and with a payout the wallet and ledger rows
--- from it), to the shard's q:notify lane (it is also the "bet_settled" event) and, with a payout,
+-- A bet's terms (stake, odds, option, bettor, time, request id) are its field's value in the open
+-- list (place_bet.lua wrote them: common::bets::Terms), read for the whole batch with one HMGET,
+-- and the batch leaves the list with one HDEL: no bet record is read.
+-- Every settled bet: one "settled" change record (common::records::Settled), packed once, that
+-- replaces the bet's record in the user's bets and is pushed to the shard's outbox lane (dbsvr
+-- writes the bet, and with a payout the wallet and ledger rows from it), to the shard's q:notify lane (it is also the "bet_settled" event) and, with a payout,
 -- to the user's ledger (it is the ledger entry); and its potential payout released from the
 -- wallet's `exposure` (place_bet.lua added it). The batch's records go to the two lanes in one
 -- LPUSH each. The shard's copy counts what it settled and paid (`settled`, `paid`), which
@@ -22,9 +25,9 @@
 -- 10^15 and 2^53 is 9 times MAX_BALANCE. Coins are written as integer strings (%d).
 --
 -- KEYS[1]  {s}:match:{mid}        the shard's copy (match_copy.lua): state and result
--- KEYS[2]  {s}:match:{mid}:open   (hash bid -> uid)
+-- KEYS[2]  {s}:match:{mid}:open   (hash bid -> terms)
 -- KEYS[3]  q:outbox:{s}           KEYS[4]  q:notify:{s}
--- then for bet i = 1..n: KEYS[2+3i] bet:{bid}, KEYS[3+3i] wallet:{uid}, KEYS[4+3i] ledger:{uid}
+-- then for bet i = 1..n: KEYS[2+3i] user:{uid}:bets, KEYS[3+3i] wallet:{uid}, KEYS[4+3i] ledger:{uid}
 -- ARGV[1]  "settle" (pay the winner recorded in the copy's `result`) or "refund"
 -- ARGV[2]  now, Unix ms
 -- ARGV[3]  states the copy must be in, comma separated ("3" to settle, "6,7" to refund)
@@ -36,10 +39,12 @@
 --          NotSettleable  {-1, remaining, state}  the shard's copy is in a state this job may not
 --                          settle (it may lag the catalogue: copy, then retry): nothing written
 --          NoCopy         {-2, remaining}         the shard holds no copy of the match: nothing written
--- Errors:  none for valid input.
--- Cost:    per bet settled: HDEL, HMGET bet, HSET bet, HMGET wallet, one HSET or HDEL of the wallet
---          (a payout that empties the exposure: both), and with a payout LPUSH ledger; one
---          cmsgpack.pack. Per batch: HMGET copy, LPUSH outbox, LPUSH notify, 2 HINCRBY copy, HLEN.
+-- Errors:  "ERR bad terms" when an open bet's terms do not parse (nothing written).
+-- Cost:    per bet settled: HMGET wallet, one HSET or HDEL of the wallet (a payout that empties
+--          the exposure: both), HSET of the record in the user's bets, with a payout LPUSH ledger;
+--          one cmsgpack.pack of scalars (~6-8 µs in all: bench/micro/settle_batch.sh). Per batch
+--          (in slices of 1000 bets): HMGET copy, HMGET open, HDEL open, LPUSH outbox, LPUSH notify,
+--          2 HINCRBY copy, HLEN open.
 local m = redis.call('HMGET', KEYS[1], 'state', 'result')
 if not m[1] then return {-2, redis.call('HLEN', KEYS[2])} end
 local state = tonumber(m[1])
@@ -54,68 +59,93 @@ local mode, now, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[5])
 local winner, mid = m[2], tonumber(ARGV[4])
 local function int(n) return string.format('%d', n) end
 local TWO_53 = 9007199254740992
-local settled, paid, records = 0, 0, {}
-for i = 1, n do
-  if redis.call('HDEL', KEYS[2], ARGV[5 + i]) == 1 then
-    local bk, wk, lk = KEYS[2 + 3 * i], KEYS[3 + 3 * i], KEYS[4 + 3 * i]
-    local b = redis.call('HMGET', bk, 'state', 'stake', 'odds', 'option', 'uid', 'ver', 'id', 'match_id', 'ts', 'req_id')
-    if b[1] == 'open' then
-      local stake, odds = tonumber(b[2]), tonumber(b[3])
-      -- The most the bet can pay: what place_bet.lua reserved in the wallet's `exposure`.
-      local potential = math.floor(stake / 1000) * odds + math.floor((stake % 1000) * odds / 1000)
-      local result, payout
-      if mode == 'refund' then
-        result, payout = 'refunded', stake
-      elseif b[4] == winner then
-        result, payout = 'won', potential
-      else
-        result, payout = 'lost', 0
-      end
-      local bver = tonumber(b[6] or '1') + 1
-      redis.call('HSET', bk, 'state', result, 'payout', int(payout), 'settled_at', int(now), 'ver', bver)
-      -- The wallet in one read and one write: the payout credited, the version raised, and the
-      -- exposure released (at zero, or below for a bet placed before exposure was kept, the
-      -- field goes, as restore rebuilds it from open bets only).
-      local w = redis.call('HMGET', wk, 'balance', 'exposure', 'ver')
-      local balance, wver = tonumber(w[1] or '0'), tonumber(w[3] or '0')
-      local exposure = tonumber(w[2] or '0') - potential
-      local keep = potential > 0 and exposure > 0
-      if payout > 0 then
-        balance, wver = balance + payout, wver + 1
-        if keep then
-          redis.call('HSET', wk, 'balance', int(balance), 'ver', int(wver), 'exposure', int(exposure))
-        else
-          redis.call('HSET', wk, 'balance', int(balance), 'ver', int(wver))
-        end
-      elseif keep then
-        redis.call('HSET', wk, 'exposure', int(exposure))
-      end
-      if potential > 0 and not keep and w[2] then redis.call('HDEL', wk, 'exposure') end
-      -- The settled record (common::records::Settled): outbox, notify and, for a credit, ledger.
-      local record = {table = 'settled', kind = 'bet_settled', key = tonumber(b[7]), bet_id = tonumber(b[7]),
-        ver = bver, ts = now, uid = tonumber(b[5]), match_id = mid, option = b[4], stake = stake, odds = odds,
-        req_id = b[10], placed_at = tonumber(b[9]), result = result, payout = payout, balance = balance}
-      if payout > 0 then
-        record.wver, record.id, record.delta, record.ref = wver, b[5] .. ':' .. int(wver), payout, b[7]
-        record.reason = (result == 'won') and 'payout' or 'refund'
-        -- The match's total paid is summed by Redis (HINCRBY, 64-bit): Lua adds payouts only while
-        -- the sum stays below 2^53, where its doubles are exact.
-        if paid + payout >= TWO_53 then
-          redis.call('HINCRBY', KEYS[1], 'paid', int(paid))
-          paid = 0
-        end
-        paid = paid + payout
-      end
-      local packed = cmsgpack.pack(record)
-      if payout > 0 then redis.call('LPUSH', lk, packed) end
-      records[#records + 1] = packed
-      settled = settled + 1
+local SLICE = 1000 -- within Lua's unpack limit
+-- Every bet's terms first, all parsed before anything is written (a bet no longer open is nil).
+local bets, open = {}, {}
+for first = 1, n, SLICE do
+  local last = math.min(first + SLICE - 1, n)
+  local terms = redis.call('HMGET', KEYS[2], unpack(ARGV, 5 + first, 5 + last))
+  for j = first, last do
+    local t = terms[j - first + 1]
+    if t then
+      local uid, odds, stake, ts, len, rest = string.match(t, '^(%d+):(%d+):(%d+):(%d+):(%d+):(.*)$')
+      if not uid or #rest < tonumber(len) then return redis.error_reply('ERR bad terms') end
+      len = tonumber(len)
+      bets[j] = {uid = uid, odds = tonumber(odds), stake = tonumber(stake), ts = tonumber(ts),
+        option = string.sub(rest, 1, len), req_id = string.sub(rest, len + 1)}
+      open[#open + 1] = ARGV[5 + j]
     end
   end
 end
+for first = 1, #open, SLICE do
+  redis.call('HDEL', KEYS[2], unpack(open, first, math.min(first + SLICE - 1, #open)))
+end
+-- The record's map header: 16 entries, or 21 with a payout's wallet version and ledger entry.
+local HEAD, HEAD_PAID = '\222\000\016' .. cmsgpack.pack('table', 'settled', 'kind', 'bet_settled'),
+  '\222\000\021' .. cmsgpack.pack('table', 'settled', 'kind', 'bet_settled')
+local settled, paid, records = 0, 0, {}
+for i = 1, n do
+  local b = bets[i]
+  if b then
+    local bid = ARGV[5 + i]
+    local uk, wk, lk = KEYS[2 + 3 * i], KEYS[3 + 3 * i], KEYS[4 + 3 * i]
+    local stake, odds = b.stake, b.odds
+    -- The most the bet can pay: what place_bet.lua reserved in the wallet's `exposure`.
+    local potential = math.floor(stake / 1000) * odds + math.floor((stake % 1000) * odds / 1000)
+    local result, payout
+    if mode == 'refund' then
+      result, payout = 'refunded', stake
+    elseif b.option == winner then
+      result, payout = 'won', potential
+    else
+      result, payout = 'lost', 0
+    end
+    -- The wallet in one read and one write: the payout credited, the version raised, and the
+    -- exposure released (at zero, or below for a bet placed before exposure was kept, the
+    -- field goes, as restore rebuilds it from open bets only).
+    local w = redis.call('HMGET', wk, 'balance', 'exposure', 'ver')
+    local balance, wver = tonumber(w[1] or '0'), tonumber(w[3] or '0')
+    local exposure = tonumber(w[2] or '0') - potential
+    local keep = potential > 0 and exposure > 0
+    if payout > 0 then
+      balance, wver = balance + payout, wver + 1
+      if keep then
+        redis.call('HSET', wk, 'balance', int(balance), 'ver', int(wver), 'exposure', int(exposure))
+      else
+        redis.call('HSET', wk, 'balance', int(balance), 'ver', int(wver))
+      end
+    elseif keep then
+      redis.call('HSET', wk, 'exposure', int(exposure))
+    end
+    if potential > 0 and not keep and w[2] then redis.call('HDEL', wk, 'exposure') end
+    -- The settled record (common::records::Settled): the user's bets, outbox, notify and, for a
+    -- credit, the ledger.
+    local id = tonumber(bid)
+    local packed = cmsgpack.pack('key', id, 'bet_id', id, 'ver', 2, 'ts', now, 'uid', tonumber(b.uid), 'match_id', mid,
+      'option', b.option, 'stake', stake, 'odds', odds, 'req_id', b.req_id, 'placed_at', b.ts, 'result', result,
+      'payout', payout, 'balance', balance)
+    if payout > 0 then
+      packed = HEAD_PAID .. packed .. cmsgpack.pack('wver', wver, 'id', b.uid .. ':' .. int(wver), 'delta', payout,
+        'ref', bid, 'reason', (result == 'won') and 'payout' or 'refund')
+      -- The match's total paid is summed by Redis (HINCRBY, 64-bit): Lua adds payouts only while
+      -- the sum stays below 2^53, where its doubles are exact.
+      if paid + payout >= TWO_53 then
+        redis.call('HINCRBY', KEYS[1], 'paid', int(paid))
+        paid = 0
+      end
+      paid = paid + payout
+      redis.call('LPUSH', lk, packed)
+    else
+      packed = HEAD .. packed
+    end
+    redis.call('HSET', uk, bid, packed)
+    records[#records + 1] = packed
+    settled = settled + 1
+  end
+end
 -- Every record of the batch in one push per list (in slices, within Lua's unpack limit).
-for first = 1, #records, 1000 do
-  local last = math.min(first + 999, #records)
+for first = 1, #records, SLICE do
+  local last = math.min(first + SLICE - 1, #records)
   redis.call('LPUSH', KEYS[3], unpack(records, first, last))
   redis.call('LPUSH', KEYS[4], unpack(records, first, last))
 end

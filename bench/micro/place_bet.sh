@@ -20,10 +20,10 @@ return 1" 0 >/dev/null
 SHA=$($CLI script load "$(cat "$SCRIPT")")
 $CLI config resetstat >/dev/null
 before=$(cpu)
-redis-benchmark -q -r 100000 -n "$N" -P 16 -c 4 evalsha "$SHA" 9 mb:match:1 mb:wallet:__rand_int__ \
-    mb:bet:__rand_int__ mb:user:__rand_int__:bets mb:match:1:pool mb:ledger:__rand_int__ mb:q:outbox \
+redis-benchmark -q -r 100000 -n "$N" -P 16 -c 4 evalsha "$SHA" 8 mb:match:1 mb:wallet:__rand_int__ \
+    mb:user:__rand_int__:bets mb:match:1:pool mb:ledger:__rand_int__ mb:q:outbox \
     mb:match:1:open mb:match:1:bettors __rand_int__ 1 a 10 1 req__rand_int__ __rand_int__ 1700000000000 \
-    "$(printf 'p%.0s' {1..96})" >/dev/null
+    "$(printf 'p%.0s' {1..96})" 10:1700000000000:1:areq__rand_int__ >/dev/null
 after=$(cpu)
 placed=$($CLI llen mb:q:outbox)
 echo "$(basename "$SCRIPT"): $(echo "($after - $before) * 1000000 / $N" | bc -l | xargs printf '%.1f') µs Redis CPU per call; $placed of $N calls placed a bet"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Redis CPU per bet of settle_batch.lua, uncontended: 20,000 open bets of 200 users (prefix `mb:`)
+# The Redis CPU per bet of settle_batch.lua, uncontended: 20,000 open bets of 2,000 users (prefix `mb:`)
 # settled by batches of 200, the calls piped by `redis-cli --pipe`, the cost from Redis's own
 # `INFO cpu` delta. Pass a variant of the script to compare (docs/benchmarks.md).
 #   bench/micro/settle_batch.sh [script.lua]     N=20000 B=200 by default

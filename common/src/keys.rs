@@ -232,7 +232,8 @@ impl Keys {
         self.k(format_args!("{{{}}}:match:{mid}:pool", crate::shards::tag(shard)))
     }
 
-    /// Open (unsettled) bets of a match in shard `shard`: hash bid -> uid; resultcenter's work list.
+    /// Open (unsettled) bets of a match in shard `shard`: hash bid -> the bet's terms
+    /// (`crate::bets::Terms`); resultcenter's work list.
     pub fn match_open(&self, shard: u16, mid: u64) -> String {
         self.k(format_args!("{{{}}}:match:{mid}:open", crate::shards::tag(shard)))
     }
@@ -262,12 +263,9 @@ impl Keys {
         self.k(format_args!("{{{}}}:seq:bet", crate::shards::tag(shard)))
     }
 
-    /// A bet, in its bettor's shard, which its id names (`shards::of_uid(bid)`).
-    pub fn bet(&self, bid: u64) -> String {
-        self.k(format_args!("{{{}}}:bet:{bid}", Keys::of(bid)))
-    }
-
-    /// A user's bet ids, newest first (list: place_bet.lua pushes each bet).
+    /// A user's bets: hash bid -> the bet's latest change record (place_bet.lua's "placed",
+    /// settle_batch.lua's "settled"; read by `crate::bets::Stored`). A bet's id names its shard
+    /// (`shards::of_uid(bid)`), which is its bettor's.
     pub fn user_bets(&self, uid: u64) -> String {
         self.k(format_args!("{{{}}}:user:{uid}:bets", Keys::of(uid)))
     }
@@ -319,14 +317,12 @@ impl Keys {
         self.k(format_args!("{{{}}}:stats:reg:{day}", crate::shards::tag(shard)))
     }
 
-    /// The keys of place_bet.lua, in its KEYS order, for user `uid` betting on match `mid` as bet
-    /// `bid`.
-    pub fn place_bet(&self, uid: u64, mid: u64, bid: u64) -> Vec<String> {
+    /// The keys of place_bet.lua, in its KEYS order, for user `uid` betting on match `mid`.
+    pub fn place_bet(&self, uid: u64, mid: u64) -> Vec<String> {
         let shard = crate::shards::of_uid(uid);
         vec![
             self.match_copy(shard, mid),
             self.wallet(uid),
-            self.bet(bid),
             self.user_bets(uid),
             self.match_pool(shard, mid),
             self.ledger(uid),

@@ -168,6 +168,16 @@ impl From<common::store::StoreError> for ApiError {
     }
 }
 
+/// Reading bets: Redis away is 503, a record that does not read is a broken invariant (500, logged).
+impl From<common::bets::ReadError> for ApiError {
+    fn from(e: common::bets::ReadError) -> ApiError {
+        match e {
+            common::bets::ReadError::Redis(e) => e.into(),
+            common::bets::ReadError::Bad(why) => anyhow::anyhow!(why).into(),
+        }
+    }
+}
+
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> ApiError {
         tracing::error!(error = format!("{e:#}"), "request failed");

@@ -67,6 +67,16 @@ impl From<fred::error::Error> for AppError {
     }
 }
 
+/// Reading bets: Redis away is "try again", a record that does not read is a broken invariant.
+impl From<common::bets::ReadError> for AppError {
+    fn from(e: common::bets::ReadError) -> AppError {
+        match e {
+            common::bets::ReadError::Redis(e) => e.into(),
+            common::bets::ReadError::Bad(why) => AppError::internal(why),
+        }
+    }
+}
+
 /// A store failure: transient (Redis away, loading, busy, ...) is "try again" (code 6); anything
 /// else is a bug or a broken invariant (code 1, logged).
 impl From<common::store::StoreError> for AppError {

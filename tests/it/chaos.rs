@@ -704,7 +704,7 @@ async fn check_against_redis(env: &TestEnv, log: &Log, outcomes: &Outcomes, diff
             diffs.push(format!("redis: user {uid} holds {have:?}, the answers say {want}"));
         }
         let acked: HashSet<u64> = log.bets.iter().filter(|b| b.uid == uid && b.code == 0).map(|b| b.bet_id).collect();
-        let stored: Vec<u64> = pool.lrange(k.user_bets(uid), 0, -1).await.expect("LRANGE");
+        let stored: Vec<u64> = pool.hkeys(k.user_bets(uid)).await.expect("HKEYS");
         let stored: HashSet<u64> = stored.into_iter().collect();
         for bid in stored.difference(&acked) {
             diffs.push(format!("redis: user {uid} has bet {bid} that no answer accepted"));
@@ -714,7 +714,19 @@ async fn check_against_redis(env: &TestEnv, log: &Log, outcomes: &Outcomes, diff
         }
     }
     for b in log.bets.iter().filter(|b| b.code == 0) {
-        let h: HashMap<String, String> = pool.hgetall(k.bet(b.bet_id)).await.expect("HGETALL");
+        let bet = common::bets::of_user(&env.redis, b.uid, b.bet_id).await.expect("HGET");
+        let h: HashMap<String, String> = bet.map_or_else(HashMap::new, |s| {
+            let mut h = HashMap::from([
+                ("uid".to_owned(), s.uid.to_string()),
+                ("stake".to_owned(), s.stake.to_string()),
+                ("option".to_owned(), s.option.clone()),
+                ("state".to_owned(), s.state().to_owned()),
+            ]);
+            if let Some(p) = s.payout {
+                h.insert("payout".to_owned(), p.to_string());
+            }
+            h
+        });
         let want_state = match outcomes.get(&b.mid) {
             Some(None) => "refunded",
             Some(Some(w)) if *w == b.option => "won",

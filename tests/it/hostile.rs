@@ -498,11 +498,10 @@ impl Bettors {
         b.unwrap()
     }
 
+    /// The user's bet ids, oldest first.
     async fn bets_of(&self, uid: u64) -> Vec<u64> {
-        // Newest first in the list: oldest first here.
-        let mut ids: Vec<u64> = self.env.redis.pool.lrange(self.env.keys().user_bets(uid), 0, -1).await.unwrap();
-        ids.reverse();
-        ids
+        let bets = common::bets::all_of_user(&self.env.redis, uid).await.unwrap();
+        bets.iter().rev().map(|b| b.key).collect()
     }
 
     async fn odds_ver(&self) -> u64 {
@@ -536,7 +535,7 @@ async fn user_node_conn_and_group_ids_smuggled_in_a_head_or_body_are_ignored() {
     assert_eq!((r.head.id, r.head.seq, r.code()), (msg::PLACE_BET, 1, 0), "answered on this connection: {r:?}");
     assert_eq!(r.body["balance"].as_i64(), Some(grant - 100));
     let bid = r.body["bet_id"].as_u64().unwrap();
-    let owner: Option<u64> = w.env.redis.pool.hget(w.env.keys().bet(bid), "uid").await.unwrap();
+    let owner = common::bets::of_user(&w.env.redis, alice, bid).await.unwrap().map(|b| b.uid);
     assert_eq!(owner, Some(alice), "the bet is alice's");
 
     // Balance, MessagePack and JSON, with bob's id in head and body: alice's balance.
@@ -623,7 +622,7 @@ async fn odds_forged_by_the_client_are_ignored_and_a_future_odds_ver_is_1005() {
     let r = w.alice.call(msg::PLACE_BET, forged).await;
     assert_eq!((r.code(), r.body["odds"].as_i64()), (0, Some(1850)), "{r:?}");
     let bid = r.body["bet_id"].as_u64().unwrap();
-    let stored: Option<i64> = w.env.redis.pool.hget(w.env.keys().bet(bid), "odds").await.unwrap();
+    let stored = common::bets::of_user(&w.env.redis, w.alice_id, bid).await.unwrap().map(|b| b.odds);
     assert_eq!(stored, Some(1850), "the stored bet carries the server's odds");
 
     // An odds version from the future (or the past, or absurd): 1005 with the current odds.

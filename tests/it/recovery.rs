@@ -214,6 +214,13 @@ async fn cli(env: &TestEnv, db: &TestDb, args: &[&str]) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
+/// Rewrites bet `bid` of user `uid` in Redis as `change` has it.
+async fn tamper_bet(env: &TestEnv, uid: u64, bid: u64, change: impl FnOnce(&mut common::bets::Stored)) {
+    let mut bet = common::bets::of_user(&env.redis, uid, bid).await.unwrap().expect("the bet");
+    change(&mut bet);
+    let _: () = env.redis.pool.hset(env.keys().user_bets(uid), (bid, bet.encode())).await.unwrap();
+}
+
 async fn verify(env: &TestEnv, db: &TestDb) -> dbsvr::verify::Report {
     dbsvr::verify::run(&env.redis, &db.pool, dbsvr::verify::Options::default()).await.expect("verify")
 }
@@ -231,23 +238,17 @@ async fn after_a_burst_and_a_flush_verify_finds_nothing_then_exactly_what_was_ta
     })
     .await;
     assert_eq!(report.lines(), Vec::<String>::new(), "{}", report.summary());
-    // Bet ids no bet has are gaps, not differences: logic took a block of ids in each bettor's
-    // shard and 12 bets used 12 (the retry of alice's first bet took one that no bet got; the rest
-    // of each block is unused). Users' ids are dense in their shards: no gaps.
-    assert_eq!((report.users, report.bets, report.matches), (6, 12, 4));
-    let mut taken = 0;
-    for shard in 0..common::shards::SHARDS {
-        let n: Option<u64> = env.redis.pool.get(env.keys().bet_seq(shard)).await.unwrap();
-        taken += n.unwrap_or(0);
-    }
-    assert_eq!(taken % logic::BET_ID_BLOCK, 0, "whole blocks");
-    assert_eq!(report.gaps, taken - 12);
+    // Bets are compared as their users' (each user's bets are one hash in Redis), so unused bet
+    // ids are no gaps; users' ids are dense in their shards: no gaps at all.
+    assert_eq!((report.users, report.bets, report.matches, report.gaps), (6, 12, 4, 0));
     assert_eq!((report.unflushed, report.dead), (0, 0));
     // A sample sees a part, and nothing wrong in it either.
     let sample = dbsvr::verify::Options { sample: Some(3), seed: Some(42) };
     let sampled = dbsvr::verify::run(&env.redis, &db.pool, sample).await.unwrap();
     assert!(sampled.is_clean());
-    assert_eq!((sampled.users, sampled.bets + sampled.gaps, sampled.matches), (3, 3, 3));
+    assert_eq!((sampled.users, sampled.matches), (3, 3));
+    // Every user of the burst bet twice: the bets compared are the sampled users'.
+    assert_eq!(sampled.bets, 6);
     assert!(sampled.summary().contains("seed 42"), "{}", sampled.summary());
     let (code, out) = cli(&env, &db, &["verify"]).await;
     assert_eq!(code, 0, "{out}");
@@ -258,7 +259,7 @@ async fn after_a_burst_and_a_flush_verify_finds_nothing_then_exactly_what_was_ta
     let dave = b.uids["dave"];
     let _: () = env.redis.pool.hset(env.keys().user(dave), ("banned", "1")).await.unwrap();
     sqlx::query("UPDATE wallets SET balance = balance + 1 WHERE uid = ?").bind(carol).execute(&db.pool).await.unwrap();
-    let _: () = env.redis.pool.hset(env.keys().bet(b.winning_bet), ("state", "lost")).await.unwrap();
+    tamper_bet(&env, b.uids["alice"], b.winning_bet, |bet| bet.result = Some("lost".into())).await;
     let balance = b.balances["carol"];
     // Each line names the shard the difference is in (an id's shard is the id mod 64).
     let shard = |id: u64| common::shards::of_uid(id);
@@ -319,7 +320,6 @@ async fn state_of(env: &TestEnv, every_pattern: bool) -> BTreeMap<String, Value>
         "{g}:match:*",
         "{s*}:match:*",
         "{g}:matches:*",
-        "{*}:bet:*",
         "{*}:payment:*",
         "{g}:owner:*",
         "{*}:grant:*",
@@ -339,6 +339,16 @@ async fn state_of(env: &TestEnv, every_pattern: bool) -> BTreeMap<String, Value>
                 .await
                 .unwrap();
             let value = match kind.as_str() {
+                "hash" if key.ends_with(":bets") => {
+                    // A user's bets: each a record (placed or settled), compared as the bet it
+                    // says (restore writes just that: common::bets::Stored).
+                    let h: BTreeMap<String, Bytes> = env.redis.pool.hgetall(&key).await.unwrap();
+                    let bets: BTreeMap<String, String> = h
+                        .into_iter()
+                        .map(|(bid, r)| (bid, format!("{:?}", common::bets::Stored::decode(&r).unwrap())))
+                        .collect();
+                    json!(bets)
+                }
                 "hash" => {
                     let mut h: BTreeMap<String, String> = env.redis.pool.hgetall(&key).await.unwrap();
                     if pattern == "{*}:uname:*" {
@@ -356,21 +366,13 @@ async fn state_of(env: &TestEnv, every_pattern: bool) -> BTreeMap<String, Value>
                     m.sort();
                     json!(m)
                 }
-                "list" if key.ends_with(":bets") => {
-                    // A user's bet ids, newest first in the order their scripts ran (bets in flight
-                    // at once may run in another order than their times), which MySQL does not
-                    // record: restore orders them by time. Compared as a set.
-                    let mut ids: Vec<u64> = env.redis.pool.lrange(&key, 0, -1).await.unwrap();
-                    ids.sort_unstable();
-                    json!(ids)
-                }
                 "list" => {
                     let l: Vec<Bytes> = env.redis.pool.lrange(&key, 0, -1).await.unwrap();
                     let mut entries: Vec<Value> =
                         l.iter().map(|e| rmp_serde::from_slice::<Value>(e).unwrap()).collect();
                     if pattern == "{*}:ledger:*" {
                         // A bet's ledger entries are its placed and settled records: the entry's
-                        // fields and the bet's again. Restore writes the entry (the bet is bet:{bid}).
+                        // fields and the bet's again. Restore writes the entry (the bet is in user:{uid}:bets).
                         for e in &mut entries {
                             if let Value::Object(m) = e {
                                 m.retain(|f, _| LEDGER_ENTRY.contains(&f.as_str()));
@@ -562,18 +564,18 @@ async fn a_big_book_restores_and_verifies_across_pages_and_samples_find_a_differ
     // One bet changed: a sample of 50 bets with a seed that misses it says nothing, one that covers
     // every bet finds it.
     let bid = book.bets[1234].bet_id;
-    let _: () = env2.redis.pool.hset(env2.keys().bet(bid), ("payout", "1")).await.unwrap();
+    tamper_bet(&env2, book.bets[1234].uid, bid, |bet| bet.payout = Some(1)).await;
     let mut missed = None;
     for seed in 0..100 {
         let opts = dbsvr::verify::Options { sample: Some(50), seed: Some(seed) };
         let r = dbsvr::verify::run(&env2.redis, &db.pool, opts).await.unwrap();
-        assert_eq!((r.users, r.bets, r.matches), (50, 50, 1));
+        assert_eq!((r.users, r.bets, r.matches), (50, 250, 1), "50 users and their 5 bets each");
         if r.is_clean() {
             missed = Some(seed);
             break;
         }
     }
-    assert!(missed.is_some(), "most samples of 50 out of 3000 bets miss one bet");
+    assert!(missed.is_some(), "most samples of 50 out of 600 users miss one user's bet");
     let opts = dbsvr::verify::Options { sample: Some(3000), seed: Some(1) };
     let r = dbsvr::verify::run(&env2.redis, &db.pool, opts).await.unwrap();
     let payout = book.bets[1234].stake * book.bets[1234].odds / 1000;

@@ -51,13 +51,13 @@ pub(crate) async fn check_settled(env: &TestEnv, gm: &Gm, mid: u64, book: &Book,
         };
         payouts += pay;
         *expected.get_mut(uid).unwrap() += pay - stake;
-        let b: HashMap<String, String> = env.redis.pool.hgetall(env.keys().bet(*bid)).await.unwrap();
+        let b = common::bets::of_user(&env.redis, *uid, *bid).await.unwrap().expect("the bet");
         let want = match winner {
             Some(w) if w == option => "won",
             Some(_) => "lost",
             None => "refunded",
         };
-        assert_eq!((b["state"].as_str(), b["payout"].parse::<i64>().unwrap()), (want, pay), "bet {bid}");
+        assert_eq!((b.state(), b.payout), (want, Some(pay)), "bet {bid}");
     }
     let got = balances(env, book.funded.keys().copied()).await;
     assert_eq!(got, expected, "every balance moved by exactly its payouts minus its stakes");

@@ -1,4 +1,4 @@
-//! place_bet.lua: place a bet — check, debit, record, index, pool, ledger and outbox, atomically,
+//! place_bet.lua: place a bet — check, debit, record, open, pool, ledger and outbox, atomically,
 //! with one change record ("placed") that this binding packs but for what only the script knows.
 //! The contract (KEYS, ARGV, replies, errors) is the header of redis-scripts/place_bet.lua.
 
@@ -49,7 +49,7 @@ pub enum Outcome {
 }
 
 pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError> {
-    let keys = redis.keys.place_bet(args.uid, args.mid, args.bid);
+    let keys = redis.keys.place_bet(args.uid, args.mid);
     let argv = vec![
         Bytes::from(args.uid.to_string()),
         Bytes::from(args.mid.to_string()),
@@ -60,6 +60,7 @@ pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError>
         Bytes::from(args.bid.to_string()),
         Bytes::from(args.now_ms.to_string()),
         Bytes::from(record_prefix(args)),
+        Bytes::from(crate::bets::Terms::suffix(args.stake, args.now_ms, args.option, args.req_id)),
     ];
     let reply = redis.scripts.eval(&redis.pool, ScriptName::PlaceBet, keys, argv).await?;
     parse(&reply)

@@ -10,7 +10,7 @@ use protocol::matches::{Action, Job, transition};
 use super::{Reply, ScriptName, StoreError};
 use crate::Redis;
 
-/// An open bet, as a shard's `match:{mid}:open` holds it (bid -> uid).
+/// An open bet of a shard's `match:{mid}:open`: its id and its bettor (from its terms).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OpenBet {
     pub bid: u64,
@@ -65,7 +65,7 @@ pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError>
         args.bets.len().to_string(),
     ]);
     for b in args.bets {
-        keys.extend([k.bet(b.bid), k.wallet(b.uid), k.ledger(b.uid)]);
+        keys.extend([k.user_bets(b.uid), k.wallet(b.uid), k.ledger(b.uid)]);
         argv.push(b.bid.to_string());
     }
     let reply = redis.scripts.eval(&redis.pool, ScriptName::SettleBatch, keys, argv).await?;

@@ -1,8 +1,13 @@
-//! Restoring bets with everything derived from them: per-user indexes, pools, open bets (the
-//! match's work list and open-bet count), bettors, wallet exposure and idempotency records (the wallet's `r:{req_id}` fields).
+//! Restoring bets with everything derived from them: each user's bets (`user:{uid}:bets`, a record
+//! per bet: `common::bets::Stored`), pools, open bets (the match's work list and open-bet count,
+//! with each bet's terms), bettors, wallet exposure and idempotency records (the wallet's
+//! `r:{req_id}` fields).
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use bytes::Bytes;
+use common::bets::Stored;
+use common::records;
 use sqlx::{FromRow, MySqlPool};
 
 use super::writer::Writer;
@@ -21,7 +26,6 @@ struct BetRow {
     req_id: String,
     ts: u64,
     settled_at: Option<u64>,
-    ver: u64,
     /// The balance right after the stake was taken: the "bet" ledger entry of this bet.
     balance_after: Option<i64>,
 }
@@ -33,7 +37,7 @@ pub(super) async fn bets(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Rest
         // place_bet.lua writes the bet and its ledger entry with the same time; the entry's ref is the bet id.
         let page: Vec<BetRow> = sqlx::query_as(
             "SELECT b.id, b.uid, b.match_id, b.option_key, b.stake, b.odds, b.state, b.payout, b.req_id, b.ts, \
-               b.settled_at, b.ver, \
+               b.settled_at, \
                (SELECT l.balance FROM ledger l WHERE l.uid = b.uid AND l.ts = b.ts AND l.reason = 'bet' \
                   AND CAST(l.ref AS UNSIGNED) = b.id LIMIT 1) AS balance_after \
              FROM bets b WHERE b.id > ? ORDER BY b.id LIMIT ?",
@@ -48,32 +52,30 @@ pub(super) async fn bets(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Rest
         let mut bettors: BTreeMap<(u64, u16), BTreeSet<String>> = BTreeMap::new();
         let mut pools: BTreeMap<(u64, u16, String), i64> = BTreeMap::new();
         let mut idem: BTreeMap<u64, Vec<(String, String)>> = BTreeMap::new();
+        let mut records: BTreeMap<u64, Vec<(String, Bytes)>> = BTreeMap::new();
         for b in &page {
-            let mut fields = vec![
-                ("id", b.id.to_string()),
-                ("uid", b.uid.to_string()),
-                ("match_id", b.match_id.to_string()),
-                ("option", b.option_key.clone()),
-                ("stake", b.stake.to_string()),
-                ("odds", b.odds.to_string()),
-                ("state", b.state.clone()),
-                ("ts", b.ts.to_string()),
-                ("req_id", b.req_id.clone()),
-                ("ver", b.ver.to_string()),
-            ];
-            if let Some(p) = b.payout {
-                fields.push(("payout", p.to_string()));
-            }
-            if let Some(at) = b.settled_at {
-                fields.push(("settled_at", at.to_string()));
-            }
-            w.hset(k.bet(b.id), fields).await?;
+            let settled = b.state != "open";
+            let bet = Stored {
+                table: if settled { records::SETTLED } else { records::PLACED }.to_owned(),
+                key: b.id,
+                uid: b.uid,
+                match_id: b.match_id,
+                option: b.option_key.clone(),
+                stake: b.stake,
+                odds: b.odds,
+                req_id: b.req_id.clone(),
+                ts: if settled { b.settled_at.unwrap_or(b.ts) } else { b.ts },
+                placed_at: settled.then_some(b.ts),
+                result: settled.then(|| b.state.clone()),
+                payout: if settled { Some(b.payout.unwrap_or(0)) } else { None },
+            };
+            records.entry(b.uid).or_default().push((b.id.to_string(), Bytes::from(bet.encode())));
             report.bets += 1;
             let shard = common::shards::of_uid(b.uid);
             bettors.entry((b.match_id, shard)).or_default().insert(b.uid.to_string());
             *pools.entry((b.match_id, shard, b.option_key.clone())).or_default() += b.stake;
             if b.state == "open" {
-                open.entry((b.match_id, shard)).or_default().push((b.id.to_string(), b.uid.to_string()));
+                open.entry((b.match_id, shard)).or_default().push((b.id.to_string(), bet.terms().format()));
                 report.open_bets += 1;
                 *exposure.entry(b.uid).or_default() += protocol::error_code::potential_payout(b.stake, b.odds);
             }
@@ -93,9 +95,13 @@ pub(super) async fn bets(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Rest
         }
         for ((mid, shard), members) in open {
             for part in members.chunks(VALUES) {
-                let fields: Vec<(&str, String)> = part.iter().map(|(bid, uid)| (bid.as_str(), uid.clone())).collect();
+                let fields: Vec<(&str, String)> =
+                    part.iter().map(|(bid, terms)| (bid.as_str(), terms.clone())).collect();
                 w.hset(k.match_open(shard, mid), fields).await?;
             }
+        }
+        for (uid, fields) in records {
+            w.hset_bytes(k.user_bets(uid), fields).await?;
         }
         for ((mid, shard), uids) in bettors {
             w.sadd(k.match_bettors(shard, mid), uids.into_iter().collect()).await?;
@@ -115,30 +121,6 @@ pub(super) async fn bets(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Rest
         }
         match page.last() {
             Some(last) if page.len() as u64 == ROWS => after = last.id,
-            _ => return user_bets(pool, w).await,
-        }
-    }
-}
-
-/// Each user's bet list `user:{uid}:bets`, newest first: bet ids pushed oldest first, by (time,
-/// id) per user — the order place_bet.lua pushed them in, as far as their times tell.
-async fn user_bets(pool: &MySqlPool, w: &mut Writer<'_>) -> anyhow::Result<()> {
-    let k = w.redis.keys.clone();
-    let mut after = (0u64, 0u64, 0u64);
-    loop {
-        let page: Vec<(u64, u64, u64)> =
-            sqlx::query_as("SELECT uid, ts, id FROM bets WHERE (uid, ts, id) > (?, ?, ?) ORDER BY uid, ts, id LIMIT ?")
-                .bind(after.0)
-                .bind(after.1)
-                .bind(after.2)
-                .bind(ROWS)
-                .fetch_all(pool)
-                .await?;
-        for run in page.chunk_by(|a, b| a.0 == b.0) {
-            w.lpush_all(k.user_bets(run[0].0), run.iter().map(|(_, _, id)| id.to_string()).collect()).await?;
-        }
-        match page.last() {
-            Some(last) if page.len() as u64 == ROWS => after = *last,
             _ => return Ok(()),
         }
     }

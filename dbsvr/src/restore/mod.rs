@@ -11,7 +11,7 @@
 //! | `ledger` | `ledger:{uid}`: MessagePack {id, uid, delta, balance, reason, ref, ts}, newest (highest wallet version) first |
 //! | `payments`, `grant_requests` | `payment:{order_id}`, `grant:{request_id}` {uid, delta, balance, ts, ledger} |
 //! | `matches` | `match:{mid}` (every field the scripts keep; `settled`/`paid` from the settled bets), `matches:pending` or `matches:{list,doing,finished}:{all,type}` (score start_at), `match:ext:{external_id}` |
-//! | `bets` | `bet:{bid}`; `user:{uid}:bets` (newest first, by ts); `match:{mid}:pool`; `match:{mid}:open` ("bid:uid" of open bets); `match:{mid}:bettors`; the wallets' `r:{req_id}` fields (→ "bid:balance_after:odds") |
+//! | `bets` | `user:{uid}:bets` (bid → the bet's record); `match:{mid}:pool`; `match:{mid}:open` (bid → terms of open bets); `match:{mid}:bettors`; the wallets' `r:{req_id}` fields (→ "bid:balance_after:odds") |
 //! | `users`, `bets` by day | `stats:{reg,bets,volume}:{day}` |
 //! | — | `seq:user`, `seq:match`, `seq:bet` = the highest ids |
 //!

@@ -48,6 +48,15 @@ impl<'a> Writer<'a> {
         self.queued().await
     }
 
+    /// HSET of binary values (records), in parts of [`VALUES`] fields.
+    pub(super) async fn hset_bytes(&mut self, key: String, fields: Vec<(String, Bytes)>) -> anyhow::Result<()> {
+        for part in fields.chunks(VALUES) {
+            let _: () = self.pipe.hset(key.clone(), part.to_vec()).await?;
+            self.queued().await?;
+        }
+        Ok(())
+    }
+
     pub(super) async fn set(&mut self, key: String, value: String) -> anyhow::Result<()> {
         let _: () = self.pipe.set(key, value, None, None, false).await?;
         self.queued().await
@@ -56,15 +65,6 @@ impl<'a> Writer<'a> {
     pub(super) async fn hincrby(&mut self, key: String, field: &str, by: i64) -> anyhow::Result<()> {
         let _: () = self.pipe.hincrby(key, field, by).await?;
         self.queued().await
-    }
-
-    /// LPUSHes `values` in order (the last ends up first), in parts of [`VALUES`].
-    pub(super) async fn lpush_all(&mut self, key: String, values: Vec<String>) -> anyhow::Result<()> {
-        for part in values.chunks(VALUES) {
-            let _: () = self.pipe.lpush(key.clone(), part.to_vec()).await?;
-            self.queued().await?;
-        }
-        Ok(())
     }
 
     pub(super) async fn rpush(&mut self, key: String, values: Vec<Bytes>) -> anyhow::Result<()> {

@@ -7,11 +7,12 @@
 //! - **wallets**: balance and version;
 //! - **ledgers**: in each store the sum of a user's ledger deltas equals that store's balance, and
 //!   both stores hold the same number of ledger entries;
-//! - **bets**: state and payout, and the fields a bet never changes (owner, match, option, stake, odds);
+//! - **bets** (those of the users compared: in Redis a user's bets are one hash): state and payout,
+//!   and the fields a bet never changes (owner, match, option, stake, odds);
 //! - **matches**: state, liveness, result and odds version.
 //!
-//! Ids are enumerated from 1 to the highest id either store knows (the Redis counters `seq:user`,
-//! `seq:bet`, `seq:match`, and the highest id in the MySQL tables); Redis hashes are read with
+//! Ids are enumerated from 1 to the highest id either store knows (the Redis counters `seq:user`
+//! and `seq:match`, and the highest id in the MySQL tables); Redis hashes are read with
 //! pipelined commands and MySQL rows with `IN (…)` queries, [`CHUNK`] ids at a time. An id that
 //! exists in neither store is a gap (an id allocated by a request that was then refused) and is
 //! not a difference.
@@ -48,7 +49,7 @@ pub const CHUNK: usize = 500;
 /// What to compare.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
-    /// Compare `N` ids of each kind (users with their wallets and ledgers, bets, matches) instead of
+    /// Compare `N` ids of each kind (users with their wallets, ledgers and bets; matches) instead of
     /// all of them. The ids are drawn uniformly at random, without repetition, from 1 to the
     /// highest id of the kind (see the module docs); a drawn id that exists in neither store (a
     /// gap) is skipped, so slightly fewer than `N` may be compared. `N` at least the highest id
@@ -76,9 +77,6 @@ pub async fn run(redis: &Redis, pool: &MySqlPool, opts: Options) -> anyhow::Resu
     .await?;
     for ids in Ids::pick_from(users, opts.sample, &mut rng).chunks() {
         users_chunk(redis, pool, &ids, &mut report).await?;
-    }
-    let bets = sharded_ids(redis, pool, |s| k.bet_seq(s), "SELECT id FROM bets").await?;
-    for ids in Ids::pick_from(bets, opts.sample, &mut rng).chunks() {
         bets_chunk(redis, pool, &ids, &mut report).await?;
     }
     let matches = highest(&[counter(redis, &k.match_seq()).await?, max_id(pool, "SELECT MAX(id) FROM matches").await?]);

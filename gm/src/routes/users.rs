@@ -1,7 +1,5 @@
 //! Users: what staff see of a player, and coin grants. Bans are in `bans`.
 
-use std::collections::HashMap;
-
 use axum::extract::State;
 use bytes::Bytes;
 use common::store::wallet_change::{self, Outcome};
@@ -60,14 +58,10 @@ async fn user_view(st: &AppState, uid: u64) -> Result<GmUser, ApiError> {
     let online: i64 = st.redis.pool.exists(k.online(uid)).await?;
     let ledger: Vec<Bytes> = st.redis.pool.lrange(k.ledger(uid), 0, RECENT - 1).await?;
     let recent_ledger = ledger.iter().filter_map(|r| rmp_serde::from_slice::<serde_json::Value>(r).ok()).collect();
-    let bet_ids: Vec<String> = st.redis.pool.lrange(k.user_bets(uid), 0, RECENT - 1).await?;
-    let mut recent_bets = Vec::with_capacity(bet_ids.len());
-    for bid in bet_ids {
-        let Ok(bid) = bid.parse::<u64>() else { continue };
-        let bet: HashMap<String, String> = st.redis.pool.hgetall(k.bet(bid)).await?;
-        if let Some(view) = common::bets::view(&bet).map_err(|e| anyhow::anyhow!("bet {bid}: {e}"))? {
-            recent_bets.push(serde_json::to_value(view).map_err(|e| anyhow::anyhow!(e))?);
-        }
+    let bets = common::bets::all_of_user(&st.redis, uid).await?;
+    let mut recent_bets = Vec::with_capacity(RECENT as usize);
+    for bet in bets.iter().take(RECENT as usize) {
+        recent_bets.push(serde_json::to_value(bet.view()).map_err(|e| anyhow::anyhow!(e))?);
     }
     Ok(GmUser {
         user_id: uid,

@@ -1,9 +1,6 @@
 //! 403 bet detail `{ bet_id }` → `bet`, for its owner only: another user's bet is 1007, as if it
-//! did not exist.
+//! did not exist (a bet is a field of its bettor's `user:{uid}:bets`, so only the owner's is read).
 
-use std::collections::HashMap;
-
-use fred::prelude::*;
 use protocol::ErrorCode;
 use protocol::body::BetRef;
 
@@ -14,9 +11,8 @@ use crate::request::{Reply, Request};
 pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
     let uid = req.uid()?;
     let BetRef { bet_id } = req.body()?;
-    let h: HashMap<String, String> = ctx.redis.pool.hgetall(ctx.redis.keys.bet(bet_id)).await?;
-    match common::bets::view(&h).map_err(AppError::internal)? {
-        Some(bet) if common::bets::owner(&h) == Some(uid) => Reply::new(&bet),
-        _ => Err(AppError::new(ErrorCode::NotFound, format!("no bet {bet_id}"))),
+    match common::bets::of_user(&ctx.redis, uid, bet_id).await? {
+        Some(bet) => Reply::new(&bet.view()),
+        None => Err(AppError::new(ErrorCode::NotFound, format!("no bet {bet_id}"))),
     }
 }

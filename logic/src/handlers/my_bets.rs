@@ -1,9 +1,6 @@
-//! 402 my bets `{ offset?, limit? }` → `{ items: [bet] }`, newest first.
+//! 402 my bets `{ offset?, limit? }` → `{ items: [bet] }`, newest first (by the time placed, then
+//! id: the user's bets are one hash, `common::bets`).
 
-use std::collections::HashMap;
-
-use common::Redis;
-use fred::prelude::*;
 use protocol::body::{BetView, Items, Page};
 
 use crate::context::Ctx;
@@ -17,21 +14,7 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
     if limit == 0 {
         return Reply::new(&Items::<BetView> { items: Vec::new() });
     }
-    let k = &ctx.redis.keys;
-    let ids: Vec<u64> = ctx.redis.pool.lrange(k.user_bets(uid), offset as i64, (offset + limit) as i64 - 1).await?;
-    if ids.is_empty() {
-        return Reply::new(&Items::<BetView> { items: Vec::new() });
-    }
-    let pipe = ctx.redis.pool.next().pipeline();
-    for bid in &ids {
-        let _: () = pipe.hgetall(k.bet(*bid)).await?;
-    }
-    let hashes: Vec<HashMap<String, String>> = Redis::each(pipe).await?;
-    let mut items = Vec::with_capacity(hashes.len());
-    for h in &hashes {
-        if let Some(b) = common::bets::view(h).map_err(AppError::internal)? {
-            items.push(b);
-        }
-    }
+    let bets = common::bets::all_of_user(&ctx.redis, uid).await?;
+    let items = bets.iter().skip(offset).take(limit).map(|b| b.view()).collect();
     Reply::new(&Items { items })
 }

@@ -3,6 +3,7 @@
 use common::shards::Home;
 use std::collections::HashMap;
 
+use common::bets::Terms;
 use common::store::match_finish;
 use common::store::place_bet::{self, Outcome as Bet};
 use common::store::settle_batch::{self, OpenBet};
@@ -60,16 +61,21 @@ async fn place_bet_repeats_answer_the_first_reply_even_after_the_match_closed() 
     let again = place(&env, 9, 40, "req-1", 2).await.unwrap();
     assert_eq!(again, placed(1, 60, 1850, true), "the first reply, marked repeated");
     assert_eq!(place(&env, 9, 40, "req-2", 3).await.unwrap(), Bet::NotOpen { state: 1 });
-    let exists: i64 = env.redis.pool.exists(vec![env.keys().bet(bid(2)), env.keys().bet(bid(3))]).await.unwrap();
-    assert_eq!(exists, 0, "no bet written for the repeat or the refusal");
+    let bets: Vec<String> = env.redis.pool.hkeys(env.keys().user_bets(5)).await.unwrap();
+    assert_eq!(bets, vec![bid(1).to_string()], "no bet written for the repeat or the refusal");
+    let bet = common::bets::of_user(&env.redis, 5, bid(1)).await.unwrap().expect("the bet");
+    assert_eq!(
+        (bet.state(), bet.stake, bet.odds, bet.placed_at(), bet.req_id.as_str()),
+        ("open", 40, 1850, 1000, "req-1")
+    );
     let balance: i64 = env.redis.pool.hget(env.keys().wallet(5), "balance").await.unwrap();
     assert_eq!(balance, 60);
     let open: HashMap<String, String> =
         env.redis.pool.hgetall(env.keys().match_open(common::shards::of_uid(5), 9)).await.unwrap();
     assert_eq!(
         open,
-        HashMap::from([(bid(1).to_string(), "5".to_owned())]),
-        "resultcenter's work list holds the bet once"
+        HashMap::from([(bid(1).to_string(), bet.terms().format())]),
+        "resultcenter's work list holds the bet once, with its terms"
     );
     // A malformed stake is a script error that writes nothing.
     let _: () = env.redis.pool.hset(copy_of(&env, 9), ("state", 2)).await.unwrap();
@@ -162,8 +168,8 @@ async fn place_bet_with_a_balance_above_10_14_answers_and_repeats_the_exact_inte
     assert_eq!(w["balance"], (start - 41).to_string());
     let record: Option<String> = env.redis.pool.hget(env.keys().wallet(5), "r:big-1").await.unwrap();
     assert_eq!(record, Some(format!("{}:{}:1850", bid(1), start - 41)), "the repeat record in integers");
-    let stake: String = env.redis.pool.hget(env.keys().bet(bid(1)), "stake").await.unwrap();
-    assert_eq!(stake, "41");
+    let bet = common::bets::of_user(&env.redis, 5, bid(1)).await.unwrap().expect("the bet");
+    assert_eq!(bet.stake, 41);
 }
 
 #[tokio::test]
@@ -181,7 +187,7 @@ async fn place_bet_refuses_a_banned_users_queued_bet_after_the_repeat_check() {
     assert_eq!(place(&env, 9, 10, "before", 2).await.unwrap(), placed(1, 90, 1850, true));
     let outbox = env.lanes_len(&env.keys().outboxes()).await;
     assert_eq!(place(&env, 9, 10, "after", 3).await.unwrap(), Bet::Banned);
-    let bet3: i64 = env.redis.pool.exists(env.keys().bet(bid(3))).await.unwrap();
+    let bet3: i64 = env.redis.pool.hexists(env.keys().user_bets(5), bid(3)).await.unwrap();
     assert_eq!((bet3, env.lanes_len(&env.keys().outboxes()).await), (0, outbox), "nothing written");
     assert_eq!(wallet_of_5(&env).await["balance"], "90");
     // Unbanned, betting works again.
@@ -197,7 +203,7 @@ async fn place_bet_refuses_a_stake_whose_payout_could_pass_the_max_balance() {
     let _: () = env.redis.pool.hset(env.keys().wallet(5), [("balance", MAX - 50), ("ver", 1)]).await.unwrap();
     // 100 at 1.85 could bring back 185: MAX - 50 - 100 + 185 > MAX. 58 fits (58 - 58 + 107 = 49 <= 50).
     assert_eq!(place(&env, 9, 100, "r1", 1).await.unwrap(), Bet::StakeOutOfRange { min: 10, max: 58 });
-    let bet1: i64 = env.redis.pool.exists(env.keys().bet(bid(1))).await.unwrap();
+    let bet1: i64 = env.redis.pool.hexists(env.keys().user_bets(5), bid(1)).await.unwrap();
     assert_eq!(bet1, 0);
     assert_eq!(place(&env, 9, 58, "r2", 2).await.unwrap(), placed(2, MAX - 108, 1850, false));
     assert_eq!(wallet_of_5(&env).await["exposure"], "107", "the open bet's potential payout");
@@ -263,24 +269,12 @@ async fn settle_batch_sums_past_2_53_exactly_and_releases_what_place_bet_held() 
     let mut bets = Vec::new();
     for i in 1..=10u64 {
         let uid = uid_of(i);
-        let bet: Vec<(&str, String)> = vec![
-            ("id", bid(i).to_string()),
-            ("uid", uid.to_string()),
-            ("match_id", mid.to_string()),
-            ("option", "a".into()),
-            ("stake", stake(i).to_string()),
-            ("odds", odds.to_string()),
-            ("state", "open".into()),
-            ("ts", "1".into()),
-            ("req_id", format!("r{i}")),
-            ("ver", "1".into()),
-        ];
-        let _: () = env.redis.pool.hset(k.bet(bid(i)), bet).await.unwrap();
+        let terms = Terms { uid, stake: stake(i), odds, ts: 1, option: "a".into(), req_id: format!("r{i}") };
         // i coins, and exactly what place_bet.lua held for the bet (one wallet holds 1 more).
         let held = if i == 1 { payout(i) + 1 } else { payout(i) };
         let _: () =
             env.redis.pool.hset(k.wallet(uid), [("balance", i as i64), ("ver", 1), ("exposure", held)]).await.unwrap();
-        let _: () = env.redis.pool.hset(k.match_open(5, mid), (bid(i).to_string(), uid.to_string())).await.unwrap();
+        let _: () = env.redis.pool.hset(k.match_open(5, mid), (bid(i).to_string(), terms.format())).await.unwrap();
         bets.push(OpenBet { bid: bid(i), uid });
     }
     let finals = &[Action::Settled, Action::Credited];
@@ -303,8 +297,8 @@ async fn settle_batch_sums_past_2_53_exactly_and_releases_what_place_bet_held() 
         assert_eq!(w["balance"], (payout(i) + i as i64).to_string());
         let held = w.get("exposure").map(String::as_str);
         assert_eq!(held, if i == 1 { Some("1") } else { None }, "the bet's hold released (the field goes at 0)");
-        let b: String = env.redis.pool.hget(k.bet(bid(i)), "payout").await.unwrap();
-        assert_eq!(b, payout(i).to_string());
+        let b = common::bets::of_user(&env.redis, uid_of(i), bid(i)).await.unwrap().expect("the settled bet");
+        assert_eq!((b.state(), b.payout, b.placed_at(), b.settled_at()), ("won", Some(payout(i)), 1, Some(5000)));
     }
     // Replayed, the batch pays nothing twice.
     let again = settle_batch::call(&env.redis, &args).await.unwrap();
