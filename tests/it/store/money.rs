@@ -243,6 +243,33 @@ async fn a_credit_past_the_max_balance_is_refused() {
 }
 
 #[tokio::test]
+async fn settle_batch_refuses_open_bets_whose_terms_do_not_parse_and_writes_nothing() {
+    let env = TestEnv::new().await;
+    let k = env.keys();
+    let mid = 9u64;
+    let record = [("id", "9"), ("state", "3"), ("result", "a"), ("ver", "1")];
+    let _: () = env.redis.pool.hset(k.match_copy(5, mid), record).await.unwrap();
+    let good = Terms { uid: 5, stake: 10, odds: 1850, ts: 1, option: "a".into(), req_id: "r1".into() };
+    let _: () = env.redis.pool.hset(k.wallet(5), [("balance", 100), ("ver", 1), ("exposure", 18)]).await.unwrap();
+    let finals = &[Action::Settled, Action::Credited];
+    // An open bet of the shape before issue 19's change (bid -> uid), one whose option is cut short,
+    // and one with no length: each refuses the whole batch, the good bet beside it included.
+    for bad in ["5", "5:1850:10:1:3:a", "5:1850:10:1:a"] {
+        let open = vec![(bid(1).to_string(), good.format()), (bid(2).to_string(), bad.to_owned())];
+        let _: () = env.redis.pool.hset(k.match_open(5, mid), open).await.unwrap();
+        let bets = [OpenBet { bid: bid(1), uid: 5 }, OpenBet { bid: bid(2), uid: 5 }];
+        let args = settle_batch::Args { mid, shard: 5, job: Job::Settle, now_ms: 2, finals, bets: &bets };
+        let err = settle_batch::call(&env.redis, &args).await.unwrap_err();
+        assert!(err.refusal().is_some_and(|e| e.contains("bad terms")), "{bad:?}: {err}");
+        let left: i64 = env.redis.pool.hlen(k.match_open(5, mid)).await.unwrap();
+        assert_eq!(left, 2, "{bad:?}: both bets still open");
+        assert_eq!(wallet_of_5(&env).await["balance"], "100", "{bad:?}: nothing paid");
+        let bets: i64 = env.redis.pool.hlen(k.user_bets(5)).await.unwrap();
+        assert_eq!((bets, env.lanes_len(&k.outboxes()).await), (0, 0), "{bad:?}: nothing recorded");
+    }
+}
+
+#[tokio::test]
 async fn settle_batch_sums_past_2_53_exactly_and_releases_what_place_bet_held() {
     let env = TestEnv::new().await;
     let k = env.keys();
