@@ -42,9 +42,11 @@
 -- Errors:  "ERR bad terms" when an open bet's terms do not parse (nothing written).
 -- Cost:    per bet settled: HMGET wallet, one HSET or HDEL of the wallet (a payout that empties
 --          the exposure: both), HSET of the record in the user's bets, with a payout LPUSH ledger;
---          one cmsgpack.pack of scalars (~6-8 µs in all: bench/micro/settle_batch.sh). Per batch
---          (in slices of 1000 bets): HMGET copy, HMGET open, HDEL open, LPUSH outbox, LPUSH notify,
---          2 HINCRBY copy, HLEN open.
+--          one cmsgpack.pack of scalars. Per batch (in slices of 1000 bets): HMGET copy, HMGET
+--          open, HDEL open, LPUSH outbox, LPUSH notify, 2 HINCRBY copy, HLEN open. In all ~12 µs of
+--          Redis CPU per bet with bets settled in id order (bench/micro/settle_batch.sh), 20-25 µs
+--          in an open list's scan order, which touches wallets and users' bets at random
+--          (`matchday bench settle`; docs/benchmarks.md).
 local m = redis.call('HMGET', KEYS[1], 'state', 'result')
 if not m[1] then return {-2, redis.call('HLEN', KEYS[2])} end
 local state = tonumber(m[1])

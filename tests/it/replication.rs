@@ -145,10 +145,11 @@ async fn on_a_cluster_a_change_waits_for_the_replica_of_the_primary_that_holds_i
     let replica = cluster.replica_of(home).await;
     let on_replica = replica_client(&format!("redis://127.0.0.1:{replica}")).await;
     let _: () = on_replica.custom(fred::cmd!("READONLY"), Vec::<String>::new()).await.expect("READONLY");
+    // (The balance is read before the grant is sent: read after, it could hold the grant already.)
+    let before: i64 = env.redis.pool.hget(&wallet, "balance").await.expect("balance");
     cluster.pause(replica);
     let granted = grant(700);
     let signup = env.cfg.logic.signup_grant;
-    let before: i64 = env.redis.pool.hget(&wallet, "balance").await.expect("balance");
     eventually("the grant is made on the primary", || async {
         let balance: Option<i64> = env.redis.pool.hget(&wallet, "balance").await.ok()?;
         (balance == Some(before + 700)).then_some(())
