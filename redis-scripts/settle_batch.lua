@@ -71,8 +71,8 @@ for first = 1, n, SLICE do
     local t = terms[j - first + 1]
     if t then
       local uid, odds, stake, ts, len, rest = string.match(t, '^(%d+):(%d+):(%d+):(%d+):(%d+):(.*)$')
-      if not uid or #rest < tonumber(len) then return redis.error_reply('ERR bad terms') end
       len = tonumber(len)
+      if not uid or #rest < len then return redis.error_reply('ERR bad terms') end
       bets[j] = {uid = uid, odds = tonumber(odds), stake = tonumber(stake), ts = tonumber(ts),
         option = string.sub(rest, 1, len), req_id = string.sub(rest, len + 1)}
       open[#open + 1] = ARGV[5 + j]
@@ -83,8 +83,8 @@ for first = 1, #open, SLICE do
   redis.call('HDEL', KEYS[2], unpack(open, first, math.min(first + SLICE - 1, #open)))
 end
 -- The record's map header: 16 entries, or 21 with a payout's wallet version and ledger entry.
-local HEAD, HEAD_PAID = '\222\000\016' .. cmsgpack.pack('table', 'settled', 'kind', 'bet_settled'),
-  '\222\000\021' .. cmsgpack.pack('table', 'settled', 'kind', 'bet_settled')
+local KIND = cmsgpack.pack('table', 'settled', 'kind', 'bet_settled')
+local HEAD, HEAD_PAID = '\222\000\016' .. KIND, '\222\000\021' .. KIND
 local settled, paid, records = 0, 0, {}
 for i = 1, n do
   local b = bets[i]

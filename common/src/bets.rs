@@ -68,11 +68,6 @@ impl Stored {
         self.result.as_ref().map(|_| self.ts)
     }
 
-    /// The bet's version: 1 while open, 2 once settled.
-    pub fn ver(&self) -> u64 {
-        if self.result.is_some() { 2 } else { 1 }
-    }
-
     /// The client view.
     pub fn view(&self) -> BetView {
         BetView {
@@ -122,7 +117,7 @@ pub async fn all_of_user(redis: &Redis, uid: u64) -> Result<Vec<Stored>, ReadErr
 }
 
 /// The bets of `records` (raw values of `user:{uid}:bets`), newest first.
-pub fn newest_first<'a>(records: impl Iterator<Item = &'a [u8]>) -> Result<Vec<Stored>, ReadError> {
+fn newest_first<'a>(records: impl Iterator<Item = &'a [u8]>) -> Result<Vec<Stored>, ReadError> {
     let mut bets = records.map(Stored::decode).collect::<Result<Vec<_>, _>>().map_err(ReadError::Bad)?;
     bets.sort_by_key(|b| std::cmp::Reverse((b.placed_at(), b.key)));
     Ok(bets)
@@ -254,7 +249,7 @@ mod tests {
             payout: None,
         };
         let back = Stored::decode(&open.encode()).unwrap();
-        assert_eq!((back.state(), back.ver(), back.placed_at(), back.settled_at()), ("open", 1, 100, None));
+        assert_eq!((back.state(), back.placed_at(), back.settled_at()), ("open", 100, None));
         let won = Stored {
             table: "settled".into(),
             ts: 200,
@@ -264,7 +259,7 @@ mod tests {
             ..open.clone()
         };
         let back = Stored::decode(&won.encode()).unwrap();
-        assert_eq!((back.state(), back.ver(), back.placed_at(), back.settled_at()), ("won", 2, 100, Some(200)));
+        assert_eq!((back.state(), back.placed_at(), back.settled_at()), ("won", 100, Some(200)));
         assert_eq!(back.view().payout, Some(19));
         assert_eq!(back.terms(), open.terms());
         let broken = Stored { result: None, ..won };

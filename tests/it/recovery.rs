@@ -288,7 +288,13 @@ async fn after_a_burst_and_a_flush_verify_finds_nothing_then_exactly_what_was_ta
         .await
         .unwrap();
     let _: i64 = env.redis.pool.del(env.keys().user(b.uids["erin"])).await.unwrap();
+    // A field of a user's bets that names no bet is named with its user.
+    let _: () = env.redis.pool.hset(env.keys().user_bets(dave), ("stray", "x")).await.unwrap();
     let lines = verify(&env, &db).await.lines();
+    assert!(
+        lines.contains(&format!("user {dave} (shard {}): bets: field \"stray\" is not a bet id", shard(dave))),
+        "{lines:?}"
+    );
     let (erin, bet) = (b.uids["erin"], b.winning_bet);
     assert!(lines.contains(&format!("user {erin} (shard {}): missing in redis", shard(erin))), "{lines:?}");
     assert!(lines.contains(&format!("bet {bet} (shard {}): missing in mysql", shard(bet))), "{lines:?}");

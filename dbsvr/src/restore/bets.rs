@@ -74,7 +74,7 @@ pub(super) async fn bets(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Rest
             let shard = common::shards::of_uid(b.uid);
             bettors.entry((b.match_id, shard)).or_default().insert(b.uid.to_string());
             *pools.entry((b.match_id, shard, b.option_key.clone())).or_default() += b.stake;
-            if b.state == "open" {
+            if !settled {
                 open.entry((b.match_id, shard)).or_default().push((b.id.to_string(), bet.terms().format()));
                 report.open_bets += 1;
                 *exposure.entry(b.uid).or_default() += protocol::error_code::potential_payout(b.stake, b.odds);

@@ -27,12 +27,15 @@ pub(super) async fn bets_chunk(
     }
     let hashes: Vec<HashMap<String, Bytes>> = Redis::each(pipe).await?;
     let mut r_bets: BTreeMap<u64, Result<Stored, String>> = BTreeMap::new();
-    for h in &hashes {
+    for (uid, h) in uids.iter().zip(&hashes) {
         for (field, record) in h {
             match field.parse::<u64>() {
-                Ok(id) => r_bets.insert(id, Stored::decode(record)),
-                Err(_) => r_bets.insert(0, Err(format!("field {field:?} is not a bet id"))),
-            };
+                Ok(id) => {
+                    r_bets.insert(id, Stored::decode(record));
+                }
+                // No bet id to file it under: a difference of the user whose bets hold it.
+                Err(_) => report.diff(Kind::User, *uid, format!("bets: field {field:?} is not a bet id")),
+            }
         }
     }
     let m_bets: BTreeMap<u64, BetRow> = rows::<BetRow>(
