@@ -171,6 +171,10 @@ pub async fn listen(
                 }
             }
         }
+        // The select above drops a waiting BRPOP's future, not the command: it still blocks the
+        // connection on the server (up to its timeout), and QUIT would queue behind it. Interrupt
+        // it first (CLIENT UNBLOCK through fred's backchannel; an error when nothing is blocked).
+        let _ = client.unblock_self(None).await;
         let _ = client.quit().await;
     });
     Ok(rx)
