@@ -9,7 +9,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 "$ROOT/scripts/deps.sh" >/dev/null
-cargo build --release --bin matchday
+cargo build --release --features bench --bin matchday
 BIN="$ROOT/target/release/matchday"
 OUT="${OUT:-$ROOT/target/bench-$(date -u +%Y%m%dT%H%M%SZ)}"
 mkdir -p "$OUT"

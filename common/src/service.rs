@@ -94,7 +94,7 @@ where
     for (worker, mine) in assigned {
         let consumer =
             Consumer::start_lanes(redis, mine, &worker, &heartbeat.key, spec.batch, spec.block, every).await?;
-        let span = tracing::info_span!("worker", worker = %worker);
+        let span = tracing::info_span!("worker", node = %node, worker = %worker);
         running.push(shutdown.tracker.spawn(tracing::Instrument::instrument(work(consumer), span)));
     }
     let watch =

@@ -19,23 +19,38 @@ use crate::shutdown::Shutdown;
 /// Installs the global tracing subscriber. A second call is a no-op (tests call it freely).
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    // Colours only on a terminal: piped to a file, journald or a collector, a line is plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_ansi(ansi);
     let _ = match format {
         LogFormat::Human => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
 }
 
+/// The buckets of every histogram (all are durations, in seconds): from 100 µs (a read handler, an
+/// Redis round trip) to 10 s (a dbsvr batch held while MySQL is slow), about 2.5× apart — the range
+/// docs/benchmarks.md measures. Histograms, not summaries: they add up across processes.
+pub const LATENCY_BUCKETS: &[f64] =
+    &[0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
 /// The process-wide Prometheus recorder (installed on first use).
 pub fn prometheus() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            let recorder = PrometheusBuilder::new().build_recorder();
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(LATENCY_BUCKETS)
+                .expect("the buckets are not empty")
+                .build_recorder();
             let handle = recorder.handle();
             if metrics::set_global_recorder(recorder).is_err() {
                 tracing::debug!("a metrics recorder was already installed");
             }
+            // What runs: 1, labelled with the version and the build profile (a dashboard's join key).
+            let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+            metrics::gauge!("matchday_build_info", "version" => env!("CARGO_PKG_VERSION"), "profile" => profile)
+                .set(1.0);
             handle
         })
         .clone()

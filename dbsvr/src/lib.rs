@@ -56,6 +56,29 @@ pub fn pool(url: &str, size: u32) -> anyhow::Result<MySqlPool> {
         .context("mysql.url is not a valid MySQL URL")
 }
 
+/// The readiness probe of MySQL (`/readyz` of dbsvr): `SELECT 1` on a one-connection pool of its
+/// own, answered within [`MysqlProbe::TIMEOUT`].
+#[derive(Clone, Debug)]
+pub struct MysqlProbe(MySqlPool);
+
+impl MysqlProbe {
+    /// A probe needs an answer within this long (a MySQL that hangs is not ready).
+    pub const TIMEOUT: Duration = Duration::from_secs(2);
+
+    pub fn new(url: &str) -> anyhow::Result<MysqlProbe> {
+        Ok(MysqlProbe(pool(url, 1)?))
+    }
+
+    /// Ok when MySQL answers; the reason otherwise.
+    pub async fn check(&self) -> Result<(), String> {
+        match tokio::time::timeout(Self::TIMEOUT, sqlx::query("SELECT 1").execute(&self.0)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!("no answer within {:?}", Self::TIMEOUT)),
+        }
+    }
+}
+
 /// Runs dbsvr until shutdown.
 pub async fn run(cfg: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     run_with(cfg, shutdown, Arc::new(Stats::default())).await

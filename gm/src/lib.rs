@@ -12,6 +12,7 @@
 //! - `model`: request/response bodies and validation.
 //! - `console`: the staff web console (gm/console/, embedded), served at `/`.
 
+mod access;
 mod audit;
 mod auth;
 mod console;

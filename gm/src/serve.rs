@@ -29,6 +29,7 @@ use crate::error::ApiError;
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Wraps every route of `router` (and its fallback) in gm's limits, outermost first:
+/// - the access log and request metrics (`crate::access`);
 /// - a 413 from the body limit is given the API's JSON error shape;
 /// - a failure of the layers below becomes 503 `busy` (with Retry-After) or 503 `timeout`;
 /// - load shedding: when `max_concurrent_requests` are in progress a request is refused at once
@@ -49,6 +50,7 @@ pub fn guarded(router: Router<AppState>, gm: &GmConfig) -> Router<AppState> {
                 .layer(TimeoutLayer::new(Duration::from_millis(timeout_ms))),
         )
         .layer(axum::middleware::map_response(json_413))
+        .layer(axum::middleware::from_fn(crate::access::observe))
 }
 
 /// What the load-shedding and timeout layers' errors answer.

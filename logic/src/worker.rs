@@ -55,7 +55,9 @@ async fn handle_frame(ctx: &Ctx, frame: &Bytes) -> Outcome {
         Ok(req) => req,
         Err(e) => return dead(&e.to_string(), frame),
     };
-    let span = tracing::debug_span!("frame", msg.id = req.head.id, conn.id = req.head.conn,
+    // At info: every line logged while handling the frame (a WARN included) names the message,
+    // the connection, the user and the trace, under the worker's span (node and worker).
+    let span = tracing::info_span!("frame", msg.id = req.head.id, conn.id = req.head.conn,
         user.id = req.head.uid, trace = %req.head.trace);
     async {
         let started = Instant::now();

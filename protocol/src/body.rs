@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Body of every error reply, `{ "msg": "..." }`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct ErrorBody {
     pub msg: String,
@@ -12,11 +13,13 @@ pub struct ErrorBody {
 
 /// An empty map `{}`: the body of ping, logout, profile and balance requests and of the logout reply.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct Empty {}
 
 /// 100 ping reply.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct PingReply {
     pub ts: u64,
@@ -24,6 +27,7 @@ pub struct PingReply {
 
 /// 101 register and 102 login request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct Credentials {
     pub username: String,
@@ -32,6 +36,7 @@ pub struct Credentials {
 
 /// 101 register reply.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct RegisterReply {
     pub user_id: u64,
@@ -39,6 +44,7 @@ pub struct RegisterReply {
 
 /// 103 resume request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct ResumeRequest {
     pub token: String,
@@ -46,6 +52,7 @@ pub struct ResumeRequest {
 
 /// 102 login and 103 resume reply.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct SessionReply {
     pub user_id: u64,
@@ -55,6 +62,7 @@ pub struct SessionReply {
 
 /// 201 profile reply.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct ProfileReply {
     pub user_id: u64,
@@ -64,6 +72,7 @@ pub struct ProfileReply {
 
 /// 202 balance reply.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct BalanceReply {
     pub balance: i64,
@@ -71,6 +80,7 @@ pub struct BalanceReply {
 
 /// Paging of list requests: `offset` (default 0) and `limit` (default 20, capped by the server).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct Page {
     #[serde(default)]
@@ -81,6 +91,7 @@ pub struct Page {
 
 /// 203 ledger reply item: one balance change, newest first.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct LedgerItem {
     pub delta: i64,
@@ -93,13 +104,16 @@ pub struct LedgerItem {
 
 /// A page of items (203, 301, 402 replies).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+#[cfg_attr(feature = "schema", schemars(rename = "ItemsOf{T}"))]
 pub struct Items<T> {
     pub items: Vec<T>,
 }
 
 /// 301 list matches request.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct ListMatches {
     #[serde(default, rename = "type")]
@@ -114,6 +128,7 @@ pub struct ListMatches {
 
 /// 302 match detail request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct MatchRef {
     pub match_id: u64,
@@ -121,6 +136,7 @@ pub struct MatchRef {
 
 /// A betting option as clients see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct OptionView {
     pub key: String,
@@ -131,6 +147,7 @@ pub struct OptionView {
 
 /// A match as clients see it (301 items, 302 reply).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct MatchView {
     pub match_id: u64,
@@ -153,6 +170,7 @@ pub struct MatchView {
 
 /// A client's idempotency key: a string (a UUID, say) or a number.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 #[serde(untagged)]
 pub enum ReqId {
@@ -171,6 +189,7 @@ impl ReqId {
 
 /// 401 place bet request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct PlaceBet {
     pub match_id: u64,
@@ -182,6 +201,7 @@ pub struct PlaceBet {
 
 /// 401 place bet reply.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct BetPlaced {
     pub bet_id: u64,
@@ -192,6 +212,7 @@ pub struct BetPlaced {
 
 /// 1005 odds changed: the error body carries the current odds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct OddsChanged {
     pub msg: String,
@@ -199,8 +220,20 @@ pub struct OddsChanged {
     pub options: Vec<OptionView>,
 }
 
+/// 5 rate limited: the error body may say how long to wait.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct RateLimited {
+    pub msg: String,
+    /// Seconds to wait before trying again, when the server knows (logins, sign-ups).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_s: Option<u64>,
+}
+
 /// 403 bet detail request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct BetRef {
     pub bet_id: u64,
@@ -208,6 +241,7 @@ pub struct BetRef {
 
 /// A bet as its owner sees it (402 items, 403 reply).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct BetView {
     pub bet_id: u64,
@@ -224,6 +258,7 @@ pub struct BetView {
 
 /// 901 push: one of the user's bets was settled.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct BetSettledPush {
     pub bet_id: u64,
@@ -238,6 +273,7 @@ pub struct BetSettledPush {
 
 /// 902 push: a match the user bet on changed state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct MatchStatePush {
     pub match_id: u64,
@@ -248,6 +284,7 @@ pub struct MatchStatePush {
 /// 903 push: a staff announcement, or a reminder that a match the user bet on starts soon
 /// (then `match_id` names it).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct AnnouncementPush {
     pub text: String,
@@ -257,6 +294,7 @@ pub struct AnnouncementPush {
 
 /// 904 push: the user's balance changed outside a request of theirs (payout, refund, grant, payment).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct BalancePush {
     pub balance: i64,

@@ -6,6 +6,7 @@ use crate::MsgId;
 
 /// What the client puts in front of every request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ClientHead {
     pub id: MsgId,
     pub seq: u32,
@@ -16,6 +17,7 @@ pub struct ClientHead {
 
 /// The head of every reply and push the client receives. Pushes have `seq = 0`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ReplyHead {
     pub id: MsgId,
     pub seq: u32,

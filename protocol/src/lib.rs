@@ -11,6 +11,8 @@
 //! - [`route`]: the routing part of a reply or push element (which connection, bind/unbind, close).
 //! - [`body`]: typed request and reply bodies.
 //! - [`codec`]: MessagePack framing (with body splicing) and the JSON text-frame variant.
+//! - `schema` (feature `schema`): the machine-readable description of all of it,
+//!   `docs/schema/protocol.json`.
 
 pub mod body;
 pub mod codec;
@@ -20,6 +22,8 @@ pub mod head;
 pub mod matches;
 pub mod msg;
 pub mod route;
+#[cfg(feature = "schema")]
+pub mod schema;
 
 pub use codec::FrameError;
 pub use error_code::ErrorCode;

@@ -3,8 +3,6 @@
 use clap::{Args, Subcommand};
 use common::Config;
 
-use super::print_report;
-
 #[derive(Subcommand, Debug)]
 pub enum Scenario {
     /// Place-bet throughput and latency end to end (connect and logic in this process, N WebSocket
@@ -172,6 +170,20 @@ pub async fn run(scenario: Scenario, cfg: Config) -> anyhow::Result<()> {
             print_report(json, &report, || report.to_json())?;
             anyhow::ensure!(report.is_correct(), "not every connection was opened and held (see the report)");
         }
+    }
+    Ok(())
+}
+
+/// Prints a report: as JSON with `json`, else as text.
+fn print_report(
+    json: bool,
+    report: &dyn std::fmt::Display,
+    as_json: impl FnOnce() -> anyhow::Result<String>,
+) -> anyhow::Result<()> {
+    if json {
+        println!("{}", as_json()?);
+    } else {
+        println!("{report}");
     }
     Ok(())
 }

@@ -19,6 +19,8 @@ pub async fn run(args: Args, mut cfg: Config, shutdown: &Shutdown) -> anyhow::Re
         cfg.connect.listen = l;
     }
     let listener = super::bind(cfg.connect.listen, "connect.listen").await?;
-    super::serve_admin(&cfg, shutdown).await?;
+    // Ready while the primary of its reply list answers too (on a cluster, not only some node).
+    let replies = common::keys::Keys::new(&cfg.redis.prefix).l2c(cfg.node.group, &cfg.node.id);
+    super::serve_admin(&cfg, shutdown, super::Needs { list: Some(replies), ..Default::default() }).await?;
     connect::run(cfg, listener, shutdown.clone()).await
 }

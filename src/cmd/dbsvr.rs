@@ -3,6 +3,8 @@
 use common::{Config, Shutdown};
 
 pub async fn run(w: super::Workers, mut cfg: Config, shutdown: &Shutdown) -> anyhow::Result<()> {
-    w.start(&mut cfg, |c| &mut c.dbsvr.workers, shutdown).await?;
+    // Ready while MySQL answers too: a dbsvr that cannot write holds the outbox.
+    let needs = super::Needs { mysql: Some(dbsvr::MysqlProbe::new(&cfg.mysql.url)?), ..Default::default() };
+    w.start(&mut cfg, |c| &mut c.dbsvr.workers, shutdown, needs).await?;
     dbsvr::run(cfg, shutdown.clone()).await
 }

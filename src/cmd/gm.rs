@@ -19,6 +19,6 @@ pub async fn run(args: Args, mut cfg: Config, shutdown: &Shutdown) -> anyhow::Re
         cfg.gm.listen = l;
     }
     let listeners = super::bind_gm(&cfg).await?;
-    super::serve_admin(&cfg, shutdown).await?;
+    super::serve_admin(&cfg, shutdown, super::Needs::default()).await?;
     gm::run(cfg, listeners, shutdown.clone()).await
 }

@@ -2,6 +2,7 @@
 //! command line ([`Cli`]), a process's identity and worker count, the start of every service
 //! (listeners, the admin server), and printing a report as text or JSON.
 
+#[cfg(feature = "bench")]
 mod bench;
 mod connect;
 mod dbsvr;
@@ -12,11 +13,11 @@ mod pushsvr;
 mod reload;
 mod restore;
 mod resultcenter;
+mod schema;
 mod status;
 mod up;
 mod verify;
 
-use std::fmt::Display;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -66,11 +67,21 @@ pub enum Command {
     /// Every logic process loads its Lua handler folder (logic.lua_dir) again; prints each one's
     /// answer. Exit status 1 when any kept its old handlers (the error names file:line) or did not answer.
     Reload(reload::Args),
+    /// Print the client protocol's machine-readable description (JSON Schema with the message
+    /// catalogue), as docs/schema/protocol.json holds it.
+    Schema,
     /// Measure: `matchday bench bets|ceiling|settle|flush|idle`. Uses the configured Redis under a
     /// fresh key prefix, removed afterwards.
+    #[cfg(feature = "bench")]
     Bench {
         #[command(subcommand)]
         scenario: bench::Scenario,
+    },
+    /// Measure (not in this build: `cargo build --release --features bench`, docs/benchmarks.md).
+    #[cfg(not(feature = "bench"))]
+    Bench {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<String>,
     },
     /// Run every service in one process (starting private Redis/MariaDB under ./var when needed).
     Up {
@@ -94,6 +105,7 @@ impl Command {
                 | Command::Bench { .. }
                 | Command::Status(_)
                 | Command::Reload(_)
+                | Command::Schema
         )
     }
 }
@@ -141,13 +153,14 @@ impl Workers {
         cfg: &mut Config,
         workers: fn(&mut Config) -> &mut usize,
         shutdown: &Shutdown,
+        needs: Needs,
     ) -> anyhow::Result<()> {
         self.id.apply(cfg);
         if let Some(n) = self.workers {
             *workers(cfg) = n;
         }
         cfg.validate()?;
-        serve_admin(cfg, shutdown).await?;
+        serve_admin(cfg, shutdown, needs).await?;
         Ok(())
     }
 }
@@ -174,7 +187,13 @@ pub async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
         Command::Restore => restore::run(&cfg).await,
         Command::Status(args) => status::run(args, &cfg).await,
         Command::Reload(args) => reload::run(&cfg, Duration::from_millis(args.timeout_ms)).await,
+        Command::Schema => schema::run(),
+        #[cfg(feature = "bench")]
         Command::Bench { scenario } => bench::run(scenario, cfg).await,
+        #[cfg(not(feature = "bench"))]
+        Command::Bench { .. } => Err(anyhow::anyhow!(
+            "this matchday was built without the bench: build it with `cargo build --release --features bench`"
+        )),
         Command::Up { id, redis_cluster } => {
             id.apply(&mut cfg);
             up::run(cfg, redis_cluster, shutdown.clone()).await
@@ -228,20 +247,40 @@ async fn bind_admin(addr: SocketAddr) -> anyhow::Result<TcpListener> {
     Err(taken).with_context(|| format!("cannot listen on {addr} nor on a free port of {}", addr.ip()))
 }
 
+/// What a process's `/readyz` checks besides Redis answering a PING.
+#[derive(Default)]
+pub struct Needs {
+    /// A list this process reads (connect: its reply list): on a Redis Cluster the primary of its
+    /// slot, not only some node, must answer.
+    pub list: Option<String>,
+    /// MySQL (dbsvr): `SELECT 1` must answer.
+    pub mysql: Option<::dbsvr::MysqlProbe>,
+}
+
 /// Starts the `/metrics`, `/healthz`, `/readyz` server on `metrics.listen` (or the free port it
-/// moved to, [`bind_admin`]); returns its address.
-async fn serve_admin(cfg: &Config, shutdown: &Shutdown) -> anyhow::Result<SocketAddr> {
+/// moved to, [`bind_admin`]); returns its address. `/readyz` answers 200 while Redis and what
+/// `needs` names answer, else 503 naming what does not.
+async fn serve_admin(cfg: &Config, shutdown: &Shutdown, needs: Needs) -> anyhow::Result<SocketAddr> {
     let listener = bind_admin(cfg.metrics.listen).await?;
     let addr = listener.local_addr()?;
     common::telemetry::set_admin_addr(addr);
     tracing::info!(listen = %addr, "admin server on http://{addr} (/metrics /healthz /readyz)");
     let redis = Redis::new(&cfg.redis)?;
     let redis_for_close = redis.clone();
+    let needs = Arc::new(needs);
     let ready: common::telemetry::ReadyCheck = Arc::new(move || {
-        let redis = redis.clone();
+        let (redis, needs) = (redis.clone(), needs.clone());
         Box::pin(async move {
             let pong: Result<String, _> = redis.pool.ping(None).await;
-            pong.map(|_| ()).map_err(|e| format!("Redis: {e}"))
+            pong.map_err(|e| format!("Redis: {e}"))?;
+            if let Some(list) = &needs.list {
+                let len: Result<u64, _> = redis.pool.llen(list).await;
+                len.map_err(|e| format!("Redis (the primary of {list}): {e}"))?;
+            }
+            if let Some(mysql) = &needs.mysql {
+                mysql.check().await.map_err(|e| format!("MySQL: {e}"))?;
+            }
+            Ok(())
         })
     });
     let s = shutdown.clone();
@@ -252,20 +291,6 @@ async fn serve_admin(cfg: &Config, shutdown: &Shutdown) -> anyhow::Result<Socket
         redis_for_close.close().await;
     });
     Ok(addr)
-}
-
-/// Prints a report: as JSON with `json`, else as text.
-fn print_report(
-    json: bool,
-    report: &dyn Display,
-    as_json: impl FnOnce() -> anyhow::Result<String>,
-) -> anyhow::Result<()> {
-    if json {
-        println!("{}", as_json()?);
-    } else {
-        println!("{report}");
-    }
-    Ok(())
 }
 
 /// A URL without its password, for printing.

@@ -53,7 +53,12 @@ async fn serve(mut cfg: Config, shutdown: &Shutdown) -> anyhow::Result<()> {
     let gm_listeners = super::bind_gm(&cfg).await?;
     let gm_addr = gm_listeners.api.local_addr()?;
     let payments_addr = gm_listeners.payments.as_ref().map(|l| l.local_addr()).transpose()?;
-    let admin = serve_admin(&cfg, shutdown).await?;
+    // One process runs every role: ready while Redis, the reply list and MySQL answer.
+    let needs = super::Needs {
+        list: Some(common::keys::Keys::new(&cfg.redis.prefix).l2c(cfg.node.group, &cfg.node.id)),
+        mysql: Some(dbsvr::MysqlProbe::new(&cfg.mysql.url)?),
+    };
+    let admin = serve_admin(&cfg, shutdown, needs).await?;
 
     let mut connect = tokio::spawn(connect::run(cfg.clone(), listener, shutdown.clone()));
     let mut logic = tokio::spawn(logic::run(cfg.clone(), shutdown.clone()));

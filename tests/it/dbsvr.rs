@@ -303,3 +303,33 @@ async fn an_order_id_paid_to_two_users_is_held_for_staff_with_the_reason() {
     );
     assert!(shutdown.shutdown(Duration::from_secs(10)).await);
 }
+
+/// `/readyz` of a dbsvr process follows MySQL: 200 while it answers, 503 naming MySQL while it is
+/// cut off, 200 again once it is back (a load balancer or Kubernetes sees the real state).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_of_dbsvr_fails_while_mysql_is_down_and_recovers_after() {
+    let (env, db) = (TestEnv::new().await, TestDb::new().await);
+    let proxy = Proxy::start("127.0.0.1:3306".parse().unwrap()).await;
+    let url = db.url.replace("127.0.0.1:3306", &proxy.addr.to_string());
+    let mut dbsvr = test_support::process::Process::spawn(
+        env!("CARGO_BIN_EXE_matchday"),
+        &env,
+        "dbsvr",
+        &[("MATCHDAY__MYSQL__URL", url.as_str())],
+    );
+    let admin: std::net::SocketAddr = dbsvr.ready(&env).await["metrics"].parse().expect("the admin address");
+    let probe = test_support::http::Gm::new(admin);
+    let readyz = || async { probe.get_with("/readyz", &[]).await };
+    eventually("ready with MySQL up", || async { (readyz().await.status == 200).then_some(()) }).await;
+    proxy.cut();
+    let down = eventually("not ready while MySQL is cut off", || async {
+        let r = readyz().await;
+        (r.status == 503).then_some(r.text)
+    })
+    .await;
+    assert!(down.contains("MySQL"), "{down}");
+    proxy.restore();
+    eventually("ready again once MySQL is back", || async { (readyz().await.status == 200).then_some(()) }).await;
+    dbsvr.signal(nix::sys::signal::Signal::SIGTERM);
+    assert!(dbsvr.exited(Duration::from_secs(20)).await.success(), "{}", dbsvr.output());
+}

@@ -263,10 +263,8 @@ fn every_redis_key_is_in_the_architecture_key_table_and_nothing_more() {
     assert!(stale.is_empty(), "docs/architecture.md's key table names keys nothing builds: {stale:?}");
 }
 
-#[test]
-fn every_metric_is_in_the_operations_metrics_table() {
-    let table = section(OPERATIONS_MD, "## Metrics");
-    let documented: BTreeSet<String> = first_cells(table).into_iter().flatten().collect();
+/// Every metric name the services' code records (its `"matchday_…"` literals).
+fn emitted_metrics() -> BTreeSet<String> {
     let mut emitted = BTreeSet::new();
     for file in service_sources() {
         let code = std::fs::read_to_string(&file).unwrap();
@@ -279,8 +277,43 @@ fn every_metric_is_in_the_operations_metrics_table() {
         }
     }
     assert!(emitted.len() > 20, "found only {} metric names", emitted.len());
+    emitted
+}
+
+#[test]
+fn every_metric_is_in_the_operations_metrics_table() {
+    let table = section(OPERATIONS_MD, "## Metrics");
+    let documented: BTreeSet<String> = first_cells(table).into_iter().flatten().collect();
+    let emitted = emitted_metrics();
     let missing: Vec<&String> = emitted.difference(&documented).collect();
     assert!(missing.is_empty(), "docs/operations.md's Metrics table lacks metrics the services emit: {missing:?}");
+}
+
+/// The Grafana dashboard (deploy/grafana/matchday.json) asks only for metrics the services record
+/// (a renamed metric would leave a panel silently empty).
+#[test]
+fn the_grafana_dashboard_queries_only_metrics_the_services_record() {
+    let text = std::fs::read_to_string(root().join("deploy/grafana/matchday.json")).unwrap();
+    let dashboard: serde_json::Value = serde_json::from_str(&text).expect("the dashboard is JSON");
+    let emitted = emitted_metrics();
+    let mut queried = BTreeSet::new();
+    for panel in dashboard["panels"].as_array().expect("panels") {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            let expr = target["expr"].as_str().expect("a query");
+            for (at, _) in expr.match_indices("matchday_") {
+                let name: String = expr[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                // A histogram's series: name_bucket, name_sum, name_count.
+                let base = ["_bucket", "_sum", "_count"].iter().find_map(|s| name.strip_suffix(s)).unwrap_or(&name);
+                queried.insert(base.to_owned());
+            }
+        }
+    }
+    assert!(queried.len() >= 15, "the dashboard queries only {queried:?}");
+    let unknown: Vec<&String> = queried.difference(&emitted).collect();
+    assert!(unknown.is_empty(), "the dashboard queries metrics nothing records: {unknown:?}");
 }
 
 #[test]

@@ -20,6 +20,7 @@ mod e2e;
 mod gm;
 mod gm_guard;
 mod hostile;
+mod logs;
 mod lua;
 mod metrics;
 mod openapi;

@@ -25,6 +25,10 @@ const FAMILIES: &[&str] = &[
     "matchday_dbsvr_records_total",
     "matchday_dbsvr_backlog",
     "matchday_dbsvr_lag_seconds",
+    "matchday_dbsvr_batch_seconds_bucket",
+    "matchday_gm_requests_total",
+    "matchday_gm_request_seconds_bucket",
+    "matchday_build_info",
 ];
 
 #[tokio::test]
@@ -75,6 +79,16 @@ async fn metrics_hold_every_family_after_real_traffic() {
     .await;
     assert!(text.contains(r#"matchday_logic_frames_total{msg="401",code="0"}"#), "replies by msg and code:\n{text}");
     assert!(text.contains(r#"matchday_connect_frames_refused_total{code="4"}"#));
+    // Latencies are histograms (they add up across processes), with the buckets of the range.
+    assert!(text.contains(r#"matchday_logic_handler_seconds_bucket{msg="401",le="0.001"}"#), "{text}");
+    assert!(!text.contains("quantile="), "no summaries:\n{text}");
+    // gm's requests by route pattern (not by path) and status, and their latency.
+    let approve = r#"matchday_gm_requests_total{method="POST",route="/api/matches/{id}/approve",status="200"}"#;
+    assert!(text.contains(approve), "{text}");
+    assert!(
+        text.contains(r#"matchday_gm_request_seconds_bucket{method="POST",route="/api/matches/{id}/open",le="0.1"}"#)
+    );
+    assert!(text.contains(&format!(r#"matchday_build_info{{version="{}""#, env!("CARGO_PKG_VERSION"))), "{text}");
     for line in text.lines().filter(|l| l.starts_with("matchday_")) {
         // The label names of the sample, e.g. `msg` and `code` in `x{msg="401",code="0"} 3`.
         let labels = line.split_once('{').and_then(|(_, rest)| rest.rsplit_once('}')).map_or("", |(l, _)| l);

@@ -66,3 +66,20 @@ fn error_codes_match_the_catalogue() {
         assert!(ErrorCode::from_code(*n).is_some(), "docs list code {n}, which the code does not have");
     }
 }
+
+/// docs/schema/protocol.json is what the code generates (`matchday schema`): a message, body field
+/// or error code changed in the protocol crate without the file fails here.
+#[test]
+fn the_checked_in_schema_is_what_the_code_generates() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/schema/protocol.json");
+    let file = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let generated = protocol::schema::document_text();
+    if file != generated {
+        let line = file.lines().zip(generated.lines()).position(|(a, b)| a != b);
+        let line = line.unwrap_or_else(|| file.lines().count().min(generated.lines().count())) + 1;
+        panic!(
+            "docs/schema/protocol.json differs from the code (first at line {line}): \
+             run `cargo run -- schema > docs/schema/protocol.json`, then `npm run gen --prefix clients/ts`"
+        );
+    }
+}

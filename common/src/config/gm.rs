@@ -6,6 +6,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct GmConfig {
     pub listen: SocketAddr,
     /// The payment provider's own listener (only the callback and /healthz); None = the callback is
@@ -60,6 +61,7 @@ fn addr_or_empty<S: serde::Serializer>(addr: &Option<SocketAddr>, s: S) -> Resul
 
 /// A staff member's bearer token and role.
 #[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct StaffToken {
     pub name: String,
     #[serde(serialize_with = "no_secret")]

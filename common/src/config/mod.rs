@@ -27,6 +27,7 @@ pub use self::validate::MIN_SECRET_BYTES;
 pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct Config {
     pub redis: RedisConfig,
     pub mysql: MysqlConfig,
@@ -73,6 +74,20 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_with_an_unknown_key_is_refused_naming_the_key_and_the_file() {
+        let path = std::env::temp_dir().join(format!("md-config-{}.toml", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&path, "[connect]\nmax_conections = 5\n").unwrap();
+        let err = format!("{:#}", Config::load(Some(&path)).unwrap_err());
+        std::fs::remove_file(&path).unwrap();
+        assert!(err.contains("max_conections"), "{err}");
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        // A section of its own that nothing reads is refused too.
+        let fig = Figment::from(Toml::string(DEFAULT_TOML)).merge(Toml::string("[conect]\nlisten = \"0.0.0.0:1\"\n"));
+        let err = format!("{:#}", Config::from_figment(fig).unwrap_err());
+        assert!(err.contains("conect"), "{err}");
+    }
 
     #[test]
     fn defaults_load_and_validate() {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct RedisConfig {
     pub url: String,
     pub prefix: String,
@@ -28,17 +29,20 @@ fn default_wait_timeout_ms() -> u64 {
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct MysqlConfig {
     pub url: String,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct NodeConfig {
     pub id: String,
     pub group: u32,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct ConnectConfig {
     pub listen: SocketAddr,
     pub max_connections: usize,
@@ -76,6 +80,7 @@ fn default_max_queue_depth() -> u64 {
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct LogicConfig {
     pub workers: usize,
     pub batch: usize,
@@ -132,6 +137,7 @@ fn default_lua_memory_kib() -> u64 {
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct QueueConfig {
     pub heartbeat_interval_ms: u64,
     pub heartbeat_ttl_ms: u64,
@@ -152,12 +158,14 @@ impl QueueConfig {
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct MatchesConfig {
     pub types: Vec<String>,
     pub max_page: usize,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct ResultcenterConfig {
     pub workers: usize,
     pub batch: usize,
@@ -166,6 +174,7 @@ pub struct ResultcenterConfig {
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct PushsvrConfig {
     pub workers: usize,
     pub poll_interval_ms: u64,
@@ -174,6 +183,7 @@ pub struct PushsvrConfig {
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct DbsvrConfig {
     pub workers: usize,
     pub batch_max: usize,
@@ -184,11 +194,13 @@ pub struct DbsvrConfig {
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct MetricsConfig {
     pub listen: SocketAddr,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct LogConfig {
     pub format: LogFormat,
 }
@@ -201,6 +213,7 @@ pub enum LogFormat {
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct UpConfig {
     pub var_dir: PathBuf,
     /// The private Redis's AOF fsync policy: always, everysec or no.
