@@ -2,6 +2,8 @@
 """A matchday client in Python, and a smoke test of a running server.
 
 Usage: python smoke.py ws://127.0.0.1:7001/ws
+       python smoke.py wss://127.0.0.1:7001/ws [CA_FILE]   (TLS; CA_FILE: a CA to trust, e.g. the
+                                                        development CA `matchday up --tls` prints)
 Needs: pip install websockets msgpack
 
 It speaks both frame formats the server accepts -- MessagePack binary frames and JSON text frames --
@@ -12,6 +14,7 @@ bytes and 7 for a body of the wrong shape. Exits non-zero on the first failure.
 import asyncio
 import json
 import secrets
+import ssl
 import sys
 
 import msgpack
@@ -52,10 +55,10 @@ def check(what, got, want):
     print(f"ok   {what}")
 
 
-async def run(url, fmt):
+async def run(url, fmt, tls):
     name = f"py_{fmt}_{secrets.token_hex(4)}"
     password = "s3cret-pass"
-    async with websockets.connect(url) as ws:
+    async with websockets.connect(url, ssl=tls) as ws:
         c = Client(ws, fmt)
         code, body = await c.call(100, {})
         check(f"[{fmt}] ping", (code, isinstance(body.get("ts"), int)), (0, True))
@@ -75,7 +78,7 @@ async def run(url, fmt):
         check(f"[{fmt}] balance equals the sign-up grant", (code, body), (0, {"balance": grant}))
         check(f"[{fmt}] the grant is positive", grant > 0, True)
         check(f"[{fmt}] unknown msgId after login is code 3", (await c.call(999, {}))[0], 3)
-    async with websockets.connect(url) as ws:
+    async with websockets.connect(url, ssl=tls) as ws:
         c = Client(ws, fmt)
         code, body = await c.call(103, {"token": token})
         check(f"[{fmt}] resume on a new connection", (code, body.get("user_id"), body.get("balance")), (0, uid, grant))
@@ -85,8 +88,12 @@ async def run(url, fmt):
 
 async def main():
     url = sys.argv[1] if len(sys.argv) > 1 else "ws://127.0.0.1:7001/ws"
+    # wss://: the system's trust store, plus the CA file given (a private or development CA).
+    tls = None
+    if url.startswith("wss://"):
+        tls = ssl.create_default_context(cafile=sys.argv[2] if len(sys.argv) > 2 else None)
     for fmt in ("msgpack", "json"):
-        await run(url, fmt)
+        await run(url, fmt, tls)
     print("all checks passed")
 
 

@@ -52,6 +52,7 @@ pub mod status;
 pub mod store;
 pub mod telemetry;
 pub mod time;
+pub mod tls;
 pub mod written;
 
 pub use config::Config;

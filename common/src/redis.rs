@@ -30,6 +30,11 @@ impl Redis {
     pub fn new(cfg: &RedisConfig) -> anyhow::Result<Redis> {
         let mut config = Config::from_url(&cfg.url).context("redis.url is not a valid Redis URL")?;
         config.fail_fast = false; // retry the first connection too, with the policy below
+        if !cfg.tls_ca.is_empty() {
+            anyhow::ensure!(config.tls.is_some(), "redis.tls_ca is set but redis.url is not a rediss:// URL");
+            let client = crate::tls::client_config(std::path::Path::new(&cfg.tls_ca))?;
+            config.tls = Some(fred::types::config::TlsConnector::from(client).into());
+        }
         let command_timeout = Duration::from_millis(cfg.command_timeout_ms);
         let mut builder = Builder::from_config(config);
         builder

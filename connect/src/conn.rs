@@ -16,6 +16,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use common::tls::TlsAcceptor;
 use fred::prelude::*;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -33,6 +34,8 @@ use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, 
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message, http};
 use tokio_tungstenite::{WebSocketStream, accept_hdr_async};
+
+use common::tls::MaybeTls;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -68,7 +71,7 @@ const READ_BUFFER_BYTES: usize = 1024;
 /// threshold, not an allocation.
 const WRITE_BUFFER_BYTES: usize = 8 * 1024;
 
-type Ws = WebSocketStream<TcpStream>;
+type Ws = WebSocketStream<MaybeTls>;
 
 /// A connection's places in the node's and in its address group's counts, given back on drop.
 pub struct Slots {
@@ -97,8 +100,12 @@ pub async fn serve(node: Arc<Node>, tcp: TcpStream, addr: SocketAddr, shutdown: 
         .max_write_buffer_size(1024 * 1024)
         .max_message_size(Some(cfg.max_frame_bytes))
         .max_frame_size(Some(cfg.max_frame_bytes));
-    // Boxed: it is over in a moment, and inline it would size every connection's task.
-    let handshake = Box::pin(tokio_tungstenite::accept_hdr_async_with_config(tcp, only_ws_path, Some(ws_cfg)));
+    // Boxed: it is over in a moment, and inline it would size every connection's task. The TLS
+    // handshake (wss://) is inside the same timeout.
+    let handshake = Box::pin(async {
+        let stream = MaybeTls::accept(tcp, node.tls.as_ref()).await.map_err(tungstenite::Error::Io)?;
+        tokio_tungstenite::accept_hdr_async_with_config(stream, only_ws_path, Some(ws_cfg)).await
+    });
     let ws = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
         Ok(Ok(ws)) => ws,
         Ok(Err(e)) => return tracing::debug!(client.addr = %addr, error = %e, "handshake refused"),
@@ -114,12 +121,22 @@ pub async fn serve(node: Arc<Node>, tcp: TcpStream, addr: SocketAddr, shutdown: 
 /// its upgrade request and refuses it with HTTP 503 and a `Retry-After`, then closes. (The request
 /// is read first, so that closing does not reset the connection before the client has read the
 /// answer.)
-pub async fn refuse_busy(tcp: TcpStream, addr: SocketAddr, why: Refusal, _permit: OwnedSemaphorePermit) {
+pub async fn refuse_busy(
+    tcp: TcpStream,
+    tls: Option<TlsAcceptor>,
+    addr: SocketAddr,
+    why: Refusal,
+    _permit: OwnedSemaphorePermit,
+) {
     // Either callback refuses every request: the handshake ends in an error, or in the timeout.
-    let answered = match why {
-        Refusal::Limit => tokio::time::timeout(REFUSE_TIMEOUT, Box::pin(accept_hdr_async(tcp, busy))).await,
-        Refusal::PerAddr => tokio::time::timeout(REFUSE_TIMEOUT, Box::pin(accept_hdr_async(tcp, busy_addr))).await,
+    let refuse = async {
+        let stream = MaybeTls::accept(tcp, tls.as_ref()).await.map_err(tungstenite::Error::Io)?;
+        match why {
+            Refusal::Limit => accept_hdr_async(stream, busy).await,
+            Refusal::PerAddr => accept_hdr_async(stream, busy_addr).await,
+        }
     };
+    let answered = tokio::time::timeout(REFUSE_TIMEOUT, Box::pin(refuse)).await;
     match answered.map(|_| ()) {
         Ok(_) => tracing::debug!(client.addr = %addr, refusal = ?why, "connection refused"),
         Err(_) => tracing::debug!(client.addr = %addr, "connection over the limit sent no request in time"),

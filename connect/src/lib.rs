@@ -57,6 +57,8 @@ pub(crate) struct Node {
     pub backlog: backlog::Backlog,
     /// Queues the connections' frames on `c2l`.
     pub pusher: pusher::Pusher,
+    /// The TLS of `wss://` (connect.tls_cert / tls_key); None = plain `ws://`.
+    pub tls: Option<common::tls::TlsAcceptor>,
 }
 
 impl Node {
@@ -114,7 +116,9 @@ impl Server {
         let c2l = redis.keys.c2l(cfg.node.group);
         let stats = Arc::new(Stats::default());
         let (pusher, push_loop) = pusher::pusher(&redis, &c2l, stats.clone());
+        let tls = common::tls::acceptor("connect", &cfg.connect.tls_cert, &cfg.connect.tls_key)?;
         let node = Node {
+            tls,
             node_id: cfg.node.id.clone(),
             group: cfg.node.group,
             c2l,
@@ -168,7 +172,8 @@ impl Server {
         if tokio::time::timeout(wait, node.redis.pool.wait_for_connect()).await.is_err() {
             tracing::warn!("Redis is not answering; serving clients with code 6 until it does");
         }
-        tracing::info!(node = %node.node_id, group = node.group, listen = %addr, "connect listening on ws://{addr}/ws");
+        let scheme = if node.tls.is_some() { "wss" } else { "ws" };
+        tracing::info!(node = %node.node_id, group = node.group, listen = %addr, "connect listening on {scheme}://{addr}/ws");
 
         // One slot per connection, and one of its address group's, taken at accept (so connections
         // still in their handshake count) and given back when it has closed.
@@ -199,7 +204,7 @@ impl Server {
                             }
                         };
                         if let Ok(permit) = refusing.clone().try_acquire_owned() {
-                            shutdown.tracker.spawn(conn::refuse_busy(tcp, peer, refusal, permit));
+                            shutdown.tracker.spawn(conn::refuse_busy(tcp, node.tls.clone(), peer, refusal, permit));
                         }
                     }
                     Err(e) => {

@@ -11,6 +11,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use common::Shutdown;
 use common::config::GmConfig;
+use common::tls::MaybeTls;
+use common::tls::TlsAcceptor;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -73,11 +75,17 @@ async fn json_413(res: Response) -> Response {
     if res.status() == StatusCode::PAYLOAD_TOO_LARGE && !json { ApiError::TooLarge.into_response() } else { res }
 }
 
-/// Serves `app` on `listener` until `shutdown`; then stops accepting and waits for the requests in
-/// progress (idle keep-alive connections are closed).
-pub async fn serve(listener: TcpListener, app: Router, header_timeout: Duration, shutdown: Shutdown) {
-    // HTTP/1 only (what staff browsers, curl and payment providers speak without TLS); hyper's
-    // header-read timeout needs its timer.
+/// Serves `app` on `listener` until `shutdown` (over TLS with `tls`: HTTPS); then stops accepting
+/// and waits for the requests in progress (idle keep-alive connections are closed).
+pub async fn serve(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    app: Router,
+    header_timeout: Duration,
+    shutdown: Shutdown,
+) {
+    // HTTP/1 only (what staff browsers, curl and payment providers speak); hyper's header-read
+    // timeout needs its timer.
     let mut builder = http1::Builder::new();
     builder.timer(TokioTimer::new()).header_read_timeout(header_timeout);
     let graceful = GracefulShutdown::new();
@@ -93,11 +101,17 @@ pub async fn serve(listener: TcpListener, app: Router, header_timeout: Duration,
             },
             () = shutdown.cancelled() => break,
         };
-        let conn = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
-        let conn = graceful.watch(conn);
+        let (builder, app, tls, watcher) = (builder.clone(), app.clone(), tls.clone(), graceful.watcher());
         tokio::spawn(async move {
+            // The TLS handshake is bounded like the request head: a client that stalls is cut.
+            let stream = match tokio::time::timeout(header_timeout, MaybeTls::accept(stream, tls.as_ref())).await {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(e)) => return tracing::debug!(error = %e, "gm TLS handshake failed"),
+                Err(_) => return tracing::debug!("gm TLS handshake timed out"),
+            };
+            let conn = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
             // A header timeout, a reset by the client…: the connection's end, nothing to act on.
-            if let Err(e) = conn.await {
+            if let Err(e) = watcher.watch(conn).await {
                 tracing::debug!(error = %e, "gm connection closed with an error");
             }
         });

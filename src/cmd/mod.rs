@@ -91,6 +91,10 @@ pub enum Command {
         /// scripts/cluster.sh up when it is not running; overrides redis.url.
         #[arg(long)]
         redis_cluster: bool,
+        /// Serve wss:// with a development certificate made under up.var_dir/tls (a throwaway CA
+        /// whose ca.pem clients trust), unless connect.tls_cert is configured.
+        #[arg(long)]
+        tls: bool,
     },
 }
 
@@ -194,9 +198,9 @@ pub async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
         Command::Bench { .. } => Err(anyhow::anyhow!(
             "this matchday was built without the bench: build it with `cargo build --release --features bench`"
         )),
-        Command::Up { id, redis_cluster } => {
+        Command::Up { id, redis_cluster, tls } => {
             id.apply(&mut cfg);
-            up::run(cfg, redis_cluster, shutdown.clone()).await
+            up::run(cfg, up::Options { redis_cluster, tls }, shutdown.clone()).await
         }
     };
     shutdown.shutdown(Duration::from_secs(10)).await;

@@ -7,10 +7,26 @@ use fred::prelude::*;
 use super::{redact, serve_admin};
 use crate::local_deps::{self, Dependency};
 
-pub async fn run(mut cfg: Config, redis_cluster: bool, shutdown: Shutdown) -> anyhow::Result<()> {
-    if redis_cluster {
+/// What the command line asks of `up`.
+pub struct Options {
+    /// Run on the local Redis Cluster (scripts/cluster.sh's).
+    pub redis_cluster: bool,
+    /// Serve wss:// with a development certificate (when none is configured).
+    pub tls: bool,
+}
+
+pub async fn run(mut cfg: Config, options: Options, shutdown: Shutdown) -> anyhow::Result<()> {
+    if options.redis_cluster {
         cfg.redis.url = local_deps::local_cluster().await?;
     }
+    let dev_ca = if options.tls && cfg.connect.tls_cert.is_empty() {
+        let dev = common::tls::development(&cfg.up.var_dir.join("tls"), &["localhost", "127.0.0.1", "::1"])?;
+        cfg.connect.tls_cert = dev.cert.display().to_string();
+        cfg.connect.tls_key = dev.key.display().to_string();
+        Some(dev.ca)
+    } else {
+        None
+    };
     let mut private = Vec::new();
     let mut result = Ok(());
     for dep in [Dependency::Redis, Dependency::Mysql] {
@@ -24,7 +40,7 @@ pub async fn run(mut cfg: Config, redis_cluster: bool, shutdown: Shutdown) -> an
         }
     }
     if result.is_ok() {
-        result = serve(cfg, &shutdown).await;
+        result = serve(cfg, dev_ca, &shutdown).await;
     }
     // Whatever happened, the services are down before their private servers stop.
     shutdown.shutdown(std::time::Duration::from_secs(10)).await;
@@ -38,7 +54,7 @@ pub async fn run(mut cfg: Config, redis_cluster: bool, shutdown: Shutdown) -> an
 const EXAMPLE_LUA_DIR: &str = "logic/scripts";
 
 /// Runs connect, logic, gm, resultcenter, pushsvr and dbsvr (and the admin server) until shutdown or until one of them fails.
-async fn serve(mut cfg: Config, shutdown: &Shutdown) -> anyhow::Result<()> {
+async fn serve(mut cfg: Config, dev_ca: Option<std::path::PathBuf>, shutdown: &Shutdown) -> anyhow::Result<()> {
     let generated = dev_credentials(&mut cfg);
     // What was configured passed at load; what was made here must pass the same rules.
     cfg.validate_secrets()?;
@@ -69,7 +85,11 @@ async fn serve(mut cfg: Config, shutdown: &Shutdown) -> anyhow::Result<()> {
 
     let host = if ws.ip().is_unspecified() { "127.0.0.1".to_owned() } else { ws.ip().to_string() };
     println!("matchday is up (node {}, group {})", cfg.node.id, cfg.node.group);
-    println!("  WebSocket  ws://{host}:{}/ws   (MessagePack binary or JSON text frames)", ws.port());
+    let scheme = if cfg.connect.tls_cert.is_empty() { "ws" } else { "wss" };
+    println!("  WebSocket  {scheme}://{host}:{}/ws   (MessagePack binary or JSON text frames)", ws.port());
+    if let Some(ca) = &dev_ca {
+        println!("  TLS CA     {}   (a development CA made for this run: trust it in clients)", ca.display());
+    }
     println!("  gm API     http://{gm_addr}/api   (OpenAPI: http://{gm_addr}/openapi.json)");
     println!("  console    http://{gm_addr}/   (sign in with a gm token)");
     if let Some(p) = payments_addr {

@@ -14,6 +14,8 @@ pub struct RedisServer {
     child: Option<Child>,
     /// `--replicaof 127.0.0.1 <port>` for a replica.
     primary: Option<u16>,
+    /// A TLS port besides the plain one, with a development certificate ([`RedisServer::start_tls`]).
+    tls: Option<Box<(u16, common::tls::DevCert)>>,
 }
 
 impl RedisServer {
@@ -21,9 +23,32 @@ impl RedisServer {
     pub async fn start() -> RedisServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
         let dir = tempfile::tempdir().expect("a directory for the AOF");
-        let mut server = RedisServer { port, dir, child: None, primary: None };
+        let mut server = RedisServer { port, dir, child: None, primary: None, tls: None };
         server.spawn().await;
         server
+    }
+
+    /// [`RedisServer::start`], also serving TLS on a port of its own with a certificate for
+    /// 127.0.0.1 signed by a throwaway CA ([`RedisServer::tls_url`], [`RedisServer::tls_ca`]).
+    pub async fn start_tls() -> RedisServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
+        let tls_port =
+            std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
+        let dir = tempfile::tempdir().expect("a directory for the AOF");
+        let dev = common::tls::development(&dir.path().join("tls"), &["127.0.0.1"]).expect("a development certificate");
+        let mut server = RedisServer { port, dir, child: None, primary: None, tls: Some(Box::new((tls_port, dev))) };
+        server.spawn().await;
+        server
+    }
+
+    /// `rediss://` to the TLS port.
+    pub fn tls_url(&self) -> String {
+        format!("rediss://127.0.0.1:{}/0", self.tls.as_ref().expect("started with start_tls").0)
+    }
+
+    /// The CA file that signed the TLS port's certificate.
+    pub fn tls_ca(&self) -> String {
+        self.tls.as_ref().expect("started with start_tls").1.ca.display().to_string()
     }
 
     /// A replica of `primary` (same settings, own port and directory); returns once its link to
@@ -31,7 +56,7 @@ impl RedisServer {
     pub async fn replica_of(primary: &RedisServer) -> RedisServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
         let dir = tempfile::tempdir().expect("a directory for the AOF");
-        let mut server = RedisServer { port, dir, child: None, primary: Some(primary.port) };
+        let mut server = RedisServer { port, dir, child: None, primary: Some(primary.port), tls: None };
         server.spawn().await;
         let deadline = tokio::time::Instant::now() + crate::DEADLINE;
         while !info(port, "replication").await.contains("master_link_status:up") {
@@ -99,9 +124,25 @@ impl RedisServer {
         ]
         .map(str::to_owned);
         let replica = self.primary.map(|p| vec!["--replicaof".to_owned(), "127.0.0.1".to_owned(), p.to_string()]);
+        let tls = self.tls.as_deref().map(|(port, dev)| {
+            let path = |p: &std::path::Path| p.to_str().expect("utf-8 path").to_owned();
+            vec![
+                "--tls-port".to_owned(),
+                port.to_string(),
+                "--tls-cert-file".to_owned(),
+                path(&dev.cert),
+                "--tls-key-file".to_owned(),
+                path(&dev.key),
+                "--tls-ca-cert-file".to_owned(),
+                path(&dev.ca),
+                "--tls-auth-clients".to_owned(),
+                "no".to_owned(),
+            ]
+        });
         let child = Command::new(program)
             .args(args)
             .args(replica.unwrap_or_default())
+            .args(tls.unwrap_or_default())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -106,13 +106,13 @@ async fn a_rolling_restart_of_every_process_under_load_loses_nothing() {
 /// Runs the stack under the load for `secs`, applying `plan` (faults at fractions of the run),
 /// then checks everything the module docs list.
 async fn scenario(secs: u64, players: usize, plan: Vec<(f64, Fault)>) {
-    scenario_on(Backend::Single(RedisServer::start().await), secs, players, plan).await;
+    scenario_on(Backend::Single(Box::new(RedisServer::start().await)), secs, players, plan).await;
 }
 
 /// Where the run's Redis is.
 enum Backend {
     /// One private redis-server (AOF, fsync always).
-    Single(RedisServer),
+    Single(Box<RedisServer>),
     /// A private Redis Cluster; the processes wait for a replica before answering a change.
     Cluster(RedisCluster),
 }

@@ -35,6 +35,7 @@ mod replication;
 mod scaling;
 mod settle;
 mod store;
+mod tls;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -34,6 +34,13 @@ fn a_python_client_talks_to_matchday_up_on_the_redis_cluster() {
     smoke(&["--redis-cluster"], "c");
 }
 
+/// `matchday up --tls` serves wss:// with a development certificate; the client trusts the CA it
+/// prints and passes the same checks over TLS.
+#[test]
+fn a_python_client_talks_to_matchday_up_over_wss() {
+    smoke(&["--tls"], "t");
+}
+
 /// Runs `matchday up` with `args`, the Python smoke client against it, and stops it with SIGINT;
 /// `tag` keeps the key prefix, database and folder apart from the other run's.
 fn smoke(args: &[&str], tag: &str) {
@@ -58,16 +65,27 @@ fn smoke(args: &[&str], tag: &str) {
     let stdout = up.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let started = Instant::now();
-    let url = loop {
+    let tls = args.contains(&"--tls");
+    let (mut url, mut ca) = (None, None);
+    // The addresses, up to the line that ends them.
+    loop {
         let line = lines.next().expect("matchday up printed its addresses").expect("read stdout");
-        if let Some(rest) = line.trim().strip_prefix("WebSocket") {
-            break rest.split_whitespace().next().expect("a ws:// URL").to_owned();
+        let line = line.trim();
+        if let Some(rest) = line.strip_prefix("WebSocket") {
+            url = rest.split_whitespace().next().map(str::to_owned);
+        } else if let Some(rest) = line.strip_prefix("TLS CA") {
+            ca = rest.split_whitespace().next().map(str::to_owned);
+        } else if line.starts_with("Press Ctrl-C") {
+            break;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "no WebSocket address printed");
-    };
-    assert!(url.starts_with("ws://127.0.0.1:") && url.ends_with("/ws"), "{url}");
+        assert!(started.elapsed() < Duration::from_secs(60), "matchday up printed no addresses");
+    }
+    let url = url.expect("a WebSocket address");
+    let scheme = if tls { "wss" } else { "ws" };
+    assert!(url.starts_with(&format!("{scheme}://127.0.0.1:")) && url.ends_with("/ws"), "{url}");
+    assert_eq!(ca.is_some(), tls, "the development CA is printed with --tls only");
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("clients/python/smoke.py");
-    let out = Command::new(python()).arg(&script).arg(&url).output().expect("run python");
+    let out = Command::new(python()).arg(&script).arg(&url).args(ca).output().expect("run python");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
 

@@ -28,6 +28,12 @@ pub struct GmConfig {
     /// Largest request body on any route; larger is answered 413 `payload_too_large`.
     #[serde(default = "default_gm_max_body_bytes")]
     pub max_body_bytes: usize,
+    /// HTTPS: PEM files of the certificate chain and its key, for `listen` and `payments_listen`.
+    /// Both empty = plain HTTP (TLS ended in front, on a private network).
+    #[serde(default)]
+    pub tls_cert: String,
+    #[serde(default)]
+    pub tls_key: String,
 }
 
 fn default_gm_header_timeout_ms() -> u64 {

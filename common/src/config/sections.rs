@@ -22,6 +22,10 @@ pub struct RedisConfig {
     /// change is made) and the shortfall is logged and counted.
     #[serde(default = "default_wait_timeout_ms")]
     pub wait_timeout_ms: u64,
+    /// With a `rediss://` URL: a PEM file of the CA certificates to trust (e.g. a private CA);
+    /// empty = the system's trust store.
+    #[serde(default)]
+    pub tls_ca: String,
 }
 
 fn default_wait_timeout_ms() -> u64 {
@@ -45,6 +49,12 @@ pub struct NodeConfig {
 #[serde(deny_unknown_fields)]
 pub struct ConnectConfig {
     pub listen: SocketAddr,
+    /// TLS (wss://): PEM files of the certificate chain and its private key. Both empty = plain
+    /// ws:// (e.g. behind a load balancer that ends TLS); both set = only wss://.
+    #[serde(default)]
+    pub tls_cert: String,
+    #[serde(default)]
+    pub tls_key: String,
     pub max_connections: usize,
     pub max_frame_bytes: usize,
     pub outbound_queue: usize,
