@@ -40,6 +40,7 @@ pub mod keys;
 pub mod limits;
 pub mod matches;
 pub mod net;
+pub mod proxy;
 pub mod push_lists;
 pub mod queue;
 pub mod records;

@@ -77,8 +77,9 @@ type Ws = WebSocketStream<MaybeTls>;
 pub struct Slots {
     /// One of `connect.max_connections`.
     pub _node: OwnedSemaphorePermit,
-    /// One of `connect.max_connections_per_addr`.
-    pub _addr: AddrSlot,
+    /// One of `connect.max_connections_per_addr` (taken at accept; for a trusted proxy's
+    /// connection, once the client's address is known).
+    pub _addr: Option<AddrSlot>,
 }
 
 /// Why a connection is refused before its upgrade.
@@ -91,7 +92,12 @@ pub enum Refusal {
 }
 
 /// Serves one accepted TCP connection until it closes; its `slots` are given back then.
-pub async fn serve(node: Arc<Node>, tcp: TcpStream, addr: SocketAddr, shutdown: CancellationToken, _slots: Slots) {
+///
+/// From a trusted proxy (`connect.trusted_proxies`) the client's address is the one the proxy
+/// gives — its PROXY header (`connect.proxy_protocol`), else the upgrade request's `Forwarded` /
+/// `X-Forwarded-For` — and the connection is counted in that address's group (the accept loop
+/// took no per-address slot for it): limits, logs and every frame's head see the client.
+pub async fn serve(node: Arc<Node>, tcp: TcpStream, peer: SocketAddr, shutdown: CancellationToken, slots: Slots) {
     let _ = tcp.set_nodelay(true);
     let cfg = &node.cfg.connect;
     let ws_cfg = WebSocketConfig::default()
@@ -100,16 +106,50 @@ pub async fn serve(node: Arc<Node>, tcp: TcpStream, addr: SocketAddr, shutdown: 
         .max_write_buffer_size(1024 * 1024)
         .max_message_size(Some(cfg.max_frame_bytes))
         .max_frame_size(Some(cfg.max_frame_bytes));
-    // Boxed: it is over in a moment, and inline it would size every connection's task. The TLS
-    // handshake (wss://) is inside the same timeout.
+    let trusted = node.proxies.contains(peer.ip());
+    // Boxed: it is over in a moment, and inline it would size every connection's task. The PROXY
+    // header and the TLS handshake (wss://) are inside the same timeout.
     let handshake = Box::pin(async {
+        let mut tcp = tcp;
+        let mut client = peer;
+        let mut told = false;
+        if trusted
+            && cfg.proxy_protocol
+            && let Some(addr) = common::proxy::read_header(&mut tcp).await.map_err(tungstenite::Error::Io)?
+        {
+            (client, told) = (addr, true);
+        }
         let stream = MaybeTls::accept(tcp, node.tls.as_ref()).await.map_err(tungstenite::Error::Io)?;
-        tokio_tungstenite::accept_hdr_async_with_config(stream, only_ws_path, Some(ws_cfg)).await
+        let mut addr_slot = None;
+        #[allow(clippy::result_large_err)] // the signature is tungstenite's Callback
+        let upgrade = |req: &Request, resp: Response| {
+            let resp = only_ws_path(req, resp)?;
+            if !trusted {
+                return Ok(resp);
+            }
+            if !told {
+                let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+                let ip = node.proxies.client(peer.ip(), header("forwarded"), header("x-forwarded-for"));
+                if ip != peer.ip() {
+                    client = SocketAddr::new(ip, 0); // a forwarding header gives no port
+                }
+            }
+            match node.per_addr.try_acquire(client.ip()) {
+                Some(slot) => addr_slot = Some(slot),
+                None => {
+                    node.stats.refused_per_addr();
+                    return Err(unavailable(PER_ADDR_BODY));
+                }
+            }
+            Ok(resp)
+        };
+        let ws = tokio_tungstenite::accept_hdr_async_with_config(stream, upgrade, Some(ws_cfg)).await?;
+        Ok::<_, tungstenite::Error>((ws, client, addr_slot))
     });
-    let ws = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
-        Ok(Ok(ws)) => ws,
-        Ok(Err(e)) => return tracing::debug!(client.addr = %addr, error = %e, "handshake refused"),
-        Err(_) => return tracing::debug!(client.addr = %addr, "handshake timed out"),
+    let (ws, addr, _slots) = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+        Ok(Ok((ws, client, addr_slot))) => (ws, client, Slots { _addr: slots._addr.or(addr_slot), ..slots }),
+        Ok(Err(e)) => return tracing::debug!(client.addr = %peer, error = %e, "handshake refused"),
+        Err(_) => return tracing::debug!(client.addr = %peer, "handshake timed out"),
     };
     let id = node.registry.next_id();
     let span = tracing::info_span!("conn", conn.id = id, client.addr = %addr);

@@ -59,6 +59,10 @@ pub(crate) struct Node {
     pub pusher: pusher::Pusher,
     /// The TLS of `wss://` (connect.tls_cert / tls_key); None = plain `ws://`.
     pub tls: Option<common::tls::TlsAcceptor>,
+    /// Peers that speak for their clients (connect.trusted_proxies).
+    pub proxies: common::proxy::TrustedProxies,
+    /// Connections per client address group (`connect.max_connections_per_addr`).
+    pub per_addr: Arc<per_addr::PerAddr>,
 }
 
 impl Node {
@@ -117,8 +121,11 @@ impl Server {
         let stats = Arc::new(Stats::default());
         let (pusher, push_loop) = pusher::pusher(&redis, &c2l, stats.clone());
         let tls = common::tls::acceptor("connect", &cfg.connect.tls_cert, &cfg.connect.tls_key)?;
+        let proxies = common::proxy::TrustedProxies::parse("connect.trusted_proxies", &cfg.connect.trusted_proxies)?;
         let node = Node {
             tls,
+            proxies,
+            per_addr: per_addr::PerAddr::new(cfg.connect.max_connections_per_addr),
             node_id: cfg.node.id.clone(),
             group: cfg.node.group,
             c2l,
@@ -178,7 +185,6 @@ impl Server {
         // One slot per connection, and one of its address group's, taken at accept (so connections
         // still in their handshake count) and given back when it has closed.
         let slots = Arc::new(Semaphore::new(node.cfg.connect.max_connections.min(Semaphore::MAX_PERMITS)));
-        let per_addr = per_addr::PerAddr::new(node.cfg.connect.max_connections_per_addr);
         let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
         loop {
             tokio::select! {
@@ -186,7 +192,13 @@ impl Server {
                 accepted = self.listener.accept() => match accepted {
                     Ok((tcp, peer)) => {
                         let refusal = match slots.clone().try_acquire_owned() {
-                            Ok(slot) => match per_addr.try_acquire(peer.ip()) {
+                            // A trusted proxy's connection is counted by its client's address,
+                            // which its header gives (conn::serve).
+                            Ok(slot) => match if node.proxies.contains(peer.ip()) {
+                                Some(None)
+                            } else {
+                                node.per_addr.try_acquire(peer.ip()).map(Some)
+                            } {
                                 Some(addr_slot) => {
                                     let slots = conn::Slots { _node: slot, _addr: addr_slot };
                                     let token = shutdown.token.clone();

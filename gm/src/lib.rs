@@ -166,19 +166,19 @@ pub async fn run(cfg: Config, listeners: impl Into<Listeners>, shutdown: Shutdow
     // `drain` stops gm as SIGTERM does (requests in progress are finished).
     common::control::serve(&redis, "gm", &cfg.node.id, &shutdown, common::control::Handlers::new()).await?;
     let header_timeout = Duration::from_millis(cfg.gm.header_timeout_ms);
-    let tls = common::tls::acceptor("gm", &cfg.gm.tls_cert, &cfg.gm.tls_key)?;
-    let scheme = if tls.is_some() { "https" } else { "http" };
+    let front = serve::Front::new(&cfg.gm)?;
+    let scheme = if front.tls.is_some() { "https" } else { "http" };
     let state = AppState { redis: redis.clone(), cfg: Arc::new(cfg) };
     tracing::info!(listen = %addr, "gm listening on {scheme}://{addr}");
     match (payments, payments_addr) {
         (Some(payments), Some(paddr)) => {
             tracing::info!(listen = %paddr, "gm payment callbacks on http://{paddr}/api/payments/callback only");
             tokio::join!(
-                serve::serve(listener, tls.clone(), staff_router(state.clone()), header_timeout, shutdown.clone()),
-                serve::serve(payments, tls, payments_router(state), header_timeout, shutdown.clone()),
+                serve::serve(listener, front.clone(), staff_router(state.clone()), header_timeout, shutdown.clone()),
+                serve::serve(payments, front, payments_router(state), header_timeout, shutdown.clone()),
             );
         }
-        _ => serve::serve(listener, tls, router(state), header_timeout, shutdown.clone()).await,
+        _ => serve::serve(listener, front, router(state), header_timeout, shutdown.clone()).await,
     }
     heartbeat.stopped().await;
     redis.close().await;

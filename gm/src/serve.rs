@@ -2,6 +2,8 @@
 //! cut after `gm.header_timeout_ms` (`axum::serve` sets no timer, so it has no such timeout), and
 //! the limits every route shares: request timeout, concurrency limit without a queue, body size.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -11,17 +13,19 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use common::Shutdown;
 use common::config::GmConfig;
+use common::proxy::{Peer, TrustedProxies};
 use common::tls::MaybeTls;
 use common::tls::TlsAcceptor;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::load_shed::LoadShedLayer;
 use tower::timeout::TimeoutLayer;
+use tower_http::add_extension::AddExtension;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::AppState;
@@ -75,24 +79,39 @@ async fn json_413(res: Response) -> Response {
     if res.status() == StatusCode::PAYLOAD_TOO_LARGE && !json { ApiError::TooLarge.into_response() } else { res }
 }
 
-/// Serves `app` on `listener` until `shutdown` (over TLS with `tls`: HTTPS); then stops accepting
-/// and waits for the requests in progress (idle keep-alive connections are closed).
-pub async fn serve(
-    listener: TcpListener,
-    tls: Option<TlsAcceptor>,
-    app: Router,
-    header_timeout: Duration,
-    shutdown: Shutdown,
-) {
+/// What stands between a client and gm's routes on a listener: TLS, and the proxies trusted to
+/// name the client.
+#[derive(Clone)]
+pub struct Front {
+    pub tls: Option<TlsAcceptor>,
+    pub proxies: Arc<TrustedProxies>,
+    /// Trusted proxies start each connection with a PROXY protocol header.
+    pub proxy_protocol: bool,
+}
+
+impl Front {
+    pub fn new(gm: &GmConfig) -> anyhow::Result<Front> {
+        Ok(Front {
+            tls: common::tls::acceptor("gm", &gm.tls_cert, &gm.tls_key)?,
+            proxies: Arc::new(TrustedProxies::parse("gm.trusted_proxies", &gm.trusted_proxies)?),
+            proxy_protocol: gm.proxy_protocol,
+        })
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` (over TLS with `front.tls`: HTTPS); then stops
+/// accepting and waits for the requests in progress (idle keep-alive connections are closed).
+/// Every request carries its connection's [`Peer`] (the access log names the client).
+pub async fn serve(listener: TcpListener, front: Front, app: Router, header_timeout: Duration, shutdown: Shutdown) {
     // HTTP/1 only (what staff browsers, curl and payment providers speak); hyper's header-read
     // timeout needs its timer.
     let mut builder = http1::Builder::new();
     builder.timer(TokioTimer::new()).header_read_timeout(header_timeout);
     let graceful = GracefulShutdown::new();
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     tracing::warn!(error = %e, "gm cannot accept a connection");
                     tokio::time::sleep(ACCEPT_BACKOFF).await;
@@ -101,15 +120,18 @@ pub async fn serve(
             },
             () = shutdown.cancelled() => break,
         };
-        let (builder, app, tls, watcher) = (builder.clone(), app.clone(), tls.clone(), graceful.watcher());
+        let (builder, app, front, watcher) = (builder.clone(), app.clone(), front.clone(), graceful.watcher());
         tokio::spawn(async move {
-            // The TLS handshake is bounded like the request head: a client that stalls is cut.
-            let stream = match tokio::time::timeout(header_timeout, MaybeTls::accept(stream, tls.as_ref())).await {
-                Ok(Ok(stream)) => stream,
-                Ok(Err(e)) => return tracing::debug!(error = %e, "gm TLS handshake failed"),
-                Err(_) => return tracing::debug!("gm TLS handshake timed out"),
+            // The PROXY header and the TLS handshake are bounded like the request head.
+            let opened = tokio::time::timeout(header_timeout, open(stream, peer, &front)).await;
+            let (stream, told) = match opened {
+                Ok(Ok(opened)) => opened,
+                Ok(Err(e)) => return tracing::debug!(client.addr = %peer, error = %e, "gm connection refused"),
+                Err(_) => return tracing::debug!(client.addr = %peer, "gm connection sent no request head in time"),
             };
-            let conn = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
+            let peer = Peer { addr: peer, told, proxies: front.proxies };
+            let service = TowerToHyperService::new(AddExtension::new(app, peer));
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
             // A header timeout, a reset by the client…: the connection's end, nothing to act on.
             if let Err(e) = watcher.watch(conn).await {
                 tracing::debug!(error = %e, "gm connection closed with an error");
@@ -118,4 +140,14 @@ pub async fn serve(
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// A connection's PROXY header (from a trusted proxy, with `proxy_protocol`) and TLS.
+async fn open(mut tcp: TcpStream, peer: SocketAddr, front: &Front) -> std::io::Result<(MaybeTls, Option<SocketAddr>)> {
+    let told = if front.proxy_protocol && front.proxies.contains(peer.ip()) {
+        common::proxy::read_header(&mut tcp).await?
+    } else {
+        None
+    };
+    Ok((MaybeTls::accept(tcp, front.tls.as_ref()).await?, told))
 }

@@ -30,6 +30,7 @@ mod push;
 mod python_client;
 mod queue;
 mod queue_batch;
+mod real_addr;
 mod recovery;
 mod replication;
 mod scaling;

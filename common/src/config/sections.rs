@@ -55,6 +55,13 @@ pub struct ConnectConfig {
     pub tls_cert: String,
     #[serde(default)]
     pub tls_key: String,
+    /// Networks of the proxies in front (CIDRs): only their connections may name a client — by a
+    /// PROXY header with `proxy_protocol`, else by `Forwarded` / `X-Forwarded-For`.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// Connections from `trusted_proxies` start with a PROXY protocol header (v1 or v2).
+    #[serde(default)]
+    pub proxy_protocol: bool,
     pub max_connections: usize,
     pub max_frame_bytes: usize,
     pub outbound_queue: usize,

@@ -122,6 +122,11 @@ impl Config {
             }
         }
         self.validate_secrets()?;
+        // The proxies' networks parse (each role that serves re-reads them; all refuse a typo).
+        crate::proxy::TrustedProxies::parse("connect.trusted_proxies", &c.trusted_proxies)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e:#}"))?;
+        crate::proxy::TrustedProxies::parse("gm.trusted_proxies", &self.gm.trusted_proxies)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e:#}"))?;
         let g = &self.gm;
         if g.header_timeout_ms == 0 || g.request_timeout_ms == 0 || g.max_concurrent_requests == 0 {
             bail!(
