@@ -5,6 +5,7 @@
 #   - a Python venv at .venv with websockets and msgpack (the test client's packages) and
 #     openapi-spec-validator (checks gm's OpenAPI document)
 #   - chromium, Node.js and playwright-core in tests/console (the console's browser test)
+#   - the TypeScript client's packages in clients/ts (its suite runs against matchday up)
 # A dependency that already answers is left alone, so running this again is cheap (well under 1 s).
 # `deps.sh --servers-only` skips the Python venv (what scripts/up.sh needs).
 # Packages are installed with apt-get (through sudo when not root) only when a server is missing.
@@ -280,9 +281,23 @@ ensure_browser() {
     say "Browser: $(/usr/bin/chromium --version 2>/dev/null | head -c 40), node $(node --version), playwright-core ready"
 }
 
+# ------------------------------------------------------------------------------- TypeScript client
+
+# clients/ts's packages (tests/it/ts_client.rs runs its suite): npm ci when they are missing or
+# older than its package-lock.json.
+ensure_ts_client() {
+    local lock="$ROOT/clients/ts/package-lock.json" installed="$ROOT/clients/ts/node_modules/.package-lock.json"
+    if [ ! -f "$installed" ] || [ "$lock" -nt "$installed" ]; then
+        (cd "$ROOT/clients/ts" && npm ci --no-audit --no-fund --silent) ||
+            die "npm ci in clients/ts failed"
+    fi
+    say "TS:      clients/ts packages ready (typescript $(cd "$ROOT/clients/ts" && node -p 'require("typescript/package.json").version'))"
+}
+
 ensure_redis
 ensure_mysql
 if [ "${1:-}" != "--servers-only" ]; then
     ensure_venv
     ensure_browser
+    ensure_ts_client
 fi

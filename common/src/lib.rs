@@ -35,6 +35,7 @@ pub mod consumer;
 pub mod control;
 pub mod events;
 pub mod heartbeat;
+pub mod http;
 pub mod ids;
 pub mod keys;
 pub mod limits;

@@ -75,8 +75,12 @@ pub fn admin_addr() -> Option<SocketAddr> {
     ADMIN_ADDR.get().copied()
 }
 
-/// Serves `/metrics`, `/healthz` (alive) and `/readyz` (the check passes) until shutdown.
-pub async fn serve_admin(listener: TcpListener, ready: ReadyCheck, shutdown: Shutdown) -> anyhow::Result<()> {
+/// A client that has not sent a whole request head to the admin server by then is cut.
+const ADMIN_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves `/metrics`, `/healthz` (alive) and `/readyz` (the check passes) until shutdown, over
+/// TLS when `front` has a certificate (`metrics.tls_cert`, `metrics.tls_key`).
+pub async fn serve_admin(listener: TcpListener, front: crate::http::Front, ready: ReadyCheck, shutdown: Shutdown) {
     let handle = prometheus();
     let app = Router::new()
         .route("/metrics", get(move || std::future::ready(handle.render())))
@@ -93,6 +97,5 @@ pub async fn serve_admin(listener: TcpListener, ready: ReadyCheck, shutdown: Shu
                 }
             }),
         );
-    axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await?;
-    Ok(())
+    crate::http::serve(listener, front, app, ADMIN_HEADER_TIMEOUT, shutdown).await;
 }

@@ -5,7 +5,7 @@
 //!
 //! - [`run`]: serve on a listener (and the payment provider's, [`Listeners`]) until shutdown.
 //!   [`router`] / [`payments_router`]: the apps, with their limits.
-//! - `serve`: hyper with the header-read timeout; the limits every route shares (request timeout,
+//! - `serve`: the front of its listeners (TLS, trusted proxies) and the limits every route shares (request timeout,
 //!   concurrency without a queue, body size).
 //! - `routes/`: one file per area; each handler carries its OpenAPI description.
 //! - `auth`: bearer tokens and roles. `error`: the one error shape. `audit`: who did what.
@@ -166,19 +166,25 @@ pub async fn run(cfg: Config, listeners: impl Into<Listeners>, shutdown: Shutdow
     // `drain` stops gm as SIGTERM does (requests in progress are finished).
     common::control::serve(&redis, "gm", &cfg.node.id, &shutdown, common::control::Handlers::new()).await?;
     let header_timeout = Duration::from_millis(cfg.gm.header_timeout_ms);
-    let front = serve::Front::new(&cfg.gm)?;
-    let scheme = if front.tls.is_some() { "https" } else { "http" };
+    let front = serve::front(&cfg.gm)?;
+    let scheme = front.scheme();
     let state = AppState { redis: redis.clone(), cfg: Arc::new(cfg) };
     tracing::info!(listen = %addr, "gm listening on {scheme}://{addr}");
     match (payments, payments_addr) {
         (Some(payments), Some(paddr)) => {
             tracing::info!(listen = %paddr, "gm payment callbacks on http://{paddr}/api/payments/callback only");
             tokio::join!(
-                serve::serve(listener, front.clone(), staff_router(state.clone()), header_timeout, shutdown.clone()),
-                serve::serve(payments, front, payments_router(state), header_timeout, shutdown.clone()),
+                common::http::serve(
+                    listener,
+                    front.clone(),
+                    staff_router(state.clone()),
+                    header_timeout,
+                    shutdown.clone()
+                ),
+                common::http::serve(payments, front, payments_router(state), header_timeout, shutdown.clone()),
             );
         }
-        _ => serve::serve(listener, front, router(state), header_timeout, shutdown.clone()).await,
+        _ => common::http::serve(listener, front, router(state), header_timeout, shutdown.clone()).await,
     }
     heartbeat.stopped().await;
     redis.close().await;

@@ -268,7 +268,8 @@ async fn serve_admin(cfg: &Config, shutdown: &Shutdown, needs: Needs) -> anyhow:
     let listener = bind_admin(cfg.metrics.listen).await?;
     let addr = listener.local_addr()?;
     common::telemetry::set_admin_addr(addr);
-    tracing::info!(listen = %addr, "admin server on http://{addr} (/metrics /healthz /readyz)");
+    let scheme = if cfg.metrics.tls_cert.is_empty() { "http" } else { "https" };
+    tracing::info!(listen = %addr, "admin server on {scheme}://{addr} (/metrics /healthz /readyz)");
     let redis = Redis::new(&cfg.redis)?;
     let redis_for_close = redis.clone();
     let needs = Arc::new(needs);
@@ -287,11 +288,11 @@ async fn serve_admin(cfg: &Config, shutdown: &Shutdown, needs: Needs) -> anyhow:
             Ok(())
         })
     });
+    let m = &cfg.metrics;
+    let front = common::http::Front::new("metrics", &m.tls_cert, &m.tls_key, &[], false)?;
     let s = shutdown.clone();
     shutdown.tracker.spawn(async move {
-        if let Err(e) = common::telemetry::serve_admin(listener, ready, s).await {
-            tracing::error!(error = format!("{e:#}"), "admin server failed");
-        }
+        common::telemetry::serve_admin(listener, front, ready, s).await;
         redis_for_close.close().await;
     });
     Ok(addr)

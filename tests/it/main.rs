@@ -37,6 +37,8 @@ mod scaling;
 mod settle;
 mod store;
 mod tls;
+mod ts_client;
+mod up;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -99,20 +99,11 @@ async fn connect_serves_wss_with_its_certificate_and_refuses_plain_ws() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// With `gm.tls_cert` and `tls_key` gm serves HTTPS: a request over TLS is answered; one in plain
-/// HTTP on the same port is not.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn gm_serves_https_with_its_certificate() {
+/// `GET /healthz` over TLS to `addr` is answered 200 "ok"; in plain HTTP on the same port it is not.
+async fn assert_https_only(addr: std::net::SocketAddr, ca: &std::path::Path) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let dir = std::env::temp_dir().join(format!("md-https-{}", uuid::Uuid::new_v4().simple()));
-    let dev = common::tls::development(&dir, &["localhost"]).unwrap();
-    let mut cfg = test_support::test_config();
-    cfg.gm.tls_cert = dev.cert.display().to_string();
-    cfg.gm.tls_key = dev.key.display().to_string();
-    let shutdown = common::Shutdown::new();
-    let addr = test_support::spawn_gm(cfg, &shutdown).await;
     let request = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-    let mut tls = tls_to(addr, &dev.ca).await;
+    let mut tls = tls_to(addr, ca).await;
     tls.write_all(request).await.unwrap();
     let mut answer = String::new();
     tls.read_to_string(&mut answer).await.unwrap();
@@ -122,6 +113,37 @@ async fn gm_serves_https_with_its_certificate() {
     let mut bytes = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(15), plain.read_to_end(&mut bytes)).await;
     assert!(!String::from_utf8_lossy(&bytes).contains("200 OK"), "plain HTTP is not served on an HTTPS listener");
+}
+
+/// With `gm.tls_cert` and `tls_key` gm serves HTTPS only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gm_serves_https_with_its_certificate() {
+    let dir = std::env::temp_dir().join(format!("md-https-{}", uuid::Uuid::new_v4().simple()));
+    let dev = common::tls::development(&dir, &["localhost"]).unwrap();
+    let mut cfg = test_support::test_config();
+    cfg.gm.tls_cert = dev.cert.display().to_string();
+    cfg.gm.tls_key = dev.key.display().to_string();
+    let shutdown = common::Shutdown::new();
+    let addr = test_support::spawn_gm(cfg, &shutdown).await;
+    assert_https_only(addr, &dev.ca).await;
+    assert!(shutdown.shutdown(Duration::from_secs(10)).await);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// With `metrics.tls_cert` and `tls_key` a process's admin server (`/metrics`, `/healthz`,
+/// `/readyz`) serves HTTPS only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_server_serves_https_with_its_certificate() {
+    let dir = std::env::temp_dir().join(format!("md-admin-{}", uuid::Uuid::new_v4().simple()));
+    let dev = common::tls::development(&dir, &["localhost"]).unwrap();
+    let (cert, key) = (dev.cert.display().to_string(), dev.key.display().to_string());
+    let front = common::http::Front::new("metrics", &cert, &key, &[], false).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let shutdown = common::Shutdown::new();
+    let ready: common::telemetry::ReadyCheck = Arc::new(|| Box::pin(async { Ok(()) }));
+    shutdown.tracker.spawn(common::telemetry::serve_admin(listener, front, ready, shutdown.clone()));
+    assert_https_only(addr, &dev.ca).await;
     assert!(shutdown.shutdown(Duration::from_secs(10)).await);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -214,6 +214,11 @@ pub struct DbsvrConfig {
 #[serde(deny_unknown_fields)]
 pub struct MetricsConfig {
     pub listen: SocketAddr,
+    /// HTTPS for `/metrics`, `/healthz`, `/readyz`: PEM files of the certificate chain and its key.
+    #[serde(default)]
+    pub tls_cert: String,
+    #[serde(default)]
+    pub tls_key: String,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
