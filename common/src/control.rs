@@ -131,6 +131,9 @@ impl Responder {
     }
 }
 
+/// How long a stop waits for the control listener's blocking connection to close.
+const QUIT_WAIT: Duration = Duration::from_secs(2);
+
 /// Takes the commands of process `node` (role `role`) until shutdown: each goes to the returned
 /// receiver with a [`Responder`]. A command that cannot be read is logged and dropped.
 pub async fn listen(
@@ -174,8 +177,15 @@ pub async fn listen(
         // The select above drops a waiting BRPOP's future, not the command: it still blocks the
         // connection on the server (up to its timeout), and QUIT would queue behind it. Interrupt
         // it first (CLIENT UNBLOCK through fred's backchannel; an error when nothing is blocked).
-        let _ = client.unblock_self(None).await;
-        let _ = client.quit().await;
+        // This client has no command timeout (it blocks by design): a stop waits for it at most
+        // QUIT_WAIT, then drops it.
+        let quit = async {
+            let _ = client.unblock_self(None).await;
+            let _ = client.quit().await;
+        };
+        if tokio::time::timeout(QUIT_WAIT, quit).await.is_err() {
+            tracing::warn!(wait_ms = QUIT_WAIT.as_millis() as u64, "the control listener's connection did not close in time; dropped");
+        }
     });
     Ok(rx)
 }

@@ -136,6 +136,16 @@ pub async fn run_with(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) -> any
     })
     .await;
     redis.close().await;
-    pool.close().await;
+    // sqlx's close waits for every connection to come back and close; one stuck on a MySQL that
+    // went silent would hold the stop for ever.
+    if tokio::time::timeout(POOL_CLOSE_WAIT, pool.close()).await.is_err() {
+        tracing::warn!(
+            wait_ms = POOL_CLOSE_WAIT.as_millis() as u64,
+            "MySQL connections did not close in time; dropped"
+        );
+    }
     result
 }
+
+/// How long a stop waits for the MySQL pool to close.
+const POOL_CLOSE_WAIT: Duration = Duration::from_secs(3);

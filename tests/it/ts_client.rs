@@ -38,7 +38,9 @@ fn suite(args: &[&str], tag: &str) {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "the TypeScript suite failed:\n{stdout}\n{stderr}");
-    // Every test ran and passed (node:test's summary), not just an empty run.
-    assert!(stdout.contains("# pass 4") && stdout.contains("# fail 0"), "{stdout}");
+    // The tests ran and passed (node:test's summary), not an empty run: at least the four of clients/ts/test.
+    let count =
+        |what: &str| stdout.lines().find_map(|l| l.strip_prefix(what)).and_then(|n| n.trim().parse::<u32>().ok());
+    assert!(count("# pass ").is_some_and(|n| n >= 4) && count("# fail ") == Some(0), "{stdout}");
     assert!(status.success(), "matchday up exits cleanly on SIGINT: {status}");
 }
