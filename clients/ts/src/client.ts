@@ -1,368 +1,412 @@
-import { decode, encode } from "@msgpack/msgpack";
-
-import { Backoff } from "./backoff.js";
-import { DisconnectedError, MatchdayError, TimeoutError } from "./errors.js";
+import { Backoff, sleep } from "./backoff.js";
+import { encodeFrame, type Frame } from "./codec.js";
+import { Connection } from "./connection.js";
+import { Emitter, type Listener } from "./emitter.js";
+import { DisconnectedError, MatchdayError } from "./errors.js";
+import type { ClientEvents } from "./events.js";
 import {
-  type AnnouncementPush,
-  type BalancePush,
-  type BetPlaced,
-  type BetSettledPush,
-  type ListMatches,
-  type MatchStatePush,
-  type Page,
-  type PlaceBet,
-  type ReplyHead,
-  type Requests,
   ErrorCode,
   MsgId,
   PUSH_NAMES,
   SESSION_MSG_IDS,
+  type BalanceReply,
+  type BetPlaced,
+  type BetView,
+  type ClientHead,
+  type Empty,
+  type ErrorBody,
+  type ItemsOfBetView,
+  type ItemsOfLedgerItem,
+  type ItemsOfMatchView,
+  type ListMatches,
+  type MatchView,
+  type Page,
+  type PingReply,
+  type PlaceBet,
+  type ProfileReply,
+  type PushEvents,
+  type RegisterReply,
+  type ReqId,
+  type RequestId,
+  type Requests,
+  type SessionReply,
 } from "./generated/protocol.js";
+import { settings, type ClientOptions, type Settings } from "./options.js";
+import { PendingRequests, type Pending } from "./pending.js";
 
-/** What the client needs of a WebSocket: the browser's, Node ≥ 22's global one, or the `ws` package's. */
-export interface WebSocketLike {
-  binaryType: string;
-  readonly readyState: number;
-  send(data: Uint8Array | string): void;
-  close(code?: number, reason?: string): void;
-  onopen: ((ev: unknown) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null;
-  onerror: ((ev: unknown) => void) | null;
-}
+/**
+ * Where the client is:
+ * - `open`: connected (and logged in again, if it was);
+ * - `connecting`: reconnecting and resuming; calls wait for it;
+ * - `idle`: not connected, and not trying to be: after the server closed the connection with 1008
+ *   (`banned`, or `login timeout` before any login) or a drop after `session_expired`; the next call
+ *   connects;
+ * - `closed`: `close()` was called, or the connection dropped with `reconnect: false`; calls fail.
+ */
+export type ClientState = "open" | "connecting" | "idle" | "closed";
 
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
+/** A bet to place: {@link PlaceBet} whose `req_id` the client makes when it is not given. */
+export type BetRequest = Omit<PlaceBet, "req_id"> & { req_id?: ReqId };
 
-export interface ClientOptions {
-  /** The WebSocket class (default: `globalThis.WebSocket`; in Node 20 pass `ws`'s). */
-  WebSocket?: WebSocketConstructor;
-  /** How long a request waits for its reply (default 15,000 ms). */
-  requestTimeoutMs?: number;
-  /** Reconnect (and resume the session) when the connection drops (default true). */
-  reconnect?: boolean;
-  /** Reconnect delays: from `backoffMinMs` (500) doubling to `backoffMaxMs` (10,000), jittered. */
-  backoffMinMs?: number;
-  backoffMaxMs?: number;
-  /** Sent as `ver` in every head; the server logs it. */
-  version?: string;
-  /** "msgpack" (binary frames, default) or "json" (text frames, for debugging). */
-  format?: "msgpack" | "json";
-}
+/** The reply to a bet, with the `req_id` it was placed under (a retry must use the same one). */
+export type PlacedBet = BetPlaced & { req_id: ReqId };
 
-/** The events of [`MatchdayClient.on`]. */
-export interface ClientEvents {
-  bet_settled: BetSettledPush;
-  match_state: MatchStatePush;
-  announcement: AnnouncementPush;
-  balance: BalancePush;
-  /** Every push, including ids this client has no name for (a Lua module's 950–999). */
-  push: { id: number; body: unknown };
-  /** The connection dropped; the client reconnects (unless `reconnect: false` or `close()`). */
-  disconnected: { code: number; reason: string };
-  /** Connected again; `resumed` when the session was resumed (false: there was none to resume). */
-  reconnected: { resumed: boolean };
-  /** The session token changed (login; every resume rotates it): persist it to resume after a restart. */
-  token: string;
-  /** The session could not be resumed (1008: expired or logged out; 1009: banned): log in again. */
-  session_expired: MatchdayError;
-}
+/**
+ * Requests safe to send again after a reconnect: the reads, and a bet (the server places one per
+ * `req_id` and answers a repeat with the first reply). register, login, resume and logout are not.
+ */
+const REPEATABLE: ReadonlySet<number> = new Set([
+  MsgId.PING,
+  MsgId.PROFILE,
+  MsgId.BALANCE,
+  MsgId.LEDGER,
+  MsgId.LIST_MATCHES,
+  MsgId.MATCH_DETAIL,
+  MsgId.PLACE_BET,
+  MsgId.MY_BETS,
+  MsgId.BET_DETAIL,
+]);
 
-type Handler<E extends keyof ClientEvents> = (payload: ClientEvents[E]) => void;
-type RequestId = keyof Requests & number;
+/** WebSocket close code 1008 (policy violation): the server's `banned` and `login timeout` closes. */
+const CLOSE_POLICY = 1008;
 
-interface Pending {
-  id: number;
-  seq: number;
-  body: unknown;
-  resolve: (body: unknown) => void;
-  reject: (e: Error) => void;
-  timer: ReturnType<typeof setTimeout>;
-}
-
-/** Requests safe to send again after a reconnect: reads, and a bet (same req_id: placed at most once). */
-function repeatable(id: number): boolean {
-  return id === MsgId.PING || !SESSION_MSG_IDS.includes(id);
-}
-
-/** One connection to matchday, reconnecting and resuming its session when it drops. */
+/**
+ * A connection to matchday's WebSocket gateway: typed requests, push events, and a session that
+ * survives drops (reconnect with backoff, resume, and the safe requests sent again).
+ *
+ * ```ts
+ * const client = await MatchdayClient.connect("wss://play.example.com/ws");
+ * client.on("token", (token) => save(token));
+ * await client.login("neo", "s3cret-pass");
+ * const { items } = await client.listMatches({ state: 2 });
+ * ```
+ */
 export class MatchdayClient {
-  private ws!: WebSocketLike;
-  private seq = 0;
-  private readonly pending = new Map<number, Pending>();
-  private readonly handlers = new Map<string, Set<(payload: never) => void>>();
+  private readonly settings: Settings;
+  private readonly events = new Emitter<ClientEvents>();
+  private readonly requests: PendingRequests;
+  private readonly backoff: Backoff;
+  /** Aborted by `close()`: ends a wait between attempts and a connection attempt. */
+  private readonly lifetime = new AbortController();
+  private connection: Connection | undefined;
+  private current: ClientState = "connecting";
+  private closedWhy = "";
   private sessionToken: string | undefined;
-  private closed = false;
-  /** Set while reconnecting: new calls wait for it. */
-  private reconnecting: Promise<void> | undefined;
-  private readonly opts: Required<Omit<ClientOptions, "version">> & { version?: string };
+  /** The session ended (session_expired) and no login since: a drop leaves the client idle. */
+  private sessionLost = false;
+  /** A reconnect loop is running. */
+  private reconnecting = false;
 
   private constructor(
     private readonly url: string,
     options: ClientOptions,
   ) {
-    const WebSocketClass = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    if (!WebSocketClass) {
-      throw new Error("no WebSocket class: pass options.WebSocket (e.g. the `ws` package's in Node < 22)");
-    }
-    this.opts = {
-      WebSocket: WebSocketClass,
-      requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
-      reconnect: options.reconnect ?? true,
-      backoffMinMs: options.backoffMinMs ?? 500,
-      backoffMaxMs: options.backoffMaxMs ?? 10_000,
-      format: options.format ?? "msgpack",
-      version: options.version,
-    };
+    this.settings = settings(options);
+    this.requests = new PendingRequests(this.settings.requestTimeoutMs);
+    this.backoff = new Backoff(this.settings.backoffMinMs, this.settings.backoffMaxMs);
   }
 
-  /** Connects to `url` (`ws://` or `wss://`, path `/ws`). */
+  /**
+   * Connects to `url` (`ws://` or `wss://`, the gateway's path: `wss://host/ws`). Rejects with a
+   * {@link DisconnectedError} when the first connection cannot be made (no retry); once connected,
+   * the client reconnects on its own.
+   */
   static async connect(url: string, options: ClientOptions = {}): Promise<MatchdayClient> {
     const client = new MatchdayClient(url, options);
-    await client.open();
+    try {
+      client.connection = await client.open();
+    } catch (e) {
+      throw new DisconnectedError(0, (e as Error).message);
+    }
+    client.current = "open";
     return client;
   }
 
-  /** The session token (after login or resume), if any. */
+  /** The session token (from the last login or resume), or undefined when not logged in. */
   get token(): string | undefined {
     return this.sessionToken;
   }
 
-  /** Listens to `event`; returns the function that stops listening. */
-  on<E extends keyof ClientEvents>(event: E, handler: Handler<E>): () => void {
-    let set = this.handlers.get(event);
-    if (!set) {
-      set = new Set();
-      this.handlers.set(event, set);
-    }
-    set.add(handler as (payload: never) => void);
-    return () => set.delete(handler as (payload: never) => void);
+  /** Where the client is: {@link ClientState}. */
+  get state(): ClientState {
+    return this.current;
   }
 
-  /** Sends request `id` with `body`; resolves with the reply body, rejects with [`MatchdayError`] for a non-zero code. */
-  async call<I extends RequestId>(id: I, body: Requests[I]["request"]): Promise<Requests[I]["reply"]> {
-    if (this.closed) throw new DisconnectedError(id, "the client is closed");
-    if (this.reconnecting) await this.reconnecting;
-    return (await this.request(id, body)) as Requests[I]["reply"];
+  /** Calls `listener` on every `event` from now on; returns the function that stops it. */
+  on<E extends keyof ClientEvents>(event: E, listener: Listener<ClientEvents[E]>): () => void {
+    return this.events.on(event, listener);
   }
 
-  ping() {
+  /** Stops calling `listener` on `event`. */
+  off<E extends keyof ClientEvents>(event: E, listener: Listener<ClientEvents[E]>): void {
+    this.events.off(event, listener);
+  }
+
+  /**
+   * Sends request `id` with `body` and resolves with the reply's body. Rejects with
+   * {@link MatchdayError} when the reply's code is not 0, {@link TimeoutError} when no reply came
+   * within `requestTimeoutMs`, and {@link DisconnectedError} when the connection dropped and the
+   * request is not safe to send again (or the client is closed).
+   */
+  call<I extends RequestId>(id: I, body: Requests[I]["request"]): Promise<Requests[I]["reply"]> {
+    return this.request(id, body, false) as Promise<Requests[I]["reply"]>;
+  }
+
+  /** 100: the server's time, `{ ts }` (Unix ms). */
+  ping(): Promise<PingReply> {
     return this.call(MsgId.PING, {});
   }
 
-  /** 101: signs up; resolves with the new user id. */
-  async register(username: string, password: string): Promise<number> {
-    return (await this.call(MsgId.REGISTER, { username, password })).user_id;
+  /** 101: signs up (1002 when the name is taken, any case); `{ user_id }`. Log in afterwards. */
+  register(username: string, password: string): Promise<RegisterReply> {
+    return this.call(MsgId.REGISTER, { username, password });
   }
 
-  /** 102: logs in; the session token is kept (and the `token` event says so). */
-  login(username: string, password: string) {
+  /** 102: logs in (1001 bad credentials, 1009 banned); the client keeps the token and emits `token`. */
+  login(username: string, password: string): Promise<SessionReply> {
     return this.call(MsgId.LOGIN, { username, password });
   }
 
-  /** 103: resumes the session of `token` (e.g. saved from an earlier run); the reply's new token is kept. */
-  resume(token: string) {
+  /**
+   * 103: resumes the session of `token`, e.g. one saved by an earlier run (1008 when it is gone: log
+   * in). The reply carries a new token, which the client keeps and emits as `token`; the old one is dead.
+   */
+  resume(token: string): Promise<SessionReply> {
     return this.call(MsgId.RESUME, { token });
   }
 
-  /** 104: ends the session; the token no longer resumes. */
-  logout() {
+  /** 104: ends the session (its token no longer resumes); the connection stays, anonymous. */
+  logout(): Promise<Empty> {
     return this.call(MsgId.LOGOUT, {});
   }
 
-  profile() {
+  /** 201: `{ user_id, username, created_at }`. */
+  profile(): Promise<ProfileReply> {
     return this.call(MsgId.PROFILE, {});
   }
 
-  /** 202: the balance in coins. */
-  async balance(): Promise<number> {
-    return (await this.call(MsgId.BALANCE, {})).balance;
+  /** 202: `{ balance }` in coins. */
+  balance(): Promise<BalanceReply> {
+    return this.call(MsgId.BALANCE, {});
   }
 
-  ledger(page: Page = {}) {
+  /** 203: the balance's changes, newest first (`offset`, `limit`: default 20, at most 100). */
+  ledger(page: Page = {}): Promise<ItemsOfLedgerItem> {
     return this.call(MsgId.LEDGER, page);
   }
 
-  listMatches(query: ListMatches = {}) {
+  /** 301: matches: by default the upcoming and live ones; `state` (2 = open for bets), `type`, `offset`, `limit`. */
+  listMatches(query: ListMatches = {}): Promise<ItemsOfMatchView> {
     return this.call(MsgId.LIST_MATCHES, query);
   }
 
-  matchDetail(matchId: number) {
+  /** 302: one match (1007 when there is none). */
+  matchDetail(matchId: number): Promise<MatchView> {
     return this.call(MsgId.MATCH_DETAIL, { match_id: matchId });
   }
 
-  /** 401: places a bet. Without a `req_id` one is made (a UUID); it is returned so that a retry (after a
-   * timeout or code 6) can use the same one: the server places a bet at most once per req_id. */
-  async placeBet(bet: Omit<PlaceBet, "req_id"> & { req_id?: PlaceBet["req_id"] }): Promise<BetPlaced & { req_id: PlaceBet["req_id"] }> {
+  /**
+   * 401: places a bet at the match's `odds_ver` (1005 when the odds moved: its body has the new
+   * ones). Without a `req_id` the client makes one (`crypto.randomUUID()`), and returns it with the
+   * reply: the server places one bet per `req_id`, so a retry after a timeout or code 6 must use it.
+   */
+  async placeBet(bet: BetRequest): Promise<PlacedBet> {
     const req_id = bet.req_id ?? globalThis.crypto.randomUUID();
     const placed = await this.call(MsgId.PLACE_BET, { ...bet, req_id });
     return { ...placed, req_id };
   }
 
-  myBets(page: Page = {}) {
+  /** 402: the player's bets, newest first (`offset`, `limit`). */
+  myBets(page: Page = {}): Promise<ItemsOfBetView> {
     return this.call(MsgId.MY_BETS, page);
   }
 
-  betDetail(betId: number) {
+  /** 403: one of the player's bets (1007 when it is not theirs or does not exist). */
+  betDetail(betId: number): Promise<BetView> {
     return this.call(MsgId.BET_DETAIL, { bet_id: betId });
   }
 
-  /** Closes the connection for good; waiting requests are rejected with [`DisconnectedError`]. */
+  /**
+   * Closes the client for good: the connection is closed, a reconnect stops, and waiting calls and
+   * any later ones reject with {@link DisconnectedError}. Emits nothing.
+   */
   close(): void {
-    this.closed = true;
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(new DisconnectedError(p.id, "the client was closed"));
-    }
-    this.pending.clear();
-    this.ws.close(1000, "bye");
+    if (this.current !== "closed") this.shutDown("the client was closed");
   }
 
-  private open(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const ws = new this.opts.WebSocket(this.url);
-      ws.binaryType = "arraybuffer";
-      let opened = false;
-      ws.onopen = () => {
-        opened = true;
-        this.ws = ws;
-        resolve();
-      };
-      ws.onerror = () => {
-        if (!opened) reject(new Error(`cannot connect to ${this.url}`));
-      };
-      ws.onmessage = (ev) => this.receive(ev.data);
-      ws.onclose = (ev) => {
-        if (!opened) return reject(new Error(`cannot connect to ${this.url} (${ev.code})`));
-        if (this.ws === ws) this.dropped(ev.code, ev.reason);
-      };
+  private open(): Promise<Connection> {
+    const { WebSocket, requestTimeoutMs } = this.settings;
+    return Connection.open(WebSocket, this.url, requestTimeoutMs, this.lifetime.signal, {
+      frame: (connection, frame) => {
+        if (connection === this.connection) this.receive(frame);
+      },
+      closed: (connection, code, reason) => {
+        if (connection === this.connection) this.dropped(code, reason);
+      },
     });
   }
 
-  private request(id: number, body: unknown): Promise<unknown> {
+  /** Adds a request; sends it now when connected (`now`: even while reconnecting, for the resume). */
+  private request(id: number, body: unknown, now: boolean): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const seq = (this.seq = (this.seq % 0xffff_fffe) + 1);
-      const timer = setTimeout(() => {
-        this.pending.delete(seq);
-        reject(new TimeoutError(id, this.opts.requestTimeoutMs));
-      }, this.opts.requestTimeoutMs);
-      const pending: Pending = { id, seq, body, resolve, reject, timer };
-      this.pending.set(seq, pending);
-      this.send(pending);
+      if (this.current === "closed") return reject(new DisconnectedError(id, this.closedWhy));
+      const { format, version } = this.settings;
+      const head = (seq: number): ClientHead => (version === undefined ? { id, seq } : { id, seq, ver: version });
+      const pending = this.requests.add(id, (seq) => encodeFrame(format, head(seq), body), resolve, reject);
+      if (now || this.current === "open") this.send(pending);
+      else if (this.current === "idle") this.reconnect(true);
     });
   }
 
-  private send(p: Pending): void {
-    const head: { id: number; seq: number; ver?: string } = { id: p.id, seq: p.seq };
-    if (this.opts.version) head.ver = this.opts.version;
-    const frame = [head, p.body];
-    try {
-      this.ws.send(this.opts.format === "json" ? JSON.stringify(frame) : encode(frame));
-    } catch {
-      // The socket is closing: the close handler decides what happens to the request.
+  private send(pending: Pending): void {
+    pending.sent = this.connection?.send(pending.message) ?? false;
+  }
+
+  /** Sends what waits unsent (after a reconnect). */
+  private flush(): void {
+    for (const pending of this.requests.list()) {
+      if (this.current !== "open") return;
+      if (!pending.sent) this.send(pending);
     }
   }
 
-  private receive(data: unknown): void {
-    let head: ReplyHead;
-    let body: unknown;
-    try {
-      const frame = (typeof data === "string" ? JSON.parse(data) : decode(new Uint8Array(data as ArrayBuffer))) as [ReplyHead, unknown];
-      [head, body] = frame;
-    } catch {
-      return; // not a frame: nothing to match it to
+  private receive({ head, body }: Frame): void {
+    if (head.seq === 0) {
+      // A push (code 0). The server answers a frame it cannot read at all with id 0, seq 0 and a
+      // code; this client's frames are always readable, and nothing could be matched to it.
+      if (head.code === ErrorCode.OK) this.pushed(head.id, body);
+      return;
     }
-    if (head.seq === 0) return this.pushed(head.id, body);
-    const p = this.pending.get(head.seq);
-    if (!p || p.id !== head.id) return; // a reply to a request that timed out
-    this.pending.delete(head.seq);
-    clearTimeout(p.timer);
+    const pending = this.requests.take(head.seq, head.id);
+    if (!pending) return; // the reply to a request that timed out
     if (head.code !== ErrorCode.OK) {
-      return p.reject(new MatchdayError(head.code, body as { msg: string }));
+      return pending.reject(new MatchdayError(head.code, body as ErrorBody, head.id));
     }
     if (head.id === MsgId.LOGIN || head.id === MsgId.RESUME) {
-      this.setToken((body as { token: string }).token);
+      this.sessionToken = (body as SessionReply).token;
+      this.sessionLost = false;
+      this.events.emit("token", this.sessionToken);
     } else if (head.id === MsgId.LOGOUT) {
       this.sessionToken = undefined;
     }
-    p.resolve(body);
+    pending.resolve(body);
   }
 
   private pushed(id: number, body: unknown): void {
-    const name = (PUSH_NAMES as Record<number, keyof ClientEvents | undefined>)[id];
-    if (name) this.emit(name, body as never);
-    this.emit("push", { id, body });
+    const name = (PUSH_NAMES as Partial<Record<number, keyof PushEvents>>)[id];
+    if (name) this.events.emit(name, body as never);
+    this.events.emit("push", { id, body });
   }
 
-  private setToken(token: string): void {
-    this.sessionToken = token;
-    this.emit("token", token);
-  }
-
-  private emit<E extends keyof ClientEvents>(event: E, payload: ClientEvents[E]): void {
-    for (const handler of this.handlers.get(event) ?? []) {
-      try {
-        (handler as Handler<E>)(payload);
-      } catch {
-        // A listener's error is the app's; it must not break the client.
-      }
-    }
-  }
-
-  /** The connection dropped: reject what cannot be repeated, then reconnect, resume, re-send the rest. */
+  /** The current connection is gone, not by `close()`. */
   private dropped(code: number, reason: string): void {
-    this.emit("disconnected", { code, reason });
-    for (const p of [...this.pending.values()]) {
-      if (!repeatable(p.id) || !this.opts.reconnect || this.closed) {
-        this.pending.delete(p.seq);
-        clearTimeout(p.timer);
-        p.reject(new DisconnectedError(p.id, "the connection dropped; it is not safe to send again"));
+    this.connection = undefined;
+    const { reconnect } = this.settings;
+    // Sent and not answered: sent again after the reconnect when that is safe; the others fail now.
+    for (const pending of this.requests.list()) {
+      if (!pending.sent) continue;
+      pending.sent = false;
+      if (!reconnect) {
+        this.requests.fail(pending.seq, new DisconnectedError(pending.id, `the connection dropped (${code}) and reconnect is off`));
+      } else if (!REPEATABLE.has(pending.id)) {
+        const why = `the connection dropped (${code}) before the reply, and the request is not safe to send again`;
+        this.requests.fail(pending.seq, new DisconnectedError(pending.id, why));
       }
     }
-    // A drop during the reconnect itself (the resume's connection) is the running loop's to retry.
-    if (!this.opts.reconnect || this.closed || this.reconnecting) return;
-    this.reconnecting = this.reconnect().finally(() => {
-      this.reconnecting = undefined;
+    this.events.emit("disconnected", { code, reason });
+    if (this.current === "closed") return; // a listener closed the client
+    if (!reconnect) return this.shutDown(`the connection dropped (${code}) and reconnect is off`);
+    if (code === CLOSE_POLICY && reason === "banned") {
+      const banned = new MatchdayError(ErrorCode.ACCOUNT_BANNED, { msg: "account banned: the server closed the connection" }, 0);
+      this.sessionEnded(banned);
+      return this.idle();
+    }
+    if (code === CLOSE_POLICY && this.sessionToken === undefined) return this.idle(); // login timeout
+    if (this.sessionLost) return this.idle();
+    this.current = "connecting";
+    if (!this.reconnecting) this.reconnect(false);
+  }
+
+  /** Not connected and not trying; calls still waiting (e.g. a login made meanwhile) connect at once. */
+  private idle(): void {
+    this.current = "idle";
+    if (this.requests.list().length > 0) this.reconnect(true);
+  }
+
+  /** The session is gone: forget the token, fail the calls that needed it, tell the app. */
+  private sessionEnded(error: MatchdayError): void {
+    this.sessionToken = undefined;
+    this.sessionLost = true;
+    for (const pending of this.requests.list()) {
+      if (!SESSION_MSG_IDS.includes(pending.id)) this.requests.fail(pending.seq, error);
+    }
+    this.events.emit("session_expired", error);
+  }
+
+  /** Starts the reconnect loop (`immediately`: the first attempt without a wait). */
+  private reconnect(immediately: boolean): void {
+    this.current = "connecting";
+    if (this.reconnecting) return;
+    this.reconnecting = true;
+    void this.reconnectLoop(immediately).finally(() => {
+      this.reconnecting = false;
+      // Asked to connect again after the loop had decided to end.
+      if (this.current === "connecting") this.reconnect(false);
     });
   }
 
-  private async reconnect(): Promise<void> {
-    const backoff = new Backoff(this.opts.backoffMinMs, this.opts.backoffMaxMs);
-    while (!this.closed) {
-      await new Promise((r) => setTimeout(r, backoff.next()));
-      if (this.closed) return;
+  /** Connects until a connection is open and its session resumed (or found gone), or the client is closed. */
+  private async reconnectLoop(immediately: boolean): Promise<void> {
+    for (let attempt = 0; this.current === "connecting"; attempt++) {
+      if (attempt > 0 || !immediately) await sleep(this.backoff.next(), this.lifetime.signal);
+      if (this.current !== "connecting") return;
+      let connection: Connection;
       try {
-        await this.open();
+        connection = await this.open();
       } catch {
-        continue;
+        continue; // refused, no handshake in time, or closed meanwhile (the loop's condition)
       }
-      let resumed = false;
-      if (this.sessionToken) {
-        try {
-          await this.request(MsgId.RESUME, { token: this.sessionToken });
-          resumed = true;
-        } catch (e) {
-          if (e instanceof MatchdayError && (e.code === ErrorCode.SESSION_EXPIRED || e.code === ErrorCode.ACCOUNT_BANNED)) {
-            this.sessionToken = undefined;
-            this.failWaiting(e);
-            this.emit("session_expired", e);
-            this.emit("reconnected", { resumed: false });
-            return;
-          }
-          continue; // dropped again, unavailable, timed out: try again
-        }
-      }
-      this.emit("reconnected", { resumed });
-      for (const p of this.pending.values()) this.send(p);
-      return;
+      if (this.current !== "connecting") return connection.close();
+      this.connection = connection;
+      const outcome = await this.restoreSession(connection);
+      if (this.current !== "connecting" || outcome === "retry") continue;
+      this.current = "open";
+      this.backoff.reset();
+      this.events.emit("reconnected", { resumed: outcome === "resumed" });
+      if (outcome instanceof MatchdayError) this.sessionEnded(outcome);
+      return this.flush();
     }
   }
 
-  /** Rejects every waiting request with `e` (the session they needed is gone). */
-  private failWaiting(e: Error): void {
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(e);
+  /**
+   * Resumes the session, if there is one, on the new `connection`: `resumed`; `none` without a
+   * session; the error when the session is gone (1008, 1009); `retry` when it must be tried again
+   * on another connection (dropped, no answer in time, or answered 6, 5 or 1).
+   */
+  private async restoreSession(connection: Connection): Promise<"resumed" | "none" | "retry" | MatchdayError> {
+    const token = this.sessionToken;
+    if (token === undefined) return "none";
+    try {
+      await this.request(MsgId.RESUME, { token }, true);
+      return this.connection === connection ? "resumed" : "retry";
+    } catch (e) {
+      if (e instanceof MatchdayError && (e.code === ErrorCode.SESSION_EXPIRED || e.code === ErrorCode.ACCOUNT_BANNED)) return e;
+      if (this.connection === connection) {
+        this.connection = undefined;
+        connection.close();
+      }
+      return "retry";
     }
-    this.pending.clear();
+  }
+
+  /** Closed for good: fail every waiting request, close the connection, stop any reconnect. */
+  private shutDown(why: string): void {
+    this.current = "closed";
+    this.closedWhy = why;
+    for (const pending of this.requests.list()) this.requests.fail(pending.seq, new DisconnectedError(pending.id, why));
+    const connection = this.connection;
+    this.connection = undefined;
+    connection?.close();
+    this.lifetime.abort();
   }
 }
