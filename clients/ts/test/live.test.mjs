@@ -53,7 +53,9 @@ function liveTests() {
   };
   /** A client connected through a proxy the test can cut, with its frames recorded. */
   const throughProxy = async () => {
-    const { p, wire, c } = await throughProxy();
+    const p = await proxy();
+    const wire = recorder();
+    const c = await connect(p.url, { WebSocket: wire.WebSocket });
     return { p, wire, c };
   };
   after(async () => {
