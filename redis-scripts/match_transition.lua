@@ -1,7 +1,9 @@
 -- match_transition.lua — change a match's state by one row of the transition table
 -- (protocol::matches::TRANSITIONS, whose row the caller passes), move it between the indexes, queue
 -- a settlement job if the row has one, emit a "match state" event, and record the change — atomically.
--- Nothing is written when the transition is not allowed.
+-- Nothing is written when the transition is not allowed. A market of a match (a record with
+-- `parent`: market_create.lua) changes state the same way but is in no index, and its event names
+-- its match (match_id) and itself (market_id).
 --
 -- KEYS[1]  match:{mid}
 -- KEYS[2]  matches:pending
@@ -26,7 +28,7 @@
 --          Illegal   {1, state, live}  not allowed from the current state (live: 1 if started)
 --          NotFound  {2}               no such match
 -- Errors:  "ERR type mismatch" when ARGV[8] is not the match's type (nothing written).
-local m = redis.call('HMGET', KEYS[1], 'state', 'live', 'type', 'start_at', 'ver')
+local m = redis.call('HMGET', KEYS[1], 'state', 'live', 'type', 'start_at', 'ver', 'parent')
 if not m[1] then return {2} end
 if m[3] ~= ARGV[8] then return redis.error_reply('ERR type mismatch') end
 local state, live = tonumber(m[1]), tonumber(m[2]) == 1
@@ -47,21 +49,24 @@ if ARGV[6] ~= '' then
   update[#update + 1] = ARGV[6]
 end
 redis.call('HSET', KEYS[1], unpack(update))
-for i = 2, 8 do redis.call('ZREM', KEYS[i], mid) end
-local family = live and ARGV[10] or ARGV[9]
-local score = tonumber(m[4])
-if family == 'pending' then
-  redis.call('ZADD', KEYS[2], score, mid)
-else
-  local base = ({list = 3, doing = 5, finished = 7})[family]
-  redis.call('ZADD', KEYS[base], score, mid)
-  redis.call('ZADD', KEYS[base + 1], score, mid)
+local parent = (m[6] and m[6] ~= '') and tonumber(m[6]) or nil
+if not parent then
+  for i = 2, 8 do redis.call('ZREM', KEYS[i], mid) end
+  local family = live and ARGV[10] or ARGV[9]
+  local score = tonumber(m[4])
+  if family == 'pending' then
+    redis.call('ZADD', KEYS[2], score, mid)
+  else
+    local base = ({list = 3, doing = 5, finished = 7})[family]
+    redis.call('ZADD', KEYS[base], score, mid)
+    redis.call('ZADD', KEYS[base + 1], score, mid)
+  end
 end
 if ARGV[5] ~= '' then
   redis.call('LPUSH', KEYS[10], cmsgpack.pack({kind = ARGV[5], match_id = tonumber(mid), winner = ARGV[6], ts = now}))
 end
-redis.call('LPUSH', KEYS[9], cmsgpack.pack({kind = 'match_state', match_id = tonumber(mid), state = to,
-  from = state, action = ARGV[1], ts = now}))
+redis.call('LPUSH', KEYS[9], cmsgpack.pack({kind = 'match_state', match_id = parent or tonumber(mid),
+  market_id = tonumber(mid), state = to, from = state, action = ARGV[1], ts = now}))
 local flat = redis.call('HGETALL', KEYS[1])
 local snapshot = {}
 for i = 1, #flat, 2 do snapshot[flat[i]] = flat[i + 1] end

@@ -2,7 +2,7 @@
 -- Checks, before anything is written: the request id (a repeat answers the first reply and debits
 -- nothing — checked first, so a repeat gets its first answer even after the match closed or the
 -- user was banned); the user is not banned (a bet queued before a ban is refused after it); the
--- match exists and is open (state 2); the option exists; the client's odds version is current; the
+-- market exists in the match the client named and is open (state 2); the option exists; the client's odds version is current; the
 -- stake is within the match's limits; the balance covers it; and the balance after it, plus the
 -- potential payouts of the user's open bets (wallet field `exposure`) and of this one, stays within
 -- MAX_BALANCE — so no payout can ever take a balance past it (settle_batch.lua releases exposure).
@@ -23,8 +23,10 @@
 -- user_unban.lua keep it beside the user's own `banned`) and, per request id, `r:{req_id}` -> the
 -- first reply "bid:balance:odds".
 --
--- Every key is in the bettor's shard {s} (one slot: docs/scaling.md), the match's keys being the
--- shard's copy of the match and the shard's part of its pool, open bets and bettors.
+-- A bet is on a market: a match's default market is the match itself (mid = the match's id, no
+-- `parent`), another market a record of its own whose `parent` is the match (market_create.lua).
+-- Every key is in the bettor's shard {s} (one slot: docs/scaling.md), the market's keys being the
+-- shard's copy of the market and the shard's part of its pool, open bets and bettors.
 -- KEYS[1]  {s}:match:{mid} (the shard's copy)  KEYS[2]  wallet:{uid}
 -- KEYS[3]  user:{uid}:bets (hash bid -> the bet's latest record)
 -- KEYS[4]  {s}:match:{mid}:pool  KEYS[5]  ledger:{uid}
@@ -33,13 +35,15 @@
 --          in this shard, and the shard's open-bet count; a hash, not a sorted set: HSET is O(1)
 --          where ZADD into a match's 10^5 bets cost ~4 µs)
 -- KEYS[8]  {s}:match:{mid}:bettors (set of uids)
--- ARGV[1]  uid      ARGV[2]  mid      ARGV[3]  option key   ARGV[4]  stake (integer coins > 0)
+-- ARGV[1]  uid      ARGV[2]  mid (the market)      ARGV[3]  option key   ARGV[4]  stake (integer coins > 0)
 -- ARGV[5]  the client's odds_ver     ARGV[6]  req_id       ARGV[7]  bid (allocated by the caller)
 -- ARGV[8]  now, Unix ms
 -- ARGV[9]  the placed record's prefix: a MessagePack map header counting 4 more entries than it
---          holds, then table, key, ver, ts, uid, match_id, option, stake, req_id, delta, reason,
---          ref (common/src/store/place_bet.rs builds it)
+--          holds, then table, key, ver, ts, uid, match_id, market_id, option, stake, req_id,
+--          delta, reason, ref (common/src/store/place_bet.rs builds it)
 -- ARGV[10] the terms after uid and odds: "stake:ts:{len(option)}:{option}{req_id}"
+-- ARGV[11] the match the client named when mid is another of its markets, or "" for a match's
+--          default market: the copy's `parent` must be this
 --
 -- Reply:   Placed               {0, bid, balance, odds, repeated}  placed (repeated = 1: the first
 --                                reply of this req_id)
@@ -51,6 +55,7 @@
 --                                lowered to what keeps balance + exposure within MAX_BALANCE
 --          InsufficientBalance  {1003, balance}            insufficient balance
 --          NoMatch              {1007, "match"}            no such match
+--          NoMarket             {1007, "market"}           no such market in the match named
 --          NoOption             {1007, "option"}           no such option
 -- Errors:  "ERR bad stake" when ARGV[4] is not a positive integer of at most MAX_BALANCE coins
 --          (nothing written).
@@ -75,8 +80,9 @@ end
 if w[4] == '1' then return {1009} end
 -- The option's odds are the field odds:{key} (match_create.lua / match_odds.lua): no JSON per bet.
 -- A match stored before those fields existed has only `options`: decoded then, on that path only.
-local m = redis.call('HMGET', KEYS[1], 'state', 'odds:' .. ARGV[3], 'odds_ver', 'min_stake', 'max_stake')
-if not m[1] then return {1007, 'match'} end
+local m = redis.call('HMGET', KEYS[1], 'state', 'odds:' .. ARGV[3], 'odds_ver', 'min_stake', 'max_stake', 'parent')
+if not m[1] then return {1007, (ARGV[11] == '') and 'match' or 'market'} end
+if (m[6] or '') ~= ARGV[11] then return {1007, (ARGV[11] == '') and 'match' or 'market'} end
 if tonumber(m[1]) ~= 2 then return {1004, tonumber(m[1])} end
 local odds = tonumber(m[2])
 if not odds then

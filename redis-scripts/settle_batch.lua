@@ -24,7 +24,8 @@
 -- paid in full even past MAX_BALANCE, which stays exact in Lua's doubles: one payout is at most
 -- 10^15 and 2^53 is 9 times MAX_BALANCE. Coins are written as integer strings (%d).
 --
--- KEYS[1]  {s}:match:{mid}        the shard's copy (match_copy.lua): state and result
+-- KEYS[1]  {s}:match:{mid}        the shard's copy (match_copy.lua): state, result and, for a
+--                                 market of a match, `parent` (the record's match_id; mid its market_id)
 -- KEYS[2]  {s}:match:{mid}:open   (hash bid -> terms)
 -- KEYS[3]  q:outbox:{s}           KEYS[4]  q:notify:{s}
 -- then for bet i = 1..n: KEYS[2+3i] user:{uid}:bets, KEYS[3+3i] wallet:{uid}, KEYS[4+3i] ledger:{uid}
@@ -47,7 +48,7 @@
 --          Redis CPU per bet with bets settled in id order (bench/micro/settle_batch.sh), 20-25 µs
 --          in an open list's scan order, which touches wallets and users' bets at random
 --          (`matchday bench settle`; docs/benchmarks.md).
-local m = redis.call('HMGET', KEYS[1], 'state', 'result')
+local m = redis.call('HMGET', KEYS[1], 'state', 'result', 'parent')
 if not m[1] then return {-2, redis.call('HLEN', KEYS[2])} end
 local state = tonumber(m[1])
 local allowed = false
@@ -59,6 +60,7 @@ if not allowed then
 end
 local mode, now, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[5])
 local winner, mid = m[2], tonumber(ARGV[4])
+local match_id = (m[3] and m[3] ~= '') and tonumber(m[3]) or mid
 local function int(n) return string.format('%d', n) end
 local TWO_53 = 9007199254740992
 local SLICE = 1000 -- within Lua's unpack limit
@@ -82,9 +84,9 @@ end
 for first = 1, #open, SLICE do
   redis.call('HDEL', KEYS[2], unpack(open, first, math.min(first + SLICE - 1, #open)))
 end
--- The record's map header: 16 entries, or 21 with a payout's wallet version and ledger entry.
+-- The record's map header: 17 entries, or 22 with a payout's wallet version and ledger entry.
 local KIND = cmsgpack.pack('table', 'settled', 'kind', 'bet_settled')
-local HEAD, HEAD_PAID = '\222\000\016' .. KIND, '\222\000\021' .. KIND
+local HEAD, HEAD_PAID = '\222\000\017' .. KIND, '\222\000\022' .. KIND
 local settled, paid, records = 0, 0, {}
 for i = 1, n do
   local b = bets[i]
@@ -123,7 +125,8 @@ for i = 1, n do
     -- The settled record (common::records::Settled): the user's bets, outbox, notify and, for a
     -- credit, the ledger.
     local id = tonumber(bid)
-    local packed = cmsgpack.pack('key', id, 'bet_id', id, 'ver', 2, 'ts', now, 'uid', tonumber(b.uid), 'match_id', mid,
+    local packed = cmsgpack.pack('key', id, 'bet_id', id, 'ver', 2, 'ts', now, 'uid', tonumber(b.uid), 'match_id', match_id,
+      'market_id', mid,
       'option', b.option, 'stake', stake, 'odds', odds, 'req_id', b.req_id, 'placed_at', b.ts, 'result', result,
       'payout', payout, 'balance', balance)
     if payout > 0 then

@@ -78,6 +78,7 @@ impl Series for RealBet {
         };
         let body = PlaceBet {
             match_id: mid,
+            market_id: None,
             option: "a".into(),
             stake: STAKE,
             odds_ver: 1,
@@ -93,8 +94,17 @@ impl Series for RealBet {
         // logic: the place-bet handler
         let bid = self.bet_ids.next(redis, common::shards::of_uid(uid)).await?;
         let req_id = seq.to_string();
-        let args =
-            place_bet::Args { uid, mid, option: "a", stake: STAKE, odds_ver: 1, req_id: &req_id, bid, now_ms: now };
+        let args = place_bet::Args {
+            uid,
+            match_id: mid,
+            mid,
+            option: "a",
+            stake: STAKE,
+            odds_ver: 1,
+            req_id: &req_id,
+            bid,
+            now_ms: now,
+        };
         let placed = match place_bet::call(redis, &args).await? {
             place_bet::Outcome::Placed { bid, balance, odds, .. } => BetPlaced { bet_id: bid, balance, odds },
             other => anyhow::bail!("place_bet.lua answered {other:?}"),

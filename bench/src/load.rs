@@ -53,7 +53,14 @@ impl BenchClient {
         let mut c = Client::connect_with(ws, opts).await?;
         let uid = c.register(username, "bench-password").await.with_context(|| format!("register {username}"))?;
         c.login(username, "bench-password").await.with_context(|| format!("login {username}"))?;
-        let bet = PlaceBet { match_id: 0, option: "a".into(), stake: STAKE, odds_ver: 0, req_id: ReqId::Number(0) };
+        let bet = PlaceBet {
+            match_id: 0,
+            market_id: None,
+            option: "a".into(),
+            stake: STAKE,
+            odds_ver: 0,
+            req_id: ReqId::Number(0),
+        };
         Ok((BenchClient { c, bet, balance_before: 0 }, uid))
     }
 

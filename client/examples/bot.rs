@@ -40,6 +40,7 @@ async fn main() -> Result<(), ClientError> {
         let option = m.options.first().map(|o| o.key.clone()).unwrap_or_default();
         let bet = PlaceBet {
             match_id: m.match_id,
+            market_id: None,
             option,
             stake: 10,
             odds_ver: m.odds_ver,

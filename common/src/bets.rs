@@ -22,6 +22,9 @@ pub struct Stored {
     pub key: u64,
     pub uid: u64,
     pub match_id: u64,
+    /// The market (absent in records made before markets: the match's default market).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub market_id: Option<u64>,
     pub option: String,
     pub stake: i64,
     pub odds: i64,
@@ -53,6 +56,11 @@ impl Stored {
         rmp_serde::to_vec_named(self).unwrap_or_default()
     }
 
+    /// The market bet on (the match's id for its default market).
+    pub fn market(&self) -> u64 {
+        self.market_id.unwrap_or(self.match_id)
+    }
+
     /// open, won, lost or refunded.
     pub fn state(&self) -> &str {
         self.result.as_deref().unwrap_or("open")
@@ -73,6 +81,7 @@ impl Stored {
         BetView {
             bet_id: self.key,
             match_id: self.match_id,
+            market_id: self.market(),
             option: self.option.clone(),
             stake: self.stake,
             odds: self.odds,
@@ -239,6 +248,7 @@ mod tests {
             key: 3,
             uid: 5,
             match_id: 9,
+            market_id: Some(11),
             option: "a".into(),
             stake: 10,
             odds: 1900,
@@ -250,6 +260,9 @@ mod tests {
         };
         let back = Stored::decode(&open.encode()).unwrap();
         assert_eq!((back.state(), back.placed_at(), back.settled_at()), ("open", 100, None));
+        assert_eq!((back.market(), back.view().market_id), (11, 11));
+        let before_markets = Stored { market_id: None, ..open.clone() };
+        assert_eq!(Stored::decode(&before_markets.encode()).unwrap().market(), 9, "the match's default market");
         let won = Stored {
             table: "settled".into(),
             ts: 200,

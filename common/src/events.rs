@@ -35,6 +35,9 @@ pub enum Event {
         uid: u64,
         bet_id: u64,
         match_id: u64,
+        /// The market (absent before markets: the match's default market).
+        #[serde(default)]
+        market_id: Option<u64>,
         /// won, lost or refunded.
         result: String,
         payout: i64,
@@ -42,9 +45,12 @@ pub enum Event {
         #[serde(default)]
         ts: u64,
     },
-    /// A match changed state: push 902 to its bettors who are online.
+    /// A match or one of its markets changed state: push 902 to the market's bettors who are online.
     MatchState {
         match_id: u64,
+        /// The market whose state changed (absent before markets: the match's default market).
+        #[serde(default)]
+        market_id: Option<u64>,
         state: i64,
         #[serde(default)]
         from: i64,
@@ -95,6 +101,7 @@ mod tests {
             uid: 1,
             bet_id: 2,
             match_id: 3,
+            market_id: Some(4),
             result: "won".into(),
             payout: 185,
             balance: 1085,

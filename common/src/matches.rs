@@ -5,14 +5,16 @@
 use std::collections::HashMap;
 
 use fred::prelude::*;
-use protocol::body::{MatchView, OptionView};
+use protocol::body::{MarketView, MatchView, OptionView};
 use protocol::matches::{Index, MatchState};
 use serde::{Deserialize, Serialize};
 
 use crate::redis::Redis;
 use crate::retry::Backoff;
 use crate::shards::SHARDS;
+use crate::store::match_transition::{self, Outcome as Transitioned};
 use crate::store::{StoreError, match_copy};
+use protocol::matches::{Action, transition};
 
 /// One betting option: a key, a label, and odds in thousandths (1850 = 1.85).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,10 +24,23 @@ pub struct MatchOption {
     pub odds: i64,
 }
 
-/// A match as stored.
+/// The name of a match's default market when staff gave none (and of every match made before
+/// markets).
+pub const DEFAULT_MARKET: &str = "Match winner";
+
+/// A match as stored — or one market of a match: a market other than a match's default one is a
+/// record of its own (`parent` names the match), with its own options, odds, limits, state and
+/// result, so that bets, settlement and refunds work on it as on a match; it is in no index (the
+/// match lists its `markets`), and its type, start time and liveness follow the match's.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MatchRecord {
     pub id: u64,
+    /// For a market: the match it belongs to.
+    pub parent: Option<u64>,
+    /// The market's name (a match: its default market's).
+    pub market: String,
+    /// A match's other markets, in the order they were added.
+    pub markets: Vec<u64>,
     pub kind: String,
     pub title: String,
     pub teams: [String; 2],
@@ -56,19 +71,17 @@ impl MatchRecord {
         min_stake: i64,
         max_stake: i64,
     ) -> Vec<String> {
-        let options = serde_json::to_string(options).expect("options serialize");
-        [
-            ("type", kind.to_owned()),
-            ("title", title.to_owned()),
-            ("team_a", teams[0].clone()),
-            ("team_b", teams[1].clone()),
-            ("options", options),
-            ("min_stake", min_stake.to_string()),
-            ("max_stake", max_stake.to_string()),
-        ]
-        .into_iter()
-        .flat_map(|(k, v)| [k.to_owned(), v])
-        .collect()
+        let mut fields = flat([("type", kind), ("title", title), ("team_a", &teams[0]), ("team_b", &teams[1])]);
+        fields.extend(betting_fields(options, min_stake, max_stake));
+        fields
+    }
+
+    /// The hash fields a new market of a match is created with (market_create.lua adds the rest:
+    /// the match's type, start time and liveness, state, versions and times).
+    pub fn market_fields(name: &str, options: &[MatchOption], min_stake: i64, max_stake: i64) -> Vec<String> {
+        let mut fields = flat([("market", name)]);
+        fields.extend(betting_fields(options, min_stake, max_stake));
+        fields
     }
 
     /// Reads a match from its hash; Err names the field that is missing or malformed.
@@ -80,8 +93,18 @@ impl MatchRecord {
         let options: Vec<MatchOption> =
             serde_json::from_str(&s("options")?).map_err(|e| format!("match field options: {e}"))?;
         let opt = |k: &str| h.get(k).filter(|v| !v.is_empty()).cloned();
+        let parent = opt("parent").map(|p| p.parse().map_err(|_| "match field parent is not an id")).transpose()?;
+        let markets = opt("markets")
+            .map(|list| {
+                list.split(',').map(|id| id.parse().map_err(|_| "match field markets is not a list of ids")).collect()
+            })
+            .transpose()?
+            .unwrap_or_default();
         Ok(MatchRecord {
             id: n("id")? as u64,
+            parent,
+            market: opt("market").unwrap_or_else(|| DEFAULT_MARKET.to_owned()),
+            markets,
             kind: s("type")?,
             title: s("title")?,
             teams: [s("team_a")?, s("team_b")?],
@@ -103,6 +126,98 @@ impl MatchRecord {
     pub fn option(&self, key: &str) -> Option<&MatchOption> {
         self.options.iter().find(|o| o.key == key)
     }
+
+    /// The match's id: its own, or for a market its parent's.
+    pub fn match_id(&self) -> u64 {
+        self.parent.unwrap_or(self.id)
+    }
+
+    /// The client view of this match with its markets (`markets`: the records of its other
+    /// markets, [`markets_of`]).
+    pub fn view(&self, markets: &[MatchRecord]) -> MatchView {
+        MatchView {
+            match_id: self.id,
+            kind: self.kind.clone(),
+            title: self.title.clone(),
+            teams: self.teams.to_vec(),
+            start_at: self.start_at,
+            state: self.state.code(),
+            state_name: self.state.name().to_owned(),
+            options: self.option_views(),
+            odds_ver: self.odds_ver,
+            min_stake: self.min_stake,
+            max_stake: self.max_stake,
+            result: self.result.clone(),
+            markets: std::iter::once(self).chain(markets).map(MatchRecord::market_view).collect(),
+        }
+    }
+
+    /// The client view of this record as a market.
+    pub fn market_view(&self) -> MarketView {
+        MarketView {
+            market_id: self.id,
+            name: self.market.clone(),
+            state: self.state.code(),
+            state_name: self.state.name().to_owned(),
+            options: self.option_views(),
+            odds_ver: self.odds_ver,
+            min_stake: self.min_stake,
+            max_stake: self.max_stake,
+            result: self.result.clone(),
+        }
+    }
+
+    fn option_views(&self) -> Vec<OptionView> {
+        self.options.iter().map(|o| OptionView { key: o.key.clone(), label: o.label.clone(), odds: o.odds }).collect()
+    }
+}
+
+/// Applies `action` to match (or market) `mid`: a [`Action::match_wide`] action on a match whose
+/// state allows it is first applied to each of its markets that allows it (the others are skipped:
+/// a market already settled stays settled), then to the match; so a retry after a failure half-way
+/// finishes the markets left. `audit` is recorded with the match's change.
+pub async fn act(
+    redis: &Redis,
+    mid: u64,
+    action: Action,
+    winner: Option<&str>,
+    audit: &[u8],
+) -> Result<Transitioned, StoreError> {
+    if action.match_wide()
+        && let Some(m) = load(redis, mid).await?
+        && !m.markets.is_empty()
+    {
+        if !transition(action).allows(m.state, m.live) {
+            return Ok(Transitioned::Illegal { state: m.state, live: m.live });
+        }
+        for market in &m.markets {
+            match_transition::transition(redis, *market, action, None, &[]).await?;
+        }
+    }
+    match_transition::transition(redis, mid, action, winner, audit).await
+}
+
+/// Field, value, ... of what a bet is checked against: options (JSON), stake limits.
+fn betting_fields(options: &[MatchOption], min_stake: i64, max_stake: i64) -> Vec<String> {
+    let options = serde_json::to_string(options).expect("options serialize");
+    flat([("options", options.as_str()), ("min_stake", &min_stake.to_string()), ("max_stake", &max_stake.to_string())])
+}
+
+fn flat<const N: usize>(pairs: [(&str, &str); N]) -> Vec<String> {
+    pairs.into_iter().flat_map(|(k, v)| [k.to_owned(), v.to_owned()]).collect()
+}
+
+/// The other markets of each match of `matches` (in the same order), read in one round trip.
+pub async fn markets_of(redis: &Redis, matches: &[MatchRecord]) -> Result<Vec<Vec<MatchRecord>>, StoreError> {
+    let ids: Vec<u64> = matches.iter().flat_map(|m| m.markets.iter().copied()).collect();
+    let mut all = load_many(redis, &ids).await?.into_iter().map(|m| (m.id, m)).collect::<HashMap<_, _>>();
+    Ok(matches.iter().map(|m| m.markets.iter().filter_map(|id| all.remove(id)).collect()).collect())
+}
+
+/// The client views of `matches`, each with its markets (one more round trip for all of them).
+pub async fn views(redis: &Redis, matches: &[MatchRecord]) -> Result<Vec<MatchView>, StoreError> {
+    let markets = markets_of(redis, matches).await?;
+    Ok(matches.iter().zip(&markets).map(|(m, markets)| m.view(markets)).collect())
 }
 
 /// Loads one match; None if there is no such match. A Redis failure is a [`StoreError`] (transient
@@ -137,7 +252,7 @@ pub async fn load_many(redis: &Redis, ids: &[u64]) -> Result<Vec<MatchRecord>, S
 /// The fields of the catalogue record that each shard's copy holds: what place_bet.lua and
 /// settle_batch.lua read (state, odds, limits, result), besides every `odds:{key}`.
 const COPIED: &[&str] =
-    &["id", "type", "state", "live", "odds_ver", "options", "min_stake", "max_stake", "result", "ver"];
+    &["id", "parent", "type", "state", "live", "odds_ver", "options", "min_stake", "max_stake", "result", "ver"];
 
 /// Whether a shard's copy of a match holds catalogue field `field` (restore writes the copies).
 pub fn is_copied(field: &str) -> bool {
@@ -295,27 +410,4 @@ pub async fn page(redis: &Redis, listing: &Listing) -> Result<Vec<MatchRecord>, 
 pub fn families_of(state: MatchState) -> Vec<Index> {
     let (a, b) = (state.index(false), state.index(true));
     if a == b { vec![a] } else { vec![a, b] }
-}
-
-impl From<&MatchRecord> for MatchView {
-    fn from(m: &MatchRecord) -> MatchView {
-        MatchView {
-            match_id: m.id,
-            kind: m.kind.clone(),
-            title: m.title.clone(),
-            teams: m.teams.to_vec(),
-            start_at: m.start_at,
-            state: m.state.code(),
-            state_name: m.state.name().to_owned(),
-            options: m
-                .options
-                .iter()
-                .map(|o| OptionView { key: o.key.clone(), label: o.label.clone(), odds: o.odds })
-                .collect(),
-            odds_ver: m.odds_ver,
-            min_stake: m.min_stake,
-            max_stake: m.max_stake,
-            result: m.result.clone(),
-        }
-    }
 }

@@ -26,6 +26,9 @@ pub struct Placed {
     pub ts: u64,
     pub uid: u64,
     pub match_id: u64,
+    /// The market (absent in records made before markets: the match's default market).
+    #[serde(default)]
+    pub market_id: Option<u64>,
     pub option: String,
     pub stake: i64,
     pub odds: i64,
@@ -55,6 +58,9 @@ pub struct Settled {
     pub ts: u64,
     pub uid: u64,
     pub match_id: u64,
+    /// The market (absent in records made before markets: the match's default market).
+    #[serde(default)]
+    pub market_id: Option<u64>,
     pub option: String,
     pub stake: i64,
     pub odds: i64,

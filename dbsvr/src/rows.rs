@@ -86,6 +86,10 @@ pub enum CreditKind {
 #[derive(Clone, Debug, PartialEq)]
 pub struct MatchRow {
     pub id: u64,
+    /// A market's match (0 for a match).
+    pub parent_id: u64,
+    /// The market's name ("" for a match's default market left unnamed).
+    pub market: String,
     pub kind: String,
     pub title: String,
     pub team_a: String,
@@ -111,6 +115,8 @@ pub struct BetRow {
     pub id: u64,
     pub uid: u64,
     pub match_id: u64,
+    /// The market (the match's id for its default market).
+    pub market_id: u64,
     pub option: String,
     pub stake: i64,
     pub odds: i64,
@@ -188,6 +194,7 @@ fn placed(bytes: &[u8]) -> Result<Vec<Row>, String> {
         Row::Bet(BetRow {
             id: p.key,
             uid: p.uid,
+            market_id: p.market_id.unwrap_or(p.match_id),
             match_id: p.match_id,
             option: p.option,
             stake: p.stake,
@@ -239,6 +246,7 @@ fn settled(bytes: &[u8]) -> Result<Vec<Row>, String> {
         Row::Bet(BetRow {
             id: s.key,
             uid: s.uid,
+            market_id: s.market_id.unwrap_or(s.match_id),
             match_id: s.match_id,
             option: s.option,
             stake: s.stake,
@@ -286,6 +294,11 @@ fn one(r: Record) -> Result<Row, String> {
         },
         "match" => Row::Match(MatchRow {
             id: key_u64(&r.key)?,
+            parent_id: match f.str_or("parent", "")?.as_str() {
+                "" => 0,
+                p => p.parse().map_err(|_| format!("field parent = {p:?} is not an id"))?,
+            },
+            market: f.str_or("market", "")?,
             kind: f.str("type")?,
             title: f.str("title")?,
             team_a: f.str("team_a")?,
@@ -309,6 +322,10 @@ fn one(r: Record) -> Result<Row, String> {
             id: key_u64(&r.key)?,
             uid: f.u64("uid")?,
             match_id: f.u64("match_id")?,
+            market_id: match f.opt_i64("market_id")? {
+                Some(m) => u64::try_from(m).map_err(|_| format!("field market_id = {m} is negative"))?,
+                None => f.u64("match_id")?,
+            },
             option: f.str("option")?,
             stake: f.i64("stake")?,
             odds: f.i64("odds")?,

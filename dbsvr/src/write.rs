@@ -216,11 +216,13 @@ pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<Written, 
 
 async fn write_matches(conn: &mut MySqlConnection, chunk: &[&MatchRow]) -> Result<(), WriteError> {
     let mut q = QueryBuilder::<MySql>::new(
-        "INSERT INTO matches (id, type, title, team_a, team_b, start_at, state, live, options, odds_ver, min_stake, \
-         max_stake, result, external_id, settled, paid, created_at, updated_at, ver) ",
+        "INSERT INTO matches (id, parent_id, market, type, title, team_a, team_b, start_at, state, live, options, \
+         odds_ver, min_stake, max_stake, result, external_id, settled, paid, created_at, updated_at, ver) ",
     );
     q.push_values(chunk, |mut b, m| {
         b.push_bind(m.id)
+            .push_bind(m.parent_id)
+            .push_bind(&m.market)
             .push_bind(&m.kind)
             .push_bind(&m.title)
             .push_bind(&m.team_a)
@@ -242,6 +244,7 @@ async fn write_matches(conn: &mut MySqlConnection, chunk: &[&MatchRow]) -> Resul
     });
     let newer = |c: &str| format!("{c} = IF(VALUES(ver) > ver, VALUES({c}), {c})");
     let cols = [
+        "market",
         "title",
         "team_a",
         "team_b",
@@ -296,12 +299,14 @@ async fn new_bets(conn: &mut MySqlConnection, chunk: &[&BetRow]) -> Result<Vec<(
 
 async fn write_bets(conn: &mut MySqlConnection, chunk: &[&BetRow]) -> Result<(), WriteError> {
     let mut q = QueryBuilder::<MySql>::new(
-        "INSERT INTO bets (id, uid, match_id, option_key, stake, odds, state, payout, req_id, ts, settled_at, ver) ",
+        "INSERT INTO bets (id, uid, match_id, market_id, option_key, stake, odds, state, payout, req_id, ts, \
+         settled_at, ver) ",
     );
     q.push_values(chunk, |mut b, r| {
         b.push_bind(r.id)
             .push_bind(r.uid)
             .push_bind(r.match_id)
+            .push_bind(r.market_id)
             .push_bind(&r.option)
             .push_bind(r.stake)
             .push_bind(r.odds)

@@ -166,6 +166,34 @@ pub struct MatchView {
     pub max_stake: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<String>,
+    /// Every market of the match, its default market first (`market_id` = `match_id`: the
+    /// top-level options, odds, limits, state and result above are that market's). A market is
+    /// opened, suspended, settled or voided on its own.
+    #[serde(default)]
+    #[cfg_attr(test, proptest(strategy = "proptest::collection::vec(proptest::arbitrary::any::<MarketView>(), 0..4)"))]
+    pub markets: Vec<MarketView>,
+}
+
+/// One market of a match (match winner, map 1 winner, first blood, ...): its own options, odds
+/// version, limits, state and result. A bet names it by `market_id`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct MarketView {
+    pub market_id: u64,
+    /// What the market is about, as staff named it ("Map 1 winner").
+    pub name: String,
+    /// A match state code: 2 open; 0 or 1 not open (suspended, or closed once the match started);
+    /// 3 settling, 4 and 9 settled; 6, 7 and 8 void (every stake refunded).
+    pub state: i8,
+    pub state_name: String,
+    #[cfg_attr(test, proptest(strategy = "proptest::collection::vec(proptest::arbitrary::any::<OptionView>(), 0..8)"))]
+    pub options: Vec<OptionView>,
+    pub odds_ver: u64,
+    pub min_stake: i64,
+    pub max_stake: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
 }
 
 /// A client's idempotency key: a string (a UUID, say) or a number.
@@ -193,8 +221,13 @@ impl ReqId {
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct PlaceBet {
     pub match_id: u64,
+    /// The market of the match (a `market_id` of its `markets`); absent: the match's default
+    /// market (`match_id` itself), as before markets existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub market_id: Option<u64>,
     pub option: String,
     pub stake: i64,
+    /// The market's `odds_ver`.
     pub odds_ver: u64,
     pub req_id: ReqId,
 }
@@ -246,6 +279,8 @@ pub struct BetRef {
 pub struct BetView {
     pub bet_id: u64,
     pub match_id: u64,
+    /// The market bet on (`match_id` for the match's default market).
+    pub market_id: u64,
     pub option: String,
     pub stake: i64,
     pub odds: i64,
@@ -263,6 +298,8 @@ pub struct BetView {
 pub struct BetSettledPush {
     pub bet_id: u64,
     pub match_id: u64,
+    /// The market bet on (`match_id` for the match's default market).
+    pub market_id: u64,
     /// won, lost or refunded.
     pub result: String,
     /// Coins credited by the settlement (0 for a lost bet).
@@ -277,7 +314,10 @@ pub struct BetSettledPush {
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct MatchStatePush {
     pub match_id: u64,
-    /// The new state code (the `state` of `match`).
+    /// The market whose state changed (`match_id`: the match's default market, whose state is the
+    /// match's).
+    pub market_id: u64,
+    /// The new state code (the `state` of `match`, or of the market).
     pub state: i8,
 }
 

@@ -26,6 +26,8 @@ pub const OPTION_LABEL_MAX: usize = 100;
 pub const MATCH_TITLE_MAX: usize = 200;
 /// `matches.team_a` / `team_b` VARCHAR(128).
 pub const TEAM_NAME_MAX: usize = 100;
+/// `matches.market` VARCHAR(128): a market's name.
+pub const MARKET_NAME_MAX: usize = 100;
 /// `matches.type` VARCHAR(32): each of the configured `matches.types`.
 pub const MATCH_TYPE_MAX: usize = 32;
 /// `matches.external_id` VARCHAR(128): a feed's id of an imported match.

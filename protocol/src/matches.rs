@@ -138,6 +138,16 @@ pub enum Action {
     Refunded,
 }
 
+impl Action {
+    /// Whether the action, taken on a match, is the whole match's: it is first taken on each of
+    /// the match's other markets whose state allows it (approving, starting, cancelling, ending
+    /// without a result or archiving a match does so to its markets), then on the match (its
+    /// default market). Opening, suspending, odds and results are each market's own.
+    pub const fn match_wide(self) -> bool {
+        matches!(self, Action::Approve | Action::Start | Action::Cancel | Action::NoResult | Action::Close)
+    }
+}
+
 /// What a settlement job asks resultcenter to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Job {

@@ -117,12 +117,16 @@ fn count(ctx: &Ctx, pushes: &[Push], connections: u64, kept: bool) {
     }
 }
 
-/// Delivers `pushes` to every user who bet on match `mid` (each shard keeps its own bettors);
-/// returns how many users got them (on a connection, or in the inbox).
-pub async fn to_bettors(ctx: &Ctx, mid: u64, pushes: &[Push], offline: Offline) -> anyhow::Result<u64> {
+/// Delivers `pushes` once to every user who bet on any of the markets `mids` (a match's default
+/// market is the match; each shard keeps its own bettors); returns how many users got them (on a
+/// connection, or in the inbox).
+pub async fn to_bettors(ctx: &Ctx, mids: &[u64], pushes: &[Push], offline: Offline) -> anyhow::Result<u64> {
     let (redis, keys) = (&ctx.redis, &ctx.redis.keys);
-    let sets = (0..SHARDS).map(|shard| redis.pool.smembers::<Vec<u64>, _>(keys.match_bettors(shard, mid)));
-    let uids: Vec<u64> = futures_util::future::try_join_all(sets).await?.into_iter().flatten().collect();
+    let sets = mids
+        .iter()
+        .flat_map(|mid| (0..SHARDS).map(|shard| redis.pool.smembers::<Vec<u64>, _>(keys.match_bettors(shard, *mid))));
+    let uids: std::collections::BTreeSet<u64> =
+        futures_util::future::try_join_all(sets).await?.into_iter().flatten().collect();
     let results: Vec<anyhow::Result<Delivered>> =
         stream::iter(uids).map(|uid| to_user(ctx, uid, pushes, offline)).buffer_unordered(FANOUT).collect().await;
     let mut reached = 0;

@@ -138,8 +138,17 @@ pub async fn place(redis: &Redis, mid: u64, uid: u64, option: &str, stake: i64) 
     let n: u64 = redis.pool.incr(redis.keys.bet_seq(shard)).await?;
     let bid = common::shards::id_in(shard, n);
     let req_id = format!("f{bid}");
-    let args =
-        place_bet::Args { uid, mid, option, stake, odds_ver: 1, req_id: &req_id, bid, now_ms: common::time::now_ms() };
+    let args = place_bet::Args {
+        uid,
+        match_id: mid,
+        mid,
+        option,
+        stake,
+        odds_ver: 1,
+        req_id: &req_id,
+        bid,
+        now_ms: common::time::now_ms(),
+    };
     match place_bet::call(redis, &args).await? {
         place_bet::Outcome::Placed { odds, .. } => Ok(Bet { bet_id: bid, uid, option: option.to_owned(), stake, odds }),
         other => anyhow::bail!("place_bet.lua answered {other:?}"),

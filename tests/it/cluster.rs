@@ -195,27 +195,35 @@ async fn staff_drive_a_match_on_the_cluster_each_script_in_one_slot() {
     let spec = json!({
         "type": "lol", "title": "T1 vs GEN", "teams": ["T1", "GEN"], "start_at": 1_900_000_000_000u64,
         "options": [{"key": "a", "label": "T1", "odds": 1850}, {"key": "b", "label": "GEN", "odds": 2100}],
-        "min_stake": 10, "max_stake": 5000, "external_id": "feed-1"
+        "min_stake": 10, "max_stake": 5000, "external_id": "feed-1",
+        "markets": [{"name": "First blood", "options": [{"key": "a", "label": "T1", "odds": 1900}, {"key": "b", "label": "GEN", "odds": 1900}]}]
     });
     let created = gm.post("/api/matches", OPERATOR, &spec).await;
     assert_eq!(created.status, 201, "{created:?}");
     let mid = created.body["match_id"].as_u64().unwrap();
+    let market = created.body["markets"][1]["match_id"].as_u64().unwrap();
     for action in ["approve", "open"] {
         let r = gm.post(&format!("/api/matches/{mid}/{action}"), OPERATOR, &json!({})).await;
         assert_eq!(r.status, 200, "{action}: {r:?}");
     }
+    let r = gm.post(&format!("/api/matches/{mid}/markets/{market}/open"), OPERATOR, &json!({})).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let more = json!({"name": "Total maps", "options": [{"key": "over", "label": "Over", "odds": 1800}, {"key": "under", "label": "Under", "odds": 1900}]});
+    assert_eq!(gm.post(&format!("/api/matches/{mid}/markets"), OPERATOR, &more).await.status, 201);
     let odds = json!({"options": [{"key": "a", "odds": 1700}]});
     let r = gm.call("PUT", &format!("/api/matches/{mid}/odds"), Some(OPERATOR), Some(&odds)).await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(gm.post(&format!("/api/matches/{mid}/start"), OPERATOR, &json!({})).await.status, 200);
     let r = gm.post(&format!("/api/matches/{mid}/result"), OPERATOR, &json!({"winner": "a"})).await;
     assert_eq!(r.status, 200, "{r:?}");
+    let r = gm.post(&format!("/api/matches/{mid}/markets/{market}/result"), OPERATOR, &json!({"winner": "b"})).await;
+    assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(gm.post("/api/announcements", OPERATOR, &json!({"text": "now"})).await.status, 202);
     let later = json!({"text": "later", "at": 1_900_000_000_000u64});
     assert_eq!(gm.post("/api/announcements", OPERATOR, &later).await.status, 202);
     let view = gm.get(&format!("/api/matches/{mid}"), OPERATOR).await;
     assert_eq!((view.body["result"].as_str(), view.body["odds_ver"].as_u64()), (Some("a"), Some(2)), "{view:?}");
-    assert_eq!(env.llen(&env.keys().settle()).await, 1, "the settle job is queued");
+    assert_eq!(env.llen(&env.keys().settle()).await, 2, "the settle jobs of the match and its market are queued");
     let crossed: Vec<_> =
         cross_slot_calls().into_iter().filter(|c| c.keys.iter().any(|(key, _)| key.starts_with(&prefix))).collect();
     assert!(crossed.is_empty(), "scripts called with keys of more than one slot: {crossed:?}");

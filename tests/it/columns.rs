@@ -27,8 +27,8 @@ const PHC_MAX: usize = "$argon2id$v=19$m=".len() + 10 + ",t=".len() + 10 + ",p="
 fn producers() -> Vec<(&'static str, &'static str, usize, &'static str)> {
     let action = protocol::matches::TRANSITIONS
         .iter()
-        .map(|t| "match.".len() + t.name.len())
-        .chain(["payment.credit", "announcement", "match.import"].map(str::len))
+        .map(|t| "market.".len() + t.name.len())
+        .chain(["payment.credit", "announcement", "match.import", "market.create"].map(str::len))
         .max()
         .unwrap();
     vec![
@@ -46,6 +46,7 @@ fn producers() -> Vec<(&'static str, &'static str, usize, &'static str)> {
         ("matches", "team_b", TEAM_NAME_MAX, "gm match validation"),
         ("matches", "result", OPTION_KEY_MAX, "the winning option's key"),
         ("matches", "external_id", EXTERNAL_ID_MAX, "gm match import"),
+        ("matches", "market", MARKET_NAME_MAX, "gm market validation"),
         ("bets", "option_key", OPTION_KEY_MAX, "one of the match's option keys (place_bet.lua)"),
         ("bets", "state", "refunded".len(), "open, won, lost, refunded"),
         ("bets", "req_id", BET_REQ_ID_MAX, "place bet (logic)"),
@@ -57,6 +58,7 @@ fn producers() -> Vec<(&'static str, &'static str, usize, &'static str)> {
         ("gm_audit", "role", "operator".len(), "viewer, operator, admin"),
         ("gm_audit", "action", action, "the actions gm records"),
         ("gm_audit", "target", "announcement:".len() + U64_DIGITS, "user:/match:/announcement:{id}, node:{node id}"),
+        ("gm_audit", "target", "match::market:".len() + 2 * U64_DIGITS, "match:{id}:market:{id}"),
         ("user_bans", "reason", STAFF_REASON_MAX, "gm ban reason"),
         ("user_bans", "changed_by", STAFF_NAME_MAX, "gm.tokens[].name (config)"),
     ]

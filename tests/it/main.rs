@@ -22,6 +22,7 @@ mod gm_guard;
 mod hostile;
 mod logs;
 mod lua;
+mod markets;
 mod metrics;
 mod openapi;
 mod outage;

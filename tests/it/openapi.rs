@@ -38,6 +38,11 @@ const CONTRACT: &[(&str, &str)] = &[
     ("get", "/api/queues"),
     // Extensions: live operations (issue 9).
     ("post", "/api/ops/drain"),
+    // Extensions: markets (issue 22).
+    ("post", "/api/matches/{id}/markets"),
+    ("post", "/api/matches/{id}/markets/{market_id}/{action}"),
+    ("post", "/api/matches/{id}/markets/{market_id}/result"),
+    ("put", "/api/matches/{id}/markets/{market_id}/odds"),
     // Extensions: Lua handlers (issue 9).
     ("post", "/api/ops/reload"),
 ];

@@ -379,7 +379,7 @@ async fn call(world: &World, route: &Route) -> Result<Res, String> {
             "path" => {
                 let value = path_value(world, &route.path, name)
                     .ok_or_else(|| format!("no plausible value for path parameter {name}: add one to path_value"))?;
-                path = path.replace(&format!("{{{name}}}"), &value.to_string());
+                path = path.replace(&format!("{{{name}}}"), &value);
             }
             "query" if *required => {
                 let value = query_value(world, name)
@@ -413,12 +413,15 @@ async fn call(world: &World, route: &Route) -> Result<Res, String> {
 }
 
 /// The id a path parameter names: the resource is the path segment before it.
-fn path_value(world: &World, path: &str, name: &str) -> Option<u64> {
+fn path_value(world: &World, path: &str, name: &str) -> Option<String> {
     let placeholder = format!("{{{name}}}");
     let resource = path.split('/').take_while(|s| *s != placeholder).last()?;
     match (resource, name) {
-        ("matches", "id") => Some(world.mid),
-        ("users", "id") => Some(world.uid),
+        ("matches", "id") => Some(world.mid.to_string()),
+        // A match's own id names its default market.
+        ("markets", "market_id") => Some(world.mid.to_string()),
+        ("{market_id}", "action") => Some("suspend".into()),
+        ("users", "id") => Some(world.uid.to_string()),
         _ => None,
     }
 }
@@ -439,8 +442,9 @@ fn body_of(world: &World, op: &str) -> Option<Value> {
             item["external_id"] = json!("outage-feed-1");
             json!({ "matches": [item] })
         }
-        "set_result" => json!({ "winner": "a" }),
-        "set_odds" => json!({ "options": [{ "key": "a", "odds": 1900 }] }),
+        "set_result" | "set_market_result" => json!({ "winner": "a" }),
+        "set_odds" | "set_market_odds" => json!({ "options": [{ "key": "a", "odds": 1900 }] }),
+        "add_market" => json!({ "name": "First blood", "options": match_spec()["options"] }),
         "grant_coins" => json!({ "amount": 100, "reason": "outage drill", "request_id": "outage-grant" }),
         "ban_user" | "unban_user" => json!({ "reason": "outage drill" }),
         "create_announcement" => json!({ "text": "outage drill" }),

@@ -167,11 +167,11 @@ async fn bet(c: &mut Client, mid: u64, option: &str, stake: i64, req_id: &str) -
 }
 
 fn settled(uid: u64, bet_id: u64, match_id: u64, result: &str, payout: i64, balance: i64) -> Event {
-    Event::BetSettled { uid, bet_id, match_id, result: result.into(), payout, balance, ts: now_ms() }
+    Event::BetSettled { uid, bet_id, match_id, market_id: None, result: result.into(), payout, balance, ts: now_ms() }
 }
 
 fn settled_body(bet_id: u64, match_id: u64, result: &str, payout: i64, balance: i64) -> Value {
-    json!({ "bet_id": bet_id, "match_id": match_id, "result": result, "payout": payout, "balance": balance })
+    json!({ "bet_id": bet_id, "match_id": match_id, "market_id": match_id, "result": result, "payout": payout, "balance": balance })
 }
 
 #[tokio::test]
@@ -196,11 +196,17 @@ async fn bettors_get_state_settlement_and_balance_pushes_online_or_right_after_t
     // Staff move the match: the online bettors hear of each state.
     assert_eq!(w.staff(mid, "start", json!({})).await, 1);
     for c in [&mut alice, &mut bob] {
-        assert_eq!(expect_push(c, msg::PUSH_MATCH_STATE).await, json!({ "match_id": mid, "state": 1 }));
+        assert_eq!(
+            expect_push(c, msg::PUSH_MATCH_STATE).await,
+            json!({ "match_id": mid, "market_id": mid, "state": 1 })
+        );
     }
     assert_eq!(w.staff(mid, "result", json!({ "winner": "a" })).await, 3);
     for c in [&mut alice, &mut bob] {
-        assert_eq!(expect_push(c, msg::PUSH_MATCH_STATE).await, json!({ "match_id": mid, "state": 3 }));
+        assert_eq!(
+            expect_push(c, msg::PUSH_MATCH_STATE).await,
+            json!({ "match_id": mid, "market_id": mid, "state": 3 })
+        );
     }
 
     // Settlement (as resultcenter reports it): alice won 100 × 1.85, bob lost.
@@ -335,7 +341,10 @@ async fn a_match_stops_taking_bets_at_its_start_time_and_bettors_are_reminded_be
     assert_eq!(reminder, json!({ "text": "A vs B starts in 1 minute", "match_id": mid }));
     assert!(now_ms() < start_at, "the reminder comes before the start");
 
-    assert_eq!(expect_push(&mut alice, msg::PUSH_MATCH_STATE).await, json!({ "match_id": mid, "state": 1 }));
+    assert_eq!(
+        expect_push(&mut alice, msg::PUSH_MATCH_STATE).await,
+        json!({ "match_id": mid, "market_id": mid, "state": 1 })
+    );
     let arrived = now_ms();
     assert!(arrived >= start_at, "betting closed {} ms early", start_at - arrived);
     assert!(arrived <= start_at + 2_000, "betting closed {} ms late", arrived - start_at);

@@ -429,6 +429,18 @@ async fn restore_into_a_fresh_prefix_verifies_clean_and_clients_log_in_and_bet()
     let stuck = s.new_match("lol", &["approve", "open"]).await;
     let mut alice = s.stack.client().await;
     alice.login("alice", PW).await;
+    // A second market of the open match, with an open bet on it: its record, its match's list of
+    // markets, its shard copies, pool, open bets and bettors come back as they were.
+    let first_blood = json!({"name": "First blood", "options": [{"key": "a", "label": "A", "odds": 1900}, {"key": "b", "label": "B", "odds": 1900}]});
+    let r = s.gm.post(&format!("/api/matches/{}/markets", b.open), OPERATOR, &first_blood).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let market = r.body["markets"][1]["match_id"].as_u64().unwrap();
+    let r = s.gm.post(&format!("/api/matches/{}/markets/{market}/open", b.open), OPERATOR, &json!({})).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let mut on_market = bet(b.open, "a", 30, "r-market");
+    on_market["market_id"] = json!(market);
+    let r = alice.call(msg::PLACE_BET, &on_market).await;
+    assert_eq!(r.code(), 0, "{r:?}");
     let r = alice.call(msg::PLACE_BET, bet(stuck, "b", 100, "r-stuck")).await;
     assert_eq!(r.code(), 0, "{r:?}");
     let stuck_bet = r.body["bet_id"].as_u64().unwrap();
@@ -443,11 +455,11 @@ async fn restore_into_a_fresh_prefix_verifies_clean_and_clients_log_in_and_bet()
     // Redis is lost: restore into a fresh prefix from MySQL.
     let env2 = TestEnv::new().await;
     let report = dbsvr::restore::run(&env2.redis, &db.pool).await.expect("restore");
-    assert_eq!((report.users, report.wallets, report.matches, report.bets, report.open_bets), (6, 6, 5, 13, 1));
-    assert_eq!((report.payments, report.grants, report.idempotency, report.settle_jobs), (1, 1, 13, 1));
+    assert_eq!((report.users, report.wallets, report.matches, report.bets, report.open_bets), (6, 6, 6, 14, 2));
+    assert_eq!((report.payments, report.grants, report.idempotency, report.settle_jobs), (1, 1, 14, 1));
     assert_eq!(report.warnings, Vec::<String>::new());
     let text = report.to_string();
-    assert!(text.contains("bets            13 (1 open, 13 idempotency records)"), "{text}");
+    assert!(text.contains("bets            14 (2 open, 14 idempotency records)"), "{text}");
     // The state is what the scripts had built, key for key.
     let after = state(&env2).await;
     assert_same(&before, &after);
@@ -465,7 +477,7 @@ async fn restore_into_a_fresh_prefix_verifies_clean_and_clients_log_in_and_bet()
 
     let report = verify(&env2, &db).await;
     assert_eq!(report.lines(), Vec::<String>::new(), "{}", report.summary());
-    assert_eq!((report.users, report.bets, report.matches), (6, 13, 5));
+    assert_eq!((report.users, report.bets, report.matches), (6, 14, 6));
 
     // Restore refuses the prefix now that it holds the state.
     let err = dbsvr::restore::run(&env2.redis, &db.pool).await.unwrap_err();
@@ -509,7 +521,7 @@ async fn restore_into_a_fresh_prefix_verifies_clean_and_clients_log_in_and_bet()
     assert_eq!(r.body, b.first_bet.1);
     assert_eq!(c.call(msg::BALANCE, json!({})).await.body["balance"].as_i64(), Some(alice_balance - 100));
     let mine = c.call(msg::MY_BETS, json!({})).await;
-    assert_eq!(mine.body["items"].as_array().unwrap().len(), 4, "{mine:?}");
+    assert_eq!(mine.body["items"].as_array().unwrap().len(), 5, "{mine:?}");
     let ledger = c.call(msg::LEDGER, json!({"limit": 100})).await;
     let items = ledger.body["items"].as_array().unwrap();
     assert_eq!(items[0]["delta"], -100, "newest first");

@@ -110,11 +110,18 @@ function liveTests() {
     const paid = nextEvent(c, "balance", (p) => p.reason === "payout");
     const raw = nextEvent(c, "push", (p) => p.id === MsgId.PUSH_BET_SETTLED);
     await gm("POST", `/api/matches/${match.match_id}/start`, {});
-    assert.deepEqual(await live, { match_id: match.match_id, state: 1 });
+    assert.deepEqual(await live, { match_id: match.match_id, market_id: match.match_id, state: 1 });
     await gm("POST", `/api/matches/${match.match_id}/result`, { winner: "a" });
 
     const after = player.balance - 100 + 185; // floor(100 × 1.85)
-    assert.deepEqual(await settled, { bet_id: placed.bet_id, match_id: match.match_id, result: "won", payout: 185, balance: after });
+    assert.deepEqual(await settled, {
+      bet_id: placed.bet_id,
+      match_id: match.match_id,
+      market_id: match.match_id,
+      result: "won",
+      payout: 185,
+      balance: after,
+    });
     assert.deepEqual(await paid, { balance: after, reason: "payout" });
     assert.deepEqual((await raw).body, await settled);
     assert.deepEqual(await c.balance(), { balance: after });

@@ -28,6 +28,7 @@ pub mod claim;
 pub mod dead_letter;
 pub mod inbox_take;
 pub mod login_guard;
+pub mod market_create;
 pub mod match_copy;
 pub mod match_create;
 pub mod match_finish;

@@ -12,6 +12,9 @@ use crate::Redis;
 #[derive(Clone, Debug)]
 pub struct Args<'a> {
     pub uid: u64,
+    /// The match the bet is on.
+    pub match_id: u64,
+    /// The market (`match_id` for the match's default market).
     pub mid: u64,
     /// The option's key.
     pub option: &'a str,
@@ -44,6 +47,8 @@ pub enum Outcome {
     InsufficientBalance { balance: i64 },
     /// No such match.
     NoMatch,
+    /// No such market in the match named.
+    NoMarket,
     /// No such option.
     NoOption,
 }
@@ -61,6 +66,7 @@ pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError>
         Bytes::from(args.now_ms.to_string()),
         Bytes::from(record_prefix(args)),
         Bytes::from(crate::bets::Terms::suffix(args.stake, args.now_ms, args.option, args.req_id)),
+        Bytes::from(if args.mid == args.match_id { String::new() } else { args.match_id.to_string() }),
     ];
     let reply = redis.scripts.eval(&redis.pool, ScriptName::PlaceBet, keys, argv).await?;
     parse(&reply)
@@ -77,6 +83,7 @@ struct PlacedPrefix<'a> {
     ts: u64,
     uid: u64,
     match_id: u64,
+    market_id: u64,
     option: &'a str,
     stake: i64,
     req_id: &'a str,
@@ -87,7 +94,7 @@ struct PlacedPrefix<'a> {
 }
 
 /// Entries in [`PlacedPrefix`] and entries place_bet.lua appends.
-const PREFIX_ENTRIES: u32 = 12;
+const PREFIX_ENTRIES: u32 = 13;
 const APPENDED_ENTRIES: u32 = 4;
 
 fn record_prefix(args: &Args<'_>) -> Vec<u8> {
@@ -97,7 +104,8 @@ fn record_prefix(args: &Args<'_>) -> Vec<u8> {
         ver: 1,
         ts: args.now_ms,
         uid: args.uid,
-        match_id: args.mid,
+        match_id: args.match_id,
+        market_id: args.mid,
         option: args.option,
         stake: args.stake,
         req_id: args.req_id,
@@ -118,6 +126,7 @@ fn parse(r: &Reply) -> Result<Outcome, StoreError> {
         1003 => Outcome::InsufficientBalance { balance: r.int(1)? },
         1007 if r.string(1)? == "match" => Outcome::NoMatch,
         1007 if r.string(1)? == "option" => Outcome::NoOption,
+        1007 if r.string(1)? == "market" => Outcome::NoMarket,
         _ => return Err(r.unexpected()),
     })
 }

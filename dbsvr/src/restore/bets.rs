@@ -18,6 +18,7 @@ struct BetRow {
     id: u64,
     uid: u64,
     match_id: u64,
+    market_id: u64,
     option_key: String,
     stake: i64,
     odds: i64,
@@ -36,7 +37,7 @@ pub(super) async fn bets(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Rest
     loop {
         // place_bet.lua writes the bet and its ledger entry with the same time; the entry's ref is the bet id.
         let page: Vec<BetRow> = sqlx::query_as(
-            "SELECT b.id, b.uid, b.match_id, b.option_key, b.stake, b.odds, b.state, b.payout, b.req_id, b.ts, \
+            "SELECT b.id, b.uid, b.match_id, b.market_id, b.option_key, b.stake, b.odds, b.state, b.payout, b.req_id, b.ts, \
                b.settled_at, \
                (SELECT l.balance FROM ledger l WHERE l.uid = b.uid AND l.ts = b.ts AND l.reason = 'bet' \
                   AND CAST(l.ref AS UNSIGNED) = b.id LIMIT 1) AS balance_after \
@@ -46,7 +47,8 @@ pub(super) async fn bets(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Rest
         .bind(ROWS)
         .fetch_all(pool)
         .await?;
-        // Each shard's part of a match (its bettors' pool, open bets and bettors), by (match, shard).
+        // Each shard's part of a market (its bettors' pool, open bets and bettors), by (market, shard):
+        // a match's default market is the match.
         let mut open: BTreeMap<(u64, u16), Vec<(String, String)>> = BTreeMap::new();
         let mut exposure: BTreeMap<u64, i64> = BTreeMap::new();
         let mut bettors: BTreeMap<(u64, u16), BTreeSet<String>> = BTreeMap::new();
@@ -60,6 +62,7 @@ pub(super) async fn bets(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Rest
                 key: b.id,
                 uid: b.uid,
                 match_id: b.match_id,
+                market_id: Some(b.market_id),
                 option: b.option_key.clone(),
                 stake: b.stake,
                 odds: b.odds,
@@ -72,10 +75,10 @@ pub(super) async fn bets(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Rest
             records.entry(b.uid).or_default().push((b.id.to_string(), Bytes::from(bet.encode())));
             report.bets += 1;
             let shard = common::shards::of_uid(b.uid);
-            bettors.entry((b.match_id, shard)).or_default().insert(b.uid.to_string());
-            *pools.entry((b.match_id, shard, b.option_key.clone())).or_default() += b.stake;
+            bettors.entry((b.market_id, shard)).or_default().insert(b.uid.to_string());
+            *pools.entry((b.market_id, shard, b.option_key.clone())).or_default() += b.stake;
             if !settled {
-                open.entry((b.match_id, shard)).or_default().push((b.id.to_string(), bet.terms().format()));
+                open.entry((b.market_id, shard)).or_default().push((b.id.to_string(), bet.terms().format()));
                 report.open_bets += 1;
                 *exposure.entry(b.uid).or_default() += protocol::error_code::potential_payout(b.stake, b.odds);
             }

@@ -15,6 +15,8 @@ use super::{Options, ROWS, RestoreReport};
 #[derive(FromRow)]
 struct MatchRow {
     id: u64,
+    parent_id: u64,
+    market: String,
     #[sqlx(rename = "type")]
     kind: String,
     title: String,
@@ -43,9 +45,16 @@ pub(super) async fn matches(
     let k = w.redis.keys.clone();
     let now = common::time::now_ms();
     let mut after = 0u64;
+    // Each match's markets, in the order added (market_create.lua lists them in `markets`).
+    let mut markets: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    let pairs: Vec<(u64, u64)> =
+        sqlx::query_as("SELECT parent_id, id FROM matches WHERE parent_id <> 0 ORDER BY id").fetch_all(pool).await?;
+    for (parent, id) in pairs {
+        markets.entry(parent).or_default().push(id.to_string());
+    }
     loop {
         let page: Vec<MatchRow> = sqlx::query_as(
-            "SELECT id, type, title, team_a, team_b, start_at, state, live, options, odds_ver, min_stake, max_stake, \
+            "SELECT id, parent_id, market, type, title, team_a, team_b, start_at, state, live, options, odds_ver, min_stake, max_stake, \
              result, external_id, created_at, updated_at, ver FROM matches WHERE id > ? ORDER BY id LIMIT ?",
         )
         .bind(after)
@@ -53,12 +62,12 @@ pub(super) async fn matches(
         .fetch_all(pool)
         .await?;
         let (Some(first), Some(last)) = (page.first(), page.last()) else { return Ok(()) };
-        // resultcenter's progress (`settled`, `paid`) counts the match's settled bets in each shard
+        // resultcenter's progress (`settled`, `paid`) counts the market's settled bets in each shard
         // (a user's shard is their id mod SHARDS); the match row only has the total as of the
         // match's last change, so it is taken from the bets.
         let progress: BTreeMap<(u64, u16), (i64, Option<i64>)> = sqlx::query_as::<_, (u64, u16, i64, Option<i64>)>(
-            "SELECT match_id, CAST(uid % ? AS UNSIGNED), COUNT(*), CAST(SUM(payout) AS SIGNED) FROM bets \
-             WHERE match_id BETWEEN ? AND ? AND state <> 'open' GROUP BY 1, 2",
+            "SELECT market_id, CAST(uid % ? AS UNSIGNED), COUNT(*), CAST(SUM(payout) AS SIGNED) FROM bets \
+             WHERE market_id BETWEEN ? AND ? AND state <> 'open' GROUP BY 1, 2",
         )
         .bind(SHARDS)
         .bind(first.id)
@@ -88,6 +97,15 @@ pub(super) async fn matches(
                 ("updated_at", m.updated_at.to_string()),
                 ("ver", m.ver.to_string()),
             ];
+            if m.parent_id != 0 {
+                fields.push(("parent", m.parent_id.to_string()));
+            }
+            if !m.market.is_empty() {
+                fields.push(("market", m.market.clone()));
+            }
+            if let Some(ids) = markets.get(&m.id) {
+                fields.push(("markets", ids.join(",")));
+            }
             // The odds of each option as place_bet.lua reads them (match_create.lua writes them).
             let options: Vec<common::matches::MatchOption> = serde_json::from_str(&m.options)
                 .map_err(|e| anyhow::anyhow!("match {}: options are not readable: {e}", m.id))?;
@@ -118,7 +136,10 @@ pub(super) async fn matches(
             report.matches += 1;
             let member = m.id.to_string();
             let score = m.start_at as f64;
-            match MatchState::from_code(m.state as i64) {
+            // A market is in no index and has no delayed events of its own (its match's start
+            // starts it); a settlement it was due is queued as a match's.
+            let state = if m.parent_id == 0 { MatchState::from_code(m.state as i64) } else { None };
+            match state {
                 Some(state) => match state.index(m.live == 1) {
                     Index::Pending => w.zadd(k.matches_pending(), vec![(score, member.clone())]).await?,
                     family => {
@@ -127,13 +148,14 @@ pub(super) async fn matches(
                         }
                     }
                 },
+                None if m.parent_id != 0 => {}
                 None => report.warnings.push(format!("match {}: unknown state {}; not indexed", m.id, m.state)),
             }
             if !m.external_id.is_empty() {
                 w.set(k.match_ext(&m.external_id), member.clone()).await?;
             }
             // Delayed events of a match that has not started (as match_create.lua schedules them).
-            if m.live == 0 && (-1..=2).contains(&m.state) {
+            if m.parent_id == 0 && m.live == 0 && (-1..=2).contains(&m.state) {
                 let auto_start = Bytes::from(rmp_serde::to_vec_named(&Event::AutoStart { match_id: m.id })?);
                 let mut due = vec![(score, auto_start)];
                 let lead = opts.reminder_before_ms;

@@ -12,7 +12,7 @@ use sqlx::MySqlPool;
 use super::read::{num, rows, text};
 use super::report::{Kind, Report};
 
-type BetRow = (u64, u64, u64, String, i64, i64, String, Option<i64>);
+type BetRow = (u64, u64, u64, u64, String, i64, i64, String, Option<i64>);
 
 /// Compares the bets of the users `uids`.
 pub(super) async fn bets_chunk(
@@ -40,7 +40,7 @@ pub(super) async fn bets_chunk(
     }
     let m_bets: BTreeMap<u64, BetRow> = rows::<BetRow>(
         pool,
-        "SELECT id, uid, match_id, option_key, stake, odds, state, payout FROM bets WHERE uid IN (",
+        "SELECT id, uid, match_id, market_id, option_key, stake, odds, state, payout FROM bets WHERE uid IN (",
         uids,
         "",
     )
@@ -54,7 +54,9 @@ pub(super) async fn bets_chunk(
         if !report.present_in_both(Kind::Bet, id, r.is_some(), m.is_some()) {
             continue;
         }
-        let (Some(r), Some((_, uid, match_id, option, stake, odds, state, payout))) = (r, m) else { continue };
+        let (Some(r), Some((_, uid, match_id, market_id, option, stake, odds, state, payout))) = (r, m) else {
+            continue;
+        };
         let rb = match r {
             Ok(rb) => rb,
             Err(why) => {
@@ -72,6 +74,7 @@ pub(super) async fn bets_chunk(
         );
         report.field(Kind::Bet, id, "uid", num(rb.uid), num(uid));
         report.field(Kind::Bet, id, "match_id", num(rb.match_id), num(match_id));
+        report.field(Kind::Bet, id, "market_id", num(rb.market()), num(market_id));
         report.field(Kind::Bet, id, "option", text(&rb.option), text(option));
         report.field(Kind::Bet, id, "stake", num(rb.stake), num(stake));
         report.field(Kind::Bet, id, "odds", num(rb.odds), num(odds));

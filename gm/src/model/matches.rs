@@ -6,6 +6,8 @@ use common::matches::{MatchOption, MatchRecord};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use protocol::fields::MARKET_NAME_MAX;
+
 use super::{MAX_COINS, MAX_ODDS};
 use crate::error::ApiError;
 
@@ -30,10 +32,29 @@ pub struct CreateMatch {
     pub teams: Vec<String>,
     /// Start time, Unix ms.
     pub start_at: u64,
-    /// At least two, with unique keys.
+    /// At least two, with unique keys: the options of the match's default market.
     pub options: Vec<OptionBody>,
     pub min_stake: i64,
     pub max_stake: i64,
+    /// The default market's name (default "Match winner").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub market: Option<String>,
+    /// More markets, created with the match (more can be added until it is finished).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub markets: Vec<NewMarket>,
+}
+
+/// A new market of a match: its own options, and limits (the match's when left out).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct NewMarket {
+    /// What it is about, e.g. "Map 1 winner", "First blood" (1 to 100 characters).
+    pub name: String,
+    /// At least two, with unique keys.
+    pub options: Vec<OptionBody>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_stake: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_stake: Option<i64>,
 }
 
 /// One match of an import feed.
@@ -95,12 +116,22 @@ pub struct GmMatch {
     pub settled: u64,
     pub created_at: u64,
     pub updated_at: u64,
+    /// The market's name (of a match: its default market's).
+    pub market: String,
+    /// Every market of the match, its default market first (`match_id` = the market's id; the
+    /// fields above are the default market's), each with its own state, odds, pool and actions
+    /// (`/api/matches/{id}/markets/{market_id}/...`). Empty in a market's own entry.
+    #[serde(default)]
+    #[schema(no_recursion)]
+    pub markets: Vec<GmMatch>,
 }
 
 impl GmMatch {
     pub fn new(m: MatchRecord, pool: HashMap<String, i64>, bet_count: u64) -> GmMatch {
         let actions = protocol::matches::allowed_from(m.state, m.live).into_iter().map(str::to_owned).collect();
         GmMatch {
+            market: m.market,
+            markets: Vec::new(),
             match_id: m.id,
             kind: m.kind,
             title: m.title,
@@ -171,6 +202,15 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D:
     Option::<String>::deserialize(d).map(Some)
 }
 
+/// Checks a new market; the error names the field (prefixed with `at`, e.g. "markets[1].").
+pub fn validate_market(m: &NewMarket, at: &str) -> Result<(), ApiError> {
+    if m.name.trim().is_empty() || m.name.len() > MARKET_NAME_MAX {
+        return Err(ApiError::invalid(format!("{at}name"), format!("1 to {MARKET_NAME_MAX} characters")));
+    }
+    validate_options(&m.options, at)?;
+    validate_limits(m.min_stake.unwrap_or(1), m.max_stake.unwrap_or(MAX_COINS), at)
+}
+
 /// Checks a new match; the error names the field (prefixed with `at`, e.g. "matches[2].").
 pub fn validate(m: &CreateMatch, types: &[String], at: &str) -> Result<(), ApiError> {
     let f = |name: &str| format!("{at}{name}");
@@ -183,17 +223,38 @@ pub fn validate(m: &CreateMatch, types: &[String], at: &str) -> Result<(), ApiEr
     if m.teams.len() != 2 || m.teams.iter().any(|t| t.trim().is_empty() || t.len() > 100) {
         return Err(ApiError::invalid(f("teams"), "exactly two team names of 1 to 100 characters"));
     }
-    if m.options.len() < 2 || m.options.len() > 32 {
+    validate_options(&m.options, at)?;
+    validate_limits(m.min_stake, m.max_stake, at)?;
+    if let Some(name) = &m.market
+        && (name.trim().is_empty() || name.len() > MARKET_NAME_MAX)
+    {
+        return Err(ApiError::invalid(f("market"), format!("1 to {MARKET_NAME_MAX} characters")));
+    }
+    if m.markets.len() > MAX_MARKETS {
+        return Err(ApiError::invalid(f("markets"), format!("at most {MAX_MARKETS} more markets")));
+    }
+    for (i, market) in m.markets.iter().enumerate() {
+        validate_market(market, &f(&format!("markets[{i}].")))?;
+    }
+    Ok(())
+}
+
+/// The most markets a match has besides its default one.
+pub const MAX_MARKETS: usize = 32;
+
+fn validate_options(options: &[OptionBody], at: &str) -> Result<(), ApiError> {
+    let f = |name: &str| format!("{at}{name}");
+    if options.len() < 2 || options.len() > 32 {
         return Err(ApiError::invalid(f("options"), "at least two options (and at most 32)"));
     }
-    for (i, o) in m.options.iter().enumerate() {
+    for (i, o) in options.iter().enumerate() {
         let key_ok = !o.key.is_empty()
             && o.key.len() <= 32
             && o.key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if !key_ok {
             return Err(ApiError::invalid(f(&format!("options[{i}].key")), "1 to 32 characters of a-z, 0-9, '_', '-'"));
         }
-        if m.options[..i].iter().any(|p| p.key == o.key) {
+        if options[..i].iter().any(|p| p.key == o.key) {
             return Err(ApiError::invalid(f(&format!("options[{i}].key")), format!("duplicate key {:?}", o.key)));
         }
         if o.label.trim().is_empty() || o.label.len() > 100 {
@@ -203,30 +264,50 @@ pub fn validate(m: &CreateMatch, types: &[String], at: &str) -> Result<(), ApiEr
             return Err(ApiError::invalid(f(&format!("options[{i}].odds")), "from 1001 (1.001) to 1000000 (1000.0)"));
         }
     }
-    if m.min_stake <= 0 {
+    Ok(())
+}
+
+fn validate_limits(min_stake: i64, max_stake: i64, at: &str) -> Result<(), ApiError> {
+    let f = |name: &str| format!("{at}{name}");
+    if min_stake <= 0 {
         return Err(ApiError::invalid(f("min_stake"), "must be greater than 0"));
     }
-    if m.max_stake < m.min_stake || m.max_stake > MAX_COINS {
+    if max_stake < min_stake || max_stake > MAX_COINS {
         return Err(ApiError::invalid(f("max_stake"), "at least min_stake and at most 10^12"));
     }
     Ok(())
 }
 
+fn options_of(options: &[OptionBody]) -> Vec<MatchOption> {
+    options.iter().map(|o| MatchOption { key: o.key.clone(), label: o.label.clone(), odds: o.odds }).collect()
+}
+
 impl CreateMatch {
     /// The hash fields of the new match.
     pub fn fields(&self) -> Vec<String> {
-        let options: Vec<MatchOption> = self
-            .options
-            .iter()
-            .map(|o| MatchOption { key: o.key.clone(), label: o.label.clone(), odds: o.odds })
-            .collect();
-        MatchRecord::new_fields(
+        let mut fields = MatchRecord::new_fields(
             &self.kind,
             &self.title,
             &[self.teams[0].clone(), self.teams[1].clone()],
-            &options,
+            &options_of(&self.options),
             self.min_stake,
             self.max_stake,
+        );
+        if let Some(name) = &self.market {
+            fields.extend(["market".to_owned(), name.clone()]);
+        }
+        fields
+    }
+}
+
+impl NewMarket {
+    /// The hash fields of the new market; limits left out are the match's.
+    pub fn fields(&self, min_stake: i64, max_stake: i64) -> Vec<String> {
+        MatchRecord::market_fields(
+            &self.name,
+            &options_of(&self.options),
+            self.min_stake.unwrap_or(min_stake),
+            self.max_stake.unwrap_or(max_stake),
         )
     }
 }

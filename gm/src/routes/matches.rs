@@ -25,6 +25,9 @@ pub async fn create(
 ) -> Result<(StatusCode, axum::Json<GmMatch>), ApiError> {
     validate(&body, &st.cfg.matches.types, "")?;
     let (mid, _) = insert(&st, &staff, &body, None).await?;
+    for market in &body.markets {
+        crate::routes::markets::insert(&st, &staff, mid, market).await?;
+    }
     Ok((StatusCode::CREATED, axum::Json(view(&st.redis, mid).await?)))
 }
 
@@ -55,6 +58,11 @@ pub async fn import(
     let mut items = Vec::with_capacity(body.matches.len());
     for item in &body.matches {
         let (match_id, created) = insert(&st, &staff, &item.spec, Some(&item.external_id)).await?;
+        if created {
+            for market in &item.spec.markets {
+                crate::routes::markets::insert(&st, &staff, match_id, market).await?;
+            }
+        }
         items.push(ImportedItem { external_id: item.external_id.clone(), match_id, created });
     }
     Ok(axum::Json(ImportResult { items }))
@@ -145,25 +153,32 @@ pub async fn detail(
     Ok(axum::Json(view(&st.redis, mid).await?))
 }
 
-/// The staff view of match `mid`, or 404.
+/// The staff view of match `mid`, or 404 (a market's id is no match).
 pub async fn view(redis: &Redis, mid: u64) -> Result<GmMatch, ApiError> {
-    let m = matches::load(redis, mid).await?.ok_or_else(|| ApiError::NotFound(format!("no match {mid}")))?;
+    let m = matches::load(redis, mid)
+        .await?
+        .filter(|m| m.parent.is_none())
+        .ok_or_else(|| ApiError::NotFound(format!("no match {mid}")))?;
     Ok(views(redis, vec![m]).await?.remove(0))
 }
 
-/// Staff views of matches, with their pools and bet counts summed over the shards in one round
-/// trip. A match's bet count is its open bets (each shard's work list `match:{mid}:open`) plus
-/// those settled so far (each shard's copy counts them, as settle_batch.lua takes bets off its open
-/// list).
+/// Staff views of matches with their markets, with the pools and bet counts of each summed over
+/// the shards in one round trip. A market's bet count is its open bets (each shard's work list
+/// `match:{mid}:open`) plus those settled so far (each shard's copy counts them, as
+/// settle_batch.lua takes bets off its open list).
 async fn views(redis: &Redis, records: Vec<MatchRecord>) -> Result<Vec<GmMatch>, ApiError> {
-    let ids: Vec<u64> = records.iter().map(|m| m.id).collect();
-    let totals = matches::shard_totals(redis, &ids).await?;
-    Ok(records
-        .into_iter()
-        .zip(totals)
-        .map(|(mut m, t)| {
-            m.settled = t.settled;
-            GmMatch::new(m, t.pool, t.open + t.settled)
-        })
-        .collect())
+    let markets = matches::markets_of(redis, &records).await?;
+    let ids: Vec<u64> = records.iter().chain(markets.iter().flatten()).map(|m| m.id).collect();
+    let mut totals = matches::shard_totals(redis, &ids).await?.into_iter();
+    let mut staff_view = |mut m: MatchRecord| {
+        let t = totals.next().unwrap_or_default();
+        m.settled = t.settled;
+        GmMatch::new(m, t.pool, t.open + t.settled)
+    };
+    let mut out: Vec<GmMatch> = records.into_iter().map(&mut staff_view).collect();
+    for (view, markets) in out.iter_mut().zip(markets) {
+        let default = GmMatch { markets: Vec::new(), ..view.clone() };
+        view.markets = std::iter::once(default).chain(markets.into_iter().map(&mut staff_view)).collect();
+    }
+    Ok(out)
 }

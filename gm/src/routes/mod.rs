@@ -4,6 +4,7 @@ pub mod announcements;
 pub mod bans;
 pub mod drain;
 pub mod lifecycle;
+pub mod markets;
 pub mod matches;
 pub mod ops;
 pub mod payments;
@@ -26,6 +27,7 @@ use crate::AppState;
     tags(
         (name = "matches", description = "create, import, list, read"),
         (name = "lifecycle", description = "state changes, odds and results (409 when not allowed)"),
+        (name = "markets", description = "a match's markets: add one; each one's state, odds and result"),
         (name = "users"), (name = "payments"), (name = "announcements"), (name = "ops"),
     )
 )]
@@ -54,6 +56,10 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(lifecycle::close))
         .routes(routes!(lifecycle::result))
         .routes(routes!(lifecycle::odds))
+        .routes(routes!(markets::add))
+        .routes(routes!(markets::result))
+        .routes(routes!(markets::odds))
+        .routes(routes!(markets::act))
         .routes(routes!(users::find))
         .routes(routes!(users::detail))
         .routes(routes!(staff::whoami))

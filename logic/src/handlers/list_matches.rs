@@ -1,9 +1,9 @@
-//! 301 list matches `{ type?, state?, offset?, limit? }` → `{ items: [match] }`: upcoming and live
-//! matches by start time (or the matches in one state; finished ones newest first). Matches pending
+//! 301 list matches `{ type?, state?, offset?, limit? }` → `{ items: [match] }` (each with its
+//! markets): upcoming and live matches by start time (or the matches in one state; finished ones newest first). Matches pending
 //! approval are never shown.
 
 use common::matches::{self, Listing};
-use protocol::body::{Items, ListMatches, MatchView};
+use protocol::body::{Items, ListMatches};
 use protocol::matches::{Index, MatchState};
 
 use crate::context::Ctx;
@@ -32,5 +32,5 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
     };
     let listing = Listing { families, kind, state, offset, limit };
     let found = matches::page(&ctx.redis, &listing).await?;
-    Reply::new(&Items { items: found.iter().map(MatchView::from).collect() })
+    Reply::new(&Items { items: matches::views(&ctx.redis, &found).await? })
 }

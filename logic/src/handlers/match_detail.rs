@@ -1,8 +1,8 @@
-//! 302 match detail `{ match_id }` → `match`. A match pending approval does not exist for clients (1007).
+//! 302 match detail `{ match_id }` → `match`, with its markets. A match pending approval does not exist for clients (1007).
 
 use common::matches;
 use protocol::ErrorCode;
-use protocol::body::{MatchRef, MatchView};
+use protocol::body::MatchRef;
 use protocol::matches::MatchState;
 
 use crate::context::Ctx;
@@ -13,7 +13,11 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
     let MatchRef { match_id } = req.body()?;
     let m = matches::load(&ctx.redis, match_id).await?;
     match m {
-        Some(m) if m.state != MatchState::Pending => Reply::new(&MatchView::from(&m)),
+        // A market's own id is no match (its match lists it).
+        Some(m) if m.state != MatchState::Pending && m.parent.is_none() => {
+            let markets = matches::markets_of(&ctx.redis, std::slice::from_ref(&m)).await?;
+            Reply::new(&m.view(&markets[0]))
+        }
         _ => Err(AppError::new(ErrorCode::NotFound, format!("no match {match_id}"))),
     }
 }

@@ -1,4 +1,4 @@
-//! 401 place bet `{ match_id, option, stake, odds_ver, req_id }` → `{ bet_id, balance, odds }`.
+//! 401 place bet `{ match_id, market_id?, option, stake, odds_ver, req_id }` → `{ bet_id, balance, odds }`.
 //! Everything happens in `place_bet.lua`, atomically: a repeated `req_id` answers the first reply
 //! and debits nothing; a stale `odds_ver` gets 1005 with the current odds; a banned user's bet
 //! (one queued before the ban) gets 1009; a stake whose potential payout would take the balance
@@ -31,7 +31,8 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
     let bid = ctx.bet_ids.next(&ctx.redis, common::shards::of_uid(uid)).await?;
     let args = place_bet::Args {
         uid,
-        mid: bet.match_id,
+        match_id: bet.match_id,
+        mid: bet.market_id.unwrap_or(bet.match_id),
         option: &bet.option,
         stake: bet.stake,
         odds_ver: bet.odds_ver,
@@ -62,6 +63,7 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
             Err(AppError::new(ErrorCode::InsufficientBalance, format!("insufficient balance: {balance}")))
         }
         Outcome::NoMatch => Err(AppError::new(ErrorCode::NotFound, "no such match")),
+        Outcome::NoMarket => Err(AppError::new(ErrorCode::NotFound, "no such market in this match")),
         Outcome::NoOption => Err(AppError::new(ErrorCode::NotFound, "no such option")),
     }
 }

@@ -7,16 +7,17 @@ use protocol::msg::{PUSH_BALANCE, PUSH_BET_SETTLED};
 use crate::Ctx;
 use crate::deliver::{self, Offline, Push};
 
-pub async fn handle(
-    ctx: &Ctx,
-    uid: u64,
-    bet_id: u64,
-    match_id: u64,
-    result: &str,
-    payout: i64,
-    balance: i64,
-) -> anyhow::Result<()> {
-    let settled = BetSettledPush { bet_id, match_id, result: result.to_owned(), payout, balance };
+/// Which bet was settled, on which match and market.
+#[derive(Clone, Copy, Debug)]
+pub struct Settled {
+    pub bet_id: u64,
+    pub match_id: u64,
+    pub market_id: u64,
+}
+
+pub async fn handle(ctx: &Ctx, uid: u64, bet: Settled, result: &str, payout: i64, balance: i64) -> anyhow::Result<()> {
+    let Settled { bet_id, match_id, market_id } = bet;
+    let settled = BetSettledPush { bet_id, match_id, market_id, result: result.to_owned(), payout, balance };
     let mut pushes = vec![Push::new(PUSH_BET_SETTLED, &settled)?];
     if payout > 0 {
         let reason = if result == "refunded" { "refund" } else { "payout" };

@@ -30,10 +30,17 @@ pub fn kind(event: &Event) -> &'static str {
 /// Handles one event.
 pub async fn handle(ctx: &Ctx, event: &Event) -> anyhow::Result<()> {
     match event {
-        Event::BetSettled { uid, bet_id, match_id, result, payout, balance, .. } => {
-            bet_settled::handle(ctx, *uid, *bet_id, *match_id, result, *payout, *balance).await
+        Event::BetSettled { uid, bet_id, match_id, market_id, result, payout, balance, .. } => {
+            let bet = bet_settled::Settled {
+                bet_id: *bet_id,
+                match_id: *match_id,
+                market_id: market_id.unwrap_or(*match_id),
+            };
+            bet_settled::handle(ctx, *uid, bet, result, *payout, *balance).await
         }
-        Event::MatchState { match_id, state, .. } => match_state::handle(ctx, *match_id, *state).await,
+        Event::MatchState { match_id, market_id, state, .. } => {
+            match_state::handle(ctx, *match_id, market_id.unwrap_or(*match_id), *state).await
+        }
         Event::Announcement { id, text, .. } => announcement::handle(ctx, id, text).await,
         Event::Balance { uid, balance, reason, .. } => balance::handle(ctx, *uid, *balance, reason).await,
         Event::Reminder { match_id } => reminder::handle(ctx, *match_id).await,

@@ -1,6 +1,7 @@
 //! `reminder` (due `pushsvr.reminder_before_ms` before a match starts) → 903
-//! `{ text: "<title> starts in N minutes", match_id }` to the match's bettors, online or kept in the
-//! inbox. Skipped when the match has started, ended or been called off meanwhile.
+//! `{ text: "<title> starts in N minutes", match_id }` to the bettors of any of the match's
+//! markets, once each, online or kept in the inbox. Skipped when the match has started, ended or
+//! been called off meanwhile.
 
 use protocol::body::AnnouncementPush;
 use protocol::matches::MatchState;
@@ -22,7 +23,8 @@ pub async fn handle(ctx: &Ctx, match_id: u64) -> anyhow::Result<()> {
     }
     let text = format!("{} starts in {}", m.title, minutes(m.start_at - now));
     let push = Push::new(PUSH_ANNOUNCEMENT, &AnnouncementPush { text, match_id: Some(match_id) })?;
-    let users = deliver::to_bettors(ctx, match_id, &[push], Offline::Keep).await?;
+    let markets: Vec<u64> = std::iter::once(match_id).chain(m.markets.iter().copied()).collect();
+    let users = deliver::to_bettors(ctx, &markets, &[push], Offline::Keep).await?;
     tracing::debug!(match.id = match_id, users, "reminder sent to bettors");
     Ok(())
 }

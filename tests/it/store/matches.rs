@@ -59,8 +59,17 @@ async fn a_transition_is_in_every_shard_when_it_answers() {
     assert_eq!(states().await, vec![Some(1); SHARDS as usize], "stopped in every shard");
     for uid in [64, 65, 127, 1000] {
         seed::fund(&env.redis, uid, 100).await.unwrap();
-        let args =
-            place_bet::Args { uid, mid, option: "a", stake: 10, odds_ver: 1, req_id: "late", bid: uid, now_ms: 1 };
+        let args = place_bet::Args {
+            uid,
+            match_id: mid,
+            mid,
+            option: "a",
+            stake: 10,
+            odds_ver: 1,
+            req_id: "late",
+            bid: uid,
+            now_ms: 1,
+        };
         assert_eq!(place_bet::call(&env.redis, &args).await.unwrap(), place_bet::Outcome::NotOpen { state: 1 });
     }
     // A shard's copy left behind (as a failed fan-out leaves it): repeating the action heals it.

@@ -42,7 +42,8 @@ fn bid(n: u64) -> u64 {
 /// User 5 bets `stake` on option "a" of match `mid` (odds version 1) as its `n`-th bet ([`bid`]).
 async fn place(env: &TestEnv, mid: u64, stake: i64, req: &str, n: u64) -> Result<Bet, StoreError> {
     let bid = bid(n);
-    let args = place_bet::Args { uid: 5, mid, option: "a", stake, odds_ver: 1, req_id: req, bid, now_ms: 1000 };
+    let args =
+        place_bet::Args { uid: 5, match_id: mid, mid, option: "a", stake, odds_ver: 1, req_id: req, bid, now_ms: 1000 };
     place_bet::call(&env.redis, &args).await
 }
 
@@ -436,6 +437,7 @@ async fn a_bet_has_one_record_per_step_and_each_reader_decodes_the_same_bytes() 
         ts: 1000,
         uid: 5,
         match_id: 9,
+        market_id: Some(9),
         option: "a".into(),
         stake: 40,
         odds: 1850,
@@ -456,6 +458,7 @@ async fn a_bet_has_one_record_per_step_and_each_reader_decodes_the_same_bytes() 
         id: bid(7),
         uid: 5,
         match_id: 9,
+        market_id: 9,
         option: "a".into(),
         stake: 40,
         odds: 1850,
@@ -509,6 +512,7 @@ async fn a_bet_has_one_record_per_step_and_each_reader_decodes_the_same_bytes() 
         uid: 5,
         bet_id: bid(7),
         match_id: 9,
+        market_id: Some(9),
         result: "won".into(),
         payout: 74,
         balance: 134,

@@ -58,6 +58,10 @@ export interface BetSettledPush {
    */
   balance: number;
   bet_id: number;
+  /**
+   * The market bet on (`match_id` for the match's default market).
+   */
+  market_id: number;
   match_id: number;
   /**
    * Coins credited by the settlement (0 for a lost bet).
@@ -73,6 +77,10 @@ export interface BetSettledPush {
  */
 export interface BetView {
   bet_id: number;
+  /**
+   * The market bet on (`match_id` for the match's default market).
+   */
+  market_id: number;
   match_id: number;
   odds: number;
   option: string;
@@ -144,6 +152,12 @@ export interface ItemsOfMatchView {
  * A match as clients see it (301 items, 302 reply).
  */
 export interface MatchView {
+  /**
+   * Every market of the match, its default market first (`market_id` = `match_id`: the
+   * top-level options, odds, limits, state and result above are that market's). A market is
+   * opened, suspended, settled or voided on its own.
+   */
+  markets?: MarketView[];
   match_id: number;
   max_stake: number;
   min_stake: number;
@@ -156,6 +170,28 @@ export interface MatchView {
   teams: string[];
   title: string;
   type: string;
+}
+/**
+ * One market of a match (match winner, map 1 winner, first blood, ...): its own options, odds
+ * version, limits, state and result. A bet names it by `market_id`.
+ */
+export interface MarketView {
+  market_id: number;
+  max_stake: number;
+  min_stake: number;
+  /**
+   * What the market is about, as staff named it ("Map 1 winner").
+   */
+  name: string;
+  odds_ver: number;
+  options: OptionView[];
+  result?: string | null;
+  /**
+   * A match state code: 2 open; 0 or 1 not open (suspended, or closed once the match started);
+   * 3 settling, 4 and 9 settled; 6, 7 and 8 void (every stake refunded).
+   */
+  state: number;
+  state_name: string;
 }
 /**
  * A betting option as clients see it.
@@ -187,9 +223,14 @@ export interface MatchRef {
  * 902 push: a match the user bet on changed state.
  */
 export interface MatchStatePush {
+  /**
+   * The market whose state changed (`match_id`: the match's default market, whose state is the
+   * match's).
+   */
+  market_id: number;
   match_id: number;
   /**
-   * The new state code (the `state` of `match`).
+   * The new state code (the `state` of `match`, or of the market).
    */
   state: number;
 }
@@ -218,7 +259,15 @@ export interface PingReply {
  * 401 place bet request.
  */
 export interface PlaceBet {
+  /**
+   * The market of the match (a `market_id` of its `markets`); absent: the match's default
+   * market (`match_id` itself), as before markets existed.
+   */
+  market_id?: number | null;
   match_id: number;
+  /**
+   * The market's `odds_ver`.
+   */
   odds_ver: number;
   option: string;
   req_id: ReqId;
