@@ -4,7 +4,7 @@
 
 use protocol::body::{
     BalanceReply, BetPlaced, BetRef, BetView, Credentials, Empty, Items, ListMatches, MatchRef, MatchView, Page,
-    PingReply, ProfileReply, RegisterReply, ResumeRequest, SessionReply,
+    PingReply, ProfileReply, RegisterReply, ResumeRequest, SessionReply, WatchMatch,
 };
 use protocol::msg;
 use serde::Serialize;
@@ -76,6 +76,11 @@ impl Client {
     /// 302: one match.
     pub async fn match_detail(&mut self, match_id: u64) -> Result<MatchView, ClientError> {
         self.request(msg::MATCH_DETAIL, &MatchRef { match_id }).await
+    }
+
+    /// 304: watches match `match_id` (or stops, `watch` false): its changes arrive as 905 pushes.
+    pub async fn watch_match(&mut self, match_id: u64, watch: bool) -> Result<(), ClientError> {
+        self.request::<_, Empty>(msg::WATCH_MATCH, &WatchMatch { match_id, watch }).await.map(|_| ())
     }
 
     /// 401: places a bet. Sending the same `req_id` again is safe: the bet is placed once. An odds

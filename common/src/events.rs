@@ -59,6 +59,13 @@ pub enum Event {
         #[serde(default)]
         ts: u64,
     },
+    /// Staff edited a match or one of its markets: push 905 (the match as it is now) to its
+    /// watchers and bettors who are online.
+    MatchUpdated {
+        match_id: u64,
+        #[serde(default)]
+        ts: u64,
+    },
     /// Staff announcement: push 903 to everyone online.
     Announcement {
         id: String,

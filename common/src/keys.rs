@@ -243,6 +243,11 @@ impl Keys {
         self.k(format_args!("{{{}}}:match:{mid}:bettors", crate::shards::tag(shard)))
     }
 
+    /// Users watching a match (set of uids; every change of the match is pushed to them: 905).
+    pub fn match_watchers(&self, mid: u64) -> String {
+        self.k(format_args!("{{g}}:match:{mid}:watchers"))
+    }
+
     /// Pushes kept for an offline user (list of client frames, newest first, capped).
     pub fn inbox(&self, uid: u64) -> String {
         self.k(format_args!("{{{}}}:inbox:{uid}", Keys::of(uid)))
@@ -251,6 +256,20 @@ impl Keys {
     /// Matches awaiting approval.
     pub fn matches_pending(&self) -> String {
         self.k(format_args!("{{g}}:matches:pending"))
+    }
+
+    /// Every index a match of type `kind` can be in, in the order the match scripts take them:
+    /// pending, then list, doing and finished each for all types and for `kind`.
+    pub fn match_indexes(&self, kind: &str) -> [String; 7] {
+        [
+            self.matches_pending(),
+            self.matches_index("list", "all"),
+            self.matches_index("list", kind),
+            self.matches_index("doing", "all"),
+            self.matches_index("doing", kind),
+            self.matches_index("finished", "all"),
+            self.matches_index("finished", kind),
+        ]
     }
 
     /// A match index: `family` is list / doing / finished, `of` a type or "all".

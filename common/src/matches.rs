@@ -59,6 +59,10 @@ pub struct MatchRecord {
     pub updated_at: u64,
     /// Bets settled or refunded so far (resultcenter's progress).
     pub settled: u64,
+    /// Where the match is streamed.
+    pub stream_url: Option<String>,
+    /// The record's version (each change raises it).
+    pub ver: u64,
 }
 
 impl MatchRecord {
@@ -120,6 +124,8 @@ impl MatchRecord {
             created_at: n("created_at")? as u64,
             updated_at: n("updated_at")? as u64,
             settled: h.get("settled").and_then(|v| v.parse().ok()).unwrap_or(0),
+            stream_url: opt("stream_url"),
+            ver: n("ver")? as u64,
         })
     }
 
@@ -148,6 +154,8 @@ impl MatchRecord {
             min_stake: self.min_stake,
             max_stake: self.max_stake,
             result: self.result.clone(),
+            stream_url: self.stream_url.clone(),
+            ver: self.ver,
             markets: std::iter::once(self).chain(markets).map(MatchRecord::market_view).collect(),
         }
     }

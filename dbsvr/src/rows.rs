@@ -90,6 +90,8 @@ pub struct MatchRow {
     pub parent_id: u64,
     /// The market's name ("" for a match's default market left unnamed).
     pub market: String,
+    /// Where the match is streamed ("" for none).
+    pub stream_url: String,
     pub kind: String,
     pub title: String,
     pub team_a: String,
@@ -299,6 +301,7 @@ fn one(r: Record) -> Result<Row, String> {
                 p => p.parse().map_err(|_| format!("field parent = {p:?} is not an id"))?,
             },
             market: f.str_or("market", "")?,
+            stream_url: f.str_or("stream_url", "")?,
             kind: f.str("type")?,
             title: f.str("title")?,
             team_a: f.str("team_a")?,

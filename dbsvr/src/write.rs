@@ -216,13 +216,14 @@ pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<Written, 
 
 async fn write_matches(conn: &mut MySqlConnection, chunk: &[&MatchRow]) -> Result<(), WriteError> {
     let mut q = QueryBuilder::<MySql>::new(
-        "INSERT INTO matches (id, parent_id, market, type, title, team_a, team_b, start_at, state, live, options, \
-         odds_ver, min_stake, max_stake, result, external_id, settled, paid, created_at, updated_at, ver) ",
+        "INSERT INTO matches (id, parent_id, market, stream_url, type, title, team_a, team_b, start_at, state, live, \
+         options, odds_ver, min_stake, max_stake, result, external_id, settled, paid, created_at, updated_at, ver) ",
     );
     q.push_values(chunk, |mut b, m| {
         b.push_bind(m.id)
             .push_bind(m.parent_id)
             .push_bind(&m.market)
+            .push_bind(&m.stream_url)
             .push_bind(&m.kind)
             .push_bind(&m.title)
             .push_bind(&m.team_a)
@@ -245,6 +246,8 @@ async fn write_matches(conn: &mut MySqlConnection, chunk: &[&MatchRow]) -> Resul
     let newer = |c: &str| format!("{c} = IF(VALUES(ver) > ver, VALUES({c}), {c})");
     let cols = [
         "market",
+        "stream_url",
+        "type",
         "title",
         "team_a",
         "team_b",

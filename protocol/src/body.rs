@@ -126,6 +126,21 @@ pub struct ListMatches {
     pub limit: Option<u32>,
 }
 
+/// 304 watch a match (or stop): while watched, every change staff make to it is pushed (905).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct WatchMatch {
+    pub match_id: u64,
+    /// false stops watching; default true.
+    #[serde(default = "yes")]
+    pub watch: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
 /// 302 match detail request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -166,6 +181,13 @@ pub struct MatchView {
     pub max_stake: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<String>,
+    /// Where the match is streamed, when staff gave a link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_url: Option<String>,
+    /// The match's version: every change staff make to it (an edit, a state, odds) raises it; a
+    /// 905 push carries the match at its new version.
+    #[serde(default)]
+    pub ver: u64,
     /// Every market of the match, its default market first (`market_id` = `match_id`: the
     /// top-level options, odds, limits, state and result above are that market's). A market is
     /// opened, suspended, settled or voided on its own.

@@ -26,6 +26,8 @@ pub const OPTION_LABEL_MAX: usize = 100;
 pub const MATCH_TITLE_MAX: usize = 200;
 /// `matches.team_a` / `team_b` VARCHAR(128).
 pub const TEAM_NAME_MAX: usize = 100;
+/// `matches.stream_url` VARCHAR(512): where a match is streamed (an http(s) URL).
+pub const STREAM_URL_MAX: usize = 500;
 /// `matches.market` VARCHAR(128): a market's name.
 pub const MARKET_NAME_MAX: usize = 100;
 /// `matches.type` VARCHAR(32): each of the configured `matches.types`.

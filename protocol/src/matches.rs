@@ -268,6 +268,17 @@ pub fn allowed_from(state: MatchState, live: bool) -> Vec<&'static str> {
     TRANSITIONS.iter().filter(|t| t.by == Staff && t.allows(state, live)).map(|t| t.name).collect()
 }
 
+/// States in which a match (or market) takes an edit at all: all but closed.
+pub const EDITABLE: &[MatchState] =
+    &[Pending, NotStarted, Stopped, Open, Settling, Settled, Cancelled, NoResult, Refunded, Credited];
+
+/// States in which a match's start time and type may change (it must not have started, too).
+pub const MOVABLE: &[MatchState] = &[Pending, NotStarted, Stopped, Open];
+
+/// States in which betting terms (options, limits) may change: betting has never opened, so no
+/// bet holds them.
+pub const TERMS_EDITABLE: &[MatchState] = &[Pending, NotStarted];
+
 /// States in which odds may still change.
 pub const ODDS_EDITABLE: &[MatchState] = &[Pending, NotStarted, Stopped, Open];
 

@@ -14,6 +14,7 @@ pub const BALANCE: MsgId = 202;
 pub const LEDGER: MsgId = 203;
 pub const LIST_MATCHES: MsgId = 301;
 pub const MATCH_DETAIL: MsgId = 302;
+pub const WATCH_MATCH: MsgId = 304;
 pub const PLACE_BET: MsgId = 401;
 pub const MY_BETS: MsgId = 402;
 pub const BET_DETAIL: MsgId = 403;
@@ -21,6 +22,7 @@ pub const PUSH_BET_SETTLED: MsgId = 901;
 pub const PUSH_MATCH_STATE: MsgId = 902;
 pub const PUSH_ANNOUNCEMENT: MsgId = 903;
 pub const PUSH_BALANCE: MsgId = 904;
+pub const PUSH_MATCH_UPDATED: MsgId = 905;
 
 /// Who sends a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +61,7 @@ pub const CATALOGUE: &[MsgInfo] = &[
     req(LEDGER, "ledger"),
     req(LIST_MATCHES, "list_matches"),
     req(MATCH_DETAIL, "match_detail"),
+    req(WATCH_MATCH, "watch_match"),
     req(PLACE_BET, "place_bet"),
     req(MY_BETS, "my_bets"),
     req(BET_DETAIL, "bet_detail"),
@@ -66,6 +69,7 @@ pub const CATALOGUE: &[MsgInfo] = &[
     push(PUSH_MATCH_STATE, "push_match_state"),
     push(PUSH_ANNOUNCEMENT, "push_announcement"),
     push(PUSH_BALANCE, "push_balance"),
+    push(PUSH_MATCH_UPDATED, "push_match_updated"),
 ];
 
 /// The catalogue entry of `id`, if it is a known message.

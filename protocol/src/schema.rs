@@ -60,6 +60,7 @@ const SPECS: &[Spec] = &[
     request(msg::LEDGER, def::<Page>, def::<Items<LedgerItem>>, &[]),
     request(msg::LIST_MATCHES, def::<ListMatches>, def::<Items<MatchView>>, &[]),
     request(msg::MATCH_DETAIL, def::<MatchRef>, def::<MatchView>, &[E::NotFound]),
+    request(msg::WATCH_MATCH, def::<WatchMatch>, def::<Empty>, &[E::NotFound]),
     request(
         msg::PLACE_BET,
         def::<PlaceBet>,
@@ -72,6 +73,7 @@ const SPECS: &[Spec] = &[
     push(msg::PUSH_MATCH_STATE, def::<MatchStatePush>),
     push(msg::PUSH_ANNOUNCEMENT, def::<AnnouncementPush>),
     push(msg::PUSH_BALANCE, def::<BalancePush>),
+    push(msg::PUSH_MATCH_UPDATED, def::<MatchView>),
 ];
 
 /// The codes any request may be answered with, whatever its id.

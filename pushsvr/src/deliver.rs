@@ -10,6 +10,8 @@
 //! in one step, so each push either lands in the inbox before connect takes it, or sees the new
 //! connection and goes to its node's list, which connect reads after the login reply.
 
+use std::collections::BTreeSet;
+
 use bytes::Bytes;
 use common::shards::SHARDS;
 use common::store::push_user;
@@ -121,12 +123,20 @@ fn count(ctx: &Ctx, pushes: &[Push], connections: u64, kept: bool) {
 /// market is the match; each shard keeps its own bettors); returns how many users got them (on a
 /// connection, or in the inbox).
 pub async fn to_bettors(ctx: &Ctx, mids: &[u64], pushes: &[Push], offline: Offline) -> anyhow::Result<u64> {
+    to_users(ctx, bettors(ctx, mids).await?, pushes, offline).await
+}
+
+/// Every user who bet on any of the markets `mids`, once.
+pub async fn bettors(ctx: &Ctx, mids: &[u64]) -> anyhow::Result<BTreeSet<u64>> {
     let (redis, keys) = (&ctx.redis, &ctx.redis.keys);
     let sets = mids
         .iter()
         .flat_map(|mid| (0..SHARDS).map(|shard| redis.pool.smembers::<Vec<u64>, _>(keys.match_bettors(shard, *mid))));
-    let uids: std::collections::BTreeSet<u64> =
-        futures_util::future::try_join_all(sets).await?.into_iter().flatten().collect();
+    Ok(futures_util::future::try_join_all(sets).await?.into_iter().flatten().collect())
+}
+
+/// Delivers `pushes` to each of `uids`; returns how many got them (on a connection, or in the inbox).
+pub async fn to_users(ctx: &Ctx, uids: BTreeSet<u64>, pushes: &[Push], offline: Offline) -> anyhow::Result<u64> {
     let results: Vec<anyhow::Result<Delivered>> =
         stream::iter(uids).map(|uid| to_user(ctx, uid, pushes, offline)).buffer_unordered(FANOUT).collect().await;
     let mut reached = 0;

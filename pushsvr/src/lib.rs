@@ -38,10 +38,10 @@ use common::consumer::{Options, Shape};
 use common::service::{Consumers, run_consumers};
 use common::{Config, Redis, Shutdown};
 use protocol::MsgId;
-use protocol::msg::{PUSH_ANNOUNCEMENT, PUSH_BALANCE, PUSH_BET_SETTLED, PUSH_MATCH_STATE};
+use protocol::msg::{PUSH_ANNOUNCEMENT, PUSH_BALANCE, PUSH_BET_SETTLED, PUSH_MATCH_STATE, PUSH_MATCH_UPDATED};
 
 /// The pushes this service sends (docs/protocol.md marks exactly these push ids live).
-pub const PUSHES: &[MsgId] = &[PUSH_BET_SETTLED, PUSH_MATCH_STATE, PUSH_ANNOUNCEMENT, PUSH_BALANCE];
+pub const PUSHES: &[MsgId] = &[PUSH_BET_SETTLED, PUSH_MATCH_STATE, PUSH_ANNOUNCEMENT, PUSH_BALANCE, PUSH_MATCH_UPDATED];
 
 /// Events a worker takes from the queue at once; it finishes them before it checks for shutdown.
 const BATCH: usize = 16;

@@ -47,6 +47,7 @@ fn producers() -> Vec<(&'static str, &'static str, usize, &'static str)> {
         ("matches", "result", OPTION_KEY_MAX, "the winning option's key"),
         ("matches", "external_id", EXTERNAL_ID_MAX, "gm match import"),
         ("matches", "market", MARKET_NAME_MAX, "gm market validation"),
+        ("matches", "stream_url", STREAM_URL_MAX, "gm match edit validation"),
         ("bets", "option_key", OPTION_KEY_MAX, "one of the match's option keys (place_bet.lua)"),
         ("bets", "state", "refunded".len(), "open, won, lost, refunded"),
         ("bets", "req_id", BET_REQ_ID_MAX, "place bet (logic)"),

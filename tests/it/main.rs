@@ -23,6 +23,7 @@ mod hostile;
 mod logs;
 mod lua;
 mod markets;
+mod match_edit;
 mod metrics;
 mod openapi;
 mod outage;

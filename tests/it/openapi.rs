@@ -43,6 +43,9 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/matches/{id}/markets/{market_id}/{action}"),
     ("post", "/api/matches/{id}/markets/{market_id}/result"),
     ("put", "/api/matches/{id}/markets/{market_id}/odds"),
+    // Extensions: editing (issue 22).
+    ("patch", "/api/matches/{id}"),
+    ("patch", "/api/matches/{id}/markets/{market_id}"),
     // Extensions: Lua handlers (issue 9).
     ("post", "/api/ops/reload"),
 ];

@@ -165,7 +165,7 @@ impl World {
             msg::RESUME => json!({ "token": self.token }),
             msg::LEDGER | msg::MY_BETS => json!({ "offset": 0, "limit": 20 }),
             msg::LIST_MATCHES => json!({ "limit": 20 }),
-            msg::MATCH_DETAIL => json!({ "match_id": self.mid }),
+            msg::MATCH_DETAIL | msg::WATCH_MATCH => json!({ "match_id": self.mid }),
             msg::PLACE_BET => {
                 json!({ "match_id": self.mid, "option": "a", "stake": 10, "odds_ver": 1, "req_id": "outage-bet" })
             }
@@ -445,6 +445,8 @@ fn body_of(world: &World, op: &str) -> Option<Value> {
         "set_result" | "set_market_result" => json!({ "winner": "a" }),
         "set_odds" | "set_market_odds" => json!({ "options": [{ "key": "a", "odds": 1900 }] }),
         "add_market" => json!({ "name": "First blood", "options": match_spec()["options"] }),
+        "edit_match" => json!({ "title": "T1 vs GEN (final)" }),
+        "edit_market" => json!({ "name": "Match winner (map 1)" }),
         "grant_coins" => json!({ "amount": 100, "reason": "outage drill", "request_id": "outage-grant" }),
         "ban_user" | "unban_user" => json!({ "reason": "outage drill" }),
         "create_announcement" => json!({ "text": "outage drill" }),

@@ -62,6 +62,7 @@ const REPEATABLE: ReadonlySet<number> = new Set([
   MsgId.LEDGER,
   MsgId.LIST_MATCHES,
   MsgId.MATCH_DETAIL,
+  MsgId.WATCH_MATCH,
   MsgId.PLACE_BET,
   MsgId.MY_BETS,
   MsgId.BET_DETAIL,
@@ -203,6 +204,14 @@ export class MatchdayClient {
   /** 302: one match (1007 when there is none). */
   matchDetail(matchId: number): Promise<MatchView> {
     return this.call(MsgId.MATCH_DETAIL, { match_id: matchId });
+  }
+
+  /**
+   * 304: watch a match (or stop, with `watch` false): while watched, every change staff make to it
+   * arrives as a `match_updated` event (905) with the match as it is now. 1007 when there is no such match.
+   */
+  async watchMatch(matchId: number, watch = true): Promise<void> {
+    await this.call(MsgId.WATCH_MATCH, { match_id: matchId, watch });
   }
 
   /**

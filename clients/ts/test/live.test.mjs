@@ -129,6 +129,25 @@ function liveTests() {
     assert.deepEqual([bet.state, bet.payout], ["won", 185]);
   });
 
+  test("watches a match: an edit made through gm arrives as match_updated with the match at its new version", async () => {
+    const match = await openMatch();
+    const c = await connect();
+    await newPlayer(c);
+    await c.watchMatch(match.match_id);
+    const updated = nextEvent(c, "match_updated", (m) => m.match_id === match.match_id);
+    const edited = await gm("PATCH", `/api/matches/${match.match_id}`, { title: "TypeScript vs Rust (final)" });
+    const pushed = await updated;
+    assert.deepEqual([pushed.title, pushed.ver], ["TypeScript vs Rust (final)", edited.ver]);
+    assert.deepEqual(
+      pushed.markets.map((m) => m.market_id),
+      [match.match_id],
+      "the default market is the match",
+    );
+    const nowhere = await rejection(c.watchMatch(2 ** 40));
+    assert.deepEqual([nowhere.code, nowhere.name], [ErrorCode.NOT_FOUND, "not_found"]);
+    await c.watchMatch(match.match_id, false);
+  });
+
   test("a refused call rejects with MatchdayError: code, name, message and the code's typed body", async () => {
     const match = await openMatch();
     const moved = await gm("PUT", `/api/matches/${match.match_id}/odds`, { options: [{ key: "b", odds: 1600 }] });

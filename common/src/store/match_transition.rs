@@ -47,19 +47,9 @@ pub enum Outcome {
 pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError> {
     let t = protocol::matches::transition(args.action);
     let k = &redis.keys;
-    let keys = vec![
-        k.match_(args.mid),
-        k.matches_pending(),
-        k.matches_index("list", "all"),
-        k.matches_index("list", args.kind),
-        k.matches_index("doing", "all"),
-        k.matches_index("doing", args.kind),
-        k.matches_index("finished", "all"),
-        k.matches_index("finished", args.kind),
-        k.notify(Home::Global),
-        k.settle(),
-        k.outbox(Home::Global),
-    ];
+    let mut keys = vec![k.match_(args.mid)];
+    keys.extend(k.match_indexes(args.kind));
+    keys.extend([k.notify(Home::Global), k.settle(), k.outbox(Home::Global)]);
     let from: Vec<String> = t.from.iter().map(|s| s.code().to_string()).collect();
     let argv: Vec<Value> = vec![
         t.name.into(),

@@ -31,6 +31,7 @@ pub mod login_guard;
 pub mod market_create;
 pub mod match_copy;
 pub mod match_create;
+pub mod match_edit;
 pub mod match_finish;
 pub mod match_odds;
 pub mod match_transition;

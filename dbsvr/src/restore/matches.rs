@@ -17,6 +17,7 @@ struct MatchRow {
     id: u64,
     parent_id: u64,
     market: String,
+    stream_url: String,
     #[sqlx(rename = "type")]
     kind: String,
     title: String,
@@ -54,7 +55,7 @@ pub(super) async fn matches(
     }
     loop {
         let page: Vec<MatchRow> = sqlx::query_as(
-            "SELECT id, parent_id, market, type, title, team_a, team_b, start_at, state, live, options, odds_ver, min_stake, max_stake, \
+            "SELECT id, parent_id, market, stream_url, type, title, team_a, team_b, start_at, state, live, options, odds_ver, min_stake, max_stake, \
              result, external_id, created_at, updated_at, ver FROM matches WHERE id > ? ORDER BY id LIMIT ?",
         )
         .bind(after)
@@ -102,6 +103,9 @@ pub(super) async fn matches(
             }
             if !m.market.is_empty() {
                 fields.push(("market", m.market.clone()));
+            }
+            if !m.stream_url.is_empty() {
+                fields.push(("stream_url", m.stream_url.clone()));
             }
             if let Some(ids) = markets.get(&m.id) {
                 fields.push(("markets", ids.join(",")));

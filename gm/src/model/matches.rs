@@ -6,7 +6,7 @@ use common::matches::{MatchOption, MatchRecord};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use protocol::fields::MARKET_NAME_MAX;
+use protocol::fields::{MARKET_NAME_MAX, STREAM_URL_MAX};
 
 use super::{MAX_COINS, MAX_ODDS};
 use crate::error::ApiError;
@@ -118,6 +118,11 @@ pub struct GmMatch {
     pub updated_at: u64,
     /// The market's name (of a match: its default market's).
     pub market: String,
+    /// Where the match is streamed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_url: Option<String>,
+    /// The record's version: every edit, state change and odds change raises it.
+    pub ver: u64,
     /// Every market of the match, its default market first (`match_id` = the market's id; the
     /// fields above are the default market's), each with its own state, odds, pool and actions
     /// (`/api/matches/{id}/markets/{market_id}/...`). Empty in a market's own entry.
@@ -131,6 +136,8 @@ impl GmMatch {
         let actions = protocol::matches::allowed_from(m.state, m.live).into_iter().map(str::to_owned).collect();
         GmMatch {
             market: m.market,
+            stream_url: m.stream_url,
+            ver: m.ver,
             markets: Vec::new(),
             match_id: m.id,
             kind: m.kind,
@@ -237,6 +244,135 @@ pub fn validate(m: &CreateMatch, types: &[String], at: &str) -> Result<(), ApiEr
         validate_market(market, &f(&format!("markets[{i}].")))?;
     }
     Ok(())
+}
+
+/// An edit of a match (`PATCH /api/matches/{id}`): only the fields given change. Descriptive
+/// fields in any state but closed; `start_at` and `type` before the match starts; the betting
+/// terms of its default market (`options`, `min_stake`, `max_stake`) before betting ever opened.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditMatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Exactly two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teams: Option<Vec<String>>,
+    /// Unix ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_at: Option<u64>,
+    /// One of `matches.types`.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// An http(s) link to the stream; "" removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_url: Option<String>,
+    /// The default market's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub market: Option<String>,
+    /// The default market's options, replaced whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<Vec<OptionBody>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_stake: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_stake: Option<i64>,
+}
+
+/// An edit of one market (`PATCH /api/matches/{id}/markets/{market_id}`): its name in any state
+/// but closed, its betting terms before betting on it ever opened.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditMarket {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Replaced whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<Vec<OptionBody>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_stake: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_stake: Option<i64>,
+}
+
+/// The fields an edit writes, checked against the record as it is: (fields, whether they change the
+/// betting terms). The error names the field.
+pub fn edit_fields(
+    current: &MatchRecord,
+    name: Option<&String>,
+    options: Option<&Vec<OptionBody>>,
+    min_stake: Option<i64>,
+    max_stake: Option<i64>,
+) -> Result<(Vec<String>, bool), ApiError> {
+    let mut fields = Vec::new();
+    if let Some(name) = name {
+        if name.trim().is_empty() || name.len() > MARKET_NAME_MAX {
+            return Err(ApiError::invalid("name", format!("1 to {MARKET_NAME_MAX} characters")));
+        }
+        fields.extend(["market".to_owned(), name.clone()]);
+    }
+    let terms = options.is_some() || min_stake.is_some() || max_stake.is_some();
+    if let Some(options) = options {
+        validate_options(options, "")?;
+        let options = serde_json::to_string(&options_of(options)).expect("options serialize");
+        fields.extend(["options".to_owned(), options]);
+    }
+    if min_stake.is_some() || max_stake.is_some() {
+        let (min, max) = (min_stake.unwrap_or(current.min_stake), max_stake.unwrap_or(current.max_stake));
+        validate_limits(min, max, "")?;
+        fields.extend(["min_stake".to_owned(), min.to_string(), "max_stake".to_owned(), max.to_string()]);
+    }
+    Ok((fields, terms))
+}
+
+impl EditMatch {
+    /// Checks the descriptive fields; their hash fields, name and value in turn.
+    pub fn descriptive_fields(&self, types: &[String]) -> Result<Vec<String>, ApiError> {
+        let mut fields = Vec::new();
+        if let Some(title) = &self.title {
+            if title.trim().is_empty() || title.len() > 200 {
+                return Err(ApiError::invalid("title", "1 to 200 characters"));
+            }
+            fields.extend(["title".to_owned(), title.clone()]);
+        }
+        if let Some(teams) = &self.teams {
+            if teams.len() != 2 || teams.iter().any(|t| t.trim().is_empty() || t.len() > 100) {
+                return Err(ApiError::invalid("teams", "exactly two team names of 1 to 100 characters"));
+            }
+            fields.extend(["team_a".to_owned(), teams[0].clone(), "team_b".to_owned(), teams[1].clone()]);
+        }
+        if let Some(url) = &self.stream_url {
+            let ok = url.is_empty()
+                || ((url.starts_with("https://") || url.starts_with("http://"))
+                    && url.len() <= STREAM_URL_MAX
+                    && !url.contains(char::is_whitespace));
+            if !ok {
+                return Err(ApiError::invalid(
+                    "stream_url",
+                    format!("an http(s) URL of at most {STREAM_URL_MAX} characters, or \"\" to remove it"),
+                ));
+            }
+            fields.extend(["stream_url".to_owned(), url.clone()]);
+        }
+        if let Some(kind) = &self.kind
+            && !types.iter().any(|t| t == kind)
+        {
+            return Err(ApiError::invalid("type", format!("unknown type {kind:?}; known: {}", types.join(", "))));
+        }
+        Ok(fields)
+    }
+
+    /// Nothing to change.
+    pub fn is_empty(&self) -> bool {
+        self.title.is_none()
+            && self.teams.is_none()
+            && self.start_at.is_none()
+            && self.kind.is_none()
+            && self.stream_url.is_none()
+            && self.market.is_none()
+            && self.options.is_none()
+            && self.min_stake.is_none()
+            && self.max_stake.is_none()
+    }
 }
 
 /// The most markets a match has besides its default one.

@@ -42,7 +42,7 @@ impl Target {
     }
 
     /// The audit's action prefix and target.
-    fn audit(self, what: &str) -> (String, String) {
+    pub fn audit(self, what: &str) -> (String, String) {
         match self {
             Target::Match(mid) => (format!("match.{what}"), format!("match:{mid}")),
             Target::Market { match_id, market_id } => {
@@ -52,7 +52,7 @@ impl Target {
     }
 
     /// "match 5", "market 7 of match 5".
-    fn describe(self) -> String {
+    pub fn describe(self) -> String {
         match self {
             Target::Match(mid) => format!("match {mid}"),
             Target::Market { match_id, market_id } => format!("market {market_id} of match {match_id}"),

@@ -3,6 +3,7 @@
 pub mod announcements;
 pub mod bans;
 pub mod drain;
+pub mod edit;
 pub mod lifecycle;
 pub mod markets;
 pub mod matches;
@@ -47,7 +48,7 @@ pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(matches::create, matches::list))
         .routes(routes!(matches::import))
-        .routes(routes!(matches::detail))
+        .routes(routes!(matches::detail, edit::edit_match))
         .routes(routes!(lifecycle::approve))
         .routes(routes!(lifecycle::open))
         .routes(routes!(lifecycle::suspend))
@@ -57,6 +58,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(lifecycle::result))
         .routes(routes!(lifecycle::odds))
         .routes(routes!(markets::add))
+        .routes(routes!(edit::edit_market))
         .routes(routes!(markets::result))
         .routes(routes!(markets::odds))
         .routes(routes!(markets::act))

@@ -23,6 +23,7 @@ mod place_bet;
 mod profile;
 mod register;
 mod resume;
+mod watch_match;
 
 /// A handler: an async function of the context and the request.
 pub type Handler = for<'a> fn(&'a Ctx, &'a Request) -> BoxFuture<'a, Result<Reply, AppError>>;
@@ -39,6 +40,7 @@ pub const TABLE: &[(MsgId, Handler)] = &[
     (msg::LEDGER, |c, r| Box::pin(ledger::handle(c, r))),
     (msg::LIST_MATCHES, |c, r| Box::pin(list_matches::handle(c, r))),
     (msg::MATCH_DETAIL, |c, r| Box::pin(match_detail::handle(c, r))),
+    (msg::WATCH_MATCH, |c, r| Box::pin(watch_match::handle(c, r))),
     (msg::PLACE_BET, |c, r| Box::pin(place_bet::handle(c, r))),
     (msg::MY_BETS, |c, r| Box::pin(my_bets::handle(c, r))),
     (msg::BET_DETAIL, |c, r| Box::pin(bet_detail::handle(c, r))),

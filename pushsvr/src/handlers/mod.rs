@@ -7,6 +7,7 @@ mod auto_start;
 mod balance;
 mod bet_settled;
 mod match_state;
+mod match_updated;
 mod reminder;
 mod user_push;
 
@@ -19,6 +20,7 @@ pub fn kind(event: &Event) -> &'static str {
     match event {
         Event::BetSettled { .. } => "bet_settled",
         Event::MatchState { .. } => "match_state",
+        Event::MatchUpdated { .. } => "match_updated",
         Event::Announcement { .. } => "announcement",
         Event::Balance { .. } => "balance",
         Event::Reminder { .. } => "reminder",
@@ -41,6 +43,7 @@ pub async fn handle(ctx: &Ctx, event: &Event) -> anyhow::Result<()> {
         Event::MatchState { match_id, market_id, state, .. } => {
             match_state::handle(ctx, *match_id, market_id.unwrap_or(*match_id), *state).await
         }
+        Event::MatchUpdated { match_id, .. } => match_updated::handle(ctx, *match_id).await,
         Event::Announcement { id, text, .. } => announcement::handle(ctx, id, text).await,
         Event::Balance { uid, balance, reason, .. } => balance::handle(ctx, *uid, *balance, reason).await,
         Event::Reminder { match_id } => reminder::handle(ctx, *match_id).await,

@@ -21,6 +21,13 @@ pub async fn handle(ctx: &Ctx, match_id: u64) -> anyhow::Result<()> {
         tracing::debug!(match.id = match_id, state = m.state.code(), live = m.live, "reminder for a match under way or over; skipped");
         return Ok(());
     }
+    // Staff may have moved the start (match_edit.lua schedules another reminder): one due for the
+    // old time, well before the new one's, does nothing.
+    let lead = ctx.cfg.reminder_before_ms;
+    if lead > 0 && m.start_at - now > lead + STALE_MS {
+        tracing::debug!(match.id = match_id, start_at = m.start_at, "reminder for an earlier start time; skipped");
+        return Ok(());
+    }
     let text = format!("{} starts in {}", m.title, minutes(m.start_at - now));
     let push = Push::new(PUSH_ANNOUNCEMENT, &AnnouncementPush { text, match_id: Some(match_id) })?;
     let markets: Vec<u64> = std::iter::once(match_id).chain(m.markets.iter().copied()).collect();
@@ -28,6 +35,9 @@ pub async fn handle(ctx: &Ctx, match_id: u64) -> anyhow::Result<()> {
     tracing::debug!(match.id = match_id, users, "reminder sent to bettors");
     Ok(())
 }
+
+/// How much later than its lead a reminder may come for the start time it was made for.
+const STALE_MS: u64 = 60_000;
 
 /// "1 minute", "10 minutes": whole minutes, rounded up.
 fn minutes(ms: u64) -> String {

@@ -167,9 +167,18 @@ export interface MatchView {
   start_at: number;
   state: number;
   state_name: string;
+  /**
+   * Where the match is streamed, when staff gave a link.
+   */
+  stream_url?: string | null;
   teams: string[];
   title: string;
   type: string;
+  /**
+   * The match's version: every change staff make to it (an edit, a state, odds) raises it; a
+   * 905 push carries the match at its new version.
+   */
+  ver?: number;
 }
 /**
  * One market of a match (match winner, map 1 winner, first blood, ...): its own options, odds
@@ -319,6 +328,16 @@ export interface SessionReply {
   token: string;
   user_id: number;
 }
+/**
+ * 304 watch a match (or stop): while watched, every change staff make to it is pushed (905).
+ */
+export interface WatchMatch {
+  match_id: number;
+  /**
+   * false stops watching; default true.
+   */
+  watch?: boolean;
+}
 
 /** The protocol version the types were generated from. */
 export const PROTOCOL_VERSION = "0.1.0";
@@ -335,6 +354,7 @@ export const MsgId = {
   LEDGER: 203,
   LIST_MATCHES: 301,
   MATCH_DETAIL: 302,
+  WATCH_MATCH: 304,
   PLACE_BET: 401,
   MY_BETS: 402,
   BET_DETAIL: 403,
@@ -342,6 +362,7 @@ export const MsgId = {
   PUSH_MATCH_STATE: 902,
   PUSH_ANNOUNCEMENT: 903,
   PUSH_BALANCE: 904,
+  PUSH_MATCH_UPDATED: 905,
 } as const;
 
 /** Error codes (a reply head's `code`; 0 is success). */
@@ -443,6 +464,7 @@ export interface Requests {
   203: { request: Page; reply: ItemsOfLedgerItem; errors: never };
   301: { request: ListMatches; reply: ItemsOfMatchView; errors: never };
   302: { request: MatchRef; reply: MatchView; errors: 1007 };
+  304: { request: WatchMatch; reply: Empty; errors: 1007 };
   401: { request: PlaceBet; reply: BetPlaced; errors: 1003 | 1004 | 1005 | 1006 | 1007 | 1009 };
   402: { request: Page; reply: ItemsOfBetView; errors: never };
   403: { request: BetRef; reply: BetView; errors: 1007 };
@@ -457,6 +479,7 @@ export interface Pushes {
   902: MatchStatePush;
   903: AnnouncementPush;
   904: BalancePush;
+  905: MatchView;
 }
 
 /** Each push by name (the schema's name without `push_`): its body. */
@@ -465,6 +488,7 @@ export interface PushEvents {
   match_state: MatchStatePush;
   announcement: AnnouncementPush;
   balance: BalancePush;
+  match_updated: MatchView;
 }
 
 /** The name of each push id (`901` → `bet_settled`). */
@@ -473,6 +497,7 @@ export const PUSH_NAMES = {
   902: "match_state",
   903: "announcement",
   904: "balance",
+  905: "match_updated",
 } as const satisfies Record<keyof Pushes, keyof PushEvents>;
 
 /** The session messages (1xx): the only ones a connection may send before it is logged in. */
