@@ -6,7 +6,30 @@
 "use strict";
 
 const RANK = { viewer: 0, operator: 1, admin: 2 };
-const state = { token: sessionStorage.getItem("md.token") || "", who: null, timer: null };
+const state = { token: sessionStorage.getItem("md.token") || "", who: null, timer: null, ticks: 0 };
+
+// A request id made once per form as it is drawn: a retry or a double click of the same form sends
+// the same id, so gm applies it once (grants are idempotent by request id).
+const newRequestId = () => `console-${Date.now()}-${Math.random().toString(36).slice(2, 10)}`;
+
+// A form being filled in is "dirty" until it is sent or discarded: the live refresh does not redraw
+// the page over it.
+function keepsWork(form) {
+  form.addEventListener("input", () => { form.dataset.dirty = "1"; });
+  return form;
+}
+
+// Disables a form's buttons while its request runs (a second click does nothing), then runs it.
+async function sending(form, fn) {
+  const buttons = [...form.querySelectorAll("button")];
+  if (buttons.some((b) => b.disabled)) return;
+  for (const b of buttons) b.disabled = true;
+  try {
+    await fn();
+  } finally {
+    for (const b of buttons) b.disabled = false;
+  }
+}
 
 // ---------------------------------------------------------------- API and messages
 
@@ -181,10 +204,7 @@ function createForm() {
   const start = new Date(Date.now() + 86400000).toISOString().slice(0, 16);
   const form = h("form", { id: "create", onsubmit: (ev) => {
     ev.preventDefault();
-    const options = field(form, "options").split("\n").filter((l) => l.trim()).map((line) => {
-      const [key, label, odds] = line.split(",").map((s) => s.trim());
-      return { key, label, odds: Math.round(Number(odds) * 1000) };
-    });
+    const options = parseOptions(field(form, "options"));
     const body = { type: field(form, "type"), title: field(form, "title"),
       teams: [field(form, "team_a"), field(form, "team_b")], start_at: new Date(field(form, "start_at")).getTime(),
       options, min_stake: Number(field(form, "min_stake")), max_stake: Number(field(form, "max_stake")) };
@@ -248,9 +268,78 @@ async function matchPage(id) {
     if (m.actions.includes("result")) parts.push(resultForm(m));
     if (["pending", "not_started", "betting_stopped", "open"].includes(m.state_name)) parts.push(oddsForm(m));
   }
+  parts.push(marketsSection(m));
   render(...parts);
-  // Live refresh while the match can still change.
-  if (!["closed"].includes(m.state_name)) state.timer = setTimeout(() => route(), 2000);
+  // Live refresh while the match can still change; it waits while a form is being filled in.
+  if (!["closed"].includes(m.state_name)) state.timer = setTimeout(refresh, 2000);
+}
+
+// One live-refresh period: redraws the page unless a form on it holds unsent input. Each period
+// counts in `data-ticks` on <main> (what the browser test waits on).
+function refresh() {
+  state.ticks += 1;
+  const main = document.getElementById("main");
+  main.dataset.ticks = String(state.ticks);
+  const dirty = main.querySelector("form[data-dirty]");
+  document.getElementById("paused").hidden = !dirty;
+  if (dirty) {
+    state.timer = setTimeout(refresh, 2000);
+    return;
+  }
+  route();
+}
+
+// The match's markets (its default market first): state, odds, stakes, and per market the actions
+// its state allows; a form to add one.
+function marketsSection(m) {
+  const markets = m.markets || [];
+  const rows = markets.map((k) => {
+    const staked = Object.values(k.pool || {}).reduce((a, b) => a + b, 0);
+    const odds = k.options.map((o) => `${o.key} ${(o.odds / 1000).toFixed(2)}`).join(" · ");
+    const buttons = can("operator")
+      ? k.actions.filter((a) => ["open", "suspend", "cancel", "close"].includes(a)).map((a) =>
+        h("button", { class: a === "cancel" ? "danger" : "secondary", "data-market-action": a, onclick: () => {
+          if (a === "cancel" && !confirm(`Void the market "${k.market}"? Every stake on it is refunded.`)) return;
+          act(() => api("POST", `/api/matches/${m.match_id}/markets/${k.match_id}/${a}`), `${k.market}: ${a} done.`);
+        } }, a === "cancel" ? "void" : a))
+      : [];
+    if (can("operator") && k.actions.includes("result")) {
+      const pick = h("select", { "data-market-winner": k.match_id }, k.options.map((o) => h("option", { value: o.key }, o.key)));
+      buttons.push(pick, h("button", { class: "danger", "data-market-action": "result", onclick: () => {
+        if (!confirm(`Settle "${k.market}": ${pick.value} wins?`)) return;
+        act(() => api("POST", `/api/matches/${m.match_id}/markets/${k.match_id}/result`, { winner: pick.value }), `${k.market}: result set.`);
+      } }, "settle"));
+    }
+    return h("tr", { "data-market": k.match_id },
+      h("td", {}, k.market), h("td", {}, pill(k.state_name)), h("td", {}, odds), h("td", {}, `${k.bet_count} bets · ${staked}`),
+      h("td", {}, buttons));
+  });
+  const parts = [h("h2", {}, "Markets"),
+    h("table", { id: "markets" }, h("thead", {}, h("tr", {}, ["market", "state", "odds", "bets", ""].map((x) => h("th", {}, x)))),
+      h("tbody", {}, rows))];
+  if (can("operator") && ["pending", "not_started", "betting_stopped", "open"].includes(m.state_name)) {
+    const form = keepsWork(h("form", { id: "add-market", onsubmit: (ev) => {
+      ev.preventDefault();
+      const options = parseOptions(field(form, "options"));
+      sending(form, () => act(() => api("POST", `/api/matches/${m.match_id}/markets`, { name: field(form, "name"), options }),
+        "Market added; open it to take bets."));
+    } },
+    h("h3", {}, "Add a market"),
+    h("label", {}, "Name ", h("input", { name: "name", size: 24, required: true })),
+    h("label", { style: "display:block" }, "Options, one per line: key, label, odds (decimal)",
+      h("textarea", { name: "options" }, "a, Team A, 1.90\nb, Team B, 1.90")),
+    h("button", { type: "submit" }, "Add")));
+    parts.push(form);
+  }
+  return h("section", {}, parts);
+}
+
+// "key, label, odds" lines into options (odds in thousandths).
+function parseOptions(text) {
+  return text.split("\n").filter((l) => l.trim()).map((line) => {
+    const [key, label, odds] = line.split(",").map((s) => s.trim());
+    return { key, label, odds: Math.round(Number(odds) * 1000) };
+  });
 }
 
 function resultForm(m) {
@@ -270,15 +359,16 @@ function resultForm(m) {
 }
 
 function oddsForm(m) {
-  const form = h("form", { id: "odds", onsubmit: (ev) => {
+  const form = keepsWork(h("form", { id: "odds", onsubmit: (ev) => {
     ev.preventDefault();
     const options = m.options.map((o) => ({ key: o.key, odds: Math.round(Number(field(form, `odds_${o.key}`)) * 1000) }));
-    act(() => api("PUT", `/api/matches/${m.match_id}/odds`, { options }), "Odds changed.");
+    sending(form, () => act(() => api("PUT", `/api/matches/${m.match_id}/odds`, { options }), "Odds changed."));
   } },
   h("h2", {}, "Odds"),
   m.options.map((o) => h("label", {}, `${o.key} `,
     h("input", { name: `odds_${o.key}`, type: "number", step: "0.001", min: "1.001", value: (o.odds / 1000).toFixed(3), style: "width:7em" }))),
-  h("button", { type: "submit" }, "Save odds"));
+  h("button", { type: "submit" }, "Save odds"),
+  h("button", { type: "button", class: "secondary", id: "discard-odds", onclick: () => { delete form.dataset.dirty; route(); } }, "Discard")));
   return form;
 }
 
@@ -316,12 +406,14 @@ function userCard(u) {
       [when(l.ts), l.delta > 0 ? `+${l.delta}` : l.delta, l.balance, l.reason, l.ref])),
   ];
   if (can("admin")) {
-    const grant = h("form", { id: "grant", onsubmit: (ev) => {
+    // The request id is this form's: a double click, or a retry after no answer, grants once.
+    const requestId = newRequestId();
+    const grant = h("form", { id: "grant", "data-request-id": requestId, onsubmit: (ev) => {
       ev.preventDefault();
       const amount = Number(field(grant, "amount"));
       if (amount < 0 && !confirm(`Take ${-amount} coins from ${u.username}?`)) return;
-      const body = { amount, reason: field(grant, "reason"), request_id: `console-${Date.now()}-${Math.random().toString(36).slice(2, 8)}` };
-      act(() => api("POST", `/api/users/${u.user_id}/grant`, body), (r) => `Done: the balance is now ${r.balance}.`);
+      const body = { amount, reason: field(grant, "reason"), request_id: requestId };
+      sending(grant, () => act(() => api("POST", `/api/users/${u.user_id}/grant`, body), (r) => `Done: the balance is now ${r.balance}.`));
     } },
     h("h2", {}, "Grant coins"),
     h("label", {}, "Amount ", h("input", { name: "amount", type: "number", required: true, style: "width:9em" })),
@@ -403,6 +495,7 @@ async function statsPage() {
 
 async function route() {
   clearTimeout(state.timer);
+  document.getElementById("paused").hidden = true;
   const hash = location.hash.replace(/^#\/?/, "");
   const [path, query] = hash.split("?");
   const parts = path.split("/");

@@ -61,6 +61,28 @@ try {
   check(Number(await page.textContent("#pool-total")) > 0, "the pool shows the stakes");
   await shot("04-match-open-with-bets");
 
+  // Odds being typed survive the live refresh: three refresh periods pass, the page says it is
+  // paused, the typed value stays; saving it changes the odds version.
+  const ticks = async () => Number((await page.getAttribute("#main", "data-ticks")) || 0);
+  await page.fill("#odds input[name=odds_a]", "1.777");
+  const typedAt = await ticks();
+  await page.waitForFunction((t) => Number(document.getElementById("main").dataset.ticks || 0) >= t + 3, typedAt, { timeout: WAIT });
+  check((await page.inputValue("#odds input[name=odds_a]")) === "1.777", "the typed odds survived three refresh periods");
+  check(await page.isVisible("#paused"), "the page says the refresh is paused");
+  await shot("04b-odds-being-edited");
+  await page.click("#odds button[type=submit]");
+  await page.waitForSelector(".card:has-text('odds version 2')");
+  check((await page.inputValue("#odds input[name=odds_a]")) === "1.777", "the saved odds are shown");
+
+  // A market added from the page, then opened.
+  await page.fill("#add-market input[name=name]", "First blood");
+  await page.click("#add-market button[type=submit]");
+  const market = "#markets tr:has-text('First blood')";
+  await page.waitForSelector(`${market} button[data-market-action=open]`);
+  await page.click(`${market} button[data-market-action=open]`);
+  await page.waitForSelector(`${market} [data-state=open]`);
+  await shot("04c-markets");
+
   // Start, then set the result (confirmed), and see settlement finish.
   await page.click("#actions button[data-action=start]");
   await page.waitForSelector("h1 [data-state=betting_stopped]");
@@ -84,6 +106,20 @@ try {
   check(dialogs.some((m) => m.includes("Take 5 coins")), "a negative grant was confirmed first");
   check(Number(await page.textContent("#balance")) === before - 5, "the balance shows the change");
   await shot("06-user");
+
+  // A double-clicked grant grants once (one request id per form, the button disabled meanwhile).
+  const uid = Number((await page.textContent("#user h2")).match(/#(\d+)/)[1]);
+  await page.fill("#grant input[name=amount]", "7");
+  await page.fill("#grant input[name=reason]", "console double click");
+  await page.dblclick("#grant button");
+  await page.waitForSelector("#notice:has-text('balance is now')");
+  const user = await page.evaluate(async ([url, token, id]) => {
+    const res = await fetch(`${url}/api/users/${id}`, { headers: { Authorization: `Bearer ${token}` } });
+    return res.json();
+  }, [GM_URL, ADMIN_TOKEN, uid]);
+  const grants = user.recent_ledger.filter((l) => l.reason === "grant" && l.ref.includes("console double click"));
+  check(grants.length === 1, `one grant for a double click, found ${grants.length}`);
+  check(user.balance === before - 5 + 7, `the balance moved by 7 once: ${user.balance}`);
 
   // An announcement now.
   await page.goto(`${GM_URL}/#/announcements`);
