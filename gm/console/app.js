@@ -469,16 +469,35 @@ async function opsPage() {
     parts.push(h("h2", {}, "Groups"), table(["group", "waiting", "oldest (ms)", "logic processes"],
       nodes.groups.map((g) => [g.group, g.depth, g.oldest_age_ms, g.consumers])));
   }
-  const dead = queues.items.filter((q) => q.name.includes("dead"));
+  const dead = queues.items.filter((q) => q.name.startsWith("q:dead:") && !/:(consumers|deliveries|reaper)$/.test(q.name));
   const live = queues.items.filter((q) => !q.name.includes("dead"));
   parts.push(h("h2", {}, "Queues"), table(["queue", "depth"], live.map((q) => [q.name, q.depth])),
-    h("h2", {}, "Dead lists"), dead.length ? table(["list", "frames"], dead.map((q) => [q.name, q.depth]))
-      : h("p", { class: "muted", id: "no-dead" }, "No dead list: nothing has failed for good."));
+    h("h2", {}, "Dead lists"), dead.length ? h("table", { id: "dead" }, h("tbody", {}, dead.map((q) => h("tr", { "data-dead": q.name },
+      h("td", {}, q.name), h("td", {}, q.depth),
+      h("td", {}, can("admin") ? [
+        h("button", { class: "secondary", "data-dead-action": "inspect", onclick: () => deadEntries(q.name) }, "Inspect"),
+        h("button", { "data-dead-action": "requeue", onclick: () => {
+          if (!confirm(`Move the oldest frame of ${q.name} back to its queue?`)) return;
+          act(() => api("POST", "/api/dead/requeue", { list: q.name, count: 1 }), (r) => `Requeued ${r.moved} frame(s) of ${r.list}.`);
+        } }, "Requeue oldest")] : "")))))
+      : h("p", { class: "muted", id: "no-dead" }, "No dead list: nothing has failed for good."),
+    h("div", { id: "dead-entries" }));
   if (can("admin")) {
     parts.push(h("h2", {}, "Lua handlers"), h("button", { id: "reload", onclick: () => act(() => api("POST", "/api/ops/reload"),
       (r) => `Reloaded on ${(r.nodes || []).length} logic process(es).`) }, "Reload on every logic process"));
   }
   render(...parts);
+}
+
+// The newest frames of a dead list, decoded (gm hides passwords and tokens).
+async function deadEntries(list) {
+  try {
+    const r = await api("GET", `/api/dead/entries?list=${encodeURIComponent(list)}&limit=20`);
+    document.getElementById("dead-entries").replaceChildren(h("h3", {}, `${list}: ${r.depth} frame(s), newest first`),
+      table(["#", "bytes", "frame"], r.items.map((e) => [e.index, e.size, h("code", {}, JSON.stringify(e.frame))])));
+  } catch (e) {
+    showError(e);
+  }
 }
 
 async function statsPage() {

@@ -128,6 +128,19 @@ try {
   await page.waitForSelector("#notice:has-text('Sent')");
   await shot("07-announcements");
 
+  // A dead record: inspected without its password hash, then requeued.
+  await page.goto(`${GM_URL}/#/ops`);
+  const deadRow = "#dead tr[data-dead^='q:dead:q:outbox']";
+  await page.click(`${deadRow} button[data-dead-action=inspect]`);
+  await page.waitForSelector("#dead-entries code");
+  const shown = await page.textContent("#dead-entries");
+  check(shown.includes("console test: refused") && shown.includes("buried"), "the dead record is shown decoded");
+  check(!shown.includes("hidden-hash") && shown.includes("***"), "its password hash is hidden");
+  await shot("08b-dead-letters");
+  await page.click(`${deadRow} button[data-dead-action=requeue]`);
+  await page.waitForSelector("#notice:has-text('Requeued 1 frame')");
+  check(dialogs.some((m) => m.includes("Move the oldest frame")), "a requeue is confirmed first");
+
   // The other pages.
   for (const [hash, name] of [["#/ops", "08-operations"], ["#/stats", "09-stats"]]) {
     await page.goto(`${GM_URL}/${hash}`);

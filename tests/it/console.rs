@@ -39,6 +39,25 @@ async fn staff_run_a_match_from_the_console_in_a_browser_and_a_viewer_cannot_cha
     let gm = Gm::new(gm_addr);
     let r = gm.post("/api/matches", VIEWER, &json!({})).await;
     assert_eq!(r.status, 403, "{r:?}");
+    // A record dbsvr buried (its shape: dbsvr/src/flush.rs), for the operations page to show and
+    // requeue; it holds a password hash the page must not show.
+    #[derive(serde::Serialize)]
+    struct DeadRecord<'a> {
+        reason: &'a str,
+        #[serde(with = "serde_bytes")]
+        record: &'a [u8],
+        ts: u64,
+    }
+    let record = rmp_serde::to_vec_named(&json!({"ts": 1, "table": "user", "key": "424242", "ver": 1,
+        "fields": {"username": "buried", "pw": "$argon2id$hidden-hash", "created_at": 1}}))
+    .unwrap();
+    let dead =
+        rmp_serde::to_vec_named(&DeadRecord { reason: "console test: refused", record: &record, ts: 1 }).unwrap();
+    let k = &env.redis.keys;
+    let _: () =
+        fred::prelude::ListInterface::lpush(&env.redis.pool, k.dead(&k.outbox(common::shards::Home::Global)), dead)
+            .await
+            .unwrap();
 
     let shots = root.join("target/console-screenshots");
     let mut node = Command::new("node")

@@ -14,6 +14,7 @@ mod columns;
 mod connect_guard;
 mod console;
 mod dbsvr;
+mod dead_letters;
 mod docs;
 mod drain;
 mod e2e;

@@ -43,6 +43,10 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/matches/{id}/markets/{market_id}/{action}"),
     ("post", "/api/matches/{id}/markets/{market_id}/result"),
     ("put", "/api/matches/{id}/markets/{market_id}/odds"),
+    // Extensions: dead letters (issue 22).
+    ("get", "/api/dead"),
+    ("get", "/api/dead/entries"),
+    ("post", "/api/dead/requeue"),
     // Extensions: editing (issue 22).
     ("patch", "/api/matches/{id}"),
     ("patch", "/api/matches/{id}/markets/{market_id}"),

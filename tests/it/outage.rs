@@ -429,6 +429,7 @@ fn path_value(world: &World, path: &str, name: &str) -> Option<String> {
 fn query_value(world: &World, name: &str) -> Option<String> {
     match name {
         "name" => Some(world.username.clone()),
+        "list" => Some("q:dead:q:outbox:%7Bg%7D".into()),
         _ => None,
     }
 }
@@ -446,6 +447,7 @@ fn body_of(world: &World, op: &str) -> Option<Value> {
         "set_odds" | "set_market_odds" => json!({ "options": [{ "key": "a", "odds": 1900 }] }),
         "add_market" => json!({ "name": "First blood", "options": match_spec()["options"] }),
         "edit_match" => json!({ "title": "T1 vs GEN (final)" }),
+        "requeue_dead" => json!({ "list": "q:dead:q:outbox:{g}", "count": 1 }),
         "edit_market" => json!({ "name": "Match winner (map 1)" }),
         "grant_coins" => json!({ "amount": 100, "reason": "outage drill", "request_id": "outage-grant" }),
         "ban_user" | "unban_user" => json!({ "reason": "outage drill" }),

@@ -26,6 +26,7 @@ pub mod ack;
 pub mod announce;
 pub mod claim;
 pub mod dead_letter;
+pub mod dead_requeue;
 pub mod inbox_take;
 pub mod login_guard;
 pub mod market_create;

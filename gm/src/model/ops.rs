@@ -150,3 +150,66 @@ pub struct QueueDepth {
 pub struct QueueList {
     pub items: Vec<QueueDepth>,
 }
+
+/// Every dead list with frames.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct DeadLists {
+    pub items: Vec<DeadList>,
+}
+
+/// A dead list: frames of `queue` that could never be handled.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct DeadList {
+    /// The list (`q:dead:{queue}`), as `/api/dead/entries` and `/api/dead/requeue` take it.
+    pub name: String,
+    /// The queue its frames died on, and go back to when requeued.
+    pub queue: String,
+    pub depth: i64,
+}
+
+/// Which dead list to read, paged (newest first).
+#[derive(Clone, Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeadQuery {
+    /// The list's name from `GET /api/dead`.
+    pub list: String,
+    #[serde(default)]
+    pub offset: usize,
+    /// At most 200 (default 20).
+    pub limit: Option<usize>,
+}
+
+/// Frames of a dead list.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct DeadEntries {
+    pub list: String,
+    pub depth: i64,
+    pub items: Vec<DeadEntry>,
+}
+
+/// One dead frame, decoded: a client frame `[head, body]`, an event or job, or dbsvr's `{reason,
+/// record, ts}` with its change record; passwords, password hashes and tokens show as "***".
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct DeadEntry {
+    /// Its position, 0 = the newest.
+    pub index: usize,
+    /// Bytes.
+    pub size: usize,
+    #[schema(value_type = Object)]
+    pub frame: serde_json::Value,
+}
+
+/// Requeue the oldest `count` frames of a dead list.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct DeadRequeue {
+    pub list: String,
+    /// 1 to 1000 (default 1).
+    pub count: Option<u32>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct DeadRequeued {
+    pub list: String,
+    /// Frames moved back to their queue.
+    pub moved: u64,
+}

@@ -2,6 +2,7 @@
 
 pub mod announcements;
 pub mod bans;
+pub mod dead;
 pub mod drain;
 pub mod edit;
 pub mod lifecycle;
@@ -74,6 +75,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(ops::queues))
         .routes(routes!(reload::reload))
         .routes(routes!(drain::drain))
+        .routes(routes!(dead::lists))
+        .routes(routes!(dead::entries))
+        .routes(routes!(dead::requeue))
 }
 
 /// The payment provider's callback, which may be served on a listener of its own
