@@ -462,9 +462,14 @@ function announcementsPage() {
 
 async function opsPage() {
   const [nodes, queues] = await Promise.all([api("GET", "/api/nodes"), api("GET", "/api/queues")]);
+  const drain = (n) => (can("admin") ? h("button", { class: "danger", "data-drain-node": n.id, "data-drain-role": n.role, onclick: () => {
+    if (!confirm(`Drain ${n.role} ${n.id}? It stops taking work, finishes what it holds and exits.`)) return;
+    act(() => api("POST", "/api/ops/drain", { node: n.id, role: n.role }),
+      (r) => `${n.role} ${n.id}: ${r.answers.map((a) => a.detail).join(", ") || "no answer"}${r.silent.length ? ` (silent: ${r.silent.join(", ")})` : ""}.`);
+  } }, "Drain") : "");
   const parts = [h("h1", {}, "Operations"), h("h2", {}, "Processes"),
-    table(["role", "id", "group", "host", "pid", "version", "uptime", "frames/s", "inflight"], nodes.items.map((n) =>
-      [n.role, n.id, n.group, n.host, n.pid, n.version, n.uptime_s != null ? `${n.uptime_s} s` : "—", n.frames_per_s ?? "—", n.inflight ?? "—"]))];
+    table(["role", "id", "group", "host", "pid", "version", "uptime", "frames/s", "inflight", ""], nodes.items.map((n) =>
+      [n.role, n.id, n.group, n.host, n.pid, n.version, n.uptime_s != null ? `${n.uptime_s} s` : "—", n.frames_per_s ?? "—", n.inflight ?? "—", drain(n)]))];
   if (nodes.groups) {
     parts.push(h("h2", {}, "Groups"), table(["group", "waiting", "oldest (ms)", "logic processes"],
       nodes.groups.map((g) => [g.group, g.depth, g.oldest_age_ms, g.consumers])));

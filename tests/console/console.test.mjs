@@ -141,6 +141,12 @@ try {
   await page.waitForSelector("#notice:has-text('Requeued 1 frame')");
   check(dialogs.some((m) => m.includes("Move the oldest frame")), "a requeue is confirmed first");
 
+  // Drain a logic process from the operations page: it answers "draining" (and exits).
+  await page.goto(`${GM_URL}/#/ops`);
+  await page.click(`button[data-drain-node='${process.env.DRAIN_NODE}'][data-drain-role=logic]`);
+  await page.waitForSelector("#notice:has-text('draining')");
+  check(dialogs.some((m) => m.startsWith("Drain logic")), "a drain is confirmed first");
+
   // The other pages.
   for (const [hash, name] of [["#/ops", "08-operations"], ["#/stats", "09-stats"]]) {
     await page.goto(`${GM_URL}/${hash}`);

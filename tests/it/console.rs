@@ -59,6 +59,10 @@ async fn staff_run_a_match_from_the_console_in_a_browser_and_a_viewer_cannot_cha
             .await
             .unwrap();
 
+    // A logic process of its own, for the operations page to drain.
+    let mut spare = test_support::process::Process::spawn(crate::BIN, &env, "logic", &[]);
+    spare.ready(&env).await;
+
     let shots = root.join("target/console-screenshots");
     let mut node = Command::new("node")
         .arg(&script)
@@ -68,6 +72,7 @@ async fn staff_run_a_match_from_the_console_in_a_browser_and_a_viewer_cannot_cha
         .env("SHOTS", &shots)
         .env("CHROMIUM", &chromium)
         .env("BETS", BETS.to_string())
+        .env("DRAIN_NODE", &spare.node_id)
         .current_dir(root.join("tests/console"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -99,6 +104,8 @@ async fn staff_run_a_match_from_the_console_in_a_browser_and_a_viewer_cannot_cha
     let status = tokio::time::timeout(Duration::from_secs(180), run).await.expect("the browser test finished in time");
     assert!(status.success(), "the browser test failed ({status}); see its output above");
     assert!(settled, "the script did not reach the end");
+    let drained = spare.exited(crate::GRACE).await;
+    assert!(drained.success(), "the logic process drained from the console exited with {drained}");
     for shot in ["02-matches-empty", "04-match-open-with-bets", "05-match-settled", "08-operations", "10-viewer-match"]
     {
         assert!(shots.join(format!("{shot}.png")).exists(), "screenshot {shot} missing");
