@@ -364,6 +364,8 @@ pub struct Listing {
     pub kind: Option<String>,
     /// Only this state, if set.
     pub state: Option<MatchState>,
+    /// Only matches whose title or a team's name contains this, in any case (lowercase it).
+    pub text: Option<String>,
     pub offset: usize,
     pub limit: usize,
 }
@@ -373,7 +375,11 @@ pub struct Listing {
 pub async fn page(redis: &Redis, listing: &Listing) -> Result<Vec<MatchRecord>, StoreError> {
     const CHUNK: i64 = 200;
     let keep = |m: &MatchRecord| {
-        listing.state.is_none_or(|s| m.state == s) && listing.kind.as_ref().is_none_or(|k| &m.kind == k)
+        listing.state.is_none_or(|s| m.state == s)
+            && listing.kind.as_ref().is_none_or(|k| &m.kind == k)
+            && listing.text.as_ref().is_none_or(|t| {
+                std::iter::once(&m.title).chain(&m.teams).any(|s| s.to_lowercase().contains(t.as_str()))
+            })
     };
     let (mut skipped, mut found) = (0usize, Vec::new());
     if listing.limit == 0 {

@@ -176,25 +176,44 @@ const STATES = [[-1, "pending"], [0, "not_started"], [1, "betting_stopped"], [2,
   [5, "closed"], [6, "cancelled"], [7, "no_result"], [8, "refunded"], [9, "credited"]];
 const DESTRUCTIVE = { cancel: "Cancel this match? Every stake will be refunded.", close: "Close (archive) this match?" };
 
+const PAGE = 20;
+
 async function matchesPage(query) {
   const params = new URLSearchParams(query);
+  const offset = Number(params.get("offset") || 0);
+  params.set("limit", String(PAGE));
   const list = await api("GET", `/api/matches?${params}`);
   const filter = h("form", { id: "filter", onsubmit: (ev) => {
     ev.preventDefault();
     const q = new URLSearchParams();
     if (field(filter, "state") !== "") q.set("state", field(filter, "state"));
     if (field(filter, "type") !== "") q.set("type", field(filter, "type"));
+    if (field(filter, "q") !== "") q.set("q", field(filter, "q"));
     location.hash = `#/matches?${q}`;
   } },
+  h("label", {}, "Search ", h("input", { name: "q", size: 16, placeholder: "title or team", value: params.get("q") || "" })),
   h("label", {}, "State ", h("select", { name: "state" }, h("option", { value: "" }, "any"),
     STATES.map(([c, n]) => h("option", { value: c, selected: params.get("state") === String(c) }, `${c} ${n}`)))),
   h("label", {}, "Type ", h("input", { name: "type", size: 10, value: params.get("type") || "" })),
   h("button", { type: "submit", class: "secondary" }, "Filter"));
   const rows = list.items.map((m) => [m.match_id, m.title, m.type, pill(m.state_name), when(m.start_at), m.bet_count,
     h("span", {}, m.actions.length && can("operator") ? m.actions.join(", ") : "—")]);
+  // Pages of PAGE: the next exists while a page comes back full.
+  const page = (to) => {
+    const q = new URLSearchParams(params);
+    q.delete("limit");
+    q.set("offset", String(Math.max(0, to)));
+    location.hash = `#/matches?${q}`;
+  };
+  const pager = h("div", { id: "pager" },
+    h("button", { class: "secondary", id: "prev", disabled: offset === 0, onclick: () => page(offset - PAGE) }, "Previous"),
+    h("span", { id: "page-range" }, list.items.length ? ` ${offset + 1}–${offset + list.items.length} ` : " none "),
+    h("button", { class: "secondary", id: "next", disabled: list.items.length < PAGE, onclick: () => page(offset + PAGE) }, "Next"));
   const parts = [h("h1", {}, "Matches"), filter,
-    table(["id", "title", "type", "state", "starts", "bets", "allowed actions"], rows,
-      (i) => { location.hash = `#/matches/${list.items[i].match_id}`; })];
+    h("table", { id: "match-list" }, h("thead", {}, h("tr", {}, ["id", "title", "type", "state", "starts", "bets", "allowed actions"].map((x) => h("th", {}, x)))),
+      h("tbody", {}, rows.map((r, i) => h("tr", { class: "click", onclick: () => { location.hash = `#/matches/${list.items[i].match_id}`; } },
+        r.map((c) => h("td", {}, c)))))),
+    pager];
   if (!list.items.length) parts.push(h("p", { class: "muted" }, "No match."));
   if (can("operator")) parts.push(createForm(), importForm());
   render(...parts);

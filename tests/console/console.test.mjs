@@ -40,11 +40,28 @@ try {
   await page.waitForSelector("#who:has-text('admin')");
   await shot("02-matches-empty");
 
+  // 25 matches made beforehand: a page of 20, the next page the other 5, and a search.
+  const rows = () => page.$$eval("#match-list tbody tr", (trs) => trs.map((tr) => tr.children[1].textContent));
+  await page.waitForSelector("#match-list tbody tr");
+  check((await rows()).length === 20, "a page holds 20 matches");
+  check(await page.isDisabled("#prev"), "no page before the first");
+  await page.click("#next");
+  await page.waitForSelector("#page-range:has-text('21–25')");
+  check((await rows()).length === 5 && (await page.isDisabled("#next")), "the second page holds the other 5, and is the last");
+  await page.fill("#filter input[name=q]", "filler 07");
+  await page.click("#filter button");
+  await page.waitForFunction(() => document.querySelectorAll("#match-list tbody tr").length === 1);
+  check((await rows())[0] === "Filler 07", "the search finds the one match");
+  await page.goto(`${GM_URL}/#/matches`);
+  await page.waitForFunction(() => document.querySelectorAll("#match-list tbody tr").length === 20);
+
   // Create a match, approve it, open betting: only allowed actions are offered.
   await page.fill("#create input[name=title]", "Console Cup Final");
   await page.fill("#create input[name=team_a]", "Blue");
   await page.fill("#create input[name=team_b]", "Red");
   await page.click("#create button[type=submit]");
+  await page.waitForSelector("h1 [data-state=pending], #error:not([hidden])");
+  check(await page.isHidden("#error"), `the match was created: ${await page.textContent("#error")}`);
   await page.waitForSelector("h1 [data-state=pending]");
   const mid = Number((await page.textContent("h1")).match(/#(\d+)/)[1]);
   check(await page.isVisible("#actions button[data-action=approve]"), "approve is offered for a pending match");

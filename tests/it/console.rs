@@ -59,6 +59,13 @@ async fn staff_run_a_match_from_the_console_in_a_browser_and_a_viewer_cannot_cha
             .await
             .unwrap();
 
+    // More matches than a page holds, for the list's paging and search.
+    for i in 0..25 {
+        let mut spec = test_support::app::match_spec("dota2");
+        spec["title"] = json!(format!("Filler {i:02}"));
+        assert_eq!(gm.post("/api/matches", test_support::OPERATOR, &spec).await.status, 201);
+    }
+
     // A logic process of its own, for the operations page to drain.
     let mut spare = test_support::process::Process::spawn(crate::BIN, &env, "logic", &[]);
     spare.ready(&env).await;

@@ -178,6 +178,8 @@ pub struct ListQuery {
     #[serde(rename = "type")]
     #[param(rename = "type")]
     pub kind: Option<String>,
+    /// Only matches whose title or a team's name contains this text (any case).
+    pub q: Option<String>,
     #[serde(default)]
     pub offset: usize,
     /// At most `matches.max_page` (default 20).

@@ -106,7 +106,7 @@ async fn insert(
     }
 }
 
-/// List matches, by state and type, paged.
+/// List matches, by state and type, and text in the title or a team's name, paged.
 #[utoipa::path(get, path = "/api/matches", operation_id = "list_matches", tag = "matches", params(ListQuery),
     responses((status = 200, body = MatchList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -127,6 +127,9 @@ pub async fn list(
     {
         return Err(ApiError::invalid("type", format!("unknown type {kind:?}")));
     }
+    if q.q.as_ref().is_some_and(|t| t.len() > 100) {
+        return Err(ApiError::invalid("q", "at most 100 characters"));
+    }
     let listing = matches::Listing {
         families: match state {
             Some(s) => matches::families_of(s),
@@ -134,6 +137,7 @@ pub async fn list(
         },
         kind: q.kind,
         state,
+        text: q.q.map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()),
         offset: q.offset,
         limit,
     };

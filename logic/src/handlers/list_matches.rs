@@ -30,7 +30,7 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
         Some(s) => matches::families_of(s),
         None => vec![Index::List, Index::Doing],
     };
-    let listing = Listing { families, kind, state, offset, limit };
+    let listing = Listing { families, kind, state, text: None, offset, limit };
     let found = matches::page(&ctx.redis, &listing).await?;
     Reply::new(&Items { items: matches::views(&ctx.redis, &found).await? })
 }
