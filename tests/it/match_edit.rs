@@ -170,3 +170,38 @@ async fn a_match_edited_before_and_while_open_reaches_watchers_and_bettors_the_a
     assert!(report.is_clean(), "MySQL equals Redis: {:?}", report.differences);
     app.finish().await;
 }
+
+#[tokio::test]
+async fn a_moved_start_time_moves_the_automatic_start_and_nothing_starts_the_match_at_the_old_time() {
+    let app = App::spawn().await;
+    let now = || common::time::now_ms();
+    let soon = now() + 1_500;
+    let mut spec = match_spec("lol");
+    spec["start_at"] = json!(soon);
+    let mid = app.create_match(&spec).await;
+    app.act(mid, "approve", json!({})).await;
+    app.act(mid, "open", json!({})).await;
+    let path = format!("/api/matches/{mid}");
+    patch(&app, &path, json!({"start_at": now() + 3_600_000})).await.unwrap();
+
+    // The old start time passes: nothing due by then is left in `sched`, and pushsvr has handled
+    // everything it moved out; the match is still open.
+    let sched = app.keys().sched();
+    eventually("every event due by the old start time has been taken", || async {
+        let due: i64 =
+            fred::prelude::SortedSetsInterface::zcount(&app.redis().pool, &sched, f64::NEG_INFINITY, soon as f64)
+                .await
+                .unwrap();
+        (due == 0 && now() > soon).then_some(())
+    })
+    .await;
+    app.env.lanes_idle(&app.keys().notifies()).await;
+    let view = app.match_view(mid).await;
+    assert_eq!((view["state"].as_i64(), view["live"].as_bool()), (Some(2), Some(false)), "not started at the old time");
+
+    // Moved to a moment from now: the match starts then, by itself.
+    patch(&app, &path, json!({"start_at": now() + 1_000})).await.unwrap();
+    app.wait_state(mid, 1).await;
+    assert_eq!(app.match_view(mid).await["live"], true);
+    app.finish().await;
+}
