@@ -61,6 +61,8 @@ pub struct MatchRecord {
     pub settled: u64,
     /// Where the match is streamed.
     pub stream_url: Option<String>,
+    /// The winner a data feed reports, waiting for staff to confirm it as the result.
+    pub feed_result: Option<String>,
     /// The record's version (each change raises it).
     pub ver: u64,
 }
@@ -125,6 +127,7 @@ impl MatchRecord {
             updated_at: n("updated_at")? as u64,
             settled: h.get("settled").and_then(|v| v.parse().ok()).unwrap_or(0),
             stream_url: opt("stream_url"),
+            feed_result: opt("feed_result"),
             ver: n("ver")? as u64,
         })
     }

@@ -284,6 +284,14 @@ async function matchPage(id) {
           act(() => api("POST", `/api/matches/${id}/${a}`), `Match ${id}: ${a} done.`);
         } }, a))));
     }
+    if (m.feed_result && m.actions.includes("result")) {
+      const option = m.options.find((o) => o.key === m.feed_result);
+      parts.push(h("div", { class: "card", id: "feed-result" }, `The data feed reports: ${m.feed_result}${option ? ` (${option.label})` : ""} wins. `,
+        h("button", { class: "danger", onclick: () => {
+          if (!confirm(`Confirm the feed's result: ${m.feed_result} wins? Winning bets are paid out.`)) return;
+          act(() => api("POST", `/api/matches/${m.match_id}/result`, { winner: m.feed_result }), "Result confirmed; settlement is running.");
+        } }, "Confirm result")));
+    }
     if (m.actions.includes("result")) parts.push(resultForm(m));
     if (["pending", "not_started", "betting_stopped", "open"].includes(m.state_name)) parts.push(oddsForm(m));
   }

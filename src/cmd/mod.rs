@@ -5,6 +5,7 @@
 #[cfg(feature = "bench")]
 mod bench;
 mod connect;
+mod datacenter;
 mod dbsvr;
 mod gm;
 mod logic;
@@ -53,6 +54,8 @@ pub enum Command {
     Pushsvr(Workers),
     /// Flush the outbox into MySQL (dbsvr).
     Dbsvr(Workers),
+    /// Pull the match feeds (datacenter.feeds) and apply them through gm's API.
+    Datacenter(Identity),
     /// Create the MySQL database if it is missing and apply the migrations in sql/.
     Migrate,
     /// Compare Redis (redis.prefix) with MySQL (mysql.url): users, wallets, ledger sums, bets,
@@ -186,6 +189,7 @@ pub async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
         Command::Resultcenter(w) => resultcenter::run(w, cfg, &shutdown).await,
         Command::Pushsvr(w) => pushsvr::run(w, cfg, &shutdown).await,
         Command::Dbsvr(w) => dbsvr::run(w, cfg, &shutdown).await,
+        Command::Datacenter(id) => datacenter::run(id, cfg, &shutdown).await,
         Command::Migrate => migrate::run(&cfg).await,
         Command::Verify(args) => verify::run(args, &cfg).await,
         Command::Restore => restore::run(&cfg).await,

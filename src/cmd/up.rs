@@ -53,7 +53,7 @@ pub async fn run(mut cfg: Config, options: Options, shutdown: Shutdown) -> anyho
 /// The example Lua handler folder `matchday up` uses when logic.lua_dir is empty.
 const EXAMPLE_LUA_DIR: &str = "logic/scripts";
 
-/// Runs connect, logic, gm, resultcenter, pushsvr and dbsvr (and the admin server) until shutdown or until one of them fails.
+/// Runs connect, logic, gm, resultcenter, pushsvr, dbsvr and datacenter (and the admin server) until shutdown or until one of them fails.
 async fn serve(mut cfg: Config, dev_ca: Option<std::path::PathBuf>, shutdown: &Shutdown) -> anyhow::Result<()> {
     let generated = dev_credentials(&mut cfg);
     // What was configured passed at load; what was made here must pass the same rules.
@@ -82,6 +82,26 @@ async fn serve(mut cfg: Config, dev_ca: Option<std::path::PathBuf>, shutdown: &S
     let mut resultcenter = tokio::spawn(resultcenter::run(cfg.clone(), shutdown.clone()));
     let mut pushsvr = tokio::spawn(pushsvr::run(cfg.clone(), shutdown.clone()));
     let mut dbsvr = tokio::spawn(dbsvr::run(cfg.clone(), shutdown.clone()));
+    // The feeds, when configured, go through this process's gm (with its first token unless
+    // datacenter.token is set).
+    let mut datacenter = {
+        use secrecy::ExposeSecret;
+        let mut dc = cfg.clone();
+        dc.datacenter.gm_url = format!("http://{gm_addr}");
+        if dc.datacenter.token.expose_secret().is_empty()
+            && let Some(t) = cfg.gm.tokens.first()
+        {
+            dc.datacenter.token = t.token.clone();
+        }
+        let s = shutdown.clone();
+        tokio::spawn(async move {
+            if dc.datacenter.feeds.is_empty() {
+                s.cancelled().await;
+                return Ok(());
+            }
+            datacenter::run(dc, s).await
+        })
+    };
 
     let host = if ws.ip().is_unspecified() { "127.0.0.1".to_owned() } else { ws.ip().to_string() };
     println!("matchday is up (node {}, group {})", cfg.node.id, cfg.node.group);
@@ -96,6 +116,10 @@ async fn serve(mut cfg: Config, dev_ca: Option<std::path::PathBuf>, shutdown: &S
         println!("  payments   http://{p}/api/payments/callback   (the provider's listener: gm.payments_listen)");
     }
     println!("  metrics    http://{admin}/metrics   health http://{admin}/healthz");
+    if !cfg.datacenter.feeds.is_empty() {
+        let names: Vec<&str> = cfg.datacenter.feeds.iter().map(|f| f.name.as_str()).collect();
+        println!("  feeds      {}   (datacenter pulls them through gm)", names.join(", "));
+    }
     for line in generated {
         println!("  {line}");
     }
@@ -112,6 +136,7 @@ async fn serve(mut cfg: Config, dev_ca: Option<std::path::PathBuf>, shutdown: &S
         r = &mut resultcenter => Some(("resultcenter", r)),
         r = &mut pushsvr => Some(("pushsvr", r)),
         r = &mut dbsvr => Some(("dbsvr", r)),
+        r = &mut datacenter => Some(("datacenter", r)),
         _ = shutdown.cancelled() => None,
     };
     shutdown.token.cancel();
@@ -123,6 +148,7 @@ async fn serve(mut cfg: Config, dev_ca: Option<std::path::PathBuf>, shutdown: &S
         ("resultcenter", resultcenter),
         ("pushsvr", pushsvr),
         ("dbsvr", dbsvr),
+        ("datacenter", datacenter),
     ];
     if let Some((name, r)) = first {
         rest.retain(|(n, _)| *n != name);

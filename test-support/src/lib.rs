@@ -327,6 +327,15 @@ pub fn spawn_resultcenter(cfg: Config, shutdown: &Shutdown) -> Arc<resultcenter:
     stats
 }
 
+/// Starts a datacenter for `cfg` (its feeds, and the gm it applies them through); returns its
+/// counters.
+pub fn spawn_datacenter(cfg: Config, shutdown: &Shutdown) -> Arc<datacenter::Stats> {
+    let stats = Arc::new(datacenter::Stats::default());
+    let (s, st) = (shutdown.clone(), stats.clone());
+    shutdown.tracker.spawn(async move { datacenter::run_with(cfg, s, st).await.expect("datacenter failed") });
+    stats
+}
+
 /// Starts a pushsvr for `cfg`; returns its counters.
 pub fn spawn_pushsvr(cfg: Config, shutdown: &Shutdown) -> Arc<pushsvr::Stats> {
     let stats = Arc::new(pushsvr::Stats::default());

@@ -103,10 +103,19 @@ try {
   // Start, then set the result (confirmed), and see settlement finish.
   await page.click("#actions button[data-action=start]");
   await page.waitForSelector("h1 [data-state=betting_stopped]");
-  await page.selectOption("#result select[name=winner]", "a");
-  await page.click("#result button[type=submit]");
+  // A data feed reports the winner (as datacenter does, through the API): staff confirm it with one click.
+  check(await page.isVisible("#result select[name=winner]"), "the result form is offered");
+  await page.evaluate(async ([url, token, id]) => {
+    const res = await fetch(`${url}/api/matches/${id}`, {
+      method: "PATCH", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ feed_result: "a" }),
+    });
+    if (!res.ok) throw new Error(`PATCH feed_result: ${res.status} ${await res.text()}`);
+  }, [GM_URL, ADMIN_TOKEN, mid]);
+  await page.waitForSelector("#feed-result:has-text('a (Team A wins) wins')");
+  await page.click("#feed-result button");
   await page.waitForSelector("h1 [data-state=credited]", { timeout: WAIT });
-  check(dialogs.some((m) => m.includes("a wins")), "the result was confirmed first");
+  check(dialogs.some((m) => m.includes("Confirm the feed's result: a wins")), "the result was confirmed first");
   check((await page.textContent("#settlement")).includes(`${BETS} of ${BETS} bets settled`), "settlement finished");
   await shot("05-match-settled");
 

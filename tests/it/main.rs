@@ -13,6 +13,7 @@ mod cluster;
 mod columns;
 mod connect_guard;
 mod console;
+mod datacenter;
 mod dbsvr;
 mod dead_letters;
 mod docs;

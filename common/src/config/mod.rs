@@ -18,8 +18,9 @@ use serde::{Deserialize, Serialize};
 
 pub use self::gm::{GmConfig, Role, StaffToken};
 pub use self::sections::{
-    AppendFsync, ConnectConfig, DbsvrConfig, LogConfig, LogFormat, LogicConfig, MatchesConfig, MetricsConfig,
-    MysqlConfig, NodeConfig, PushsvrConfig, QueueConfig, RedisConfig, ResultcenterConfig, UpConfig,
+    AppendFsync, ConnectConfig, DatacenterConfig, DbsvrConfig, FeedConfig, LogConfig, LogFormat, LogicConfig,
+    MatchesConfig, MetricsConfig, MysqlConfig, NodeConfig, PushsvrConfig, QueueConfig, RedisConfig, ResultcenterConfig,
+    UpConfig,
 };
 pub use self::validate::MIN_SECRET_BYTES;
 
@@ -40,6 +41,7 @@ pub struct Config {
     pub resultcenter: ResultcenterConfig,
     pub pushsvr: PushsvrConfig,
     pub dbsvr: DbsvrConfig,
+    pub datacenter: DatacenterConfig,
     pub metrics: MetricsConfig,
     pub log: LogConfig,
     pub up: UpConfig,

@@ -199,6 +199,49 @@ pub struct PushsvrConfig {
     pub inbox_cap: usize,
 }
 
+/// datacenter: the match feeds it pulls, and the gm it applies them through.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatacenterConfig {
+    /// gm's base address (`http://127.0.0.1:7002`).
+    pub gm_url: String,
+    /// A staff token with the operator role (or admin): every change goes through gm's API, audited
+    /// under this token's name. Needed when a feed is configured.
+    #[serde(serialize_with = "super::gm::no_secret")]
+    pub token: secrecy::SecretString,
+    /// Every gm call waits at most this long, ms.
+    pub gm_timeout_ms: u64,
+    pub feeds: Vec<FeedConfig>,
+}
+
+/// One match feed.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedConfig {
+    /// Names the feed in logs, metrics and the audit trail.
+    pub name: String,
+    /// An http(s) URL answering the feed document (docs/gm.md "Data feeds").
+    pub url: String,
+    /// How often it is pulled, ms (default 60000).
+    #[serde(default = "feed_interval")]
+    pub interval_ms: u64,
+    /// How long one pull may take, ms (default 10000).
+    #[serde(default = "feed_timeout")]
+    pub timeout_ms: u64,
+    /// Settle a match as soon as the feed reports its winner (default false: the result waits in
+    /// the match's `feed_result` for staff to confirm with one click).
+    #[serde(default)]
+    pub auto_settle: bool,
+}
+
+fn feed_interval() -> u64 {
+    60_000
+}
+
+fn feed_timeout() -> u64 {
+    10_000
+}
+
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DbsvrConfig {

@@ -45,6 +45,10 @@ impl Config {
                 "invalid configuration: {setting} is shorter than {MIN_SECRET_BYTES} bytes (empty = callbacks refused)"
             );
         }
+        let token = self.datacenter.token.expose_secret();
+        if is_placeholder(token) {
+            bail!("invalid configuration: datacenter.token is still a CHANGE-ME placeholder; give it a gm staff token");
+        }
         for (url, setting) in [
             (&self.redis.url, "redis.url (MATCHDAY__REDIS__URL)"),
             (&self.mysql.url, "mysql.url (MATCHDAY__MYSQL__URL)"),
@@ -147,6 +151,21 @@ impl Config {
             bail!(
                 "invalid configuration: resultcenter.workers/batch/split_into and pushsvr.workers/poll_interval_ms/inbox_cap must be at least 1"
             );
+        }
+        let mut names = std::collections::HashSet::new();
+        for f in &self.datacenter.feeds {
+            if f.name.is_empty() || !names.insert(f.name.as_str()) {
+                bail!("invalid configuration: datacenter.feeds need names, each once (found {:?})", f.name);
+            }
+            if !(f.url.starts_with("http://") || f.url.starts_with("https://")) {
+                bail!("invalid configuration: datacenter.feeds[{:?}].url must be an http(s) URL", f.name);
+            }
+            if f.interval_ms < 1000 || f.timeout_ms == 0 {
+                bail!(
+                    "invalid configuration: datacenter.feeds[{:?}]: interval_ms at least 1000, timeout_ms at least 1",
+                    f.name
+                );
+            }
         }
         let d = &self.dbsvr;
         if d.workers == 0

@@ -123,6 +123,9 @@ pub struct GmMatch {
     pub stream_url: Option<String>,
     /// The record's version: every edit, state change and odds change raises it.
     pub ver: u64,
+    /// The winner a data feed reports (datacenter), waiting for staff to confirm it as the result.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feed_result: Option<String>,
     /// Every market of the match, its default market first (`match_id` = the market's id; the
     /// fields above are the default market's), each with its own state, odds, pool and actions
     /// (`/api/matches/{id}/markets/{market_id}/...`). Empty in a market's own entry.
@@ -138,6 +141,7 @@ impl GmMatch {
             market: m.market,
             stream_url: m.stream_url,
             ver: m.ver,
+            feed_result: m.feed_result,
             markets: Vec::new(),
             match_id: m.id,
             kind: m.kind,
@@ -271,6 +275,9 @@ pub struct EditMatch {
     /// The default market's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub market: Option<String>,
+    /// The winner a data feed reports, for staff to confirm (an option key; "" removes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed_result: Option<String>,
     /// The default market's options, replaced whole.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options: Option<Vec<OptionBody>>,
@@ -371,6 +378,7 @@ impl EditMatch {
             && self.kind.is_none()
             && self.stream_url.is_none()
             && self.market.is_none()
+            && self.feed_result.is_none()
             && self.options.is_none()
             && self.min_stake.is_none()
             && self.max_stake.is_none()

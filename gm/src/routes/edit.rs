@@ -34,6 +34,16 @@ pub async fn edit_match(
     let mut fields = body.descriptive_fields(&st.cfg.matches.types)?;
     let target = Target::Match(mid);
     let m = target.load(&st).await?;
+    if let Some(winner) = &body.feed_result {
+        if !winner.is_empty() && m.option(winner).is_none() {
+            let keys: Vec<&str> = m.options.iter().map(|o| o.key.as_str()).collect();
+            return Err(ApiError::invalid(
+                "feed_result",
+                format!("no option {winner:?}; options: {}", keys.join(", ")),
+            ));
+        }
+        fields.extend(["feed_result".to_owned(), winner.clone()]);
+    }
     let (terms, changes_terms) =
         edit_fields(&m, body.market.as_ref(), body.options.as_ref(), body.min_stake, body.max_stake)?;
     fields.extend(terms);
