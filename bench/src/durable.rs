@@ -97,7 +97,7 @@ async fn run(cfg: &Config, redis: &Redis) -> anyhow::Result<DurableReport> {
     service.await??;
     drained?;
 
-    let pool = dbsvr::pool(&cfg.mysql.url, 2)?;
+    let pool = common::mysql::pool(&cfg.mysql.url, 2)?;
     let result = async {
         let options = || dbsvr::verify::Options { sample: None, seed: None };
         let verified = dbsvr::verify::run(redis, &pool, options()).await?;

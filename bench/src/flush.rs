@@ -99,7 +99,7 @@ async fn measure(
         .rev()
         .map(|r| dbsvr::rows::decode(r).map_err(|e| anyhow::anyhow!(e)))
         .collect::<Result<_, _>>()?;
-    let pool = dbsvr::pool(ceiling_url, cfg.dbsvr.pool_size)?;
+    let pool = common::mysql::pool(ceiling_url, cfg.dbsvr.pool_size)?;
     let started = Instant::now();
     for chunk in rows.chunks(batch) {
         let chunk: Vec<dbsvr::rows::Row> = chunk.iter().flatten().cloned().collect();

@@ -40,6 +40,7 @@ pub mod ids;
 pub mod keys;
 pub mod limits;
 pub mod matches;
+pub mod mysql;
 pub mod net;
 pub mod proxy;
 pub mod push_lists;

@@ -20,11 +20,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use anyhow::Context;
 use common::service::{Consumers, run_consumers};
 use common::{Config, Redis, Shutdown};
 use sqlx::MySqlPool;
-use sqlx::mysql::MySqlPoolOptions;
 
 /// Counters of a dbsvr process, readable by tests and mirrored to Prometheus.
 #[derive(Debug, Default)]
@@ -47,14 +45,7 @@ impl Stats {
     }
 }
 
-/// Connects a pool to `url`; does not fail while MySQL is down (connections are made on use).
-pub fn pool(url: &str, size: u32) -> anyhow::Result<MySqlPool> {
-    MySqlPoolOptions::new()
-        .max_connections(size)
-        .acquire_timeout(Duration::from_secs(3))
-        .connect_lazy(url)
-        .context("mysql.url is not a valid MySQL URL")
-}
+use common::mysql::pool;
 
 /// The readiness probe of MySQL (`/readyz` of dbsvr): `SELECT 1` on a one-connection pool of its
 /// own, answered within [`MysqlProbe::TIMEOUT`].

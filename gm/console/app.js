@@ -134,6 +134,51 @@ const when = (ms) => (ms ? new Date(Number(ms)).toLocaleString() : "—");
 const pill = (name) => h("span", { class: `pill ${name}`, "data-state": name }, name);
 const field = (form, name) => form.elements[name].value.trim();
 
+// Previous / Next over a list of `size` per page, starting at `offset`, of which `shown` came back;
+// with `total` known the range says "of total", else the next page exists while this one is full.
+// `go(offset)` shows another page. Ids: #prev, #next and #page-range (one pager per page).
+function pager(offset, shown, size, total, go) {
+  const last = total == null ? shown < size : offset + shown >= total;
+  const range = shown ? ` ${offset + 1}–${offset + shown}${total == null ? "" : ` of ${total}`} ` : " none ";
+  return h("div", { id: "pager" },
+    h("button", { class: "secondary", id: "prev", disabled: offset === 0, onclick: () => go(Math.max(0, offset - size)) }, "Previous"),
+    h("span", { id: "page-range" }, range),
+    h("button", { class: "secondary", id: "next", disabled: last, onclick: () => go(offset + size) }, "Next"));
+}
+
+// A list page's query: its parameters, offset and page size (`limit` in the address, else PAGE);
+// `go(offset)` moves to another page of the same query.
+function paged(base, query) {
+  const params = new URLSearchParams(query);
+  const offset = Number(params.get("offset") || 0);
+  const size = Number(params.get("limit") || PAGE);
+  const go = (to) => {
+    const q = new URLSearchParams(params);
+    q.set("offset", String(to));
+    location.hash = `${base}?${q}`;
+  };
+  const asked = new URLSearchParams(params);
+  asked.set("offset", String(offset));
+  asked.set("limit", String(size));
+  return { params, offset, size, go, query: asked };
+}
+
+// A filter form whose named fields become the list's address (empty ones left out).
+function filterForm(id, base, fields, params) {
+  const form = h("form", { id, onsubmit: (ev) => {
+    ev.preventDefault();
+    const q = new URLSearchParams();
+    for (const [name] of fields) if (field(form, name) !== "") q.set(name, field(form, name));
+    if (params.get("limit")) q.set("limit", params.get("limit"));
+    location.hash = `${base}?${q}`;
+  } },
+  fields.map(([name, label, attrs]) => attrs && attrs.options
+    ? h("label", {}, `${label} `, h("select", { name }, attrs.options.map(([v, text]) => h("option", { value: v, selected: (params.get(name) || "") === v }, text))))
+    : h("label", {}, `${label} `, h("input", { name, value: params.get(name) || "", ...(attrs || {}) }))),
+  h("button", { type: "submit", class: "secondary" }, "Show"));
+  return form;
+}
+
 function render(...nodes) {
   const main = document.getElementById("main");
   main.replaceChildren(...nodes);
@@ -202,18 +247,14 @@ async function matchesPage(query) {
   const page = (to) => {
     const q = new URLSearchParams(params);
     q.delete("limit");
-    q.set("offset", String(Math.max(0, to)));
+    q.set("offset", String(to));
     location.hash = `#/matches?${q}`;
   };
-  const pager = h("div", { id: "pager" },
-    h("button", { class: "secondary", id: "prev", disabled: offset === 0, onclick: () => page(offset - PAGE) }, "Previous"),
-    h("span", { id: "page-range" }, list.items.length ? ` ${offset + 1}–${offset + list.items.length} ` : " none "),
-    h("button", { class: "secondary", id: "next", disabled: list.items.length < PAGE, onclick: () => page(offset + PAGE) }, "Next"));
   const parts = [h("h1", {}, "Matches"), filter,
     h("table", { id: "match-list" }, h("thead", {}, h("tr", {}, ["id", "title", "type", "state", "starts", "bets", "allowed actions"].map((x) => h("th", {}, x)))),
       h("tbody", {}, rows.map((r, i) => h("tr", { class: "click", onclick: () => { location.hash = `#/matches/${list.items[i].match_id}`; } },
         r.map((c) => h("td", {}, c)))))),
-    pager];
+    pager(offset, list.items.length, PAGE, null, page)];
   if (!list.items.length) parts.push(h("p", { class: "muted" }, "No match."));
   if (can("operator")) parts.push(createForm(), importForm());
   render(...parts);
@@ -401,22 +442,58 @@ function oddsForm(m) {
 
 // ---------------------------------------------------------------- users
 
-async function usersPage(id) {
-  const find = h("form", { id: "find", onsubmit: (ev) => {
-    ev.preventDefault();
-    const q = field(find, "q");
-    location.hash = /^\d+$/.test(q) ? `#/users/${q}` : `#/users/name/${encodeURIComponent(q)}`;
-  } },
-  h("label", {}, "User id or name ", h("input", { name: "q", size: 20, required: true })),
-  h("button", { type: "submit", class: "secondary" }, "Find"));
+// The record's lists (users, bets, reports, the audit log) come from MySQL through gm: they follow
+// the live state by dbsvr's flush.
+async function usersPage(id, query) {
+  const list = paged("#/users", query || "");
+  const find = filterForm("find", "#/users", [["q", "Name or id", { size: 20, placeholder: "part of a name, or an id" }]], list.params);
   const parts = [h("h1", {}, "Users"), find];
   if (id) {
     const u = id.startsWith("name/")
       ? await api("GET", `/api/users?name=${encodeURIComponent(decodeURIComponent(id.slice(5)))}`)
       : await api("GET", `/api/users/${id}`);
     parts.push(userCard(u));
+    // The bets come from MySQL: the rest of the page shows without it.
+    try {
+      parts.push(await betList(`user_id=${u.user_id}`, `#/users/${u.user_id}`, query || "", "Bets"));
+    } catch (e) {
+      parts.push(h("p", { class: "muted", id: "bet-list" }, `Bets: ${explain(e)}`));
+    }
+    return render(...parts);
   }
+  const found = await api("GET", `/api/users/search?${list.query}`);
+  parts.push(h("table", { id: "user-list" }, h("thead", {}, h("tr", {}, ["id", "username", "balance", "since", ""].map((x) => h("th", {}, x)))),
+    h("tbody", {}, found.items.map((u) => h("tr", { class: "click", "data-user": u.user_id, onclick: () => { location.hash = `#/users/${u.user_id}`; } },
+      [u.user_id, u.username, u.balance, when(u.created_at), u.banned ? pill("banned") : ""].map((c) => h("td", {}, c)))))),
+  pager(list.offset, found.items.length, list.size, found.total, list.go));
+  if (!found.items.length) parts.push(h("p", { class: "muted" }, "No user."));
   render(...parts);
+}
+
+// A page of bets (`filter`: the API's query), paged within the page at `base`.
+async function betList(filter, base, query, title) {
+  const list = paged(base, query);
+  const asked = new URLSearchParams(filter);
+  asked.set("offset", String(list.offset));
+  asked.set("limit", String(list.size));
+  const bets = await api("GET", `/api/bets?${asked}`);
+  return h("div", {}, h("h2", {}, title),
+    h("table", { id: "bet-list" }, h("thead", {}, h("tr", {}, ["bet", "user", "match", "market", "option", "stake", "odds", "state", "payout", "placed"].map((x) => h("th", {}, x)))),
+      h("tbody", {}, bets.items.map((b) => h("tr", { "data-bet": b.bet_id },
+        [b.bet_id, b.user_id, b.match_id, b.market_id === b.match_id ? "—" : b.market_id, b.option, b.stake, (Number(b.odds) / 1000).toFixed(3),
+          pill(b.state), b.payout ?? "—", when(b.ts)].map((c) => h("td", {}, c)))))),
+    pager(list.offset, bets.items.length, list.size, bets.total, list.go),
+    bets.items.length ? "" : h("p", { class: "muted" }, "No bet."));
+}
+
+async function betsPage(query) {
+  const params = new URLSearchParams(query);
+  const form = filterForm("bet-filter", "#/bets", [["user_id", "User id", { size: 8 }], ["match_id", "Match id", { size: 8 }],
+    ["state", "State", { options: [["", "any"], ["open", "open"], ["won", "won"], ["lost", "lost"], ["refunded", "refunded"]] }],
+    ["from", "From", { type: "date" }], ["to", "To", { type: "date" }]], params);
+  const filter = new URLSearchParams();
+  for (const k of ["user_id", "match_id", "state", "from", "to"]) if (params.get(k)) filter.set(k, params.get(k));
+  render(h("h1", {}, "Bets"), form, await betList(filter.toString(), "#/bets", query, "Newest first"));
 }
 
 function userCard(u) {
@@ -425,9 +502,6 @@ function userCard(u) {
       h("h2", {}, `#${u.user_id} ${u.username} `, u.banned ? pill("banned") : "", u.online ? pill("online") : ""),
       h("div", {}, "Balance ", h("b", { id: "balance" }, u.balance), ` · since ${when(u.created_at)}`),
       u.ban ? h("div", {}, `Banned by ${u.ban.by} on ${when(u.ban.at)}: ${u.ban.reason}`) : ""),
-    h("h2", {}, "Recent bets"),
-    table(["bet", "match", "option", "stake", "odds", "state", "payout", "placed"], (u.recent_bets || []).map((b) =>
-      [b.bet_id, b.match_id, b.option, b.stake, (Number(b.odds) / 1000).toFixed(3), b.state, b.payout ?? "—", when(b.ts)])),
     h("h2", {}, "Ledger"),
     table(["when", "change", "balance", "reason", "ref"], (u.recent_ledger || []).map((l) =>
       [when(l.ts), l.delta > 0 ? `+${l.delta}` : l.delta, l.balance, l.reason, l.ref])),
@@ -532,6 +606,83 @@ async function deadEntries(list) {
   }
 }
 
+// ---------------------------------------------------------------- reports and the audit log
+
+const REPORT_COLUMNS = [["bets", "bets"], ["bettors", "bettors"], ["stakes", "staked"], ["payouts", "paid out"], ["refunds", "refunded"],
+  ["open", "open"], ["house", "house result"]];
+
+async function reportsPage(query) {
+  const list = paged("#/reports", query || "");
+  const by = list.params.get("by") || "day";
+  const form = filterForm("report-filter", "#/reports", [
+    ["by", "By", { options: [["day", "day"], ["match", "match"], ["market", "market"], ["type", "game type"]] }],
+    ["from", "From", { type: "date" }], ["to", "To", { type: "date" }], ["type", "Game type", { size: 8 }]], list.params);
+  const q = new URLSearchParams(list.query);
+  q.delete("by");
+  const r = await api("GET", `/api/reports/${by}?${q}`);
+  const days = by === "day";
+  const reasons = [...new Set([r.totals, ...r.items].flatMap((row) => Object.keys(row.deposits || {})))].sort();
+  const headers = ["", ...REPORT_COLUMNS.map(([, label]) => label), ...(days ? ["new users", ...reasons.map((x) => `deposits: ${x}`)] : [])];
+  const cells = (row) => [row.label ? `${row.key} ${row.label}` : row.key, ...REPORT_COLUMNS.map(([k]) => row[k]),
+    ...(days ? [row.new_users, ...reasons.map((x) => (row.deposits || {})[x] || 0)] : [])];
+  const csv = h("button", { class: "secondary", id: "report-csv", onclick: () => download(`/api/reports/${by}?${q}&format=csv`) }, "Download CSV");
+  render(h("h1", {}, "Reports"), form,
+    h("p", { class: "muted" }, `${r.from} to ${r.to} (UTC), from the MySQL record. Staked − paid out − refunded = house result; `
+      + "it is final once nothing is open. Logins are not recorded in MySQL: a day's active players are its bettors."),
+    chart(r.items), h("table", { id: "report-table" }, h("thead", {}, h("tr", {}, headers.map((x) => h("th", {}, x)))),
+      h("tbody", {}, r.items.map((row) => h("tr", { "data-key": row.key }, cells(row).map((c) => h("td", {}, c))))),
+      h("tfoot", {}, h("tr", { "data-key": "total" }, cells(r.totals).map((c) => h("th", {}, c))))),
+    pager(list.offset, r.items.length, list.size, r.total, list.go), csv);
+}
+
+// Staked and paid out per row as bars (SVG drawn here: no chart library, no network).
+function chart(rows) {
+  const NS = "http://www.w3.org/2000/svg";
+  const svg = (tag, attrs, ...kids) => {
+    const el = document.createElementNS(NS, tag);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+    for (const k of kids) el.append(k);
+    return el;
+  };
+  const top = Math.max(1, ...rows.flatMap((r) => [r.stakes, r.payouts + r.refunds]));
+  const W = 28, H = 140;
+  const g = rows.map((r, i) => {
+    const bar = (value, dx, cls, what) => svg("rect", { x: i * W + dx, y: H - (H * value) / top, width: 10, height: (H * value) / top, class: cls },
+      svg("title", {}, `${r.key}: ${what} ${value}`));
+    return svg("g", { "data-key": r.key }, bar(r.stakes, 4, "staked", "staked"), bar(r.payouts + r.refunds, 14, "paid", "paid out and refunded"));
+  });
+  return h("figure", { id: "report-chart" }, svg("svg", { width: Math.max(W, rows.length * W), height: H + 2, role: "img" }, ...g),
+    h("figcaption", { class: "muted" }, h("span", { class: "key staked" }), " staked  ", h("span", { class: "key paid" }), " paid out and refunded"));
+}
+
+// Fetches a file with the staff token (a plain link could not send it) and saves it.
+async function download(path) {
+  try {
+    const res = await fetch(path, { headers: { Authorization: `Bearer ${state.token}` } });
+    if (!res.ok) throw new ApiError(res.status, String(res.status), await res.text());
+    const name = (res.headers.get("content-disposition") || "").match(/filename="([^"]+)"/);
+    const a = h("a", { href: URL.createObjectURL(await res.blob()), download: name ? name[1] : "report.csv" });
+    document.body.append(a);
+    a.click();
+    a.remove();
+  } catch (e) {
+    showError(e);
+  }
+}
+
+async function auditPage(query) {
+  const list = paged("#/audit", query || "");
+  const form = filterForm("audit-filter", "#/audit", [["who", "Who", { size: 10 }], ["action", "Action", { size: 12, placeholder: "match. or user.grant" }],
+    ["target", "Target", { size: 12, placeholder: "match:12" }], ["from", "From", { type: "date" }], ["to", "To", { type: "date" }]], list.params);
+  const log = await api("GET", `/api/audit?${list.query}`);
+  render(h("h1", {}, "Audit log"), form,
+    h("table", { id: "audit-list" }, h("thead", {}, h("tr", {}, ["when", "who", "role", "action", "target", "request"].map((x) => h("th", {}, x)))),
+      h("tbody", {}, log.items.map((e) => h("tr", { "data-action": e.action },
+        [when(e.ts), e.who, e.role, e.action, e.target, h("code", {}, JSON.stringify(e.payload))].map((c) => h("td", {}, c)))))),
+    pager(list.offset, log.items.length, list.size, log.total, list.go),
+    log.items.length ? "" : h("p", { class: "muted" }, "Nothing matches."));
+}
+
 async function statsPage() {
   const s = await api("GET", "/api/stats");
   const fig = (label, v) => h("div", { class: "figure" }, label, h("b", {}, v));
@@ -557,10 +708,14 @@ async function route() {
   document.getElementById("nav").hidden = false;
   document.getElementById("signout").hidden = false;
   document.getElementById("who").textContent = `${state.who.name} (${state.who.role})`;
+  for (const a of document.querySelectorAll("#nav a[data-role]")) a.hidden = !can(a.dataset.role);
   for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.page === (parts[0] || "matches"));
   try {
     switch (parts[0]) {
-      case "users": return await usersPage(parts.slice(1).join("/"));
+      case "users": return await usersPage(parts.slice(1).join("/"), query);
+      case "bets": return await betsPage(query || "");
+      case "reports": return await reportsPage(query);
+      case "audit": return await auditPage(query);
       case "announcements": return announcementsPage();
       case "ops": return await opsPage();
       case "stats": return await statsPage();

@@ -33,7 +33,7 @@ pub enum ApiError {
     /// The request conflicts with the current state (an illegal transition, a balance too low…).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
-    /// A dependency (Redis) is unavailable; retry.
+    /// A dependency (Redis, or MySQL for the record's reads) is unavailable; retry.
     #[error("service unavailable, retry shortly")]
     Unavailable,
     /// The body is larger than `gm.max_body_bytes`.
@@ -175,6 +175,15 @@ impl From<common::bets::ReadError> for ApiError {
             common::bets::ReadError::Redis(e) => e.into(),
             common::bets::ReadError::Bad(why) => anyhow::anyhow!(why).into(),
         }
+    }
+}
+
+/// MySQL (the record gm reads reports and lists from) away, or refusing the query: 503 with
+/// Retry-After, logged.
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> ApiError {
+        tracing::warn!(error = %e, "MySQL query failed");
+        ApiError::Unavailable
     }
 }
 

@@ -39,7 +39,13 @@ pub use auth::authenticate;
 pub struct AppState {
     pub redis: Redis,
     pub cfg: Arc<Config>,
+    /// The MySQL record (reports, the audit log, user and bet lists); connected on first use, so gm
+    /// runs without MySQL and those routes answer 503 `unavailable` meanwhile.
+    pub mysql: sqlx::MySqlPool,
 }
+
+/// Connections gm keeps to MySQL (reads by staff only).
+const MYSQL_POOL: u32 = 4;
 
 /// gm's listeners: the staff API's, and optionally the payment provider's (`gm.payments_listen`).
 pub struct Listeners {
@@ -168,7 +174,8 @@ pub async fn run(cfg: Config, listeners: impl Into<Listeners>, shutdown: Shutdow
     let header_timeout = Duration::from_millis(cfg.gm.header_timeout_ms);
     let front = serve::front(&cfg.gm)?;
     let scheme = front.scheme();
-    let state = AppState { redis: redis.clone(), cfg: Arc::new(cfg) };
+    let mysql = common::mysql::pool(&cfg.mysql.url, MYSQL_POOL)?;
+    let state = AppState { redis: redis.clone(), cfg: Arc::new(cfg), mysql: mysql.clone() };
     tracing::info!(listen = %addr, "gm listening on {scheme}://{addr}");
     match (payments, payments_addr) {
         (Some(payments), Some(paddr)) => {
@@ -187,6 +194,7 @@ pub async fn run(cfg: Config, listeners: impl Into<Listeners>, shutdown: Shutdow
         _ => common::http::serve(listener, front, router(state), header_timeout, shutdown.clone()).await,
     }
     heartbeat.stopped().await;
+    mysql.close().await;
     redis.close().await;
     Ok(())
 }

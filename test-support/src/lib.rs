@@ -368,7 +368,7 @@ impl TestDb {
         let name = format!("mdt_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
         let url = format!("{server}/{name}");
         dbsvr::schema::migrate(&url).await.expect("MariaDB must be running for the tests (scripts/deps.sh starts it)");
-        let pool = dbsvr::pool(&url, 4).expect("pool");
+        let pool = common::mysql::pool(&url, 4).expect("pool");
         TestDb { url, pool, name, server }
     }
 }

@@ -8,7 +8,7 @@
 // Prints "OPEN <match id>" once betting is open (the Rust side then places bets) and
 // "SETTLED <match id>" at the end; exits non-zero with the reason on any failure.
 import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 
 const { GM_URL, ADMIN_TOKEN, VIEWER_TOKEN, SHOTS } = process.env;
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
@@ -119,11 +119,14 @@ try {
   check((await page.textContent("#settlement")).includes(`${BETS} of ${BETS} bets settled`), "settlement finished");
   await shot("05-match-settled");
 
-  // A player found by name: balance, bets, ledger; taking coins back asks first.
+  // A player found by name (from the MySQL record): balance, bets, ledger; taking coins back asks first.
   await page.goto(`${GM_URL}/#/users`);
   await page.fill("#find input[name=q]", "FAN0");
   await page.click("#find button");
+  await page.waitForFunction(() => document.querySelectorAll("#user-list tbody tr").length === 1);
+  await page.click("#user-list tbody tr");
   await page.waitForSelector("#user h2:has-text('fan0')");
+  check((await page.$$("#bet-list tbody tr")).length === 1, "the player's bet is listed");
   const before = Number(await page.textContent("#balance"));
   await page.fill("#grant input[name=amount]", "-5");
   await page.fill("#grant input[name=reason]", "console test correction");
@@ -146,6 +149,52 @@ try {
   const grants = user.recent_ledger.filter((l) => l.reason === "grant" && l.ref.includes("console double click"));
   check(grants.length === 1, `one grant for a double click, found ${grants.length}`);
   check(user.balance === before - 5 + 7, `the balance moved by 7 once: ${user.balance}`);
+
+  // Users searched and paged, two per page: the three fans, newest first.
+  const names = () => page.$$eval("#user-list tbody tr", (trs) => trs.map((tr) => tr.children[1].textContent));
+  await page.goto(`${GM_URL}/#/users?q=fan&limit=2`);
+  await page.waitForSelector(`#page-range:has-text('1–2 of ${BETS}')`);
+  const firstPage = await names();
+  await page.click("#next");
+  await page.waitForSelector(`#page-range:has-text('3–3 of ${BETS}')`);
+  const fans = [...firstPage, ...(await names())].sort();
+  check(JSON.stringify(fans) === JSON.stringify(["fan0", "fan1", "fan2"]), `the pages hold every fan once: ${fans}`);
+  check(await page.isDisabled("#next"), "the last page");
+  await shot("06b-users");
+
+  // Bets of the match, paged; then filtered by state.
+  await page.goto(`${GM_URL}/#/bets?match_id=${mid}&limit=2`);
+  await page.waitForSelector(`#page-range:has-text('1–2 of ${BETS}')`);
+  await page.click("#next");
+  await page.waitForFunction(() => document.querySelectorAll("#bet-list tbody tr").length === 1);
+  await page.selectOption("#bet-filter select[name=state]", "won");
+  await page.click("#bet-filter button");
+  await page.waitForSelector("#page-range:has-text('of 2')");
+  check((await page.$$eval("#bet-list [data-state]", (p) => p.map((x) => x.textContent))).every((s) => s === "won"), "only won bets");
+
+  // Reports: the last seven days by day, as a table, a chart and a CSV file.
+  await page.goto(`${GM_URL}/#/reports`);
+  await page.waitForSelector("#report-table tfoot tr");
+  const total = await page.$$eval("#report-table tfoot th", (ths) => ths.map((th) => th.textContent));
+  check(total[0] === "total" && total[1] === String(BETS) && total[3] === String(100 * BETS), `the totals: ${total}`);
+  check((await page.$$("#report-table tbody tr")).length === 7, "a row per day");
+  check((await page.$$("#report-chart rect")).length === 14, "two bars per day");
+  const [file] = await Promise.all([page.waitForEvent("download"), page.click("#report-csv")]);
+  const csv = readFileSync(await file.path(), "utf8").trim().split("\n");
+  check(csv[0].startsWith("key,label,bets,bettors,stakes") && csv.length === 9, `the CSV has a header, 7 days and the total: ${csv.length} lines`);
+  check(csv[8].startsWith(`total,,${BETS},${BETS},${100 * BETS},`), `the CSV's total: ${csv[8]}`);
+  await shot("06c-reports");
+
+  // The audit log of the match, then only its result.
+  await page.goto(`${GM_URL}/#/audit?target=match:${mid}`);
+  await page.waitForSelector("#audit-list tbody tr");
+  const actions = await page.$$eval("#audit-list tbody tr", (trs) => trs.map((tr) => tr.dataset.action));
+  check(["match.create", "match.approve", "match.open", "match.start", "match.result"].every((a) => actions.includes(a)), `the match's actions: ${actions}`);
+  await page.fill("#audit-filter input[name=action]", "match.result");
+  await page.click("#audit-filter button");
+  await page.waitForFunction(() => document.querySelectorAll("#audit-list tbody tr").length === 1);
+  check((await page.textContent("#audit-list tbody tr")).includes("ada"), "the result names who set it");
+  await shot("06d-audit");
 
   // An announcement now.
   await page.goto(`${GM_URL}/#/announcements`);
@@ -187,11 +236,20 @@ try {
   await viewer.click("#signin button");
   await viewer.waitForSelector("#who:has-text('viewer')");
   check(!(await viewer.isVisible("#create")), "a viewer has no create form");
+  check(await viewer.isHidden("#nav a[data-page=audit]"), "a viewer is not offered the audit log");
   await viewer.goto(`${GM_URL}/#/matches/${mid}`);
   await viewer.waitForSelector("h1 [data-state]");
   check((await viewer.$$("#actions button, #result, #odds")).length === 0, "a viewer has no lifecycle, result or odds controls");
   await viewer.screenshot({ path: `${SHOTS}/10-viewer-match.png`, fullPage: true });
   console.log(`SETTLED ${mid}`);
+} catch (e) {
+  // What the page showed when it failed, for the log.
+  for (const p of browser.contexts().flatMap((c) => c.pages())) {
+    const shown = await p.evaluate(() => [location.hash, document.getElementById("error")?.textContent,
+      document.getElementById("main")?.innerText.slice(0, 2000)]).catch(() => []);
+    console.error("page at failure:", JSON.stringify(shown));
+  }
+  throw e;
 } finally {
   await browser.close();
 }

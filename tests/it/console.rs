@@ -29,11 +29,15 @@ async fn staff_run_a_match_from_the_console_in_a_browser_and_a_viewer_cannot_cha
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(PathBuf::from(&chromium).exists(), "{chromium} is missing: run scripts/deps.sh (apt-get install chromium)");
 
-    let env = TestEnv::new().await;
+    let mut env = TestEnv::new().await;
+    // dbsvr writes the MySQL record the reports, audit log and user and bet lists read.
+    let db = test_support::TestDb::new().await;
+    env.cfg.mysql.url = db.url.clone();
     let stack = Stack::spawn(env.cfg.clone()).await;
     let gm_addr = test_support::spawn_gm(env.cfg.clone(), &stack.shutdown).await;
     test_support::spawn_resultcenter(env.cfg.clone(), &stack.shutdown);
     test_support::spawn_pushsvr(env.cfg.clone(), &stack.shutdown);
+    test_support::spawn_dbsvr(env.cfg.clone(), &stack.shutdown);
 
     // The API refuses a viewer's changes whatever the page draws.
     let gm = Gm::new(gm_addr);

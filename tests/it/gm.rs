@@ -456,7 +456,7 @@ async fn snapshot_wallet(env: &TestEnv, uid: u64) -> (BTreeMap<String, String>, 
     (w, env.llen(&env.keys().ledger(uid)).await, env.lanes_len(&env.keys().outboxes()).await)
 }
 
-fn sig_for_body(body: &[u8]) -> String {
+pub(crate) fn sig_for_body(body: &[u8]) -> String {
     sign(body, PAYMENT_SECRET)
 }
 

@@ -37,6 +37,7 @@ mod queue_batch;
 mod real_addr;
 mod recovery;
 mod replication;
+mod reports;
 mod scaling;
 mod settle;
 mod store;

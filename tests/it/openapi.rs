@@ -52,6 +52,11 @@ const CONTRACT: &[(&str, &str)] = &[
     ("patch", "/api/matches/{id}/markets/{market_id}"),
     // Extensions: Lua handlers (issue 9).
     ("post", "/api/ops/reload"),
+    // Extensions: reports and the record's lists (issue 22).
+    ("get", "/api/reports/{by}"),
+    ("get", "/api/audit"),
+    ("get", "/api/users/search"),
+    ("get", "/api/bets"),
 ];
 
 fn python() -> PathBuf {

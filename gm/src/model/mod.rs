@@ -1,15 +1,18 @@
 //! Request and response bodies of the API, and their validation.
 //!
 //! By what they are about: matches.rs (matches, imports, odds, results), users.rs (users, staff,
-//! bans), wallet.rs (grants, payments), ops.rs (announcements, figures, nodes, drain, queues).
+//! bans), wallet.rs (grants, payments), ops.rs (announcements, figures, nodes, drain, queues), record.rs (reports, the
+//! audit log, and user and bet lists: what gm reads from MySQL).
 
 mod matches;
 mod ops;
+mod record;
 mod users;
 mod wallet;
 
 pub use self::matches::*;
 pub use self::ops::*;
+pub use self::record::*;
 pub use self::users::*;
 pub use self::wallet::*;
 

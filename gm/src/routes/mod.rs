@@ -1,6 +1,7 @@
 //! Every route, registered with its OpenAPI description (utoipa), so the document cannot miss one.
 
 pub mod announcements;
+pub mod audit_log;
 pub mod bans;
 pub mod dead;
 pub mod drain;
@@ -11,6 +12,8 @@ pub mod matches;
 pub mod ops;
 pub mod payments;
 pub mod reload;
+pub mod reports;
+pub mod search;
 pub mod staff;
 pub mod users;
 
@@ -31,6 +34,7 @@ use crate::AppState;
         (name = "lifecycle", description = "state changes, odds and results (409 when not allowed)"),
         (name = "markets", description = "a match's markets: add one; each one's state, odds and result"),
         (name = "users"), (name = "payments"), (name = "announcements"), (name = "ops"),
+        (name = "reports", description = "reports and the audit log, from the MySQL record"),
     )
 )]
 struct ApiDoc;
@@ -64,6 +68,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(markets::odds))
         .routes(routes!(markets::act))
         .routes(routes!(users::find))
+        .routes(routes!(search::users))
+        .routes(routes!(search::bets))
         .routes(routes!(users::detail))
         .routes(routes!(staff::whoami))
         .routes(routes!(users::grant))
@@ -78,6 +84,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(dead::lists))
         .routes(routes!(dead::entries))
         .routes(routes!(dead::requeue))
+        .routes(routes!(reports::report))
+        .routes(routes!(audit_log::list))
 }
 
 /// The payment provider's callback, which may be served on a listener of its own
