@@ -33,10 +33,13 @@ fn date(ms: i64) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day())
 }
 
+/// A bet's row: id, uid, match_id, market_id, stake, state, payout, ts.
+type BetRow = (u64, u64, u64, u64, i64, String, Option<i64>, i64);
+
 /// The rows of the record a report is recomputed from.
 struct Record {
     /// id, uid, match_id, market_id, stake, state, payout, ts
-    bets: Vec<(u64, u64, u64, u64, i64, String, Option<i64>, i64)>,
+    bets: Vec<BetRow>,
     /// delta, reason, ts
     ledger: Vec<(i64, String, i64)>,
     /// created_at
@@ -66,11 +69,7 @@ impl Record {
     }
 
     /// key, label and the bet figures of `bets`.
-    fn row<'a>(
-        key: String,
-        label: String,
-        bets: impl Iterator<Item = &'a (u64, u64, u64, u64, i64, String, Option<i64>, i64)>,
-    ) -> Value {
+    fn row<'a>(key: String, label: String, bets: impl Iterator<Item = &'a BetRow>) -> Value {
         let (mut n, mut uids, mut stakes, mut payouts, mut refunds, mut open) = (0, BTreeSet::new(), 0, 0, 0, 0);
         for (_, uid, _, _, stake, state, payout, _) in bets {
             n += 1;
