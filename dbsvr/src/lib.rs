@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use common::mysql::pool;
 use common::service::{Consumers, run_consumers};
 use common::{Config, Redis, Shutdown};
 use sqlx::MySqlPool;
@@ -44,8 +45,6 @@ impl Stats {
         self.flushed.load(Ordering::Relaxed)
     }
 }
-
-use common::mysql::pool;
 
 /// The readiness probe of MySQL (`/readyz` of dbsvr): `SELECT 1` on a one-connection pool of its
 /// own, answered within [`MysqlProbe::TIMEOUT`].

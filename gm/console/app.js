@@ -226,27 +226,17 @@ const PAGE = 20;
 async function matchesPage(query) {
   const params = new URLSearchParams(query);
   const offset = Number(params.get("offset") || 0);
-  params.set("limit", String(PAGE));
-  const list = await api("GET", `/api/matches?${params}`);
-  const filter = h("form", { id: "filter", onsubmit: (ev) => {
-    ev.preventDefault();
-    const q = new URLSearchParams();
-    if (field(filter, "state") !== "") q.set("state", field(filter, "state"));
-    if (field(filter, "type") !== "") q.set("type", field(filter, "type"));
-    if (field(filter, "q") !== "") q.set("q", field(filter, "q"));
-    location.hash = `#/matches?${q}`;
-  } },
-  h("label", {}, "Search ", h("input", { name: "q", size: 16, placeholder: "title or team", value: params.get("q") || "" })),
-  h("label", {}, "State ", h("select", { name: "state" }, h("option", { value: "" }, "any"),
-    STATES.map(([c, n]) => h("option", { value: c, selected: params.get("state") === String(c) }, `${c} ${n}`)))),
-  h("label", {}, "Type ", h("input", { name: "type", size: 10, value: params.get("type") || "" })),
-  h("button", { type: "submit", class: "secondary" }, "Filter"));
+  const asked = new URLSearchParams(params);
+  asked.set("limit", String(PAGE));
+  const list = await api("GET", `/api/matches?${asked}`);
+  const filter = filterForm("filter", "#/matches", [["q", "Search", { size: 16, placeholder: "title or team" }],
+    ["state", "State", { options: [["", "any"], ...STATES.map(([c, n]) => [String(c), `${c} ${n}`])] }],
+    ["type", "Type", { size: 10 }]], params);
   const rows = list.items.map((m) => [m.match_id, m.title, m.type, pill(m.state_name), when(m.start_at), m.bet_count,
     h("span", {}, m.actions.length && can("operator") ? m.actions.join(", ") : "—")]);
   // Pages of PAGE: the next exists while a page comes back full.
   const page = (to) => {
     const q = new URLSearchParams(params);
-    q.delete("limit");
     q.set("offset", String(to));
     location.hash = `#/matches?${q}`;
   };

@@ -68,6 +68,18 @@ pub enum ReportBy {
     Type,
 }
 
+impl ReportBy {
+    /// As the path and the CSV file's name say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReportBy::Day => "day",
+            ReportBy::Match => "match",
+            ReportBy::Market => "market",
+            ReportBy::Type => "type",
+        }
+    }
+}
+
 /// The range, filters, paging and format of a report.
 #[derive(Clone, Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -30,7 +30,7 @@ pub async fn list(
     if let Some(target) = q.target.filter(|s| !s.is_empty()) {
         f.text("target = ?", target);
     }
-    f.days("ts", q.from.as_deref(), q.to.as_deref())?;
+    f.days(q.from.as_deref(), q.to.as_deref())?;
     let total = f.count(&st.mysql, "gm_audit").await?;
     let rows: Vec<(String, String, String, String, String, String, u64)> = f
         .page(&st.mysql, "id, who, role, action, target, payload, ts", "gm_audit", "ts DESC, id DESC", limit, q.offset)

@@ -56,7 +56,7 @@ pub async fn report(
     if report.total > MAX_CSV_ROWS {
         return Err(ApiError::invalid("to", format!("{} rows: at most {MAX_CSV_ROWS} per export", report.total)));
     }
-    let name = format!("matchday-{}-{}-{}.csv", serde_plain(by), report.from, report.to);
+    let name = format!("matchday-{}-{}-{}.csv", by.name(), report.from, report.to);
     let body = to_csv(&report).map_err(anyhow::Error::from)?;
     Ok((
         [
@@ -82,15 +82,6 @@ impl Range {
     }
 }
 
-fn serde_plain(by: ReportBy) -> &'static str {
-    match by {
-        ReportBy::Day => "day",
-        ReportBy::Match => "match",
-        ReportBy::Market => "market",
-        ReportBy::Type => "type",
-    }
-}
-
 /// By day: each day of the page, and the range's totals. Coins come from the ledger (what moved
 /// that day: stakes of bets placed, payouts and refunds made, deposits by reason); bets, bettors
 /// and `open` from the bets placed that day; new users from sign-ups.
@@ -99,19 +90,7 @@ async fn by_day(pool: &MySqlPool, range: &Range, offset: u64, limit: u64) -> Res
     let first = range.from.0 + offset.min(total) as i64;
     let last = (first + limit as i64 - 1).min(range.to.0);
     let page = Range { from: Day(first), to: Day(last), kind: None };
-    let mut rows: BTreeMap<i64, ReportRow> = (first..=last)
-        .map(|d| {
-            (
-                d,
-                ReportRow {
-                    key: Day(d).to_string(),
-                    new_users: Some(0),
-                    deposits: Some(BTreeMap::new()),
-                    ..Default::default()
-                },
-            )
-        })
-        .collect();
+    let mut rows: BTreeMap<i64, ReportRow> = (first..=last).map(|d| (d, day_row(Day(d).to_string()))).collect();
     if first <= last {
         for (day, figures) in day_figures(pool, &page, true).await? {
             if let Some(row) = rows.get_mut(&day) {
@@ -131,6 +110,11 @@ async fn by_day(pool: &MySqlPool, range: &Range, offset: u64, limit: u64) -> Res
     })
 }
 
+/// A day's row before its figures: zeros, none new, no deposits.
+fn day_row(key: String) -> ReportRow {
+    ReportRow { key, new_users: Some(0), deposits: Some(BTreeMap::new()), ..Default::default() }
+}
+
 /// The day figures of `range`, per day (`daily`) or over the whole range (one row, day 0).
 async fn day_figures(pool: &MySqlPool, range: &Range, daily: bool) -> Result<BTreeMap<i64, ReportRow>, ApiError> {
     let (start, end) = range.ms();
@@ -138,7 +122,7 @@ async fn day_figures(pool: &MySqlPool, range: &Range, daily: bool) -> Result<BTr
         |col: &str| if daily { format!("CAST({col} DIV 86400000 AS SIGNED)") } else { "CAST(0 AS SIGNED)".into() };
     let group = if daily { "GROUP BY 1" } else { "" };
     let mut rows: BTreeMap<i64, ReportRow> = BTreeMap::new();
-    let blank = || ReportRow { new_users: Some(0), deposits: Some(BTreeMap::new()), ..Default::default() };
+    let blank = || day_row(String::new());
     let ledger: Vec<(i64, String, i64)> = sqlx::query_as(&format!(
         "SELECT {}, reason, CAST(SUM(delta) AS SIGNED) FROM ledger WHERE ts >= ? AND ts < ? GROUP BY 1, reason",
         day("ts")

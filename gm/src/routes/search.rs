@@ -81,7 +81,7 @@ pub async fn bets(
         }
         f.text("state = ?", state);
     }
-    f.days("ts", q.from.as_deref(), q.to.as_deref())?;
+    f.days(q.from.as_deref(), q.to.as_deref())?;
     let total = f.count(&st.mysql, "bets").await?;
     type Row = (u64, u64, u64, u64, String, i64, i64, String, Option<i64>, u64, Option<u64>);
     let rows: Vec<Row> = f
@@ -137,17 +137,13 @@ impl Filter {
         self.clause(sql, vec![Arg::Text(value)]);
     }
 
-    /// `col` (Unix ms) within the UTC days `from`..`to` (both included), each optional.
-    pub fn days(&mut self, col: &'static str, from: Option<&str>, to: Option<&str>) -> Result<(), ApiError> {
-        let (ge, lt) = match col {
-            "ts" => ("ts >= ?", "ts < ?"),
-            _ => unreachable!("a column the lists filter by day"),
-        };
+    /// `ts` (Unix ms) within the UTC days `from`..`to` (both included), each optional.
+    pub fn days(&mut self, from: Option<&str>, to: Option<&str>) -> Result<(), ApiError> {
         if let Some(from) = from.filter(|s| !s.is_empty()) {
-            self.clause(ge, vec![Arg::Int(Day::parse("from", from)?.start_ms())]);
+            self.clause("ts >= ?", vec![Arg::Int(Day::parse("from", from)?.start_ms())]);
         }
         if let Some(to) = to.filter(|s| !s.is_empty()) {
-            self.clause(lt, vec![Arg::Int(Day(Day::parse("to", to)?.0 + 1).start_ms())]);
+            self.clause("ts < ?", vec![Arg::Int(Day(Day::parse("to", to)?.0 + 1).start_ms())]);
         }
         Ok(())
     }
