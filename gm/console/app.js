@@ -6,7 +6,7 @@
 "use strict";
 
 const RANK = { viewer: 0, operator: 1, admin: 2 };
-const state = { token: sessionStorage.getItem("md.token") || "", who: null, timer: null, ticks: 0 };
+const state = { token: sessionStorage.getItem("md.token") || "", who: null, timer: null, ticks: 0, gen: 0 };
 
 // A request id made once per form as it is drawn: a retry or a double click of the same form sends
 // the same id, so gm applies it once (grants are idempotent by request id).
@@ -223,7 +223,7 @@ const DESTRUCTIVE = { cancel: "Cancel this match? Every stake will be refunded."
 
 const PAGE = 20;
 
-async function matchesPage(query) {
+async function matchesPage(query, show) {
   const params = new URLSearchParams(query);
   const offset = Number(params.get("offset") || 0);
   const asked = new URLSearchParams(params);
@@ -247,7 +247,7 @@ async function matchesPage(query) {
     pager(offset, list.items.length, PAGE, null, page)];
   if (!list.items.length) parts.push(h("p", { class: "muted" }, "No match."));
   if (can("operator")) parts.push(createForm(), importForm());
-  render(...parts);
+  show(...parts);
 }
 
 function createForm() {
@@ -290,7 +290,7 @@ function importForm() {
   return form;
 }
 
-async function matchPage(id) {
+async function matchPage(id, show) {
   const m = await api("GET", `/api/matches/${id}`);
   const total = Object.values(m.pool || {}).reduce((a, b) => a + b, 0);
   const settledShare = m.bet_count ? Math.round((100 * (m.settled || 0)) / m.bet_count) : 0;
@@ -327,7 +327,7 @@ async function matchPage(id) {
     if (["pending", "not_started", "betting_stopped", "open"].includes(m.state_name)) parts.push(oddsForm(m));
   }
   parts.push(marketsSection(m));
-  render(...parts);
+  if (!show(...parts)) return;
   // Live refresh while the match can still change; it waits while a form is being filled in.
   if (!["closed"].includes(m.state_name)) state.timer = setTimeout(refresh, 2000);
 }
@@ -434,7 +434,7 @@ function oddsForm(m) {
 
 // The record's lists (users, bets, reports, the audit log) come from MySQL through gm: they follow
 // the live state by dbsvr's flush.
-async function usersPage(id, query) {
+async function usersPage(id, query, show) {
   const list = paged("#/users", query || "");
   const find = filterForm("find", "#/users", [["q", "Name or id", { size: 20, placeholder: "part of a name, or an id" }]], list.params);
   const parts = [h("h1", {}, "Users"), find];
@@ -449,7 +449,7 @@ async function usersPage(id, query) {
     } catch (e) {
       parts.push(h("p", { class: "muted", id: "bet-list" }, `Bets: ${explain(e)}`));
     }
-    return render(...parts);
+    return show(...parts);
   }
   const found = await api("GET", `/api/users/search?${list.query}`);
   parts.push(h("table", { id: "user-list" }, h("thead", {}, h("tr", {}, ["id", "username", "balance", "since", ""].map((x) => h("th", {}, x)))),
@@ -457,7 +457,7 @@ async function usersPage(id, query) {
       [u.user_id, u.username, u.balance, when(u.created_at), u.banned ? pill("banned") : ""].map((c) => h("td", {}, c)))))),
   pager(list.offset, found.items.length, list.size, found.total, list.go));
   if (!found.items.length) parts.push(h("p", { class: "muted" }, "No user."));
-  render(...parts);
+  show(...parts);
 }
 
 // A page of bets (`filter`: the API's query), paged within the page at `base`.
@@ -476,14 +476,14 @@ async function betList(filter, base, query, title) {
     bets.items.length ? "" : h("p", { class: "muted" }, "No bet."));
 }
 
-async function betsPage(query) {
+async function betsPage(query, show) {
   const params = new URLSearchParams(query);
   const form = filterForm("bet-filter", "#/bets", [["user_id", "User id", { size: 8 }], ["match_id", "Match id", { size: 8 }],
     ["state", "State", { options: [["", "any"], ["open", "open"], ["won", "won"], ["lost", "lost"], ["refunded", "refunded"]] }],
     ["from", "From", { type: "date" }], ["to", "To", { type: "date" }]], params);
   const filter = new URLSearchParams();
   for (const k of ["user_id", "match_id", "state", "from", "to"]) if (params.get(k)) filter.set(k, params.get(k));
-  render(h("h1", {}, "Bets"), form, await betList(filter.toString(), "#/bets", query, "Newest first"));
+  show(h("h1", {}, "Bets"), form, await betList(filter.toString(), "#/bets", query, "Newest first"));
 }
 
 function userCard(u) {
@@ -532,11 +532,11 @@ function userCard(u) {
 
 // ---------------------------------------------------------------- announcements, operations, stats
 
-function announcementsPage() {
+function announcementsPage(show) {
   const parts = [h("h1", {}, "Announcements")];
   if (!can("operator")) {
     parts.push(h("p", { class: "muted" }, "Your role cannot send announcements."));
-    return render(...parts);
+    return show(...parts);
   }
   const form = h("form", { id: "announce", onsubmit: (ev) => {
     ev.preventDefault();
@@ -548,10 +548,10 @@ function announcementsPage() {
   h("label", {}, "When (empty = now) ", h("input", { name: "at", type: "datetime-local" })),
   h("button", { type: "submit" }, "Send"));
   parts.push(form);
-  render(...parts);
+  show(...parts);
 }
 
-async function opsPage() {
+async function opsPage(show) {
   const [nodes, queues] = await Promise.all([api("GET", "/api/nodes"), api("GET", "/api/queues")]);
   const drain = (n) => (can("admin") ? h("button", { class: "danger", "data-drain-node": n.id, "data-drain-role": n.role, onclick: () => {
     if (!confirm(`Drain ${n.role} ${n.id}? It stops taking work, finishes what it holds and exits.`)) return;
@@ -582,7 +582,7 @@ async function opsPage() {
     parts.push(h("h2", {}, "Lua handlers"), h("button", { id: "reload", onclick: () => act(() => api("POST", "/api/ops/reload"),
       (r) => `Reloaded on ${(r.nodes || []).length} logic process(es).`) }, "Reload on every logic process"));
   }
-  render(...parts);
+  show(...parts);
 }
 
 // The newest frames of a dead list, decoded (gm hides passwords and tokens).
@@ -601,7 +601,7 @@ async function deadEntries(list) {
 const REPORT_COLUMNS = [["bets", "bets"], ["bettors", "bettors"], ["stakes", "staked"], ["payouts", "paid out"], ["refunds", "refunded"],
   ["open", "open"], ["house", "house result"]];
 
-async function reportsPage(query) {
+async function reportsPage(query, show) {
   const list = paged("#/reports", query || "");
   const by = list.params.get("by") || "day";
   const form = filterForm("report-filter", "#/reports", [
@@ -616,7 +616,7 @@ async function reportsPage(query) {
   const cells = (row) => [row.label ? `${row.key} ${row.label}` : row.key, ...REPORT_COLUMNS.map(([k]) => row[k]),
     ...(days ? [row.new_users, ...reasons.map((x) => (row.deposits || {})[x] || 0)] : [])];
   const csv = h("button", { class: "secondary", id: "report-csv", onclick: () => download(`/api/reports/${by}?${q}&format=csv`) }, "Download CSV");
-  render(h("h1", {}, "Reports"), form,
+  show(h("h1", {}, "Reports"), form,
     h("p", { class: "muted" }, `${r.from} to ${r.to} (UTC), from the MySQL record. Staked − paid out − refunded = house result; `
       + "it is final once nothing is open. Logins are not recorded in MySQL: a day's active players are its bettors."),
     chart(r.items), h("table", { id: "report-table" }, h("thead", {}, h("tr", {}, headers.map((x) => h("th", {}, x)))),
@@ -660,12 +660,12 @@ async function download(path) {
   }
 }
 
-async function auditPage(query) {
+async function auditPage(query, show) {
   const list = paged("#/audit", query || "");
   const form = filterForm("audit-filter", "#/audit", [["who", "Who", { size: 10 }], ["action", "Action", { size: 12, placeholder: "match. or user.grant" }],
     ["target", "Target", { size: 12, placeholder: "match:12" }], ["from", "From", { type: "date" }], ["to", "To", { type: "date" }]], list.params);
   const log = await api("GET", `/api/audit?${list.query}`);
-  render(h("h1", {}, "Audit log"), form,
+  show(h("h1", {}, "Audit log"), form,
     h("table", { id: "audit-list" }, h("thead", {}, h("tr", {}, ["when", "who", "role", "action", "target", "request"].map((x) => h("th", {}, x)))),
       h("tbody", {}, log.items.map((e) => h("tr", { "data-action": e.action },
         [when(e.ts), e.who, e.role, e.action, e.target, h("code", {}, JSON.stringify(e.payload))].map((c) => h("td", {}, c)))))),
@@ -673,10 +673,10 @@ async function auditPage(query) {
     log.items.length ? "" : h("p", { class: "muted" }, "Nothing matches."));
 }
 
-async function statsPage() {
+async function statsPage(show) {
   const s = await api("GET", "/api/stats");
   const fig = (label, v) => h("div", { class: "figure" }, label, h("b", {}, v));
-  render(h("h1", {}, "Stats"), h("div", { class: "grid" },
+  show(h("h1", {}, "Stats"), h("div", { class: "grid" },
     fig("Sign-ups today", s.registrations.today), fig("Sign-ups yesterday", s.registrations.yesterday),
     fig("Bets today", s.bets.today), fig("Bets yesterday", s.bets.yesterday),
     fig("Staked today", s.volume.today), fig("Staked yesterday", s.volume.yesterday),
@@ -687,6 +687,14 @@ async function statsPage() {
 
 async function route() {
   clearTimeout(state.timer);
+  // Only the newest navigation draws: a page whose data comes back after the address changed (or
+  // after a newer refresh of it) is dropped rather than drawn over the newer one.
+  const gen = ++state.gen;
+  const show = (...nodes) => {
+    if (gen !== state.gen) return false;
+    render(...nodes);
+    return true;
+  };
   document.getElementById("paused").hidden = true;
   const hash = location.hash.replace(/^#\/?/, "");
   const [path, query] = hash.split("?");
@@ -702,20 +710,20 @@ async function route() {
   for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.page === (parts[0] || "matches"));
   try {
     switch (parts[0]) {
-      case "users": return await usersPage(parts.slice(1).join("/"), query);
-      case "bets": return await betsPage(query || "");
-      case "reports": return await reportsPage(query);
-      case "audit": return await auditPage(query);
-      case "announcements": return announcementsPage();
-      case "ops": return await opsPage();
-      case "stats": return await statsPage();
+      case "users": return await usersPage(parts.slice(1).join("/"), query, show);
+      case "bets": return await betsPage(query || "", show);
+      case "reports": return await reportsPage(query, show);
+      case "audit": return await auditPage(query, show);
+      case "announcements": return announcementsPage(show);
+      case "ops": return await opsPage(show);
+      case "stats": return await statsPage(show);
       case "matches":
       case "":
-        return parts[1] ? await matchPage(parts[1]) : await matchesPage(query || "");
-      default: return render(h("p", {}, "No such page."));
+        return parts[1] ? await matchPage(parts[1], show) : await matchesPage(query || "", show);
+      default: return show(h("p", {}, "No such page."));
     }
   } catch (e) {
-    showError(e);
+    if (gen === state.gen) showError(e);
   }
 }
 

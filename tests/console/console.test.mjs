@@ -141,7 +141,8 @@ try {
   await page.fill("#grant input[name=amount]", "7");
   await page.fill("#grant input[name=reason]", "console double click");
   await page.dblclick("#grant button");
-  await page.waitForSelector("#notice:has-text('balance is now')");
+  // The first grant's notice is still up ("the balance is now ..."): wait for this one's balance.
+  await page.waitForSelector(`#notice:has-text('balance is now ${before - 5 + 7}.')`);
   const user = await page.evaluate(async ([url, token, id]) => {
     const res = await fetch(`${url}/api/users/${id}`, { headers: { Authorization: `Bearer ${token}` } });
     return res.json();
