@@ -17,6 +17,10 @@
 -- wallet's `exposure` (place_bet.lua added it). The batch's records go to the two lanes in one
 -- LPUSH each. The shard's copy counts what it settled and paid (`settled`, `paid`), which
 -- match_finish.lua's caller sums into the catalogue record.
+-- Leaderboards (common::leaderboard): a won or lost bet adds payout - stake to its bettor's net
+-- winnings, a won bet 1 to their correct picks, in the shard's part of the day's, the week's and the
+-- all-time board (one ZINCRBY per bettor of the batch and board); a refund counts for neither. The
+-- day and week parts' TTLs are renewed by each batch that changes them.
 -- The maximum balance: place_bet.lua refuses a bet unless balance + exposure (the potential payouts
 -- of open bets) stays within MAX_BALANCE (protocol::error_code::MAX_BALANCE, 10^15), and a payout
 -- or refund is at most the bet's potential payout, so no payout takes a balance past it. A payout is
@@ -28,13 +32,16 @@
 --                                 market of a match, `parent` (the record's match_id; mid its market_id)
 -- KEYS[2]  {s}:match:{mid}:open   (hash bid -> terms)
 -- KEYS[3]  q:outbox:{s}           KEYS[4]  q:notify:{s}
--- then for bet i = 1..n: KEYS[2+3i] user:{uid}:bets, KEYS[3+3i] wallet:{uid}, KEYS[4+3i] ledger:{uid}
+-- KEYS[5..7]  {s}:lb:net:{day}, {s}:lb:net:{week}, {s}:lb:net:all     (the settlement time's)
+-- KEYS[8..10] {s}:lb:picks:{day}, {s}:lb:picks:{week}, {s}:lb:picks:all
+-- then for bet i = 1..n: KEYS[8+3i] user:{uid}:bets, KEYS[9+3i] wallet:{uid}, KEYS[10+3i] ledger:{uid}
 -- ARGV[1]  "settle" (pay the winner recorded in the copy's `result`) or "refund"
 -- ARGV[2]  now, Unix ms
 -- ARGV[3]  states the copy must be in, comma separated ("3" to settle, "6,7" to refund)
 -- ARGV[4]  mid
 -- ARGV[5]  n, the number of bets in this batch (may be 0: just count what is left)
--- ARGV[6..5+n] the bet ids, in the order of the bet keys
+-- ARGV[6]  the day parts' TTL, seconds      ARGV[7]  the week parts' TTL, seconds
+-- ARGV[8..7+n] the bet ids, in the order of the bet keys
 --
 -- Reply:   Settled        {settled, remaining}    bets settled now; open bets left in the shard
 --          NotSettleable  {-1, remaining, state}  the shard's copy is in a state this job may not
@@ -44,7 +51,9 @@
 -- Cost:    per bet settled: HMGET wallet, one HSET or HDEL of the wallet (a payout that empties
 --          the exposure: both), HSET of the record in the user's bets, with a payout LPUSH ledger;
 --          one cmsgpack.pack of scalars. Per batch (in slices of 1000 bets): HMGET copy, HMGET
---          open, HDEL open, LPUSH outbox, LPUSH notify, 2 HINCRBY copy, HLEN open. In all ~12 µs of
+--          open, HDEL open, LPUSH outbox, LPUSH notify, 2 HINCRBY copy, HLEN open; per bettor of
+--          the batch with a won or lost bet 3 ZINCRBY (net), with a won bet 3 more (picks), and per
+--          changed day or week part one EXPIRE. In all ~12 µs of
 --          Redis CPU per bet with bets settled in id order (bench/micro/settle_batch.sh), 20-25 µs
 --          in an open list's scan order, which touches wallets and users' bets at random
 --          (`matchday bench settle`; docs/benchmarks.md).
@@ -59,6 +68,7 @@ if not allowed then
   return {-1, redis.call('HLEN', KEYS[2]), state}
 end
 local mode, now, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[5])
+local B = 7 -- ARGV[B + i] is bet i's id; its keys are KEYS[B + 1 + 3i .. B + 3 + 3i]
 local winner, mid = m[2], tonumber(ARGV[4])
 local match_id = (m[3] and m[3] ~= '') and tonumber(m[3]) or mid
 local function int(n) return string.format('%d', n) end
@@ -68,7 +78,7 @@ local SLICE = 1000 -- within Lua's unpack limit
 local bets, open = {}, {}
 for first = 1, n, SLICE do
   local last = math.min(first + SLICE - 1, n)
-  local terms = redis.call('HMGET', KEYS[2], unpack(ARGV, 5 + first, 5 + last))
+  local terms = redis.call('HMGET', KEYS[2], unpack(ARGV, B + first, B + last))
   for j = first, last do
     local t = terms[j - first + 1]
     if t then
@@ -77,7 +87,7 @@ for first = 1, n, SLICE do
       if not uid or #rest < len then return redis.error_reply('ERR bad terms') end
       bets[j] = {uid = uid, odds = tonumber(odds), stake = tonumber(stake), ts = tonumber(ts),
         option = string.sub(rest, 1, len), req_id = string.sub(rest, len + 1)}
-      open[#open + 1] = ARGV[5 + j]
+      open[#open + 1] = ARGV[B + j]
     end
   end
 end
@@ -88,11 +98,12 @@ end
 local KIND = cmsgpack.pack('table', 'settled', 'kind', 'bet_settled')
 local HEAD, HEAD_PAID = '\222\000\017' .. KIND, '\222\000\022' .. KIND
 local settled, paid, records = 0, 0, {}
+local net, picks, bettors = {}, {}, {} -- per bettor of the batch (uid string), in first-seen order
 for i = 1, n do
   local b = bets[i]
   if b then
-    local bid = ARGV[5 + i]
-    local uk, wk, lk = KEYS[2 + 3 * i], KEYS[3 + 3 * i], KEYS[4 + 3 * i]
+    local bid = ARGV[B + i]
+    local uk, wk, lk = KEYS[B + 1 + 3 * i], KEYS[B + 2 + 3 * i], KEYS[B + 3 + 3 * i]
     local stake, odds = b.stake, b.odds
     -- The most the bet can pay: what place_bet.lua reserved in the wallet's `exposure`.
     local potential = math.floor(stake / 1000) * odds + math.floor((stake % 1000) * odds / 1000)
@@ -103,6 +114,11 @@ for i = 1, n do
       result, payout = 'won', potential
     else
       result, payout = 'lost', 0
+    end
+    if result ~= 'refunded' then
+      if not net[b.uid] then net[b.uid], picks[b.uid], bettors[#bettors + 1] = 0, 0, b.uid end
+      net[b.uid] = net[b.uid] + payout - stake
+      if result == 'won' then picks[b.uid] = picks[b.uid] + 1 end
     end
     -- The wallet in one read and one write: the payout credited, the version raised, and the
     -- exposure released (at zero, or below for a bet placed before exposure was kept, the
@@ -153,6 +169,23 @@ for first = 1, #records, SLICE do
   local last = math.min(first + SLICE - 1, #records)
   redis.call('LPUSH', KEYS[3], unpack(records, first, last))
   redis.call('LPUSH', KEYS[4], unpack(records, first, last))
+end
+-- The leaderboards: each bettor's net winnings and correct picks of the batch, in every period.
+local any_pick = false
+for _, uid in ipairs(bettors) do
+  for k = 5, 7 do redis.call('ZINCRBY', KEYS[k], int(net[uid]), uid) end
+  if picks[uid] > 0 then
+    any_pick = true
+    for k = 8, 10 do redis.call('ZINCRBY', KEYS[k], picks[uid], uid) end
+  end
+end
+if #bettors > 0 then
+  redis.call('EXPIRE', KEYS[5], ARGV[6])
+  redis.call('EXPIRE', KEYS[6], ARGV[7])
+  if any_pick then
+    redis.call('EXPIRE', KEYS[8], ARGV[6])
+    redis.call('EXPIRE', KEYS[9], ARGV[7])
+  end
 end
 if settled > 0 then
   redis.call('HINCRBY', KEYS[1], 'settled', settled)

@@ -25,12 +25,13 @@ def main():
         return
     sha = sys.argv[4]
     fixed = ["mb:match:1", "mb:match:1:open", "mb:q:{outbox}", "mb:q:{notify}"]
+    fixed += ["mb:lb:%s:%s" % (board, period) for board in ("net", "picks") for period in ("2023-11-14", "2023-W46", "all")]
     for first in range(1, n + 1, batch):
         bids = range(first, min(first + batch, n + 1))
         keys = list(fixed)
         for b in bids:
             keys += ["mb:user:%d:bets" % (b % users), "mb:wallet:%d" % (b % users), "mb:ledger:%d" % (b % users)]
-        command(out, "EVALSHA", sha, len(keys), *keys, "settle", 1700000001000, "3", 1, len(bids), *bids)
+        command(out, "EVALSHA", sha, len(keys), *keys, "settle", 1700000001000, "3", 1, len(bids), 3024000, 9072000, *bids)
 
 
 if __name__ == "__main__":

@@ -289,6 +289,17 @@ impl Keys {
         self.k(format_args!("{{{}}}:user:{uid}:bets", Keys::of(uid)))
     }
 
+    /// Shard `shard`'s part of a leaderboard (zset uid -> score; `crate::leaderboard`): kept by
+    /// settle_batch.lua with the payouts, in the shard's slot; a board is its 64 parts merged.
+    pub fn leaderboard(
+        &self,
+        shard: u16,
+        board: crate::leaderboard::Board,
+        period: crate::leaderboard::Period,
+    ) -> String {
+        self.k(format_args!("{{{}}}:lb:{}:{}", crate::shards::tag(shard), board.name(), period.label()))
+    }
+
     /// The record of a payment order to user `uid` (idempotency of the provider's callbacks), in
     /// the user's shard: checked in the same script as the credit.
     pub fn payment(&self, uid: u64, order_id: &str) -> String {

@@ -8,6 +8,7 @@
 //! - [`events`]: jobs and events between services (q:settle:{g}, q:notify:{…}, sched).
 //! - [`ids`]: ids from a Redis counter, a block per round trip (bet ids).
 //! - [`keys`]: the one place Redis key names are built.
+//! - [`leaderboard`]: the boards settlement keeps (net winnings, correct picks; day, week, all time).
 //! - [`limits`]: the open-files limit, raised at start by every server.
 //! - [`matches`]: matches as stored in Redis, read back.
 //! - [`net`]: client addresses as limits count them (IPv4 alone, IPv6 by /64).
@@ -27,6 +28,7 @@
 //! - [`status`]: live processes with their load, and each group's backlog (`GET /api/nodes`,
 //!   `matchday status`).
 //! - [`time`]: clock helpers.
+//! - [`users`]: users as stored in Redis, read back (display names).
 
 pub mod acker;
 pub mod bets;
@@ -38,6 +40,7 @@ pub mod heartbeat;
 pub mod http;
 pub mod ids;
 pub mod keys;
+pub mod leaderboard;
 pub mod limits;
 pub mod matches;
 pub mod mysql;
@@ -56,6 +59,7 @@ pub mod store;
 pub mod telemetry;
 pub mod time;
 pub mod tls;
+pub mod users;
 pub mod written;
 
 pub use config::Config;

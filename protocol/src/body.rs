@@ -363,3 +363,53 @@ pub struct BalancePush {
     /// payout, refund, grant, payment, ...
     pub reason: String,
 }
+
+/// 404 leaderboard request: one page of a board, and the player's own place on it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct LeaderboardQuery {
+    /// "net" (net winnings: payouts minus stakes of settled bets; the default) or "picks" (bets won).
+    #[serde(default)]
+    pub board: Option<String>,
+    /// "day" (a UTC day), "week" (an ISO week, Monday to Sunday, UTC; the default) or "all".
+    #[serde(default)]
+    pub period: Option<String>,
+    /// A date (`YYYY-MM-DD`, UTC) in the day or week to show; default today. Days are kept 35 days,
+    /// weeks 15 weeks.
+    #[serde(default)]
+    pub date: Option<String>,
+    #[serde(default)]
+    pub offset: Option<u32>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// A place on a leaderboard.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct LeaderboardEntry {
+    /// 1 + the number of players with a higher score (equal scores share a rank).
+    pub rank: u64,
+    pub user_id: u64,
+    /// The player's nickname, else their username.
+    pub name: String,
+    /// Net winnings in coins, or bets won.
+    pub score: i64,
+}
+
+/// 404 leaderboard reply.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct LeaderboardReply {
+    pub board: String,
+    /// The period shown: `2026-12-05`, `2026-W49` or `all`.
+    pub period: String,
+    /// Best first.
+    pub items: Vec<LeaderboardEntry>,
+    /// The player's own place (absent when they have no settled bet in the period).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub me: Option<LeaderboardEntry>,
+}

@@ -1,5 +1,5 @@
-//! Message ids (u16) and their catalogue. Ranges: 1xx session, 2xx account, 3xx matches, 4xx bets,
-//! 9xx server pushes. docs/protocol.md is tested against [`CATALOGUE`].
+//! Message ids (u16) and their catalogue. Ranges: 1xx session, 2xx account, 3xx matches, 4xx bets and
+//! leaderboards, 9xx server pushes (500–899 and 950–999: Lua extensions, docs/lua.md). docs/protocol.md is tested against [`CATALOGUE`].
 
 /// A message id, the `id` field of every head.
 pub type MsgId = u16;
@@ -18,6 +18,7 @@ pub const WATCH_MATCH: MsgId = 304;
 pub const PLACE_BET: MsgId = 401;
 pub const MY_BETS: MsgId = 402;
 pub const BET_DETAIL: MsgId = 403;
+pub const LEADERBOARD: MsgId = 404;
 pub const PUSH_BET_SETTLED: MsgId = 901;
 pub const PUSH_MATCH_STATE: MsgId = 902;
 pub const PUSH_ANNOUNCEMENT: MsgId = 903;
@@ -65,6 +66,7 @@ pub const CATALOGUE: &[MsgInfo] = &[
     req(PLACE_BET, "place_bet"),
     req(MY_BETS, "my_bets"),
     req(BET_DETAIL, "bet_detail"),
+    req(LEADERBOARD, "leaderboard"),
     push(PUSH_BET_SETTLED, "push_bet_settled"),
     push(PUSH_MATCH_STATE, "push_match_state"),
     push(PUSH_ANNOUNCEMENT, "push_announcement"),

@@ -69,6 +69,7 @@ const SPECS: &[Spec] = &[
     ),
     request(msg::MY_BETS, def::<Page>, def::<Items<BetView>>, &[]),
     request(msg::BET_DETAIL, def::<BetRef>, def::<BetView>, &[E::NotFound]),
+    request(msg::LEADERBOARD, def::<LeaderboardQuery>, def::<LeaderboardReply>, &[]),
     push(msg::PUSH_BET_SETTLED, def::<BetSettledPush>),
     push(msg::PUSH_MATCH_STATE, def::<MatchStatePush>),
     push(msg::PUSH_ANNOUNCEMENT, def::<AnnouncementPush>),

@@ -22,6 +22,7 @@ mod e2e;
 mod gm;
 mod gm_guard;
 mod hostile;
+mod leaderboard;
 mod logs;
 mod lua;
 mod markets;

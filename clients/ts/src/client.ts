@@ -18,6 +18,8 @@ import {
   type ItemsOfBetView,
   type ItemsOfLedgerItem,
   type ItemsOfMatchView,
+  type LeaderboardQuery,
+  type LeaderboardReply,
   type ListMatches,
   type MatchView,
   type Page,
@@ -66,6 +68,7 @@ const REPEATABLE: ReadonlySet<number> = new Set([
   MsgId.PLACE_BET,
   MsgId.MY_BETS,
   MsgId.BET_DETAIL,
+  MsgId.LEADERBOARD,
 ]);
 
 /** WebSocket close code 1008 (policy violation): the server's `banned` and `login timeout` closes. */
@@ -233,6 +236,15 @@ export class MatchdayClient {
   /** 403: one of the player's bets (1007 when it is not theirs or does not exist). */
   betDetail(betId: number): Promise<BetView> {
     return this.call(MsgId.BET_DETAIL, { bet_id: betId });
+  }
+
+  /**
+   * 404: a page of a leaderboard — `board` "net" (net winnings, the default) or "picks" (bets won),
+   * `period` "day", "week" (the default) or "all", `date` (YYYY-MM-DD) a day in it — best first,
+   * with the player's own place as `me` (absent with no settled bet in the period).
+   */
+  leaderboard(query: LeaderboardQuery = {}): Promise<LeaderboardReply> {
+    return this.call(MsgId.LEADERBOARD, query);
   }
 
   /**

@@ -1,9 +1,11 @@
 //! settle_batch.lua: settle (or refund) a batch of a match's open bets in one shard — pay, release
 //! exposure, record, tell — atomically; a bet no longer on the shard's open list is skipped, so a
-//! batch replayed or run twice pays nothing twice. The match is finished in the catalogue by
+//! batch replayed or run twice pays nothing twice; the leaderboards (`crate::leaderboard`) move
+//! with the payouts. The match is finished in the catalogue by
 //! [`super::match_finish`] once every shard is empty.
 //! The contract (KEYS, ARGV, replies, errors) is the header of redis-scripts/settle_batch.lua.
 
+use crate::leaderboard::{Board, DAY_TTL_S, Period, WEEK_TTL_S};
 use crate::shards::Home;
 use protocol::matches::{Action, Job, transition};
 
@@ -49,20 +51,26 @@ pub enum Outcome {
 pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError> {
     let k = &redis.keys;
     let home = Home::Shard(args.shard);
-    let mut keys = Vec::with_capacity(4 + 3 * args.bets.len());
+    let mut keys = Vec::with_capacity(10 + 3 * args.bets.len());
     keys.extend([
         k.match_copy(args.shard, args.mid),
         k.match_open(args.shard, args.mid),
         k.outbox(home),
         k.notify(home),
     ]);
-    let mut argv = Vec::with_capacity(5 + args.bets.len());
+    let periods = Period::all_at(args.now_ms);
+    for board in [Board::Net, Board::Picks] {
+        keys.extend(periods.map(|p| k.leaderboard(args.shard, board, p)));
+    }
+    let mut argv = Vec::with_capacity(7 + args.bets.len());
     argv.extend([
         args.job.name().to_owned(),
         args.now_ms.to_string(),
         from_states(args.finals),
         args.mid.to_string(),
         args.bets.len().to_string(),
+        DAY_TTL_S.to_string(),
+        WEEK_TTL_S.to_string(),
     ]);
     for b in args.bets {
         keys.extend([k.user_bets(b.uid), k.wallet(b.uid), k.ledger(b.uid)]);

@@ -11,6 +11,7 @@ use crate::request::{Reply, Request};
 
 mod balance;
 mod bet_detail;
+mod leaderboard;
 mod ledger;
 mod list_matches;
 mod login;
@@ -44,6 +45,7 @@ pub const TABLE: &[(MsgId, Handler)] = &[
     (msg::PLACE_BET, |c, r| Box::pin(place_bet::handle(c, r))),
     (msg::MY_BETS, |c, r| Box::pin(my_bets::handle(c, r))),
     (msg::BET_DETAIL, |c, r| Box::pin(bet_detail::handle(c, r))),
+    (msg::LEADERBOARD, |c, r| Box::pin(leaderboard::handle(c, r))),
 ];
 
 /// The dispatch table a process runs with: [`TABLE`], plus any handlers its embedder adds

@@ -214,6 +214,62 @@ export interface OptionView {
   odds: number;
 }
 /**
+ * A place on a leaderboard.
+ */
+export interface LeaderboardEntry {
+  /**
+   * The player's nickname, else their username.
+   */
+  name: string;
+  /**
+   * 1 + the number of players with a higher score (equal scores share a rank).
+   */
+  rank: number;
+  /**
+   * Net winnings in coins, or bets won.
+   */
+  score: number;
+  user_id: number;
+}
+/**
+ * 404 leaderboard request: one page of a board, and the player's own place on it.
+ */
+export interface LeaderboardQuery {
+  /**
+   * "net" (net winnings: payouts minus stakes of settled bets; the default) or "picks" (bets won).
+   */
+  board?: string | null;
+  /**
+   * A date (`YYYY-MM-DD`, UTC) in the day or week to show; default today. Days are kept 35 days,
+   * weeks 15 weeks.
+   */
+  date?: string | null;
+  limit?: number | null;
+  offset?: number | null;
+  /**
+   * "day" (a UTC day), "week" (an ISO week, Monday to Sunday, UTC; the default) or "all".
+   */
+  period?: string | null;
+}
+/**
+ * 404 leaderboard reply.
+ */
+export interface LeaderboardReply {
+  board: string;
+  /**
+   * Best first.
+   */
+  items: LeaderboardEntry[];
+  /**
+   * The player's own place (absent when they have no settled bet in the period).
+   */
+  me?: LeaderboardEntry | null;
+  /**
+   * The period shown: `2026-12-05`, `2026-W49` or `all`.
+   */
+  period: string;
+}
+/**
  * 301 list matches request.
  */
 export interface ListMatches {
@@ -358,6 +414,7 @@ export const MsgId = {
   PLACE_BET: 401,
   MY_BETS: 402,
   BET_DETAIL: 403,
+  LEADERBOARD: 404,
   PUSH_BET_SETTLED: 901,
   PUSH_MATCH_STATE: 902,
   PUSH_ANNOUNCEMENT: 903,
@@ -468,6 +525,7 @@ export interface Requests {
   401: { request: PlaceBet; reply: BetPlaced; errors: 1003 | 1004 | 1005 | 1006 | 1007 | 1009 };
   402: { request: Page; reply: ItemsOfBetView; errors: never };
   403: { request: BetRef; reply: BetView; errors: 1007 };
+  404: { request: LeaderboardQuery; reply: LeaderboardReply; errors: never };
 }
 
 /** The id of a request. */
