@@ -5,6 +5,9 @@
 -- user's open bets (wallet field `exposure`, kept by place_bet.lua and settle_batch.lua), past
 -- MAX_BALANCE (protocol::error_code::MAX_BALANCE): such a credit is refused and writes nothing.
 -- Coins are integers below 2^53 (exact in Lua) and are written as integer strings.
+-- A payment for a player's own deposit order (order_create.lua) completes that order in the same
+-- step: the order must be the same user's and amount (else 409, nothing written), and is marked
+-- paid with the balance after, and its change record sent to the outbox.
 --
 -- KEYS[1]  user:{uid}      (must exist)
 -- KEYS[2]  wallet:{uid}    hash { balance, ver }
@@ -12,6 +15,7 @@
 -- KEYS[4]  q:outbox:{s}   (the user's shard)
 -- KEYS[5]  idempotency record, e.g. payment:{order_id} (hash); any key when ARGV[6] is ""
 -- KEYS[6]  q:notify:{s}   (the user's shard) (a "balance" event tells the user)
+-- KEYS[7]  order:{order_id} (hash, may not exist) for a payment; any key of the shard otherwise
 -- ARGV[1]  uid
 -- ARGV[2]  delta, integer coins, not 0
 -- ARGV[3]  reason ("grant", "payment", ...)
@@ -27,7 +31,7 @@
 --          InsufficientBalance  {1003, balance}         the debit would take the balance below zero
 --          NoUser               {1007}                  no such user
 --          OnceConflict         {409}                   the idempotency record exists for another
---                                user or amount
+--                                user or amount, or the order is another user's or amount
 --          BalanceLimit         {422, balance, room}    the credit would pass MAX_BALANCE; room = the
 --                                largest credit that fits now (MAX_BALANCE - balance - exposure, or 0)
 -- Errors:  "ERR bad delta" when ARGV[2] is not a non-zero integer of at most MAX_BALANCE coins
@@ -44,6 +48,11 @@ if ARGV[6] ~= '' then
     if prev[2] ~= ARGV[1] or tonumber(prev[3]) ~= delta then return {409} end
     return {0, tonumber(prev[1]), 1}
   end
+end
+local order = {}
+if ARGV[6] == 'payment' then
+  order = redis.call('HMGET', KEYS[7], 'uid', 'amount', 'channel', 'created_at', 'ver')
+  if order[1] and (order[1] ~= ARGV[1] or tonumber(order[2]) ~= delta) then return {409} end
 end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {1007} end
 local w = redis.call('HMGET', KEYS[2], 'balance', 'exposure')
@@ -67,6 +76,13 @@ if ARGV[6] ~= '' then
     'ledger', entry.id)
   redis.call('LPUSH', KEYS[4], cmsgpack.pack({ts = now, table = ARGV[6], key = ARGV[8], ver = 1,
     fields = {uid = tonumber(ARGV[1]), amount = delta, balance = after, ts = now}}))
+end
+if order[1] then
+  local over = tonumber(order[5]) + 1
+  redis.call('HSET', KEYS[7], 'state', 'paid', 'paid_at', int(now), 'balance', int(after), 'ver', over)
+  redis.call('LPUSH', KEYS[4], cmsgpack.pack({ts = now, table = 'order', key = ARGV[8], ver = over,
+    fields = {uid = tonumber(ARGV[1]), amount = delta, channel = order[3], state = 'paid',
+    created_at = tonumber(order[4]), paid_at = now, balance = after}}))
 end
 if ARGV[7] ~= '' then
   redis.call('LPUSH', KEYS[4], ARGV[7])

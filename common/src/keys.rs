@@ -300,6 +300,18 @@ impl Keys {
         self.k(format_args!("{{{}}}:lb:{}:{}", crate::shards::tag(shard), board.name(), period.label()))
     }
 
+    /// A player's deposit order (order_create.lua: uid, amount, channel, state, created_at, and once
+    /// paid paid_at and balance), in the user's shard: the payment callback completes it in the
+    /// script that credits the user.
+    pub fn order(&self, uid: u64, order_id: &str) -> String {
+        self.k(format_args!("{{{}}}:order:{order_id}", Keys::of(uid)))
+    }
+
+    /// A user's newest orders: zset order id -> created_at (ms).
+    pub fn orders(&self, uid: u64) -> String {
+        self.k(format_args!("{{{}}}:orders:{uid}", Keys::of(uid)))
+    }
+
     /// The record of a payment order to user `uid` (idempotency of the provider's callbacks), in
     /// the user's shard: checked in the same script as the credit.
     pub fn payment(&self, uid: u64, order_id: &str) -> String {

@@ -11,6 +11,7 @@
 //! - [`leaderboard`]: the boards settlement keeps (net winnings, correct picks; day, week, all time).
 //! - [`limits`]: the open-files limit, raised at start by every server.
 //! - [`matches`]: matches as stored in Redis, read back.
+//! - [`orders`]: players' deposit orders as stored in Redis, read back.
 //! - [`net`]: client addresses as limits count them (IPv4 alone, IPv6 by /64).
 //! - [`redis`]: the pool and dedicated blocking clients, with reconnects.
 //! - [`service`]: the start/stop shape of every queue-consuming service.
@@ -45,6 +46,7 @@ pub mod limits;
 pub mod matches;
 pub mod mysql;
 pub mod net;
+pub mod orders;
 pub mod proxy;
 pub mod push_lists;
 pub mod queue;

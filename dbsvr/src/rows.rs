@@ -66,6 +66,18 @@ pub enum Row {
         balance: i64,
         ts: u64,
     },
+    /// A player's deposit order (order_create.lua; completed by wallet_change.lua).
+    Order {
+        id: String,
+        uid: u64,
+        amount: i64,
+        channel: String,
+        state: String,
+        created_at: u64,
+        paid_at: Option<u64>,
+        balance: Option<i64>,
+        ver: u64,
+    },
     Audit {
         id: String,
         who: String,
@@ -277,6 +289,17 @@ fn one(r: Record) -> Result<Row, String> {
             ver: r.ver,
         },
         "wallet" => Row::Wallet { uid: key_u64(&r.key)?, balance: f.i64("balance")?, ver: r.ver },
+        "order" => Row::Order {
+            id: key_str(&r.key)?,
+            uid: f.u64("uid")?,
+            amount: f.i64("amount")?,
+            channel: f.str("channel")?,
+            state: f.str("state")?,
+            created_at: f.u64("created_at")?,
+            paid_at: f.opt_i64("paid_at")?.map(|v| v as u64),
+            balance: f.opt_i64("balance")?,
+            ver: r.ver,
+        },
         "user_ban" => Row::UserBan {
             uid: key_u64(&r.key)?,
             banned: f.i64("banned")? != 0,

@@ -68,6 +68,7 @@ pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<Written, 
     let mut bets = Vec::new();
     let mut credits = Vec::new();
     let mut audits = Vec::new();
+    let mut orders = Vec::new();
     for r in rows {
         match r {
             Row::User { .. } => users.push(r),
@@ -78,6 +79,7 @@ pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<Written, 
             Row::Bet(b) => bets.push(b),
             Row::Credit { .. } => credits.push(r),
             Row::Audit { .. } => audits.push(r),
+            Row::Order { .. } => orders.push(r),
         }
     }
     users.sort_by_key(|r| if let Row::User { id, ver, .. } = r { (*id, *ver) } else { (0, 0) });
@@ -85,6 +87,10 @@ pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<Written, 
     bans.sort_by_key(|r| if let Row::UserBan { uid, ver, .. } = r { (*uid, *ver) } else { (0, 0) });
     matches.sort_by_key(|m| (m.id, m.ver));
     bets.sort_by_key(|b| (b.id, b.ver));
+    orders.sort_by(|a, b| match (a, b) {
+        (Row::Order { id: x, ver: v, .. }, Row::Order { id: y, ver: w, .. }) => (x, v).cmp(&(y, w)),
+        _ => std::cmp::Ordering::Equal,
+    });
 
     for chunk in users.chunks(CHUNK) {
         let mut q = QueryBuilder::<MySql>::new("INSERT INTO users (id, username, pw, created_at, ver) ");
@@ -119,6 +125,28 @@ pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<Written, 
         });
         let newer = |c: &str| format!("{c} = IF(VALUES(ver) > ver, VALUES({c}), {c})");
         let updates: Vec<String> = ["banned", "reason", "changed_by", "changed_at"].iter().map(|c| newer(c)).collect();
+        q.push(format!(" ON DUPLICATE KEY UPDATE {}, ver = GREATEST(ver, VALUES(ver))", updates.join(", ")));
+        q.build().execute(&mut *conn).await?;
+    }
+    for chunk in orders.chunks(CHUNK) {
+        let mut q = QueryBuilder::<MySql>::new(
+            "INSERT INTO orders (order_id, uid, amount, channel, state, created_at, paid_at, balance, ver) ",
+        );
+        q.push_values(chunk, |mut b, r| {
+            if let Row::Order { id, uid, amount, channel, state, created_at, paid_at, balance, ver } = r {
+                b.push_bind(id)
+                    .push_bind(*uid)
+                    .push_bind(*amount)
+                    .push_bind(channel)
+                    .push_bind(state)
+                    .push_bind(*created_at)
+                    .push_bind(*paid_at)
+                    .push_bind(*balance)
+                    .push_bind(*ver);
+            }
+        });
+        let newer = |c: &str| format!("{c} = IF(VALUES(ver) > ver, VALUES({c}), {c})");
+        let updates: Vec<String> = ["state", "paid_at", "balance"].iter().map(|c| newer(c)).collect();
         q.push(format!(" ON DUPLICATE KEY UPDATE {}, ver = GREATEST(ver, VALUES(ver))", updates.join(", ")));
         q.build().execute(&mut *conn).await?;
     }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::config::LogicConfig;
+use common::config::{LogicConfig, OrdersConfig};
 use common::ids::ShardedIds;
 use common::{Config, Redis};
 
@@ -15,6 +15,8 @@ use crate::password::Hasher;
 pub struct Ctx {
     pub redis: Redis,
     pub cfg: Arc<LogicConfig>,
+    /// Players' deposit orders (212, 213).
+    pub orders: Arc<OrdersConfig>,
     pub hasher: Hasher,
     pub stats: Arc<crate::Stats>,
     pub dispatch: Arc<Dispatch>,
@@ -39,6 +41,7 @@ impl Ctx {
         let hasher = Hasher::new(&cfg.logic, stats.clone())?;
         Ok(Ctx {
             cfg: Arc::new(cfg.logic.clone()),
+            orders: Arc::new(cfg.orders.clone()),
             hasher,
             stats,
             dispatch: Arc::new(dispatch),

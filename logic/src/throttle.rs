@@ -109,7 +109,7 @@ async fn guard(ctx: &Ctx, group: &str, account: &str, mode: Mode) -> Result<logi
 }
 
 /// Code 5 with the seconds to wait.
-fn refused(what: &str, retry_ms: u64) -> AppError {
+pub(crate) fn refused(what: &str, retry_ms: u64) -> AppError {
     let retry_after_s = retry_ms.div_ceil(1000).max(1);
     AppError::new(ErrorCode::RateLimited, format!("{what}; try again in {retry_after_s} s"))
         .with_details(serde_json::json!({ "retry_after_s": retry_after_s }))

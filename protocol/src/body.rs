@@ -413,3 +413,36 @@ pub struct LeaderboardReply {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub me: Option<LeaderboardEntry>,
 }
+
+/// 212 create a deposit order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct CreateOrder {
+    /// Coins to buy (the deployment's `orders.min_amount` to `max_amount`).
+    pub amount: i64,
+    /// One of the deployment's payment channels (`orders.channels`).
+    pub channel: String,
+}
+
+/// A deposit order (212 reply, 213 items).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct OrderView {
+    pub order_id: String,
+    pub amount: i64,
+    pub channel: String,
+    /// `created` (waiting for payment), `paid` (credited: `paid_at`, `balance`) or `expired` (not
+    /// paid within the deployment's pay window; a late payment still completes it).
+    pub state: String,
+    pub created_at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_at: Option<u64>,
+    /// The balance right after the credit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance: Option<i64>,
+    /// Where the app sends the player to pay (while `created`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pay_url: Option<String>,
+}

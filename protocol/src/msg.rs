@@ -12,6 +12,8 @@ pub const LOGOUT: MsgId = 104;
 pub const PROFILE: MsgId = 201;
 pub const BALANCE: MsgId = 202;
 pub const LEDGER: MsgId = 203;
+pub const CREATE_ORDER: MsgId = 212;
+pub const LIST_ORDERS: MsgId = 213;
 pub const LIST_MATCHES: MsgId = 301;
 pub const MATCH_DETAIL: MsgId = 302;
 pub const WATCH_MATCH: MsgId = 304;
@@ -60,6 +62,8 @@ pub const CATALOGUE: &[MsgInfo] = &[
     req(PROFILE, "profile"),
     req(BALANCE, "balance"),
     req(LEDGER, "ledger"),
+    req(CREATE_ORDER, "create_order"),
+    req(LIST_ORDERS, "list_orders"),
     req(LIST_MATCHES, "list_matches"),
     req(MATCH_DETAIL, "match_detail"),
     req(WATCH_MATCH, "watch_match"),

@@ -58,6 +58,8 @@ const SPECS: &[Spec] = &[
     request(msg::PROFILE, def::<Empty>, def::<ProfileReply>, &[]),
     request(msg::BALANCE, def::<Empty>, def::<BalanceReply>, &[]),
     request(msg::LEDGER, def::<Page>, def::<Items<LedgerItem>>, &[]),
+    request(msg::CREATE_ORDER, def::<CreateOrder>, def::<OrderView>, &[E::AccountBanned]),
+    request(msg::LIST_ORDERS, def::<Page>, def::<Items<OrderView>>, &[]),
     request(msg::LIST_MATCHES, def::<ListMatches>, def::<Items<MatchView>>, &[]),
     request(msg::MATCH_DETAIL, def::<MatchRef>, def::<MatchView>, &[E::NotFound]),
     request(msg::WATCH_MATCH, def::<WatchMatch>, def::<Empty>, &[E::NotFound]),

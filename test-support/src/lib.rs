@@ -246,6 +246,9 @@ pub fn test_config() -> Config {
     cfg.queue.reap_interval_ms = 100;
     cfg.gm.listen = "127.0.0.1:0".parse().expect("addr");
     cfg.gm.payment_secret = PAYMENT_SECRET.into();
+    cfg.orders.channels =
+        [("card".to_owned(), "https://pay.test/checkout?order={order_id}&amount={amount}&via={channel}".to_owned())]
+            .into();
     cfg.gm.tokens = [("vera", VIEWER, Role::Viewer), ("otto", OPERATOR, Role::Operator), ("ada", ADMIN, Role::Admin)]
         .into_iter()
         .map(|(name, token, role)| StaffToken { name: name.into(), token: token.into(), role })

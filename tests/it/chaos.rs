@@ -210,13 +210,25 @@ async fn scenario_on(mut backend: Backend, secs: u64, players: usize, mut plan: 
     let outcomes = staff_task.await.expect("staff task").expect("staff gave up");
     let load_secs = started.elapsed().as_secs_f64();
 
-    // The system finishes what it holds.
+    // The system finishes what it holds (a match that does not is shown with every process's log).
     for &mid in outcomes.keys() {
-        wait(&format!("match {mid} is paid out or refunded"), || async {
+        let deadline = Instant::now() + SETTLE_DEADLINE;
+        loop {
             let (_, m) = staff.send("GET", &format!("/api/matches/{mid}"), None).await;
-            matches!(m["state"].as_i64(), Some(8 | 9)).then_some(())
-        })
-        .await;
+            if matches!(m["state"].as_i64(), Some(8 | 9)) {
+                break;
+            }
+            if Instant::now() > deadline {
+                let settle = env.queued(&env.keys().settle()).await;
+                panic!(
+                    "match {mid} is not paid out or refunded after {SETTLE_DEADLINE:?}: {m}\n{settle} settle jobs queued or \
+                     in flight; faults:\n{}\n{}",
+                    faults.join("\n"),
+                    fleet.tails()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
     let k = env.keys();
     let queues = [vec![k.c2l(env.cfg.node.group), k.settle()], k.notifies(), k.outboxes()].concat();

@@ -29,6 +29,7 @@ mod markets;
 mod match_edit;
 mod metrics;
 mod openapi;
+mod orders;
 mod outage;
 mod protocol_doc;
 mod push;

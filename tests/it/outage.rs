@@ -180,6 +180,7 @@ impl World {
                 json!({ "match_id": self.mid, "option": "a", "stake": 10, "odds_ver": 1, "req_id": "outage-bet" })
             }
             msg::BET_DETAIL => json!({ "bet_id": 1 }),
+            msg::CREATE_ORDER => json!({ "amount": 100, "channel": "card" }),
             _ => json!({}),
         }
     }

@@ -18,6 +18,8 @@ import {
   type ItemsOfBetView,
   type ItemsOfLedgerItem,
   type ItemsOfMatchView,
+  type ItemsOfOrderView,
+  type OrderView,
   type LeaderboardQuery,
   type LeaderboardReply,
   type ListMatches,
@@ -62,6 +64,7 @@ const REPEATABLE: ReadonlySet<number> = new Set([
   MsgId.PROFILE,
   MsgId.BALANCE,
   MsgId.LEDGER,
+  MsgId.LIST_ORDERS,
   MsgId.LIST_MATCHES,
   MsgId.MATCH_DETAIL,
   MsgId.WATCH_MATCH,
@@ -197,6 +200,21 @@ export class MatchdayClient {
   /** 203: the balance's changes, newest first (`offset`, `limit`: default 20, at most 100). */
   ledger(page: Page = {}): Promise<ItemsOfLedgerItem> {
     return this.call(MsgId.LEDGER, page);
+  }
+
+  /**
+   * 212: creates a deposit order of `amount` coins paid on `channel` (one of the deployment's); send
+   * the player to its `pay_url`. The payment provider's callback credits it once and marks it paid
+   * (a `balance` event with reason "payment" follows). Not repeated after a reconnect: call
+   * {@link listOrders} to see whether it was made.
+   */
+  createOrder(amount: number, channel: string): Promise<OrderView> {
+    return this.call(MsgId.CREATE_ORDER, { amount, channel });
+  }
+
+  /** 213: the player's newest orders, newest first: `created` (with `pay_url`), `paid` or `expired`. */
+  listOrders(page: Page = {}): Promise<ItemsOfOrderView> {
+    return this.call(MsgId.LIST_ORDERS, page);
   }
 
   /** 301: matches: by default the upcoming and live ones; `state` (2 = open for bets), `type`, `offset`, `limit`. */

@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 pub use self::gm::{GmConfig, Role, StaffToken};
 pub use self::sections::{
     AppendFsync, ConnectConfig, DatacenterConfig, DbsvrConfig, FeedConfig, LogConfig, LogFormat, LogicConfig,
-    MatchesConfig, MetricsConfig, MysqlConfig, NodeConfig, PushsvrConfig, QueueConfig, RedisConfig, ResultcenterConfig,
-    UpConfig,
+    MatchesConfig, MetricsConfig, MysqlConfig, NodeConfig, OrdersConfig, PushsvrConfig, QueueConfig, RedisConfig,
+    ResultcenterConfig, UpConfig,
 };
 pub use self::validate::MIN_SECRET_BYTES;
 
@@ -38,6 +38,7 @@ pub struct Config {
     pub queue: QueueConfig,
     pub gm: GmConfig,
     pub matches: MatchesConfig,
+    pub orders: OrdersConfig,
     pub resultcenter: ResultcenterConfig,
     pub pushsvr: PushsvrConfig,
     pub dbsvr: DbsvrConfig,

@@ -181,6 +181,27 @@ pub struct MatchesConfig {
     pub max_page: usize,
 }
 
+/// Deposit orders players create (212, 213; docs/protocol.md "Orders"), completed by the payment
+/// provider's callback.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrdersConfig {
+    /// The payment channels players may choose: name -> the address the app opens to pay, with
+    /// `{order_id}`, `{amount}` and `{channel}` replaced. None: players cannot create orders.
+    pub channels: std::collections::BTreeMap<String, String>,
+    /// The smallest and largest order, in coins.
+    pub min_amount: i64,
+    pub max_amount: i64,
+    /// How long an order may be paid in; after, it reads as expired (a late callback still
+    /// completes it: the player paid).
+    pub pay_within_s: u64,
+    /// How long Redis keeps an order's record, and how many a player's list holds (MySQL keeps all).
+    pub keep_s: u64,
+    pub list_max: u64,
+    /// Orders one player may create per hour.
+    pub per_user_per_hour: u64,
+}
+
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResultcenterConfig {

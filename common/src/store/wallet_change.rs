@@ -58,10 +58,12 @@ pub enum Outcome {
 
 pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError> {
     let k = &redis.keys;
-    let (once_key, once_kind, once_id) = match args.once {
-        Some(Once::Payment { order_id }) => (k.payment(args.uid, order_id), "payment", order_id),
-        Some(Once::Grant { request_id }) => (k.grant(args.uid, request_id), "grant", request_id),
-        None => (k.wallet(args.uid), "", ""),
+    let (once_key, once_kind, once_id, order_key) = match args.once {
+        Some(Once::Payment { order_id }) => {
+            (k.payment(args.uid, order_id), "payment", order_id, k.order(args.uid, order_id))
+        }
+        Some(Once::Grant { request_id }) => (k.grant(args.uid, request_id), "grant", request_id, k.wallet(args.uid)),
+        None => (k.wallet(args.uid), "", "", k.wallet(args.uid)),
     };
     let keys = vec![
         k.user(args.uid),
@@ -70,6 +72,7 @@ pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError>
         k.outbox(Home::of_uid(args.uid)),
         once_key,
         k.notify(Home::of_uid(args.uid)),
+        order_key,
     ];
     let argv: Vec<Value> = vec![
         args.uid.to_string().into(),

@@ -11,9 +11,11 @@ use crate::request::{Reply, Request};
 
 mod balance;
 mod bet_detail;
+mod create_order;
 mod leaderboard;
 mod ledger;
 mod list_matches;
+mod list_orders;
 mod login;
 mod logout;
 mod match_detail;
@@ -39,6 +41,8 @@ pub const TABLE: &[(MsgId, Handler)] = &[
     (msg::PROFILE, |c, r| Box::pin(profile::handle(c, r))),
     (msg::BALANCE, |c, r| Box::pin(balance::handle(c, r))),
     (msg::LEDGER, |c, r| Box::pin(ledger::handle(c, r))),
+    (msg::CREATE_ORDER, |c, r| Box::pin(create_order::handle(c, r))),
+    (msg::LIST_ORDERS, |c, r| Box::pin(list_orders::handle(c, r))),
     (msg::LIST_MATCHES, |c, r| Box::pin(list_matches::handle(c, r))),
     (msg::MATCH_DETAIL, |c, r| Box::pin(match_detail::handle(c, r))),
     (msg::WATCH_MATCH, |c, r| Box::pin(watch_match::handle(c, r))),

@@ -1,4 +1,4 @@
-//! Coins and matches: place_bet, wallet_change, settle_batch and the max balance.
+//! Coins and matches: place_bet, wallet_change, order_create, settle_batch and the max balance.
 
 use common::shards::Home;
 use std::collections::HashMap;
@@ -136,6 +136,67 @@ async fn wallet_change_happens_once_per_record_and_refuses_the_record_for_anothe
     assert_eq!((record["uid"].as_str(), record["delta"].as_str(), record["balance"].as_str()), ("5", "7", "17"));
     let nobody = wallet_change::Args { uid: 6, once: None, ..grant(7) };
     assert_eq!(wallet_change::call(&env.redis, &nobody).await.unwrap(), Change::NoUser);
+}
+
+#[tokio::test]
+async fn order_create_records_once_and_a_payment_completes_only_the_same_users_amount() {
+    use common::store::order_create::{self, Outcome as Order};
+    let env = TestEnv::new().await;
+    let k = env.keys();
+    let order = |uid: u64, id: &'static str| order_create::Args {
+        uid,
+        order_id: id,
+        amount: 300,
+        channel: "card",
+        now_ms: 1000,
+        keep_s: 60,
+        list_max: 2,
+    };
+    assert_eq!(order_create::call(&env.redis, &order(5, "o-1")).await.unwrap(), Order::NoUser);
+    let _: () = env.redis.pool.hset(k.user(5), ("id", 5)).await.unwrap();
+    let _: () = env.redis.pool.hset(k.wallet(5), [("balance", 10), ("ver", 1)]).await.unwrap();
+    assert_eq!(order_create::call(&env.redis, &order(5, "o-1")).await.unwrap(), Order::Created);
+    assert_eq!(order_create::call(&env.redis, &order(5, "o-1")).await.unwrap(), Order::Exists);
+    for id in ["o-2", "o-3"] {
+        assert_eq!(order_create::call(&env.redis, &order(5, id)).await.unwrap(), Order::Created);
+    }
+    let listed: Vec<String> = env.redis.pool.zrange(k.orders(5), 0, -1, None, false, None, false).await.unwrap();
+    assert_eq!(listed.len(), 2, "the list keeps the newest list_max: {listed:?}");
+    let ttl: i64 = env.redis.pool.ttl(k.order(5, "o-1")).await.unwrap();
+    assert!((1..=60).contains(&ttl), "the record is kept keep_s: {ttl}");
+    let _: () = env.redis.pool.hset(k.user(5), ("banned", 1)).await.unwrap();
+    assert_eq!(order_create::call(&env.redis, &order(5, "o-4")).await.unwrap(), Order::Banned);
+    let _: () = env.redis.pool.hset(k.user(5), ("banned", 0)).await.unwrap();
+
+    // A payment of another amount for the order is refused and writes nothing; the right one
+    // credits and marks it paid, once.
+    let pay = |delta: i64| wallet_change::Args {
+        uid: 5,
+        delta,
+        reason: "payment",
+        reference: "o-1",
+        now_ms: 2000,
+        once: Some(wallet_change::Once::Payment { order_id: "o-1" }),
+        audit: &[],
+    };
+    let outbox = env.lanes_len(&k.outboxes()).await;
+    assert_eq!(wallet_change::call(&env.redis, &pay(299)).await.unwrap(), Change::OnceConflict);
+    assert_eq!(env.lanes_len(&k.outboxes()).await, outbox, "nothing written");
+    assert_eq!(
+        wallet_change::call(&env.redis, &pay(300)).await.unwrap(),
+        Change::Changed { balance: 310, repeated: false }
+    );
+    assert_eq!(
+        wallet_change::call(&env.redis, &pay(300)).await.unwrap(),
+        Change::Changed { balance: 310, repeated: true }
+    );
+    let o: HashMap<String, String> = env.redis.pool.hgetall(k.order(5, "o-1")).await.unwrap();
+    assert_eq!(
+        (o["state"].as_str(), o["paid_at"].as_str(), o["balance"].as_str(), o["ver"].as_str()),
+        ("paid", "2000", "310", "2")
+    );
+    // wallet, ledger, payment and order records: one credit's worth.
+    assert_eq!(env.lanes_len(&k.outboxes()).await, outbox + 4);
 }
 
 const MAX: i64 = protocol::error_code::MAX_BALANCE;

@@ -104,6 +104,19 @@ export interface ClientHead {
   ver?: string | null;
 }
 /**
+ * 212 create a deposit order.
+ */
+export interface CreateOrder {
+  /**
+   * Coins to buy (the deployment's `orders.min_amount` to `max_amount`).
+   */
+  amount: number;
+  /**
+   * One of the deployment's payment channels (`orders.channels`).
+   */
+  channel: string;
+}
+/**
  * 101 register and 102 login request.
  */
 export interface Credentials {
@@ -212,6 +225,35 @@ export interface OptionView {
    * Decimal odds in thousandths (1850 = 1.85).
    */
   odds: number;
+}
+/**
+ * A page of items (203, 301, 402 replies).
+ */
+export interface ItemsOfOrderView {
+  items: OrderView[];
+}
+/**
+ * A deposit order (212 reply, 213 items).
+ */
+export interface OrderView {
+  amount: number;
+  /**
+   * The balance right after the credit.
+   */
+  balance?: number | null;
+  channel: string;
+  created_at: number;
+  order_id: string;
+  paid_at?: number | null;
+  /**
+   * Where the app sends the player to pay (while `created`).
+   */
+  pay_url?: string | null;
+  /**
+   * `created` (waiting for payment), `paid` (credited: `paid_at`, `balance`) or `expired` (not
+   * paid within the deployment's pay window; a late payment still completes it).
+   */
+  state: string;
 }
 /**
  * A place on a leaderboard.
@@ -408,6 +450,8 @@ export const MsgId = {
   PROFILE: 201,
   BALANCE: 202,
   LEDGER: 203,
+  CREATE_ORDER: 212,
+  LIST_ORDERS: 213,
   LIST_MATCHES: 301,
   MATCH_DETAIL: 302,
   WATCH_MATCH: 304,
@@ -519,6 +563,8 @@ export interface Requests {
   201: { request: Empty; reply: ProfileReply; errors: never };
   202: { request: Empty; reply: BalanceReply; errors: never };
   203: { request: Page; reply: ItemsOfLedgerItem; errors: never };
+  212: { request: CreateOrder; reply: OrderView; errors: 1009 };
+  213: { request: Page; reply: ItemsOfOrderView; errors: never };
   301: { request: ListMatches; reply: ItemsOfMatchView; errors: never };
   302: { request: MatchRef; reply: MatchView; errors: 1007 };
   304: { request: WatchMatch; reply: Empty; errors: 1007 };
