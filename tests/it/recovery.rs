@@ -329,6 +329,9 @@ async fn state_of(env: &TestEnv, every_pattern: bool) -> BTreeMap<String, Value>
         "{*}:payment:*",
         "{g}:owner:*",
         "{*}:grant:*",
+        "{*}:lb:*",
+        "{*}:order:*",
+        "{*}:orders:*",
         "stats:*",
         "{*}:stats:*",
     ] {
@@ -446,6 +449,9 @@ async fn restore_into_a_fresh_prefix_verifies_clean_and_clients_log_in_and_bet()
     let stuck_bet = r.body["bet_id"].as_u64().unwrap();
     s.act(stuck, "start", json!({})).await;
     s.act(stuck, "result", json!({"winner": "b"})).await;
+    // A deposit order waiting for its payment.
+    let r = alice.call(msg::CREATE_ORDER, json!({"amount": 50, "channel": "card"})).await;
+    assert_eq!(r.code(), 0, "{r:?}");
     drained(&env, &s.dbsvr).await;
     let before = state_of(&env, true).await;
     let alice_balance = alice.call(msg::BALANCE, json!({})).await.body["balance"].as_i64().unwrap();
@@ -458,6 +464,8 @@ async fn restore_into_a_fresh_prefix_verifies_clean_and_clients_log_in_and_bet()
     assert_eq!((report.users, report.wallets, report.matches, report.bets, report.open_bets), (6, 6, 6, 14, 2));
     assert_eq!((report.payments, report.grants, report.idempotency, report.settle_jobs), (1, 1, 14, 1));
     assert_eq!(report.warnings, Vec::<String>::new());
+    assert!(report.leaderboard_parts >= 3, "the settled matches' boards: {report:?}");
+    assert_eq!(report.orders, 1);
     let text = report.to_string();
     assert!(text.contains("bets            14 (2 open, 14 idempotency records)"), "{text}");
     // The state is what the scripts had built, key for key.

@@ -12,6 +12,8 @@
 //! | `payments`, `grant_requests` | `payment:{order_id}`, `grant:{request_id}` {uid, delta, balance, ts, ledger} |
 //! | `matches` | `match:{mid}` (every field the scripts keep; `settled`/`paid` from the settled bets), `matches:pending` or `matches:{list,doing,finished}:{all,type}` (score start_at), `match:ext:{external_id}` |
 //! | `bets` | `user:{uid}:bets` (bid → the bet's record); `match:{mid}:pool`; `match:{mid}:open` (bid → terms of open bets); `match:{mid}:bettors`; the wallets' `r:{req_id}` fields (→ "bid:balance_after:odds") |
+//! | `bets` won and lost | `lb:{net,picks}:{day,week,all}` per shard (`common::leaderboard`), day and week parts with what is left of their TTL |
+//! | `orders` of the last `orders.keep_s` | `order:{id}` {uid, amount, channel, state, created_at, ver, paid_at, balance}; `orders:{uid}` (the newest `orders.list_max`) |
 //! | `users`, `bets` by day | `stats:{reg,bets,volume}:{day}` |
 //! | — | `seq:user`, `seq:match`, `seq:bet` = the highest ids |
 //!
@@ -25,12 +27,14 @@
 //! holds: changes that never reached MySQL (an unflushed outbox) are lost with Redis.
 //!
 //! One file per step: users.rs (users, bans, wallets), ledgers.rs (ledgers, payments, grants),
-//! matches.rs, bets.rs, stats.rs (daily figures, id counters); writer.rs pipelines the writes and
+//! matches.rs, bets.rs, boards.rs (leaderboards), orders.rs, stats.rs (daily figures, id counters); writer.rs pipelines the writes and
 //! report.rs holds [`RestoreReport`].
 
 mod bets;
+mod boards;
 mod ledgers;
 mod matches;
+mod orders;
 mod report;
 mod stats;
 mod users;
@@ -41,8 +45,10 @@ use common::Redis;
 use sqlx::MySqlPool;
 
 use self::bets::bets;
+use self::boards::leaderboards;
 use self::ledgers::{Credit, credits, ledgers};
 use self::matches::matches;
+use self::orders::orders;
 pub use self::report::RestoreReport;
 use self::stats::{counters, stats};
 use self::users::{bans, users, wallets};
@@ -62,11 +68,25 @@ const VALUES: usize = 1000;
 pub struct Options {
     /// `pushsvr.reminder_before_ms`: reminders due after now are scheduled again (0: none).
     pub reminder_before_ms: u64,
+    /// `orders.keep_s` and `orders.list_max`: the orders restored, and each user's list.
+    pub orders_keep_s: u64,
+    pub orders_list_max: u64,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { reminder_before_ms: common::Config::defaults().pushsvr.reminder_before_ms }
+        Options::from_config(&common::Config::defaults())
+    }
+}
+
+impl Options {
+    /// The options a deployment's configuration gives.
+    pub fn from_config(cfg: &common::Config) -> Options {
+        Options {
+            reminder_before_ms: cfg.pushsvr.reminder_before_ms,
+            orders_keep_s: cfg.orders.keep_s,
+            orders_list_max: cfg.orders.list_max,
+        }
     }
 }
 
@@ -90,6 +110,8 @@ pub async fn run_with(redis: &Redis, pool: &MySqlPool, opts: &Options) -> anyhow
     credits(pool, &mut w, &mut report, Credit::Grant).await.context("restoring grants")?;
     matches(pool, &mut w, &mut report, opts).await.context("restoring matches")?;
     bets(pool, &mut w, &mut report).await.context("restoring bets")?;
+    leaderboards(pool, &mut w, &mut report).await.context("restoring leaderboards")?;
+    orders(pool, &mut w, &mut report, opts).await.context("restoring orders")?;
     stats(pool, &mut w, &mut report).await.context("restoring daily figures")?;
     counters(pool, &mut w, &mut report).await.context("setting the id counters")?;
     w.flush().await?;

@@ -22,6 +22,10 @@ pub struct RestoreReport {
     pub delayed_events: u64,
     /// Jobs put back on `q:settle:{g}`.
     pub settle_jobs: u64,
+    /// Leaderboard parts (a shard's part of one board and period) written.
+    pub leaderboard_parts: u64,
+    /// Deposit orders (of the last `orders.keep_s`).
+    pub orders: u64,
     /// Days with daily figures.
     pub stats_days: u64,
     /// The id counters set: (key, value).
@@ -53,6 +57,8 @@ impl fmt::Display for RestoreReport {
             "  bets            {} ({} open, {} idempotency records)",
             self.bets, self.open_bets, self.idempotency
         )?;
+        writeln!(f, "  leaderboards    {} shard parts (from the settled bets)", self.leaderboard_parts)?;
+        writeln!(f, "  orders          {} (of the last orders.keep_s)", self.orders)?;
         writeln!(f, "  daily figures   {} days", self.stats_days)?;
         let counters: Vec<String> = self.counters.iter().map(|(k, v)| format!("{k}={v}")).collect();
         writeln!(f, "  counters        {}", counters.join(" "))?;

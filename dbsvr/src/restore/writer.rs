@@ -62,6 +62,11 @@ impl<'a> Writer<'a> {
         self.queued().await
     }
 
+    pub(super) async fn expire(&mut self, key: String, seconds: u64) -> anyhow::Result<()> {
+        let _: () = self.pipe.expire(key, seconds as i64, None).await?;
+        self.queued().await
+    }
+
     pub(super) async fn hincrby(&mut self, key: String, field: &str, by: i64) -> anyhow::Result<()> {
         let _: () = self.pipe.hincrby(key, field, by).await?;
         self.queued().await
