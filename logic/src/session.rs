@@ -127,6 +127,47 @@ pub async fn open(ctx: &Ctx, uid: u64, resumed: Option<Resumed<'_>>) -> Result<R
     Err(AppError::new(ErrorCode::Unavailable, "too many logins of this account at once; try again"))
 }
 
+/// How a session is named to its player (207, 208): the first 16 hex digits of its id. Not a token
+/// (an id is the token's digest), and short enough to show.
+pub fn public_id(sid: &str) -> &str {
+    &sid[..sid.len().min(16)]
+}
+
+/// A user's live sessions: (sid, its login time, its expiry), soonest expiry first. Sessions rotated
+/// away by a resume (kept a moment for a retried resume) are not listed.
+pub async fn of_user(ctx: &Ctx, uid: u64) -> Result<Vec<(String, u64, u64)>, AppError> {
+    let keys = &ctx.redis.keys;
+    let now = common::time::now_ms();
+    let index: Vec<(String, f64)> = ctx.redis.pool.zrange(keys.sessions(uid), 0, -1, None, false, None, true).await?;
+    let mut out = Vec::with_capacity(index.len());
+    for (sid, expiry) in index {
+        let value: Option<String> = ctx.redis.pool.get(keys.session(&sid)).await?;
+        let Some(value) = value else { continue };
+        let parts: Vec<&str> = value.split(':').collect();
+        if parts.len() > 2 || session_owner(&value) != Some(uid) || (expiry as u64) < now {
+            continue;
+        }
+        let born = parts.get(1).and_then(|b| b.parse().ok()).unwrap_or(0);
+        out.push((sid, born, expiry as u64));
+    }
+    Ok(out)
+}
+
+/// Ends sessions `sids` of `uid` (their tokens no longer resume), as logout does.
+pub async fn revoke(ctx: &Ctx, uid: u64, sids: &[&str]) -> Result<(), AppError> {
+    if sids.is_empty() {
+        return Ok(());
+    }
+    let keys = &ctx.redis.keys;
+    let pipe = ctx.redis.pool.next().pipeline();
+    for sid in sids {
+        let _: () = pipe.del(keys.session(sid)).await?;
+        let _: () = pipe.zrem(keys.sessions(uid), *sid).await?;
+    }
+    let _: Vec<i64> = pipe.all().await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

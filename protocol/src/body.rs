@@ -446,3 +446,46 @@ pub struct OrderView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pay_url: Option<String>,
 }
+
+/// 204 change password: the current one (checked as a login is) and the new one (6 to 128 characters).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct ChangePassword {
+    pub old_password: String,
+    pub new_password: String,
+}
+
+/// 204 and 208 reply: how many sessions were ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct SessionsRevoked {
+    pub revoked: u32,
+}
+
+/// One of the player's sessions (207): a device or app logged in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct SessionView {
+    /// Names the session for 208 (not a token: it cannot log in).
+    pub session_id: String,
+    /// When it logged in (Unix ms).
+    pub created_at: u64,
+    /// When it expires unless resumed (Unix ms).
+    pub expires_at: u64,
+    /// The session of the connection asking.
+    pub current: bool,
+}
+
+/// 208 revoke one session (`session_id` from 207), or with `others` every session but this one.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct RevokeSession {
+    #[serde(default)]
+    pub session_id: Option<String>,
+    #[serde(default)]
+    pub others: bool,
+}

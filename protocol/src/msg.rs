@@ -12,6 +12,9 @@ pub const LOGOUT: MsgId = 104;
 pub const PROFILE: MsgId = 201;
 pub const BALANCE: MsgId = 202;
 pub const LEDGER: MsgId = 203;
+pub const CHANGE_PASSWORD: MsgId = 204;
+pub const LIST_SESSIONS: MsgId = 207;
+pub const REVOKE_SESSION: MsgId = 208;
 pub const CREATE_ORDER: MsgId = 212;
 pub const LIST_ORDERS: MsgId = 213;
 pub const LIST_MATCHES: MsgId = 301;
@@ -62,6 +65,9 @@ pub const CATALOGUE: &[MsgInfo] = &[
     req(PROFILE, "profile"),
     req(BALANCE, "balance"),
     req(LEDGER, "ledger"),
+    req(CHANGE_PASSWORD, "change_password"),
+    req(LIST_SESSIONS, "list_sessions"),
+    req(REVOKE_SESSION, "revoke_session"),
     req(CREATE_ORDER, "create_order"),
     req(LIST_ORDERS, "list_orders"),
     req(LIST_MATCHES, "list_matches"),

@@ -4,6 +4,7 @@
 //! What several areas share is here: the binary and grace period of the tests that run services
 //! as child processes, and a steady bet load.
 
+mod accounts;
 mod auth;
 mod ban;
 mod bench;

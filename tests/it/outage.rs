@@ -181,6 +181,8 @@ impl World {
             }
             msg::BET_DETAIL => json!({ "bet_id": 1 }),
             msg::CREATE_ORDER => json!({ "amount": 100, "channel": "card" }),
+            msg::CHANGE_PASSWORD => json!({ "old_password": "whatever", "new_password": "long-enough" }),
+            msg::REVOKE_SESSION => json!({ "others": true }),
             _ => json!({}),
         }
     }

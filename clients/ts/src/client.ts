@@ -19,6 +19,8 @@ import {
   type ItemsOfLedgerItem,
   type ItemsOfMatchView,
   type ItemsOfOrderView,
+  type ItemsOfSessionView,
+  type SessionsRevoked,
   type OrderView,
   type LeaderboardQuery,
   type LeaderboardReply,
@@ -65,6 +67,7 @@ const REPEATABLE: ReadonlySet<number> = new Set([
   MsgId.BALANCE,
   MsgId.LEDGER,
   MsgId.LIST_ORDERS,
+  MsgId.LIST_SESSIONS,
   MsgId.LIST_MATCHES,
   MsgId.MATCH_DETAIL,
   MsgId.WATCH_MATCH,
@@ -200,6 +203,24 @@ export class MatchdayClient {
   /** 203: the balance's changes, newest first (`offset`, `limit`: default 20, at most 100). */
   ledger(page: Page = {}): Promise<ItemsOfLedgerItem> {
     return this.call(MsgId.LEDGER, page);
+  }
+
+  /**
+   * 204: changes the password (the current one is checked: 1001 when wrong) and ends every other
+   * session of the player; this connection stays logged in. Not repeated after a reconnect.
+   */
+  changePassword(oldPassword: string, newPassword: string): Promise<SessionsRevoked> {
+    return this.call(MsgId.CHANGE_PASSWORD, { old_password: oldPassword, new_password: newPassword });
+  }
+
+  /** 207: the player's live sessions (devices logged in), `current` marking this connection's. */
+  listSessions(): Promise<ItemsOfSessionView> {
+    return this.call(MsgId.LIST_SESSIONS, {});
+  }
+
+  /** 208: ends one session (`session_id` from {@link listSessions}), or with "others" every session but this one. */
+  revokeSession(which: { session_id: string } | "others"): Promise<SessionsRevoked> {
+    return this.call(MsgId.REVOKE_SESSION, which === "others" ? { others: true } : which);
   }
 
   /**

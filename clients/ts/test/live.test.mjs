@@ -129,6 +129,43 @@ function liveTests() {
     assert.deepEqual([bet.state, bet.payout], ["won", 185]);
   });
 
+  test("a won bet puts the player on the all-time net winnings board, with their own place", async () => {
+    const match = await openMatch();
+    const c = await connect();
+    const player = await newPlayer(c);
+    await c.placeBet({ match_id: match.match_id, option: "b", stake: 100, odds_ver: match.odds_ver });
+    const settled = nextEvent(c, "bet_settled");
+    await gm("POST", `/api/matches/${match.match_id}/start`, {});
+    await gm("POST", `/api/matches/${match.match_id}/result`, { winner: "b" });
+    await settled;
+    const board = await c.leaderboard({ board: "net", period: "all", limit: 5 });
+    assert.equal(board.period, "all");
+    assert.deepEqual([board.me?.user_id, board.me?.name, board.me?.score], [player.user_id, player.username, 110]); // 210 − 100
+    assert.ok(board.items.length >= 1 && board.items[0].rank === 1);
+    await assert.rejects(c.leaderboard({ board: "money" }), (e) => e instanceof MatchdayError && e.code === ErrorCode.INVALID_BODY);
+  });
+
+  test("sessions are listed and ended; a password change ends the others and this connection goes on", async () => {
+    const phone = await connect();
+    const player = await newPlayer(phone);
+    const tablet = await connect();
+    await tablet.login(player.username, player.password);
+    const laptop = await connect();
+    await laptop.login(player.username, player.password);
+    const { items } = await phone.listSessions();
+    assert.equal(items.length, 3);
+    assert.equal(items.filter((s) => s.current).length, 1);
+    const other = items.find((s) => !s.current);
+    assert.deepEqual(await phone.revokeSession({ session_id: other.session_id }), { revoked: 1 });
+    assert.equal((await phone.listSessions()).items.length, 2);
+    assert.deepEqual(await phone.changePassword(player.password, "n3w-s3cret-pass"), { revoked: 1 });
+    assert.deepEqual((await phone.listSessions()).items.map((s) => s.current), [true]);
+    assert.deepEqual(await phone.balance(), { balance: player.balance });
+    const again = await connect();
+    await assert.rejects(again.login(player.username, player.password), (e) => e instanceof MatchdayError && e.code === ErrorCode.BAD_CREDENTIALS);
+    assert.equal((await again.login(player.username, "n3w-s3cret-pass")).user_id, player.user_id);
+  });
+
   test("watches a match: an edit made through gm arrives as match_updated with the match at its new version", async () => {
     const match = await openMatch();
     const c = await connect();

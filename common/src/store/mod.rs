@@ -38,6 +38,7 @@ pub mod match_odds;
 pub mod match_transition;
 pub mod min_bet;
 pub mod order_create;
+pub mod password_change;
 pub mod place_bet;
 pub mod push_user;
 pub mod rate_limit;

@@ -5,7 +5,7 @@
 //!
 //! | from MySQL | Redis |
 //! |---|---|
-//! | `users` | `user:{uid}` {id, username, pw, created_at}; `uname:{lowercased name}` {uid, reg: ""} |
+//! | `users` | `user:{uid}` {id, username, pw, created_at, and ver once past 1}; `uname:{lowercased name}` {uid, reg: ""} |
 //! | `user_bans` | `user:{uid}` {banned, ban_ver, and while banned ban_reason, banned_by, banned_at} |
 //! | `wallets` | `wallet:{uid}` {balance, ver}; `exposure` = the potential payouts of the user's open bets |
 //! | `ledger` | `ledger:{uid}`: MessagePack {id, uid, delta, balance, reason, ref, ts}, newest (highest wallet version) first |

@@ -9,19 +9,24 @@ pub(super) async fn users(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Res
     let k = w.redis.keys.clone();
     let mut after = 0u64;
     loop {
-        let page: Vec<(u64, String, String, u64)> =
-            sqlx::query_as("SELECT id, username, pw, created_at FROM users WHERE id > ? ORDER BY id LIMIT ?")
+        let page: Vec<(u64, String, String, u64, u64)> =
+            sqlx::query_as("SELECT id, username, pw, created_at, ver FROM users WHERE id > ? ORDER BY id LIMIT ?")
                 .bind(after)
                 .bind(ROWS)
                 .fetch_all(pool)
                 .await?;
-        for (id, username, pw, created_at) in &page {
-            let fields = vec![
+        for (id, username, pw, created_at, ver) in &page {
+            let mut fields = vec![
                 ("id", id.to_string()),
                 ("username", username.clone()),
                 ("pw", pw.clone()),
                 ("created_at", created_at.to_string()),
             ];
+            // A user changed since registering (a new password: password_change.lua) keeps counting
+            // from the version MySQL holds.
+            if *ver > 1 {
+                fields.push(("ver", ver.to_string()));
+            }
             w.hset(k.user(*id), fields).await?;
             // `reg` names the frame that registered the name; that frame is long gone.
             w.hset(k.uname(&username.to_lowercase()), vec![("uid", id.to_string()), ("reg", String::new())]).await?;

@@ -11,11 +11,13 @@ use crate::request::{Reply, Request};
 
 mod balance;
 mod bet_detail;
+mod change_password;
 mod create_order;
 mod leaderboard;
 mod ledger;
 mod list_matches;
 mod list_orders;
+mod list_sessions;
 mod login;
 mod logout;
 mod match_detail;
@@ -26,6 +28,7 @@ mod place_bet;
 mod profile;
 mod register;
 mod resume;
+mod revoke_session;
 mod watch_match;
 
 /// A handler: an async function of the context and the request.
@@ -41,6 +44,9 @@ pub const TABLE: &[(MsgId, Handler)] = &[
     (msg::PROFILE, |c, r| Box::pin(profile::handle(c, r))),
     (msg::BALANCE, |c, r| Box::pin(balance::handle(c, r))),
     (msg::LEDGER, |c, r| Box::pin(ledger::handle(c, r))),
+    (msg::CHANGE_PASSWORD, |c, r| Box::pin(change_password::handle(c, r))),
+    (msg::LIST_SESSIONS, |c, r| Box::pin(list_sessions::handle(c, r))),
+    (msg::REVOKE_SESSION, |c, r| Box::pin(revoke_session::handle(c, r))),
     (msg::CREATE_ORDER, |c, r| Box::pin(create_order::handle(c, r))),
     (msg::LIST_ORDERS, |c, r| Box::pin(list_orders::handle(c, r))),
     (msg::LIST_MATCHES, |c, r| Box::pin(list_matches::handle(c, r))),

@@ -20,7 +20,7 @@ use crate::throttle;
 pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
     let Credentials { username, password } = req.body()?;
     validate_username(&username)?;
-    validate_password(&password)?;
+    validate_password("password", &password)?;
     let keys = &ctx.redis.keys;
     let index = keys.uname(&username.to_lowercase());
     // Fail early on a taken name, before any limit is counted or a hash paid for (the script checks
@@ -70,9 +70,10 @@ fn validate_username(name: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-fn validate_password(password: &str) -> Result<(), AppError> {
+/// A new password (field `field` of the body): 6 to 128 characters.
+pub(crate) fn validate_password(field: &str, password: &str) -> Result<(), AppError> {
     if !(6..=128).contains(&password.chars().count()) {
-        return Err(AppError::invalid_body("password: 6 to 128 characters"));
+        return Err(AppError::invalid_body(format!("{field}: 6 to 128 characters")));
     }
     Ok(())
 }
@@ -87,7 +88,7 @@ mod tests {
         for bad in ["ab", "with space", "ünï", &"x".repeat(33)] {
             assert_eq!(validate_username(bad).unwrap_err().code, ErrorCode::InvalidBody, "{bad}");
         }
-        assert!(validate_password("secret").is_ok());
-        assert!(validate_password("short").is_err());
+        assert!(validate_password("password", "secret").is_ok());
+        assert!(validate_password("password", "short").is_err());
     }
 }

@@ -93,6 +93,13 @@ export interface BetView {
   ts: number;
 }
 /**
+ * 204 change password: the current one (checked as a login is) and the new one (6 to 128 characters).
+ */
+export interface ChangePassword {
+  new_password: string;
+  old_password: string;
+}
+/**
  * What the client puts in front of every request.
  */
 export interface ClientHead {
@@ -254,6 +261,33 @@ export interface OrderView {
    * paid within the deployment's pay window; a late payment still completes it).
    */
   state: string;
+}
+/**
+ * A page of items (203, 301, 402 replies).
+ */
+export interface ItemsOfSessionView {
+  items: SessionView[];
+}
+/**
+ * One of the player's sessions (207): a device or app logged in.
+ */
+export interface SessionView {
+  /**
+   * When it logged in (Unix ms).
+   */
+  created_at: number;
+  /**
+   * The session of the connection asking.
+   */
+  current: boolean;
+  /**
+   * When it expires unless resumed (Unix ms).
+   */
+  expires_at: number;
+  /**
+   * Names the session for 208 (not a token: it cannot log in).
+   */
+  session_id: string;
 }
 /**
  * A place on a leaderboard.
@@ -419,12 +453,25 @@ export interface ResumeRequest {
   token: string;
 }
 /**
+ * 208 revoke one session (`session_id` from 207), or with `others` every session but this one.
+ */
+export interface RevokeSession {
+  others?: boolean;
+  session_id?: string | null;
+}
+/**
  * 102 login and 103 resume reply.
  */
 export interface SessionReply {
   balance: number;
   token: string;
   user_id: number;
+}
+/**
+ * 204 and 208 reply: how many sessions were ended.
+ */
+export interface SessionsRevoked {
+  revoked: number;
 }
 /**
  * 304 watch a match (or stop): while watched, every change staff make to it is pushed (905).
@@ -450,6 +497,9 @@ export const MsgId = {
   PROFILE: 201,
   BALANCE: 202,
   LEDGER: 203,
+  CHANGE_PASSWORD: 204,
+  LIST_SESSIONS: 207,
+  REVOKE_SESSION: 208,
   CREATE_ORDER: 212,
   LIST_ORDERS: 213,
   LIST_MATCHES: 301,
@@ -563,6 +613,9 @@ export interface Requests {
   201: { request: Empty; reply: ProfileReply; errors: never };
   202: { request: Empty; reply: BalanceReply; errors: never };
   203: { request: Page; reply: ItemsOfLedgerItem; errors: never };
+  204: { request: ChangePassword; reply: SessionsRevoked; errors: 1001 };
+  207: { request: Empty; reply: ItemsOfSessionView; errors: never };
+  208: { request: RevokeSession; reply: SessionsRevoked; errors: 1007 };
   212: { request: CreateOrder; reply: OrderView; errors: 1009 };
   213: { request: Page; reply: ItemsOfOrderView; errors: never };
   301: { request: ListMatches; reply: ItemsOfMatchView; errors: never };
