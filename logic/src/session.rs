@@ -153,6 +153,25 @@ pub async fn of_user(ctx: &Ctx, uid: u64) -> Result<Vec<(String, u64, u64)>, App
     Ok(out)
 }
 
+/// Closes every connection of `uid` but `keep` (the asking one: its node and connection id) with
+/// 1008 "session ended", through each connection's node push list. Used when the player ends their
+/// other sessions (a password change, 208 with `others`): those connections' sessions are gone.
+pub async fn close_others(ctx: &Ctx, uid: u64, keep: (&str, u64)) -> Result<usize, AppError> {
+    let online = common::push_lists::online(&ctx.redis, uid).await?;
+    let frame = |conn: u64| {
+        protocol::codec::encode_routed(&protocol::Route::close(conn, protocol::Close::session_ended()), &[])
+            .map(bytes::Bytes::from)
+            .map_err(AppError::internal)
+    };
+    let mut frames = Vec::new();
+    for c in online.iter().filter(|c| (c.node.as_str(), c.id) != keep) {
+        frames.push((c.node.as_str(), [frame(c.id)?]));
+    }
+    let lists: Vec<(&str, &[bytes::Bytes])> = frames.iter().map(|(n, f)| (*n, &f[..])).collect();
+    common::push_lists::append(&ctx.redis, &lists, ctx.reply_ttl.as_millis() as u64).await?;
+    Ok(frames.len())
+}
+
 /// Ends sessions `sids` of `uid` (their tokens no longer resume), as logout does.
 pub async fn revoke(ctx: &Ctx, uid: u64, sids: &[&str]) -> Result<(), AppError> {
     if sids.is_empty() {

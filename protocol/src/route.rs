@@ -32,6 +32,12 @@ impl Close {
     pub fn banned() -> Close {
         Close { code: Close::POLICY, reason: "banned".into() }
     }
+
+    /// Why a player's other connections are closed when they change their password or end their
+    /// other sessions: 1008 "session ended" (a resume of its token answers 1008 session expired).
+    pub fn session_ended() -> Close {
+        Close { code: Close::POLICY, reason: "session ended".into() }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -51,7 +51,9 @@ async fn a_password_change_ends_the_other_sessions_and_only_the_new_password_log
 
     let r = phone.call(msg::CHANGE_PASSWORD, json!({"old_password": PASSWORD, "new_password": "brand-new-pw"})).await;
     assert_eq!((r.code(), r.body["revoked"].as_u64()), (0, Some(1)), "{r:?}");
-    // The tablet's token resumes no more; the phone goes on; only the new password logs in.
+    // The tablet's connection is closed, its token resumes no more; the phone goes on; only the new
+    // password logs in.
+    assert_eq!(tablet.closed_with_reason().await, Some((1008, "session ended".to_owned())));
     assert_eq!(resume_code(&app, &tablet_token).await, 1008);
     assert_eq!(phone.call(msg::BALANCE, json!({})).await.code(), 0);
     assert_eq!(sessions(&mut phone).await.len(), 1);
@@ -111,9 +113,13 @@ async fn a_player_lists_their_sessions_and_ends_one_or_all_the_others() {
     }
     assert_eq!(resumed, 2, "the ended session's token resumes no more, the others do");
 
-    // Every other session at once: the resumes above rotated their tokens; none is left.
+    // Every other session at once (the resumes above rotated two; one more is logged in on a live
+    // connection, which is closed): none is left.
+    let mut watching = app.client().await;
+    watching.login("acc_sam", PASSWORD).await;
     let r = me.call(msg::REVOKE_SESSION, json!({"others": true})).await;
-    assert_eq!((r.code(), r.body["revoked"].as_u64()), (0, Some(2)), "{r:?}");
+    assert_eq!((r.code(), r.body["revoked"].as_u64()), (0, Some(3)), "{r:?}");
+    assert_eq!(watching.closed_with_reason().await, Some((1008, "session ended".to_owned())));
     let left = sessions(&mut me).await;
     assert_eq!((left.len(), left[0]["session_id"].clone()), (1, mine));
     assert_eq!(me.call(msg::BALANCE, json!({})).await.code(), 0, "this connection goes on");

@@ -2,7 +2,8 @@
 //! checked as a login checks it (the hashing queue, the password-work rates and the failed-login
 //! limit of this account from this address; a wrong one is 1001), the new one hashed, and
 //! `password_change.lua` sets it and ends every other session of the player in one step (their
-//! tokens no longer resume). The asking connection stays logged in.
+//! tokens no longer resume, and their live connections are closed with 1008 "session ended"). The
+//! asking connection stays logged in.
 
 use fred::prelude::*;
 use protocol::ErrorCode;
@@ -45,7 +46,10 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
             now_ms: common::time::now_ms(),
         };
         match password_change::call(&ctx.redis, &args).await? {
-            Outcome::Changed { revoked } => return Reply::new(&SessionsRevoked { revoked: revoked as u32 }),
+            Outcome::Changed { revoked } => {
+                crate::session::close_others(ctx, uid, (&req.head.node, req.head.conn)).await?;
+                return Reply::new(&SessionsRevoked { revoked: revoked as u32 });
+            }
             Outcome::IndexChanged => continue,
             Outcome::NoUser => return Err(AppError::internal(format!("user {uid} is logged in but does not exist"))),
         }

@@ -1,6 +1,9 @@
 //! 208 revoke_session `{ session_id }` or `{ others: true }` → `{ revoked }`: ends one of the
 //! player's sessions (its token no longer resumes; 1007 when there is no such session), or every
-//! session but the asking connection's. Ending one's own session is logout (104).
+//! session but the asking connection's (whose other live connections are then closed with 1008
+//! "session ended"). A single session's live connection, if any, stays until it drops (connect does
+//! not index connections by session); its token no longer resumes. Ending one's own session is
+//! logout (104).
 
 use protocol::ErrorCode;
 use protocol::body::{RevokeSession, SessionsRevoked};
@@ -31,5 +34,9 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
         _ => return Err(AppError::invalid_body("give either session_id or others: true")),
     };
     session::revoke(ctx, uid, &chosen).await?;
+    if others {
+        // Every other connection's session is gone: close them (1008 "session ended").
+        session::close_others(ctx, uid, (&req.head.node, req.head.conn)).await?;
+    }
     Reply::new(&SessionsRevoked { revoked: chosen.len() as u32 })
 }
