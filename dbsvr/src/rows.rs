@@ -66,6 +66,13 @@ pub enum Row {
         balance: i64,
         ts: u64,
     },
+    /// What a player shows others (profile_set.lua): `ver` is the profile's own version.
+    Profile {
+        uid: u64,
+        nickname: String,
+        avatar: String,
+        ver: u64,
+    },
     /// A player's deposit order (order_create.lua; completed by wallet_change.lua).
     Order {
         id: String,
@@ -289,6 +296,12 @@ fn one(r: Record) -> Result<Row, String> {
             ver: r.ver,
         },
         "wallet" => Row::Wallet { uid: key_u64(&r.key)?, balance: f.i64("balance")?, ver: r.ver },
+        "profile" => Row::Profile {
+            uid: key_u64(&r.key)?,
+            nickname: f.str_or("nickname", "")?,
+            avatar: f.str_or("avatar", "")?,
+            ver: r.ver,
+        },
         "order" => Row::Order {
             id: key_str(&r.key)?,
             uid: f.u64("uid")?,

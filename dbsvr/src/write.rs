@@ -69,6 +69,7 @@ pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<Written, 
     let mut credits = Vec::new();
     let mut audits = Vec::new();
     let mut orders = Vec::new();
+    let mut profiles = Vec::new();
     for r in rows {
         match r {
             Row::User { .. } => users.push(r),
@@ -80,6 +81,7 @@ pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<Written, 
             Row::Credit { .. } => credits.push(r),
             Row::Audit { .. } => audits.push(r),
             Row::Order { .. } => orders.push(r),
+            Row::Profile { .. } => profiles.push(r),
         }
     }
     users.sort_by_key(|r| if let Row::User { id, ver, .. } = r { (*id, *ver) } else { (0, 0) });
@@ -87,6 +89,7 @@ pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<Written, 
     bans.sort_by_key(|r| if let Row::UserBan { uid, ver, .. } = r { (*uid, *ver) } else { (0, 0) });
     matches.sort_by_key(|m| (m.id, m.ver));
     bets.sort_by_key(|b| (b.id, b.ver));
+    profiles.sort_by_key(|r| if let Row::Profile { uid, ver, .. } = r { (*uid, *ver) } else { (0, 0) });
     orders.sort_by(|a, b| match (a, b) {
         (Row::Order { id: x, ver: v, .. }, Row::Order { id: y, ver: w, .. }) => (x, v).cmp(&(y, w)),
         _ => std::cmp::Ordering::Equal,
@@ -125,6 +128,18 @@ pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<Written, 
         });
         let newer = |c: &str| format!("{c} = IF(VALUES(ver) > ver, VALUES({c}), {c})");
         let updates: Vec<String> = ["banned", "reason", "changed_by", "changed_at"].iter().map(|c| newer(c)).collect();
+        q.push(format!(" ON DUPLICATE KEY UPDATE {}, ver = GREATEST(ver, VALUES(ver))", updates.join(", ")));
+        q.build().execute(&mut *conn).await?;
+    }
+    for chunk in profiles.chunks(CHUNK) {
+        let mut q = QueryBuilder::<MySql>::new("INSERT INTO profiles (uid, nickname, avatar_url, ver) ");
+        q.push_values(chunk, |mut b, r| {
+            if let Row::Profile { uid, nickname, avatar, ver } = r {
+                b.push_bind(*uid).push_bind(nickname).push_bind(avatar).push_bind(*ver);
+            }
+        });
+        let newer = |c: &str| format!("{c} = IF(VALUES(ver) > ver, VALUES({c}), {c})");
+        let updates: Vec<String> = ["nickname", "avatar_url"].iter().map(|c| newer(c)).collect();
         q.push(format!(" ON DUPLICATE KEY UPDATE {}, ver = GREATEST(ver, VALUES(ver))", updates.join(", ")));
         q.build().execute(&mut *conn).await?;
     }

@@ -60,7 +60,7 @@ pub struct SessionReply {
     pub balance: i64,
 }
 
-/// 201 profile reply.
+/// 201 profile reply (and 205's).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
@@ -68,6 +68,25 @@ pub struct ProfileReply {
     pub user_id: u64,
     pub username: String,
     pub created_at: u64,
+    /// The name shown to others instead of the username (205), when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nickname: Option<String>,
+    /// The player's picture (205), when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar_url: Option<String>,
+}
+
+/// 205 set profile: a field given changes (an empty string clears it), a field left out stays.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct SetProfile {
+    /// 1 to 24 characters, no control characters; shown on leaderboards instead of the username.
+    #[serde(default)]
+    pub nickname: Option<String>,
+    /// An https URL under one of the deployment's `logic.avatar_url_prefixes`.
+    #[serde(default)]
+    pub avatar_url: Option<String>,
 }
 
 /// 202 balance reply.

@@ -13,6 +13,7 @@ pub const PROFILE: MsgId = 201;
 pub const BALANCE: MsgId = 202;
 pub const LEDGER: MsgId = 203;
 pub const CHANGE_PASSWORD: MsgId = 204;
+pub const SET_PROFILE: MsgId = 205;
 pub const LIST_SESSIONS: MsgId = 207;
 pub const REVOKE_SESSION: MsgId = 208;
 pub const CREATE_ORDER: MsgId = 212;
@@ -66,6 +67,7 @@ pub const CATALOGUE: &[MsgInfo] = &[
     req(BALANCE, "balance"),
     req(LEDGER, "ledger"),
     req(CHANGE_PASSWORD, "change_password"),
+    req(SET_PROFILE, "set_profile"),
     req(LIST_SESSIONS, "list_sessions"),
     req(REVOKE_SESSION, "revoke_session"),
     req(CREATE_ORDER, "create_order"),

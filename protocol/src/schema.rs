@@ -59,6 +59,7 @@ const SPECS: &[Spec] = &[
     request(msg::BALANCE, def::<Empty>, def::<BalanceReply>, &[]),
     request(msg::LEDGER, def::<Page>, def::<Items<LedgerItem>>, &[]),
     request(msg::CHANGE_PASSWORD, def::<ChangePassword>, def::<SessionsRevoked>, &[E::BadCredentials]),
+    request(msg::SET_PROFILE, def::<SetProfile>, def::<ProfileReply>, &[]),
     request(msg::LIST_SESSIONS, def::<Empty>, def::<Items<SessionView>>, &[]),
     request(msg::REVOKE_SESSION, def::<RevokeSession>, def::<SessionsRevoked>, &[E::NotFound]),
     request(msg::CREATE_ORDER, def::<CreateOrder>, def::<OrderView>, &[E::AccountBanned]),

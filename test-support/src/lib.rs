@@ -246,6 +246,7 @@ pub fn test_config() -> Config {
     cfg.queue.reap_interval_ms = 100;
     cfg.gm.listen = "127.0.0.1:0".parse().expect("addr");
     cfg.gm.payment_secret = PAYMENT_SECRET.into();
+    cfg.logic.avatar_url_prefixes = vec!["https://cdn.test/avatars/".to_owned()];
     cfg.orders.channels =
         [("card".to_owned(), "https://pay.test/checkout?order={order_id}&amount={amount}&via={channel}".to_owned())]
             .into();

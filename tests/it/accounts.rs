@@ -125,3 +125,56 @@ async fn a_player_lists_their_sessions_and_ends_one_or_all_the_others() {
     assert_eq!(me.call(msg::BALANCE, json!({})).await.code(), 0, "this connection goes on");
     app.finish().await;
 }
+
+#[tokio::test]
+async fn a_player_sets_and_clears_a_nickname_and_an_allowed_avatar_and_mysql_follows() {
+    let app = App::spawn().await;
+    let mut me = app.player("acc_nia").await;
+    for (body, field) in [
+        (json!({"nickname": "x".repeat(25)}), "nickname"),
+        (json!({"nickname": "tab\there"}), "nickname"),
+        (json!({"avatar_url": "https://evil.test/avatars/1.png"}), "avatar_url"),
+        (json!({"avatar_url": "http://cdn.test/avatars/1.png"}), "avatar_url"),
+        (json!({}), "nickname"),
+    ] {
+        let r = me.call(msg::SET_PROFILE, body).await;
+        assert_eq!(r.code(), 7, "{r:?}");
+        assert!(r.body["msg"].as_str().unwrap().contains(field), "{r:?}");
+    }
+    let r = me
+        .call(
+            msg::SET_PROFILE,
+            json!({"nickname": "  Nia the Bold ", "avatar_url": "https://cdn.test/avatars/nia.png"}),
+        )
+        .await;
+    assert_eq!(r.code(), 0, "{r:?}");
+    assert_eq!(
+        (r.body["nickname"].as_str(), r.body["avatar_url"].as_str()),
+        (Some("Nia the Bold"), Some("https://cdn.test/avatars/nia.png"))
+    );
+    assert_eq!(me.call(msg::PROFILE, json!({})).await.body, r.body, "201 shows the same");
+    // Leaving a field out keeps it; an empty one clears it (the username is shown again).
+    let r = me.call(msg::SET_PROFILE, json!({"nickname": ""})).await;
+    assert_eq!(
+        (r.body.get("nickname"), r.body["avatar_url"].as_str()),
+        (None, Some("https://cdn.test/avatars/nia.png")),
+        "{r:?}"
+    );
+    let r = me.call(msg::SET_PROFILE, json!({"nickname": "Nia"})).await;
+    let uid = r.body["user_id"].as_u64().unwrap();
+    let pool = &app.db().pool;
+    let row: (String, String, u64) = eventually("the profile in MySQL", || async {
+        sqlx::query_as("SELECT nickname, avatar_url, ver FROM profiles WHERE uid = ?")
+            .bind(uid)
+            .fetch_optional(pool)
+            .await
+            .unwrap()
+            .filter(|r: &(String, String, u64)| r.2 == 3)
+    })
+    .await;
+    assert_eq!(row, ("Nia".to_owned(), "https://cdn.test/avatars/nia.png".to_owned(), 3));
+    let names = common::users::display_names(app.redis(), &[uid]).await.unwrap();
+    assert_eq!(names[&uid], "Nia", "boards show the nickname");
+    app.check().await;
+    app.finish().await;
+}

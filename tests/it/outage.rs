@@ -183,6 +183,7 @@ impl World {
             msg::CREATE_ORDER => json!({ "amount": 100, "channel": "card" }),
             msg::CHANGE_PASSWORD => json!({ "old_password": "whatever", "new_password": "long-enough" }),
             msg::REVOKE_SESSION => json!({ "others": true }),
+            msg::SET_PROFILE => json!({ "nickname": "Nick" }),
             _ => json!({}),
         }
     }

@@ -449,6 +449,10 @@ async fn restore_into_a_fresh_prefix_verifies_clean_and_clients_log_in_and_bet()
     let stuck_bet = r.body["bet_id"].as_u64().unwrap();
     s.act(stuck, "start", json!({})).await;
     s.act(stuck, "result", json!({"winner": "b"})).await;
+    // A nickname and avatar.
+    let r =
+        alice.call(msg::SET_PROFILE, json!({"nickname": "Ali", "avatar_url": "https://cdn.test/avatars/a.png"})).await;
+    assert_eq!(r.code(), 0, "{r:?}");
     // A deposit order waiting for its payment.
     let r = alice.call(msg::CREATE_ORDER, json!({"amount": 50, "channel": "card"})).await;
     assert_eq!(r.code(), 0, "{r:?}");
@@ -465,7 +469,7 @@ async fn restore_into_a_fresh_prefix_verifies_clean_and_clients_log_in_and_bet()
     assert_eq!((report.payments, report.grants, report.idempotency, report.settle_jobs), (1, 1, 14, 1));
     assert_eq!(report.warnings, Vec::<String>::new());
     assert!(report.leaderboard_parts >= 3, "the settled matches' boards: {report:?}");
-    assert_eq!(report.orders, 1);
+    assert_eq!((report.orders, report.profiles), (1, 1));
     let text = report.to_string();
     assert!(text.contains("bets            14 (2 open, 14 idempotency records)"), "{text}");
     // The state is what the scripts had built, key for key.

@@ -21,6 +21,7 @@ import {
   type ItemsOfOrderView,
   type ItemsOfSessionView,
   type SessionsRevoked,
+  type SetProfile,
   type OrderView,
   type LeaderboardQuery,
   type LeaderboardReply,
@@ -211,6 +212,14 @@ export class MatchdayClient {
    */
   changePassword(oldPassword: string, newPassword: string): Promise<SessionsRevoked> {
     return this.call(MsgId.CHANGE_PASSWORD, { old_password: oldPassword, new_password: newPassword });
+  }
+
+  /**
+   * 205: changes the nickname and/or avatar URL (an empty string clears one; one left out stays);
+   * answers the profile as {@link profile} does.
+   */
+  setProfile(change: SetProfile): Promise<ProfileReply> {
+    return this.call(MsgId.SET_PROFILE, change);
   }
 
   /** 207: the player's live sessions (devices logged in), `current` marking this connection's. */

@@ -129,10 +129,13 @@ function liveTests() {
     assert.deepEqual([bet.state, bet.payout], ["won", 185]);
   });
 
-  test("a won bet puts the player on the all-time net winnings board, with their own place", async () => {
+  test("a won bet puts the player on the all-time net winnings board, with their own place, under their nickname", async () => {
     const match = await openMatch();
     const c = await connect();
     const player = await newPlayer(c);
+    const nickname = `Ace ${player.user_id}`;
+    assert.equal((await c.setProfile({ nickname })).nickname, nickname);
+    assert.equal((await c.profile()).nickname, nickname);
     await c.placeBet({ match_id: match.match_id, option: "b", stake: 100, odds_ver: match.odds_ver });
     const settled = nextEvent(c, "bet_settled");
     await gm("POST", `/api/matches/${match.match_id}/start`, {});
@@ -140,7 +143,7 @@ function liveTests() {
     await settled;
     const board = await c.leaderboard({ board: "net", period: "all", limit: 5 });
     assert.equal(board.period, "all");
-    assert.deepEqual([board.me?.user_id, board.me?.name, board.me?.score], [player.user_id, player.username, 110]); // 210 − 100
+    assert.deepEqual([board.me?.user_id, board.me?.name, board.me?.score], [player.user_id, nickname, 110]); // 210 − 100; the nickname shown
     assert.ok(board.items.length >= 1 && board.items[0].rank === 1);
     await assert.rejects(c.leaderboard({ board: "money" }), (e) => e instanceof MatchdayError && e.code === ErrorCode.INVALID_BODY);
   });

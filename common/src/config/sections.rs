@@ -134,6 +134,10 @@ pub struct LogicConfig {
     /// Folder of Lua handler modules (docs/lua.md); empty = none.
     #[serde(default)]
     pub lua_dir: String,
+    /// Where players' avatar pictures may be (205 `avatar_url` must start with one of these); empty:
+    /// players cannot set an avatar URL.
+    #[serde(default)]
+    pub avatar_url_prefixes: Vec<String>,
     /// May a Lua module serve a msg id that a built-in handler serves?
     #[serde(default)]
     pub lua_override: bool,

@@ -40,6 +40,7 @@ pub mod min_bet;
 pub mod order_create;
 pub mod password_change;
 pub mod place_bet;
+pub mod profile_set;
 pub mod push_user;
 pub mod rate_limit;
 pub mod register;

@@ -6,6 +6,7 @@
 //! | from MySQL | Redis |
 //! |---|---|
 //! | `users` | `user:{uid}` {id, username, pw, created_at, and ver once past 1}; `uname:{lowercased name}` {uid, reg: ""} |
+//! | `profiles` | `user:{uid}` {nickname, avatar (when set), profile_ver} |
 //! | `user_bans` | `user:{uid}` {banned, ban_ver, and while banned ban_reason, banned_by, banned_at} |
 //! | `wallets` | `wallet:{uid}` {balance, ver}; `exposure` = the potential payouts of the user's open bets |
 //! | `ledger` | `ledger:{uid}`: MessagePack {id, uid, delta, balance, reason, ref, ts}, newest (highest wallet version) first |
@@ -51,7 +52,7 @@ use self::matches::matches;
 use self::orders::orders;
 pub use self::report::RestoreReport;
 use self::stats::{counters, stats};
-use self::users::{bans, users, wallets};
+use self::users::{bans, profiles, users, wallets};
 use self::writer::Writer;
 
 /// Rows read per MySQL query.
@@ -103,6 +104,7 @@ pub async fn run_with(redis: &Redis, pool: &MySqlPool, opts: &Options) -> anyhow
     let mut report = RestoreReport { prefix: redis.keys.prefix().to_owned(), ..RestoreReport::default() };
     let mut w = Writer::new(redis);
     users(pool, &mut w, &mut report).await.context("restoring users")?;
+    profiles(pool, &mut w, &mut report).await.context("restoring profiles")?;
     bans(pool, &mut w, &mut report).await.context("restoring bans")?;
     wallets(pool, &mut w, &mut report).await.context("restoring wallets")?;
     ledgers(pool, &mut w, &mut report).await.context("restoring ledgers")?;

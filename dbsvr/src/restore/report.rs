@@ -7,6 +7,8 @@ use std::fmt;
 pub struct RestoreReport {
     pub prefix: String,
     pub users: u64,
+    /// Users with a nickname or avatar (from `profiles`).
+    pub profiles: u64,
     /// Users banned now (from `user_bans`).
     pub bans: u64,
     pub wallets: u64,
@@ -40,6 +42,9 @@ impl fmt::Display for RestoreReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "restored from MySQL into the prefix {:?}:", self.prefix)?;
         writeln!(f, "  users           {} (and their username index)", self.users)?;
+        if self.profiles > 0 {
+            writeln!(f, "  profiles        {} (nicknames and avatars)", self.profiles)?;
+        }
         if self.bans > 0 {
             writeln!(f, "  banned users    {}", self.bans)?;
         }

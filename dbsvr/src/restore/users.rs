@@ -96,3 +96,33 @@ pub(super) async fn wallets(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut R
         }
     }
 }
+
+/// What players show others (`profiles`): `nickname`, `avatar` (when not empty) and `profile_ver` in
+/// `user:{uid}`, as profile_set.lua keeps them.
+pub(super) async fn profiles(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut RestoreReport) -> anyhow::Result<()> {
+    let k = w.redis.keys.clone();
+    let mut after = 0u64;
+    loop {
+        let page: Vec<(u64, String, String, u64)> =
+            sqlx::query_as("SELECT uid, nickname, avatar_url, ver FROM profiles WHERE uid > ? ORDER BY uid LIMIT ?")
+                .bind(after)
+                .bind(ROWS)
+                .fetch_all(pool)
+                .await?;
+        for (uid, nickname, avatar, ver) in &page {
+            let mut fields = vec![("profile_ver", ver.to_string())];
+            if !nickname.is_empty() {
+                fields.push(("nickname", nickname.clone()));
+            }
+            if !avatar.is_empty() {
+                fields.push(("avatar", avatar.clone()));
+            }
+            w.hset(k.user(*uid), fields).await?;
+            report.profiles += 1;
+        }
+        match page.last() {
+            Some(last) if page.len() as u64 == ROWS => after = last.0,
+            _ => return Ok(()),
+        }
+    }
+}

@@ -29,6 +29,7 @@ mod profile;
 mod register;
 mod resume;
 mod revoke_session;
+mod set_profile;
 mod watch_match;
 
 /// A handler: an async function of the context and the request.
@@ -45,6 +46,7 @@ pub const TABLE: &[(MsgId, Handler)] = &[
     (msg::BALANCE, |c, r| Box::pin(balance::handle(c, r))),
     (msg::LEDGER, |c, r| Box::pin(ledger::handle(c, r))),
     (msg::CHANGE_PASSWORD, |c, r| Box::pin(change_password::handle(c, r))),
+    (msg::SET_PROFILE, |c, r| Box::pin(set_profile::handle(c, r))),
     (msg::LIST_SESSIONS, |c, r| Box::pin(list_sessions::handle(c, r))),
     (msg::REVOKE_SESSION, |c, r| Box::pin(revoke_session::handle(c, r))),
     (msg::CREATE_ORDER, |c, r| Box::pin(create_order::handle(c, r))),

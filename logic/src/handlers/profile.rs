@@ -1,4 +1,4 @@
-//! 201 profile `{}` → `{ user_id, username, created_at }` of the logged-in user.
+//! 201 profile `{}` → `{ user_id, username, created_at, nickname?, avatar_url? }` of the logged-in user.
 
 use fred::prelude::*;
 use protocol::body::ProfileReply;
@@ -8,11 +8,17 @@ use crate::error::AppError;
 use crate::request::{Reply, Request};
 
 pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
-    let uid = req.uid()?;
-    let (username, created_at): (Option<String>, Option<u64>) =
-        ctx.redis.pool.hmget(ctx.redis.keys.user(uid), vec!["username", "created_at"]).await?;
+    Reply::new(&of(ctx, req.uid()?).await?)
+}
+
+/// The profile of `uid` as 201 and 205 answer it.
+pub(crate) async fn of(ctx: &Ctx, uid: u64) -> Result<ProfileReply, AppError> {
+    let (username, created_at, nickname, avatar_url): (Option<String>, Option<u64>, Option<String>, Option<String>) =
+        ctx.redis.pool.hmget(ctx.redis.keys.user(uid), vec!["username", "created_at", "nickname", "avatar"]).await?;
     match (username, created_at) {
-        (Some(username), Some(created_at)) => Reply::new(&ProfileReply { user_id: uid, username, created_at }),
+        (Some(username), Some(created_at)) => {
+            Ok(ProfileReply { user_id: uid, username, created_at, nickname, avatar_url })
+        }
         _ => Err(AppError::internal(format!("user {uid} is logged in but has no profile"))),
     }
 }

@@ -415,10 +415,18 @@ export interface PlaceBet {
   stake: number;
 }
 /**
- * 201 profile reply.
+ * 201 profile reply (and 205's).
  */
 export interface ProfileReply {
+  /**
+   * The player's picture (205), when set.
+   */
+  avatar_url?: string | null;
   created_at: number;
+  /**
+   * The name shown to others instead of the username (205), when set.
+   */
+  nickname?: string | null;
   user_id: number;
   username: string;
 }
@@ -474,6 +482,19 @@ export interface SessionsRevoked {
   revoked: number;
 }
 /**
+ * 205 set profile: a field given changes (an empty string clears it), a field left out stays.
+ */
+export interface SetProfile {
+  /**
+   * An https URL under one of the deployment's `logic.avatar_url_prefixes`.
+   */
+  avatar_url?: string | null;
+  /**
+   * 1 to 24 characters, no control characters; shown on leaderboards instead of the username.
+   */
+  nickname?: string | null;
+}
+/**
  * 304 watch a match (or stop): while watched, every change staff make to it is pushed (905).
  */
 export interface WatchMatch {
@@ -498,6 +519,7 @@ export const MsgId = {
   BALANCE: 202,
   LEDGER: 203,
   CHANGE_PASSWORD: 204,
+  SET_PROFILE: 205,
   LIST_SESSIONS: 207,
   REVOKE_SESSION: 208,
   CREATE_ORDER: 212,
@@ -614,6 +636,7 @@ export interface Requests {
   202: { request: Empty; reply: BalanceReply; errors: never };
   203: { request: Page; reply: ItemsOfLedgerItem; errors: never };
   204: { request: ChangePassword; reply: SessionsRevoked; errors: 1001 };
+  205: { request: SetProfile; reply: ProfileReply; errors: never };
   207: { request: Empty; reply: ItemsOfSessionView; errors: never };
   208: { request: RevokeSession; reply: SessionsRevoked; errors: 1007 };
   212: { request: CreateOrder; reply: OrderView; errors: 1009 };
