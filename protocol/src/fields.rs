@@ -37,6 +37,13 @@ pub const EXTERNAL_ID_MAX: usize = 100;
 
 /// `payments.order_id` VARCHAR(64), also the ledger `ref` of a payment.
 pub const ORDER_ID_MAX: usize = 64;
+/// `orders.channel` VARCHAR(32): each of the configured `orders.channels` (checked at start).
+pub const ORDER_CHANNEL_MAX: usize = 32;
+/// `profiles.nickname` VARCHAR(96): a nickname, in characters (205).
+pub const NICKNAME_MAX: usize = 24;
+/// `profiles.avatar_url` VARCHAR(512): an avatar's URL, in bytes (205).
+pub const AVATAR_URL_MAX: usize = 512;
+
 /// A staff grant's `request_id` (`grant_requests.request_id` VARCHAR(255)).
 pub const REQUEST_ID_MAX: usize = 64;
 

@@ -61,6 +61,11 @@ fn producers() -> Vec<(&'static str, &'static str, usize, &'static str)> {
         ("gm_audit", "target", "announcement:".len() + U64_DIGITS, "user:/match:/announcement:{id}, node:{node id}"),
         ("gm_audit", "target", "match::market:".len() + 2 * U64_DIGITS, "match:{id}:market:{id}"),
         ("user_bans", "reason", STAFF_REASON_MAX, "gm ban reason"),
+        ("orders", "order_id", U64_DIGITS + 1 + 32, "{uid}-{simple UUID} (common::orders::new_id)"),
+        ("orders", "channel", ORDER_CHANNEL_MAX, "orders.channels names (config)"),
+        ("orders", "state", "created".len(), "created, paid"),
+        ("profiles", "nickname", NICKNAME_MAX, "205 set_profile (characters; the column counts characters too)"),
+        ("profiles", "avatar_url", AVATAR_URL_MAX, "205 set_profile"),
         ("user_bans", "changed_by", STAFF_NAME_MAX, "gm.tokens[].name (config)"),
     ]
 }

@@ -116,6 +116,27 @@ impl Config {
                 "queue.dead_max and dead_ttl_s must be at least 1",
             ),
             (
+                self.orders.channels.keys().all(|c| {
+                    !c.is_empty()
+                        && c.len() <= protocol::fields::ORDER_CHANNEL_MAX
+                        && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
+                }),
+                "orders.channels: every name must be 1 to 32 characters of a-z, A-Z, 0-9, '_', '-'",
+            ),
+            (
+                self.orders.min_amount >= 1
+                    && self.orders.min_amount <= self.orders.max_amount
+                    && self.orders.max_amount <= 1_000_000_000_000,
+                "orders.min_amount must be at least 1 and at most orders.max_amount, which is at most 10^12",
+            ),
+            (
+                self.orders.pay_within_s >= 1
+                    && self.orders.keep_s >= self.orders.pay_within_s
+                    && self.orders.list_max >= 1
+                    && self.orders.per_user_per_hour >= 1,
+                "orders.pay_within_s, list_max and per_user_per_hour must be at least 1, and keep_s at least pay_within_s",
+            ),
+            (
                 self.gm.tokens.iter().all(|t| !t.name.is_empty() && t.name.len() <= protocol::fields::STAFF_NAME_MAX),
                 "gm.tokens: every name must be 1 to 64 bytes (gm_audit.who holds 64 characters)",
             ),

@@ -11,8 +11,7 @@ use crate::context::Ctx;
 use crate::error::AppError;
 use crate::request::{Reply, Request};
 
-const NICKNAME_MAX: usize = 24;
-const URL_MAX: usize = 512;
+use protocol::fields::{AVATAR_URL_MAX as URL_MAX, NICKNAME_MAX};
 
 pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
     let uid = req.uid()?;
