@@ -126,9 +126,7 @@ pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<Written, 
                 b.push_bind(*uid).push_bind(*banned).push_bind(reason).push_bind(by).push_bind(*at).push_bind(*ver);
             }
         });
-        let newer = |c: &str| format!("{c} = IF(VALUES(ver) > ver, VALUES({c}), {c})");
-        let updates: Vec<String> = ["banned", "reason", "changed_by", "changed_at"].iter().map(|c| newer(c)).collect();
-        q.push(format!(" ON DUPLICATE KEY UPDATE {}, ver = GREATEST(ver, VALUES(ver))", updates.join(", ")));
+        q.push(newer_wins(&["banned", "reason", "changed_by", "changed_at"]));
         q.build().execute(&mut *conn).await?;
     }
     for chunk in profiles.chunks(CHUNK) {
@@ -138,9 +136,7 @@ pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<Written, 
                 b.push_bind(*uid).push_bind(nickname).push_bind(avatar).push_bind(*ver);
             }
         });
-        let newer = |c: &str| format!("{c} = IF(VALUES(ver) > ver, VALUES({c}), {c})");
-        let updates: Vec<String> = ["nickname", "avatar_url"].iter().map(|c| newer(c)).collect();
-        q.push(format!(" ON DUPLICATE KEY UPDATE {}, ver = GREATEST(ver, VALUES(ver))", updates.join(", ")));
+        q.push(newer_wins(&["nickname", "avatar_url"]));
         q.build().execute(&mut *conn).await?;
     }
     for chunk in orders.chunks(CHUNK) {
@@ -160,9 +156,7 @@ pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<Written, 
                     .push_bind(*ver);
             }
         });
-        let newer = |c: &str| format!("{c} = IF(VALUES(ver) > ver, VALUES({c}), {c})");
-        let updates: Vec<String> = ["state", "paid_at", "balance"].iter().map(|c| newer(c)).collect();
-        q.push(format!(" ON DUPLICATE KEY UPDATE {}, ver = GREATEST(ver, VALUES(ver))", updates.join(", ")));
+        q.push(newer_wins(&["state", "paid_at", "balance"]));
         q.build().execute(&mut *conn).await?;
     }
     for chunk in ledger.chunks(CHUNK) {
@@ -286,7 +280,6 @@ async fn write_matches(conn: &mut MySqlConnection, chunk: &[&MatchRow]) -> Resul
             .push_bind(m.updated_at)
             .push_bind(m.ver);
     });
-    let newer = |c: &str| format!("{c} = IF(VALUES(ver) > ver, VALUES({c}), {c})");
     let cols = [
         "market",
         "stream_url",
@@ -306,8 +299,7 @@ async fn write_matches(conn: &mut MySqlConnection, chunk: &[&MatchRow]) -> Resul
         "paid",
         "updated_at",
     ];
-    let updates: Vec<String> = cols.iter().map(|c| newer(c)).collect();
-    q.push(format!(" ON DUPLICATE KEY UPDATE {}, ver = GREATEST(ver, VALUES(ver))", updates.join(", ")));
+    q.push(newer_wins(&cols));
     q.build().execute(&mut *conn).await?;
 
     let mut h =
@@ -370,4 +362,12 @@ async fn write_bets(conn: &mut MySqlConnection, chunk: &[&BetRow]) -> Result<(),
     );
     q.build().execute(&mut *conn).await?;
     Ok(())
+}
+
+/// The `ON DUPLICATE KEY UPDATE` clause of a versioned row: each of `columns` takes the new value
+/// only from a row of a higher `ver`, and `ver` keeps the highest.
+fn newer_wins(columns: &[&str]) -> String {
+    let updates: Vec<String> =
+        columns.iter().map(|c| format!("{c} = IF(VALUES(ver) > ver, VALUES({c}), {c})")).collect();
+    format!(" ON DUPLICATE KEY UPDATE {}, ver = GREATEST(ver, VALUES(ver))", updates.join(", "))
 }
