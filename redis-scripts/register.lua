@@ -4,8 +4,12 @@
 -- the user it created; any other attempt on a taken name is refused. The user id is allocated by
 -- the caller (INCR seq:user) so every key is passed in KEYS; an id unused after a refusal is a gap.
 --
--- KEYS[1]  uname:{lowercased name}  hash { uid, reg }
--- KEYS[2]  user:{uid}               hash { id, username, pw, created_at }
+-- A guest (105) is created the same way, indexed by its device instead of its name: its username
+-- is "~guest{uid}" (no registered name starts with "~"), its password hash empty (no password
+-- logs in), and its user hash holds the device digest.
+--
+-- KEYS[1]  uname:{lowercased name}  hash { uid, reg }   (a guest: device:{digest}, same fields)
+-- KEYS[2]  user:{uid}               hash { id, username, pw, created_at [, device] }
 -- KEYS[3]  wallet:{uid}             hash { balance, ver }
 -- KEYS[4]  ledger:{uid}             list of MessagePack ledger records, newest first
 -- KEYS[5]  q:outbox:{s}   (the user's shard)                 list of MessagePack change records
@@ -16,6 +20,7 @@
 -- ARGV[4]  sign-up grant, integer coins >= 0
 -- ARGV[5]  now, Unix ms
 -- ARGV[6]  trace id of the registering frame
+-- ARGV[7]  a guest's device digest (SHA-256 hex of its device id), or ""
 --
 -- Reply:   Created        {0, uid, replayed}   created (replayed = 1 when this frame had already
 --                                              created it)
@@ -36,12 +41,16 @@ if existing[1] then
 end
 
 local uid, now = ARGV[1], tonumber(ARGV[5])
+local user = {username = ARGV[2], pw = ARGV[3], created_at = now}
 redis.call('HSET', KEYS[1], 'uid', uid, 'reg', ARGV[6])
 redis.call('HSET', KEYS[2], 'id', uid, 'username', ARGV[2], 'pw', ARGV[3], 'created_at', now)
+if ARGV[7] ~= '' then
+  redis.call('HSET', KEYS[2], 'device', ARGV[7])
+  user.device = ARGV[7]
+end
 redis.call('HSET', KEYS[3], 'balance', string.format('%d', grant), 'ver', 1) -- an integer string
 redis.call('LPUSH', KEYS[5],
-  cmsgpack.pack({ts = now, table = 'user', key = uid, ver = 1,
-                 fields = {username = ARGV[2], pw = ARGV[3], created_at = now}}),
+  cmsgpack.pack({ts = now, table = 'user', key = uid, ver = 1, fields = user}),
   cmsgpack.pack({ts = now, table = 'wallet', key = uid, ver = 1, fields = {balance = grant}}))
 if grant > 0 then
   local entry = {id = uid .. ':1', uid = tonumber(uid), delta = grant, balance = grant,

@@ -130,6 +130,12 @@ impl Keys {
         self.k(format_args!("{{{}}}:uname:{username}", crate::shards::tag(crate::shards::of_name(username))))
     }
 
+    /// Guest index (105): hash { uid, reg } keyed by the SHA-256 (hex) of a device id, in the shard
+    /// of that digest, where the guest's user is created (`shards::of_name` of the digest).
+    pub fn device(&self, digest: &str) -> String {
+        self.k(format_args!("{{{}}}:device:{digest}", crate::shards::tag(crate::shards::of_name(digest))))
+    }
+
     /// A session, keyed by the session id (SHA-256 of the token, so Redis never holds a usable token),
     /// in the shard its id falls in (`shards::of_sid`) — its user's, as logic draws tokens so.
     pub fn session(&self, sid: &str) -> String {

@@ -30,6 +30,10 @@ pub enum Row {
         username: String,
         pw: String,
         created_at: u64,
+        /// A guest's device digest (105), until it links a username (209).
+        device: Option<String>,
+        /// When the account was closed (210).
+        deleted_at: Option<u64>,
         ver: u64,
     },
     Wallet {
@@ -180,6 +184,10 @@ impl Fields<'_> {
         u64::try_from(v).map_err(|_| format!("field {k} = {v} is negative"))
     }
 
+    fn opt_str(&self, k: &str) -> Result<Option<String>, String> {
+        if self.0.contains_key(k) { self.str(k).map(Some) } else { Ok(None) }
+    }
+
     fn opt_i64(&self, k: &str) -> Result<Option<i64>, String> {
         if self.0.contains_key(k) { self.i64(k).map(Some) } else { Ok(None) }
     }
@@ -293,6 +301,8 @@ fn one(r: Record) -> Result<Row, String> {
             username: f.str("username")?,
             pw: f.str("pw")?,
             created_at: f.u64("created_at")?,
+            device: f.opt_str("device")?,
+            deleted_at: f.opt_i64("deleted_at")?.map(|v| v as u64),
             ver: r.ver,
         },
         "wallet" => Row::Wallet { uid: key_u64(&r.key)?, balance: f.i64("balance")?, ver: r.ver },

@@ -96,16 +96,20 @@ pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<Written, 
     });
 
     for chunk in users.chunks(CHUNK) {
-        let mut q = QueryBuilder::<MySql>::new("INSERT INTO users (id, username, pw, created_at, ver) ");
+        let mut q =
+            QueryBuilder::<MySql>::new("INSERT INTO users (id, username, pw, created_at, device, deleted_at, ver) ");
         q.push_values(chunk, |mut b, r| {
-            if let Row::User { id, username, pw, created_at, ver } = r {
-                b.push_bind(*id).push_bind(username).push_bind(pw).push_bind(*created_at).push_bind(*ver);
+            if let Row::User { id, username, pw, created_at, device, deleted_at, ver } = r {
+                b.push_bind(*id)
+                    .push_bind(username)
+                    .push_bind(pw)
+                    .push_bind(*created_at)
+                    .push_bind(device)
+                    .push_bind(*deleted_at)
+                    .push_bind(*ver);
             }
         });
-        q.push(
-            " ON DUPLICATE KEY UPDATE username = IF(VALUES(ver) > ver, VALUES(username), username), \
-             pw = IF(VALUES(ver) > ver, VALUES(pw), pw), ver = GREATEST(ver, VALUES(ver))",
-        );
+        q.push(newer_wins(&["username", "pw", "device", "deleted_at"]));
         q.build().execute(&mut *conn).await?;
     }
     for chunk in wallets.chunks(CHUNK) {

@@ -97,10 +97,12 @@ impl HashPlace {
         self.hasher.hash_now(password).await
     }
 
-    /// Whether `password` matches `phc` (a stored hash). `None` verifies against a decoy and fails.
+    /// Whether `password` matches `phc` (a stored hash). `None` (or an empty hash) verifies against a
+    /// decoy and fails.
     pub async fn verify(self, password: String, phc: Option<String>) -> Result<bool, AppError> {
         let h = &self.hasher;
-        let (phc, real) = match phc {
+        // An account without a password (a guest's, a deleted one's) has an empty hash.
+        let (phc, real) = match phc.filter(|p| !p.is_empty()) {
             Some(p) => (p, true),
             None => {
                 let decoy = h.decoy.get_or_try_init(|| h.hash_now(format!("{:x}", rand::random::<u128>()))).await?;

@@ -46,6 +46,18 @@ pub async fn check_rates(ctx: &Ctx, rates: &[Rate<'_>]) -> Result<(), AppError> 
     }
 }
 
+/// The accounts an address group may create per window (101 register, 105 a new guest).
+pub fn signups<'a>(ctx: &Ctx, group: &'a str) -> Rate<'a> {
+    Rate {
+        kind: "register:addr",
+        subject: group,
+        limit: ctx.cfg.register_max_per_addr,
+        window_ms: ctx.cfg.register_window_s * 1000,
+        what: "accounts created from this address",
+        label: "signups_per_addr",
+    }
+}
+
 /// The password-work rates every register and login is counted against: per address group per
 /// minute, and hashes per second for the whole deployment.
 pub fn password_rates<'a>(ctx: &Ctx, group: &'a str) -> [Rate<'a>; 2] {
@@ -113,4 +125,27 @@ pub(crate) fn refused(what: &str, retry_ms: u64) -> AppError {
     let retry_after_s = retry_ms.div_ceil(1000).max(1);
     AppError::new(ErrorCode::RateLimited, format!("{what}; try again in {retry_after_s} s"))
         .with_details(serde_json::json!({ "retry_after_s": retry_after_s }))
+}
+
+/// The player's current password, checked as a login checks it before a change made in their name
+/// (204, 210): a place in the hashing queue, the password-work rates of the address group, and the
+/// failed-login limit of this account from there, counted as a failure until it matches. A wrong
+/// password is 1001 with `wrong`.
+pub async fn check_password(
+    ctx: &Ctx,
+    addr: &str,
+    username: &str,
+    password: String,
+    phc: Option<String>,
+    wrong: &'static str,
+) -> Result<(), AppError> {
+    let account = username.to_lowercase();
+    let group = common::net::addr_group(addr);
+    let place = ctx.hasher.reserve()?;
+    check_rates(ctx, &password_rates(ctx, &group)).await?;
+    login_attempt(ctx, &group, &account).await?;
+    if !place.verify(password, phc).await? {
+        return Err(AppError::new(ErrorCode::BadCredentials, wrong));
+    }
+    login_succeeded(ctx, &group, &account).await
 }

@@ -60,6 +60,15 @@ pub struct SessionReply {
     pub balance: i64,
 }
 
+/// 105 guest login: the device's id, a secret the app keeps on the device (16 to 128 characters of
+/// a-z, A-Z, 0-9, '-', '_', '.', ':'). The reply is 102's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct GuestLogin {
+    pub device_id: String,
+}
+
 /// 201 profile reply (and 205's).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -74,6 +83,9 @@ pub struct ProfileReply {
     /// The player's picture (205), when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub avatar_url: Option<String>,
+    /// A guest account (105) that has no username and password yet (209 gives it one).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub guest: bool,
 }
 
 /// 205 set profile: a field given changes (an empty string clears it), a field left out stays.
@@ -481,6 +493,37 @@ pub struct ChangePassword {
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct SessionsRevoked {
     pub revoked: u32,
+}
+
+/// 209 link account reply: the guest account now logs in with this username (its id, coins and bets
+/// are the guest's).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct Linked {
+    pub user_id: u64,
+    pub username: String,
+}
+
+/// 210 delete account: proof that it is the player: the password, or for a guest account the
+/// device id it logs in with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct DeleteAccount {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+}
+
+/// 210 reply: the account is closed; `forfeited` coins were its balance (docs/protocol.md
+/// "Deleting an account").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct AccountDeleted {
+    pub forfeited: i64,
 }
 
 /// One of the player's sessions (207): a device or app logged in.

@@ -42,6 +42,8 @@ pub enum ErrorCode {
     /// An extension: the credit would take the balance past [`MAX_BALANCE`] (a Lua module's
     /// `ctx.credit`).
     BalanceLimit = 1010,
+    /// An extension: 209 link_account on an account that already has a username and password.
+    AlreadyLinked = 1011,
 }
 
 impl ErrorCode {
@@ -65,6 +67,7 @@ impl ErrorCode {
         ErrorCode::SessionExpired,
         ErrorCode::AccountBanned,
         ErrorCode::BalanceLimit,
+        ErrorCode::AlreadyLinked,
     ];
 
     /// The number on the wire.
@@ -98,6 +101,7 @@ impl ErrorCode {
             ErrorCode::SessionExpired => "session_expired",
             ErrorCode::AccountBanned => "account_banned",
             ErrorCode::BalanceLimit => "balance_limit",
+            ErrorCode::AlreadyLinked => "already_linked",
         }
     }
 
@@ -122,6 +126,7 @@ impl ErrorCode {
             ErrorCode::SessionExpired => "session expired",
             ErrorCode::AccountBanned => "account banned",
             ErrorCode::BalanceLimit => "the balance would pass the most a wallet may hold",
+            ErrorCode::AlreadyLinked => "the account already has a username and password",
         }
     }
 }

@@ -13,6 +13,9 @@ pub const U64_DIGITS: usize = 20;
 /// `users.username` VARCHAR(64): register takes 3 to 32 of a-z, A-Z, 0-9, '_', '.', '-'.
 pub const USERNAME_MIN: usize = 3;
 pub const USERNAME_MAX: usize = 32;
+/// A guest's device id (105): never stored; `users.device` VARCHAR(64) holds its SHA-256 in hex.
+pub const DEVICE_ID_MIN: usize = 16;
+pub const DEVICE_ID_MAX: usize = 128;
 
 /// `bets.req_id` VARCHAR(64): the client's request id of a bet (401 place bet).
 pub const BET_REQ_ID_MAX: usize = 64;

@@ -9,6 +9,7 @@ pub const REGISTER: MsgId = 101;
 pub const LOGIN: MsgId = 102;
 pub const RESUME: MsgId = 103;
 pub const LOGOUT: MsgId = 104;
+pub const GUEST_LOGIN: MsgId = 105;
 pub const PROFILE: MsgId = 201;
 pub const BALANCE: MsgId = 202;
 pub const LEDGER: MsgId = 203;
@@ -16,6 +17,8 @@ pub const CHANGE_PASSWORD: MsgId = 204;
 pub const SET_PROFILE: MsgId = 205;
 pub const LIST_SESSIONS: MsgId = 207;
 pub const REVOKE_SESSION: MsgId = 208;
+pub const LINK_ACCOUNT: MsgId = 209;
+pub const DELETE_ACCOUNT: MsgId = 210;
 pub const CREATE_ORDER: MsgId = 212;
 pub const LIST_ORDERS: MsgId = 213;
 pub const LIST_MATCHES: MsgId = 301;
@@ -63,6 +66,7 @@ pub const CATALOGUE: &[MsgInfo] = &[
     req(LOGIN, "login"),
     req(RESUME, "resume"),
     req(LOGOUT, "logout"),
+    req(GUEST_LOGIN, "guest_login"),
     req(PROFILE, "profile"),
     req(BALANCE, "balance"),
     req(LEDGER, "ledger"),
@@ -70,6 +74,8 @@ pub const CATALOGUE: &[MsgInfo] = &[
     req(SET_PROFILE, "set_profile"),
     req(LIST_SESSIONS, "list_sessions"),
     req(REVOKE_SESSION, "revoke_session"),
+    req(LINK_ACCOUNT, "link_account"),
+    req(DELETE_ACCOUNT, "delete_account"),
     req(CREATE_ORDER, "create_order"),
     req(LIST_ORDERS, "list_orders"),
     req(LIST_MATCHES, "list_matches"),

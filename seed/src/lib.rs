@@ -45,6 +45,7 @@ pub async fn fund(redis: &Redis, uid: u64, amount: i64) -> anyhow::Result<()> {
         grant: amount,
         now_ms: common::time::now_ms(),
         trace: &trace,
+        device: None,
     };
     match register::call(redis, &args).await? {
         register::Outcome::Created { .. } => {}

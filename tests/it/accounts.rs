@@ -1,10 +1,11 @@
 //! Accounts for life (docs/protocol.md "Accounts"): changing the password ends the player's other
-//! sessions, and a player lists their sessions and ends any of them.
+//! sessions, and a player lists their sessions and ends any of them; a guest plays on a device and
+//! later takes a username without losing anything; a player closes their account.
 
 use fred::prelude::*;
 use protocol::msg;
 use serde_json::{Value, json};
-use test_support::app::{App, PASSWORD};
+use test_support::app::{App, PASSWORD, match_spec};
 use test_support::{Client, eventually};
 
 /// A resume of `token` on a fresh connection: its code.
@@ -175,6 +176,192 @@ async fn a_player_sets_and_clears_a_nickname_and_an_allowed_avatar_and_mysql_fol
     assert_eq!(row, ("Nia".to_owned(), "https://cdn.test/avatars/nia.png".to_owned(), 3));
     let names = common::users::display_names(app.redis(), &[uid]).await.unwrap();
     assert_eq!(names[&uid], "Nia", "boards show the nickname");
+    app.check().await;
+    app.finish().await;
+}
+
+async fn bet(c: &mut Client, mid: u64, option: &str, stake: i64) -> Value {
+    let req = uuid::Uuid::new_v4().simple().to_string();
+    let r = c
+        .call(msg::PLACE_BET, json!({"match_id": mid, "option": option, "stake": stake, "odds_ver": 1, "req_id": req}))
+        .await;
+    assert_eq!(r.code(), 0, "bet on {mid}: {r:?}");
+    r.body
+}
+
+async fn guest(app: &App, device: &str) -> (Client, Value) {
+    let mut c = app.client().await;
+    let r = c.call(msg::GUEST_LOGIN, json!({ "device_id": device })).await;
+    assert_eq!(r.code(), 0, "{r:?}");
+    (c, r.body)
+}
+
+/// `verify` finds Redis and MySQL equal once dbsvr has flushed.
+async fn verified(app: &App) {
+    eventually("verify finds no difference", || async {
+        let report = dbsvr::verify::run(app.redis(), &app.db().pool, dbsvr::verify::Options::default()).await.ok()?;
+        report.is_clean().then_some(())
+    })
+    .await;
+}
+
+/// A user's ledger in MySQL: (sum of deltas, the wallet's balance), once both agree with `balance`.
+async fn mysql_money(app: &App, uid: u64, balance: i64) -> (i64, i64) {
+    let pool = &app.db().pool;
+    eventually("the user's money in MySQL", || async {
+        let row: (i64, i64) = sqlx::query_as(
+            "SELECT CAST(COALESCE(SUM(l.delta), 0) AS SIGNED), w.balance FROM wallets w \
+             LEFT JOIN ledger l ON l.uid = w.uid WHERE w.uid = ? GROUP BY w.balance",
+        )
+        .bind(uid)
+        .fetch_one(pool)
+        .await
+        .ok()?;
+        (row.1 == balance).then_some(row)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_guest_plays_on_a_device_then_links_a_username_and_keeps_its_coins_and_bets() {
+    let app = App::spawn().await;
+    let device = uuid::Uuid::new_v4().to_string();
+    let (mut g, first) = guest(&app, &device).await;
+    let uid = first["user_id"].as_u64().unwrap();
+    assert_eq!(first["balance"], json!(1000), "a guest gets the sign-up grant: {first:?}");
+    let profile = g.call(msg::PROFILE, json!({})).await.body;
+    assert_eq!(profile["guest"], json!(true), "{profile:?}");
+    assert_eq!(profile["username"], json!(format!("~guest{uid}")));
+    // The same device logs in as the same guest; a bad device id is named.
+    let (_again, second) = guest(&app, &device).await;
+    assert_eq!(second["user_id"].as_u64(), Some(uid));
+    let r = app.client().await.call(msg::GUEST_LOGIN, json!({ "device_id": "short" })).await;
+    assert_eq!(r.code(), 7, "{r:?}");
+    assert!(r.body["msg"].as_str().unwrap().contains("device_id"), "{r:?}");
+    // No password logs in as a guest.
+    assert_eq!(login_code(&app, &format!("~guest{uid}"), "").await, 1001);
+
+    let mid = app.open_match(&match_spec("lol")).await.id;
+    let placed = bet(&mut g, mid, "a", 100).await;
+
+    // A taken name and a short password change nothing.
+    drop(app.player("acc_taken").await);
+    let r = g.call(msg::LINK_ACCOUNT, json!({"username": "ACC_taken", "password": PASSWORD})).await;
+    assert_eq!(r.code(), 1002, "{r:?}");
+    let r = g.call(msg::LINK_ACCOUNT, json!({"username": "acc_gus", "password": "short"})).await;
+    assert_eq!(r.code(), 7, "{r:?}");
+    let r = g.call(msg::LINK_ACCOUNT, json!({"username": "acc_gus", "password": PASSWORD})).await;
+    assert_eq!((r.code(), r.body.clone()), (0, json!({"user_id": uid, "username": "acc_gus"})), "{r:?}");
+    let r = g.call(msg::LINK_ACCOUNT, json!({"username": "acc_gus2", "password": PASSWORD})).await;
+    assert_eq!(r.code(), 1011, "linked once: {r:?}");
+    let profile = g.call(msg::PROFILE, json!({})).await.body;
+    assert_eq!((profile.get("guest"), profile["username"].as_str()), (None, Some("acc_gus")), "{profile:?}");
+
+    // The name and password log in as the same user, with the same coins and bet.
+    let mut named = app.client().await;
+    let session = named.login("acc_gus", PASSWORD).await;
+    assert_eq!((session["user_id"].as_u64(), session["balance"].as_i64()), (Some(uid), Some(900)));
+    let mine = named.call(msg::MY_BETS, json!({})).await.body;
+    assert_eq!(mine["items"][0]["bet_id"], placed["bet_id"], "{mine:?}");
+    // The device no longer logs in as it: it starts a new guest.
+    let (_fresh, other) = guest(&app, &device).await;
+    assert_ne!(other["user_id"].as_u64(), Some(uid));
+
+    // The bet settles into the linked account; MySQL has the name and no device.
+    app.act(mid, "start", json!({})).await;
+    app.act(mid, "result", json!({"winner": "a"})).await;
+    app.wait_state(mid, 9).await;
+    let balance = named.call(msg::BALANCE, json!({})).await.body["balance"].as_i64().unwrap();
+    assert_eq!(balance, 900 + 185);
+    assert_eq!(mysql_money(&app, uid, balance).await, (balance, balance));
+    let pool = &app.db().pool;
+    let row: (String, Option<String>) =
+        sqlx::query_as("SELECT username, device FROM users WHERE id = ?").bind(uid).fetch_one(pool).await.unwrap();
+    assert_eq!(row, ("acc_gus".to_owned(), None));
+    verified(&app).await;
+    app.check().await;
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_closed_account_logs_in_no_more_its_name_is_held_and_its_coins_are_accounted_for() {
+    let app = App::spawn().await;
+    let mut me = app.player("acc_del").await;
+    let mut tablet = app.client().await;
+    let tablet_token = tablet.login("acc_del", PASSWORD).await["token"].as_str().unwrap().to_owned();
+    let uid = me.call(msg::PROFILE, json!({})).await.body["user_id"].as_u64().unwrap();
+    let r = me.call(msg::SET_PROFILE, json!({"nickname": "Del"})).await;
+    assert_eq!(r.code(), 0, "{r:?}");
+    let mid = app.open_match(&match_spec("lol")).await.id;
+    bet(&mut me, mid, "b", 200).await;
+
+    // Proof is required: a wrong password or none changes nothing.
+    let r = me.call(msg::DELETE_ACCOUNT, json!({"password": "not-it"})).await;
+    assert_eq!(r.code(), 1001, "{r:?}");
+    let r = me.call(msg::DELETE_ACCOUNT, json!({})).await;
+    assert_eq!(r.code(), 7, "{r:?}");
+    let r = me.call(msg::DELETE_ACCOUNT, json!({"password": PASSWORD})).await;
+    assert_eq!((r.code(), r.body.clone()), (0, json!({"forfeited": 800})), "{r:?}");
+
+    // Every session ends: the other connection is closed, this one logged out, no token resumes,
+    // the password logs in no more.
+    assert_eq!(tablet.closed_with_reason().await, Some((1008, "session ended".to_owned())));
+    assert_eq!(me.call(msg::BALANCE, json!({})).await.code(), 4);
+    assert_eq!(resume_code(&app, &tablet_token).await, 1008);
+    assert_eq!(login_code(&app, "acc_del", PASSWORD).await, 1001);
+    // The name is held (nobody may pose as the player) for deleted_name_hold_days, then free.
+    let r = app.client().await.call(msg::REGISTER, json!({"username": "Acc_Del", "password": PASSWORD})).await;
+    assert_eq!(r.code(), 1002, "{r:?}");
+    let ttl: i64 = app.redis().pool.ttl(app.keys().uname("acc_del")).await.unwrap();
+    assert!((30 * 86_400 - 60..=30 * 86_400).contains(&ttl), "held for 30 days: {ttl}");
+
+    // Anonymised in Redis: no name, password, nickname; the coins went out with a ledger record.
+    let user: std::collections::HashMap<String, String> = app.redis().pool.hgetall(app.keys().user(uid)).await.unwrap();
+    assert_eq!(user["username"], format!("~deleted{uid}"));
+    assert_eq!(user["pw"], "");
+    assert!(!user.contains_key("nickname") && !user.contains_key("held_name"), "{user:?}");
+    assert_eq!(mysql_money(&app, uid, 0).await, (0, 0));
+
+    // The open bet settles into the closed wallet, as any other: the ledger still sums to it.
+    app.act(mid, "start", json!({})).await;
+    app.act(mid, "result", json!({"winner": "b"})).await;
+    app.wait_state(mid, 9).await;
+    assert_eq!(mysql_money(&app, uid, 420).await, (420, 420));
+    let pool = &app.db().pool;
+    let row: (String, String, Option<u64>, String) = eventually("the closed account in MySQL", || async {
+        sqlx::query_as(
+            "SELECT u.username, u.pw, u.deleted_at, COALESCE(p.nickname, '') FROM users u \
+             LEFT JOIN profiles p ON p.uid = u.id WHERE u.id = ?",
+        )
+        .bind(uid)
+        .fetch_one(pool)
+        .await
+        .ok()
+        .filter(|r: &(String, String, Option<u64>, String)| r.2.is_some() && r.3.is_empty())
+    })
+    .await;
+    assert_eq!((row.0, row.1), (format!("~deleted{uid}"), String::new()));
+    verified(&app).await;
+    app.check().await;
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_guest_closes_its_account_with_its_device_id_and_the_device_starts_afresh() {
+    let app = App::spawn().await;
+    let device = uuid::Uuid::new_v4().to_string();
+    let (mut g, first) = guest(&app, &device).await;
+    let uid = first["user_id"].as_u64().unwrap();
+    let r = g.call(msg::DELETE_ACCOUNT, json!({"password": PASSWORD})).await;
+    assert_eq!(r.code(), 7, "a guest proves itself with its device id: {r:?}");
+    let r = g.call(msg::DELETE_ACCOUNT, json!({"device_id": uuid::Uuid::new_v4().to_string()})).await;
+    assert_eq!(r.code(), 1001, "{r:?}");
+    let r = g.call(msg::DELETE_ACCOUNT, json!({"device_id": device})).await;
+    assert_eq!((r.code(), r.body.clone()), (0, json!({"forfeited": 1000})), "{r:?}");
+    let (_fresh, again) = guest(&app, &device).await;
+    assert_ne!(again["user_id"].as_u64(), Some(uid), "a new guest");
+    assert_eq!(mysql_money(&app, uid, 0).await, (0, 0));
+    verified(&app).await;
     app.check().await;
     app.finish().await;
 }

@@ -34,6 +34,13 @@ fn producers() -> Vec<(&'static str, &'static str, usize, &'static str)> {
     vec![
         ("users", "username", USERNAME_MAX, "register (logic)"),
         ("users", "pw", PHC_MAX, "an argon2id PHC string with the largest parameters"),
+        (
+            "users",
+            "username",
+            "~deleted".len() + U64_DIGITS,
+            "a guest's ~guest{uid} (105), a closed account's ~deleted{uid} (210)",
+        ),
+        ("users", "device", 64, "a guest's SHA-256 of its device id, hex (105)"),
         ("ledger", "id", U64_DIGITS + 1 + U64_DIGITS, "{uid}:{wallet version}"),
         ("ledger", "reason", CREDIT_REASON_MAX, "ctx.credit's reason (built-in reasons are short words)"),
         ("ledger", "ref", GRANT_REF_MAX, "a staff grant: {staff}: {reason}"),

@@ -184,6 +184,10 @@ impl World {
             msg::CHANGE_PASSWORD => json!({ "old_password": "whatever", "new_password": "long-enough" }),
             msg::REVOKE_SESSION => json!({ "others": true }),
             msg::SET_PROFILE => json!({ "nickname": "Nick" }),
+            msg::GUEST_LOGIN => json!({ "device_id": "outage-device-0123456789" }),
+            msg::LINK_ACCOUNT => json!({ "username": format!("{}_link", self.username), "password": self.password }),
+            // A wrong password: should the frame run after Redis is back, nothing is closed.
+            msg::DELETE_ACCOUNT => json!({ "password": "not-the-password" }),
             _ => json!({}),
         }
     }

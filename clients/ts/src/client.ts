@@ -6,6 +6,9 @@ import { DisconnectedError, MatchdayError } from "./errors.js";
 import type { ClientEvents } from "./events.js";
 import {
   ErrorCode,
+  type AccountDeleted,
+  type DeleteAccount,
+  type Linked,
   MsgId,
   PUSH_NAMES,
   SESSION_MSG_IDS,
@@ -191,7 +194,17 @@ export class MatchdayClient {
     return this.call(MsgId.LOGOUT, {});
   }
 
-  /** 201: `{ user_id, username, created_at }`. */
+  /**
+   * 105: logs in as this device's guest, creating it on the device's first login (the sign-up
+   * grant, no name or password). `deviceId` is the app's secret for this install: a random value
+   * (16 to 128 characters, e.g. a UUID) kept in the keychain/keystore. The client keeps the token
+   * and emits `token`, as at {@link login}. {@link linkAccount} gives the guest a name later.
+   */
+  guestLogin(deviceId: string): Promise<SessionReply> {
+    return this.call(MsgId.GUEST_LOGIN, { device_id: deviceId });
+  }
+
+  /** 201: `{ user_id, username, created_at, nickname?, avatar_url?, guest? }`. */
   profile(): Promise<ProfileReply> {
     return this.call(MsgId.PROFILE, {});
   }
@@ -230,6 +243,23 @@ export class MatchdayClient {
   /** 208: ends one session (`session_id` from {@link listSessions}), or with "others" every session but this one. */
   revokeSession(which: { session_id: string } | "others"): Promise<SessionsRevoked> {
     return this.call(MsgId.REVOKE_SESSION, which === "others" ? { others: true } : which);
+  }
+
+  /**
+   * 209: gives this guest account a username and password (1002 when the name is taken, 1011 when
+   * it has one already); its coins, ledger and bets stay. The device no longer logs in as it.
+   */
+  linkAccount(username: string, password: string): Promise<Linked> {
+    return this.call(MsgId.LINK_ACCOUNT, { username, password });
+  }
+
+  /**
+   * 210: closes the account for good: `{ password }` (a guest: `{ device_id }`) proves it is the
+   * player (1001 when wrong). The balance is forfeited (`forfeited` coins), every session ends and
+   * this connection is logged out. Not repeated after a reconnect.
+   */
+  deleteAccount(proof: DeleteAccount): Promise<AccountDeleted> {
+    return this.call(MsgId.DELETE_ACCOUNT, proof);
   }
 
   /**
@@ -351,11 +381,11 @@ export class MatchdayClient {
     if (head.code !== ErrorCode.OK) {
       return pending.reject(new MatchdayError(head.code, body as ErrorBody, head.id));
     }
-    if (head.id === MsgId.LOGIN || head.id === MsgId.RESUME) {
+    if (head.id === MsgId.LOGIN || head.id === MsgId.RESUME || head.id === MsgId.GUEST_LOGIN) {
       this.sessionToken = (body as SessionReply).token;
       this.sessionLost = false;
       this.events.emit("token", this.sessionToken);
-    } else if (head.id === MsgId.LOGOUT) {
+    } else if (head.id === MsgId.LOGOUT || head.id === MsgId.DELETE_ACCOUNT) {
       this.sessionToken = undefined;
     }
     pending.resolve(body);

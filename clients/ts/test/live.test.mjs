@@ -169,6 +169,30 @@ function liveTests() {
     assert.equal((await again.login(player.username, "n3w-s3cret-pass")).user_id, player.user_id);
   });
 
+  test("a guest plays on a device, links a name keeping its coins, and closes the account", async () => {
+    const deviceId = randomBytes(16).toString("hex");
+    const phone = await connect();
+    const guest = await phone.guestLogin(deviceId);
+    assert.equal(phone.token, guest.token);
+    assert.equal((await phone.profile()).guest, true);
+    const username = `ts_${randomBytes(5).toString("hex")}`;
+    assert.deepEqual(await phone.linkAccount(username, "s3cret-pass"), { user_id: guest.user_id, username });
+    const linked = await rejection(phone.linkAccount(`${username}x`, "s3cret-pass"));
+    assert.equal(linked.code, ErrorCode.ALREADY_LINKED);
+    const laptop = await connect();
+    assert.deepEqual(
+      [(await laptop.login(username, "s3cret-pass")).user_id, (await laptop.balance()).balance],
+      [guest.user_id, guest.balance],
+    );
+    const wrong = await rejection(phone.deleteAccount({ password: "not-it" }));
+    assert.equal(wrong.code, ErrorCode.BAD_CREDENTIALS);
+    assert.deepEqual(await phone.deleteAccount({ password: "s3cret-pass" }), { forfeited: guest.balance });
+    assert.equal(phone.token, undefined);
+    const again = await connect();
+    const gone = await rejection(again.login(username, "s3cret-pass"));
+    assert.equal(gone.code, ErrorCode.BAD_CREDENTIALS);
+  });
+
   test("watches a match: an edit made through gm arrives as match_updated with the match at its new version", async () => {
     const match = await openMatch();
     const c = await connect();

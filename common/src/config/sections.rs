@@ -138,6 +138,8 @@ pub struct LogicConfig {
     /// players cannot set an avatar URL.
     #[serde(default)]
     pub avatar_url_prefixes: Vec<String>,
+    /// Days a deleted account's username stays taken (210), then it is free; at least 1.
+    pub deleted_name_hold_days: u64,
     /// May a Lua module serve a msg id that a built-in handler serves?
     #[serde(default)]
     pub lua_override: bool,

@@ -98,6 +98,10 @@ impl Config {
             ),
             (self.logic.max_concurrent_hashes >= 1, "logic.max_concurrent_hashes must be at least 1"),
             (
+                (1..=3650).contains(&self.logic.deleted_name_hold_days),
+                "logic.deleted_name_hold_days must be from 1 to 3650 (MySQL renames a deleted account's row meanwhile)",
+            ),
+            (
                 self.logic.lua_cpu_ms >= 1 && self.logic.lua_cpu_ms <= 60_000,
                 "logic.lua_cpu_ms must be between 1 and 60000",
             ),

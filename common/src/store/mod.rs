@@ -22,6 +22,8 @@ pub mod scripts;
 
 pub mod module_script;
 
+pub mod account_delete;
+pub mod account_link;
 pub mod ack;
 pub mod announce;
 pub mod claim;
@@ -48,6 +50,8 @@ pub mod requeue;
 pub mod sched_due;
 pub mod session_open;
 pub mod settle_batch;
+pub mod uname_claim;
+pub mod uname_release;
 pub mod user_ban;
 pub mod user_unban;
 pub mod wallet_change;

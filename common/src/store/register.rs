@@ -23,6 +23,8 @@ pub struct Args<'a> {
     pub now_ms: u64,
     /// The trace id of the registering frame: the same frame again answers the user it created.
     pub trace: &'a str,
+    /// A guest (105): the SHA-256 (hex) of its device id, which indexes it instead of the name.
+    pub device: Option<&'a str>,
 }
 
 /// What register.lua answered.
@@ -37,8 +39,12 @@ pub enum Outcome {
 pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError> {
     let k = &redis.keys;
     let day = crate::time::day_of(args.now_ms);
+    let index = match args.device {
+        Some(digest) => k.device(digest),
+        None => k.uname(&args.username.to_lowercase()),
+    };
     let keys = vec![
-        k.uname(&args.username.to_lowercase()),
+        index,
         k.user(args.uid),
         k.wallet(args.uid),
         k.ledger(args.uid),
@@ -52,6 +58,7 @@ pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError>
         args.grant.to_string(),
         args.now_ms.to_string(),
         args.trace.to_owned(),
+        args.device.unwrap_or("").to_owned(),
     ];
     let reply = redis.scripts.eval(&redis.pool, ScriptName::Register, keys, argv).await?;
     parse(&reply)

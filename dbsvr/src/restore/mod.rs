@@ -5,7 +5,7 @@
 //!
 //! | from MySQL | Redis |
 //! |---|---|
-//! | `users` | `user:{uid}` {id, username, pw, created_at, and ver once past 1}; `uname:{lowercased name}` {uid, reg: ""} |
+//! | `users` | `user:{uid}` {id, username, pw, created_at, and ver once past 1, device and deleted_at when set}; `uname:{lowercased name}` {uid, reg: ""} (not for names starting with "~": guests, closed accounts); a guest's `device:{digest}` {uid, reg: ""} |
 //! | `profiles` | `user:{uid}` {nickname, avatar (when set), profile_ver} |
 //! | `user_bans` | `user:{uid}` {banned, ban_ver, and while banned ban_reason, banned_by, banned_at} |
 //! | `wallets` | `wallet:{uid}` {balance, ver}; `exposure` = the potential payouts of the user's open bets |

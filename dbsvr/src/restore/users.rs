@@ -9,27 +9,43 @@ pub(super) async fn users(pool: &MySqlPool, w: &mut Writer<'_>, report: &mut Res
     let k = w.redis.keys.clone();
     let mut after = 0u64;
     loop {
-        let page: Vec<(u64, String, String, u64, u64)> =
-            sqlx::query_as("SELECT id, username, pw, created_at, ver FROM users WHERE id > ? ORDER BY id LIMIT ?")
-                .bind(after)
-                .bind(ROWS)
-                .fetch_all(pool)
-                .await?;
-        for (id, username, pw, created_at, ver) in &page {
+        type UserRow = (u64, String, String, u64, Option<String>, Option<u64>, u64);
+        let page: Vec<UserRow> = sqlx::query_as(
+            "SELECT id, username, pw, created_at, device, deleted_at, ver FROM users WHERE id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(after)
+        .bind(ROWS)
+        .fetch_all(pool)
+        .await?;
+        for (id, username, pw, created_at, device, deleted_at, ver) in &page {
             let mut fields = vec![
                 ("id", id.to_string()),
                 ("username", username.clone()),
                 ("pw", pw.clone()),
                 ("created_at", created_at.to_string()),
             ];
-            // A user changed since registering (a new password: password_change.lua) keeps counting
-            // from the version MySQL holds.
+            // A user changed since registering (a new password, a linked guest, a closed account)
+            // keeps counting from the version MySQL holds.
             if *ver > 1 {
                 fields.push(("ver", ver.to_string()));
             }
+            if let Some(digest) = device {
+                fields.push(("device", digest.clone()));
+            }
+            if let Some(at) = deleted_at {
+                fields.push(("deleted_at", at.to_string()));
+            }
             w.hset(k.user(*id), fields).await?;
-            // `reg` names the frame that registered the name; that frame is long gone.
-            w.hset(k.uname(&username.to_lowercase()), vec![("uid", id.to_string()), ("reg", String::new())]).await?;
+            // `reg` names the frame that registered the name; that frame is long gone. Names that
+            // start with "~" (guests', closed accounts') are not logged in with; a guest is found by
+            // its device. A closed account's name is free after a restore (its hold is not kept).
+            if let Some(digest) = device {
+                w.hset(k.device(digest), vec![("uid", id.to_string()), ("reg", String::new())]).await?;
+            }
+            if !username.starts_with('~') {
+                w.hset(k.uname(&username.to_lowercase()), vec![("uid", id.to_string()), ("reg", String::new())])
+                    .await?;
+            }
             report.users += 1;
         }
         match page.last() {

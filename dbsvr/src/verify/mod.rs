@@ -2,8 +2,8 @@
 //!
 //! What is compared, for every id of each kind (or a random sample, see [`Options::sample`]):
 //!
-//! - **users**: the user exists in both stores, with the same username, password hash, ban state and
-//!   creation time;
+//! - **users**: the user exists in both stores, with the same username, password hash, ban state,
+//!   creation time, guest device digest and closing time;
 //! - **wallets**: balance and version;
 //! - **ledgers**: in each store the sum of a user's ledger deltas equals that store's balance, and
 //!   both stores hold the same number of ledger entries;

@@ -32,16 +32,17 @@ pub(super) async fn users_chunk(
     }
     let r_ledgers: Vec<Vec<Bytes>> = Redis::each(pipe).await?;
 
-    let m_users: HashMap<u64, (String, String, u64, i64)> = rows::<(u64, String, String, u64, i64)>(
+    type UserRow = (u64, String, String, u64, i64, Option<String>, Option<u64>);
+    let m_users: HashMap<u64, UserRow> = rows::<UserRow>(
         pool,
-        "SELECT u.id, u.username, u.pw, u.created_at, CAST(COALESCE(b.banned, 0) AS SIGNED) \
+        "SELECT u.id, u.username, u.pw, u.created_at, CAST(COALESCE(b.banned, 0) AS SIGNED), u.device, u.deleted_at \
          FROM users u LEFT JOIN user_bans b ON b.uid = u.id WHERE u.id IN (",
         ids,
         "",
     )
     .await?
     .into_iter()
-    .map(|(id, name, pw, at, banned)| (id, (name, pw, at, banned)))
+    .map(|row| (row.0, row))
     .collect();
     let m_wallets: HashMap<u64, (i64, u64)> =
         rows::<(u64, i64, u64)>(pool, "SELECT uid, balance, ver FROM wallets WHERE uid IN (", ids, "")
@@ -71,8 +72,22 @@ pub(super) async fn users_chunk(
 
         // The user.
         match (ru.is_empty(), mu) {
-            (false, Some((name, pw, created_at, banned))) => {
+            (false, Some((_, name, pw, created_at, banned, device, deleted_at))) => {
                 report.field(Kind::User, id, "username", rstr(ru, "username"), text(name));
+                report.field(
+                    Kind::User,
+                    id,
+                    "device",
+                    rstr(ru, "device"),
+                    device.as_deref().map_or("none".into(), text),
+                );
+                report.field(
+                    Kind::User,
+                    id,
+                    "deleted_at",
+                    rnum(ru, "deleted_at"),
+                    deleted_at.map_or("none".into(), num),
+                );
                 if ru.get("pw") != Some(pw) {
                     report.diff(Kind::User, id, "pw differs (password hashes are not printed)");
                 }
@@ -93,7 +108,7 @@ pub(super) async fn users_chunk(
                 report.field(Kind::Wallet, id, "balance", rnum(rw, "balance"), num(balance));
                 report.field(Kind::Wallet, id, "ver", rnum(rw, "ver"), num(ver));
                 // The ban's mirror that place_bet.lua reads.
-                let m_banned = mu.map_or(0, |u| u.3);
+                let m_banned = mu.map_or(0, |u| u.4);
                 let r_banned = rw.get("banned").map_or(0, |b| i64::from(b == "1"));
                 report.field(Kind::Wallet, id, "banned", num(r_banned), num(m_banned));
             }

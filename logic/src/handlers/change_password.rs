@@ -26,15 +26,8 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
     let keys = &ctx.redis.keys;
     let (username, phc): (Option<String>, Option<String>) =
         ctx.redis.pool.hmget(keys.user(uid), vec!["username", "pw"]).await?;
-    let account = username.unwrap_or_default().to_lowercase();
-    let group = common::net::addr_group(&req.head.addr);
-    let place = ctx.hasher.reserve()?;
-    throttle::check_rates(ctx, &throttle::password_rates(ctx, &group)).await?;
-    throttle::login_attempt(ctx, &group, &account).await?;
-    if !place.verify(old_password, phc).await? {
-        return Err(AppError::new(ErrorCode::BadCredentials, "the current password is wrong"));
-    }
-    throttle::login_succeeded(ctx, &group, &account).await?;
+    let name = username.unwrap_or_default();
+    throttle::check_password(ctx, &req.head.addr, &name, old_password, phc, "the current password is wrong").await?;
     let phc = ctx.hasher.reserve()?.hash(new_password).await?;
     for _ in 0..ATTEMPTS {
         let sids: Vec<String> = ctx.redis.pool.zrange(keys.sessions(uid), 0, -1, None, false, None, false).await?;

@@ -13,8 +13,11 @@ mod balance;
 mod bet_detail;
 mod change_password;
 mod create_order;
+mod delete_account;
+mod guest_login;
 mod leaderboard;
 mod ledger;
+mod link_account;
 mod list_matches;
 mod list_orders;
 mod list_sessions;
@@ -42,6 +45,7 @@ pub const TABLE: &[(MsgId, Handler)] = &[
     (msg::LOGIN, |c, r| Box::pin(login::handle(c, r))),
     (msg::RESUME, |c, r| Box::pin(resume::handle(c, r))),
     (msg::LOGOUT, |c, r| Box::pin(logout::handle(c, r))),
+    (msg::GUEST_LOGIN, |c, r| Box::pin(guest_login::handle(c, r))),
     (msg::PROFILE, |c, r| Box::pin(profile::handle(c, r))),
     (msg::BALANCE, |c, r| Box::pin(balance::handle(c, r))),
     (msg::LEDGER, |c, r| Box::pin(ledger::handle(c, r))),
@@ -49,6 +53,8 @@ pub const TABLE: &[(MsgId, Handler)] = &[
     (msg::SET_PROFILE, |c, r| Box::pin(set_profile::handle(c, r))),
     (msg::LIST_SESSIONS, |c, r| Box::pin(list_sessions::handle(c, r))),
     (msg::REVOKE_SESSION, |c, r| Box::pin(revoke_session::handle(c, r))),
+    (msg::LINK_ACCOUNT, |c, r| Box::pin(link_account::handle(c, r))),
+    (msg::DELETE_ACCOUNT, |c, r| Box::pin(delete_account::handle(c, r))),
     (msg::CREATE_ORDER, |c, r| Box::pin(create_order::handle(c, r))),
     (msg::LIST_ORDERS, |c, r| Box::pin(list_orders::handle(c, r))),
     (msg::LIST_MATCHES, |c, r| Box::pin(list_matches::handle(c, r))),

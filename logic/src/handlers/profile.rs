@@ -1,4 +1,5 @@
-//! 201 profile `{}` → `{ user_id, username, created_at, nickname?, avatar_url? }` of the logged-in user.
+//! 201 profile `{}` → `{ user_id, username, created_at, nickname?, avatar_url?, guest? }` of the
+//! logged-in user (`guest`: a 105 account not linked yet).
 
 use fred::prelude::*;
 use protocol::body::ProfileReply;
@@ -13,11 +14,15 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
 
 /// The profile of `uid` as 201 and 205 answer it.
 pub(crate) async fn of(ctx: &Ctx, uid: u64) -> Result<ProfileReply, AppError> {
-    let (username, created_at, nickname, avatar_url): (Option<String>, Option<u64>, Option<String>, Option<String>) =
-        ctx.redis.pool.hmget(ctx.redis.keys.user(uid), vec!["username", "created_at", "nickname", "avatar"]).await?;
+    type Fields = (Option<String>, Option<u64>, Option<String>, Option<String>, Option<String>);
+    let (username, created_at, nickname, avatar_url, device): Fields = ctx
+        .redis
+        .pool
+        .hmget(ctx.redis.keys.user(uid), vec!["username", "created_at", "nickname", "avatar", "device"])
+        .await?;
     match (username, created_at) {
         (Some(username), Some(created_at)) => {
-            Ok(ProfileReply { user_id: uid, username, created_at, nickname, avatar_url })
+            Ok(ProfileReply { user_id: uid, username, created_at, nickname, avatar_url, guest: device.is_some() })
         }
         _ => Err(AppError::internal(format!("user {uid} is logged in but has no profile"))),
     }

@@ -35,15 +35,7 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
     let place = ctx.hasher.reserve()?;
     let group = common::net::addr_group(&req.head.addr);
     let [per_addr, all] = throttle::password_rates(ctx, &group);
-    let accounts = throttle::Rate {
-        kind: "register:addr",
-        subject: &group,
-        limit: ctx.cfg.register_max_per_addr,
-        window_ms: ctx.cfg.register_window_s * 1000,
-        what: "accounts created from this address",
-        label: "signups_per_addr",
-    };
-    throttle::check_rates(ctx, &[per_addr, all, accounts]).await?;
+    throttle::check_rates(ctx, &[per_addr, all, throttle::signups(ctx, &group)]).await?;
     let phc = place.hash(password).await?;
     let uid = common::ids::new_uid(&ctx.redis, &username.to_lowercase()).await?;
     let args = register::Args {
@@ -53,6 +45,7 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
         grant: ctx.cfg.signup_grant,
         now_ms: common::time::now_ms(),
         trace: &req.head.trace,
+        device: None,
     };
     match register::call(&ctx.redis, &args).await? {
         Outcome::Created { uid: user_id, .. } => Reply::new(&RegisterReply { user_id }),
@@ -60,7 +53,7 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
     }
 }
 
-fn validate_username(name: &str) -> Result<(), AppError> {
+pub(crate) fn validate_username(name: &str) -> Result<(), AppError> {
     let ok_chars = name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
     if !(USERNAME_MIN..=USERNAME_MAX).contains(&name.len()) || !ok_chars {
         return Err(AppError::invalid_body(format!(

@@ -101,7 +101,7 @@ async fn register_creates_once_and_replays_for_the_same_frame() {
     let env_ref = &env;
     let now_ms = 1_700_000_000_000;
     let call = move |uid: u64, grant: i64, trace: &'static str| async move {
-        let args = register::Args { uid, username: "Neo", pw_hash: "$argon2id$x", grant, now_ms, trace };
+        let args = register::Args { uid, username: "Neo", pw_hash: "$argon2id$x", grant, now_ms, trace, device: None };
         register::call(&env_ref.redis, &args).await
     };
 
@@ -145,7 +145,7 @@ async fn register_with_no_grant_writes_no_ledger() {
     let env = TestEnv::new().await;
     let k = env.keys();
     let uid = common::shards::id_in(common::shards::of_name("z"), 1);
-    let args = register::Args { uid, username: "z", pw_hash: "h", grant: 0, now_ms: 1, trace: "t" };
+    let args = register::Args { uid, username: "z", pw_hash: "h", grant: 0, now_ms: 1, trace: "t", device: None };
     let r = register::call(&env.redis, &args).await.unwrap();
     assert_eq!(r, register::Outcome::Created { uid, replayed: false });
     assert_eq!(env.llen(&k.ledger(uid)).await, 0);

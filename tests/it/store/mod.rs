@@ -1,6 +1,7 @@
 //! Every Lua script against the real Redis, through its binding in `common::store`: replies,
 //! errors, and what each leaves behind. One module per family of scripts.
 
+mod accounts;
 mod auth;
 mod contract;
 mod ext;

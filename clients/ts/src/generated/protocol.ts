@@ -9,6 +9,13 @@
 export type ReqId = number | string;
 
 /**
+ * 210 reply: the account is closed; `forfeited` coins were its balance (docs/protocol.md
+ * "Deleting an account").
+ */
+export interface AccountDeleted {
+  forfeited: number;
+}
+/**
  * 903 push: a staff announcement, or a reminder that a match the user bet on starts soon
  * (then `match_id` names it).
  */
@@ -131,6 +138,14 @@ export interface Credentials {
   username: string;
 }
 /**
+ * 210 delete account: proof that it is the player: the password, or for a guest account the
+ * device id it logs in with.
+ */
+export interface DeleteAccount {
+  device_id?: string | null;
+  password?: string | null;
+}
+/**
  * An empty map `{}`: the body of ping, logout, profile and balance requests and of the logout reply.
  */
 export interface Empty {}
@@ -139,6 +154,13 @@ export interface Empty {}
  */
 export interface ErrorBody {
   msg: string;
+}
+/**
+ * 105 guest login: the device's id, a secret the app keeps on the device (16 to 128 characters of
+ * a-z, A-Z, 0-9, '-', '_', '.', ':'). The reply is 102's.
+ */
+export interface GuestLogin {
+  device_id: string;
 }
 /**
  * A page of items (203, 301, 402 replies).
@@ -346,6 +368,14 @@ export interface LeaderboardReply {
   period: string;
 }
 /**
+ * 209 link account reply: the guest account now logs in with this username (its id, coins and bets
+ * are the guest's).
+ */
+export interface Linked {
+  user_id: number;
+  username: string;
+}
+/**
  * 301 list matches request.
  */
 export interface ListMatches {
@@ -423,6 +453,10 @@ export interface ProfileReply {
    */
   avatar_url?: string | null;
   created_at: number;
+  /**
+   * A guest account (105) that has no username and password yet (209 gives it one).
+   */
+  guest?: boolean;
   /**
    * The name shown to others instead of the username (205), when set.
    */
@@ -515,6 +549,7 @@ export const MsgId = {
   LOGIN: 102,
   RESUME: 103,
   LOGOUT: 104,
+  GUEST_LOGIN: 105,
   PROFILE: 201,
   BALANCE: 202,
   LEDGER: 203,
@@ -522,6 +557,8 @@ export const MsgId = {
   SET_PROFILE: 205,
   LIST_SESSIONS: 207,
   REVOKE_SESSION: 208,
+  LINK_ACCOUNT: 209,
+  DELETE_ACCOUNT: 210,
   CREATE_ORDER: 212,
   LIST_ORDERS: 213,
   LIST_MATCHES: 301,
@@ -558,6 +595,7 @@ export const ErrorCode = {
   SESSION_EXPIRED: 1008,
   ACCOUNT_BANNED: 1009,
   BALANCE_LIMIT: 1010,
+  ALREADY_LINKED: 1011,
 } as const;
 
 /** The stable name of each error code (`1003` → `insufficient_balance`). */
@@ -580,6 +618,7 @@ export const ERROR_NAMES: Readonly<Record<number, string>> = {
   1008: "session_expired",
   1009: "account_banned",
   1010: "balance_limit",
+  1011: "already_linked",
 };
 
 /** What each error code means (the server's default `msg`). */
@@ -602,6 +641,7 @@ export const ERROR_MESSAGES: Readonly<Record<number, string>> = {
   1008: "session expired",
   1009: "account banned",
   1010: "the balance would pass the most a wallet may hold",
+  1011: "the account already has a username and password",
 };
 
 /** The body of an error reply, by code. */
@@ -623,6 +663,7 @@ export interface ErrorBodies {
   1008: ErrorBody;
   1009: ErrorBody;
   1010: ErrorBody;
+  1011: ErrorBody;
 }
 
 /** Each request by id: its body, its reply's body, and the codes it may answer besides those any request may (1, 2, 3, 4, 5, 6, 7). */
@@ -632,6 +673,7 @@ export interface Requests {
   102: { request: Credentials; reply: SessionReply; errors: 1001 | 1009 };
   103: { request: ResumeRequest; reply: SessionReply; errors: 1008 | 1009 };
   104: { request: Empty; reply: Empty; errors: never };
+  105: { request: GuestLogin; reply: SessionReply; errors: 1009 };
   201: { request: Empty; reply: ProfileReply; errors: never };
   202: { request: Empty; reply: BalanceReply; errors: never };
   203: { request: Page; reply: ItemsOfLedgerItem; errors: never };
@@ -639,6 +681,8 @@ export interface Requests {
   205: { request: SetProfile; reply: ProfileReply; errors: never };
   207: { request: Empty; reply: ItemsOfSessionView; errors: never };
   208: { request: RevokeSession; reply: SessionsRevoked; errors: 1007 };
+  209: { request: Credentials; reply: Linked; errors: 1002 | 1011 };
+  210: { request: DeleteAccount; reply: AccountDeleted; errors: 1001 };
   212: { request: CreateOrder; reply: OrderView; errors: 1009 };
   213: { request: Page; reply: ItemsOfOrderView; errors: never };
   301: { request: ListMatches; reply: ItemsOfMatchView; errors: never };
@@ -681,4 +725,4 @@ export const PUSH_NAMES = {
 } as const satisfies Record<keyof Pushes, keyof PushEvents>;
 
 /** The session messages (1xx): the only ones a connection may send before it is logged in. */
-export const SESSION_MSG_IDS: readonly number[] = [100, 101, 102, 103, 104];
+export const SESSION_MSG_IDS: readonly number[] = [100, 101, 102, 103, 104, 105];
