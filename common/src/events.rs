@@ -66,7 +66,11 @@ pub enum Event {
         #[serde(default)]
         ts: u64,
     },
-    /// Staff announcement: push 903 to everyone online.
+    /// A notice is due (published now, or its scheduled time came): push 903 with its id to its
+    /// audience online, unless it was withdrawn meanwhile.
+    Notice { id: String },
+    /// Staff announcement (from before notices; still delivered when one is due): push 903 to
+    /// everyone online.
     Announcement {
         id: String,
         text: String,

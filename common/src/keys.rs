@@ -213,6 +213,31 @@ impl Keys {
         self.k(format_args!("{{g}}:sched"))
     }
 
+    // The notice board (gm publishes, 214 lists, pushsvr pushes when due): staff's content, rare,
+    // all in the global slot `{g}` so one script publishes a notice with its indexes.
+
+    /// A notice: hash { id, title, text, target (all|user|match), target_id, publish_at,
+    /// created_at, created_by, state (live|withdrawn), withdrawn_at, withdrawn_by }.
+    pub fn notice(&self, id: &str) -> String {
+        self.k(format_args!("{{g}}:notice:{id}"))
+    }
+
+    /// Every notice, withdrawn ones included (gm lists them): zset id -> publish_at (ms).
+    pub fn notices(&self) -> String {
+        self.k(format_args!("{{g}}:notices"))
+    }
+
+    /// The live notices of one audience: `all`, `user:{uid}` or `match` (every notice to some
+    /// match's bettors, each checked against the reader's bets): zset id -> publish_at (ms).
+    pub fn notices_for(&self, audience: &str) -> String {
+        self.k(format_args!("{{g}}:notices:{audience}"))
+    }
+
+    /// The notices a user marked read (215): set of ids, in the user's shard.
+    pub fn notices_read(&self, uid: u64) -> String {
+        self.k(format_args!("{{{}}}:notices_read:{uid}", Keys::of(uid)))
+    }
+
     /// The match id counter.
     pub fn match_seq(&self) -> String {
         self.k(format_args!("{{g}}:seq:match"))

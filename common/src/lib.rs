@@ -46,6 +46,7 @@ pub mod limits;
 pub mod matches;
 pub mod mysql;
 pub mod net;
+pub mod notices;
 pub mod orders;
 pub mod proxy;
 pub mod push_lists;

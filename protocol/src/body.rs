@@ -374,8 +374,8 @@ pub struct MatchStatePush {
     pub state: i8,
 }
 
-/// 903 push: a staff announcement, or a reminder that a match the user bet on starts soon
-/// (then `match_id` names it).
+/// 903 push: a staff notice (with its `notice_id`; it is on the board, 214), or a reminder that a
+/// match the user bet on starts soon (then `match_id` names it).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
@@ -383,6 +383,11 @@ pub struct AnnouncementPush {
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub match_id: Option<u64>,
+    /// The notice on the board (214) this push announces, when it is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
 }
 
 /// 904 push: the user's balance changed outside a request of theirs (payout, refund, grant, payment).
@@ -524,6 +529,53 @@ pub struct DeleteAccount {
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]
 pub struct AccountDeleted {
     pub forfeited: i64,
+}
+
+/// A notice on the board (214): staff's word to everyone, to this player, or to the bettors of a
+/// match (`match_id`), newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct NoticeView {
+    pub notice_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub text: String,
+    /// For the bettors of this match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub match_id: Option<u64>,
+    /// Unix ms.
+    pub published_at: u64,
+    /// Marked read by this player (215).
+    pub read: bool,
+}
+
+/// 214 reply: a page of the player's notices, and how many of all of them are unread.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct Notices {
+    pub items: Vec<NoticeView>,
+    pub unread: u32,
+}
+
+/// 215 mark notices read: these ids (at most 100), or with `all` every notice listed now.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct MarkNoticesRead {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notice_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub all: bool,
+}
+
+/// 215 reply: the notices still unread.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct Unread {
+    pub unread: u32,
 }
 
 /// One of the player's sessions (207): a device or app logged in.

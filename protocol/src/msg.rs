@@ -21,6 +21,8 @@ pub const LINK_ACCOUNT: MsgId = 209;
 pub const DELETE_ACCOUNT: MsgId = 210;
 pub const CREATE_ORDER: MsgId = 212;
 pub const LIST_ORDERS: MsgId = 213;
+pub const LIST_NOTICES: MsgId = 214;
+pub const MARK_NOTICES_READ: MsgId = 215;
 pub const LIST_MATCHES: MsgId = 301;
 pub const MATCH_DETAIL: MsgId = 302;
 pub const WATCH_MATCH: MsgId = 304;
@@ -78,6 +80,8 @@ pub const CATALOGUE: &[MsgInfo] = &[
     req(DELETE_ACCOUNT, "delete_account"),
     req(CREATE_ORDER, "create_order"),
     req(LIST_ORDERS, "list_orders"),
+    req(LIST_NOTICES, "list_notices"),
+    req(MARK_NOTICES_READ, "mark_notices_read"),
     req(LIST_MATCHES, "list_matches"),
     req(MATCH_DETAIL, "match_detail"),
     req(WATCH_MATCH, "watch_match"),

@@ -67,6 +67,8 @@ const SPECS: &[Spec] = &[
     request(msg::DELETE_ACCOUNT, def::<DeleteAccount>, def::<AccountDeleted>, &[E::BadCredentials]),
     request(msg::CREATE_ORDER, def::<CreateOrder>, def::<OrderView>, &[E::AccountBanned]),
     request(msg::LIST_ORDERS, def::<Page>, def::<Items<OrderView>>, &[]),
+    request(msg::LIST_NOTICES, def::<Page>, def::<Notices>, &[]),
+    request(msg::MARK_NOTICES_READ, def::<MarkNoticesRead>, def::<Unread>, &[]),
     request(msg::LIST_MATCHES, def::<ListMatches>, def::<Items<MatchView>>, &[]),
     request(msg::MATCH_DETAIL, def::<MatchRef>, def::<MatchView>, &[E::NotFound]),
     request(msg::WATCH_MATCH, def::<WatchMatch>, def::<Empty>, &[E::NotFound]),

@@ -8,7 +8,8 @@
 //! | `bet_settled` | 901, and 904 when coins moved | the bettor: online, or kept in the inbox |
 //! | `balance` | 904 | the user: online, or kept in the inbox |
 //! | `match_state` | 902 | the match's bettors who are online (nothing is kept) |
-//! | `announcement` | 903 | every connection of every live connect node |
+//! | `notice` | 903 with `notice_id` | its audience online: every connection, the user's, or the match's bettors' (unless withdrawn; the board keeps it for the others) |
+//! | `announcement` | 903 | every connection of every live connect node (events from before notices) |
 //! | `reminder` | 903 with `match_id` | the match's bettors: online, or kept in the inbox |
 //! | `auto_start` | — | applies the `start` transition at the match's start time |
 //!

@@ -527,10 +527,10 @@ async fn announcements_now_or_later_and_ops_figures() {
     let r = gm.post("/api/announcements", OPERATOR, &json!({"text": "finals tonight"})).await;
     assert_eq!(r.status, 202, "{r:?}");
     let events = decoded(&env, &env.keys().notify(Home::Global)).await;
-    assert_eq!(
-        (events[0]["kind"].as_str(), events[0]["text"].as_str()),
-        (Some("announcement"), Some("finals tonight"))
-    );
+    // An announcement is a notice for everyone: on the board, and its push queued.
+    assert_eq!((events[0]["kind"].as_str(), events[0]["id"].as_str()), (Some("notice"), r.body["id"].as_str()));
+    let notice = gm.get(&format!("/api/notices/{}", r.body["id"].as_str().unwrap()), VIEWER).await.body;
+    assert_eq!((notice["text"].as_str(), notice["target"].as_str()), (Some("finals tonight"), Some("all")));
     let at = common::time::now_ms() + 3_600_000;
     let r = gm.post("/api/announcements", OPERATOR, &json!({"text": "later", "at": at})).await;
     assert_eq!(r.body["scheduled_at"], at);
@@ -585,7 +585,7 @@ async fn every_mutating_call_is_audited_in_the_outbox() {
     let audits: Vec<Value> =
         decoded(&env, &k.outbox(Home::Global)).await.into_iter().filter(|r| r["table"] == "audit").collect();
     let actions: Vec<&str> = audits.iter().map(|a| a["fields"]["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, vec!["match.create", "match.approve", "match.open", "match.odds", "announcement"]);
+    assert_eq!(actions, vec!["match.create", "match.approve", "match.open", "match.odds", "notice.publish"]);
     assert!(audits.iter().all(|a| a["fields"]["who"] == "otto"));
     assert_eq!(audits[1]["fields"]["target"], format!("match:{mid}"));
     // A grant's audit is written with the credit, in the user's own lane.

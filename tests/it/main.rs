@@ -29,6 +29,7 @@ mod lua;
 mod markets;
 mod match_edit;
 mod metrics;
+mod notices;
 mod openapi;
 mod orders;
 mod outage;

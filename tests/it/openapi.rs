@@ -57,6 +57,11 @@ const CONTRACT: &[(&str, &str)] = &[
     ("get", "/api/audit"),
     ("get", "/api/users/search"),
     ("get", "/api/bets"),
+    // Extensions: the notice board (issue 23).
+    ("post", "/api/notices"),
+    ("get", "/api/notices"),
+    ("get", "/api/notices/{id}"),
+    ("post", "/api/notices/{id}/withdraw"),
 ];
 
 fn python() -> PathBuf {

@@ -188,6 +188,7 @@ impl World {
             msg::LINK_ACCOUNT => json!({ "username": format!("{}_link", self.username), "password": self.password }),
             // A wrong password: should the frame run after Redis is back, nothing is closed.
             msg::DELETE_ACCOUNT => json!({ "password": "not-the-password" }),
+            msg::MARK_NOTICES_READ => json!({ "all": true }),
             _ => json!({}),
         }
     }
@@ -441,6 +442,8 @@ fn path_value(world: &World, path: &str, name: &str) -> Option<String> {
         ("{market_id}", "action") => Some("suspend".into()),
         ("reports", "by") => Some("day".into()),
         ("users", "id") => Some(world.uid.to_string()),
+        // Any id: Redis answers nothing anyway.
+        ("notices", "id") => Some("0190f0c4a1b27c3d9e8f7a6b5c4d3e2f".into()),
         _ => None,
     }
 }
@@ -471,6 +474,7 @@ fn body_of(world: &World, op: &str) -> Option<Value> {
         "grant_coins" => json!({ "amount": 100, "reason": "outage drill", "request_id": "outage-grant" }),
         "ban_user" | "unban_user" => json!({ "reason": "outage drill" }),
         "create_announcement" => json!({ "text": "outage drill" }),
+        "create_notice" => json!({ "text": "outage drill", "target": "user", "target_id": world.uid }),
         "drain_node" => json!({ "node": "n-outage" }),
         "payment_callback" => json!({ "order_id": "outage-order", "user_id": world.uid, "amount": 100 }),
         _ => return None,

@@ -289,7 +289,8 @@ async fn an_announcement_reaches_every_connection_on_every_connect_node() {
     assert_eq!(r.status, 202, "{r:?}");
     let mut clients = [ann, ben, anon1, anon2];
     for c in &mut clients {
-        assert_eq!(expect_push(c, msg::PUSH_ANNOUNCEMENT).await, json!({ "text": "Server maintenance at 04:00 UTC" }));
+        let body = expect_push(c, msg::PUSH_ANNOUNCEMENT).await;
+        assert_eq!(body, json!({ "text": "Server maintenance at 04:00 UTC", "notice_id": r.body["id"] }));
     }
     w.pushsvr_idle().await;
     for c in &mut clients {
@@ -312,7 +313,7 @@ async fn a_scheduled_announcement_arrives_at_its_time_once_with_two_pushsvrs() {
 
     let body = expect_push(&mut c, msg::PUSH_ANNOUNCEMENT).await;
     let arrived = now_ms();
-    assert_eq!(body, json!({ "text": "Finals start now" }));
+    assert_eq!(body, json!({ "text": "Finals start now", "notice_id": r.body["id"] }));
     // Not before its time. How soon after (within a poll interval on a quiet machine) is a latency,
     // not a pass/fail matter: a loaded CI machine (the cluster pass) once delivered it later.
     assert!(arrived >= at, "arrived {} ms before its time", at - arrived);

@@ -9,6 +9,8 @@ import {
   type AccountDeleted,
   type DeleteAccount,
   type Linked,
+  type Notices,
+  type Unread,
   MsgId,
   PUSH_NAMES,
   SESSION_MSG_IDS,
@@ -72,6 +74,8 @@ const REPEATABLE: ReadonlySet<number> = new Set([
   MsgId.LEDGER,
   MsgId.LIST_ORDERS,
   MsgId.LIST_SESSIONS,
+  MsgId.LIST_NOTICES,
+  MsgId.MARK_NOTICES_READ,
   MsgId.LIST_MATCHES,
   MsgId.MATCH_DETAIL,
   MsgId.WATCH_MATCH,
@@ -275,6 +279,19 @@ export class MatchdayClient {
   /** 213: the player's newest orders, newest first: `created` (with `pay_url`), `paid` or `expired`. */
   listOrders(page: Page = {}): Promise<ItemsOfOrderView> {
     return this.call(MsgId.LIST_ORDERS, page);
+  }
+
+  /**
+   * 214: the player's notice board, newest first: notices for everyone, for them, and for the
+   * bettors of matches they bet on, each with `read`; `unread` counts the whole board's.
+   */
+  listNotices(page: Page = {}): Promise<Notices> {
+    return this.call(MsgId.LIST_NOTICES, page);
+  }
+
+  /** 215: marks these notices read (or every one on the board with "all"); answers `{ unread }`. */
+  markNoticesRead(which: string[] | "all"): Promise<Unread> {
+    return this.call(MsgId.MARK_NOTICES_READ, which === "all" ? { all: true } : { notice_ids: which });
   }
 
   /** 301: matches: by default the upcoming and live ones; `state` (2 = open for bets), `type`, `offset`, `limit`. */

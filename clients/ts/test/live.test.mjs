@@ -193,6 +193,21 @@ function liveTests() {
     assert.equal(gone.code, ErrorCode.BAD_CREDENTIALS);
   });
 
+  test("a notice for this player arrives live and waits on the board until marked read", async () => {
+    const c = await connect();
+    const player = await newPlayer(c);
+    const pushed = nextEvent(c, "announcement", (a) => a.notice_id !== undefined && a.text === "Your prize is on its way");
+    const notice = await gm("POST", "/api/notices", { title: "Prize", text: "Your prize is on its way", target: "user", target_id: player.user_id });
+    assert.deepEqual([(await pushed).notice_id, (await pushed).title], [notice.id, "Prize"]);
+    const board = await c.listNotices();
+    const mine = board.items.find((n) => n.notice_id === notice.id);
+    assert.equal(mine.read, false);
+    assert.ok(board.unread >= 1);
+    const { unread } = await c.markNoticesRead([notice.id]);
+    assert.equal(unread, board.unread - 1);
+    assert.equal((await c.listNotices()).items.find((n) => n.notice_id === notice.id).read, true);
+  });
+
   test("watches a match: an edit made through gm arrives as match_updated with the match at its new version", async () => {
     const match = await openMatch();
     const c = await connect();

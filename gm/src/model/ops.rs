@@ -213,3 +213,62 @@ pub struct DeadRequeued {
     /// Frames moved back to their queue.
     pub moved: u64,
 }
+
+/// A notice to publish (`POST /api/notices`): for everyone, one user or the bettors of a match;
+/// now, or scheduled with `at`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct NewNotice {
+    /// At most 100 characters (optional).
+    #[serde(default)]
+    pub title: Option<String>,
+    /// 1 to 2000 characters.
+    pub text: String,
+    /// `all` (the default), `user` or `match`.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// The user id (`user`) or match id (`match`).
+    #[serde(default)]
+    pub target_id: Option<u64>,
+    /// When it goes on the board and is pushed (Unix ms); now if absent or past.
+    #[serde(default)]
+    pub at: Option<u64>,
+}
+
+/// A notice as staff see it.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct NoticeInfo {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub text: String,
+    /// all, user or match.
+    pub target: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_id: Option<u64>,
+    /// On the board (and pushed) from then, Unix ms.
+    pub publish_at: u64,
+    pub created_at: u64,
+    pub created_by: String,
+    /// scheduled (publish_at to come), live, or withdrawn.
+    pub state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub withdrawn_at: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub withdrawn_by: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct NoticeList {
+    /// Newest publish time first.
+    pub items: Vec<NoticeInfo>,
+}
+
+/// A page of the notices (newest first).
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NoticeQuery {
+    #[serde(default)]
+    pub offset: usize,
+    /// At most 200 (default 50).
+    pub limit: Option<usize>,
+}

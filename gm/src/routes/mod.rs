@@ -9,6 +9,7 @@ pub mod edit;
 pub mod lifecycle;
 pub mod markets;
 pub mod matches;
+pub mod notices;
 pub mod ops;
 pub mod payments;
 pub mod reload;
@@ -76,6 +77,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(bans::ban))
         .routes(routes!(bans::unban))
         .routes(routes!(announcements::create))
+        .routes(routes!(notices::create, notices::list))
+        .routes(routes!(notices::detail))
+        .routes(routes!(notices::withdraw))
         .routes(routes!(ops::stats))
         .routes(routes!(ops::nodes))
         .routes(routes!(ops::queues))

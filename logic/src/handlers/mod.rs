@@ -19,10 +19,12 @@ mod leaderboard;
 mod ledger;
 mod link_account;
 mod list_matches;
+mod list_notices;
 mod list_orders;
 mod list_sessions;
 mod login;
 mod logout;
+mod mark_notices_read;
 mod match_detail;
 mod my_bets;
 mod page;
@@ -57,6 +59,8 @@ pub const TABLE: &[(MsgId, Handler)] = &[
     (msg::DELETE_ACCOUNT, |c, r| Box::pin(delete_account::handle(c, r))),
     (msg::CREATE_ORDER, |c, r| Box::pin(create_order::handle(c, r))),
     (msg::LIST_ORDERS, |c, r| Box::pin(list_orders::handle(c, r))),
+    (msg::LIST_NOTICES, |c, r| Box::pin(list_notices::handle(c, r))),
+    (msg::MARK_NOTICES_READ, |c, r| Box::pin(mark_notices_read::handle(c, r))),
     (msg::LIST_MATCHES, |c, r| Box::pin(list_matches::handle(c, r))),
     (msg::MATCH_DETAIL, |c, r| Box::pin(match_detail::handle(c, r))),
     (msg::WATCH_MATCH, |c, r| Box::pin(watch_match::handle(c, r))),

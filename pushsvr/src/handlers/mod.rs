@@ -8,6 +8,7 @@ mod balance;
 mod bet_settled;
 mod match_state;
 mod match_updated;
+mod notice;
 mod reminder;
 mod user_push;
 
@@ -21,6 +22,7 @@ pub fn kind(event: &Event) -> &'static str {
         Event::BetSettled { .. } => "bet_settled",
         Event::MatchState { .. } => "match_state",
         Event::MatchUpdated { .. } => "match_updated",
+        Event::Notice { .. } => "notice",
         Event::Announcement { .. } => "announcement",
         Event::Balance { .. } => "balance",
         Event::Reminder { .. } => "reminder",
@@ -44,6 +46,7 @@ pub async fn handle(ctx: &Ctx, event: &Event) -> anyhow::Result<()> {
             match_state::handle(ctx, *match_id, market_id.unwrap_or(*match_id), *state).await
         }
         Event::MatchUpdated { match_id, .. } => match_updated::handle(ctx, *match_id).await,
+        Event::Notice { id } => notice::handle(ctx, id).await,
         Event::Announcement { id, text, .. } => announcement::handle(ctx, id, text).await,
         Event::Balance { uid, balance, reason, .. } => balance::handle(ctx, *uid, *balance, reason).await,
         Event::Reminder { match_id } => reminder::handle(ctx, *match_id).await,

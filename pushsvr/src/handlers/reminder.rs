@@ -29,7 +29,10 @@ pub async fn handle(ctx: &Ctx, match_id: u64) -> anyhow::Result<()> {
         return Ok(());
     }
     let text = format!("{} starts in {}", m.title, minutes(m.start_at - now));
-    let push = Push::new(PUSH_ANNOUNCEMENT, &AnnouncementPush { text, match_id: Some(match_id) })?;
+    let push = Push::new(
+        PUSH_ANNOUNCEMENT,
+        &AnnouncementPush { text, match_id: Some(match_id), notice_id: None, title: None },
+    )?;
     let markets: Vec<u64> = std::iter::once(match_id).chain(m.markets.iter().copied()).collect();
     let users = deliver::to_bettors(ctx, &markets, &[push], Offline::Keep).await?;
     tracing::debug!(match.id = match_id, users, "reminder sent to bettors");

@@ -16,12 +16,17 @@ export interface AccountDeleted {
   forfeited: number;
 }
 /**
- * 903 push: a staff announcement, or a reminder that a match the user bet on starts soon
- * (then `match_id` names it).
+ * 903 push: a staff notice (with its `notice_id`; it is on the board, 214), or a reminder that a
+ * match the user bet on starts soon (then `match_id` names it).
  */
 export interface AnnouncementPush {
   match_id?: number | null;
+  /**
+   * The notice on the board (214) this push announces, when it is one.
+   */
+  notice_id?: string | null;
   text: string;
+  title?: string | null;
 }
 /**
  * 904 push: the user's balance changed outside a request of theirs (payout, refund, grant, payment).
@@ -385,6 +390,13 @@ export interface ListMatches {
   type?: string | null;
 }
 /**
+ * 215 mark notices read: these ids (at most 100), or with `all` every notice listed now.
+ */
+export interface MarkNoticesRead {
+  all?: boolean;
+  notice_ids?: string[];
+}
+/**
  * 302 match detail request.
  */
 export interface MatchRef {
@@ -404,6 +416,34 @@ export interface MatchStatePush {
    * The new state code (the `state` of `match`, or of the market).
    */
   state: number;
+}
+/**
+ * A notice on the board (214): staff's word to everyone, to this player, or to the bettors of a
+ * match (`match_id`), newest first.
+ */
+export interface NoticeView {
+  /**
+   * For the bettors of this match.
+   */
+  match_id?: number | null;
+  notice_id: string;
+  /**
+   * Unix ms.
+   */
+  published_at: number;
+  /**
+   * Marked read by this player (215).
+   */
+  read: boolean;
+  text: string;
+  title?: string | null;
+}
+/**
+ * 214 reply: a page of the player's notices, and how many of all of them are unread.
+ */
+export interface Notices {
+  items: NoticeView[];
+  unread: number;
 }
 /**
  * 1005 odds changed: the error body carries the current odds.
@@ -529,6 +569,12 @@ export interface SetProfile {
   nickname?: string | null;
 }
 /**
+ * 215 reply: the notices still unread.
+ */
+export interface Unread {
+  unread: number;
+}
+/**
  * 304 watch a match (or stop): while watched, every change staff make to it is pushed (905).
  */
 export interface WatchMatch {
@@ -561,6 +607,8 @@ export const MsgId = {
   DELETE_ACCOUNT: 210,
   CREATE_ORDER: 212,
   LIST_ORDERS: 213,
+  LIST_NOTICES: 214,
+  MARK_NOTICES_READ: 215,
   LIST_MATCHES: 301,
   MATCH_DETAIL: 302,
   WATCH_MATCH: 304,
@@ -685,6 +733,8 @@ export interface Requests {
   210: { request: DeleteAccount; reply: AccountDeleted; errors: 1001 };
   212: { request: CreateOrder; reply: OrderView; errors: 1009 };
   213: { request: Page; reply: ItemsOfOrderView; errors: never };
+  214: { request: Page; reply: Notices; errors: never };
+  215: { request: MarkNoticesRead; reply: Unread; errors: never };
   301: { request: ListMatches; reply: ItemsOfMatchView; errors: never };
   302: { request: MatchRef; reply: MatchView; errors: 1007 };
   304: { request: WatchMatch; reply: Empty; errors: 1007 };
