@@ -269,6 +269,28 @@ impl Keys {
         self.k(format_args!("{{{}}}:match:{mid}:open", crate::shards::tag(shard)))
     }
 
+    /// Users of shard `shard` who subscribed to a match (305; set of uids, expiring a while after
+    /// the last subscription): told when it opens, starts and has its result (906).
+    pub fn match_subscribers(&self, shard: u16, mid: u64) -> String {
+        self.k(format_args!("{{{}}}:match:{mid}:subscribers", crate::shards::tag(shard)))
+    }
+
+    /// A user's devices for pushes while the app is closed (211): hash push token -> "platform:registered ms".
+    pub fn devices(&self, uid: u64) -> String {
+        self.k(format_args!("{{{}}}:devices:{uid}", Keys::of(uid)))
+    }
+
+    /// One push to a user for one event (`{mid}:{event}`), claimed before it is sent so a repeated
+    /// event sends it once (string + TTL).
+    pub fn push_sent(&self, uid: u64, event: &str) -> String {
+        self.k(format_args!("{{{}}}:push_sent:{uid}:{event}", Keys::of(uid)))
+    }
+
+    /// Pushes sent to a user's closed app this hour (`hour` = Unix hours): the per-user limit.
+    pub fn push_rate(&self, uid: u64, hour: u64) -> String {
+        self.k(format_args!("{{{}}}:push_rate:{uid}:{hour}", Keys::of(uid)))
+    }
+
     /// Users of shard `shard` who bet on a match (set of uids; match events go to them).
     pub fn match_bettors(&self, shard: u16, mid: u64) -> String {
         self.k(format_args!("{{{}}}:match:{mid}:bettors", crate::shards::tag(shard)))

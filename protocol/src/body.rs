@@ -172,6 +172,60 @@ fn yes() -> bool {
     true
 }
 
+/// 305 subscribe to a match (or stop): be told when it opens for bets, starts and has its result
+/// (906), on the WebSocket while online and through the app's push service while not (211).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct SubscribeMatch {
+    pub match_id: u64,
+    /// false unsubscribes; default true.
+    #[serde(default = "yes")]
+    pub subscribe: bool,
+}
+
+/// 305 reply.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct Subscribed {
+    pub match_id: u64,
+    pub subscribed: bool,
+}
+
+/// 211 register a device for pushes while the app is closed: the push service's token of this
+/// install (`platform`: fcm, apns or webpush), or with `remove` forget it (at logout).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct RegisterDevice {
+    pub platform: String,
+    pub token: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub remove: bool,
+}
+
+/// 211 reply: how many devices the player has registered now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct Devices {
+    pub devices: u32,
+}
+
+/// 906 push: a match the player subscribed to (305) opened for bets (`open`), started (`start`)
+/// or has its result (`result`, with the `winner` option's key).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct MatchEventPush {
+    pub match_id: u64,
+    pub event: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub winner: Option<String>,
+}
+
 /// 302 match detail request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

@@ -19,6 +19,7 @@ pub const LIST_SESSIONS: MsgId = 207;
 pub const REVOKE_SESSION: MsgId = 208;
 pub const LINK_ACCOUNT: MsgId = 209;
 pub const DELETE_ACCOUNT: MsgId = 210;
+pub const REGISTER_DEVICE: MsgId = 211;
 pub const CREATE_ORDER: MsgId = 212;
 pub const LIST_ORDERS: MsgId = 213;
 pub const LIST_NOTICES: MsgId = 214;
@@ -26,6 +27,7 @@ pub const MARK_NOTICES_READ: MsgId = 215;
 pub const LIST_MATCHES: MsgId = 301;
 pub const MATCH_DETAIL: MsgId = 302;
 pub const WATCH_MATCH: MsgId = 304;
+pub const SUBSCRIBE_MATCH: MsgId = 305;
 pub const PLACE_BET: MsgId = 401;
 pub const MY_BETS: MsgId = 402;
 pub const BET_DETAIL: MsgId = 403;
@@ -35,6 +37,7 @@ pub const PUSH_MATCH_STATE: MsgId = 902;
 pub const PUSH_ANNOUNCEMENT: MsgId = 903;
 pub const PUSH_BALANCE: MsgId = 904;
 pub const PUSH_MATCH_UPDATED: MsgId = 905;
+pub const PUSH_MATCH_EVENT: MsgId = 906;
 
 /// Who sends a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,6 +81,7 @@ pub const CATALOGUE: &[MsgInfo] = &[
     req(REVOKE_SESSION, "revoke_session"),
     req(LINK_ACCOUNT, "link_account"),
     req(DELETE_ACCOUNT, "delete_account"),
+    req(REGISTER_DEVICE, "register_device"),
     req(CREATE_ORDER, "create_order"),
     req(LIST_ORDERS, "list_orders"),
     req(LIST_NOTICES, "list_notices"),
@@ -85,6 +89,7 @@ pub const CATALOGUE: &[MsgInfo] = &[
     req(LIST_MATCHES, "list_matches"),
     req(MATCH_DETAIL, "match_detail"),
     req(WATCH_MATCH, "watch_match"),
+    req(SUBSCRIBE_MATCH, "subscribe_match"),
     req(PLACE_BET, "place_bet"),
     req(MY_BETS, "my_bets"),
     req(BET_DETAIL, "bet_detail"),
@@ -94,6 +99,7 @@ pub const CATALOGUE: &[MsgInfo] = &[
     push(PUSH_ANNOUNCEMENT, "push_announcement"),
     push(PUSH_BALANCE, "push_balance"),
     push(PUSH_MATCH_UPDATED, "push_match_updated"),
+    push(PUSH_MATCH_EVENT, "push_match_event"),
 ];
 
 /// The catalogue entry of `id`, if it is a known message.

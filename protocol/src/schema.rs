@@ -65,6 +65,7 @@ const SPECS: &[Spec] = &[
     request(msg::REVOKE_SESSION, def::<RevokeSession>, def::<SessionsRevoked>, &[E::NotFound]),
     request(msg::LINK_ACCOUNT, def::<Credentials>, def::<Linked>, &[E::UsernameTaken, E::AlreadyLinked]),
     request(msg::DELETE_ACCOUNT, def::<DeleteAccount>, def::<AccountDeleted>, &[E::BadCredentials]),
+    request(msg::REGISTER_DEVICE, def::<RegisterDevice>, def::<Devices>, &[]),
     request(msg::CREATE_ORDER, def::<CreateOrder>, def::<OrderView>, &[E::AccountBanned]),
     request(msg::LIST_ORDERS, def::<Page>, def::<Items<OrderView>>, &[]),
     request(msg::LIST_NOTICES, def::<Page>, def::<Notices>, &[]),
@@ -72,6 +73,7 @@ const SPECS: &[Spec] = &[
     request(msg::LIST_MATCHES, def::<ListMatches>, def::<Items<MatchView>>, &[]),
     request(msg::MATCH_DETAIL, def::<MatchRef>, def::<MatchView>, &[E::NotFound]),
     request(msg::WATCH_MATCH, def::<WatchMatch>, def::<Empty>, &[E::NotFound]),
+    request(msg::SUBSCRIBE_MATCH, def::<SubscribeMatch>, def::<Subscribed>, &[E::NotFound]),
     request(
         msg::PLACE_BET,
         def::<PlaceBet>,
@@ -86,6 +88,7 @@ const SPECS: &[Spec] = &[
     push(msg::PUSH_ANNOUNCEMENT, def::<AnnouncementPush>),
     push(msg::PUSH_BALANCE, def::<BalancePush>),
     push(msg::PUSH_MATCH_UPDATED, def::<MatchView>),
+    push(msg::PUSH_MATCH_EVENT, def::<MatchEventPush>),
 ];
 
 /// The codes any request may be answered with, whatever its id.

@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | `bet_settled` | 901, and 904 when coins moved | the bettor: online, or kept in the inbox |
 //! | `balance` | 904 | the user: online, or kept in the inbox |
-//! | `match_state` | 902 | the match's bettors who are online (nothing is kept) |
+//! | `match_state` | 902; for `open`, `start` and `result` of a match also 906 | the match's bettors who are online (nothing is kept); 906 to its subscribers (305): online, or their closed app through the push gateway (`offline`), once each |
 //! | `notice` | 903 with `notice_id` | its audience online: every connection, the user's, or the match's bettors' (unless withdrawn; the board keeps it for the others) |
 //! | `announcement` | 903 | every connection of every live connect node (events from before notices) |
 //! | `reminder` | 903 with `match_id` | the match's bettors: online, or kept in the inbox |
@@ -28,6 +28,7 @@
 
 mod deliver;
 mod handlers;
+mod offline;
 mod sched;
 mod worker;
 
@@ -39,10 +40,13 @@ use common::consumer::{Options, Shape};
 use common::service::{Consumers, run_consumers};
 use common::{Config, Redis, Shutdown};
 use protocol::MsgId;
-use protocol::msg::{PUSH_ANNOUNCEMENT, PUSH_BALANCE, PUSH_BET_SETTLED, PUSH_MATCH_STATE, PUSH_MATCH_UPDATED};
+use protocol::msg::{
+    PUSH_ANNOUNCEMENT, PUSH_BALANCE, PUSH_BET_SETTLED, PUSH_MATCH_EVENT, PUSH_MATCH_STATE, PUSH_MATCH_UPDATED,
+};
 
 /// The pushes this service sends (docs/protocol.md marks exactly these push ids live).
-pub const PUSHES: &[MsgId] = &[PUSH_BET_SETTLED, PUSH_MATCH_STATE, PUSH_ANNOUNCEMENT, PUSH_BALANCE, PUSH_MATCH_UPDATED];
+pub const PUSHES: &[MsgId] =
+    &[PUSH_BET_SETTLED, PUSH_MATCH_STATE, PUSH_ANNOUNCEMENT, PUSH_BALANCE, PUSH_MATCH_UPDATED, PUSH_MATCH_EVENT];
 
 /// Events a worker takes from the queue at once; it finishes them before it checks for shutdown.
 const BATCH: usize = 16;
@@ -92,6 +96,8 @@ pub(crate) struct Ctx {
     /// TTL of a node's push list after a push, ms.
     pub push_ttl_ms: u64,
     pub max_attempts: u32,
+    /// The push gateway for closed apps.
+    pub offline: offline::Sender,
 }
 
 /// Runs pushsvr as node `cfg.node.id` until shutdown.
@@ -110,6 +116,7 @@ pub async fn run_with(cfg: Config, shutdown: Shutdown, stats: Arc<Stats>) -> any
         stats: stats.clone(),
         push_ttl_ms: q.node_list_ttl_ms(),
         max_attempts: q.max_attempts,
+        offline: offline::Sender::from_config(&cfg.pushsvr)?,
     };
     let counted = stats.clone();
     let poll = Duration::from_millis(cfg.pushsvr.poll_interval_ms);

@@ -42,6 +42,7 @@ mod real_addr;
 mod recovery;
 mod replication;
 mod reports;
+mod reservations;
 mod scaling;
 mod settle;
 mod store;

@@ -189,6 +189,8 @@ impl World {
             // A wrong password: should the frame run after Redis is back, nothing is closed.
             msg::DELETE_ACCOUNT => json!({ "password": "not-the-password" }),
             msg::MARK_NOTICES_READ => json!({ "all": true }),
+            msg::SUBSCRIBE_MATCH => json!({ "match_id": self.mid }),
+            msg::REGISTER_DEVICE => json!({ "platform": "fcm", "token": "outage-token" }),
             _ => json!({}),
         }
     }

@@ -9,6 +9,8 @@ import {
   type AccountDeleted,
   type DeleteAccount,
   type Linked,
+  type Devices,
+  type Subscribed,
   type Notices,
   type Unread,
   MsgId,
@@ -76,6 +78,8 @@ const REPEATABLE: ReadonlySet<number> = new Set([
   MsgId.LIST_SESSIONS,
   MsgId.LIST_NOTICES,
   MsgId.MARK_NOTICES_READ,
+  MsgId.SUBSCRIBE_MATCH,
+  MsgId.REGISTER_DEVICE,
   MsgId.LIST_MATCHES,
   MsgId.MATCH_DETAIL,
   MsgId.WATCH_MATCH,
@@ -310,6 +314,23 @@ export class MatchdayClient {
    */
   async watchMatch(matchId: number, watch = true): Promise<void> {
     await this.call(MsgId.WATCH_MATCH, { match_id: matchId, watch });
+  }
+
+  /**
+   * 305: subscribes to a match (`false` cancels): the player is told when it opens for bets,
+   * starts and has its result — a `match_event` event (906) while connected, a notification on
+   * the devices registered with {@link registerDevice} while the app is closed.
+   */
+  subscribeMatch(matchId: number, subscribe = true): Promise<Subscribed> {
+    return this.call(MsgId.SUBSCRIBE_MATCH, { match_id: matchId, subscribe });
+  }
+
+  /**
+   * 211: registers this install's push token (`platform` "fcm", "apns" or "webpush") for
+   * notifications while the app is closed; `remove` forgets it (call it at logout).
+   */
+  registerDevice(platform: "fcm" | "apns" | "webpush", token: string, remove = false): Promise<Devices> {
+    return this.call(MsgId.REGISTER_DEVICE, remove ? { platform, token, remove } : { platform, token });
   }
 
   /**

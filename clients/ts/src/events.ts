@@ -4,7 +4,7 @@ import type { PushEvents } from "./generated/protocol.js";
 /**
  * The events of {@link MatchdayClient.on}: one per push of the protocol, named as in the schema
  * without `push_` (`bet_settled` 901, `match_state` 902, `announcement` 903, `balance` 904,
- * `match_updated` 905), with the push's body; and the client's own.
+ * `match_updated` 905, `match_event` 906), with the push's body; and the client's own.
  */
 export interface ClientEvents extends PushEvents {
   /** Every push, the named ones above included, and those this client has no type for (a Lua module's 950–999). */

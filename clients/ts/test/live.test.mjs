@@ -208,6 +208,21 @@ function liveTests() {
     assert.equal((await c.listNotices()).items.find((n) => n.notice_id === notice.id).read, true);
   });
 
+  test("a subscriber hears when the match opens for bets", async () => {
+    const match = await gm("POST", "/api/matches", {
+      type: "lol", title: "Subscribed vs Reserved", teams: ["S", "R"], start_at: Date.now() + 3_600_000,
+      options: [{ key: "s", label: "S", odds: 1900 }, { key: "r", label: "R", odds: 1900 }], min_stake: 10, max_stake: 1000,
+    });
+    await gm("POST", `/api/matches/${match.match_id}/approve`, {});
+    const c = await connect();
+    await newPlayer(c);
+    assert.deepEqual(await c.registerDevice("fcm", `ts-token-${randomBytes(4).toString("hex")}`), { devices: 1 });
+    assert.deepEqual(await c.subscribeMatch(match.match_id), { match_id: match.match_id, subscribed: true });
+    const opened = nextEvent(c, "match_event", (e) => e.match_id === match.match_id);
+    await gm("POST", `/api/matches/${match.match_id}/open`, {});
+    assert.deepEqual(await opened, { match_id: match.match_id, event: "open", title: "Subscribed vs Reserved" });
+  });
+
   test("watches a match: an edit made through gm arrives as match_updated with the match at its new version", async () => {
     const match = await openMatch();
     const c = await connect();

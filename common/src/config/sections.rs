@@ -224,6 +224,19 @@ pub struct PushsvrConfig {
     pub poll_interval_ms: u64,
     pub reminder_before_ms: u64,
     pub inbox_cap: usize,
+    /// The push gateway that reaches players whose app is closed (906 for subscribed matches): an
+    /// http(s) URL that takes signed JSON (docs/operations.md "Pushes to closed apps"); empty: none.
+    pub webhook_url: String,
+    /// The HMAC-SHA256 key of `X-Matchday-Signature` (at least 32 bytes when a URL is set).
+    #[serde(serialize_with = "super::gm::no_secret")]
+    pub webhook_secret: secrecy::SecretString,
+    /// Each request waits at most this long, ms.
+    pub webhook_timeout_ms: u64,
+    /// Tries per push (the first and the retries, with jittered backoff from `webhook_backoff_ms`).
+    pub webhook_attempts: u32,
+    pub webhook_backoff_ms: u64,
+    /// Pushes one player's closed app may get per hour; beyond, they are dropped (counted).
+    pub offline_pushes_per_user_per_hour: u64,
 }
 
 /// datacenter: the match feeds it pulls, and the gm it applies them through.

@@ -45,6 +45,18 @@ impl Config {
                 "invalid configuration: {setting} is shorter than {MIN_SECRET_BYTES} bytes (empty = callbacks refused)"
             );
         }
+        let secret = self.pushsvr.webhook_secret.expose_secret();
+        let setting = "pushsvr.webhook_secret (MATCHDAY__PUSHSVR__WEBHOOK_SECRET)";
+        if is_placeholder(secret) {
+            bail!(
+                "invalid configuration: {setting} is still a CHANGE-ME placeholder; make one with `openssl rand -hex 32`"
+            );
+        }
+        if !self.pushsvr.webhook_url.is_empty() && secret.len() < MIN_SECRET_BYTES {
+            bail!(
+                "invalid configuration: {setting} must be at least {MIN_SECRET_BYTES} bytes when pushsvr.webhook_url is set; make one with `openssl rand -hex 32`"
+            );
+        }
         let token = self.datacenter.token.expose_secret();
         if is_placeholder(token) {
             bail!("invalid configuration: datacenter.token is still a CHANGE-ME placeholder; give it a gm staff token");
@@ -97,6 +109,16 @@ impl Config {
                 "logic.password_attempts_per_addr_per_min, password_hashes_per_sec, register_max_per_addr and register_window_s must be at least 1",
             ),
             (self.logic.max_concurrent_hashes >= 1, "logic.max_concurrent_hashes must be at least 1"),
+            (
+                self.pushsvr.webhook_url.is_empty()
+                    || self.pushsvr.webhook_url.starts_with("https://")
+                    || self.pushsvr.webhook_url.starts_with("http://"),
+                "pushsvr.webhook_url must be empty or an http(s) URL",
+            ),
+            (
+                self.pushsvr.webhook_attempts >= 1 && self.pushsvr.webhook_timeout_ms >= 1,
+                "pushsvr.webhook_attempts and webhook_timeout_ms must be at least 1",
+            ),
             (
                 (1..=3650).contains(&self.logic.deleted_name_hold_days),
                 "logic.deleted_name_hold_days must be from 1 to 3650 (MySQL renames a deleted account's row meanwhile)",

@@ -3,7 +3,8 @@
 //! checked as a login checks it (the hashing queue, the password-work rates, the failed-login
 //! limit; wrong: 1001), a guest's device id against its digest. Then `account_delete.lua`, in one
 //! step: the balance is forfeited (a ledger record "account_deleted" takes it to 0), the user is
-//! anonymised ("~deleted{uid}", no password, device, nickname or avatar), every session ends. The
+//! anonymised ("~deleted{uid}", no password, device, nickname or avatar), every session ends; its
+//! push tokens (211) are forgotten. The
 //! old username stays taken `logic.deleted_name_hold_days` (`uname_release.lua`), then is free.
 //! Open bets stay and settle into the closed wallet; MySQL keeps the rows the ledger needs
 //! (docs/protocol.md "Deleting an account"). The player's other connections are closed with 1008
@@ -41,6 +42,8 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
                     uname_release::call(&ctx.redis, &uname_release::Args { uid, username: &held, hold_s }).await?;
                     let _: i64 = ctx.redis.pool.hdel(keys.user(uid), "held_name").await?;
                 }
+                // Its phones are told nothing more (211's push tokens).
+                let _: i64 = ctx.redis.pool.del(keys.devices(uid)).await?;
                 crate::session::close_others(ctx, uid, (&req.head.node, req.head.conn)).await?;
                 return Ok(Reply::new(&AccountDeleted { forfeited })?.unbinding());
             }

@@ -32,9 +32,11 @@ mod ping;
 mod place_bet;
 mod profile;
 mod register;
+mod register_device;
 mod resume;
 mod revoke_session;
 mod set_profile;
+mod subscribe_match;
 mod watch_match;
 
 /// A handler: an async function of the context and the request.
@@ -57,6 +59,7 @@ pub const TABLE: &[(MsgId, Handler)] = &[
     (msg::REVOKE_SESSION, |c, r| Box::pin(revoke_session::handle(c, r))),
     (msg::LINK_ACCOUNT, |c, r| Box::pin(link_account::handle(c, r))),
     (msg::DELETE_ACCOUNT, |c, r| Box::pin(delete_account::handle(c, r))),
+    (msg::REGISTER_DEVICE, |c, r| Box::pin(register_device::handle(c, r))),
     (msg::CREATE_ORDER, |c, r| Box::pin(create_order::handle(c, r))),
     (msg::LIST_ORDERS, |c, r| Box::pin(list_orders::handle(c, r))),
     (msg::LIST_NOTICES, |c, r| Box::pin(list_notices::handle(c, r))),
@@ -64,6 +67,7 @@ pub const TABLE: &[(MsgId, Handler)] = &[
     (msg::LIST_MATCHES, |c, r| Box::pin(list_matches::handle(c, r))),
     (msg::MATCH_DETAIL, |c, r| Box::pin(match_detail::handle(c, r))),
     (msg::WATCH_MATCH, |c, r| Box::pin(watch_match::handle(c, r))),
+    (msg::SUBSCRIBE_MATCH, |c, r| Box::pin(subscribe_match::handle(c, r))),
     (msg::PLACE_BET, |c, r| Box::pin(place_bet::handle(c, r))),
     (msg::MY_BETS, |c, r| Box::pin(my_bets::handle(c, r))),
     (msg::BET_DETAIL, |c, r| Box::pin(bet_detail::handle(c, r))),

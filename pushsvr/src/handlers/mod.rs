@@ -10,6 +10,7 @@ mod match_state;
 mod match_updated;
 mod notice;
 mod reminder;
+mod subscribers;
 mod user_push;
 
 use common::events::Event;
@@ -42,8 +43,13 @@ pub async fn handle(ctx: &Ctx, event: &Event) -> anyhow::Result<()> {
             };
             bet_settled::handle(ctx, *uid, bet, result, *payout, *balance).await
         }
-        Event::MatchState { match_id, market_id, state, .. } => {
-            match_state::handle(ctx, *match_id, market_id.unwrap_or(*match_id), *state).await
+        Event::MatchState { match_id, market_id, state, action, .. } => {
+            let market_id = market_id.unwrap_or(*match_id);
+            match_state::handle(ctx, *match_id, market_id, *state).await?;
+            match subscribers::event_of(action) {
+                Some(event) if market_id == *match_id => subscribers::handle(ctx, *match_id, event).await,
+                _ => Ok(()),
+            }
         }
         Event::MatchUpdated { match_id, .. } => match_updated::handle(ctx, *match_id).await,
         Event::Notice { id } => notice::handle(ctx, id).await,

@@ -151,6 +151,12 @@ export interface DeleteAccount {
   password?: string | null;
 }
 /**
+ * 211 reply: how many devices the player has registered now.
+ */
+export interface Devices {
+  devices: number;
+}
+/**
  * An empty map `{}`: the body of ping, logout, profile and balance requests and of the logout reply.
  */
 export interface Empty {}
@@ -397,6 +403,16 @@ export interface MarkNoticesRead {
   notice_ids?: string[];
 }
 /**
+ * 906 push: a match the player subscribed to (305) opened for bets (`open`), started (`start`)
+ * or has its result (`result`, with the `winner` option's key).
+ */
+export interface MatchEventPush {
+  event: string;
+  match_id: number;
+  title: string;
+  winner?: string | null;
+}
+/**
  * 302 match detail request.
  */
 export interface MatchRef {
@@ -515,6 +531,15 @@ export interface RateLimited {
   retry_after_s?: number | null;
 }
 /**
+ * 211 register a device for pushes while the app is closed: the push service's token of this
+ * install (`platform`: fcm, apns or webpush), or with `remove` forget it (at logout).
+ */
+export interface RegisterDevice {
+  platform: string;
+  remove?: boolean;
+  token: string;
+}
+/**
  * 101 register reply.
  */
 export interface RegisterReply {
@@ -569,6 +594,24 @@ export interface SetProfile {
   nickname?: string | null;
 }
 /**
+ * 305 subscribe to a match (or stop): be told when it opens for bets, starts and has its result
+ * (906), on the WebSocket while online and through the app's push service while not (211).
+ */
+export interface SubscribeMatch {
+  match_id: number;
+  /**
+   * false unsubscribes; default true.
+   */
+  subscribe?: boolean;
+}
+/**
+ * 305 reply.
+ */
+export interface Subscribed {
+  match_id: number;
+  subscribed: boolean;
+}
+/**
  * 215 reply: the notices still unread.
  */
 export interface Unread {
@@ -605,6 +648,7 @@ export const MsgId = {
   REVOKE_SESSION: 208,
   LINK_ACCOUNT: 209,
   DELETE_ACCOUNT: 210,
+  REGISTER_DEVICE: 211,
   CREATE_ORDER: 212,
   LIST_ORDERS: 213,
   LIST_NOTICES: 214,
@@ -612,6 +656,7 @@ export const MsgId = {
   LIST_MATCHES: 301,
   MATCH_DETAIL: 302,
   WATCH_MATCH: 304,
+  SUBSCRIBE_MATCH: 305,
   PLACE_BET: 401,
   MY_BETS: 402,
   BET_DETAIL: 403,
@@ -621,6 +666,7 @@ export const MsgId = {
   PUSH_ANNOUNCEMENT: 903,
   PUSH_BALANCE: 904,
   PUSH_MATCH_UPDATED: 905,
+  PUSH_MATCH_EVENT: 906,
 } as const;
 
 /** Error codes (a reply head's `code`; 0 is success). */
@@ -731,6 +777,7 @@ export interface Requests {
   208: { request: RevokeSession; reply: SessionsRevoked; errors: 1007 };
   209: { request: Credentials; reply: Linked; errors: 1002 | 1011 };
   210: { request: DeleteAccount; reply: AccountDeleted; errors: 1001 };
+  211: { request: RegisterDevice; reply: Devices; errors: never };
   212: { request: CreateOrder; reply: OrderView; errors: 1009 };
   213: { request: Page; reply: ItemsOfOrderView; errors: never };
   214: { request: Page; reply: Notices; errors: never };
@@ -738,6 +785,7 @@ export interface Requests {
   301: { request: ListMatches; reply: ItemsOfMatchView; errors: never };
   302: { request: MatchRef; reply: MatchView; errors: 1007 };
   304: { request: WatchMatch; reply: Empty; errors: 1007 };
+  305: { request: SubscribeMatch; reply: Subscribed; errors: 1007 };
   401: { request: PlaceBet; reply: BetPlaced; errors: 1003 | 1004 | 1005 | 1006 | 1007 | 1009 };
   402: { request: Page; reply: ItemsOfBetView; errors: never };
   403: { request: BetRef; reply: BetView; errors: 1007 };
@@ -754,6 +802,7 @@ export interface Pushes {
   903: AnnouncementPush;
   904: BalancePush;
   905: MatchView;
+  906: MatchEventPush;
 }
 
 /** Each push by name (the schema's name without `push_`): its body. */
@@ -763,6 +812,7 @@ export interface PushEvents {
   announcement: AnnouncementPush;
   balance: BalancePush;
   match_updated: MatchView;
+  match_event: MatchEventPush;
 }
 
 /** The name of each push id (`901` → `bet_settled`). */
@@ -772,6 +822,7 @@ export const PUSH_NAMES = {
   903: "announcement",
   904: "balance",
   905: "match_updated",
+  906: "match_event",
 } as const satisfies Record<keyof Pushes, keyof PushEvents>;
 
 /** The session messages (1xx): the only ones a connection may send before it is logged in. */
