@@ -1,12 +1,13 @@
--- account_delete.lua — close an account (210), atomically: the balance is forfeited (the wallet goes
--- to 0 with a ledger record "account_deleted"), the user is anonymised (username "~deleted{uid}", no
--- password, no device, no nickname or avatar; deleted_at set), every session ends, and the change
--- records for dbsvr follow (user, wallet, ledger, profile). Bets stay: they settle as any other into
--- the closed wallet, whose coins nobody can spend (docs/protocol.md "Deleting an account"). The
--- caller re-authenticated the player, read sessions:{uid} and passes every session id it read; if
--- the index holds one it was not passed, nothing is written (read again, call again).
--- The old name's index lives in the name's shard: the reply names it (`held`) and the caller hands
--- it to uname_release.lua, then removes the user's `held_name`.
+-- account_delete.lua — close an account (210), atomically: the balance is forfeited (the wallet
+-- goes to 0 with a ledger record "account_deleted"), the user is anonymised (username
+-- "~deleted{uid}", no password, no device, no nickname or avatar; deleted_at set), every session
+-- ends, and the change records for dbsvr follow (user, wallet, ledger, profile, the history event).
+-- Bets stay: they settle as any other into the closed wallet, whose coins nobody can spend
+-- (docs/protocol.md "Deleting an account"). The caller re-authenticated the player, read
+-- sessions:{uid} and passes every session id it read; if the index holds one it was not passed,
+-- nothing is written (read again, call again). The old name's index lives in the name's shard: the
+-- reply names it (`held`) and the caller hands it to uname_release.lua, then removes the user's
+-- `held_name`.
 --
 -- KEYS[1]        user:{uid}        hash; anonymised as above, ver + 1
 -- KEYS[2]        wallet:{uid}      hash; balance 0, ver + 1 (when it held coins)
@@ -60,6 +61,8 @@ redis.call('HSET', KEYS[1], 'username', name, 'pw', '', 'deleted_at', int(now), 
 redis.call('HDEL', KEYS[1], 'device', 'nickname', 'avatar')
 table.insert(outbox, cmsgpack.pack({ts = now, table = 'user', key = uid, ver = ver,
   fields = {username = name, pw = '', created_at = tonumber(u[1]), deleted_at = now}}))
+table.insert(outbox, cmsgpack.pack({ts = now, table = 'account_event', key = ARGV[1] .. ':' .. ver, ver = 1,
+  fields = {uid = uid, kind = 'deleted', detail = 'forfeited ' .. int(balance), ts = now}}))
 if u[6] then
   local pver = redis.call('HINCRBY', KEYS[1], 'profile_ver', 1)
   table.insert(outbox, cmsgpack.pack({ts = now, table = 'profile', key = uid, ver = pver,

@@ -1,7 +1,7 @@
 -- account_link.lua — a guest account (105) gets a username and password (209): the same user id,
 -- wallet, ledger and bets; the device no longer logs in as it (its index is removed); the user's
--- change record for dbsvr. The caller hashed the password and claimed the name first
--- (uname_claim.lua, in the name's shard).
+-- change record and history event for dbsvr. The caller hashed the password and claimed the name
+-- first (uname_claim.lua, in the name's shard).
 --
 -- KEYS[1]  user:{uid}          hash; username, pw set, device removed, link = trace, ver + 1
 -- KEYS[2]  device:{digest}     the guest's device index (the user's `device`), deleted
@@ -26,5 +26,7 @@ redis.call('HSET', KEYS[1], 'username', ARGV[2], 'pw', ARGV[3], 'link', ARGV[5])
 redis.call('HDEL', KEYS[1], 'device')
 if redis.call('HGET', KEYS[2], 'uid') == ARGV[1] then redis.call('DEL', KEYS[2]) end
 redis.call('LPUSH', KEYS[3], cmsgpack.pack({ts = tonumber(ARGV[4]), table = 'user', key = tonumber(ARGV[1]),
-  ver = ver, fields = {username = ARGV[2], pw = ARGV[3], created_at = tonumber(u[1])}}))
+  ver = ver, fields = {username = ARGV[2], pw = ARGV[3], created_at = tonumber(u[1])}}),
+  cmsgpack.pack({ts = tonumber(ARGV[4]), table = 'account_event', key = ARGV[1] .. ':' .. ver, ver = 1,
+  fields = {uid = tonumber(ARGV[1]), kind = 'linked', detail = ARGV[2], ts = tonumber(ARGV[4])}}))
 return {0}

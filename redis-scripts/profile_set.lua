@@ -1,6 +1,6 @@
 -- profile_set.lua — change what a player shows others: their nickname and avatar, atomically with
--- the profile's change record (dbsvr writes the `profiles` row at the new ver). An empty value
--- clears the field (the username is shown again; no avatar).
+-- the profile's change record (dbsvr writes the `profiles` row at the new ver) and its history
+-- event. An empty value clears the field (the username is shown again; no avatar).
 --
 -- KEYS[1]  user:{uid}        hash; nickname, avatar set or removed, profile_ver + 1
 -- KEYS[2]  q:outbox:{s}      (the user's shard)
@@ -22,6 +22,11 @@ put(ARGV[2], 'nickname', ARGV[3])
 put(ARGV[4], 'avatar', ARGV[5])
 local ver = redis.call('HINCRBY', KEYS[1], 'profile_ver', 1)
 local p = redis.call('HMGET', KEYS[1], 'nickname', 'avatar')
+local changed = {}
+if ARGV[2] == '1' then table.insert(changed, 'nickname') end
+if ARGV[4] == '1' then table.insert(changed, 'avatar') end
 redis.call('LPUSH', KEYS[2], cmsgpack.pack({ts = tonumber(ARGV[6]), table = 'profile', key = tonumber(ARGV[1]),
-  ver = ver, fields = {nickname = p[1] or '', avatar = p[2] or ''}}))
+  ver = ver, fields = {nickname = p[1] or '', avatar = p[2] or ''}}),
+  cmsgpack.pack({ts = tonumber(ARGV[6]), table = 'account_event', key = ARGV[1] .. ':p' .. ver, ver = 1,
+  fields = {uid = tonumber(ARGV[1]), kind = 'profile_changed', detail = table.concat(changed, ','), ts = tonumber(ARGV[6])}}))
 return {0, ver}

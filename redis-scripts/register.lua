@@ -58,5 +58,9 @@ if grant > 0 then
   redis.call('LPUSH', KEYS[4], cmsgpack.pack(entry))
   redis.call('LPUSH', KEYS[5], cmsgpack.pack({ts = now, table = 'ledger', key = entry.id, ver = 1, fields = entry}))
 end
+local kind = 'registered'
+if ARGV[7] ~= '' then kind = 'guest_created' end
+redis.call('LPUSH', KEYS[5], cmsgpack.pack({ts = now, table = 'account_event', key = uid .. ':1', ver = 1,
+  fields = {uid = tonumber(uid), kind = kind, detail = '', ts = now}}))
 redis.call('INCR', KEYS[6])
 return {0, tonumber(uid), 0}

@@ -136,6 +136,12 @@ impl Keys {
         self.k(format_args!("{{{}}}:device:{digest}", crate::shards::tag(crate::shards::of_name(digest))))
     }
 
+    /// A password reset code staff issued (gm), until used or an hour passes: hash { digest
+    /// (SHA-256 of the code), by, at }.
+    pub fn pw_reset(&self, uid: u64) -> String {
+        self.k(format_args!("{{{}}}:pw_reset:{uid}", Keys::of(uid)))
+    }
+
     /// A session, keyed by the session id (SHA-256 of the token, so Redis never holds a usable token),
     /// in the shard its id falls in (`shards::of_sid`) — its user's, as logic draws tokens so.
     pub fn session(&self, sid: &str) -> String {

@@ -59,6 +59,14 @@ pub enum Row {
         reference: String,
         ts: u64,
     },
+    /// One event of an account's history (never updated).
+    AccountEvent {
+        id: String,
+        uid: u64,
+        kind: String,
+        detail: String,
+        ts: u64,
+    },
     Match(MatchRow),
     Bet(BetRow),
     /// An idempotent credit: a paid order ("payment") or a staff grant with a request id ("grant").
@@ -392,6 +400,13 @@ fn one(r: Record) -> Result<Row, String> {
             amount: f.i64("amount")?,
             balance: f.i64("balance")?,
             ts: f.u64("ts")?,
+        },
+        "account_event" => Row::AccountEvent {
+            id: key_str(&r.key)?,
+            uid: f.u64("uid")?,
+            kind: f.str("kind")?,
+            detail: f.str_or("detail", "")?,
+            ts: f.u64("ts").unwrap_or(ts),
         },
         "audit" => Row::Audit {
             id: key_str(&r.key)?,

@@ -70,6 +70,7 @@ pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<Written, 
     let mut audits = Vec::new();
     let mut orders = Vec::new();
     let mut profiles = Vec::new();
+    let mut events = Vec::new();
     for r in rows {
         match r {
             Row::User { .. } => users.push(r),
@@ -82,6 +83,7 @@ pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<Written, 
             Row::Audit { .. } => audits.push(r),
             Row::Order { .. } => orders.push(r),
             Row::Profile { .. } => profiles.push(r),
+            Row::AccountEvent { .. } => events.push(r),
         }
     }
     users.sort_by_key(|r| if let Row::User { id, ver, .. } = r { (*id, *ver) } else { (0, 0) });
@@ -235,6 +237,16 @@ pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<Written, 
             q.push(format!(" ON DUPLICATE KEY UPDATE {id_col} = {id_col}"));
             q.build().execute(&mut *conn).await?;
         }
+    }
+    for chunk in events.chunks(CHUNK) {
+        let mut q = QueryBuilder::<MySql>::new("INSERT INTO account_events (id, uid, kind, detail, ts) ");
+        q.push_values(chunk, |mut b, r| {
+            if let Row::AccountEvent { id, uid, kind, detail, ts } = r {
+                b.push_bind(id).push_bind(*uid).push_bind(kind).push_bind(detail).push_bind(*ts);
+            }
+        });
+        q.push(" ON DUPLICATE KEY UPDATE id = id");
+        q.build().execute(&mut *conn).await?;
     }
     for chunk in audits.chunks(CHUNK) {
         let mut q = QueryBuilder::<MySql>::new("INSERT INTO gm_audit (id, who, role, action, target, payload, ts) ");

@@ -69,6 +69,26 @@ pub struct GuestLogin {
     pub device_id: String,
 }
 
+/// 106 reset password: the account's username, the one-time code staff gave the player (gm
+/// `POST /api/users/{id}/password-reset`), and the new password (6 to 128 characters).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct ResetPassword {
+    pub username: String,
+    pub code: String,
+    pub new_password: String,
+}
+
+/// 106 reply: the password is changed and every session of the account ended (`revoked`); log in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct PasswordReset {
+    pub user_id: u64,
+    pub revoked: u32,
+}
+
 /// 201 profile reply (and 205's).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

@@ -10,6 +10,7 @@ pub const LOGIN: MsgId = 102;
 pub const RESUME: MsgId = 103;
 pub const LOGOUT: MsgId = 104;
 pub const GUEST_LOGIN: MsgId = 105;
+pub const RESET_PASSWORD: MsgId = 106;
 pub const PROFILE: MsgId = 201;
 pub const BALANCE: MsgId = 202;
 pub const LEDGER: MsgId = 203;
@@ -72,6 +73,7 @@ pub const CATALOGUE: &[MsgInfo] = &[
     req(RESUME, "resume"),
     req(LOGOUT, "logout"),
     req(GUEST_LOGIN, "guest_login"),
+    req(RESET_PASSWORD, "reset_password"),
     req(PROFILE, "profile"),
     req(BALANCE, "balance"),
     req(LEDGER, "ledger"),

@@ -56,6 +56,7 @@ const SPECS: &[Spec] = &[
     request(msg::RESUME, def::<ResumeRequest>, def::<SessionReply>, &[E::SessionExpired, E::AccountBanned]),
     request(msg::LOGOUT, def::<Empty>, def::<Empty>, &[]),
     request(msg::GUEST_LOGIN, def::<GuestLogin>, def::<SessionReply>, &[E::AccountBanned]),
+    request(msg::RESET_PASSWORD, def::<ResetPassword>, def::<PasswordReset>, &[E::BadCredentials]),
     request(msg::PROFILE, def::<Empty>, def::<ProfileReply>, &[]),
     request(msg::BALANCE, def::<Empty>, def::<BalanceReply>, &[]),
     request(msg::LEDGER, def::<Page>, def::<Items<LedgerItem>>, &[]),

@@ -365,3 +365,60 @@ async fn a_guest_closes_its_account_with_its_device_id_and_the_device_starts_afr
     app.check().await;
     app.finish().await;
 }
+
+#[tokio::test]
+async fn staff_issue_a_one_time_reset_code_and_see_the_accounts_history() {
+    let app = App::spawn().await;
+    let mut phone = app.player("acc_rst").await;
+    let uid = phone.call(msg::PROFILE, json!({})).await.body["user_id"].as_u64().unwrap();
+    assert_eq!(phone.call(msg::SET_PROFILE, json!({"nickname": "Rusty"})).await.code(), 0);
+    let gm = app.gm();
+    let r = gm.post(&format!("/api/users/{uid}/password-reset"), test_support::OPERATOR, &json!({})).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let code = r.body["code"].as_str().unwrap().to_owned();
+    assert!(r.body["expires_at"].as_u64() > Some(common::time::now_ms()));
+    assert_eq!(
+        gm.post(&format!("/api/users/{uid}/password-reset"), test_support::VIEWER, &json!({})).await.status,
+        403
+    );
+    assert_eq!(gm.post("/api/users/999999999/password-reset", test_support::OPERATOR, &json!({})).await.status, 404);
+    let (_, guest) = guest(&app, &uuid::Uuid::new_v4().to_string()).await;
+    let r =
+        gm.post(&format!("/api/users/{}/password-reset", guest["user_id"]), test_support::OPERATOR, &json!({})).await;
+    assert_eq!((r.status, r.error_code()), (409, "guest_account"), "{r:?}");
+
+    // A wrong code changes nothing; the right one, however typed, sets the password and ends
+    // every session; it works once.
+    let mut fresh = app.client().await;
+    let reset = |code: &str| json!({"username": "ACC_rst", "code": code, "new_password": "after-reset-pw"});
+    assert_eq!(fresh.call(msg::RESET_PASSWORD, reset("AAAA-BBBB-CCCC")).await.code(), 1001);
+    let typed = code.replace('-', " ").to_lowercase();
+    let r = fresh.call(msg::RESET_PASSWORD, reset(&typed)).await;
+    assert_eq!((r.code(), r.body.clone()), (0, json!({"user_id": uid, "revoked": 1})), "{r:?}");
+    assert_eq!(phone.closed_with_reason().await, Some((1008, "session ended".to_owned())));
+    assert_eq!(fresh.call(msg::RESET_PASSWORD, reset(&code)).await.code(), 1001, "used up");
+    assert_eq!(login_code(&app, "acc_rst", PASSWORD).await, 1001);
+    assert_eq!(login_code(&app, "acc_rst", "after-reset-pw").await, 0);
+
+    // The history: the player's changes and staff's, newest first.
+    let history = eventually("the account's history in MySQL", || async {
+        let r = gm.get(&format!("/api/users/{uid}/history"), test_support::VIEWER).await;
+        let items = r.body["items"].as_array()?.clone();
+        (items.len() == 4).then_some(items)
+    })
+    .await;
+    let kinds: Vec<(&str, Option<&str>)> =
+        history.iter().map(|e| (e["kind"].as_str().unwrap(), e["by"].as_str())).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("password_reset", None),
+            ("user.password_reset", Some("otto")),
+            ("profile_changed", None),
+            ("registered", None)
+        ]
+    );
+    assert_eq!(history[2]["detail"], "nickname");
+    app.check().await;
+    app.finish().await;
+}

@@ -85,9 +85,10 @@ async fn a_burst_lands_in_mysql_as_it_is_in_redis() {
     assert_eq!(history, 3, "created, approved, opened");
     let figures = count(&db, "SELECT CAST(SUM(bets) AS SIGNED) FROM daily_figures").await;
     assert_eq!(figures, 500);
-    // 100 sign-ups (user, wallet, ledger), the match created, approved and opened, 500 bets (one
-    // "placed" record each, three rows): every record written once.
-    assert_eq!(stats.flushed(), 100 * 3 + 3 + 500);
+    // 100 sign-ups (user, wallet, ledger, account event), the match created, approved and opened,
+    // 500 bets (one "placed" record each, three rows): every record written once.
+    assert_eq!(stats.flushed(), 100 * 4 + 3 + 500);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM account_events WHERE kind = 'registered'").await, 100);
     let day = common::time::day_of(common::time::now_ms());
     let bets: Option<i64> = env.redis.pool.get(env.keys().stats_day("bets", day)).await.unwrap();
     let volume: Option<i64> = env.redis.pool.get(env.keys().stats_day("volume", day)).await.unwrap();

@@ -57,6 +57,9 @@ const CONTRACT: &[(&str, &str)] = &[
     ("get", "/api/audit"),
     ("get", "/api/users/search"),
     ("get", "/api/bets"),
+    // Extensions: accounts (issue 23).
+    ("post", "/api/users/{id}/password-reset"),
+    ("get", "/api/users/{id}/history"),
     // Extensions: the notice board (issue 23).
     ("post", "/api/notices"),
     ("get", "/api/notices"),

@@ -57,6 +57,7 @@ const ROUTE_EXCEPTIONS: &[(&str, &str, u16, &str)] = &[
     ("get", "/api/audit", 200, "reads the MySQL record, not Redis"),
     ("get", "/api/users/search", 200, "reads the MySQL record, not Redis"),
     ("get", "/api/bets", 200, "reads the MySQL record, not Redis"),
+    ("get", "/api/users/{id}/history", 200, "reads the MySQL record, not Redis"),
     ("get", "/healthz", 200, "liveness: gm itself is up, whatever Redis does"),
     ("get", "/readyz", 503, "readiness reports Redis itself (a probe: no Retry-After)"),
     ("get", "/openapi.json", 200, "the document is built from the code"),
@@ -191,6 +192,9 @@ impl World {
             msg::MARK_NOTICES_READ => json!({ "all": true }),
             msg::SUBSCRIBE_MATCH => json!({ "match_id": self.mid }),
             msg::REGISTER_DEVICE => json!({ "platform": "fcm", "token": "outage-token" }),
+            msg::RESET_PASSWORD => {
+                json!({ "username": self.username, "code": "AAAA-BBBB-CCCC", "new_password": "long-enough" })
+            }
             _ => json!({}),
         }
     }

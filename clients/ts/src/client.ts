@@ -9,6 +9,7 @@ import {
   type AccountDeleted,
   type DeleteAccount,
   type Linked,
+  type PasswordReset,
   type Devices,
   type Subscribed,
   type Notices,
@@ -210,6 +211,14 @@ export class MatchdayClient {
    */
   guestLogin(deviceId: string): Promise<SessionReply> {
     return this.call(MsgId.GUEST_LOGIN, { device_id: deviceId });
+  }
+
+  /**
+   * 106: sets a new password with the one-time code support staff gave the player (before logging
+   * in; 1001 for a wrong name or code). Every session of the account ends: log in afterwards.
+   */
+  resetPassword(username: string, code: string, newPassword: string): Promise<PasswordReset> {
+    return this.call(MsgId.RESET_PASSWORD, { username, code, new_password: newPassword });
   }
 
   /** 201: `{ user_id, username, created_at, nickname?, avatar_url?, guest? }`. */

@@ -223,6 +223,17 @@ function liveTests() {
     assert.deepEqual(await opened, { match_id: match.match_id, event: "open", title: "Subscribed vs Reserved" });
   });
 
+  test("a player sets a new password with a code from support", async () => {
+    const c = await connect();
+    const player = await newPlayer(c);
+    const { code } = await gm("POST", `/api/users/${player.user_id}/password-reset`);
+    const fresh = await connect();
+    const bad = await rejection(fresh.resetPassword(player.username, "AAAA-BBBB-CCCC", "n3w-s3cret-pass"));
+    assert.equal(bad.code, ErrorCode.BAD_CREDENTIALS);
+    assert.deepEqual(await fresh.resetPassword(player.username, code, "n3w-s3cret-pass"), { user_id: player.user_id, revoked: 1 });
+    assert.equal((await fresh.login(player.username, "n3w-s3cret-pass")).user_id, player.user_id);
+  });
+
   test("watches a match: an edit made through gm arrives as match_updated with the match at its new version", async () => {
     const match = await openMatch();
     const c = await connect();

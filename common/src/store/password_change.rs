@@ -18,6 +18,8 @@ pub struct Args<'a> {
     pub sids: &'a [String],
     /// Unix ms.
     pub now_ms: u64,
+    /// The account history's event: `password_changed` (204) or `password_reset` (106).
+    pub event: &'a str,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, strum::VariantNames)]
@@ -42,6 +44,7 @@ pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError>
         args.sids.len().to_string(),
     ];
     argv.extend(args.sids.iter().cloned());
+    argv.push(args.event.to_owned());
     let reply = redis.scripts.eval(&redis.pool, ScriptName::PasswordChange, keys, argv).await?;
     parse(&reply)
 }

@@ -108,3 +108,42 @@ pub fn check_request_id(id: Option<&str>) -> Result<(), ApiError> {
     }
     Ok(())
 }
+
+/// A one-time code a player sets a new password with (106), good until `expires_at`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct PasswordResetCode {
+    pub user_id: u64,
+    /// Give it to the player through a channel that proves it is them; shown once, kept hashed.
+    pub code: String,
+    pub expires_at: u64,
+}
+
+/// One event of an account's history: what the player did (`registered`, `guest_created`,
+/// `password_changed`, `password_reset`, `profile_changed`, `linked`, `deleted`) or what staff did
+/// to it (a gm action: `user.ban`, `user.unban`, `user.grant`, `user.password_reset`, with `by`).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AccountEvent {
+    pub ts: u64,
+    pub kind: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+    /// The staff member, for a gm action.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AccountHistory {
+    /// Newest first.
+    pub items: Vec<AccountEvent>,
+}
+
+/// A page of an account's history.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    #[serde(default)]
+    pub offset: u64,
+    /// 1 to 200 (default 50).
+    pub limit: Option<usize>,
+}

@@ -1,5 +1,6 @@
 //! Every route, registered with its OpenAPI description (utoipa), so the document cannot miss one.
 
+pub mod accounts;
 pub mod announcements;
 pub mod audit_log;
 pub mod bans;
@@ -75,6 +76,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(staff::whoami))
         .routes(routes!(users::grant))
         .routes(routes!(bans::ban))
+        .routes(routes!(accounts::reset_password))
+        .routes(routes!(accounts::history))
         .routes(routes!(bans::unban))
         .routes(routes!(announcements::create))
         .routes(routes!(notices::create, notices::list))

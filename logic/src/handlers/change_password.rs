@@ -37,6 +37,7 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
             keep: req.head.sid.as_deref(),
             sids: &sids,
             now_ms: common::time::now_ms(),
+            event: "password_changed",
         };
         match password_change::call(&ctx.redis, &args).await? {
             Outcome::Changed { revoked } => {

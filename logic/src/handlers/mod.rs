@@ -33,6 +33,7 @@ mod place_bet;
 mod profile;
 mod register;
 mod register_device;
+mod reset_password;
 mod resume;
 mod revoke_session;
 mod set_profile;
@@ -50,6 +51,7 @@ pub const TABLE: &[(MsgId, Handler)] = &[
     (msg::RESUME, |c, r| Box::pin(resume::handle(c, r))),
     (msg::LOGOUT, |c, r| Box::pin(logout::handle(c, r))),
     (msg::GUEST_LOGIN, |c, r| Box::pin(guest_login::handle(c, r))),
+    (msg::RESET_PASSWORD, |c, r| Box::pin(reset_password::handle(c, r))),
     (msg::PROFILE, |c, r| Box::pin(profile::handle(c, r))),
     (msg::BALANCE, |c, r| Box::pin(balance::handle(c, r))),
     (msg::LEDGER, |c, r| Box::pin(ledger::handle(c, r))),

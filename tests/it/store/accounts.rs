@@ -71,11 +71,11 @@ async fn a_guest_links_a_name_once_and_its_device_index_goes() {
     assert_eq!((user["username"].as_str(), user["pw"].as_str(), user["ver"].as_str()), ("Neo", "$argon2id$n", "2"));
     assert!(!user.contains_key("device"), "{user:?}");
     assert!(!env.redis.pool.exists::<bool, _>(k.device(DIGEST)).await.unwrap());
-    assert_eq!(env.lanes_len(&k.outboxes()).await, outbox + 1, "the user's change record");
+    assert_eq!(env.lanes_len(&k.outboxes()).await, outbox + 2, "the user's change record and history event");
 
     assert_eq!(account_link::call(&env.redis, &link("t1")).await.unwrap(), account_link::Outcome::Linked, "replayed");
     assert_eq!(account_link::call(&env.redis, &link("t2")).await.unwrap(), account_link::Outcome::NotGuest);
-    assert_eq!(env.lanes_len(&k.outboxes()).await, outbox + 1, "nothing more written");
+    assert_eq!(env.lanes_len(&k.outboxes()).await, outbox + 2, "nothing more written");
     let nobody = account_link::Args { uid: uid + 64, ..link("t3") };
     assert_eq!(account_link::call(&env.redis, &nobody).await.unwrap(), account_link::Outcome::NoUser);
 }

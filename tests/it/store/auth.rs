@@ -134,7 +134,7 @@ async fn register_creates_once_and_replays_for_the_same_frame() {
         .rev()
         .map(|r| rmp_serde::from_slice::<serde_json::Value>(r).unwrap()["table"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(tables, vec!["user", "wallet", "ledger"]);
+    assert_eq!(tables, vec!["user", "wallet", "ledger", "account_event"]);
     let registered: i64 =
         env.redis.pool.get(k.stats_reg(common::shards::of_uid(uid), common::time::day_of(now_ms))).await.unwrap();
     assert_eq!(registered, 1, "counted once, not for the replay or the refusal");
@@ -149,7 +149,7 @@ async fn register_with_no_grant_writes_no_ledger() {
     let r = register::call(&env.redis, &args).await.unwrap();
     assert_eq!(r, register::Outcome::Created { uid, replayed: false });
     assert_eq!(env.llen(&k.ledger(uid)).await, 0);
-    assert_eq!(env.lanes_len(&k.outboxes()).await, 2);
+    assert_eq!(env.lanes_len(&k.outboxes()).await, 3, "user, wallet, account event");
 }
 
 /// The session id named `name` in these tests: hex, as a real one (a SHA-256 digest) is — the

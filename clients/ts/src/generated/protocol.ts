@@ -477,6 +477,13 @@ export interface Page {
   offset?: number | null;
 }
 /**
+ * 106 reply: the password is changed and every session of the account ended (`revoked`); log in.
+ */
+export interface PasswordReset {
+  revoked: number;
+  user_id: number;
+}
+/**
  * 100 ping reply.
  */
 export interface PingReply {
@@ -552,6 +559,15 @@ export interface ReplyHead {
   code: number;
   id: number;
   seq: number;
+}
+/**
+ * 106 reset password: the account's username, the one-time code staff gave the player (gm
+ * `POST /api/users/{id}/password-reset`), and the new password (6 to 128 characters).
+ */
+export interface ResetPassword {
+  code: string;
+  new_password: string;
+  username: string;
 }
 /**
  * 103 resume request.
@@ -639,6 +655,7 @@ export const MsgId = {
   RESUME: 103,
   LOGOUT: 104,
   GUEST_LOGIN: 105,
+  RESET_PASSWORD: 106,
   PROFILE: 201,
   BALANCE: 202,
   LEDGER: 203,
@@ -768,6 +785,7 @@ export interface Requests {
   103: { request: ResumeRequest; reply: SessionReply; errors: 1008 | 1009 };
   104: { request: Empty; reply: Empty; errors: never };
   105: { request: GuestLogin; reply: SessionReply; errors: 1009 };
+  106: { request: ResetPassword; reply: PasswordReset; errors: 1001 };
   201: { request: Empty; reply: ProfileReply; errors: never };
   202: { request: Empty; reply: BalanceReply; errors: never };
   203: { request: Page; reply: ItemsOfLedgerItem; errors: never };
@@ -826,4 +844,4 @@ export const PUSH_NAMES = {
 } as const satisfies Record<keyof Pushes, keyof PushEvents>;
 
 /** The session messages (1xx): the only ones a connection may send before it is logged in. */
-export const SESSION_MSG_IDS: readonly number[] = [100, 101, 102, 103, 104, 105];
+export const SESSION_MSG_IDS: readonly number[] = [100, 101, 102, 103, 104, 105, 106];
