@@ -31,6 +31,8 @@ pub struct Ctx {
     pub reply_ttl: Duration,
     /// The group this process serves: replies go to `q:l2c:{group}:{node}`, in the group queue's slot.
     pub group: u32,
+    /// Uploaded avatars' store (206).
+    pub avatars: crate::avatars::AvatarStore,
 }
 
 /// Bet ids a logic process takes from a shard's `seq:bet` at once.
@@ -51,6 +53,7 @@ impl Ctx {
             bet_ids: Arc::new(ShardedIds::new(|s| redis.keys.bet_seq(s), BET_ID_BLOCK)),
             reply_ttl: Duration::from_millis(cfg.queue.node_list_ttl_ms()),
             group: cfg.node.group,
+            avatars: crate::avatars::AvatarStore::LocalDisk { dir: cfg.logic.avatar_dir.clone().into() },
             redis,
         })
     }

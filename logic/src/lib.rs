@@ -11,6 +11,7 @@
 //! - `lua/`: handler modules written in Lua, loaded from `logic.lua_dir` (docs/lua.md).
 //! - `control`: the control commands logic handles besides `drain` (`reload`).
 
+mod avatars;
 mod context;
 mod control;
 mod error;

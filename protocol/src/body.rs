@@ -652,6 +652,18 @@ pub struct Unread {
     pub unread: u32,
 }
 
+/// 206 upload avatar: a picture (`image/png`, `image/jpeg` or `image/webp`, at most the deployment's
+/// `logic.avatar_max_bytes`) as bytes (MessagePack bin; a JSON frame sends an array of byte values).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(test, derive(proptest_derive::Arbitrary))]
+pub struct UploadAvatar {
+    pub content_type: String,
+    #[serde(with = "serde_bytes")]
+    #[cfg_attr(feature = "schema", schemars(with = "Vec<u8>"))]
+    pub data: Vec<u8>,
+}
+
 /// One of the player's sessions (207): a device or app logged in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

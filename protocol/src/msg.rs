@@ -16,6 +16,7 @@ pub const BALANCE: MsgId = 202;
 pub const LEDGER: MsgId = 203;
 pub const CHANGE_PASSWORD: MsgId = 204;
 pub const SET_PROFILE: MsgId = 205;
+pub const UPLOAD_AVATAR: MsgId = 206;
 pub const LIST_SESSIONS: MsgId = 207;
 pub const REVOKE_SESSION: MsgId = 208;
 pub const LINK_ACCOUNT: MsgId = 209;
@@ -79,6 +80,7 @@ pub const CATALOGUE: &[MsgInfo] = &[
     req(LEDGER, "ledger"),
     req(CHANGE_PASSWORD, "change_password"),
     req(SET_PROFILE, "set_profile"),
+    req(UPLOAD_AVATAR, "upload_avatar"),
     req(LIST_SESSIONS, "list_sessions"),
     req(REVOKE_SESSION, "revoke_session"),
     req(LINK_ACCOUNT, "link_account"),

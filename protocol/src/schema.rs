@@ -62,6 +62,7 @@ const SPECS: &[Spec] = &[
     request(msg::LEDGER, def::<Page>, def::<Items<LedgerItem>>, &[]),
     request(msg::CHANGE_PASSWORD, def::<ChangePassword>, def::<SessionsRevoked>, &[E::BadCredentials]),
     request(msg::SET_PROFILE, def::<SetProfile>, def::<ProfileReply>, &[]),
+    request(msg::UPLOAD_AVATAR, def::<UploadAvatar>, def::<ProfileReply>, &[]),
     request(msg::LIST_SESSIONS, def::<Empty>, def::<Items<SessionView>>, &[]),
     request(msg::REVOKE_SESSION, def::<RevokeSession>, def::<SessionsRevoked>, &[E::NotFound]),
     request(msg::LINK_ACCOUNT, def::<Credentials>, def::<Linked>, &[E::UsernameTaken, E::AlreadyLinked]),

@@ -247,6 +247,9 @@ pub fn test_config() -> Config {
     cfg.gm.listen = "127.0.0.1:0".parse().expect("addr");
     cfg.gm.payment_secret = PAYMENT_SECRET.into();
     cfg.logic.avatar_url_prefixes = vec!["https://cdn.test/avatars/".to_owned()];
+    // Uploads (206) go to the system's temporary folder, not the checkout.
+    cfg.logic.avatar_dir = std::env::temp_dir().join("matchday-test-avatars").to_string_lossy().into_owned();
+    cfg.logic.avatar_public_url = "https://cdn.test/uploads/".to_owned();
     cfg.orders.channels =
         [("card".to_owned(), "https://pay.test/checkout?order={order_id}&amount={amount}&via={channel}".to_owned())]
             .into();

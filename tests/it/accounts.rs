@@ -422,3 +422,61 @@ async fn staff_issue_a_one_time_reset_code_and_see_the_accounts_history() {
     app.check().await;
     app.finish().await;
 }
+
+#[tokio::test]
+async fn an_uploaded_avatar_is_checked_stored_and_shown_and_replaces_the_previous_upload() {
+    let dir = std::env::temp_dir().join(format!("md-avatars-{}", uuid::Uuid::new_v4().simple()));
+    let store = dir.clone();
+    let app = App::builder()
+        .config(move |cfg| {
+            cfg.logic.avatar_dir = store.to_string_lossy().into_owned();
+            cfg.logic.avatar_public_url = "https://cdn.test/up/".into();
+            cfg.logic.avatar_max_bytes = 2048;
+        })
+        .spawn()
+        .await;
+    let mut me = app.player("acc_pic").await;
+    let uid = me.call(msg::PROFILE, json!({})).await.body["user_id"].as_u64().unwrap();
+    let upload =
+        |content_type: &str, data: Vec<u8>| protocol::body::UploadAvatar { content_type: content_type.into(), data };
+    let png = [b"\x89PNG\r\n\x1a\n".as_slice(), &[7u8; 100]].concat();
+
+    for (bad, field) in [
+        (upload("image/gif", png.clone()), "content_type"),
+        (upload("image/jpeg", png.clone()), "not a image/jpeg"),
+        (upload("image/png", [png.as_slice(), &[0u8; 2048]].concat()), "1 to 2048 bytes"),
+    ] {
+        let r = me.call(msg::UPLOAD_AVATAR, &bad).await;
+        assert_eq!(r.code(), 7, "{r:?}");
+        assert!(r.body["msg"].as_str().unwrap().contains(field), "{r:?}");
+    }
+    let r = me.call(msg::UPLOAD_AVATAR, &upload("image/png", png.clone())).await;
+    assert_eq!(r.code(), 0, "{r:?}");
+    let first = r.body["avatar_url"].as_str().unwrap().to_owned();
+    let name = first.strip_prefix("https://cdn.test/up/").unwrap().to_owned();
+    assert!(name.starts_with(&format!("{uid}-")) && name.ends_with(".png"), "{name}");
+    assert_eq!(std::fs::read(dir.join(&name)).unwrap(), png, "stored as uploaded");
+    assert_eq!(me.call(msg::PROFILE, json!({})).await.body["avatar_url"], json!(first));
+
+    // Another picture replaces it: the old file goes; MySQL's profile has the new URL.
+    let jpeg = [b"\xff\xd8\xff\xe0".as_slice(), &[9u8; 50]].concat();
+    let r = me.call(msg::UPLOAD_AVATAR, &upload("image/jpeg", jpeg.clone())).await;
+    let second = r.body["avatar_url"].as_str().unwrap().to_owned();
+    assert!(second.ends_with(".jpg") && second != first, "{r:?}");
+    assert!(!dir.join(&name).exists(), "the replaced upload is removed");
+    let pool = &app.db().pool;
+    let stored: String = eventually("the avatar in MySQL", || async {
+        sqlx::query_scalar("SELECT avatar_url FROM profiles WHERE uid = ?")
+            .bind(uid)
+            .fetch_optional(pool)
+            .await
+            .ok()
+            .flatten()
+            .filter(|u: &String| u.ends_with(".jpg"))
+    })
+    .await;
+    assert_eq!(stored, second);
+    app.check().await;
+    app.finish().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

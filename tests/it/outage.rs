@@ -185,6 +185,8 @@ impl World {
             msg::CHANGE_PASSWORD => json!({ "old_password": "whatever", "new_password": "long-enough" }),
             msg::REVOKE_SESSION => json!({ "others": true }),
             msg::SET_PROFILE => json!({ "nickname": "Nick" }),
+            // A PNG's signature and a byte: the upload is read from Redis before anything is stored.
+            msg::UPLOAD_AVATAR => json!({ "content_type": "image/png", "data": [137, 80, 78, 71, 13, 10, 26, 10, 0] }),
             msg::GUEST_LOGIN => json!({ "device_id": "outage-device-0123456789" }),
             msg::LINK_ACCOUNT => json!({ "username": format!("{}_link", self.username), "password": self.password }),
             // A wrong password: should the frame run after Redis is back, nothing is closed.

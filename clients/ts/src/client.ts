@@ -252,6 +252,15 @@ export class MatchdayClient {
     return this.call(MsgId.SET_PROFILE, change);
   }
 
+  /**
+   * 206: uploads the player's picture (`image/png`, `image/jpeg` or `image/webp`, at most the
+   * server's `avatar_max_bytes`, 48 KiB by default: resize first) and makes it their avatar;
+   * answers the profile.
+   */
+  uploadAvatar(contentType: "image/png" | "image/jpeg" | "image/webp", data: Uint8Array): Promise<ProfileReply> {
+    return this.call(MsgId.UPLOAD_AVATAR, { content_type: contentType, data: Array.from(data) });
+  }
+
   /** 207: the player's live sessions (devices logged in), `current` marking this connection's. */
   listSessions(): Promise<ItemsOfSessionView> {
     return this.call(MsgId.LIST_SESSIONS, {});

@@ -234,6 +234,16 @@ function liveTests() {
     assert.equal((await fresh.login(player.username, "n3w-s3cret-pass")).user_id, player.user_id);
   });
 
+  test("uploads an avatar", async () => {
+    const c = await connect();
+    const player = await newPlayer(c);
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);
+    const profile = await c.uploadAvatar("image/png", png);
+    assert.match(profile.avatar_url, new RegExp(`/${player.user_id}-[0-9a-f]{16}\\.png$`));
+    const refused = await rejection(c.uploadAvatar("image/jpeg", png));
+    assert.equal(refused.code, ErrorCode.INVALID_BODY);
+  });
+
   test("watches a match: an edit made through gm arrives as match_updated with the match at its new version", async () => {
     const match = await openMatch();
     const c = await connect();

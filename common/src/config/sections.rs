@@ -138,6 +138,12 @@ pub struct LogicConfig {
     /// players cannot set an avatar URL.
     #[serde(default)]
     pub avatar_url_prefixes: Vec<String>,
+    /// Uploaded avatars (206): the folder that keeps them (the local-disk object store)…
+    pub avatar_dir: String,
+    /// …the public URL it is served at (ends in "/"; empty: uploads refused)…
+    pub avatar_public_url: String,
+    /// …and the largest picture, bytes (below `connect.max_frame_bytes`).
+    pub avatar_max_bytes: usize,
     /// Days a deleted account's username stays taken (210), then it is free; at least 1.
     pub deleted_name_hold_days: u64,
     /// May a Lua module serve a msg id that a built-in handler serves?

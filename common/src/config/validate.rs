@@ -120,6 +120,17 @@ impl Config {
                 "pushsvr.webhook_attempts and webhook_timeout_ms must be at least 1",
             ),
             (
+                self.logic.avatar_max_bytes >= 1024 && self.logic.avatar_max_bytes + 1024 <= c.max_frame_bytes,
+                "logic.avatar_max_bytes must be at least 1024 and 1024 below connect.max_frame_bytes (the frame carries it)",
+            ),
+            (
+                self.logic.avatar_public_url.is_empty()
+                    || ((self.logic.avatar_public_url.starts_with("https://")
+                        || self.logic.avatar_public_url.starts_with("http://"))
+                        && self.logic.avatar_public_url.ends_with('/')),
+                "logic.avatar_public_url must be empty or an http(s) URL ending in /",
+            ),
+            (
                 (1..=3650).contains(&self.logic.deleted_name_hold_days),
                 "logic.deleted_name_hold_days must be from 1 to 3650 (MySQL renames a deleted account's row meanwhile)",
             ),

@@ -38,6 +38,7 @@ mod resume;
 mod revoke_session;
 mod set_profile;
 mod subscribe_match;
+mod upload_avatar;
 mod watch_match;
 
 /// A handler: an async function of the context and the request.
@@ -57,6 +58,7 @@ pub const TABLE: &[(MsgId, Handler)] = &[
     (msg::LEDGER, |c, r| Box::pin(ledger::handle(c, r))),
     (msg::CHANGE_PASSWORD, |c, r| Box::pin(change_password::handle(c, r))),
     (msg::SET_PROFILE, |c, r| Box::pin(set_profile::handle(c, r))),
+    (msg::UPLOAD_AVATAR, |c, r| Box::pin(upload_avatar::handle(c, r))),
     (msg::LIST_SESSIONS, |c, r| Box::pin(list_sessions::handle(c, r))),
     (msg::REVOKE_SESSION, |c, r| Box::pin(revoke_session::handle(c, r))),
     (msg::LINK_ACCOUNT, |c, r| Box::pin(link_account::handle(c, r))),

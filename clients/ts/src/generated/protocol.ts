@@ -634,6 +634,14 @@ export interface Unread {
   unread: number;
 }
 /**
+ * 206 upload avatar: a picture (`image/png`, `image/jpeg` or `image/webp`, at most the deployment's
+ * `logic.avatar_max_bytes`) as bytes (MessagePack bin; a JSON frame sends an array of byte values).
+ */
+export interface UploadAvatar {
+  content_type: string;
+  data: number[];
+}
+/**
  * 304 watch a match (or stop): while watched, every change staff make to it is pushed (905).
  */
 export interface WatchMatch {
@@ -661,6 +669,7 @@ export const MsgId = {
   LEDGER: 203,
   CHANGE_PASSWORD: 204,
   SET_PROFILE: 205,
+  UPLOAD_AVATAR: 206,
   LIST_SESSIONS: 207,
   REVOKE_SESSION: 208,
   LINK_ACCOUNT: 209,
@@ -791,6 +800,7 @@ export interface Requests {
   203: { request: Page; reply: ItemsOfLedgerItem; errors: never };
   204: { request: ChangePassword; reply: SessionsRevoked; errors: 1001 };
   205: { request: SetProfile; reply: ProfileReply; errors: never };
+  206: { request: UploadAvatar; reply: ProfileReply; errors: never };
   207: { request: Empty; reply: ItemsOfSessionView; errors: never };
   208: { request: RevokeSession; reply: SessionsRevoked; errors: 1007 };
   209: { request: Credentials; reply: Linked; errors: 1002 | 1011 };
