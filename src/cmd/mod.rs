@@ -18,6 +18,7 @@ mod schema;
 mod status;
 mod up;
 mod verify;
+mod web;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -48,6 +49,8 @@ pub enum Command {
     Logic(Workers),
     /// Run the staff HTTP API (gm).
     Gm(gm::Args),
+    /// Run the public read API (matches, results, leaderboards, notices; no login).
+    Web(web::Args),
     /// Run the settlement service (consumes q:settle:{g}).
     Resultcenter(Workers),
     /// Run the notification service (consumes q:notify:{…}, runs delayed events).
@@ -186,6 +189,7 @@ pub async fn run(command: Command, mut cfg: Config) -> anyhow::Result<()> {
         Command::Connect(args) => connect::run(args, cfg, &shutdown).await,
         Command::Logic(w) => logic::run(w, cfg, &shutdown).await,
         Command::Gm(args) => gm::run(args, cfg, &shutdown).await,
+        Command::Web(args) => web::run(args, cfg, &shutdown).await,
         Command::Resultcenter(w) => resultcenter::run(w, cfg, &shutdown).await,
         Command::Pushsvr(w) => pushsvr::run(w, cfg, &shutdown).await,
         Command::Dbsvr(w) => dbsvr::run(w, cfg, &shutdown).await,

@@ -53,7 +53,7 @@ pub async fn run(mut cfg: Config, options: Options, shutdown: Shutdown) -> anyho
 /// The example Lua handler folder `matchday up` uses when logic.lua_dir is empty.
 const EXAMPLE_LUA_DIR: &str = "logic/scripts";
 
-/// Runs connect, logic, gm, resultcenter, pushsvr, dbsvr and datacenter (and the admin server) until shutdown or until one of them fails.
+/// Runs connect, logic, gm, web, resultcenter, pushsvr, dbsvr and datacenter (and the admin server) until shutdown or until one of them fails.
 async fn serve(mut cfg: Config, dev_ca: Option<std::path::PathBuf>, shutdown: &Shutdown) -> anyhow::Result<()> {
     let generated = dev_credentials(&mut cfg);
     // What was configured passed at load; what was made here must pass the same rules.
@@ -69,6 +69,8 @@ async fn serve(mut cfg: Config, dev_ca: Option<std::path::PathBuf>, shutdown: &S
     let gm_listeners = super::bind_gm(&cfg).await?;
     let gm_addr = gm_listeners.api.local_addr()?;
     let payments_addr = gm_listeners.payments.as_ref().map(|l| l.local_addr()).transpose()?;
+    let web_listener = super::bind(cfg.web.listen, "web.listen").await?;
+    let web_addr = web_listener.local_addr()?;
     // One process runs every role: ready while Redis, the reply list and MySQL answer.
     let needs = super::Needs {
         list: Some(common::keys::Keys::new(&cfg.redis.prefix).l2c(cfg.node.group, &cfg.node.id)),
@@ -79,6 +81,7 @@ async fn serve(mut cfg: Config, dev_ca: Option<std::path::PathBuf>, shutdown: &S
     let mut connect = tokio::spawn(connect::run(cfg.clone(), listener, shutdown.clone()));
     let mut logic = tokio::spawn(logic::run(cfg.clone(), shutdown.clone()));
     let mut gm = tokio::spawn(gm::run(cfg.clone(), gm_listeners, shutdown.clone()));
+    let mut web = tokio::spawn(web::run(cfg.clone(), web_listener, shutdown.clone()));
     let mut resultcenter = tokio::spawn(resultcenter::run(cfg.clone(), shutdown.clone()));
     let mut pushsvr = tokio::spawn(pushsvr::run(cfg.clone(), shutdown.clone()));
     let mut dbsvr = tokio::spawn(dbsvr::run(cfg.clone(), shutdown.clone()));
@@ -112,6 +115,7 @@ async fn serve(mut cfg: Config, dev_ca: Option<std::path::PathBuf>, shutdown: &S
     }
     println!("  gm API     http://{gm_addr}/api   (OpenAPI: http://{gm_addr}/openapi.json)");
     println!("  console    http://{gm_addr}/   (sign in with a gm token)");
+    println!("  public API http://{web_addr}/api   (no login; OpenAPI: http://{web_addr}/openapi.json)");
     if let Some(p) = payments_addr {
         println!("  payments   http://{p}/api/payments/callback   (the provider's listener: gm.payments_listen)");
     }
@@ -133,6 +137,7 @@ async fn serve(mut cfg: Config, dev_ca: Option<std::path::PathBuf>, shutdown: &S
         r = &mut connect => Some(("connect", r)),
         r = &mut logic => Some(("logic", r)),
         r = &mut gm => Some(("gm", r)),
+        r = &mut web => Some(("web", r)),
         r = &mut resultcenter => Some(("resultcenter", r)),
         r = &mut pushsvr => Some(("pushsvr", r)),
         r = &mut dbsvr => Some(("dbsvr", r)),
@@ -145,6 +150,7 @@ async fn serve(mut cfg: Config, dev_ca: Option<std::path::PathBuf>, shutdown: &S
         ("connect", connect),
         ("logic", logic),
         ("gm", gm),
+        ("web", web),
         ("resultcenter", resultcenter),
         ("pushsvr", pushsvr),
         ("dbsvr", dbsvr),

@@ -95,6 +95,7 @@ impl Builder {
         let (addr, connect) = spawn_connect(cfg.clone(), &shutdown).await;
         let logic = spawn_logic(cfg.clone(), &shutdown);
         let gm_addr = spawn_gm(cfg.clone(), &shutdown).await;
+        let web_addr = crate::spawn_web(cfg.clone(), &shutdown).await;
         let resultcenter = match runs(Service::Resultcenter) {
             true => spawn_resultcenter(cfg.clone(), &shutdown),
             false => Arc::default(),
@@ -113,6 +114,7 @@ impl Builder {
             cfg,
             addr,
             gm_addr,
+            web_addr,
             connect,
             logic,
             resultcenter,
@@ -164,6 +166,8 @@ pub struct App {
     /// connect's address.
     pub addr: SocketAddr,
     pub gm_addr: SocketAddr,
+    /// The public read API (`matchday web`).
+    pub web_addr: SocketAddr,
     /// The services' counters (all zero for a service left out).
     pub connect: Arc<connect::Stats>,
     pub logic: Arc<logic::Stats>,
@@ -229,6 +233,11 @@ impl App {
     /// The SDK's gm client with `role`'s token.
     pub fn staff(&self, role: Role) -> matchday_client::Gm {
         matchday_client::Gm::new(&format!("http://{}", self.gm_addr)).with_token(token(role))
+    }
+
+    /// The public read API as tests check it: any status, headers as sent.
+    pub fn web(&self) -> Gm {
+        Gm::new(self.web_addr)
     }
 
     /// gm as tests check it: any status, the token per call.

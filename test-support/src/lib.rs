@@ -326,6 +326,15 @@ pub async fn spawn_gm(cfg: Config, shutdown: &Shutdown) -> SocketAddr {
     addr
 }
 
+/// Starts the public read API (`matchday web`) for `cfg` on port 0; returns its address.
+pub async fn spawn_web(cfg: Config, shutdown: &Shutdown) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let s = shutdown.clone();
+    shutdown.tracker.spawn(async move { web::run(cfg, listener, s).await.expect("web failed") });
+    addr
+}
+
 /// Starts a resultcenter for `cfg`; returns its counters.
 pub fn spawn_resultcenter(cfg: Config, shutdown: &Shutdown) -> Arc<resultcenter::Stats> {
     let stats = Arc::new(resultcenter::Stats::default());

@@ -49,6 +49,7 @@ mod store;
 mod tls;
 mod ts_client;
 mod up;
+mod web;
 
 use std::net::SocketAddr;
 use std::time::Duration;

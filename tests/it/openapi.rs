@@ -108,16 +108,53 @@ async fn the_served_document_lists_every_route_and_validates_as_openapi_3() {
         assert_eq!(secured, path != "/api/payments/callback", "{method} {path} security");
     }
 
-    let file = std::env::temp_dir().join(format!("matchday-openapi-{}.json", std::process::id()));
-    std::fs::write(&file, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    validates(&doc, "gm");
+    shutdown.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+/// openapi-spec-validator accepts `doc`.
+fn validates(doc: &Value, name: &str) {
+    let file = std::env::temp_dir().join(format!("matchday-openapi-{name}-{}.json", std::process::id()));
+    std::fs::write(&file, serde_json::to_vec_pretty(doc).unwrap()).unwrap();
     let out =
         Command::new(python()).args(["-m", "openapi_spec_validator"]).arg(&file).output().expect("run the validator");
     let _ = std::fs::remove_file(&file);
     assert!(
         out.status.success(),
-        "openapi-spec-validator refused the document:\n{}\n{}",
+        "openapi-spec-validator refused the {name} document:\n{}\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The public read API's routes (docs/web.md).
+const WEB: &[(&str, &str)] = &[
+    ("get", "/api/matches"),
+    ("get", "/api/matches/{id}"),
+    ("get", "/api/results"),
+    ("get", "/api/leaderboards/{board}/{period}"),
+    ("get", "/api/notices"),
+];
+
+#[tokio::test]
+async fn the_public_apis_document_lists_its_routes_and_validates_as_openapi_3() {
+    let env = TestEnv::new().await;
+    let shutdown = Shutdown::new();
+    let web = Gm::new(test_support::spawn_web(env.node(1), &shutdown).await);
+    let served = web.call("GET", "/openapi.json", None, None::<&()>).await;
+    assert_eq!(served.status, 200);
+    let doc = served.body;
+    assert_eq!(doc, serde_json::to_value(web::openapi()).unwrap(), "served = derived from the code");
+    let mut documented: Vec<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| item.as_object().unwrap().keys().map(move |m| (m.clone(), path.clone())))
+        .collect();
+    documented.sort();
+    let mut want: Vec<(String, String)> = WEB.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    want.sort();
+    assert_eq!(documented, want);
+    validates(&doc, "web");
     shutdown.shutdown(std::time::Duration::from_secs(5)).await;
 }

@@ -9,6 +9,7 @@
 //!   session msg id (register, login, resume, ...) from a client that connects during the outage;
 //! - every handler of logic's dispatch table (`logic::HANDLERS`), called directly with a context on
 //!   the unreachable Redis: what it answers when Redis goes away between the queue and the handler;
+//! - every route of the public API's document (`web::openapi()`): 503 `unavailable`;
 //! - every route × method of gm's OpenAPI document (`gm::openapi()`), path parameters filled with
 //!   the ids of a real user and match, bodies with plausible JSON, with an admin token.
 //!
@@ -99,7 +100,8 @@ async fn outage(outage: Outage) {
     let mut gm_cfg = env.node(1);
     gm_cfg.mysql.url = db.url.clone();
     let gm = Gm::new(spawn_gm(gm_cfg, &shutdown).await);
-    let mut world = World::build(ws, gm).await;
+    let web = Gm::new(test_support::spawn_web(cfg.clone(), &shutdown).await);
+    let mut world = World::build(ws, gm, web).await;
     let ctx = logic_ctx(&cfg).await;
 
     let failures = match outage {
@@ -134,6 +136,21 @@ async fn drive(world: &mut World, ctx: &logic::Ctx) -> Vec<String> {
     let mut failures = world.frames().await;
     failures.extend(handlers(world, ctx).await);
     failures.extend(routes(world).await);
+    failures.extend(public_routes(world).await);
+    failures
+}
+
+/// Every route of the public API's document answers 503 `unavailable` with Retry-After.
+async fn public_routes(world: &World) -> Vec<String> {
+    let doc = serde_json::to_value(web::openapi()).expect("the document serializes");
+    let mut failures = Vec::new();
+    for path in doc["paths"].as_object().expect("paths").keys() {
+        let url = path.replace("{id}", &world.mid.to_string()).replace("{board}", "net").replace("{period}", "all");
+        let res = world.web.call("GET", &url, None, None::<&()>).await;
+        if (res.status, res.error_code(), res.header("retry-after")) != (503, "unavailable", "1") {
+            failures.push(format!("web GET {path} answered {} {}", res.status, res.body));
+        }
+    }
     failures
 }
 
@@ -141,6 +158,8 @@ async fn drive(world: &mut World, ctx: &logic::Ctx) -> Vec<String> {
 struct World {
     ws: SocketAddr,
     gm: Gm,
+    /// The public read API.
+    web: Gm,
     player: Client,
     username: String,
     password: String,
@@ -150,7 +169,7 @@ struct World {
 }
 
 impl World {
-    async fn build(ws: SocketAddr, gm: Gm) -> World {
+    async fn build(ws: SocketAddr, gm: Gm, web: Gm) -> World {
         let username = format!("outage_{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let password = "outage-password".to_owned();
         let mut player = Client::connect(ws).await;
@@ -164,7 +183,7 @@ impl World {
             let r = gm.post(&format!("/api/matches/{mid}/{action}"), OPERATOR, &json!({})).await;
             assert_eq!(r.status, 200, "{action}: {r:?}");
         }
-        World { ws, gm, player, username, password, token, uid, mid }
+        World { ws, gm, web, player, username, password, token, uid, mid }
     }
 
     /// A plausible body for msg id `id` (`{}` for one that takes none, or that this file does not

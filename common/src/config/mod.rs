@@ -20,7 +20,7 @@ pub use self::gm::{GmConfig, Role, StaffToken};
 pub use self::sections::{
     AppendFsync, ConnectConfig, DatacenterConfig, DbsvrConfig, FeedConfig, LogConfig, LogFormat, LogicConfig,
     MatchesConfig, MetricsConfig, MysqlConfig, NodeConfig, OrdersConfig, PushsvrConfig, QueueConfig, RedisConfig,
-    ResultcenterConfig, UpConfig,
+    ResultcenterConfig, UpConfig, WebConfig,
 };
 pub use self::validate::MIN_SECRET_BYTES;
 
@@ -41,6 +41,7 @@ pub struct Config {
     pub orders: OrdersConfig,
     pub resultcenter: ResultcenterConfig,
     pub pushsvr: PushsvrConfig,
+    pub web: WebConfig,
     pub dbsvr: DbsvrConfig,
     pub datacenter: DatacenterConfig,
     pub metrics: MetricsConfig,

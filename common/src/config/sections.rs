@@ -245,6 +245,22 @@ pub struct PushsvrConfig {
     pub offline_pushes_per_user_per_hour: u64,
 }
 
+/// web: the public read API (`matchday web`, docs/web.md).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebConfig {
+    pub listen: std::net::SocketAddr,
+    /// `Cache-Control: public, max-age` of every answer, s: how stale a cache may serve it.
+    pub max_age_s: u64,
+    /// The most items one page holds (`limit`), and the default.
+    pub max_page: usize,
+    pub default_page: usize,
+    /// Requests served at once; beyond, 503 at once.
+    pub max_concurrent_requests: usize,
+    pub request_timeout_ms: u64,
+    pub header_timeout_ms: u64,
+}
+
 /// datacenter: the match feeds it pulls, and the gm it applies them through.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

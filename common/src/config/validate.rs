@@ -110,6 +110,14 @@ impl Config {
             ),
             (self.logic.max_concurrent_hashes >= 1, "logic.max_concurrent_hashes must be at least 1"),
             (
+                self.web.default_page >= 1
+                    && self.web.default_page <= self.web.max_page
+                    && self.web.max_concurrent_requests >= 1
+                    && self.web.request_timeout_ms >= 1
+                    && self.web.header_timeout_ms >= 1,
+                "web.default_page must be from 1 to web.max_page; web.max_concurrent_requests, request_timeout_ms and header_timeout_ms at least 1",
+            ),
+            (
                 self.pushsvr.webhook_url.is_empty()
                     || self.pushsvr.webhook_url.starts_with("https://")
                     || self.pushsvr.webhook_url.starts_with("http://"),
