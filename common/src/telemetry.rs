@@ -75,14 +75,12 @@ pub fn admin_addr() -> Option<SocketAddr> {
     ADMIN_ADDR.get().copied()
 }
 
-/// A client that has not sent a whole request head to the admin server by then is cut.
-const ADMIN_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// Serves `/metrics`, `/healthz` (alive) and `/readyz` (the check passes) until shutdown, over
-/// TLS when `front` has a certificate (`metrics.tls_cert`, `metrics.tls_key`).
-pub async fn serve_admin(listener: TcpListener, front: crate::http::Front, ready: ReadyCheck, shutdown: Shutdown) {
+/// The probe routes every HTTP server of a process has (the admin server, gm's and web's
+/// listeners): `/metrics` (Prometheus), `/healthz` (alive: "ok"), `/readyz` (200 "ready" while
+/// `ready` passes, else 503 with why).
+pub fn probes<S: Clone + Send + Sync + 'static>(ready: ReadyCheck) -> Router<S> {
     let handle = prometheus();
-    let app = Router::new()
+    Router::new()
         .route("/metrics", get(move || std::future::ready(handle.render())))
         .route("/healthz", get(|| async { "ok" }))
         .route(
@@ -96,6 +94,26 @@ pub async fn serve_admin(listener: TcpListener, front: crate::http::Front, ready
                     }
                 }
             }),
-        );
+        )
+}
+
+/// A readiness check that passes while Redis answers a PING (gm's and web's listeners).
+pub fn redis_ready(redis: crate::Redis) -> ReadyCheck {
+    Arc::new(move || {
+        let redis = redis.clone();
+        Box::pin(async move {
+            use fred::prelude::ClientLike;
+            redis.pool.ping::<String>(None).await.map(drop).map_err(|e| format!("Redis: {e}"))
+        })
+    })
+}
+
+/// A client that has not sent a whole request head to the admin server by then is cut.
+const ADMIN_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves `/metrics`, `/healthz` (alive) and `/readyz` (the check passes) until shutdown, over
+/// TLS when `front` has a certificate (`metrics.tls_cert`, `metrics.tls_key`).
+pub async fn serve_admin(listener: TcpListener, front: crate::http::Front, ready: ReadyCheck, shutdown: Shutdown) {
+    let app = probes(ready);
     crate::http::serve(listener, front, app, ADMIN_HEADER_TIMEOUT, shutdown).await;
 }

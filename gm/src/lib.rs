@@ -25,11 +25,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::StatusCode;
 use axum::routing::get;
 use common::heartbeat::{Heartbeat, NodeInfo};
 use common::{Config, Redis, Shutdown};
-use fred::prelude::*;
 use tokio::net::TcpListener;
 
 pub use auth::authenticate;
@@ -88,25 +86,9 @@ fn app(state: AppState, with_payments: bool) -> Router {
     let api = if with_payments { routes::api().merge(routes::payments()) } else { routes::api() };
     let (api, _) = api.split_for_parts();
     let doc = Arc::new(routes::document());
-    let metrics = common::telemetry::prometheus();
-    let ready = state.clone();
     let api = api
         .route("/openapi.json", get(move || std::future::ready(axum::Json(doc.as_ref().clone()))))
-        .route("/metrics", get(move || std::future::ready(metrics.render())))
-        .route("/healthz", get(|| async { "ok" }))
-        .route(
-            "/readyz",
-            get(move || {
-                let st = ready.clone();
-                async move {
-                    let pong: Result<String, _> = st.redis.pool.ping(None).await;
-                    match pong {
-                        Ok(_) => (StatusCode::OK, "ready".to_owned()),
-                        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("Redis: {e}")),
-                    }
-                }
-            }),
-        )
+        .merge(common::telemetry::probes(common::telemetry::redis_ready(state.redis.clone())))
         .merge(console::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

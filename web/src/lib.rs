@@ -20,11 +20,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
-use axum::http::StatusCode;
 use axum::routing::get;
 use common::heartbeat::{Heartbeat, NodeInfo};
 use common::{Config, Redis, Shutdown};
-use fred::prelude::*;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 
@@ -40,8 +38,6 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let (api, _) = routes::api().split_for_parts();
     let doc = Arc::new(routes::document());
-    let metrics = common::telemetry::prometheus();
-    let ready = state.clone();
     let web = &state.cfg.web;
     let timeout_ms = web.request_timeout_ms;
     let api = api
@@ -51,21 +47,7 @@ pub fn router(state: AppState) -> Router {
             tower_http::services::ServeDir::new(&state.cfg.logic.avatar_dir).append_index_html_on_directories(false),
         )
         .route("/openapi.json", get(move || std::future::ready(axum::Json(doc.as_ref().clone()))))
-        .route("/metrics", get(move || std::future::ready(metrics.render())))
-        .route("/healthz", get(|| async { "ok" }))
-        .route(
-            "/readyz",
-            get(move || {
-                let st = ready.clone();
-                async move {
-                    let pong: Result<String, _> = st.redis.pool.ping(None).await;
-                    match pong {
-                        Ok(_) => (StatusCode::OK, "ready".to_owned()),
-                        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("Redis: {e}")),
-                    }
-                }
-            }),
-        )
+        .merge(common::telemetry::probes(common::telemetry::redis_ready(state.redis.clone())))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(
