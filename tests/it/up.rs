@@ -37,6 +37,8 @@ impl Up {
             .env("MATCHDAY__CONNECT__LISTEN", "127.0.0.1:0")
             .env("MATCHDAY__METRICS__LISTEN", "127.0.0.1:0")
             .env("MATCHDAY__GM__LISTEN", "127.0.0.1:0")
+            .env("MATCHDAY__WEB__LISTEN", "127.0.0.1:0")
+            .env("MATCHDAY__LOGIC__AVATAR_DIR", var.join("avatars"))
             .env("MATCHDAY__MYSQL__URL", format!("mysql://root@127.0.0.1:3306/{database}"))
             .env("MATCHDAY__UP__VAR_DIR", &var)
             .env("MATCHDAY__LOGIC__ARGON2_MEMORY_KIB", "1024")
