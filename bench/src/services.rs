@@ -43,7 +43,8 @@ where
 }
 
 /// `cfg` for services run in the bench's process: a fresh prefix and node id, ports picked by the
-/// OS, no rate limit, cheap password hashing, and a one-off gm admin token (returned).
+/// OS, no rate limit, cheap password hashing, and a one-off gm admin token (returned) without a
+/// daily grant limit.
 pub(crate) fn in_process_config(mut cfg: Config) -> anyhow::Result<(Config, String)> {
     cfg.redis.prefix = crate::fresh_prefix();
     cfg.node.id = format!("bench{}", &cfg.redis.prefix[6..14]);
@@ -60,6 +61,8 @@ pub(crate) fn in_process_config(mut cfg: Config) -> anyhow::Result<(Config, Stri
     cfg.gm.listen = "127.0.0.1:0".parse()?;
     let token = format!("{:032x}", rand::random::<u128>());
     cfg.gm.tokens = vec![StaffToken { name: "bench".into(), token: token.clone().into(), role: Role::Admin }];
+    // The bench funds every client with one grant: no daily grant limit for its one-off token.
+    cfg.gm.grant_daily_limit = 0;
     cfg.validate()?;
     Ok((cfg, token))
 }

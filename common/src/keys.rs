@@ -244,6 +244,11 @@ impl Keys {
         self.k(format_args!("{{{}}}:notices_read:{uid}", Keys::of(uid)))
     }
 
+    /// Coins staff member `who` granted on `day` (Unix days; gm's daily limit): string + TTL.
+    pub fn grant_budget(&self, who: &str, day: u64) -> String {
+        self.k(format_args!("{{g}}:grant_budget:{day}:{who}"))
+    }
+
     /// The match id counter.
     pub fn match_seq(&self) -> String {
         self.k(format_args!("{{g}}:seq:match"))

@@ -416,6 +416,35 @@ async fn ledger_sum(env: &TestEnv, uid: u64) -> i64 {
 }
 
 #[tokio::test]
+async fn a_staff_member_grants_at_most_the_daily_limit_and_coins_not_granted_go_back() {
+    let env = TestEnv::new().await;
+    let shutdown = Shutdown::new();
+    let mut cfg = env.node(1);
+    cfg.gm.grant_daily_limit = 1000;
+    let gm = Gm::new(spawn_gm(cfg, &shutdown).await);
+    user(&env, 7, 0).await;
+    let grant = |amount: i64, request_id: &str| json!({"amount": amount, "reason": "promo", "request_id": request_id});
+    let r = gm.post("/api/users/7/grant", ADMIN, &grant(600, "g-1")).await;
+    assert_eq!((r.status, r.body["balance"].as_i64()), (200, Some(600)), "{r:?}");
+    // A retry of the same grant, taking coins back, and a grant refused (no such user) use none of it.
+    assert_eq!(gm.post("/api/users/7/grant", ADMIN, &grant(600, "g-1")).await.status, 200);
+    assert_eq!(gm.post("/api/users/7/grant", ADMIN, &grant(-100, "g-2")).await.status, 200);
+    assert_eq!(gm.post("/api/users/99/grant", ADMIN, &grant(300, "g-3")).await.status, 404);
+    // 600 granted: 500 more would pass 1000 — refused, clearly, nothing credited.
+    let r = gm.post("/api/users/7/grant", ADMIN, &grant(500, "g-4")).await;
+    assert_eq!((r.status, r.error_code()), (409, "daily_limit"), "{r:?}");
+    let message = r.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("ada has granted 600 coins today") && message.contains("1000"), "{message}");
+    assert_eq!(ledger_sum(&env, 7).await, 500);
+    // Up to the limit exactly, then nothing more today.
+    let r = gm.post("/api/users/7/grant", ADMIN, &grant(400, "g-5")).await;
+    assert_eq!((r.status, r.body["balance"].as_i64()), (200, Some(900)), "{r:?}");
+    let r = gm.post("/api/users/7/grant", ADMIN, &grant(1, "g-6")).await;
+    assert_eq!((r.status, r.error_code()), (409, "daily_limit"), "{r:?}");
+    shutdown.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
 async fn grants_write_the_ledger_and_never_go_below_zero() {
     let (env, gm, shutdown) = start().await;
     user(&env, 7, 0).await;

@@ -64,12 +64,15 @@ const BIN: &str = env!("CARGO_BIN_EXE_matchday");
 /// Kubernetes' terminationGracePeriodSeconds): ours must be well within it.
 const GRACE: Duration = Duration::from_secs(15);
 
-/// connect and gm in this process for `env`'s prefix, with the per-connection rate limit lifted
-/// (a steady load's clients bet as fast as they are answered); returns their addresses.
+/// connect and gm in this process for `env`'s prefix, with the per-connection rate limit and the
+/// daily grant limit lifted (a steady load's clients bet as fast as they are answered, each funded
+/// with 10^9 coins); returns their addresses.
 async fn load_front(env: &test_support::TestEnv, shutdown: &common::Shutdown) -> (SocketAddr, SocketAddr) {
     let mut cfg = env.cfg.clone();
     cfg.connect.rate_burst = 100_000;
     cfg.connect.rate_per_sec = 100_000;
+    // The bench grants each client 10^9 coins (docs/benchmarks.md: lift the daily grant limit).
+    cfg.gm.grant_daily_limit = 0;
     let (ws, _) = test_support::spawn_connect(cfg.clone(), shutdown).await;
     let gm = test_support::spawn_gm(cfg, shutdown).await;
     (ws, gm)

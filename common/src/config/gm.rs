@@ -16,6 +16,10 @@ pub struct GmConfig {
     #[serde(serialize_with = "no_secret")]
     pub payment_secret: SecretString,
     pub tokens: Vec<StaffToken>,
+    /// Coins one staff member may grant per UTC day (positive grants summed; taking coins back
+    /// is not counted); beyond, a grant is refused with 409 `daily_limit`. 0: no limit.
+    #[serde(default = "default_grant_daily_limit")]
+    pub grant_daily_limit: i64,
     /// A connection that has not sent a whole request head (line and headers) by then is closed.
     #[serde(default = "default_gm_header_timeout_ms")]
     pub header_timeout_ms: u64,
@@ -103,4 +107,8 @@ impl Role {
 
 pub(super) fn no_secret<S: serde::Serializer>(_: &SecretString, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str("***")
+}
+
+fn default_grant_daily_limit() -> i64 {
+    1_000_000
 }

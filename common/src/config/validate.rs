@@ -109,6 +109,7 @@ impl Config {
                 "logic.password_attempts_per_addr_per_min, password_hashes_per_sec, register_max_per_addr and register_window_s must be at least 1",
             ),
             (self.logic.max_concurrent_hashes >= 1, "logic.max_concurrent_hashes must be at least 1"),
+            (self.gm.grant_daily_limit >= 0, "gm.grant_daily_limit must be 0 (no limit) or more"),
             (
                 self.web.default_page >= 1
                     && self.web.default_page <= self.web.max_page

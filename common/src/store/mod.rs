@@ -28,6 +28,7 @@ pub mod ack;
 pub mod claim;
 pub mod dead_letter;
 pub mod dead_requeue;
+pub mod grant_budget;
 pub mod inbox_take;
 pub mod login_guard;
 pub mod market_create;

@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use bytes::Bytes;
+use common::store::grant_budget;
 use common::store::wallet_change::{self, Outcome};
 use fred::prelude::*;
 use fred::types::SetOptions;
@@ -80,7 +81,7 @@ async fn user_view(st: &AppState, uid: u64) -> Result<GmUser, ApiError> {
 #[utoipa::path(post, path = "/api/users/{id}/grant", operation_id = "grant_coins", tag = "users", params(("id" = u64, Path, description = "user id")),
     request_body = Grant,
     responses((status = 200, body = BalanceResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-              (status = 404, body = ErrorBody), (status = 409, description = "the balance would go below zero", body = ErrorBody)),
+              (status = 404, body = ErrorBody), (status = 409, description = "the balance would go below zero, or the staff member's daily grant limit would be passed (`daily_limit`)", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn grant(
     State(st): State<AppState>,
@@ -96,13 +97,52 @@ pub async fn grant(
     let audit = audit::record(&staff, "user.grant", &format!("user:{uid}"), &body);
     let once = body.request_id.as_deref().map(|id| Once { kind: "grant", id });
     let reference = format!("{}: {}", staff.name, body.reason);
-    let (balance, repeated) = change(&st, uid, body.amount, "grant", &reference, once, audit).await?;
+    // A retry of a grant made before (same request id) is answered as then, whatever the budget.
+    let made = match body.request_id.as_deref() {
+        Some(id) => st.redis.pool.exists::<bool, _>(st.redis.keys.grant(uid, id)).await?,
+        None => false,
+    };
+    let budgeted = body.amount > 0 && st.cfg.gm.grant_daily_limit > 0 && !made;
+    if budgeted {
+        budget(&st, &staff, body.amount).await?;
+    }
+    let changed = change(&st, uid, body.amount, "grant", &reference, once, audit).await;
+    // Coins not granted after all (refused, or a repeat of a grant made before) go back to the
+    // budget; when Redis did not answer the grant may have happened, so they stay counted.
+    if budgeted && matches!(changed, Ok((_, true)) | Err(ApiError::Conflict { .. } | ApiError::NotFound(_))) {
+        let back = grant_budget::Args {
+            who: &staff.name,
+            amount: -body.amount,
+            limit: st.cfg.gm.grant_daily_limit,
+            now_ms: common::time::now_ms(),
+        };
+        grant_budget::call(&st.redis, &back).await?;
+    }
+    let (balance, repeated) = changed?;
     if repeated {
         tracing::info!(audit.who = %staff.name, user.id = uid, "grant repeated with the same request id; nothing changed");
     } else {
         audit::log(&staff, "user.grant", &format!("user:{uid}"));
     }
     Ok(axum::Json(BalanceResult { user_id: uid, balance }))
+}
+
+/// Reserves `amount` coins of `staff`'s daily grant budget (`gm.grant_daily_limit`), or refuses
+/// with 409 `daily_limit`.
+async fn budget(st: &AppState, staff: &Staff, amount: i64) -> Result<(), ApiError> {
+    let limit = st.cfg.gm.grant_daily_limit;
+    let args = grant_budget::Args { who: &staff.name, amount, limit, now_ms: common::time::now_ms() };
+    match grant_budget::call(&st.redis, &args).await? {
+        grant_budget::Outcome::Reserved { .. } => Ok(()),
+        grant_budget::Outcome::OverLimit { total } => Err(ApiError::conflict(
+            "daily_limit",
+            format!(
+                "{} has granted {total} coins today (UTC) of the {limit} one staff member may grant per day \
+                 (gm.grant_daily_limit): {amount} more would pass it; another admin may grant it, or tomorrow",
+                staff.name
+            ),
+        )),
+    }
 }
 
 /// What makes a wallet change happen once: the kind of record ("payment", "grant") and its id.

@@ -604,3 +604,21 @@ async fn a_bet_has_one_record_per_step_and_each_reader_decodes_the_same_bytes() 
     let w: HashMap<String, String> = env.redis.pool.hgetall(k.wallet(5)).await.unwrap();
     assert_eq!((w["balance"].as_str(), w["ver"].as_str(), w.get("exposure")), ("134", "5", None));
 }
+
+#[tokio::test]
+async fn grant_budget_reserves_up_to_the_limit_and_takes_coins_back() {
+    use common::store::grant_budget::{self, Outcome};
+    let env = TestEnv::new().await;
+    let now_ms = 1_900_000_000_000;
+    let call = |who: &'static str, amount: i64| {
+        let redis = env.redis.clone();
+        async move { grant_budget::call(&redis, &grant_budget::Args { who, amount, limit: 1000, now_ms }).await.unwrap() }
+    };
+    assert_eq!(call("ada", 600).await, Outcome::Reserved { total: 600 });
+    assert_eq!(call("ada", 500).await, Outcome::OverLimit { total: 600 }, "nothing written");
+    assert_eq!(call("bob", 500).await, Outcome::Reserved { total: 500 }, "each staff member's own");
+    assert_eq!(call("ada", -100).await, Outcome::Reserved { total: 500 });
+    assert_eq!(call("ada", 500).await, Outcome::Reserved { total: 1000 });
+    let ttl: i64 = env.redis.pool.pttl(env.keys().grant_budget("ada", common::time::day_of(now_ms))).await.unwrap();
+    assert!(ttl > 86_400_000, "kept past the day: {ttl}");
+}
