@@ -136,6 +136,12 @@ impl MatchRecord {
         self.options.iter().find(|o| o.key == key)
     }
 
+    /// Whether clients may see it as a match: approved (not pending), and a match rather than one
+    /// of its markets (a market's own id names no match for them).
+    pub fn is_for_clients(&self) -> bool {
+        self.state != MatchState::Pending && self.parent.is_none()
+    }
+
     /// The match's id: its own, or for a market its parent's.
     pub fn match_id(&self) -> u64 {
         self.parent.unwrap_or(self.id)

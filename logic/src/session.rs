@@ -172,6 +172,40 @@ pub async fn close_others(ctx: &Ctx, uid: u64, keep: (&str, u64)) -> Result<usiz
     Ok(frames.len())
 }
 
+/// Reads of the session index before giving up on a player logging in again and again meanwhile.
+const PASSWORD_ATTEMPTS: usize = 5;
+
+/// Sets `uid`'s password hash to `phc` and ends every session but `keep` (`password_change.lua`,
+/// recorded as `event` in the account's history), reading the session index again when it moved;
+/// then closes the ended sessions' live connections (all but `conn`, the asking one) with 1008.
+/// The sessions ended, or None when there is no such user; 6 with `busy` when the index kept
+/// moving.
+pub async fn set_password(
+    ctx: &Ctx,
+    uid: u64,
+    phc: &str,
+    keep: Option<&str>,
+    conn: (&str, u64),
+    event: &str,
+    busy: &'static str,
+) -> Result<Option<u64>, AppError> {
+    use common::store::password_change::{self, Outcome};
+    for _ in 0..PASSWORD_ATTEMPTS {
+        let sids: Vec<String> =
+            ctx.redis.pool.zrange(ctx.redis.keys.sessions(uid), 0, -1, None, false, None, false).await?;
+        let args = password_change::Args { uid, phc, keep, sids: &sids, now_ms: common::time::now_ms(), event };
+        match password_change::call(&ctx.redis, &args).await? {
+            Outcome::Changed { revoked } => {
+                close_others(ctx, uid, conn).await?;
+                return Ok(Some(revoked));
+            }
+            Outcome::IndexChanged => continue,
+            Outcome::NoUser => return Ok(None),
+        }
+    }
+    Err(AppError::new(protocol::ErrorCode::Unavailable, busy))
+}
+
 /// Ends sessions `sids` of `uid` (their tokens no longer resume), as logout does.
 pub async fn revoke(ctx: &Ctx, uid: u64, sids: &[&str]) -> Result<(), AppError> {
     if sids.is_empty() {

@@ -6,18 +6,12 @@
 //! asking connection stays logged in.
 
 use fred::prelude::*;
-use protocol::ErrorCode;
 use protocol::body::{ChangePassword, SessionsRevoked};
-
-use common::store::password_change::{self, Outcome};
 
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::request::{Reply, Request};
 use crate::throttle;
-
-/// Reads of the session index before giving up on a player logging in again and again meanwhile.
-const ATTEMPTS: usize = 5;
 
 pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
     let uid = req.uid()?;
@@ -29,24 +23,10 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
     let name = username.unwrap_or_default();
     throttle::check_password(ctx, &req.head.addr, &name, old_password, phc, "the current password is wrong").await?;
     let phc = ctx.hasher.reserve()?.hash(new_password).await?;
-    for _ in 0..ATTEMPTS {
-        let sids: Vec<String> = ctx.redis.pool.zrange(keys.sessions(uid), 0, -1, None, false, None, false).await?;
-        let args = password_change::Args {
-            uid,
-            phc: &phc,
-            keep: req.head.sid.as_deref(),
-            sids: &sids,
-            now_ms: common::time::now_ms(),
-            event: "password_changed",
-        };
-        match password_change::call(&ctx.redis, &args).await? {
-            Outcome::Changed { revoked } => {
-                crate::session::close_others(ctx, uid, (&req.head.node, req.head.conn)).await?;
-                return Reply::new(&SessionsRevoked { revoked: revoked as u32 });
-            }
-            Outcome::IndexChanged => continue,
-            Outcome::NoUser => return Err(AppError::internal(format!("user {uid} is logged in but does not exist"))),
-        }
+    let conn = (req.head.node.as_str(), req.head.conn);
+    let busy = "your sessions kept changing while the password was changed; try again";
+    match crate::session::set_password(ctx, uid, &phc, req.head.sid.as_deref(), conn, "password_changed", busy).await? {
+        Some(revoked) => Reply::new(&SessionsRevoked { revoked: revoked as u32 }),
+        None => Err(AppError::internal(format!("user {uid} is logged in but does not exist"))),
     }
-    Err(AppError::new(ErrorCode::Unavailable, "your sessions kept changing while the password was changed; try again"))
 }

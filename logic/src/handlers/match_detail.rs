@@ -3,7 +3,6 @@
 use common::matches;
 use protocol::ErrorCode;
 use protocol::body::MatchRef;
-use protocol::matches::MatchState;
 
 use crate::context::Ctx;
 use crate::error::AppError;
@@ -14,7 +13,7 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
     let m = matches::load(&ctx.redis, match_id).await?;
     match m {
         // A market's own id is no match (its match lists it).
-        Some(m) if m.state != MatchState::Pending && m.parent.is_none() => {
+        Some(m) if m.is_for_clients() => {
             let markets = matches::markets_of(&ctx.redis, std::slice::from_ref(&m)).await?;
             Reply::new(&m.view(&markets[0]))
         }

@@ -7,7 +7,6 @@
 //! live connections closed with 1008 "session ended"), recorded as `password_reset` in the
 //! account's history. Then log in.
 
-use common::store::password_change::{self, Outcome};
 use fred::prelude::*;
 use protocol::ErrorCode;
 use protocol::body::{PasswordReset, ResetPassword};
@@ -16,9 +15,6 @@ use crate::context::Ctx;
 use crate::error::AppError;
 use crate::request::{Reply, Request};
 use crate::throttle;
-
-/// Reads of the session index before giving up on a player logging in again and again meanwhile.
-const ATTEMPTS: usize = 5;
 
 pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
     let ResetPassword { username, code, new_password } = req.body()?;
@@ -41,24 +37,10 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
     }
     throttle::login_succeeded(ctx, &group, &account).await?;
     let phc = place.hash(new_password).await?;
-    for _ in 0..ATTEMPTS {
-        let sids: Vec<String> = ctx.redis.pool.zrange(keys.sessions(uid), 0, -1, None, false, None, false).await?;
-        let args = password_change::Args {
-            uid,
-            phc: &phc,
-            keep: None,
-            sids: &sids,
-            now_ms: common::time::now_ms(),
-            event: "password_reset",
-        };
-        match password_change::call(&ctx.redis, &args).await? {
-            Outcome::Changed { revoked } => {
-                crate::session::close_others(ctx, uid, (&req.head.node, req.head.conn)).await?;
-                return Reply::new(&PasswordReset { user_id: uid, revoked: revoked as u32 });
-            }
-            Outcome::IndexChanged => continue,
-            Outcome::NoUser => return Err(wrong()),
-        }
+    let conn = (req.head.node.as_str(), req.head.conn);
+    let busy = "the account's sessions kept changing; ask for a new code";
+    match crate::session::set_password(ctx, uid, &phc, None, conn, "password_reset", busy).await? {
+        Some(revoked) => Reply::new(&PasswordReset { user_id: uid, revoked: revoked as u32 }),
+        None => Err(wrong()),
     }
-    Err(AppError::new(ErrorCode::Unavailable, "the account's sessions kept changing; ask for a new code"))
 }

@@ -9,7 +9,6 @@ use common::matches;
 use fred::prelude::*;
 use protocol::ErrorCode;
 use protocol::body::{SubscribeMatch, Subscribed};
-use protocol::matches::MatchState;
 
 use crate::context::Ctx;
 use crate::error::AppError;
@@ -22,7 +21,7 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
     let uid = req.uid()?;
     let SubscribeMatch { match_id, subscribe } = req.body()?;
     match matches::load(&ctx.redis, match_id).await? {
-        Some(m) if m.state != MatchState::Pending && m.parent.is_none() => {}
+        Some(m) if m.is_for_clients() => {}
         _ => return Err(AppError::new(ErrorCode::NotFound, format!("no match {match_id}"))),
     }
     let key = ctx.redis.keys.match_subscribers(common::shards::of_uid(uid), match_id);

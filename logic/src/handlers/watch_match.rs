@@ -7,7 +7,6 @@ use common::matches;
 use fred::prelude::*;
 use protocol::ErrorCode;
 use protocol::body::{Empty, WatchMatch};
-use protocol::matches::MatchState;
 
 use crate::context::Ctx;
 use crate::error::AppError;
@@ -20,7 +19,7 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
     let uid = req.uid()?;
     let WatchMatch { match_id, watch } = req.body()?;
     match matches::load(&ctx.redis, match_id).await? {
-        Some(m) if m.state != MatchState::Pending && m.parent.is_none() => {}
+        Some(m) if m.is_for_clients() => {}
         _ => return Err(AppError::new(ErrorCode::NotFound, format!("no match {match_id}"))),
     }
     let key = ctx.redis.keys.match_watchers(match_id);

@@ -60,7 +60,7 @@ pub async fn detail(
     PathParam(id): PathParam<u64>,
 ) -> Result<axum::Json<serde_json::Value>, WebError> {
     match matches::load(&st.redis, id).await? {
-        Some(m) if m.state != MatchState::Pending && m.parent.is_none() => {
+        Some(m) if m.is_for_clients() => {
             let markets = matches::markets_of(&st.redis, std::slice::from_ref(&m)).await?;
             Ok(axum::Json(serde_json::to_value(m.view(&markets[0])).map_err(|_| WebError::Internal)?))
         }
