@@ -5,9 +5,10 @@
 -- user's open bets (wallet field `exposure`, kept by place_bet.lua and settle_batch.lua), past
 -- MAX_BALANCE (protocol::error_code::MAX_BALANCE): such a credit is refused and writes nothing.
 -- Coins are integers below 2^53 (exact in Lua) and are written as integer strings.
--- A payment for a player's own deposit order (order_create.lua) completes that order in the same
--- step: the order must be the same user's and amount (else 409, nothing written), and is marked
--- paid with the balance after, and its change record sent to the outbox.
+-- A payment completes a deposit order the server created (order_create.lua: the player's, or one
+-- staff made) in the same step, and nothing else: the order must exist and be the same user's,
+-- amount and currency (else refused, nothing written); it is marked paid with the balance after,
+-- and its change record sent to the outbox.
 --
 -- KEYS[1]  user:{uid}      (must exist)
 -- KEYS[2]  wallet:{uid}    hash { balance, ver }
@@ -15,7 +16,7 @@
 -- KEYS[4]  q:outbox:{s}   (the user's shard)
 -- KEYS[5]  idempotency record, e.g. payment:{order_id} (hash); any key when ARGV[6] is ""
 -- KEYS[6]  q:notify:{s}   (the user's shard) (a "balance" event tells the user)
--- KEYS[7]  order:{order_id} (hash, may not exist) for a payment; any key of the shard otherwise
+-- KEYS[7]  order:{order_id} (hash, must exist) for a payment; any key of the shard otherwise
 -- ARGV[1]  uid
 -- ARGV[2]  delta, integer coins, not 0
 -- ARGV[3]  reason ("grant", "payment", ...)
@@ -25,13 +26,18 @@
 --          "grant"), or "" for none
 -- ARGV[7]  audit record (MessagePack change record), or ""
 -- ARGV[8]  the idempotency id (order id, request id); with ARGV[6] only
+-- ARGV[9]  a payment's currency (ISO 4217); "" otherwise
 --
 -- Reply:   Changed              {0, balance, repeated}  done (repeated = 1: the record existed;
 --                                its balance is answered)
 --          InsufficientBalance  {1003, balance}         the debit would take the balance below zero
 --          NoUser               {1007}                  no such user
 --          OnceConflict         {409}                   the idempotency record exists for another
---                                user or amount, or the order is another user's or amount
+--                                user or amount
+--          NoOrder              {404}                   a payment for an order the server did not
+--                                create (or no longer holds): nothing written
+--          OrderMismatch        {412, field}            a payment whose user, amount or currency is
+--                                not its order's ("uid", "amount", "currency"): nothing written
 --          BalanceLimit         {422, balance, room}    the credit would pass MAX_BALANCE; room = the
 --                                largest credit that fits now (MAX_BALANCE - balance - exposure, or 0)
 -- Errors:  "ERR bad delta" when ARGV[2] is not a non-zero integer of at most MAX_BALANCE coins
@@ -51,8 +57,12 @@ if ARGV[6] ~= '' then
 end
 local order = {}
 if ARGV[6] == 'payment' then
-  order = redis.call('HMGET', KEYS[7], 'uid', 'amount', 'channel', 'created_at', 'ver')
-  if order[1] and (order[1] ~= ARGV[1] or tonumber(order[2]) ~= delta) then return {409} end
+  order = redis.call('HMGET', KEYS[7], 'uid', 'amount', 'channel', 'created_at', 'ver', 'currency', 'by')
+  if not order[1] then return {404} end
+  if order[1] ~= ARGV[1] then return {412, 'uid'} end
+  if tonumber(order[2]) ~= delta then return {412, 'amount'} end
+  -- (An order made before orders had a currency has none: it is paid in the deployment's.)
+  if order[6] and order[6] ~= ARGV[9] then return {412, 'currency'} end
 end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {1007} end
 local w = redis.call('HMGET', KEYS[2], 'balance', 'exposure')
@@ -81,8 +91,9 @@ if order[1] then
   local over = tonumber(order[5]) + 1
   redis.call('HSET', KEYS[7], 'state', 'paid', 'paid_at', int(now), 'balance', int(after), 'ver', over)
   redis.call('LPUSH', KEYS[4], cmsgpack.pack({ts = now, table = 'order', key = ARGV[8], ver = over,
-    fields = {uid = tonumber(ARGV[1]), amount = delta, channel = order[3], state = 'paid',
-    created_at = tonumber(order[4]), paid_at = now, balance = after}}))
+    fields = {uid = tonumber(ARGV[1]), amount = delta, currency = order[6], channel = order[3],
+    created_by = order[7] or '', state = 'paid', created_at = tonumber(order[4]), paid_at = now,
+    balance = after}}))
 end
 if ARGV[7] ~= '' then
   redis.call('LPUSH', KEYS[4], ARGV[7])

@@ -33,7 +33,7 @@ pub async fn one(
         .pool
         .hmget(
             redis.keys.order(uid, order_id),
-            vec!["uid", "amount", "channel", "state", "created_at", "paid_at", "balance"],
+            vec!["uid", "amount", "channel", "state", "created_at", "paid_at", "balance", "currency"],
         )
         .await?;
     Ok(view(cfg, order_id, &f, uid, now_ms))
@@ -82,6 +82,7 @@ fn view(cfg: &OrdersConfig, order_id: &str, f: &[Option<String>], uid: u64, now_
         created_at,
         paid_at: num(5).map(|v| v as u64),
         balance: num(6),
+        currency: f.get(7).cloned().flatten().unwrap_or_default(),
         pay_url,
     })
 }

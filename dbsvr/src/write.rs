@@ -147,14 +147,29 @@ pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<Written, 
     }
     for chunk in orders.chunks(CHUNK) {
         let mut q = QueryBuilder::<MySql>::new(
-            "INSERT INTO orders (order_id, uid, amount, channel, state, created_at, paid_at, balance, ver) ",
+            "INSERT INTO orders (order_id, uid, amount, currency, channel, created_by, state, created_at, paid_at, balance, ver) ",
         );
         q.push_values(chunk, |mut b, r| {
-            if let Row::Order { id, uid, amount, channel, state, created_at, paid_at, balance, ver } = r {
+            if let Row::Order {
+                id,
+                uid,
+                amount,
+                currency,
+                channel,
+                created_by,
+                state,
+                created_at,
+                paid_at,
+                balance,
+                ver,
+            } = r
+            {
                 b.push_bind(id)
                     .push_bind(*uid)
                     .push_bind(*amount)
+                    .push_bind(currency)
                     .push_bind(channel)
+                    .push_bind(created_by)
                     .push_bind(state)
                     .push_bind(*created_at)
                     .push_bind(*paid_at)

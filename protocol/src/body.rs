@@ -542,6 +542,9 @@ pub struct CreateOrder {
 pub struct OrderView {
     pub order_id: String,
     pub amount: i64,
+    /// The currency it is paid in (ISO 4217, e.g. `USD`); empty for orders made before orders had one.
+    #[serde(default)]
+    pub currency: String,
     pub channel: String,
     /// `created` (waiting for payment), `paid` (credited: `paid_at`, `balance`) or `expired` (not
     /// paid within the deployment's pay window; a late payment still completes it).

@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use matchday_client::gm::{Auth, Request};
 use serde::Serialize;
 
+use crate::{ADMIN, PAYMENT_SECRET};
+
 /// A response: its status, its headers and its JSON body (Null when the body is not JSON), with
 /// `error_code()`, `message()` and `header(name)`.
 pub type Res = matchday_client::gm::Response;
@@ -63,4 +65,39 @@ impl Gm {
     pub async fn post(&self, path: &str, token: &str, body: &impl Serialize) -> Res {
         self.call("POST", path, Some(token), Some(body)).await
     }
+
+    /// A deposit order of `amount` coins for `uid`, made by staff (`POST /api/orders` as [`ADMIN`]):
+    /// its id, for [`Gm::pay`].
+    pub async fn order(&self, uid: u64, amount: i64) -> String {
+        let body = serde_json::json!({ "user_id": uid, "amount": amount, "channel": "bank", "reason": "test order" });
+        let r = self.post("/api/orders", ADMIN, &body).await;
+        assert_eq!(r.status, 201, "staff order for user {uid}: {}", r.body);
+        r.body["order_id"].as_str().expect("an order id").to_owned()
+    }
+
+    /// The payment provider's callback for order `order_id` (user, amount, and the test deployment's
+    /// currency [`CURRENCY`]), signed with [`PAYMENT_SECRET`].
+    pub async fn pay(&self, order_id: &str, uid: u64, amount: i64) -> Res {
+        let body = serde_json::json!({ "order_id": order_id, "user_id": uid, "amount": amount, "currency": CURRENCY });
+        let (bytes, signature) = signed_payment(&body);
+        self.raw("/api/payments/callback", bytes, &[("x-signature", signature)]).await
+    }
+}
+
+/// The currency of the tests' orders (`orders.currency` by default).
+pub const CURRENCY: &str = "USD";
+
+/// A payment callback's body as bytes, and its `X-Signature` with [`PAYMENT_SECRET`].
+pub fn signed_payment(body: &serde_json::Value) -> (Vec<u8>, String) {
+    let bytes = serde_json::to_vec(body).expect("json");
+    let signature = sign(&bytes, PAYMENT_SECRET);
+    (bytes, signature)
+}
+
+/// The hex HMAC-SHA256 of `body` with `secret`, as the payment provider signs callbacks.
+pub fn sign(body: &[u8], secret: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(body);
+    hex::encode(mac.finalize().into_bytes())
 }

@@ -34,19 +34,18 @@ use std::time::Duration;
 
 use crate::{BIN, GRACE};
 use fred::prelude::*;
-use hmac::{Hmac, Mac};
 use nix::sys::signal::Signal;
 use protocol::msg;
 use rand::Rng;
 use serde_json::{Value, json};
-use sha2::Sha256;
+use test_support::http::{CURRENCY, signed_payment};
 use test_support::matchday_client::{self, gm::Request};
 use test_support::player::{Nodes, Player, Trouble};
 use test_support::process::Process;
 use test_support::proxy::Proxy;
 use test_support::redis_cluster::RedisCluster;
 use test_support::redis_server::RedisServer;
-use test_support::{ADMIN, PAYMENT_SECRET, TestDb, TestEnv};
+use test_support::{ADMIN, TestDb, TestEnv};
 use tokio::time::Instant;
 
 const PW: &str = "chaos-password";
@@ -462,7 +461,7 @@ async fn run_staff(staff: Staff) -> anyhow::Result<Outcomes> {
             if tick.is_multiple_of(3) {
                 staff.grant(uid, 100, &format!("grant-{tick}")).await;
             } else if tick.is_multiple_of(7) {
-                staff.pay(uid, 250, &format!("order-{tick}")).await;
+                staff.pay(uid, 250).await;
             }
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -580,11 +579,15 @@ impl Staff {
         self.world.log.lock().expect("log").grants.insert(request_id.to_owned(), (uid, amount));
     }
 
-    async fn pay(&self, uid: u64, amount: i64, order_id: &str) {
-        let bytes = serde_json::to_vec(&json!({"order_id": order_id, "user_id": uid, "amount": amount})).expect("json");
-        let mut mac = Hmac::<Sha256>::new_from_slice(PAYMENT_SECRET.as_bytes()).expect("key");
-        mac.update(&bytes);
-        let headers = [("x-signature", hex::encode(mac.finalize().into_bytes()))];
+    /// A staff order, then the provider's callback for it (the log keeps it under the order's id).
+    async fn pay(&self, uid: u64, amount: i64) {
+        let order = json!({"user_id": uid, "amount": amount, "channel": "bank", "reason": "chaos"});
+        let (status, made) = self.post("/api/orders", order).await;
+        assert_eq!(status, 201, "order for user {uid}: {made}");
+        let order_id = made["order_id"].as_str().expect("an order id");
+        let paid = json!({"order_id": order_id, "user_id": uid, "amount": amount, "currency": CURRENCY});
+        let (bytes, signature) = signed_payment(&paid);
+        let headers = [("x-signature", signature)];
         let (status, reply) = self.send("POST", "/api/payments/callback", Some((&bytes, &headers))).await;
         assert_eq!(status, 200, "payment {order_id}: {reply}");
         self.world.log.lock().expect("log").payments.insert(order_id.to_owned(), (uid, amount));

@@ -1,7 +1,7 @@
 //! Every text value the services write to MySQL fits its column (protocol/src/fields.rs holds the
 //! limits): the migrated schema read from information_schema against each limit, the validators
 //! refusing one byte past each limit, and the longest values end to end — a gm grant, ban and
-//! payment by a long staff name, a Lua credit with the longest reason and id — reaching MySQL with
+//! payment and order by a long staff name, a Lua credit with the longest reason and id — reaching MySQL with
 //! nothing dead-lettered and `matchday verify` clean.
 
 use std::collections::HashMap;
@@ -10,13 +10,12 @@ use std::time::Duration;
 
 use common::Shutdown;
 use common::config::{Role, StaffToken};
-use hmac::{Hmac, Mac};
+use common::store::order_create;
 use protocol::fields::*;
 use serde_json::json;
-use sha2::Sha256;
 use sqlx::Row;
-use test_support::http::Gm;
-use test_support::{ADMIN, OPERATOR, PAYMENT_SECRET, Stack, TestDb, TestEnv, spawn_dbsvr, spawn_gm};
+use test_support::http::{CURRENCY, Gm};
+use test_support::{ADMIN, OPERATOR, Stack, TestDb, TestEnv, spawn_dbsvr, spawn_gm};
 
 /// The longest argon2id PHC string: `$argon2id$v=19$m=<u32>,t=<u32>,p=<u8>$<22 salt>$<43 hash>`.
 const PHC_MAX: usize = "$argon2id$v=19$m=".len() + 10 + ",t=".len() + 10 + ",p=".len() + 3 + 1 + 22 + 1 + 43;
@@ -77,7 +76,10 @@ fn producers() -> Vec<(&'static str, &'static str, usize, &'static str)> {
         ("gm_audit", "target", "match::market:".len() + 2 * U64_DIGITS, "match:{id}:market:{id}"),
         ("user_bans", "reason", STAFF_REASON_MAX, "gm ban reason"),
         ("orders", "order_id", U64_DIGITS + 1 + 32, "{uid}-{simple UUID} (common::orders::new_id)"),
-        ("orders", "channel", ORDER_CHANNEL_MAX, "orders.channels names (config)"),
+        ("orders", "order_id", ORDER_ID_MAX, "what the payment callback accepts"),
+        ("orders", "currency", 3, "orders.currency: an ISO 4217 code (config)"),
+        ("orders", "channel", ORDER_CHANNEL_MAX, "orders.channels names (config), a staff order's channel"),
+        ("orders", "created_by", STAFF_NAME_MAX, "gm.tokens[].name (config)"),
         ("orders", "state", "created".len(), "created, paid"),
         ("profiles", "nickname", NICKNAME_MAX, "205 set_profile (characters; the column counts characters too)"),
         ("profiles", "avatar_url", AVATAR_URL_MAX, "205 set_profile"),
@@ -131,12 +133,6 @@ impl Drop for Folder {
     }
 }
 
-fn sign(body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(PAYMENT_SECRET.as_bytes()).unwrap();
-    mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_longest_values_reach_mysql_and_verify_is_clean() {
     let (env, db) = (TestEnv::new().await, TestDb::new().await);
@@ -182,10 +178,26 @@ async fn the_longest_values_reach_mysql_and_verify_is_clean() {
     let body = json!({"amount": 5, "reason": grant_reason, "request_id": request_id});
     let r = gm.post(&format!("/api/users/{uid}/grant"), token, &body).await;
     assert_eq!(r.status, 200, "{r:?}");
+    // The longest order id the callback takes (the server's own ids are shorter), on an order as the
+    // scripts record one, paid; and an order the long-named staff member made, on the longest channel.
     let order_id = "o".repeat(ORDER_ID_MAX);
-    let payment = serde_json::to_vec(&json!({"order_id": order_id, "user_id": uid, "amount": 3})).unwrap();
-    let r = gm.raw("/api/payments/callback", payment.clone(), &[("x-signature", sign(&payment))]).await;
+    let order = order_create::Args {
+        uid,
+        order_id: &order_id,
+        amount: 3,
+        channel: &"c".repeat(ORDER_CHANNEL_MAX),
+        now_ms: common::time::now_ms(),
+        keep_s: 60,
+        list_max: 5,
+        currency: CURRENCY,
+        staff: None,
+    };
+    assert_eq!(order_create::call(&env.redis, &order).await.unwrap(), order_create::Outcome::Created);
+    let r = gm.pay(&order_id, uid, 3).await;
     assert_eq!(r.status, 200, "{r:?}");
+    let staff_order = json!({"user_id": uid, "amount": 4, "channel": "c".repeat(ORDER_CHANNEL_MAX), "reason": "r"});
+    let r = gm.post("/api/orders", token, &staff_order).await;
+    assert_eq!(r.status, 201, "{r:?}");
     let r = gm.post(&format!("/api/users/{uid}/ban"), token, &json!({"reason": "b".repeat(STAFF_REASON_MAX)})).await;
     assert_eq!(r.status, 200, "{r:?}");
 
@@ -291,9 +303,7 @@ async fn validators_refuse_one_byte_past_each_limit() {
     if r.status != 400 {
         too_long.push(format!("ban reason: {r:?}"));
     }
-    let payment =
-        serde_json::to_vec(&json!({"order_id": "o".repeat(ORDER_ID_MAX + 1), "user_id": uid, "amount": 3})).unwrap();
-    let r = gm.raw("/api/payments/callback", payment.clone(), &[("x-signature", sign(&payment))]).await;
+    let r = gm.pay(&"o".repeat(ORDER_ID_MAX + 1), uid, 3).await;
     if r.status != 400 {
         too_long.push(format!("order_id: {r:?}"));
     }

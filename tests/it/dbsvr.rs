@@ -264,13 +264,26 @@ async fn an_order_id_paid_to_two_users_is_held_for_staff_with_the_reason() {
         seed::fund(&env.redis, uid, 100).await.unwrap();
     }
     for uid in [a, b] {
+        // Each user holds an order of that id (ids the server makes never meet; the store takes any).
+        let order = common::store::order_create::Args {
+            uid,
+            order_id: "order-7",
+            amount: 50,
+            channel: "card",
+            now_ms: 1_000,
+            keep_s: 60,
+            list_max: 5,
+            currency: "USD",
+            staff: None,
+        };
+        common::store::order_create::call(&env.redis, &order).await.unwrap();
         let args = wallet_change::Args {
             uid,
             delta: 50,
             reason: "payment",
             reference: "order-7",
             now_ms: 1_000,
-            once: Some(wallet_change::Once::Payment { order_id: "order-7" }),
+            once: Some(wallet_change::Once::Payment { order_id: "order-7", currency: "USD" }),
             audit: &[],
         };
         let outcome = wallet_change::call(&env.redis, &args).await.unwrap();

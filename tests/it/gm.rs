@@ -8,12 +8,10 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use common::Shutdown;
 use fred::prelude::*;
-use hmac::{Hmac, Mac};
 use protocol::matches::{MatchState, TRANSITIONS, allowed_from};
 use serde_json::{Value, json};
-use sha2::Sha256;
-use test_support::http::{Gm, Res};
-use test_support::{ADMIN, OPERATOR, PAYMENT_SECRET, TestEnv, VIEWER, spawn_gm};
+use test_support::http::{CURRENCY, Gm, Res, sign, signed_payment};
+use test_support::{ADMIN, OPERATOR, TestEnv, VIEWER, spawn_gm};
 
 async fn start() -> (TestEnv, Gm, Shutdown) {
     let env = TestEnv::new().await;
@@ -485,21 +483,13 @@ async fn snapshot_wallet(env: &TestEnv, uid: u64) -> (BTreeMap<String, String>, 
     (w, env.llen(&env.keys().ledger(uid)).await, env.lanes_len(&env.keys().outboxes()).await)
 }
 
-pub(crate) fn sig_for_body(body: &[u8]) -> String {
-    sign(body, PAYMENT_SECRET)
-}
-
-fn sign(body: &[u8], secret: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
-}
-
 #[tokio::test]
 async fn payment_callbacks_are_signed_and_credit_once() {
     let (env, gm, shutdown) = start().await;
     user(&env, 3, 100).await;
-    let body = serde_json::to_vec(&json!({"order_id": "ord-1", "user_id": 3, "amount": 250})).unwrap();
+    let order = gm.order(3, 250).await;
+    let paid = json!({"order_id": order, "user_id": 3, "amount": 250, "currency": CURRENCY});
+    let (body, sig) = signed_payment(&paid);
     let before = snapshot_wallet(&env, 3).await;
     for bad in [sign(&body, "wrong-secret"), "zz".into(), String::new()] {
         let r = gm.raw("/api/payments/callback", body.clone(), &[("x-signature", bad)]).await;
@@ -510,8 +500,7 @@ async fn payment_callbacks_are_signed_and_credit_once() {
     assert_eq!(snapshot_wallet(&env, 3).await, before, "bad signatures credit nothing");
 
     // The provider repeats the callback, even concurrently: one credit, the same answer each time.
-    let sig = sign(&body, PAYMENT_SECRET);
-    let headers = [("x-signature", sig)];
+    let headers = [("x-signature", sig.clone())];
     let calls = (0..10).map(|_| gm.raw("/api/payments/callback", body.clone(), &headers));
     let answers = futures_util::future::join_all(calls).await;
     for a in &answers {
@@ -522,31 +511,88 @@ async fn payment_callbacks_are_signed_and_credit_once() {
     let balance: i64 = env.redis.pool.hget(env.keys().wallet(3), "balance").await.unwrap();
     assert_eq!(balance, 350);
     assert_eq!(ledger_sum(&env, 3).await, 250, "one ledger record");
+    let state: Option<String> = env.redis.pool.hget(env.keys().order(3, &order), "state").await.unwrap();
+    assert_eq!(state.as_deref(), Some("paid"));
     // The same order id for another amount is a conflict.
-    let other = serde_json::to_vec(&json!({"order_id": "ord-1", "user_id": 3, "amount": 999})).unwrap();
-    let r = gm.raw("/api/payments/callback", other.clone(), &[("x-signature", sign(&other, PAYMENT_SECRET))]).await;
-    assert_eq!(r.status, 409);
+    let r = gm.pay(&order, 3, 999).await;
+    assert_eq!(r.status, 409, "{r:?}");
     // So is the same order id for another user (whose wallet is in another shard): nothing credited.
     user(&env, 4, 100).await;
     let before = snapshot_wallet(&env, 4).await;
-    let theirs = serde_json::to_vec(&json!({"order_id": "ord-1", "user_id": 4, "amount": 250})).unwrap();
-    let r = gm.raw("/api/payments/callback", theirs.clone(), &[("x-signature", sign(&theirs, PAYMENT_SECRET))]).await;
+    let r = gm.pay(&order, 4, 250).await;
     assert_eq!((r.status, r.error_code()), (409, "conflict"), "{r:?}");
     assert_eq!(snapshot_wallet(&env, 4).await, before, "nothing credited to the other user");
-    let unknown = serde_json::to_vec(&json!({"order_id": "ord-2", "user_id": 404, "amount": 5})).unwrap();
-    let r = gm.raw("/api/payments/callback", unknown.clone(), &[("x-signature", sign(&unknown, PAYMENT_SECRET))]).await;
-    assert_eq!(r.status, 404);
-    // An order refused for an unknown user does not hold its id: the provider's corrected callback
-    // for the right user is credited.
-    let right = serde_json::to_vec(&json!({"order_id": "ord-2", "user_id": 4, "amount": 5})).unwrap();
-    let r = gm.raw("/api/payments/callback", right.clone(), &[("x-signature", sign(&right, PAYMENT_SECRET))]).await;
-    assert_eq!(r.status, 200, "{r:?}");
     // Without a configured secret, callbacks are refused as a configuration matter, not a retry.
     let mut unconfigured = env.node(1);
     unconfigured.gm.payment_secret = "".into();
     let gm2 = Gm::new(spawn_gm(unconfigured, &shutdown).await);
-    let r = gm2.raw("/api/payments/callback", body.clone(), &[("x-signature", sig_for_body(&body))]).await;
+    let r = gm2.raw("/api/payments/callback", body.clone(), &[("x-signature", sig)]).await;
     assert_eq!((r.status, r.error_code()), (503, "not_configured"), "{r:?}");
+    shutdown.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+/// The callback credits only an order the server created, for its user, amount and currency:
+/// anything else is refused, credits nothing, and does not spend the order.
+#[tokio::test]
+async fn a_callback_credits_only_an_order_the_server_made_for_its_user_amount_and_currency() {
+    let (env, gm, shutdown) = start().await;
+    user(&env, 3, 100).await;
+    user(&env, 4, 100).await;
+    let order = gm.order(3, 250).await;
+    let (before_3, before_4) = (snapshot_wallet(&env, 3).await, snapshot_wallet(&env, 4).await);
+    // An order id the server never made (what a provider or checkout bug would send).
+    let r = gm.pay("made-up-order", 3, 250).await;
+    assert_eq!((r.status, r.error_code()), (404, "not_found"), "{r:?}");
+    let wrong = [
+        json!({"order_id": order, "user_id": 3, "amount": 251, "currency": CURRENCY}),
+        json!({"order_id": order, "user_id": 3, "amount": 25_000, "currency": CURRENCY}),
+        json!({"order_id": order, "user_id": 3, "amount": 250, "currency": "EUR"}),
+    ];
+    for body in &wrong {
+        let (bytes, sig) = signed_payment(body);
+        let r = gm.raw("/api/payments/callback", bytes, &[("x-signature", sig)]).await;
+        assert_eq!((r.status, r.error_code()), (409, "order_mismatch"), "{body}: {r:?}");
+    }
+    // Another user than the order's: that user has no such order.
+    let r = gm.pay(&order, 4, 250).await;
+    assert!(matches!((r.status, r.error_code()), (404, "not_found") | (409, "order_mismatch")), "{r:?}");
+    let r = gm.pay(&order, 404, 250).await;
+    assert_eq!(r.status, 404, "no such user: {r:?}");
+    assert_eq!(snapshot_wallet(&env, 3).await, before_3, "nothing credited to the order's user");
+    assert_eq!(snapshot_wallet(&env, 4).await, before_4, "nothing credited to the other user");
+    let state: Option<String> = env.redis.pool.hget(env.keys().order(3, &order), "state").await.unwrap();
+    assert_eq!(state.as_deref(), Some("created"), "the order is still unpaid");
+    // The refusals did not spend the order: the provider's right callback credits it.
+    let r = gm.pay(&order, 3, 250).await;
+    assert_eq!((r.status, r.body["balance"].as_i64()), (200, Some(350)), "{r:?}");
+    // Only admins make orders, for users that exist; the order names what the callback must send.
+    let r =
+        gm.post("/api/orders", OPERATOR, &json!({"user_id": 3, "amount": 5, "channel": "bank", "reason": "x"})).await;
+    assert_eq!(r.status, 403, "{r:?}");
+    let r =
+        gm.post("/api/orders", ADMIN, &json!({"user_id": 404, "amount": 5, "channel": "bank", "reason": "x"})).await;
+    assert_eq!(r.status, 404, "{r:?}");
+    for (field, body) in [
+        ("amount", json!({"user_id": 3, "amount": 0, "channel": "bank", "reason": "x"})),
+        ("channel", json!({"user_id": 3, "amount": 5, "channel": "a b", "reason": "x"})),
+        ("reason", json!({"user_id": 3, "amount": 5, "channel": "bank", "reason": " "})),
+    ] {
+        let r = gm.post("/api/orders", ADMIN, &body).await;
+        assert_eq!((r.status, r.error_code()), (400, "invalid"), "{field}: {r:?}");
+        assert!(r.message().starts_with(field), "{field}: {r:?}");
+    }
+    let r =
+        gm.post("/api/orders", ADMIN, &json!({"user_id": 4, "amount": 70, "channel": "bank", "reason": "wire"})).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(
+        (
+            r.body["user_id"].as_u64(),
+            r.body["amount"].as_i64(),
+            r.body["currency"].as_str(),
+            r.body["created_by"].as_str()
+        ),
+        (Some(4), Some(70), Some(CURRENCY), Some("ada"))
+    );
     shutdown.shutdown(std::time::Duration::from_secs(5)).await;
 }
 

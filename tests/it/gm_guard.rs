@@ -9,9 +9,7 @@ use std::process::Stdio;
 use crate::BIN;
 use common::{Config, Shutdown};
 use fred::prelude::*;
-use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
 use test_support::http::Gm;
 use test_support::{ADMIN, DEADLINE, PAYMENT_SECRET, TestEnv, eventually};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -64,12 +62,6 @@ async fn held_post(addr: SocketAddr) -> TcpStream {
     );
     s.write_all(head.as_bytes()).await.unwrap();
     s
-}
-
-fn sign(body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(PAYMENT_SECRET.as_bytes()).unwrap();
-    mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
 }
 
 #[tokio::test]
@@ -160,8 +152,7 @@ async fn bodies_over_the_limit_get_413_in_the_error_shape_on_every_route() {
         let r = gm.post(path, ADMIN, &big).await;
         assert_eq!((r.status, r.error_code()), (413, "payload_too_large"), "{path}: {r:?}");
     }
-    let body = serde_json::to_vec(&json!({"order_id": "o".repeat(2000), "user_id": 1, "amount": 5})).unwrap();
-    let r = gm.raw("/api/payments/callback", body.clone(), &[("x-signature", sign(&body))]).await;
+    let r = gm.pay(&"o".repeat(2000), 1, 5).await;
     assert_eq!((r.status, r.error_code()), (413, "payload_too_large"), "{r:?}");
 
     // Chunked (no Content-Length): the limit holds on the bytes as they come.
@@ -196,11 +187,10 @@ async fn the_payment_callback_is_served_only_on_its_own_listener() {
     let _: () = env.redis.pool.hset(k.user(3), [("id", "3"), ("username", "u3"), ("created_at", "1")]).await.unwrap();
     let _: () = env.redis.pool.hset(k.wallet(3), [("balance", 100), ("ver", 0)]).await.unwrap();
 
-    let body = serde_json::to_vec(&json!({"order_id": "ord-9", "user_id": 3, "amount": 250})).unwrap();
-    let headers = [("x-signature", sign(&body))];
-    let r = staff.raw("/api/payments/callback", body.clone(), &headers).await;
+    let order = staff.order(3, 250).await;
+    let r = staff.pay(&order, 3, 250).await;
     assert_eq!((r.status, r.error_code()), (404, "not_found"), "the staff listener has no callback: {r:?}");
-    let r = provider.raw("/api/payments/callback", body.clone(), &headers).await;
+    let r = provider.pay(&order, 3, 250).await;
     assert_eq!((r.status, r.body["balance"].as_i64()), (200, Some(350)), "{r:?}");
 
     // The provider's listener serves nothing else but /healthz.

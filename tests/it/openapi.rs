@@ -65,6 +65,8 @@ const CONTRACT: &[(&str, &str)] = &[
     ("get", "/api/notices"),
     ("get", "/api/notices/{id}"),
     ("post", "/api/notices/{id}/withdraw"),
+    // Extensions: staff identity and money controls (issue 24).
+    ("post", "/api/orders"),
 ];
 
 fn python() -> PathBuf {

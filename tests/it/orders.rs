@@ -7,12 +7,6 @@ use serde_json::json;
 use test_support::app::App;
 use test_support::eventually;
 
-fn callback(order_id: &str, uid: u64, amount: i64) -> (Vec<u8>, Vec<(&'static str, String)>) {
-    let body = serde_json::to_vec(&json!({"order_id": order_id, "user_id": uid, "amount": amount})).unwrap();
-    let sig = crate::gm::sig_for_body(&body);
-    (body, vec![("x-signature", sig)])
-}
-
 #[tokio::test]
 async fn an_order_paid_by_two_identical_callbacks_credits_once_and_shows_paid_with_a_balance_push() {
     let app = App::spawn().await;
@@ -37,8 +31,8 @@ async fn an_order_paid_by_two_identical_callbacks_credits_once_and_shows_paid_wi
     let order = r.body.clone();
     let oid = order["order_id"].as_str().unwrap().to_owned();
     assert_eq!(
-        (order["state"].as_str(), order["amount"].as_i64(), order["channel"].as_str()),
-        (Some("created"), Some(500), Some("card"))
+        (order["state"].as_str(), order["amount"].as_i64(), order["channel"].as_str(), order["currency"].as_str()),
+        (Some("created"), Some(500), Some("card"), Some(test_support::http::CURRENCY))
     );
     assert_eq!(order["pay_url"], json!(format!("https://pay.test/checkout?order={oid}&amount=500&via=card")));
     let list = p.call(msg::LIST_ORDERS, json!({})).await;
@@ -50,16 +44,15 @@ async fn an_order_paid_by_two_identical_callbacks_credits_once_and_shows_paid_wi
     drop(other);
     let other_uid: u64 =
         app.gm().get("/api/users?name=order_other", test_support::ADMIN).await.body["user_id"].as_u64().unwrap();
-    for (to, amount) in [(uid, 400), (other_uid, 500)] {
-        let (body, headers) = callback(&oid, to, amount);
-        let r = gm.raw("/api/payments/callback", body, &headers).await;
-        assert_eq!(r.status, 409, "{to}/{amount}: {}", r.text);
-    }
+    let r = gm.pay(&oid, uid, 400).await;
+    assert_eq!((r.status, r.error_code()), (409, "order_mismatch"), "{}", r.text);
+    // (The other user holds no order of that id; where their shard is the player's, it is not theirs.)
+    let r = gm.pay(&oid, other_uid, 500).await;
+    assert!(matches!((r.status, r.error_code()), (404, "not_found") | (409, "order_mismatch")), "{}", r.text);
 
     // Two identical callbacks: one credit, the same answer twice.
-    let (body, headers) = callback(&oid, uid, 500);
-    let first = gm.raw("/api/payments/callback", body.clone(), &headers).await;
-    let second = gm.raw("/api/payments/callback", body, &headers).await;
+    let first = gm.pay(&oid, uid, 500).await;
+    let second = gm.pay(&oid, uid, 500).await;
     assert_eq!((first.status, second.status), (200, 200), "{} / {}", first.text, second.text);
     assert_eq!(first.body, second.body);
     assert_eq!(first.body["balance"].as_i64(), Some(before + 500));

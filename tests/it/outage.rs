@@ -503,7 +503,10 @@ fn body_of(world: &World, op: &str) -> Option<Value> {
         "create_announcement" => json!({ "text": "outage drill" }),
         "create_notice" => json!({ "text": "outage drill", "target": "user", "target_id": world.uid }),
         "drain_node" => json!({ "node": "n-outage" }),
-        "payment_callback" => json!({ "order_id": "outage-order", "user_id": world.uid, "amount": 100 }),
+        "payment_callback" => {
+            json!({ "order_id": "outage-order", "user_id": world.uid, "amount": 100, "currency": "USD" })
+        }
+        "create_order" => json!({ "user_id": world.uid, "amount": 100, "channel": "bank", "reason": "outage drill" }),
         _ => return None,
     })
 }

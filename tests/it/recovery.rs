@@ -12,15 +12,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::{Config, Shutdown};
 use fred::prelude::*;
-use hmac::{Hmac, Mac};
 use protocol::matches::Action;
 use protocol::msg;
 use serde_json::{Value, json};
-use sha2::Sha256;
 use test_support::http::Gm;
 use test_support::{
-    ADMIN, Client, OPERATOR, PAYMENT_SECRET, Stack, TestDb, TestEnv, VIEWER, eventually, spawn_dbsvr, spawn_gm,
-    spawn_resultcenter,
+    ADMIN, Client, OPERATOR, Stack, TestDb, TestEnv, VIEWER, eventually, spawn_dbsvr, spawn_gm, spawn_resultcenter,
 };
 use tokio::process::Command;
 
@@ -109,12 +106,6 @@ fn bet(mid: u64, option: &str, stake: i64, req_id: &str) -> Value {
     json!({ "match_id": mid, "option": option, "stake": stake, "odds_ver": 1, "req_id": req_id })
 }
 
-fn sign(body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(PAYMENT_SECRET.as_bytes()).unwrap();
-    mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
-}
-
 /// What the burst left behind.
 struct Burst {
     uids: HashMap<&'static str, u64>,
@@ -151,11 +142,8 @@ async fn burst(env: &TestEnv, s: &Services) -> Burst {
         grant(uids["Bob"], json!({"amount": 250, "reason": "promo", "request_id": "promo-bob-1"})).await;
     }
     grant(uids["carol"], json!({"amount": -100, "reason": "correction"})).await;
-    let order = serde_json::to_vec(&json!({"order_id": "ord-dave-1", "user_id": uids["dave"], "amount": 300})).unwrap();
-    let r = s.gm.raw("/api/payments/callback", order, &[]).await;
-    assert_eq!(r.status, 401, "unsigned");
-    let order = serde_json::to_vec(&json!({"order_id": "ord-dave-1", "user_id": uids["dave"], "amount": 300})).unwrap();
-    let r = s.gm.raw("/api/payments/callback", order.clone(), &[("x-signature", sign(&order))]).await;
+    let order = s.gm.order(uids["dave"], 300).await;
+    let r = s.gm.pay(&order, uids["dave"], 300).await;
     assert_eq!(r.status, 200, "{r:?}");
 
     let won = s.new_match("lol", &["approve", "open"]).await;
@@ -492,7 +480,8 @@ async fn restore_into_a_fresh_prefix_verifies_clean_and_clients_log_in_and_bet()
     assert_eq!((report.payments, report.grants, report.idempotency, report.settle_jobs), (1, 1, 14, 1));
     assert_eq!(report.warnings, Vec::<String>::new());
     assert!(report.leaderboard_parts >= 3, "the settled matches' boards: {report:?}");
-    assert_eq!((report.orders, report.profiles), (1, 1));
+    // Orders: the burst's paid staff order and alice's unpaid one.
+    assert_eq!((report.orders, report.profiles), (2, 1));
     let text = report.to_string();
     assert!(text.contains("bets            14 (2 open, 14 idempotency records)"), "{text}");
     // The state is what the scripts had built, key for key.

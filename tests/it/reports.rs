@@ -181,13 +181,9 @@ async fn reports_equal_a_recomputation_from_the_bets_ledger_and_users_tables_and
     app.wait_state(a, 9).await;
     app.wait_state(b, 8).await;
     // A deposit through the payment provider; a grant, and coins taken back.
-    let order =
-        serde_json::to_vec(&json!({"order_id": "rp-order-1", "user_id": uid(&app, "rp_two").await, "amount": 500}))
-            .unwrap();
-    let paid = app
-        .gm()
-        .raw("/api/payments/callback", order.clone(), &[("x-signature", crate::gm::sig_for_body(&order))])
-        .await;
+    let two = uid(&app, "rp_two").await;
+    let order = app.gm().order(two, 500).await;
+    let paid = app.gm().pay(&order, two, 500).await;
     assert_eq!(paid.status, 200, "{}", paid.text);
     let admin = app.staff(Role::Admin);
     for (amount, req) in [(70, "rp-grant-1"), (-20, "rp-grant-2")] {

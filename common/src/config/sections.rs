@@ -201,6 +201,9 @@ pub struct OrdersConfig {
     /// The payment channels players may choose: name -> the address the app opens to pay, with
     /// `{order_id}`, `{amount}` and `{channel}` replaced. None: players cannot create orders.
     pub channels: std::collections::BTreeMap<String, String>,
+    /// The currency orders are paid in (ISO 4217, three capital letters), recorded in each order;
+    /// the payment callback must name the same.
+    pub currency: String,
     /// The smallest and largest order, in coins.
     pub min_amount: i64,
     pub max_amount: i64,

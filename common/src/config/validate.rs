@@ -170,6 +170,10 @@ impl Config {
                 "orders.channels: every name must be 1 to 32 characters of a-z, A-Z, 0-9, '_', '-'",
             ),
             (
+                self.orders.currency.len() == 3 && self.orders.currency.chars().all(|c| c.is_ascii_uppercase()),
+                "orders.currency must be an ISO 4217 code: three capital letters, e.g. USD",
+            ),
+            (
                 self.orders.min_amount >= 1
                     && self.orders.min_amount <= self.orders.max_amount
                     && self.orders.max_amount <= 1_000_000_000_000,

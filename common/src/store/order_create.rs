@@ -3,6 +3,8 @@
 //! The contract (KEYS, ARGV, replies, errors) is the header of redis-scripts/order_create.lua.
 
 use crate::shards::Home;
+use bytes::Bytes;
+use fred::types::Value;
 
 use super::{Reply, ScriptName, StoreError};
 use crate::Redis;
@@ -20,6 +22,17 @@ pub struct Args<'a> {
     pub keep_s: u64,
     /// How many orders the user's list keeps.
     pub list_max: u64,
+    /// The currency it is paid in (ISO 4217); the callback must name the same.
+    pub currency: &'a str,
+    /// Who made it: None for the player, else the staff member (with the audit record).
+    pub staff: Option<Staff<'a>>,
+}
+
+/// The staff member who made an order, and the audit record sent with it.
+#[derive(Clone, Copy, Debug)]
+pub struct Staff<'a> {
+    pub name: &'a str,
+    pub audit: &'a [u8],
 }
 
 /// What order_create.lua answered.
@@ -38,14 +51,18 @@ pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError>
     let k = &redis.keys;
     let keys =
         vec![k.user(args.uid), k.order(args.uid, args.order_id), k.orders(args.uid), k.outbox(Home::of_uid(args.uid))];
-    let argv = vec![
-        args.uid.to_string(),
-        args.order_id.to_owned(),
-        args.amount.to_string(),
-        args.channel.to_owned(),
-        args.now_ms.to_string(),
-        args.keep_s.to_string(),
-        args.list_max.to_string(),
+    let (by, audit) = args.staff.map_or(("", &[][..]), |s| (s.name, s.audit));
+    let argv: Vec<Value> = vec![
+        args.uid.to_string().into(),
+        args.order_id.into(),
+        args.amount.to_string().into(),
+        args.channel.into(),
+        args.now_ms.to_string().into(),
+        args.keep_s.to_string().into(),
+        args.list_max.to_string().into(),
+        args.currency.into(),
+        by.into(),
+        Bytes::copy_from_slice(audit).into(),
     ];
     let reply = redis.scripts.eval(&redis.pool, ScriptName::OrderCreate, keys, argv).await?;
     parse(&reply)

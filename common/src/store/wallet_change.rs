@@ -14,8 +14,9 @@ use crate::Redis;
 /// writes nothing), also sent to the outbox for MySQL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Once<'a> {
-    /// A payment order: `payment:{order_id}`, table "payment".
-    Payment { order_id: &'a str },
+    /// A payment for an order the server created (order_create.lua): `payment:{order_id}`, table
+    /// "payment"; the order must be the user's, of `delta` coins, paid in `currency`.
+    Payment { order_id: &'a str, currency: &'a str },
     /// A staff grant's request id (or a Lua module's credit id): `grant:{request_id}`, table "grant".
     Grant { request_id: &'a str },
 }
@@ -51,6 +52,11 @@ pub enum Outcome {
     NoUser,
     /// The idempotency record exists for another user or amount: nothing written.
     OnceConflict,
+    /// A payment for an order the server did not create (or no longer holds): nothing written.
+    NoOrder,
+    /// A payment whose user, amount or currency (`field`: "uid", "amount", "currency") is not its
+    /// order's: nothing written.
+    OrderMismatch { field: String },
     /// The credit would take balance + exposure past `MAX_BALANCE`: nothing written; `room` is the
     /// largest credit that fits now.
     BalanceLimit { balance: i64, room: i64 },
@@ -58,12 +64,14 @@ pub enum Outcome {
 
 pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError> {
     let k = &redis.keys;
-    let (once_key, once_kind, once_id, order_key) = match args.once {
-        Some(Once::Payment { order_id }) => {
-            (k.payment(args.uid, order_id), "payment", order_id, k.order(args.uid, order_id))
+    let (once_key, once_kind, once_id, order_key, currency) = match args.once {
+        Some(Once::Payment { order_id, currency }) => {
+            (k.payment(args.uid, order_id), "payment", order_id, k.order(args.uid, order_id), currency)
         }
-        Some(Once::Grant { request_id }) => (k.grant(args.uid, request_id), "grant", request_id, k.wallet(args.uid)),
-        None => (k.wallet(args.uid), "", "", k.wallet(args.uid)),
+        Some(Once::Grant { request_id }) => {
+            (k.grant(args.uid, request_id), "grant", request_id, k.wallet(args.uid), "")
+        }
+        None => (k.wallet(args.uid), "", "", k.wallet(args.uid), ""),
     };
     let keys = vec![
         k.user(args.uid),
@@ -83,6 +91,7 @@ pub async fn call(redis: &Redis, args: &Args<'_>) -> Result<Outcome, StoreError>
         once_kind.into(),
         Bytes::copy_from_slice(args.audit).into(),
         once_id.into(),
+        currency.into(),
     ];
     let reply = redis.scripts.eval(&redis.pool, ScriptName::WalletChange, keys, argv).await?;
     parse(&reply)
@@ -94,6 +103,8 @@ fn parse(r: &Reply) -> Result<Outcome, StoreError> {
         (2, 1003) => Outcome::InsufficientBalance { balance: r.int(1)? },
         (1, 1007) => Outcome::NoUser,
         (1, 409) => Outcome::OnceConflict,
+        (1, 404) => Outcome::NoOrder,
+        (2, 412) => Outcome::OrderMismatch { field: r.string(1)? },
         (3, 422) => Outcome::BalanceLimit { balance: r.int(1)?, room: r.int(2)? },
         _ => return Err(r.unexpected()),
     })

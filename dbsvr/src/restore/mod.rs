@@ -14,7 +14,7 @@
 //! | `matches` | `match:{mid}` (every field the scripts keep; `settled`/`paid` from the settled bets), `matches:pending` or `matches:{list,doing,finished}:{all,type}` (score start_at), `match:ext:{external_id}` |
 //! | `bets` | `user:{uid}:bets` (bid → the bet's record); `match:{mid}:pool`; `match:{mid}:open` (bid → terms of open bets); `match:{mid}:bettors`; the wallets' `r:{req_id}` fields (→ "bid:balance_after:odds") |
 //! | `bets` won and lost | `lb:{net,picks}:{day,week,all}` per shard (`common::leaderboard`), day and week parts with what is left of their TTL |
-//! | `orders` of the last `orders.keep_s` | `order:{id}` {uid, amount, channel, state, created_at, ver, paid_at, balance}; `orders:{uid}` (the newest `orders.list_max`) |
+//! | `orders` of the last `orders.keep_s` | `order:{id}` {uid, amount, currency, channel, by, state, created_at, ver, paid_at, balance}; `orders:{uid}` (the newest `orders.list_max`) |
 //! | `users`, `bets` by day | `stats:{reg,bets,volume}:{day}` |
 //! | — | `seq:user`, `seq:match`, `seq:bet` = the highest ids |
 //!

@@ -9,7 +9,7 @@ use sqlx::MySqlPool;
 use super::writer::Writer;
 use super::{Options, ROWS, RestoreReport};
 
-type OrderRow = (String, u64, i64, String, String, u64, Option<u64>, Option<i64>, u64);
+type OrderRow = (String, u64, i64, String, String, String, String, u64, Option<u64>, Option<i64>, u64);
 
 pub(super) async fn orders(
     pool: &MySqlPool,
@@ -23,7 +23,8 @@ pub(super) async fn orders(
     let mut after = String::new();
     loop {
         let page: Vec<OrderRow> = sqlx::query_as(
-            "SELECT order_id, uid, amount, channel, state, created_at, paid_at, balance, ver FROM orders \
+            "SELECT order_id, uid, amount, currency, channel, created_by, state, created_at, paid_at, balance, ver \
+             FROM orders \
              WHERE order_id > ? AND created_at > ? ORDER BY order_id LIMIT ?",
         )
         .bind(&after)
@@ -31,15 +32,20 @@ pub(super) async fn orders(
         .bind(ROWS)
         .fetch_all(pool)
         .await?;
-        for (id, uid, amount, channel, state, created_at, paid_at, balance, ver) in &page {
+        for (id, uid, amount, currency, channel, by, state, created_at, paid_at, balance, ver) in &page {
             let mut fields = vec![
                 ("uid", uid.to_string()),
                 ("amount", amount.to_string()),
                 ("channel", channel.clone()),
+                ("by", by.clone()),
                 ("state", state.clone()),
                 ("created_at", created_at.to_string()),
                 ("ver", ver.to_string()),
             ];
+            // An order made before orders had a currency has none (wallet_change.lua reads it so).
+            if !currency.is_empty() {
+                fields.push(("currency", currency.clone()));
+            }
             if let (Some(paid_at), Some(balance)) = (paid_at, balance) {
                 fields.extend([("paid_at", paid_at.to_string()), ("balance", balance.to_string())]);
             }

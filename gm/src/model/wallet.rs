@@ -22,10 +22,14 @@ pub struct BalanceResult {
 /// The payment provider's callback body (signed: `X-Signature` = hex HMAC-SHA256 of the raw body).
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct PaymentCallback {
+    /// An order the server created (msg 212, or `POST /api/orders`).
     pub order_id: String,
+    /// The order's user.
     pub user_id: u64,
-    /// Coins to credit, > 0.
+    /// Coins to credit, > 0: the order's amount.
     pub amount: i64,
+    /// The currency paid (ISO 4217): the order's.
+    pub currency: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -35,4 +39,33 @@ pub struct PaymentResult {
     pub amount: i64,
     /// The balance right after this order was credited (the same on every repeat of the callback).
     pub balance: i64,
+}
+
+/// An order staff create for a payment made outside the app (a bank transfer, a shop): the payment
+/// provider's callback then credits it, once, as an order the player made.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct StaffOrder {
+    pub user_id: u64,
+    /// Coins the payment buys, > 0.
+    pub amount: i64,
+    /// How it is paid: 1 to 32 characters of a-z, A-Z, 0-9, '_', '-' (any name, not only the app's
+    /// channels).
+    pub channel: String,
+    /// Why (kept in the audit log).
+    pub reason: String,
+}
+
+/// An order as made: the callback must name its id, user, amount and currency.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrderCreated {
+    pub order_id: String,
+    pub user_id: u64,
+    pub amount: i64,
+    /// ISO 4217 (`orders.currency` when it was made).
+    pub currency: String,
+    pub channel: String,
+    /// The staff member who made it.
+    pub created_by: String,
+    /// Unix ms.
+    pub created_at: u64,
 }

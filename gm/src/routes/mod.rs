@@ -12,6 +12,7 @@ pub mod markets;
 pub mod matches;
 pub mod notices;
 pub mod ops;
+pub mod orders;
 pub mod payments;
 pub mod reload;
 pub mod reports;
@@ -75,6 +76,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(users::detail))
         .routes(routes!(staff::whoami))
         .routes(routes!(users::grant))
+        .routes(routes!(orders::create))
         .routes(routes!(bans::ban))
         .routes(routes!(accounts::reset_password))
         .routes(routes!(accounts::history))

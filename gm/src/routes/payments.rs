@@ -12,14 +12,19 @@ use crate::AppState;
 use crate::audit;
 use crate::error::{ApiError, ErrorBody};
 use crate::model::*;
-use crate::routes::users::{Once, change, provider};
+use crate::routes::users::{change, provider};
+use common::store::wallet_change;
 
 /// Credit a user for a paid order. `X-Signature` is the hex HMAC-SHA256 of the raw body with
-/// `gm.payment_secret`. Repeats of the same order answer the same result and credit nothing.
+/// `gm.payment_secret`. Only an order the server created (by the player's app, msg 212, or by staff,
+/// `POST /api/orders`) is credited, and only for its user, amount and currency: an unknown order is
+/// 404, another user, amount or currency 409 `order_mismatch`; nothing is credited and the refusal is
+/// logged. Repeats of the same order answer the same result and credit nothing.
 #[utoipa::path(post, path = "/api/payments/callback", operation_id = "payment_callback", tag = "payments", request_body = PaymentCallback,
     params(("X-Signature" = String, Header, description = "hex HMAC-SHA256 of the raw body")),
     responses((status = 200, body = PaymentResult), (status = 400, body = ErrorBody), (status = 401, description = "bad or missing signature (bad_signature)", body = ErrorBody),
-              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, description = "body larger than gm.max_body_bytes", body = ErrorBody),
+              (status = 404, description = "no such user, or no order of that id the server created for the user", body = ErrorBody),
+              (status = 409, description = "the order is another user's, amount or currency (`order_mismatch`), or the order id was paid to another user (`conflict`)", body = ErrorBody), (status = 413, description = "body larger than gm.max_body_bytes", body = ErrorBody),
               (status = 503, description = "payments are not configured, gm is busy, or the request timed out", body = ErrorBody)))]
 pub async fn callback(
     State(st): State<AppState>,
@@ -51,10 +56,18 @@ pub async fn callback(
     if cb.amount <= 0 || cb.amount > crate::model::MAX_COINS {
         return Err(ApiError::invalid("amount", "a positive number of coins, at most 10^12"));
     }
+    if cb.currency.len() != 3 || !cb.currency.chars().all(|c| c.is_ascii_uppercase()) {
+        return Err(ApiError::invalid("currency", "an ISO 4217 code: three capital letters, e.g. USD"));
+    }
     let who = provider();
     let audit = audit::record(&who, "payment.credit", &format!("user:{}", cb.user_id), &cb);
-    let once = Some(Once { kind: "payment", id: &cb.order_id });
-    let (balance, repeated) = change(&st, cb.user_id, cb.amount, "payment", &cb.order_id, once, audit).await?;
+    let once = Some(wallet_change::Once::Payment { order_id: &cb.order_id, currency: &cb.currency });
+    let changed = change(&st, cb.user_id, cb.amount, "payment", &cb.order_id, once, audit).await;
+    if let Err(e @ (ApiError::NotFound(_) | ApiError::Conflict { .. })) = &changed {
+        tracing::warn!(order = %cb.order_id, user.id = cb.user_id, amount = cb.amount, currency = %cb.currency,
+            "payment callback refused, nothing credited: {e}");
+    }
+    let (balance, repeated) = changed?;
     if repeated {
         tracing::info!(order = %cb.order_id, "payment callback repeated; answered the first result, credited nothing");
     } else {

@@ -95,7 +95,7 @@ pub async fn grant(
     check_reason(&body.reason)?;
     check_request_id(body.request_id.as_deref())?;
     let audit = audit::record(&staff, "user.grant", &format!("user:{uid}"), &body);
-    let once = body.request_id.as_deref().map(|id| Once { kind: "grant", id });
+    let once = body.request_id.as_deref().map(|id| wallet_change::Once::Grant { request_id: id });
     let reference = format!("{}: {}", staff.name, body.reason);
     // A retry of a grant made before (same request id) is answered as then, whatever the budget.
     let made = match body.request_id.as_deref() {
@@ -145,12 +145,6 @@ async fn budget(st: &AppState, staff: &Staff, amount: i64) -> Result<(), ApiErro
     }
 }
 
-/// What makes a wallet change happen once: the kind of record ("payment", "grant") and its id.
-pub struct Once<'a> {
-    pub kind: &'static str,
-    pub id: &'a str,
-}
-
 /// Runs wallet_change.lua; returns the balance after, and whether this was a repeat of a change
 /// made before under the same `once` record (nothing changed now).
 pub async fn change(
@@ -159,15 +153,18 @@ pub async fn change(
     delta: i64,
     reason: &str,
     reference: &str,
-    once: Option<Once<'_>>,
+    once: Option<wallet_change::Once<'_>>,
     audit: Vec<u8>,
 ) -> Result<(i64, bool), ApiError> {
     // The id's owner first: the user's own idempotency record is in the user's shard, so only this
     // global claim sees the same id sent for another user. A claim whose credit then fails is kept
-    // (a retry for the same user passes it), except when there is no such user.
+    // (a retry for the same user passes it), except when there is no such user or order.
     let mut claimed = None;
     if let Some(o) = &once {
-        let owner = st.redis.keys.once_owner(o.kind, o.id);
+        let owner = match *o {
+            wallet_change::Once::Payment { order_id, .. } => st.redis.keys.once_owner("payment", order_id),
+            wallet_change::Once::Grant { request_id } => st.redis.keys.once_owner("grant", request_id),
+        };
         let first: Option<u64> = st.redis.pool.set(&owner, uid, None, Some(SetOptions::NX), true).await?;
         match first {
             Some(first) if first != uid => {
@@ -177,10 +174,12 @@ pub async fn change(
             None => claimed = Some(owner),
         }
     }
-    let once = once.map(|o| match o.kind {
-        "payment" => wallet_change::Once::Payment { order_id: o.id },
-        _ => wallet_change::Once::Grant { request_id: o.id },
-    });
+    let release = async |claimed: Option<String>| -> Result<(), ApiError> {
+        if let Some(owner) = claimed {
+            let _: i64 = st.redis.pool.del(&owner).await?;
+        }
+        Ok(())
+    };
     let args =
         wallet_change::Args { uid, delta, reason, reference, now_ms: common::time::now_ms(), once, audit: &audit };
     match wallet_change::call(&st.redis, &args).await? {
@@ -190,10 +189,21 @@ pub async fn change(
             format!("user {uid} has {balance} coins; taking {} would go below zero", -delta),
         )),
         Outcome::NoUser => {
-            if let Some(owner) = claimed {
-                let _: i64 = st.redis.pool.del(&owner).await?;
-            }
+            release(claimed).await?;
             Err(ApiError::NotFound(format!("no user {uid}")))
+        }
+        Outcome::NoOrder => {
+            release(claimed).await?;
+            Err(ApiError::NotFound(format!(
+                "no order {reference:?} of user {uid}: only orders the server created (by the app, or staff) are credited"
+            )))
+        }
+        Outcome::OrderMismatch { field } => {
+            release(claimed).await?;
+            Err(ApiError::conflict(
+                "order_mismatch",
+                format!("the callback's {field} is not order {reference:?}'s: nothing credited"),
+            ))
         }
         Outcome::OnceConflict => {
             Err(ApiError::conflict("conflict", "this id was already used for another user or amount"))

@@ -44,6 +44,8 @@ pub async fn handle(ctx: &Ctx, req: &Request) -> Result<Reply, AppError> {
         now_ms: now,
         keep_s: cfg.keep_s,
         list_max: cfg.list_max,
+        currency: &cfg.currency,
+        staff: None,
     };
     match order_create::call(&ctx.redis, &args).await? {
         Outcome::Created => {}

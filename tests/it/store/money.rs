@@ -151,6 +151,8 @@ async fn order_create_records_once_and_a_payment_completes_only_the_same_users_a
         now_ms: 1000,
         keep_s: 60,
         list_max: 2,
+        currency: "USD",
+        staff: None,
     };
     assert_eq!(order_create::call(&env.redis, &order(5, "o-1")).await.unwrap(), Order::NoUser);
     let _: () = env.redis.pool.hset(k.user(5), ("id", 5)).await.unwrap();
@@ -168,20 +170,29 @@ async fn order_create_records_once_and_a_payment_completes_only_the_same_users_a
     assert_eq!(order_create::call(&env.redis, &order(5, "o-4")).await.unwrap(), Order::Banned);
     let _: () = env.redis.pool.hset(k.user(5), ("banned", 0)).await.unwrap();
 
-    // A payment of another amount for the order is refused and writes nothing; the right one
-    // credits and marks it paid, once.
-    let pay = |delta: i64| wallet_change::Args {
+    // A payment for no order, or of another amount or currency than its order's, is refused and
+    // writes nothing; the right one credits and marks it paid, once.
+    let paid = |order_id: &'static str, delta: i64, currency: &'static str| wallet_change::Args {
         uid: 5,
         delta,
         reason: "payment",
-        reference: "o-1",
+        reference: order_id,
         now_ms: 2000,
-        once: Some(wallet_change::Once::Payment { order_id: "o-1" }),
+        once: Some(wallet_change::Once::Payment { order_id, currency }),
         audit: &[],
     };
+    let pay = |delta: i64| paid("o-1", delta, "USD");
     let outbox = env.lanes_len(&k.outboxes()).await;
-    assert_eq!(wallet_change::call(&env.redis, &pay(299)).await.unwrap(), Change::OnceConflict);
+    let mismatch = |field: &str| Change::OrderMismatch { field: field.to_owned() };
+    assert_eq!(wallet_change::call(&env.redis, &paid("o-9", 300, "USD")).await.unwrap(), Change::NoOrder);
+    assert_eq!(wallet_change::call(&env.redis, &pay(299)).await.unwrap(), mismatch("amount"));
+    assert_eq!(wallet_change::call(&env.redis, &paid("o-1", 300, "EUR")).await.unwrap(), mismatch("currency"));
+    // An order record in the user's shard naming another user (the same shard holds both).
+    let _: () =
+        env.redis.pool.hset(k.order(5, "o-x"), [("uid", "6"), ("amount", "300"), ("currency", "USD")]).await.unwrap();
+    assert_eq!(wallet_change::call(&env.redis, &paid("o-x", 300, "USD")).await.unwrap(), mismatch("uid"));
     assert_eq!(env.lanes_len(&k.outboxes()).await, outbox, "nothing written");
+    assert_eq!(wallet_of_5(&env).await["balance"], "10", "nothing credited");
     assert_eq!(
         wallet_change::call(&env.redis, &pay(300)).await.unwrap(),
         Change::Changed { balance: 310, repeated: false }

@@ -283,6 +283,10 @@ export interface OrderView {
   balance?: number | null;
   channel: string;
   created_at: number;
+  /**
+   * The currency it is paid in (ISO 4217, e.g. `USD`); empty for orders made before orders had one.
+   */
+  currency?: string;
   order_id: string;
   paid_at?: number | null;
   /**
