@@ -68,7 +68,7 @@ if [ "$status" -eq 0 ] && [ "$cluster" = 1 ]; then
     # (--workspace: the features of the first run's build, so nothing is compiled again.)
     MATCHDAY_TEST_REDIS="$url" cargo test --workspace --test it -- \
         betting:: settle:: push:: gm:: dbsvr:: recovery:: ban:: lua:: store:: e2e:: \
-        accounts:: notices:: reservations:: web:: orders:: leaderboard:: \
+        accounts:: notices:: reservations:: web:: orders:: leaderboard:: staff:: \
         --skip e2e::while_redis_is_unreachable || status=$?
 fi
 elapsed=$((SECONDS - start))

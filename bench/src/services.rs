@@ -61,8 +61,9 @@ pub(crate) fn in_process_config(mut cfg: Config) -> anyhow::Result<(Config, Stri
     cfg.gm.listen = "127.0.0.1:0".parse()?;
     let token = format!("{:032x}", rand::random::<u128>());
     cfg.gm.tokens = vec![StaffToken { name: "bench".into(), token: token.clone().into(), role: Role::Admin }];
-    // The bench funds every client with one grant: no daily grant limit for its one-off token.
-    cfg.gm.grant_daily_limit = 0;
+    // The bench funds every client with one grant: no daily grant limit for its one-off token, and no
+    // second admin to approve it.
+    (cfg.gm.grant_daily_limit, cfg.gm.grant_approval_above) = (0, 0);
     cfg.validate()?;
     Ok((cfg, token))
 }

@@ -249,6 +249,37 @@ impl Keys {
         self.k(format_args!("{{g}}:grant_budget:{day}:{who}"))
     }
 
+    /// A large grant waiting for a second admin, or decided (grant_approval.lua): hash + TTL.
+    pub fn approval(&self, id: &str) -> String {
+        self.k(format_args!("{{g}}:approval:{id}"))
+    }
+
+    /// The grant approval requests, id -> asked at (ms): zset.
+    pub fn approvals(&self) -> String {
+        self.k(format_args!("{{g}}:approvals"))
+    }
+
+    /// A personal staff account (staff_set.lua): hash.
+    pub fn staff(&self, name: &str) -> String {
+        self.k(format_args!("{{g}}:staff:{name}"))
+    }
+
+    /// The staff accounts, name -> created at (ms): zset.
+    pub fn staff_names(&self) -> String {
+        self.k(format_args!("{{g}}:staff_names"))
+    }
+
+    /// A staff console session, by the SHA-256 (hex) of its token: hash { name, expires_at } whose
+    /// TTL is the idle timeout, renewed on use.
+    pub fn staff_session(&self, digest: &str) -> String {
+        self.k(format_args!("{{g}}:staff_session:{digest}"))
+    }
+
+    /// A staff member's TOTP code once used (each code is taken once): string + TTL.
+    pub fn staff_totp_used(&self, name: &str, code: &str) -> String {
+        self.k(format_args!("{{g}}:staff_totp_used:{name}:{code}"))
+    }
+
     /// The match id counter.
     pub fn match_seq(&self) -> String {
         self.k(format_args!("{{g}}:seq:match"))

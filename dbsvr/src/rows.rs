@@ -59,6 +59,18 @@ pub enum Row {
         reference: String,
         ts: u64,
     },
+    /// A personal staff account (staff_set.lua).
+    Staff {
+        name: String,
+        role: String,
+        pw: String,
+        totp_secret: String,
+        disabled: bool,
+        created_by: String,
+        created_at: u64,
+        updated_at: u64,
+        ver: u64,
+    },
     /// One event of an account's history (never updated).
     AccountEvent {
         id: String,
@@ -316,6 +328,17 @@ fn one(r: Record) -> Result<Row, String> {
             ver: r.ver,
         },
         "wallet" => Row::Wallet { uid: key_u64(&r.key)?, balance: f.i64("balance")?, ver: r.ver },
+        "staff" => Row::Staff {
+            name: key_str(&r.key)?,
+            role: f.str("role")?,
+            pw: f.str("pw")?,
+            totp_secret: f.str("totp_secret")?,
+            disabled: f.i64("disabled")? != 0,
+            created_by: f.str_or("created_by", "")?,
+            created_at: f.u64("created_at")?,
+            updated_at: f.u64("updated_at")?,
+            ver: r.ver,
+        },
         "profile" => Row::Profile {
             uid: key_u64(&r.key)?,
             nickname: f.str_or("nickname", "")?,

@@ -71,6 +71,7 @@ pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<Written, 
     let mut orders = Vec::new();
     let mut profiles = Vec::new();
     let mut events = Vec::new();
+    let mut staff = Vec::new();
     for r in rows {
         match r {
             Row::User { .. } => users.push(r),
@@ -84,6 +85,7 @@ pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<Written, 
             Row::Order { .. } => orders.push(r),
             Row::Profile { .. } => profiles.push(r),
             Row::AccountEvent { .. } => events.push(r),
+            Row::Staff { .. } => staff.push(r),
         }
     }
     users.sort_by_key(|r| if let Row::User { id, ver, .. } = r { (*id, *ver) } else { (0, 0) });
@@ -133,6 +135,30 @@ pub async fn write(conn: &mut MySqlConnection, rows: &[Row]) -> Result<Written, 
             }
         });
         q.push(newer_wins(&["banned", "reason", "changed_by", "changed_at"]));
+        q.build().execute(&mut *conn).await?;
+    }
+    staff.sort_by(|a, b| match (a, b) {
+        (Row::Staff { name: x, ver: v, .. }, Row::Staff { name: y, ver: w, .. }) => (x, v).cmp(&(y, w)),
+        _ => std::cmp::Ordering::Equal,
+    });
+    for chunk in staff.chunks(CHUNK) {
+        let mut q = QueryBuilder::<MySql>::new(
+            "INSERT INTO staff (name, role, pw, totp_secret, disabled, created_by, created_at, updated_at, ver) ",
+        );
+        q.push_values(chunk, |mut b, r| {
+            if let Row::Staff { name, role, pw, totp_secret, disabled, created_by, created_at, updated_at, ver } = r {
+                b.push_bind(name)
+                    .push_bind(role)
+                    .push_bind(pw)
+                    .push_bind(totp_secret)
+                    .push_bind(*disabled)
+                    .push_bind(created_by)
+                    .push_bind(*created_at)
+                    .push_bind(*updated_at)
+                    .push_bind(*ver);
+            }
+        });
+        q.push(newer_wins(&["role", "pw", "totp_secret", "disabled", "updated_at"]));
         q.build().execute(&mut *conn).await?;
     }
     for chunk in profiles.chunks(CHUNK) {

@@ -504,7 +504,11 @@ function userCard(u) {
       const amount = Number(field(grant, "amount"));
       if (amount < 0 && !confirm(`Take ${-amount} coins from ${u.username}?`)) return;
       const body = { amount, reason: field(grant, "reason"), request_id: requestId };
-      sending(grant, () => act(() => api("POST", `/api/users/${u.user_id}/grant`, body), (r) => `Done: the balance is now ${r.balance}.`));
+      // Above gm.grant_approval_above the grant is a request (202) another admin approves.
+      const told = (r) => r.state === "pending"
+        ? `Asked: another admin must approve this grant (request ${r.id}).`
+        : `Done: the balance is now ${r.balance}.`;
+      sending(grant, () => act(() => api("POST", `/api/users/${u.user_id}/grant`, body), told));
     } },
     h("h2", {}, "Grant coins"),
     h("label", {}, "Amount ", h("input", { name: "amount", type: "number", required: true, style: "width:9em" })),

@@ -1,5 +1,6 @@
-//! Staff authentication: `Authorization: Bearer <token>` against `[[gm.tokens]]`, compared in
-//! constant time; role checks through typed extractors ([`Viewer`], [`Operator`], [`Admin`]).
+//! Staff authentication: `Authorization: Bearer <token>` — a personal account's session token
+//! (`crate::staff`), or a shared token of `[[gm.tokens]]`, compared in constant time; role checks
+//! through typed extractors ([`Viewer`], [`Operator`], [`Admin`]).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -30,15 +31,27 @@ pub fn authenticate(tokens: &[StaffToken], presented: &str) -> Option<Staff> {
     found
 }
 
-fn staff_of(parts: &Parts, state: &AppState) -> Result<Staff, ApiError> {
+/// The bearer token of a request.
+pub fn bearer(parts: &Parts) -> Option<&str> {
     let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     // The scheme is case-insensitive (RFC 9110 §11.1).
-    let token = header
+    header
         .and_then(|h| h.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim())
-        .ok_or(ApiError::Unauthorized)?;
-    authenticate(&state.cfg.gm.tokens, token).ok_or(ApiError::Unauthorized)
+}
+
+async fn staff_of(parts: &Parts, state: &AppState) -> Result<Staff, ApiError> {
+    let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
+    if let Some(staff) = authenticate(&state.cfg.gm.tokens, token) {
+        return Ok(staff);
+    }
+    if token.starts_with(crate::staff::SESSION_PREFIX)
+        && let Some(staff) = crate::staff::session(state, token).await?
+    {
+        return Ok(staff);
+    }
+    Err(ApiError::Unauthorized)
 }
 
 macro_rules! role_extractor {
@@ -50,7 +63,7 @@ macro_rules! role_extractor {
             type Rejection = ApiError;
 
             async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-                let staff = staff_of(parts, state)?;
+                let staff = staff_of(parts, state).await?;
                 if staff.role < $role {
                     return Err(ApiError::Forbidden($role.name()));
                 }

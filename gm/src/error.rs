@@ -45,6 +45,12 @@ pub enum ApiError {
     /// The request was not answered within `gm.request_timeout_ms`; a change may have been made.
     #[error("the request took longer than {0} ms; it may have been done: retry with the same request id")]
     Timeout(u64),
+    /// A staff login whose name, password or TOTP code is wrong (which one is not told).
+    #[error("wrong name, password or code")]
+    BadLogin,
+    /// Too many failed staff logins: retry after this many seconds.
+    #[error("too many failed logins; retry in {0} s")]
+    TooManyAttempts(u64),
     #[error("internal error")]
     Internal,
 }
@@ -56,6 +62,11 @@ impl ApiError {
 
     pub fn conflict(code: &'static str, message: impl Into<String>) -> ApiError {
         ApiError::Conflict { code, message: message.into() }
+    }
+
+    /// The stable code of the error body.
+    pub fn code(&self) -> &'static str {
+        self.parts().1
     }
 
     fn parts(&self) -> (StatusCode, &'static str) {
@@ -73,6 +84,8 @@ impl ApiError {
             ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             ApiError::Timeout(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+            ApiError::BadLogin => (StatusCode::UNAUTHORIZED, "bad_login"),
+            ApiError::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
             ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -87,7 +100,7 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// A stable, machine-readable code (bad_request, invalid, unauthorized, bad_signature, forbidden, not_found,
-    /// method_not_allowed, not_configured, payload_too_large,
+    /// method_not_allowed, not_configured, payload_too_large, bad_login, too_many_attempts,
     /// illegal_transition, insufficient_balance, conflict, unavailable, busy, timeout, internal).
     pub code: String,
     pub message: String,
@@ -110,6 +123,9 @@ impl IntoResponse for ApiError {
             }
             ApiError::Busy | ApiError::Unavailable => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_S));
+            }
+            ApiError::TooManyAttempts(s) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(s.max(1)));
             }
             _ => {}
         }

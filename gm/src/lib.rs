@@ -20,6 +20,7 @@ mod error;
 mod model;
 mod routes;
 mod serve;
+mod staff;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -134,7 +135,14 @@ pub async fn run(cfg: Config, listeners: impl Into<Listeners>, shutdown: Shutdow
     let redis = Redis::new(&cfg.redis)?;
     redis.ready().await?;
     if cfg.gm.tokens.is_empty() {
-        tracing::warn!("no gm.tokens configured: every API call will be refused with 401");
+        tracing::info!("no gm.tokens configured: staff sign in with personal accounts only (POST /api/staff/login)");
+    } else {
+        let names: Vec<&str> = cfg.gm.tokens.iter().map(|t| t.name.as_str()).collect();
+        tracing::warn!(
+            tokens = ?names,
+            "gm.tokens are shared credentials: the audit log names the token, not a person; give each person \
+             a personal account (POST /api/staff) and keep config tokens for bootstrap and automation"
+        );
     }
     let addr = listener.local_addr()?;
     let payments_addr = payments.as_ref().map(TcpListener::local_addr).transpose()?;

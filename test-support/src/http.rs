@@ -84,6 +84,79 @@ impl Gm {
     }
 }
 
+/// A personal staff account made by [`Gm::staff`]: its name, password and TOTP secret (base32).
+#[derive(Clone, Debug)]
+pub struct StaffAccount {
+    pub name: String,
+    pub password: String,
+    pub secret: String,
+    /// Codes this test signed in with (gm takes each once).
+    used: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl StaffAccount {
+    /// The account with another TOTP secret (none of its codes used yet).
+    pub fn with_secret(&self, secret: &str) -> StaffAccount {
+        StaffAccount { secret: secret.to_owned(), used: Default::default(), ..self.clone() }
+    }
+
+    /// A code gm takes now that this test has not signed in with: of the steps 0, 1 and -1 (gm
+    /// takes each once). None when all three were used.
+    pub fn unused_code(&self) -> Option<String> {
+        let used = self.used.lock().expect("codes");
+        [0, 1, -1].into_iter().map(|s| self.code(s)).find(|c| !used.contains(c))
+    }
+
+    /// [`StaffAccount::unused_code`], noted as used; waits for the next 30-s step when all three
+    /// were used.
+    pub async fn fresh_code(&self) -> String {
+        loop {
+            if let Some(code) = self.unused_code() {
+                self.used.lock().expect("codes").push(code.clone());
+                return code;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    }
+
+    /// The account's TOTP code `steps` steps of 30 s from now (gm takes -1, 0 and 1, each once).
+    pub fn code(&self, steps: i64) -> String {
+        let secret = totp_rs::Secret::Encoded(self.secret.clone()).to_bytes().expect("a base32 secret");
+        let totp = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, secret, None, self.name.clone())
+            .expect("a TOTP secret");
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs();
+        totp.generate(now.saturating_add_signed(steps * 30))
+    }
+}
+
+impl Gm {
+    /// Creates the personal staff account `name` with `role` (as [`ADMIN`]).
+    pub async fn staff(&self, name: &str, role: &str) -> StaffAccount {
+        let password = format!("{name}-password-0123");
+        let body = serde_json::json!({ "name": name, "role": role, "password": password });
+        let r = self.post("/api/staff", ADMIN, &body).await;
+        assert_eq!(r.status, 201, "staff account {name}: {}", r.body);
+        let secret = r.body["totp_secret"].as_str().expect("a TOTP secret").to_owned();
+        StaffAccount { name: name.to_owned(), password, secret, used: Default::default() }
+    }
+
+    /// Signs in as `account` with its code `steps` steps from now: the answer.
+    pub async fn sign_in(&self, account: &StaffAccount, steps: i64) -> Res {
+        let body =
+            serde_json::json!({ "name": account.name, "password": account.password, "code": account.code(steps) });
+        self.call("POST", "/api/staff/login", None, Some(&body)).await
+    }
+
+    /// Signs in as `account` with a code not used before; its session token.
+    pub async fn session(&self, account: &StaffAccount) -> String {
+        let code = account.fresh_code().await;
+        let body = serde_json::json!({ "name": account.name, "password": account.password, "code": code });
+        let r = self.call("POST", "/api/staff/login", None, Some(&body)).await;
+        assert_eq!(r.status, 200, "sign-in of {}: {}", account.name, r.body);
+        r.body["token"].as_str().expect("a session token").to_owned()
+    }
+}
+
 /// The currency of the tests' orders (`orders.currency` by default).
 pub const CURRENCY: &str = "USD";
 

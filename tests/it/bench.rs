@@ -119,8 +119,9 @@ async fn bench_bets_at_a_fixed_rate_against_a_running_deployment() {
     let mut cfg = env.cfg.clone();
     cfg.connect.rate_per_sec = 1_000;
     cfg.connect.rate_burst = 1_000;
-    // The bench grants each client 10^9 coins (docs/benchmarks.md: lift the daily grant limit).
-    cfg.gm.grant_daily_limit = 0;
+    // The bench grants each client 10^9 coins (docs/benchmarks.md: lift the daily grant limit and
+    // the second admin's approval).
+    (cfg.gm.grant_daily_limit, cfg.gm.grant_approval_above) = (0, 0);
     let shutdown = common::Shutdown::new();
     let (ws, _) = test_support::spawn_connect(cfg.clone(), &shutdown).await;
     test_support::spawn_logic(cfg.clone(), &shutdown);

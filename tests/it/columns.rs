@@ -74,6 +74,15 @@ fn producers() -> Vec<(&'static str, &'static str, usize, &'static str)> {
         ("gm_audit", "action", action, "the actions gm records"),
         ("gm_audit", "target", "announcement:".len() + U64_DIGITS, "user:/match:/announcement:{id}, node:{node id}"),
         ("gm_audit", "target", "match::market:".len() + 2 * U64_DIGITS, "match:{id}:market:{id}"),
+        ("gm_audit", "target", "approval:".len() + 32, "approval:{id} (grant approvals)"),
+        ("gm_audit", "target", "staff:".len() + STAFF_NAME_MAX, "staff:{name}"),
+        (
+            "gm_audit",
+            "action",
+            "staff.login_failed".len(),
+            "staff.create, staff.edit, staff.login, staff.login_failed, staff.logout",
+        ),
+        ("gm_audit", "action", "grant.approve".len(), "grant.ask, grant.approve, grant.reject"),
         ("user_bans", "reason", STAFF_REASON_MAX, "gm ban reason"),
         ("orders", "order_id", U64_DIGITS + 1 + 32, "{uid}-{simple UUID} (common::orders::new_id)"),
         ("orders", "order_id", ORDER_ID_MAX, "what the payment callback accepts"),
@@ -84,6 +93,11 @@ fn producers() -> Vec<(&'static str, &'static str, usize, &'static str)> {
         ("profiles", "nickname", NICKNAME_MAX, "205 set_profile (characters; the column counts characters too)"),
         ("profiles", "avatar_url", AVATAR_URL_MAX, "205 set_profile"),
         ("user_bans", "changed_by", STAFF_NAME_MAX, "gm.tokens[].name (config)"),
+        ("staff", "name", STAFF_NAME_MAX, "gm staff name validation"),
+        ("staff", "role", "operator".len(), "viewer, operator, admin"),
+        ("staff", "pw", PHC_MAX, "an argon2id PHC string"),
+        ("staff", "totp_secret", 32, "20 random bytes, base32"),
+        ("staff", "created_by", STAFF_NAME_MAX, "a staff or token name"),
     ]
 }
 

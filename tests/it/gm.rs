@@ -442,6 +442,96 @@ async fn a_staff_member_grants_at_most_the_daily_limit_and_coins_not_granted_go_
     shutdown.shutdown(std::time::Duration::from_secs(5)).await;
 }
 
+/// Two more admins for maker–checker tests: bea and cid.
+const BEA: &str = "bea-admin-token-0123456789abcdef0123456789";
+const CID: &str = "cid-admin-token-0123456789abcdef0123456789";
+
+#[tokio::test]
+async fn a_grant_above_the_threshold_does_nothing_until_a_second_admin_approves_and_applies_once() {
+    use common::config::{Role, StaffToken};
+    let env = TestEnv::new().await;
+    let shutdown = Shutdown::new();
+    let mut cfg = env.node(1);
+    cfg.gm.grant_approval_above = 1000;
+    for (name, token) in [("bea", BEA), ("cid", CID)] {
+        cfg.gm.tokens.push(StaffToken { name: name.into(), token: token.into(), role: Role::Admin });
+    }
+    let gm = Gm::new(spawn_gm(cfg, &shutdown).await);
+    user(&env, 3, 100).await;
+    // Up to the threshold a grant is made at once.
+    let r = gm.post("/api/users/3/grant", ADMIN, &json!({"amount": 1000, "reason": "promo"})).await;
+    assert_eq!((r.status, r.body["balance"].as_i64()), (200, Some(1100)), "{r:?}");
+    // Above it (either way) it is asked for, and nothing changes.
+    let before = snapshot_wallet(&env, 3).await;
+    let r =
+        gm.post("/api/users/3/grant", ADMIN, &json!({"amount": 5000, "reason": "prize", "request_id": "p-1"})).await;
+    assert_eq!(
+        (r.status, r.body["state"].as_str(), r.body["asked_by"].as_str()),
+        (202, Some("pending"), Some("ada")),
+        "{r:?}"
+    );
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    // The same request sent again is the same request.
+    let again =
+        gm.post("/api/users/3/grant", ADMIN, &json!({"amount": 5000, "reason": "prize", "request_id": "p-1"})).await;
+    assert_eq!((again.status, again.body["id"].as_str()), (202, Some(id.as_str())), "{again:?}");
+    let take = gm.post("/api/users/3/grant", ADMIN, &json!({"amount": -1001, "reason": "correction"})).await;
+    assert_eq!((take.status, take.body["state"].as_str()), (202, Some("pending")), "{take:?}");
+    let wallet = snapshot_wallet(&env, 3).await;
+    assert_eq!((&wallet.0, wallet.1), (&before.0, before.1), "no coins moved, no ledger record");
+    let pending = gm.get("/api/approvals?state=pending", VIEWER).await;
+    let ids: Vec<&str> = pending.body["items"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec![take.body["id"].as_str().unwrap(), id.as_str()], "newest first");
+
+    // The admin who asked cannot approve it; an operator cannot either.
+    let r = gm.post(&format!("/api/approvals/{id}/approve"), ADMIN, &json!({})).await;
+    assert_eq!((r.status, r.error_code()), (409, "own_request"), "{r:?}");
+    let r = gm.post(&format!("/api/approvals/{id}/approve"), OPERATOR, &json!({})).await;
+    assert_eq!(r.status, 403, "{r:?}");
+    assert_eq!(gm.get(&format!("/api/approvals/{id}"), VIEWER).await.body["state"], "pending");
+    assert_eq!(snapshot_wallet(&env, 3).await.0, before.0, "still nothing granted");
+
+    // Two admins approve at once, and one of them again: one grant of 5000.
+    let path = format!("/api/approvals/{id}/approve");
+    let empty = json!({});
+    let (a, b) = tokio::join!(gm.post(&path, BEA, &empty), gm.post(&path, CID, &empty));
+    for r in [&a, &b] {
+        assert_eq!((r.status, r.body["state"].as_str()), (200, Some("approved")), "{r:?}");
+        assert_eq!(r.body["result"]["balance"].as_i64(), Some(6100), "{r:?}");
+    }
+    let r = gm.post(&path, BEA, &json!({})).await;
+    assert_eq!((r.status, r.body["result"]["balance"].as_i64()), (200, Some(6100)), "{r:?}");
+    assert_eq!(ledger_sum(&env, 3).await, 6000, "one grant of 5000 after the 1000");
+    let checker = r.body["decided_by"].as_str().unwrap();
+    assert!(checker == "bea" || checker == "cid", "{r:?}");
+    let r = gm.post(&format!("/api/approvals/{id}/reject"), CID, &json!({})).await;
+    assert_eq!((r.status, r.error_code()), (409, "decided"), "{r:?}");
+
+    // Rejected: nothing granted, and it cannot be approved after.
+    let other = take.body["id"].as_str().unwrap();
+    let r = gm.post(&format!("/api/approvals/{other}/reject"), BEA, &json!({})).await;
+    assert_eq!(
+        (r.status, r.body["state"].as_str(), r.body["decided_by"].as_str()),
+        (200, Some("rejected"), Some("bea"))
+    );
+    let r = gm.post(&format!("/api/approvals/{other}/approve"), CID, &json!({})).await;
+    assert_eq!((r.status, r.error_code()), (409, "decided"), "{r:?}");
+    assert_eq!(ledger_sum(&env, 3).await, 6000);
+    assert_eq!(gm.post("/api/approvals/nope/approve", BEA, &json!({})).await.status, 404);
+
+    // Each step is in the audit trail under the person who took it.
+    let audit: Vec<(String, String)> = decoded(&env, &env.keys().outbox(Home::Global))
+        .await
+        .iter()
+        .filter(|r| r["table"] == "audit")
+        .map(|r| (r["fields"]["who"].as_str().unwrap().to_owned(), r["fields"]["action"].as_str().unwrap().to_owned()))
+        .collect();
+    for (who, action) in [("ada", "grant.ask"), (checker, "grant.approve"), ("bea", "grant.reject")] {
+        assert!(audit.contains(&(who.to_owned(), action.to_owned())), "{who} {action} in {audit:?}");
+    }
+    shutdown.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
 #[tokio::test]
 async fn grants_write_the_ledger_and_never_go_below_zero() {
     let (env, gm, shutdown) = start().await;

@@ -45,6 +45,7 @@ mod reports;
 mod reservations;
 mod scaling;
 mod settle;
+mod staff;
 mod store;
 mod tls;
 mod ts_client;
@@ -71,8 +72,9 @@ async fn load_front(env: &test_support::TestEnv, shutdown: &common::Shutdown) ->
     let mut cfg = env.cfg.clone();
     cfg.connect.rate_burst = 100_000;
     cfg.connect.rate_per_sec = 100_000;
-    // The bench grants each client 10^9 coins (docs/benchmarks.md: lift the daily grant limit).
-    cfg.gm.grant_daily_limit = 0;
+    // The bench grants each client 10^9 coins (docs/benchmarks.md: lift the daily grant limit and
+    // the second admin's approval).
+    (cfg.gm.grant_daily_limit, cfg.gm.grant_approval_above) = (0, 0);
     let (ws, _) = test_support::spawn_connect(cfg.clone(), shutdown).await;
     let gm = test_support::spawn_gm(cfg, shutdown).await;
     (ws, gm)

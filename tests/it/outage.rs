@@ -470,7 +470,8 @@ fn path_value(world: &World, path: &str, name: &str) -> Option<String> {
         ("reports", "by") => Some("day".into()),
         ("users", "id") => Some(world.uid.to_string()),
         // Any id: Redis answers nothing anyway.
-        ("notices", "id") => Some("0190f0c4a1b27c3d9e8f7a6b5c4d3e2f".into()),
+        ("notices" | "approvals", "id") => Some("0190f0c4a1b27c3d9e8f7a6b5c4d3e2f".into()),
+        ("staff", "name") => Some("eve".into()),
         _ => None,
     }
 }
@@ -506,6 +507,9 @@ fn body_of(world: &World, op: &str) -> Option<Value> {
         "payment_callback" => {
             json!({ "order_id": "outage-order", "user_id": world.uid, "amount": 100, "currency": "USD" })
         }
+        "create_staff" => json!({ "name": "eve", "role": "viewer", "password": "outage-drill-password" }),
+        "staff_login" => json!({ "name": "eve", "password": "outage-drill-password", "code": "123456" }),
+        "edit_staff" => json!({ "disabled": true }),
         "create_order" => json!({ "user_id": world.uid, "amount": 100, "channel": "bank", "reason": "outage drill" }),
         _ => return None,
     })

@@ -20,6 +20,22 @@ pub struct GmConfig {
     /// is not counted); beyond, a grant is refused with 409 `daily_limit`. 0: no limit.
     #[serde(default = "default_grant_daily_limit")]
     pub grant_daily_limit: i64,
+    /// A grant of more coins than this (either way) waits for a second admin's approval
+    /// (maker–checker); 0: none waits.
+    #[serde(default = "default_grant_approval_above")]
+    pub grant_approval_above: i64,
+    /// A staff console session ends after this long without a request (idle timeout)...
+    #[serde(default = "default_staff_session_idle_s")]
+    pub staff_session_idle_s: u64,
+    /// ...and this long after its login, however busy.
+    #[serde(default = "default_staff_session_max_s")]
+    pub staff_session_max_s: u64,
+    /// Failed staff logins allowed per account (and per account from one address) within
+    /// `staff_login_window_s`; then logins are refused until the window ends (429).
+    #[serde(default = "default_staff_login_max_failures")]
+    pub staff_login_max_failures: u64,
+    #[serde(default = "default_staff_login_window_s")]
+    pub staff_login_window_s: u64,
     /// A connection that has not sent a whole request head (line and headers) by then is closed.
     #[serde(default = "default_gm_header_timeout_ms")]
     pub header_timeout_ms: u64,
@@ -96,6 +112,11 @@ pub enum Role {
 }
 
 impl Role {
+    /// The role of a name (`viewer`, `operator`, `admin`).
+    pub fn parse(name: &str) -> Option<Role> {
+        [Role::Viewer, Role::Operator, Role::Admin].into_iter().find(|r| r.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Role::Viewer => "viewer",
@@ -111,4 +132,24 @@ pub(super) fn no_secret<S: serde::Serializer>(_: &SecretString, s: S) -> Result<
 
 fn default_grant_daily_limit() -> i64 {
     1_000_000
+}
+
+fn default_staff_session_idle_s() -> u64 {
+    1800
+}
+
+fn default_staff_session_max_s() -> u64 {
+    12 * 3600
+}
+
+fn default_staff_login_max_failures() -> u64 {
+    5
+}
+
+fn default_staff_login_window_s() -> u64 {
+    900
+}
+
+fn default_grant_approval_above() -> i64 {
+    100_000
 }

@@ -110,6 +110,15 @@ impl Config {
             ),
             (self.logic.max_concurrent_hashes >= 1, "logic.max_concurrent_hashes must be at least 1"),
             (self.gm.grant_daily_limit >= 0, "gm.grant_daily_limit must be 0 (no limit) or more"),
+            (self.gm.grant_approval_above >= 0, "gm.grant_approval_above must be 0 (no approvals) or more"),
+            (
+                self.gm.staff_session_idle_s >= 60 && self.gm.staff_session_max_s >= self.gm.staff_session_idle_s,
+                "gm.staff_session_idle_s must be at least 60, and staff_session_max_s at least staff_session_idle_s",
+            ),
+            (
+                self.gm.staff_login_max_failures >= 1 && self.gm.staff_login_window_s >= 1,
+                "gm.staff_login_max_failures and staff_login_window_s must be at least 1",
+            ),
             (
                 self.web.default_page >= 1
                     && self.web.default_page <= self.web.max_page

@@ -147,3 +147,87 @@ pub struct HistoryQuery {
     /// 1 to 200 (default 50).
     pub limit: Option<usize>,
 }
+
+/// A staff sign-in: the account's name, password and the current code of its authenticator app.
+#[derive(Clone, Deserialize, ToSchema)]
+pub struct StaffLogin {
+    pub name: String,
+    pub password: String,
+    /// The 6-digit TOTP code (RFC 6238) now shown by the account's authenticator app.
+    pub code: String,
+}
+
+/// A staff session: send `Authorization: Bearer <token>`.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct StaffSession {
+    pub token: String,
+    pub name: String,
+    pub role: String,
+    /// When the session ends at the latest (Unix ms).
+    pub expires_at: u64,
+    /// It ends sooner after this many seconds without a request.
+    pub idle_timeout_s: u64,
+}
+
+/// A personal staff account (no secrets).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct StaffView {
+    pub name: String,
+    /// `viewer`, `operator` or `admin`.
+    pub role: String,
+    /// A disabled account cannot sign in, and its sessions stopped working.
+    pub disabled: bool,
+    pub created_by: String,
+    pub created_at: u64,
+    pub updated_at: u64,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct StaffList {
+    pub items: Vec<StaffView>,
+}
+
+/// A new staff account.
+#[derive(Clone, Deserialize, ToSchema)]
+pub struct NewStaff {
+    /// 1 to 64 characters of a-z, 0-9, '_', '-', '.'.
+    pub name: String,
+    /// `viewer`, `operator` or `admin`.
+    pub role: String,
+    /// 12 to 128 characters.
+    pub password: String,
+}
+
+/// A new account with its TOTP secret, shown this once.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct StaffCreated {
+    #[serde(flatten)]
+    pub account: StaffView,
+    /// The TOTP secret, base32 (what an authenticator app asks for when typed in).
+    pub totp_secret: String,
+    /// The same as an `otpauth://totp/...` address (what a QR code holds).
+    pub totp_url: String,
+}
+
+/// A change of a staff account: any of these.
+#[derive(Clone, Default, Deserialize, ToSchema)]
+pub struct StaffEdit {
+    pub role: Option<String>,
+    pub disabled: Option<bool>,
+    /// A new password (12 to 128 characters).
+    pub password: Option<String>,
+    /// A new TOTP secret (answered once); the old one stops working.
+    #[serde(default)]
+    pub new_totp: bool,
+}
+
+/// The account after a change, and its new TOTP secret when one was asked for (shown this once).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct StaffEdited {
+    #[serde(flatten)]
+    pub account: StaffView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub totp_secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub totp_url: Option<String>,
+}

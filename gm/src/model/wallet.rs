@@ -69,3 +69,49 @@ pub struct OrderCreated {
     /// Unix ms.
     pub created_at: u64,
 }
+
+/// A grant above `gm.grant_approval_above`, waiting for a second admin or decided (maker–checker).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Approval {
+    pub id: String,
+    pub user_id: u64,
+    /// Coins to grant (negative: to take back).
+    pub amount: i64,
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// The admin who asked.
+    pub asked_by: String,
+    /// Unix ms.
+    pub asked_at: u64,
+    /// `pending`, `approved` or `rejected`.
+    pub state: String,
+    /// The admin who approved or rejected it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<u64>,
+    /// What came of an approved grant: `{"balance": n}`, or `{"error": {"code", "message"}}` when it
+    /// was refused (approving again retries it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub result: Option<serde_json::Value>,
+}
+
+/// A page of grant approvals, newest first.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ApprovalList {
+    pub items: Vec<Approval>,
+}
+
+/// Which approvals to list.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ApprovalQuery {
+    /// `pending`, `approved` or `rejected`; all when absent.
+    pub state: Option<String>,
+    #[serde(default)]
+    pub offset: usize,
+    /// At most 200 (default 50).
+    pub limit: Option<usize>,
+}

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod announcements;
+pub mod approvals;
 pub mod audit_log;
 pub mod bans;
 pub mod dead;
@@ -36,7 +37,8 @@ use crate::AppState;
         (name = "matches", description = "create, import, list, read"),
         (name = "lifecycle", description = "state changes, odds and results (409 when not allowed)"),
         (name = "markets", description = "a match's markets: add one; each one's state, odds and result"),
-        (name = "users"), (name = "payments"), (name = "announcements"), (name = "ops"),
+        (name = "users"), (name = "payments"),
+        (name = "staff", description = "personal staff accounts: sign in with a password and a TOTP code; admins create, change and disable them"), (name = "announcements"), (name = "ops"),
         (name = "reports", description = "reports and the audit log, from the MySQL record"),
     )
 )]
@@ -75,8 +77,16 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(search::bets))
         .routes(routes!(users::detail))
         .routes(routes!(staff::whoami))
+        .routes(routes!(staff::login))
+        .routes(routes!(staff::logout))
+        .routes(routes!(staff::list, staff::create))
+        .routes(routes!(staff::edit))
         .routes(routes!(users::grant))
         .routes(routes!(orders::create))
+        .routes(routes!(approvals::list))
+        .routes(routes!(approvals::detail))
+        .routes(routes!(approvals::approve))
+        .routes(routes!(approvals::reject))
         .routes(routes!(bans::ban))
         .routes(routes!(accounts::reset_password))
         .routes(routes!(accounts::history))

@@ -77,10 +77,12 @@ async fn user_view(st: &AppState, uid: u64) -> Result<GmUser, ApiError> {
     })
 }
 
-/// Grant coins (or take them back with a negative amount; never below zero). Admin only.
+/// Grant coins (or take them back with a negative amount; never below zero). Admin only. A grant
+/// of more than `gm.grant_approval_above` coins (either way) is not made now: it is asked for, and
+/// answered 202 with the request, which a second admin approves (`POST /api/approvals/{id}/approve`).
 #[utoipa::path(post, path = "/api/users/{id}/grant", operation_id = "grant_coins", tag = "users", params(("id" = u64, Path, description = "user id")),
     request_body = Grant,
-    responses((status = 200, body = BalanceResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = BalanceResult), (status = 202, description = "above gm.grant_approval_above: waiting for a second admin", body = Approval), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, description = "the balance would go below zero, or the staff member's daily grant limit would be passed (`daily_limit`)", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn grant(
@@ -88,12 +90,18 @@ pub async fn grant(
     Admin(staff): Admin,
     PathParam(uid): PathParam<u64>,
     JsonBody(body): JsonBody<Grant>,
-) -> Result<axum::Json<BalanceResult>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     if body.amount == 0 || body.amount.abs() > crate::model::MAX_COINS {
         return Err(ApiError::invalid("amount", "a non-zero number of coins, at most 10^12 either way"));
     }
     check_reason(&body.reason)?;
     check_request_id(body.request_id.as_deref())?;
+    let above = st.cfg.gm.grant_approval_above;
+    if above > 0 && body.amount.abs() > above {
+        let asked = super::approvals::ask(&st, &staff, uid, &body).await?;
+        return Ok((axum::http::StatusCode::ACCEPTED, axum::Json(asked)).into_response());
+    }
     let audit = audit::record(&staff, "user.grant", &format!("user:{uid}"), &body);
     let once = body.request_id.as_deref().map(|id| wallet_change::Once::Grant { request_id: id });
     let reference = format!("{}: {}", staff.name, body.reason);
@@ -124,7 +132,7 @@ pub async fn grant(
     } else {
         audit::log(&staff, "user.grant", &format!("user:{uid}"));
     }
-    Ok(axum::Json(BalanceResult { user_id: uid, balance }))
+    Ok(axum::Json(BalanceResult { user_id: uid, balance }).into_response())
 }
 
 /// Reserves `amount` coins of `staff`'s daily grant budget (`gm.grant_daily_limit`), or refuses

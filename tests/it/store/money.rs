@@ -633,3 +633,50 @@ async fn grant_budget_reserves_up_to_the_limit_and_takes_coins_back() {
     let ttl: i64 = env.redis.pool.pttl(env.keys().grant_budget("ada", common::time::day_of(now_ms))).await.unwrap();
     assert!(ttl > 86_400_000, "kept past the day: {ttl}");
 }
+
+#[tokio::test]
+async fn grant_approval_decides_once_and_never_for_the_one_who_asked() {
+    use common::store::grant_approval::{self, Action, Outcome};
+    let env = TestEnv::new().await;
+    let k = env.keys();
+    let now_ms = 1_900_000_000_000;
+    let call = |who: &'static str, action: Action<'static>| {
+        let redis = env.redis.clone();
+        async move { grant_approval::call(&redis, &grant_approval::Args { action, now_ms, who, audit: b"audit" }).await }
+    };
+    let ask = Action::Ask { id: "a1", uid: 5, amount: 5000, reason: "prize", request_id: Some("r-1") };
+    assert_eq!(call("ada", Action::Approve { id: "a1" }).await.unwrap(), Outcome::NoApproval);
+    assert_eq!(call("ada", Action::Result { id: "a1", result: "{}" }).await.unwrap(), Outcome::NoApproval);
+    let outbox = env.llen(&k.outbox(Home::Global)).await;
+    assert_eq!(call("ada", ask).await.unwrap(), Outcome::Asked);
+    assert_eq!(call("ada", ask).await.unwrap(), Outcome::Exists);
+    assert_eq!(env.llen(&k.outbox(Home::Global)).await, outbox + 1, "one audit record for the ask");
+    let rec: HashMap<String, String> = env.redis.pool.hgetall(k.approval("a1")).await.unwrap();
+    assert_eq!(
+        (rec["uid"].as_str(), rec["amount"].as_str(), rec["maker"].as_str(), rec["state"].as_str()),
+        ("5", "5000", "ada", "pending")
+    );
+    let ttl: i64 = env.redis.pool.ttl(k.approval("a1")).await.unwrap();
+    assert!(ttl > 86_400, "kept: {ttl}");
+    // Not by the one who asked, and a result only once approved: nothing written.
+    assert_eq!(call("ada", Action::Approve { id: "a1" }).await.unwrap(), Outcome::OwnRequest);
+    assert_eq!(call("bea", Action::Result { id: "a1", result: "{}" }).await.unwrap(), Outcome::NoApproval);
+    assert_eq!(env.llen(&k.outbox(Home::Global)).await, outbox + 1);
+    // Decided once: later decisions answer the first and write nothing.
+    assert_eq!(call("bea", Action::Approve { id: "a1" }).await.unwrap(), Outcome::Decided { state: "approved".into() });
+    for (who, action) in [("cid", Action::Approve { id: "a1" }), ("cid", Action::Reject { id: "a1" })] {
+        let already = Outcome::Already { state: "approved".into(), checker: "bea".into() };
+        assert_eq!(call(who, action).await.unwrap(), already);
+    }
+    assert_eq!(env.llen(&k.outbox(Home::Global)).await, outbox + 2, "one audit record for the decision");
+    let result = r#"{"balance":5100}"#;
+    assert_eq!(call("bea", Action::Result { id: "a1", result }).await.unwrap(), Outcome::Recorded);
+    let kept: Option<String> = env.redis.pool.hget(k.approval("a1"), "result").await.unwrap();
+    assert_eq!(kept.as_deref(), Some(result));
+    // The one who asked may withdraw (reject) their own.
+    let ask = Action::Ask { id: "a2", uid: 5, amount: -2000, reason: "fix", request_id: None };
+    assert_eq!(call("ada", ask).await.unwrap(), Outcome::Asked);
+    assert_eq!(call("ada", Action::Reject { id: "a2" }).await.unwrap(), Outcome::Decided { state: "rejected".into() });
+    let listed: Vec<String> = env.redis.pool.zrange(k.approvals(), 0, -1, None, false, None, false).await.unwrap();
+    assert_eq!(listed, vec!["a1", "a2"]);
+}

@@ -1,0 +1,235 @@
+//! Personal staff accounts (docs/gm.md "Staff accounts"): admins create them at runtime; a person
+//! signs in with a password and a TOTP code and gets a session that ends at logout, when idle, at
+//! its lifetime, or at once when the account is disabled; failed sign-ins are throttled and
+//! audited; the audit log names the person; the accounts reach MySQL.
+
+use bytes::Bytes;
+use common::Shutdown;
+use fred::prelude::*;
+use serde_json::{Value, json};
+use test_support::http::Gm;
+use test_support::{ADMIN, TestDb, TestEnv, VIEWER, eventually, spawn_dbsvr, spawn_gm};
+
+async fn start(env: &TestEnv, tweak: impl FnOnce(&mut common::Config)) -> (Gm, Shutdown) {
+    let shutdown = Shutdown::new();
+    let mut cfg = env.node(1);
+    tweak(&mut cfg);
+    (Gm::new(spawn_gm(cfg, &shutdown).await), shutdown)
+}
+
+/// The audit records gm sent to the outbox, oldest first: (who, action).
+async fn audit(env: &TestEnv) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for lane in env.keys().outboxes() {
+        let raw: Vec<Bytes> = env.redis.pool.lrange(&lane, 0, -1).await.unwrap();
+        for r in raw.iter().rev() {
+            let v: Value = rmp_serde::from_slice(r).unwrap();
+            if v["table"] == "audit" {
+                let f = &v["fields"];
+                out.push((f["who"].as_str().unwrap().to_owned(), f["action"].as_str().unwrap().to_owned()));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn without_a_totp_code_a_staff_member_reaches_no_gm_route() {
+    let env = TestEnv::new().await;
+    let (gm, shutdown) = start(&env, |_| {}).await;
+    let eve = gm.staff("eve", "admin").await;
+    // The password alone, a wrong code, or another account's password: no session.
+    for body in [
+        json!({"name": "eve", "password": eve.password, "code": ""}),
+        json!({"name": "eve", "password": eve.password}),
+        json!({"name": "eve", "password": eve.password, "code": "000000"}),
+        json!({"name": "eve", "password": "not-the-password", "code": eve.code(0)}),
+        json!({"name": "nobody", "password": eve.password, "code": eve.code(0)}),
+    ] {
+        let r = gm.call("POST", "/api/staff/login", None, Some(&body)).await;
+        assert!(r.status == 401 || r.status == 400, "{body}: {r:?}");
+        assert!(r.body["token"].is_null(), "{body}: {r:?}");
+    }
+    // No gm route answers anything but 401 to a token that is not a session: every one in the
+    // document (the sign-in and the provider's signed callback need no token).
+    let doc = gm.get("/openapi.json", VIEWER).await.body;
+    let forged = format!("mds_{}", "0".repeat(64));
+    let mut reached = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if path == "/api/staff/login" || path == "/api/payments/callback" {
+                continue;
+            }
+            let concrete = path
+                .replace("{id}", "1")
+                .replace("{name}", "eve")
+                .replace("{market_id}", "1")
+                .replace("{action}", "open")
+                .replace("{by}", "day");
+            let r = gm.call(&method.to_uppercase(), &concrete, Some(&forged), Some(&json!({}))).await;
+            if r.status != 401 {
+                reached.push(format!("{method} {path}: {}", r.status));
+            }
+        }
+    }
+    assert!(reached.is_empty(), "answered without a session: {reached:?}");
+    // With the code: a session, for the person.
+    let code = eve.fresh_code().await;
+    let r = gm
+        .call("POST", "/api/staff/login", None, Some(&json!({"name": "eve", "password": eve.password, "code": code})))
+        .await;
+    assert_eq!(
+        (r.status, r.body["name"].as_str(), r.body["role"].as_str()),
+        (200, Some("eve"), Some("admin")),
+        "{r:?}"
+    );
+    let token = r.body["token"].as_str().unwrap().to_owned();
+    let me = gm.get("/api/whoami", &token).await;
+    assert_eq!((me.status, me.body["name"].as_str()), (200, Some("eve")));
+    // A code is taken once: the same code again is refused.
+    let again = gm
+        .call("POST", "/api/staff/login", None, Some(&json!({"name": "eve", "password": eve.password, "code": code})))
+        .await;
+    assert_eq!((again.status, again.error_code()), (401, "bad_login"), "{again:?}");
+    shutdown.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn a_disabled_staff_members_session_stops_at_once_and_logout_and_lifetime_end_one() {
+    let env = TestEnv::new().await;
+    let (gm, shutdown) = start(&env, |_| {}).await;
+    let otto = gm.staff("otto2", "operator").await;
+    let token = gm.session(&otto).await;
+    assert_eq!(gm.get("/api/whoami", &token).await.status, 200);
+    // Its role holds: an operator cannot grant.
+    let r = gm.post("/api/users/1/grant", &token, &json!({"amount": 5, "reason": "x"})).await;
+    assert_eq!(r.status, 403, "{r:?}");
+    // The idle timeout is the session's TTL, renewed on use.
+    let key = |t: &str| env.keys().staff_session(&hex::encode(<sha2::Sha256 as sha2::Digest>::digest(t.as_bytes())));
+    let ttl: i64 = env.redis.pool.ttl(key(&token)).await.unwrap();
+    assert!((1..=1800).contains(&ttl), "the idle timeout: {ttl}");
+
+    let r = gm.call("PATCH", "/api/staff/otto2", Some(ADMIN), Some(&json!({"disabled": true}))).await;
+    assert_eq!((r.status, r.body["disabled"].as_bool()), (200, Some(true)), "{r:?}");
+    let me = gm.get("/api/whoami", &token).await;
+    assert_eq!((me.status, me.error_code()), (401, "unauthorized"), "the session stopped at once: {me:?}");
+    // (A code not used yet: the refusal is the disabled account's.)
+    let body = json!({"name": "otto2", "password": otto.password, "code": otto.unused_code().unwrap()});
+    let r = gm.call("POST", "/api/staff/login", None, Some(&body)).await;
+    assert_eq!(r.status, 401, "a disabled account cannot sign in: {r:?}");
+    let r = gm.call("PATCH", "/api/staff/otto2", Some(ADMIN), Some(&json!({"disabled": false}))).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let token = gm.session(&otto).await;
+    assert_eq!(gm.get("/api/whoami", &token).await.status, 200);
+    // Logout ends it.
+    assert_eq!(gm.call("POST", "/api/staff/logout", Some(&token), None::<&()>).await.status, 204);
+    assert_eq!(gm.get("/api/whoami", &token).await.status, 401);
+    // A new TOTP secret: the old one's codes stop working (one not used yet is refused).
+    let r = gm.call("PATCH", "/api/staff/otto2", Some(ADMIN), Some(&json!({"new_totp": true}))).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let renewed = otto.with_secret(r.body["totp_secret"].as_str().unwrap());
+    let old = json!({"name": "otto2", "password": otto.password, "code": otto.unused_code().unwrap()});
+    assert_eq!(gm.call("POST", "/api/staff/login", None, Some(&old)).await.status, 401, "the old secret's code");
+    // A session past its lifetime ends, however recently used.
+    let token = gm.session(&renewed).await;
+    assert_eq!(gm.get("/api/whoami", &token).await.status, 200);
+    let _: () = env.redis.pool.hset(key(&token), ("expires_at", common::time::now_ms() - 1)).await.unwrap();
+    assert_eq!(gm.get("/api/whoami", &token).await.status, 401);
+    shutdown.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn failed_staff_logins_are_throttled_and_audited_and_the_audit_names_the_person() {
+    let env = TestEnv::new().await;
+    let (gm, shutdown) = start(&env, |cfg| cfg.gm.staff_login_max_failures = 2).await;
+    let eve = gm.staff("eve", "admin").await;
+    let wrong = json!({"name": "eve", "password": "wrong-password-123", "code": "123456"});
+    for _ in 0..2 {
+        let r = gm.call("POST", "/api/staff/login", None, Some(&wrong)).await;
+        assert_eq!((r.status, r.error_code()), (401, "bad_login"), "{r:?}");
+    }
+    // Past the limit even the right password and code are refused, with a time to wait.
+    let r = gm.sign_in(&eve, 0).await;
+
+    assert_eq!((r.status, r.error_code()), (429, "too_many_attempts"), "{r:?}");
+    let wait: u64 = r.header("retry-after").parse().unwrap();
+    assert!((1..=900).contains(&wait), "{wait}");
+    let failures = audit(&env).await.into_iter().filter(|(who, a)| who == "eve" && a == "staff.login_failed").count();
+    assert_eq!(failures, 3, "each failure (and the throttled one) is in the audit log");
+    // Another admin lifts nothing here; the window ends it. Another account still signs in, and
+    // what it does is recorded under its name.
+    let ann = gm.staff("ann", "admin").await;
+    let token = gm.session(&ann).await;
+    let _: () =
+        env.redis.pool.hset(env.keys().user(9), [("id", "9"), ("username", "u9"), ("created_at", "1")]).await.unwrap();
+    let r = gm.post("/api/users/9/grant", &token, &json!({"amount": 5, "reason": "welcome"})).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let r = gm.post("/api/users/9/ban", &token, &json!({"reason": "spam"})).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let trail = audit(&env).await;
+    for action in ["staff.create", "staff.login", "user.grant", "user.ban"] {
+        let names: Vec<&str> = trail.iter().filter(|(_, a)| a == action).map(|(w, _)| w.as_str()).collect();
+        assert!(!names.is_empty(), "{action} in {trail:?}");
+        let expected = if action == "staff.create" { "ada" } else { "ann" };
+        assert!(names.contains(&expected), "{action} by {expected}: {names:?}");
+    }
+    shutdown.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn staff_accounts_are_checked_when_made_and_reach_mysql() {
+    let (env, db) = (TestEnv::new().await, TestDb::new().await);
+    let (gm, shutdown) = start(&env, |_| {}).await;
+    let mut cfg = env.node(1);
+    cfg.mysql.url = db.url.clone();
+    let _stats = spawn_dbsvr(cfg, &shutdown);
+    for (field, body) in [
+        ("name", json!({"name": "Eve", "role": "admin", "password": "long-enough-pw"})),
+        ("role", json!({"name": "eve", "role": "root", "password": "long-enough-pw"})),
+        ("password", json!({"name": "eve", "role": "admin", "password": "short"})),
+    ] {
+        let r = gm.post("/api/staff", ADMIN, &body).await;
+        assert_eq!((r.status, r.error_code()), (400, "invalid"), "{field}: {r:?}");
+        assert!(r.message().starts_with(field), "{field}: {r:?}");
+    }
+    let r = gm.post("/api/staff", VIEWER, &json!({"name": "eve", "role": "admin", "password": "long-enough-pw"})).await;
+    assert_eq!(r.status, 403, "only admins: {r:?}");
+    let eve = gm.staff("eve", "viewer").await;
+    for name in ["eve", "ada"] {
+        let r =
+            gm.post("/api/staff", ADMIN, &json!({"name": name, "role": "admin", "password": "long-enough-pw"})).await;
+        assert_eq!((r.status, r.error_code()), (409, "exists"), "{name} (an account, a config token): {r:?}");
+    }
+    let r = gm.call("PATCH", "/api/staff/eve", Some(ADMIN), Some(&json!({"role": "operator", "disabled": true}))).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let listed = gm.get("/api/staff", ADMIN).await;
+    assert_eq!(listed.body["items"][0]["role"], "operator");
+    assert!(
+        listed.body["items"][0].get("totp_secret").is_none() && !listed.text.contains(&eve.secret),
+        "no secrets listed"
+    );
+    assert_eq!(gm.call("PATCH", "/api/staff/nobody", Some(ADMIN), Some(&json!({"disabled": true}))).await.status, 404);
+    let row: (String, bool, String, u64) = eventually("the staff row in MySQL at version 2", || async {
+        let row: Option<(String, bool, String, u64)> =
+            sqlx::query_as("SELECT role, disabled, created_by, ver FROM staff WHERE name = 'eve'")
+                .fetch_optional(&db.pool)
+                .await
+                .unwrap();
+        row.filter(|r| r.3 == 2)
+    })
+    .await;
+    assert_eq!(row, ("operator".into(), true, "ada".into(), 2));
+    let secret: String =
+        sqlx::query_scalar("SELECT totp_secret FROM staff WHERE name = 'eve'").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(secret, eve.secret);
+    let audit_rows: i64 = eventually("the audit rows", || async {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM gm_audit WHERE action IN ('staff.create', 'staff.edit')")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        (n == 2).then_some(n)
+    })
+    .await;
+    assert_eq!(audit_rows, 2);
+    shutdown.shutdown(std::time::Duration::from_secs(5)).await;
+}
