@@ -275,6 +275,16 @@ impl Keys {
         self.k(format_args!("{{g}}:staff_session:{digest}"))
     }
 
+    /// An API token, by the SHA-256 (hex) of the token (staff_token.lua): hash, expiring with it.
+    pub fn staff_token(&self, digest: &str) -> String {
+        self.k(format_args!("{{g}}:staff_token:{digest}"))
+    }
+
+    /// The API tokens, id -> the SHA-256 of the token: hash.
+    pub fn staff_token_ids(&self) -> String {
+        self.k(format_args!("{{g}}:staff_token_ids"))
+    }
+
     /// A staff member's TOTP code once used (each code is taken once): string + TTL.
     pub fn staff_totp_used(&self, name: &str, code: &str) -> String {
         self.k(format_args!("{{g}}:staff_totp_used:{name}:{code}"))

@@ -1,5 +1,5 @@
-//! Staff authentication: `Authorization: Bearer <token>` — a personal account's session token
-//! (`crate::staff`), or a shared token of `[[gm.tokens]]`, compared in constant time; role checks
+//! Staff authentication: `Authorization: Bearer <token>` — a personal account's session token or
+//! an API token made for it (`crate::staff`), or a shared token of `[[gm.tokens]]`, compared in constant time; role checks
 //! through typed extractors ([`Viewer`], [`Operator`], [`Admin`]).
 
 use axum::extract::FromRequestParts;
@@ -48,6 +48,11 @@ async fn staff_of(parts: &Parts, state: &AppState) -> Result<Staff, ApiError> {
     }
     if token.starts_with(crate::staff::SESSION_PREFIX)
         && let Some(staff) = crate::staff::session(state, token).await?
+    {
+        return Ok(staff);
+    }
+    if token.starts_with(crate::staff::TOKEN_PREFIX)
+        && let Some(staff) = crate::staff::api_token(state, token).await?
     {
         return Ok(staff);
     }

@@ -179,3 +179,40 @@ pub async fn close_session(st: &AppState, token: &str) -> Result<(), ApiError> {
     let _: i64 = st.redis.pool.del(st.redis.keys.staff_session(&digest(token))).await?;
     Ok(())
 }
+
+/// API tokens start with this.
+pub const TOKEN_PREFIX: &str = "mdt_";
+
+/// The staff member an API token acts for (its owner, with the lower of the token's and the
+/// owner's roles), noting its last use; None when it expired, was revoked, or its owner is
+/// disabled or gone.
+pub async fn api_token(st: &AppState, token: &str) -> Result<Option<Staff>, ApiError> {
+    let key = st.redis.keys.staff_token(&digest(token));
+    let (owner, role, expires_at): (Option<String>, Option<String>, Option<u64>) =
+        st.redis.pool.hmget(&key, vec!["owner", "role", "expires_at"]).await?;
+    let (Some(owner), Some(role), Some(expires_at)) = (owner, role.and_then(|r| Role::parse(&r)), expires_at) else {
+        return Ok(None);
+    };
+    let now = common::time::now_ms();
+    if now >= expires_at {
+        return Ok(None);
+    }
+    let Some(a) = account(st, &owner).await?.filter(|a| !a.disabled) else { return Ok(None) };
+    let _: () = st.redis.pool.hset(&key, ("last_used", now)).await?;
+    Ok(Some(Staff { name: a.name, role: role.min(a.role) }))
+}
+
+/// The API tokens (no secrets), oldest first.
+pub async fn api_tokens(st: &AppState) -> Result<Vec<std::collections::HashMap<String, String>>, ApiError> {
+    let ids: std::collections::HashMap<String, String> = st.redis.pool.hgetall(st.redis.keys.staff_token_ids()).await?;
+    let mut out = Vec::with_capacity(ids.len());
+    for digest in ids.values() {
+        let f: std::collections::HashMap<String, String> =
+            st.redis.pool.hgetall(st.redis.keys.staff_token(digest)).await?;
+        if !f.is_empty() {
+            out.push(f);
+        }
+    }
+    out.sort_by_key(|f| f.get("created_at").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0));
+    Ok(out)
+}

@@ -76,6 +76,8 @@ fn producers() -> Vec<(&'static str, &'static str, usize, &'static str)> {
         ("gm_audit", "target", "match::market:".len() + 2 * U64_DIGITS, "match:{id}:market:{id}"),
         ("gm_audit", "target", "approval:".len() + 32, "approval:{id} (grant approvals)"),
         ("gm_audit", "target", "staff:".len() + STAFF_NAME_MAX, "staff:{name}"),
+        ("gm_audit", "target", "token:".len() + 32, "token:{id}"),
+        ("gm_audit", "action", "staff.token_create".len(), "staff.token_create, staff.token_revoke"),
         (
             "gm_audit",
             "action",

@@ -76,6 +76,9 @@ const CONTRACT: &[(&str, &str)] = &[
     ("get", "/api/staff"),
     ("post", "/api/staff"),
     ("patch", "/api/staff/{name}"),
+    ("post", "/api/staff/tokens"),
+    ("get", "/api/staff/tokens"),
+    ("post", "/api/staff/tokens/{id}/revoke"),
 ];
 
 fn python() -> PathBuf {

@@ -472,6 +472,7 @@ fn path_value(world: &World, path: &str, name: &str) -> Option<String> {
         // Any id: Redis answers nothing anyway.
         ("notices" | "approvals", "id") => Some("0190f0c4a1b27c3d9e8f7a6b5c4d3e2f".into()),
         ("staff", "name") => Some("eve".into()),
+        ("tokens", "id") => Some("0190f0c4a1b27c3d9e8f7a6b5c4d3e2f".into()),
         _ => None,
     }
 }
@@ -510,6 +511,7 @@ fn body_of(world: &World, op: &str) -> Option<Value> {
         "create_staff" => json!({ "name": "eve", "role": "viewer", "password": "outage-drill-password" }),
         "staff_login" => json!({ "name": "eve", "password": "outage-drill-password", "code": "123456" }),
         "edit_staff" => json!({ "disabled": true }),
+        "create_api_token" => json!({ "owner": "eve", "role": "viewer" }),
         "create_order" => json!({ "user_id": world.uid, "amount": 100, "channel": "bank", "reason": "outage drill" }),
         _ => return None,
     })

@@ -233,3 +233,66 @@ async fn staff_accounts_are_checked_when_made_and_reach_mysql() {
     assert_eq!(audit_rows, 2);
     shutdown.shutdown(std::time::Duration::from_secs(5)).await;
 }
+
+#[tokio::test]
+async fn an_api_token_acts_for_its_owner_until_it_expires_or_is_revoked() {
+    let env = TestEnv::new().await;
+    let (gm, shutdown) = start(&env, |_| {}).await;
+    gm.staff("eve", "admin").await;
+    gm.staff("vic", "viewer").await;
+    for (field, body, status) in [
+        ("role", json!({"owner": "eve", "role": "root"}), 400),
+        ("expires_in_days", json!({"owner": "eve", "role": "viewer", "expires_in_days": 0}), 400),
+        ("owner", json!({"owner": "nobody", "role": "viewer"}), 404),
+    ] {
+        let r = gm.post("/api/staff/tokens", ADMIN, &body).await;
+        assert_eq!(r.status, status, "{field}: {r:?}");
+    }
+    assert_eq!(gm.post("/api/staff/tokens", VIEWER, &json!({"owner": "eve", "role": "viewer"})).await.status, 403);
+    let made =
+        gm.post("/api/staff/tokens", ADMIN, &json!({"owner": "eve", "role": "operator", "expires_in_days": 30})).await;
+    assert_eq!(made.status, 201, "{made:?}");
+    let (id, token) = (made.body["id"].as_str().unwrap().to_owned(), made.body["token"].as_str().unwrap().to_owned());
+    let days = (made.body["expires_at"].as_u64().unwrap() - made.body["created_at"].as_u64().unwrap()) / 86_400_000;
+    assert_eq!(days, 30);
+    // It acts for its owner with its own (lower) role; the audit log names the owner.
+    let me = gm.get("/api/whoami", &token).await;
+    assert_eq!((me.status, me.body["name"].as_str(), me.body["role"].as_str()), (200, Some("eve"), Some("operator")));
+    assert_eq!(gm.post("/api/users/9/grant", &token, &json!({"amount": 5, "reason": "x"})).await.status, 403);
+    let _: () =
+        env.redis.pool.hset(env.keys().user(9), [("id", "9"), ("username", "u9"), ("created_at", "1")]).await.unwrap();
+    assert_eq!(gm.post("/api/users/9/ban", &token, &json!({"reason": "spam"})).await.status, 200);
+    assert!(audit(&env).await.contains(&("eve".to_owned(), "user.ban".to_owned())), "the ban is eve's");
+    // Never more than its owner's role.
+    let vic = gm.post("/api/staff/tokens", ADMIN, &json!({"owner": "vic", "role": "admin"})).await;
+    let vic_token = vic.body["token"].as_str().unwrap().to_owned();
+    assert_eq!(gm.get("/api/whoami", &vic_token).await.body["role"], "viewer");
+    // Listed without the secret, with its last use; Redis keeps only its SHA-256.
+    let listed = gm.get("/api/staff/tokens", ADMIN).await;
+    assert!(!listed.text.contains(&token) && !listed.text.contains(&token[4..]), "no secret listed");
+    let mine = listed.body["items"].as_array().unwrap().iter().find(|t| t["id"] == id.as_str()).unwrap().clone();
+    assert_eq!((mine["owner"].as_str(), mine["created_by"].as_str()), (Some("eve"), Some("ada")));
+    assert!(mine["last_used"].as_u64().is_some(), "{mine}");
+    assert!(env.scan(&format!("*{}*", &token[4..])).await.is_empty(), "the token is not a key");
+    // Revoked: refused at once; revoking again is 404.
+    assert_eq!(gm.post(&format!("/api/staff/tokens/{id}/revoke"), ADMIN, &json!({})).await.status, 204);
+    assert_eq!(gm.get("/api/whoami", &token).await.status, 401);
+    assert_eq!(gm.post(&format!("/api/staff/tokens/{id}/revoke"), ADMIN, &json!({})).await.status, 404);
+    // Expired: refused.
+    let short =
+        gm.post("/api/staff/tokens", ADMIN, &json!({"owner": "eve", "role": "viewer", "expires_in_days": 1})).await;
+    let short_token = short.body["token"].as_str().unwrap().to_owned();
+    assert_eq!(gm.get("/api/whoami", &short_token).await.status, 200);
+    let key = env.keys().staff_token(&hex::encode(<sha2::Sha256 as sha2::Digest>::digest(short_token.as_bytes())));
+    let _: () = env.redis.pool.hset(&key, ("expires_at", common::time::now_ms() - 1)).await.unwrap();
+    assert_eq!(gm.get("/api/whoami", &short_token).await.status, 401, "expired");
+    // Its owner disabled: refused.
+    assert_eq!(gm.get("/api/whoami", &vic_token).await.status, 200);
+    assert_eq!(gm.call("PATCH", "/api/staff/vic", Some(ADMIN), Some(&json!({"disabled": true}))).await.status, 200);
+    assert_eq!(gm.get("/api/whoami", &vic_token).await.status, 401, "its owner is disabled");
+    let trail = audit(&env).await;
+    for action in ["staff.token_create", "staff.token_revoke"] {
+        assert!(trail.contains(&("ada".to_owned(), action.to_owned())), "{action} in {trail:?}");
+    }
+    shutdown.shutdown(std::time::Duration::from_secs(5)).await;
+}

@@ -54,6 +54,7 @@ pub mod sched_due;
 pub mod session_open;
 pub mod settle_batch;
 pub mod staff_set;
+pub mod staff_token;
 pub mod uname_claim;
 pub mod uname_release;
 pub mod user_ban;

@@ -231,3 +231,41 @@ pub struct StaffEdited {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub totp_url: Option<String>,
 }
+
+/// A new API token for automation, acting for `owner` (a staff account) with at most `role`.
+#[derive(Clone, Deserialize, ToSchema)]
+pub struct NewApiToken {
+    pub owner: String,
+    /// `viewer`, `operator` or `admin` (the token never has more than its owner).
+    pub role: String,
+    /// Days it is valid: 1 to 365 (default 90).
+    #[serde(default)]
+    pub expires_in_days: Option<u64>,
+}
+
+/// An API token as listed (no secret).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ApiTokenView {
+    pub id: String,
+    pub owner: String,
+    pub role: String,
+    pub created_by: String,
+    pub created_at: u64,
+    pub expires_at: u64,
+    /// When it was last used (Unix ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_used: Option<u64>,
+}
+
+/// A new API token: `token` is shown this once (gm keeps its SHA-256 only).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ApiTokenCreated {
+    #[serde(flatten)]
+    pub view: ApiTokenView,
+    pub token: String,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ApiTokenList {
+    pub items: Vec<ApiTokenView>,
+}

@@ -81,6 +81,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(staff::logout))
         .routes(routes!(staff::list, staff::create))
         .routes(routes!(staff::edit))
+        .routes(routes!(staff::create_token, staff::list_tokens))
+        .routes(routes!(staff::revoke_token))
         .routes(routes!(users::grant))
         .routes(routes!(orders::create))
         .routes(routes!(approvals::list))

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use common::config::Role;
 use common::proxy::Peer;
 use common::store::login_guard::{self, Mode};
-use common::store::staff_set;
+use common::store::{staff_set, staff_token};
 
 use crate::AppState;
 use crate::audit;
@@ -292,5 +292,114 @@ fn view(a: &staff::Account) -> StaffView {
         created_by: a.created_by.clone(),
         created_at: a.created_at,
         updated_at: a.updated_at,
+    }
+}
+
+/// Make an API token for automation (admin): it acts for `owner`, a staff account, with at most
+/// `role` (never more than the owner's), until it expires; the audit log names the owner. The
+/// token is **shown this once**; gm keeps its SHA-256 only.
+#[utoipa::path(post, path = "/api/staff/tokens", operation_id = "create_api_token", tag = "staff", request_body = NewApiToken,
+    responses((status = 201, body = ApiTokenCreated), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, description = "no such staff account", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_token(
+    State(st): State<AppState>,
+    Admin(admin): Admin,
+    JsonBody(body): JsonBody<NewApiToken>,
+) -> Result<(StatusCode, axum::Json<ApiTokenCreated>), ApiError> {
+    let role = Role::parse(&body.role).ok_or_else(|| ApiError::invalid("role", "viewer, operator or admin"))?;
+    let days = body.expires_in_days.unwrap_or(90);
+    if !(1..=365).contains(&days) {
+        return Err(ApiError::invalid("expires_in_days", "1 to 365"));
+    }
+    if staff::account(&st, &body.owner).await?.is_none() {
+        return Err(ApiError::NotFound(format!("no staff account {:?}", body.owner)));
+    }
+    let token = staff::new_token(staff::TOKEN_PREFIX);
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    let now = common::time::now_ms();
+    let view = ApiTokenView {
+        id: id.clone(),
+        owner: body.owner.clone(),
+        role: role.name().to_owned(),
+        created_by: admin.name.clone(),
+        created_at: now,
+        expires_at: now + days * 86_400_000,
+        last_used: None,
+    };
+    let record = audit::record(&admin, "staff.token_create", &format!("staff:{}", body.owner), &view);
+    let digest = staff::digest(&token);
+    let action = staff_token::Action::Create {
+        digest: &digest,
+        owner: &body.owner,
+        role: role.name(),
+        created_by: &admin.name,
+        expires_at_ms: view.expires_at,
+    };
+    match staff_token::call(&st.redis, &staff_token::Args { id: &id, action, now_ms: now, audit: &record }).await? {
+        staff_token::Outcome::Created => {}
+        other => {
+            tracing::error!(token.id = %id, "staff_token.lua answered {other:?} for a new token");
+            return Err(ApiError::Internal);
+        }
+    }
+    audit::log(&admin, "staff.token_create", &format!("token:{id}"));
+    Ok((StatusCode::CREATED, axum::Json(ApiTokenCreated { view, token })))
+}
+
+/// The API tokens (admin): owner, role, expiry and last use; never the token.
+#[utoipa::path(get, path = "/api/staff/tokens", operation_id = "list_api_tokens", tag = "staff",
+    responses((status = 200, body = ApiTokenList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_tokens(
+    State(st): State<AppState>,
+    Admin(_admin): Admin,
+) -> Result<axum::Json<ApiTokenList>, ApiError> {
+    let items = staff::api_tokens(&st)
+        .await?
+        .into_iter()
+        .map(|f| {
+            let num = |k: &str| f.get(k).and_then(|v| v.parse::<u64>().ok());
+            ApiTokenView {
+                id: f.get("id").cloned().unwrap_or_default(),
+                owner: f.get("owner").cloned().unwrap_or_default(),
+                role: f.get("role").cloned().unwrap_or_default(),
+                created_by: f.get("created_by").cloned().unwrap_or_default(),
+                created_at: num("created_at").unwrap_or(0),
+                expires_at: num("expires_at").unwrap_or(0),
+                last_used: num("last_used"),
+            }
+        })
+        .collect();
+    Ok(axum::Json(ApiTokenList { items }))
+}
+
+/// Revoke an API token (admin): it stops working at once.
+#[utoipa::path(post, path = "/api/staff/tokens/{id}/revoke", operation_id = "revoke_api_token", tag = "staff",
+    params(("id" = String, Path, description = "token id")),
+    responses((status = 204, description = "revoked"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, description = "no such token (revoked, expired or never made)", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn revoke_token(
+    State(st): State<AppState>,
+    Admin(admin): Admin,
+    PathParam(id): PathParam<String>,
+) -> Result<StatusCode, ApiError> {
+    let digest: Option<String> =
+        fred::interfaces::HashesInterface::hget(&st.redis.pool, st.redis.keys.staff_token_ids(), &id).await?;
+    let Some(digest) = digest else { return Err(ApiError::NotFound(format!("no API token {id}"))) };
+    let record = audit::record(&admin, "staff.token_revoke", &format!("token:{id}"), &serde_json::json!({}));
+    let args = staff_token::Args {
+        id: &id,
+        action: staff_token::Action::Revoke { digest: &digest },
+        now_ms: common::time::now_ms(),
+        audit: &record,
+    };
+    match staff_token::call(&st.redis, &args).await? {
+        staff_token::Outcome::Revoked => {
+            audit::log(&admin, "staff.token_revoke", &format!("token:{id}"));
+            Ok(StatusCode::NO_CONTENT)
+        }
+        _ => Err(ApiError::NotFound(format!("no API token {id} (revoked or expired)"))),
     }
 }
