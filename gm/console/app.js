@@ -66,7 +66,10 @@ function explain(e) {
   switch (e.status) {
     case 0: return e.message;
     case 400: return `That was not accepted: ${e.message}`;
-    case 401: return "The token was not accepted. Sign in again with a valid staff token.";
+    case 401: return e.code === "bad_login"
+      ? "The name, password or code was not accepted. Check them (the code changes every 30 seconds) and try again."
+      : "The token was not accepted, or the session ended. Sign in again.";
+    case 429: return `Too many failed sign-ins: ${e.message}.`;
     case 403: return `Your role may not do that (${e.message}).`;
     case 404: return `Not found: ${e.message}`;
     case 409: return `Not possible right now: ${e.message}`;
@@ -187,9 +190,9 @@ function render(...nodes) {
 // ---------------------------------------------------------------- sign in
 
 function signInPage() {
-  const form = h("form", { id: "signin", onsubmit: async (ev) => {
-    ev.preventDefault();
-    state.token = field(form, "token");
+  // Whichever way: the console keeps the bearer token it gets in sessionStorage (this tab only).
+  const enter = async (form, token) => {
+    state.token = token;
     try {
       state.who = await api("GET", "/api/whoami");
       sessionStorage.setItem("md.token", state.token);
@@ -200,15 +203,47 @@ function signInPage() {
       state.token = "";
       showError(e);
     }
+  };
+  // A personal account: name, password and the code of its authenticator app → a session token
+  // that ends when idle, at its lifetime, or at sign-out.
+  const account = h("form", { id: "signin-account", onsubmit: async (ev) => {
+    ev.preventDefault();
+    const body = { name: field(account, "name"), password: field(account, "password"), code: field(account, "code") };
+    try {
+      const res = await fetch("/api/staff/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+      const json = await res.json().catch(() => null);
+      if (!res.ok) {
+        const err = json && json.error ? json.error : { code: String(res.status), message: res.statusText };
+        throw new ApiError(res.status, err.code, err.message);
+      }
+      account.querySelector("input[name=password]").value = "";
+      await enter(account, json.token);
+    } catch (e) {
+      showError(e);
+    }
   } },
   h("h1", {}, "Sign in"),
-  h("p", { class: "muted" }, "Paste your staff token (gm.tokens in the configuration; matchday up prints one-off tokens)."),
+  h("p", { class: "muted" }, "With your staff account: its password and the 6-digit code your authenticator app shows now."),
+  h("label", {}, "Name ", h("input", { name: "name", size: 16, autocomplete: "username", required: true })),
+  h("label", {}, "Password ", h("input", { name: "password", type: "password", size: 20, autocomplete: "current-password", required: true })),
+  h("label", {}, "Code ", h("input", { name: "code", size: 7, inputmode: "numeric", autocomplete: "one-time-code", pattern: "[0-9]{6}", required: true })),
+  h("button", { type: "submit" }, "Sign in"));
+  const token = h("form", { id: "signin", onsubmit: (ev) => {
+    ev.preventDefault();
+    enter(token, field(token, "token"));
+  } },
+  h("h2", {}, "Or with a token"),
+  h("p", { class: "muted" }, "A shared token from gm.tokens in the configuration (matchday up prints one-off tokens), or an API token."),
   h("label", {}, "Token ", h("input", { name: "token", type: "password", size: 40, autocomplete: "off", required: true })),
   h("button", { type: "submit" }, "Sign in"));
-  render(form);
+  render(h("div", {}, account, token));
 }
 
 function signOut(redraw = true) {
+  // A session ends at gm too (a shared or API token is only forgotten here).
+  if (state.token.startsWith("mds_")) {
+    fetch("/api/staff/logout", { method: "POST", headers: { Authorization: `Bearer ${state.token}` } }).catch(() => {});
+  }
   state.token = "";
   state.who = null;
   sessionStorage.removeItem("md.token");

@@ -74,12 +74,19 @@ async fn staff_run_a_match_from_the_console_in_a_browser_and_a_viewer_cannot_cha
     let mut spare = test_support::process::Process::spawn(crate::BIN, &env, "logic", &[]);
     spare.ready(&env).await;
 
+    // A personal admin account the console signs in with (password and a TOTP code).
+    let eve = gm.staff("eve", "admin").await;
+    let code = eve.fresh_code().await;
+
     let shots = root.join("target/console-screenshots");
     let mut node = Command::new("node")
         .arg(&script)
         .env("GM_URL", format!("http://{gm_addr}"))
         .env("ADMIN_TOKEN", ADMIN)
         .env("VIEWER_TOKEN", VIEWER)
+        .env("STAFF_NAME", &eve.name)
+        .env("STAFF_PASSWORD", &eve.password)
+        .env("STAFF_CODE", &code)
         .env("SHOTS", &shots)
         .env("CHROMIUM", &chromium)
         .env("BETS", BETS.to_string())
