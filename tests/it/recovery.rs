@@ -321,6 +321,8 @@ async fn state_of(env: &TestEnv, every_pattern: bool) -> BTreeMap<String, Value>
         "{*}:lb:*",
         "{*}:order:*",
         "{*}:orders:*",
+        "{g}:staff:*",
+        "{g}:staff_names",
         "stats:*",
         "{*}:stats:*",
     ] {
@@ -458,6 +460,12 @@ async fn restore_into_a_fresh_prefix_verifies_clean_and_clients_log_in_and_bet()
     // A deposit order waiting for its payment.
     let r = alice.call(msg::CREATE_ORDER, json!({"amount": 50, "channel": "card"})).await;
     assert_eq!(r.code(), 0, "{r:?}");
+    // Personal staff accounts, one changed since.
+    s.gm.staff("eve", "admin").await;
+    s.gm.staff("vic", "viewer").await;
+    let r =
+        s.gm.call("PATCH", "/api/staff/vic", Some(ADMIN), Some(&json!({"role": "operator", "disabled": true}))).await;
+    assert_eq!(r.status, 200, "{r:?}");
     // A guest, and a closed account.
     let device = json!({"device_id": "recovery-device-0000001"});
     let guest = s.stack.client().await.call(msg::GUEST_LOGIN, &device).await;
@@ -481,7 +489,7 @@ async fn restore_into_a_fresh_prefix_verifies_clean_and_clients_log_in_and_bet()
     assert_eq!(report.warnings, Vec::<String>::new());
     assert!(report.leaderboard_parts >= 3, "the settled matches' boards: {report:?}");
     // Orders: the burst's paid staff order and alice's unpaid one.
-    assert_eq!((report.orders, report.profiles), (2, 1));
+    assert_eq!((report.orders, report.profiles, report.staff), (2, 1, 2));
     let text = report.to_string();
     assert!(text.contains("bets            14 (2 open, 14 idempotency records)"), "{text}");
     // The state is what the scripts had built, key for key.

@@ -15,6 +15,7 @@
 //! | `bets` | `user:{uid}:bets` (bid → the bet's record); `match:{mid}:pool`; `match:{mid}:open` (bid → terms of open bets); `match:{mid}:bettors`; the wallets' `r:{req_id}` fields (→ "bid:balance_after:odds") |
 //! | `bets` won and lost | `lb:{net,picks}:{day,week,all}` per shard (`common::leaderboard`), day and week parts with what is left of their TTL |
 //! | `orders` of the last `orders.keep_s` | `order:{id}` {uid, amount, currency, channel, by, state, created_at, ver, paid_at, balance}; `orders:{uid}` (the newest `orders.list_max`) |
+//! | `staff` | `staff:{name}` {name, role, pw, totp, disabled, created_by, created_at, updated_at, ver}; `staff_names` |
 //! | `users`, `bets` by day | `stats:{reg,bets,volume}:{day}` |
 //! | — | `seq:user`, `seq:match`, `seq:bet` = the highest ids |
 //!
@@ -23,12 +24,13 @@
 //! matches left settling (3), cancelled (6) or without a result (7); resultcenter settles exactly
 //! the bets still open, so a job for a match already partly settled pays nothing twice.
 //!
-//! Not restored: sessions (players log in again), notifications kept for offline users
+//! Not restored: sessions (players log in again; staff sign in again), staff API tokens (admins make
+//! new ones), notifications kept for offline users
 //! (`inbox:{uid}`), online connections, heartbeats, queues. Redis only ever holds what MySQL
 //! holds: changes that never reached MySQL (an unflushed outbox) are lost with Redis.
 //!
 //! One file per step: users.rs (users, bans, wallets), ledgers.rs (ledgers, payments, grants),
-//! matches.rs, bets.rs, boards.rs (leaderboards), orders.rs, stats.rs (daily figures, id counters); writer.rs pipelines the writes and
+//! matches.rs, bets.rs, boards.rs (leaderboards), orders.rs, staff.rs, stats.rs (daily figures, id counters); writer.rs pipelines the writes and
 //! report.rs holds [`RestoreReport`].
 
 mod bets;
@@ -37,6 +39,7 @@ mod ledgers;
 mod matches;
 mod orders;
 mod report;
+mod staff;
 mod stats;
 mod users;
 mod writer;
@@ -51,6 +54,7 @@ use self::ledgers::{Credit, credits, ledgers};
 use self::matches::matches;
 use self::orders::orders;
 pub use self::report::RestoreReport;
+use self::staff::staff;
 use self::stats::{counters, stats};
 use self::users::{bans, profiles, users, wallets};
 use self::writer::Writer;
@@ -114,6 +118,7 @@ pub async fn run_with(redis: &Redis, pool: &MySqlPool, opts: &Options) -> anyhow
     bets(pool, &mut w, &mut report).await.context("restoring bets")?;
     leaderboards(pool, &mut w, &mut report).await.context("restoring leaderboards")?;
     orders(pool, &mut w, &mut report, opts).await.context("restoring orders")?;
+    staff(pool, &mut w, &mut report).await.context("restoring staff accounts")?;
     stats(pool, &mut w, &mut report).await.context("restoring daily figures")?;
     counters(pool, &mut w, &mut report).await.context("setting the id counters")?;
     w.flush().await?;

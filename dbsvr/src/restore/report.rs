@@ -28,6 +28,8 @@ pub struct RestoreReport {
     pub leaderboard_parts: u64,
     /// Deposit orders (of the last `orders.keep_s`).
     pub orders: u64,
+    /// Personal staff accounts.
+    pub staff: u64,
     /// Days with daily figures.
     pub stats_days: u64,
     /// The id counters set: (key, value).
@@ -64,6 +66,7 @@ impl fmt::Display for RestoreReport {
         )?;
         writeln!(f, "  leaderboards    {} shard parts (from the settled bets)", self.leaderboard_parts)?;
         writeln!(f, "  orders          {} (of the last orders.keep_s)", self.orders)?;
+        writeln!(f, "  staff accounts  {}", self.staff)?;
         writeln!(f, "  daily figures   {} days", self.stats_days)?;
         let counters: Vec<String> = self.counters.iter().map(|(k, v)| format!("{k}={v}")).collect();
         writeln!(f, "  counters        {}", counters.join(" "))?;
