@@ -56,3 +56,22 @@ async fn a_warning_raised_while_handling_a_frame_names_its_message_user_trace_an
     assert!(shutdown.shutdown(Duration::from_secs(10)).await);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// gm says at start that the tokens of its config file are shared credentials, naming them (never
+/// showing them): the audit log can name only the token.
+#[tokio::test]
+async fn gm_says_at_start_that_config_tokens_are_shared_credentials() {
+    let env = TestEnv::new().await;
+    let gm = Process::spawn(env!("CARGO_BIN_EXE_matchday"), &env, "gm", &[("MATCHDAY__GM__LISTEN", "127.0.0.1:0")]);
+    gm.ready(&env).await;
+    let out = eventually("gm's start-up lines", || async {
+        let out = gm.output();
+        out.contains("shared credentials").then_some(out)
+    })
+    .await;
+    let line = out.lines().find(|l| l.contains("shared credentials")).unwrap();
+    assert!(line.contains("WARN") && line.contains("ada") && line.contains("vera"), "{line}");
+    for secret in [test_support::ADMIN, test_support::OPERATOR, test_support::VIEWER] {
+        assert!(!out.contains(secret), "a token in the log: {out}");
+    }
+}
