@@ -162,11 +162,30 @@ async fn failed_staff_logins_are_throttled_and_audited_and_the_audit_names_the_p
     let token = gm.session(&ann).await;
     let _: () =
         env.redis.pool.hset(env.keys().user(9), [("id", "9"), ("username", "u9"), ("created_at", "1")]).await.unwrap();
+    let before = audit(&env).await;
     let r = gm.post("/api/users/9/grant", &token, &json!({"amount": 5, "reason": "welcome"})).await;
     assert_eq!(r.status, 200, "{r:?}");
     let r = gm.post("/api/users/9/ban", &token, &json!({"reason": "spam"})).await;
     assert_eq!(r.status, 200, "{r:?}");
+    let r = gm.post("/api/matches", &token, &json!({"type": "lol", "title": "A vs B", "teams": ["A", "B"],
+        "start_at": 1_900_000_000_000u64, "options": [{"key": "a", "label": "A", "odds": 1500}, {"key": "b", "label": "B", "odds": 2500}],
+        "min_stake": 10, "max_stake": 100})).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let r = gm.post("/api/announcements", &token, &json!({"text": "hello"})).await;
+    assert_eq!(r.status, 202, "{r:?}");
     let trail = audit(&env).await;
+    // Every change made in ann's session is recorded under her name, and nothing under another.
+    // (Records are per lane, so what is new is what the trail holds beyond what it held before.)
+    let mut new = trail.clone();
+    for old in &before {
+        let at = new.iter().position(|r| r == old).expect("records stay");
+        new.remove(at);
+    }
+    let actions: Vec<&str> = new.iter().map(|(_, a)| a.as_str()).collect();
+    for action in ["user.grant", "user.ban", "match.create", "notice.publish"] {
+        assert!(actions.contains(&action), "{action} in {new:?}");
+    }
+    assert!(new.iter().all(|(who, _)| who == "ann"), "{new:?}");
     for action in ["staff.create", "staff.login", "user.grant", "user.ban"] {
         let names: Vec<&str> = trail.iter().filter(|(_, a)| a == action).map(|(w, _)| w.as_str()).collect();
         assert!(!names.is_empty(), "{action} in {trail:?}");
