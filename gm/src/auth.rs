@@ -31,9 +31,9 @@ pub fn authenticate(tokens: &[StaffToken], presented: &str) -> Option<Staff> {
     found
 }
 
-/// The bearer token of a request.
-pub fn bearer(parts: &Parts) -> Option<&str> {
-    let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+/// The bearer token of a request's headers.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let header = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     // The scheme is case-insensitive (RFC 9110 §11.1).
     header
         .and_then(|h| h.split_once(' '))
@@ -42,7 +42,7 @@ pub fn bearer(parts: &Parts) -> Option<&str> {
 }
 
 async fn staff_of(parts: &Parts, state: &AppState) -> Result<Staff, ApiError> {
-    let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
+    let token = bearer(&parts.headers).ok_or(ApiError::Unauthorized)?;
     if let Some(staff) = authenticate(&state.cfg.gm.tokens, token) {
         return Ok(staff);
     }

@@ -127,13 +127,8 @@ pub async fn logout(
     Viewer(who): Viewer,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    let token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|h| h.split_once(' '))
-        .map(|(_, t)| t.trim().to_owned())
-        .unwrap_or_default();
-    staff::close_session(&st, &token).await?;
+    let token = crate::auth::bearer(&headers).unwrap_or_default();
+    staff::close_session(&st, token).await?;
     if token.starts_with(staff::SESSION_PREFIX) {
         push_audit(&st, &who, "staff.logout", &format!("staff:{}", who.name), &serde_json::json!({})).await?;
     }
