@@ -712,6 +712,36 @@ async function auditPage(query, show) {
     log.items.length ? "" : h("p", { class: "muted" }, "Nothing matches."));
 }
 
+// Grants above gm.grant_approval_above wait here for a second admin (never the one who asked).
+async function approvalsPage(query, show) {
+  const stateOf = new URLSearchParams(query || "").get("state") || "pending";
+  const list = await api("GET", `/api/approvals?state=${encodeURIComponent(stateOf)}`);
+  const tabs = h("p", {}, ...["pending", "approved", "rejected"].map((st) =>
+    h("a", { href: `#/approvals?state=${st}`, class: st === stateOf ? "active" : "", style: "margin-right:1em" }, st)));
+  const decide = (a, how) => {
+    if (how === "approve" && !confirm(`Grant ${a.amount} coins to user ${a.user_id} (asked by ${a.asked_by})?`)) return;
+    act(() => api("POST", `/api/approvals/${a.id}/${how}`, {}), (r) => (how === "approve"
+      ? (r.result && r.result.balance !== undefined ? `Approved: the balance is now ${r.result.balance}.` : `Approved, but the grant was refused: ${r.result && r.result.error ? r.result.error.message : "see the request"}.`)
+      : "Rejected: nothing was granted."));
+  };
+  const buttons = (a) => {
+    if (a.state !== "pending" || !can("admin")) return "";
+    const mine = a.asked_by === state.who.name;
+    return h("span", {},
+      mine ? "" : h("button", { class: "approve", onclick: () => decide(a, "approve") }, "Approve"),
+      h("button", { class: "reject", onclick: () => decide(a, "reject") }, mine ? "Withdraw" : "Reject"));
+  };
+  const outcome = (a) => (a.result ? (a.result.balance !== undefined ? `balance ${a.result.balance}` : a.result.error.message) : "");
+  show(h("h1", {}, "Grant approvals"),
+    h("p", { class: "muted" }, "Grants above the deployment's threshold wait for a second admin; the admin who asked cannot approve."),
+    tabs,
+    h("table", { id: "approval-list" }, h("thead", {}, h("tr", {}, ["asked", "user", "amount", "reason", "asked by", "state", "decided by", "result", ""].map((x) => h("th", {}, x)))),
+      h("tbody", {}, list.items.map((a) => h("tr", { "data-id": a.id },
+        [when(a.asked_at), h("a", { href: `#/users/${a.user_id}` }, String(a.user_id)), a.amount, a.reason, a.asked_by, a.state,
+          a.decided_by || "", outcome(a), buttons(a)].map((c) => h("td", {}, c)))))),
+    list.items.length ? "" : h("p", { class: "muted" }, `No ${stateOf} requests.`));
+}
+
 async function statsPage(show) {
   const s = await api("GET", "/api/stats");
   const fig = (label, v) => h("div", { class: "figure" }, label, h("b", {}, v));
@@ -753,6 +783,7 @@ async function route() {
       case "bets": return await betsPage(query || "", show);
       case "reports": return await reportsPage(query, show);
       case "audit": return await auditPage(query, show);
+      case "approvals": return await approvalsPage(query, show);
       case "announcements": return announcementsPage(show);
       case "ops": return await opsPage(show);
       case "stats": return await statsPage(show);

@@ -164,6 +164,34 @@ try {
   check(grants.length === 1, `one grant for a double click, found ${grants.length}`);
   check(user.balance === before - 5 + 7, `the balance moved by 7 once: ${user.balance}`);
 
+  // Four eyes: a grant above the threshold is only asked for; the admin who asked cannot approve
+  // it (no button, only Withdraw); another admin's request is approved here and granted once.
+  await page.fill("#grant input[name=amount]", "200000");
+  await page.fill("#grant input[name=reason]", "console big prize");
+  await page.click("#grant button");
+  await page.waitForSelector("#notice:has-text('another admin must approve')");
+  const theirs = await page.evaluate(async ([url, token, id]) => {
+    const res = await fetch(`${url}/api/users/${id}/grant`, { method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ amount: 300000, reason: "console approval test" }) });
+    return [res.status, await res.json()];
+  }, [GM_URL, ADMIN_TOKEN, uid]);
+  check(theirs[0] === 202 && theirs[1].state === "pending", `another admin's big grant waits: ${JSON.stringify(theirs)}`);
+  await page.goto(`${GM_URL}/#/approvals`);
+  await page.waitForSelector(`#approval-list tr[data-id='${theirs[1].id}']`);
+  const mine = await page.$$eval("#approval-list tbody tr", (trs, me) => trs.filter((tr) => tr.children[4].textContent === me)
+    .map((tr) => [tr.dataset.id, !!tr.querySelector("button.approve"), !!tr.querySelector("button.reject")]), STAFF_NAME);
+  check(mine.length === 1 && !mine[0][1] && mine[0][2], `one request of mine, with no Approve button: ${JSON.stringify(mine)}`);
+  await shot("06a-approvals");
+  await page.click(`#approval-list tr[data-id='${theirs[1].id}'] button.approve`);
+  await page.waitForSelector(`#notice:has-text('Approved: the balance is now ${before - 5 + 7 + 300000}.')`);
+  check(dialogs.some((m) => m.includes("Grant 300000 coins")), "the approval was confirmed first");
+  await page.click(`#approval-list tr[data-id='${mine[0][0]}'] button.reject`);
+  await page.waitForSelector("#notice:has-text('nothing was granted')");
+  const after = await page.evaluate(async ([url, token, id]) => (await (await fetch(`${url}/api/users/${id}`,
+    { headers: { Authorization: `Bearer ${token}` } })).json()).balance, [GM_URL, ADMIN_TOKEN, uid]);
+  check(after === before - 5 + 7 + 300000, `the approved grant only, once: ${after}`);
+
   // Users searched and paged, two per page: the three fans, newest first.
   const names = () => page.$$eval("#user-list tbody tr", (trs) => trs.map((tr) => tr.children[1].textContent));
   await page.goto(`${GM_URL}/#/users?q=fan&limit=2`);
