@@ -742,6 +742,61 @@ async function approvalsPage(query, show) {
     list.items.length ? "" : h("p", { class: "muted" }, `No ${stateOf} requests.`));
 }
 
+// Staff accounts and API tokens (admin). Secrets are shown once, in the notice that answers.
+async function staffPage(show) {
+  if (!can("admin")) return show(h("h1", {}, "Staff"), h("p", { class: "muted" }, "Only admins manage staff accounts."));
+  const [accounts, tokens] = await Promise.all([api("GET", "/api/staff"), api("GET", "/api/staff/tokens")]);
+  const edit = (a, body, done) => act(() => api("PATCH", `/api/staff/${encodeURIComponent(a.name)}`, body), done);
+  const accountRows = accounts.items.map((a) => h("tr", { "data-staff": a.name },
+    ...[a.name, a.role, a.disabled ? "disabled" : "active", a.created_by, when(a.created_at)].map((c) => h("td", {}, c)),
+    h("td", {},
+      h("button", { class: a.disabled ? "" : "danger", "data-staff-action": "toggle", onclick: () => {
+        if (!a.disabled && !confirm(`Disable ${a.name}? Every session and API token of theirs stops at once.`)) return;
+        edit(a, { disabled: !a.disabled }, a.disabled ? `${a.name} is active again.` : `${a.name} is disabled.`);
+      } }, a.disabled ? "Enable" : "Disable"),
+      h("button", { class: "secondary", "data-staff-action": "totp", onclick: () => {
+        if (!confirm(`Give ${a.name} a new TOTP secret? Their authenticator app's codes stop working.`)) return;
+        edit(a, { new_totp: true }, (r) => `New TOTP secret for ${a.name} (shown once): ${r.totp_secret} — ${r.totp_url}`);
+      } }, "New TOTP secret"))));
+  const create = h("form", { id: "staff-create", onsubmit: (ev) => {
+    ev.preventDefault();
+    const body = { name: field(create, "name"), role: field(create, "role"), password: field(create, "password") };
+    sending(create, () => act(() => api("POST", "/api/staff", body),
+      (r) => `Created ${r.name} (${r.role}). Their TOTP secret (shown once): ${r.totp_secret} — ${r.totp_url}`));
+  } },
+  h("h2", {}, "New account"),
+  h("label", {}, "Name ", h("input", { name: "name", size: 14, required: true })),
+  h("label", {}, "Role ", h("select", { name: "role" }, ...["viewer", "operator", "admin"].map((r) => h("option", { value: r }, r)))),
+  h("label", {}, "First password ", h("input", { name: "password", type: "password", size: 16, minlength: 12, autocomplete: "new-password", required: true })),
+  h("button", { type: "submit" }, "Create"));
+  const tokenRows = tokens.items.map((t) => h("tr", { "data-token": t.id },
+    ...[t.owner, t.role, t.created_by, when(t.created_at), when(t.expires_at), t.last_used ? when(t.last_used) : "never"].map((c) => h("td", {}, c)),
+    h("td", {}, h("button", { class: "danger", "data-token-action": "revoke", onclick: () => {
+      if (!confirm(`Revoke ${t.owner}'s ${t.role} token? It stops working at once.`)) return;
+      act(() => api("POST", `/api/staff/tokens/${t.id}/revoke`, {}), "Revoked.");
+    } }, "Revoke"))));
+  const mint = h("form", { id: "token-create", onsubmit: (ev) => {
+    ev.preventDefault();
+    const body = { owner: field(mint, "owner"), role: field(mint, "role"), expires_in_days: Number(field(mint, "days")) };
+    sending(mint, () => act(() => api("POST", "/api/staff/tokens", body),
+      (r) => `API token for ${r.owner} (${r.role}, until ${when(r.expires_at)}), shown once: ${r.token}`));
+  } },
+  h("h2", {}, "New API token"),
+  h("label", {}, "Owner ", h("select", { name: "owner" }, ...accounts.items.filter((a) => !a.disabled).map((a) => h("option", { value: a.name }, a.name)))),
+  h("label", {}, "Role ", h("select", { name: "role" }, ...["viewer", "operator", "admin"].map((r) => h("option", { value: r }, r)))),
+  h("label", {}, "Days ", h("input", { name: "days", type: "number", min: 1, max: 365, value: 90, style: "width:5em" })),
+  h("button", { type: "submit" }, "Make"));
+  show(h("h1", {}, "Staff"),
+    h("table", { id: "staff-list" }, h("thead", {}, h("tr", {}, ["name", "role", "state", "created by", "created", ""].map((x) => h("th", {}, x)))),
+      h("tbody", {}, accountRows)),
+    accounts.items.length ? "" : h("p", { class: "muted" }, "No personal accounts yet: everyone signs in with a shared token."),
+    create,
+    h("h2", {}, "API tokens"),
+    h("table", { id: "token-list" }, h("thead", {}, h("tr", {}, ["owner", "role", "made by", "made", "expires", "last used", ""].map((x) => h("th", {}, x)))),
+      h("tbody", {}, tokenRows)),
+    accounts.items.length ? mint : "");
+}
+
 async function statsPage(show) {
   const s = await api("GET", "/api/stats");
   const fig = (label, v) => h("div", { class: "figure" }, label, h("b", {}, v));
@@ -784,6 +839,7 @@ async function route() {
       case "reports": return await reportsPage(query, show);
       case "audit": return await auditPage(query, show);
       case "approvals": return await approvalsPage(query, show);
+      case "staff": return await staffPage(show);
       case "announcements": return announcementsPage(show);
       case "ops": return await opsPage(show);
       case "stats": return await statsPage(show);

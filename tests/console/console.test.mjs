@@ -192,6 +192,33 @@ try {
     { headers: { Authorization: `Bearer ${token}` } })).json()).balance, [GM_URL, ADMIN_TOKEN, uid]);
   check(after === before - 5 + 7 + 300000, `the approved grant only, once: ${after}`);
 
+  // Staff: an admin makes an account (its TOTP secret shown once) and an API token for it; disabling
+  // the account stops the token at once; the token is revoked.
+  await page.goto(`${GM_URL}/#/staff`);
+  await page.waitForSelector("#staff-create");
+  await page.fill("#staff-create input[name=name]", "zed");
+  await page.selectOption("#staff-create select[name=role]", "operator");
+  await page.fill("#staff-create input[name=password]", "zed-first-password-1");
+  await page.click("#staff-create button");
+  await page.waitForSelector("#notice:has-text('Created zed (operator)')");
+  check((await page.textContent("#notice")).includes("otpauth://totp/"), "the TOTP secret is shown once");
+  await page.waitForSelector("#staff-list tr[data-staff='zed']");
+  await page.selectOption("#token-create select[name=owner]", "zed");
+  await page.selectOption("#token-create select[name=role]", "viewer");
+  await page.click("#token-create button");
+  await page.waitForSelector("#notice:has-text('shown once: mdt_')");
+  const minted = (await page.textContent("#notice")).match(/(mdt_[0-9a-f]{64})/)[1];
+  const whoamiStatus = (token) => page.evaluate(async ([url, t]) =>
+    (await fetch(`${url}/api/whoami`, { headers: { Authorization: `Bearer ${t}` } })).status, [GM_URL, token]);
+  check(await whoamiStatus(minted) === 200, "the new API token works");
+  await shot("06e-staff");
+  await page.click("#staff-list tr[data-staff='zed'] button[data-staff-action=toggle]");
+  await page.waitForSelector("#notice:has-text('zed is disabled')");
+  check(await whoamiStatus(minted) === 401, "disabling zed stops their token at once");
+  await page.click("#token-list tbody tr button[data-token-action=revoke]");
+  await page.waitForSelector("#notice:has-text('Revoked.')");
+  check((await page.$$("#token-list tbody tr")).length === 0, "the revoked token is gone from the list");
+
   // Users searched and paged, two per page: the three fans, newest first.
   const names = () => page.$$eval("#user-list tbody tr", (trs) => trs.map((tr) => tr.children[1].textContent));
   await page.goto(`${GM_URL}/#/users?q=fan&limit=2`);
