@@ -40,7 +40,12 @@ pub async fn observe(req: Request, next: Next) -> Response {
 
 /// The client as the request's connection resolves it (`-` outside gm's own listener: tests).
 fn client_of(req: &Request) -> String {
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    let client = req.extensions().get::<Peer>().map(|p| p.client(header("forwarded"), header("x-forwarded-for")));
-    client.map_or_else(|| "-".to_owned(), |ip| ip.to_string())
+    client(req.headers(), req.extensions().get::<Peer>())
+}
+
+/// The client of a request with these headers on the connection `peer` (behind a trusted proxy,
+/// the address it names); `-` without a peer (outside gm's own listener: tests).
+pub fn client(headers: &axum::http::HeaderMap, peer: Option<&Peer>) -> String {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    peer.map_or_else(|| "-".to_owned(), |p| p.client(header("forwarded"), header("x-forwarded-for")).to_string())
 }

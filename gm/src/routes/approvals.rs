@@ -101,31 +101,7 @@ pub async fn approve(
     Admin(staff): Admin,
     PathParam(id): PathParam<String>,
 ) -> Result<axum::Json<Approval>, ApiError> {
-    let asked = load(&st, &id).await?;
-    let record = audit::record(&staff, "grant.approve", &format!("approval:{id}"), &asked);
-    let args = grant_approval::Args {
-        action: Action::Approve { id: &id },
-        now_ms: common::time::now_ms(),
-        who: &staff.name,
-        audit: &record,
-    };
-    match grant_approval::call(&st.redis, &args).await? {
-        Outcome::Decided { .. } => audit::log(&staff, "grant.approve", &format!("approval:{id}")),
-        // Approved before (by this admin or another): made again with the same idempotency id, which
-        // grants nothing twice and answers the balance of the one grant.
-        Outcome::Already { state, .. } if state == "approved" => {}
-        Outcome::Already { state, checker } => {
-            return Err(ApiError::conflict("decided", format!("approval {id} was {state} by {checker}")));
-        }
-        Outcome::OwnRequest => {
-            return Err(ApiError::conflict(
-                "own_request",
-                format!("{} asked for this grant: another admin must approve it", staff.name),
-            ));
-        }
-        Outcome::NoApproval => return Err(ApiError::NotFound(format!("no approval {id}"))),
-        other => return Err(unexpected(&id, &other)),
-    }
+    let asked = decide(&st, &staff, &id, Action::Approve { id: &id }).await?;
     apply(&st, &staff, &asked).await?;
     load(&st, &id).await.map(axum::Json)
 }
@@ -140,24 +116,37 @@ pub async fn reject(
     Admin(staff): Admin,
     PathParam(id): PathParam<String>,
 ) -> Result<axum::Json<Approval>, ApiError> {
-    let asked = load(&st, &id).await?;
-    let record = audit::record(&staff, "grant.reject", &format!("approval:{id}"), &asked);
-    let args = grant_approval::Args {
-        action: Action::Reject { id: &id },
-        now_ms: common::time::now_ms(),
-        who: &staff.name,
-        audit: &record,
+    decide(&st, &staff, &id, Action::Reject { id: &id }).await?;
+    load(&st, &id).await.map(axum::Json)
+}
+
+/// Approves or rejects request `id` as `staff` (grant_approval.lua, with the audit record); returns
+/// the request as asked. Deciding it again the same way answers as the first time (an approval is
+/// then applied again, which grants nothing twice); the other way is 409 `decided`.
+async fn decide(st: &AppState, staff: &Staff, id: &str, action: Action<'_>) -> Result<Approval, ApiError> {
+    let (verb, state) = match action {
+        Action::Approve { .. } => ("grant.approve", "approved"),
+        _ => ("grant.reject", "rejected"),
     };
+    let asked = load(st, id).await?;
+    let record = audit::record(staff, verb, &format!("approval:{id}"), &asked);
+    let args = grant_approval::Args { action, now_ms: common::time::now_ms(), who: &staff.name, audit: &record };
     match grant_approval::call(&st.redis, &args).await? {
-        Outcome::Decided { .. } => audit::log(&staff, "grant.reject", &format!("approval:{id}")),
-        Outcome::Already { state, .. } if state == "rejected" => {}
-        Outcome::Already { state, checker } => {
-            return Err(ApiError::conflict("decided", format!("approval {id} was {state} by {checker}")));
+        Outcome::Decided { .. } => audit::log(staff, verb, &format!("approval:{id}")),
+        Outcome::Already { state: was, .. } if was == state => {}
+        Outcome::Already { state: was, checker } => {
+            return Err(ApiError::conflict("decided", format!("approval {id} was {was} by {checker}")));
+        }
+        Outcome::OwnRequest => {
+            return Err(ApiError::conflict(
+                "own_request",
+                format!("{} asked for this grant: another admin must approve it", staff.name),
+            ));
         }
         Outcome::NoApproval => return Err(ApiError::NotFound(format!("no approval {id}"))),
-        other => return Err(unexpected(&id, &other)),
+        other => return Err(unexpected(id, &other)),
     }
-    load(&st, &id).await.map(axum::Json)
+    Ok(asked)
 }
 
 /// Makes the approved grant `a` (idempotent: its request id, or the approval's id) and keeps what

@@ -38,11 +38,7 @@ pub async fn login(
     JsonBody(body): JsonBody<StaffLogin>,
 ) -> Result<axum::Json<StaffSession>, ApiError> {
     staff::check_name(&body.name).map_err(|_| ApiError::BadLogin)?;
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let client = peer.map_or_else(
-        || "-".to_owned(),
-        |Extension(p)| p.client(header("forwarded"), header("x-forwarded-for")).to_string(),
-    );
+    let client = crate::access::client(&headers, peer.as_ref().map(|Extension(p)| p));
     let cfg = &st.cfg.gm;
     let account_key = format!("staff:{}", body.name);
     let addr_group = common::net::addr_group(&client);
