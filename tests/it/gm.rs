@@ -655,6 +655,12 @@ async fn a_callback_credits_only_an_order_the_server_made_for_its_user_amount_an
     // The refusals did not spend the order: the provider's right callback credits it.
     let r = gm.pay(&order, 3, 250).await;
     assert_eq!((r.status, r.body["balance"].as_i64()), (200, Some(350)), "{r:?}");
+    // The contract's callback names no currency: it is the deployment's (orders.currency).
+    let order = gm.order(3, 40).await;
+    let plain = json!({"order_id": order, "user_id": 3, "amount": 40});
+    let (bytes, sig) = signed_payment(&plain);
+    let r = gm.raw("/api/payments/callback", bytes, &[("x-signature", sig)]).await;
+    assert_eq!((r.status, r.body["balance"].as_i64()), (200, Some(390)), "{r:?}");
     // Only admins make orders, for users that exist; the order names what the callback must send.
     let r =
         gm.post("/api/orders", OPERATOR, &json!({"user_id": 3, "amount": 5, "channel": "bank", "reason": "x"})).await;

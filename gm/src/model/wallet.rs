@@ -28,8 +28,10 @@ pub struct PaymentCallback {
     pub user_id: u64,
     /// Coins to credit, > 0: the order's amount.
     pub amount: i64,
-    /// The currency paid (ISO 4217): the order's.
-    pub currency: String,
+    /// The currency paid (ISO 4217): the order's. Optional (the contract's callback is `{order_id,
+    /// user_id, amount}`): absent, it is the deployment's `orders.currency`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]

@@ -56,15 +56,16 @@ pub async fn callback(
     if cb.amount <= 0 || cb.amount > crate::model::MAX_COINS {
         return Err(ApiError::invalid("amount", "a positive number of coins, at most 10^12"));
     }
-    if cb.currency.len() != 3 || !cb.currency.chars().all(|c| c.is_ascii_uppercase()) {
+    let currency = cb.currency.clone().unwrap_or_else(|| st.cfg.orders.currency.clone());
+    if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
         return Err(ApiError::invalid("currency", "an ISO 4217 code: three capital letters, e.g. USD"));
     }
     let who = provider();
     let audit = audit::record(&who, "payment.credit", &format!("user:{}", cb.user_id), &cb);
-    let once = Some(wallet_change::Once::Payment { order_id: &cb.order_id, currency: &cb.currency });
+    let once = Some(wallet_change::Once::Payment { order_id: &cb.order_id, currency: &currency });
     let changed = change(&st, cb.user_id, cb.amount, "payment", &cb.order_id, once, audit).await;
     if let Err(e @ (ApiError::NotFound(_) | ApiError::Conflict { .. })) = &changed {
-        tracing::warn!(order = %cb.order_id, user.id = cb.user_id, amount = cb.amount, currency = %cb.currency,
+        tracing::warn!(order = %cb.order_id, user.id = cb.user_id, amount = cb.amount, currency = %currency,
             "payment callback refused, nothing credited: {e}");
     }
     let (balance, repeated) = changed?;
